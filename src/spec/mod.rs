@@ -1,0 +1,129 @@
+//! The specification: a reference [`Model`], the operations it understands (a
+//! [`StateMachine`], usually derived), and the [`System`] under test.
+
+mod gen;
+mod rust;
+mod var;
+
+pub use gen::{ArgTree, Gen};
+pub use rust::ToRust;
+pub use var::{FromOutput, Var};
+
+#[doc(hidden)]
+pub use gen::TreeBox;
+#[doc(hidden)]
+pub use rust::{DebugFallback, RustFallback, RustWrap};
+
+use std::fmt::Debug;
+
+/// The sequential specification of a system: its state and what every operation returns.
+///
+/// Keep it obviously correct — a `BTreeMap` for a key-value store, a `u64` for a counter.
+/// The runner clones the model rarely (never on the hot path) but builds a fresh one per case,
+/// so `Default` (or the initial value given to [`Runner::initial`](crate::Runner::initial))
+/// should be cheap.
+pub trait Model: Clone + Debug + 'static {
+    /// The operations enum, with `#[derive(StateMachine)]`.
+    type Op: StateMachine<Model = Self>;
+    /// What an operation returns, from the model and from the system under test alike.
+    type Output: Clone + Debug + PartialEq + 'static;
+
+    /// Applies `op` to the model and returns what a correct system returns.
+    fn step(&mut self, op: &Self::Op) -> Self::Output;
+
+    /// Decides whether the system's output `actual` is acceptable when the model says `expected`.
+    ///
+    /// `self` is the model *after* the step. The default is equality; override it where outputs
+    /// carry values the model cannot predict (ids, timestamps) or where several answers are right.
+    fn outputs_match(&self, op: &Self::Op, expected: &Self::Output, actual: &Self::Output) -> bool {
+        let _ = op;
+        expected == actual
+    }
+}
+
+/// The system under test, driven one operation at a time.
+///
+/// The runner builds a fresh system for every case (with `Default`, or the factory given to
+/// [`check_sequential_with`](crate::check_sequential_with)), applies each operation, compares the
+/// output with the model's and checks [`invariant`](System::invariant) after every step.
+/// A panic anywhere in here is reported as a failure at that step.
+pub trait System<M: Model> {
+    /// Applies `op` to the real system and returns its answer.
+    fn apply(&mut self, op: &M::Op) -> M::Output;
+
+    /// Checks the system's internal consistency against the model after every step.
+    ///
+    /// Return `Err` with a message that says what is broken.
+    fn invariant(&self, model: &M) -> Result<(), String> {
+        let _ = model;
+        Ok(())
+    }
+
+    /// Runs after every case, passed or failed (close files, stop threads).
+    fn teardown(&mut self) {}
+}
+
+/// One rule of a state machine: a variant of the operations enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// The variant's name.
+    pub name: &'static str,
+    /// Relative weight when choosing among enabled rules.
+    pub weight: u32,
+    /// The precondition's source text, if the rule has one (for error messages).
+    pub precondition: Option<&'static str>,
+    /// Names of the `Var<T>` fields, which need an earlier result of type `T`.
+    pub var_fields: &'static [&'static str],
+}
+
+/// An operations enum turned into a state machine by `#[derive(StateMachine)]`.
+///
+/// Everything here is generated; users implement [`Model`] and [`System`] instead. The methods
+/// are public so runners and tools outside this crate can drive any derived machine.
+pub trait StateMachine: Clone + Debug + Sized + 'static {
+    /// The reference model the operations act on.
+    type Model: Model<Op = Self>;
+
+    /// The rules, one per variant, in declaration order.
+    fn rules() -> &'static [RuleInfo];
+
+    /// Which rule (variant index) this operation belongs to.
+    fn rule_index(&self) -> usize;
+
+    /// Whether `rule` may run now: its precondition holds in `model` and every `Var` field has an
+    /// earlier result of its type among `outputs` (the model's outputs of the steps so far).
+    fn enabled(
+        rule: usize,
+        model: &Self::Model,
+        outputs: &[<Self::Model as Model>::Output],
+    ) -> bool;
+
+    /// Generates an operation of `rule` for the current state; `Err` says which strategy gave up.
+    fn generate(
+        rule: usize,
+        model: &Self::Model,
+        gen: &mut Gen<'_, Self::Model>,
+    ) -> Result<Self, String>;
+
+    /// Sets the `index`-th generated argument (fields in declaration order, `Var` fields not
+    /// counted) to the current value of `tree`, which was made by the same field's strategy.
+    fn set_arg(&mut self, index: usize, tree: &dyn ArgTree);
+
+    /// Resolves every `Var` field against `outputs`; `false` if one does not resolve.
+    fn bind_vars(&mut self, outputs: &[<Self::Model as Model>::Output]) -> bool;
+
+    /// Renumbers every `Var` field with `map` (old step index to new); `false` if one maps to `None`.
+    fn remap_vars(&mut self, map: &mut dyn FnMut(usize) -> Option<usize>) -> bool;
+
+    /// Whether any rule has a `Var` field (runners skip output bookkeeping otherwise).
+    fn uses_vars() -> bool;
+
+    /// The operation as a Rust expression, e.g. `KvOp::Put { key: 1, value: 7 }`.
+    fn to_rust(&self) -> String;
+
+    /// The operation as JSON (serde's externally tagged form: `{"Put": {"key": 1, ...}}`).
+    fn to_json(&self) -> serde_json::Value;
+
+    /// Reads an operation written by [`to_json`](StateMachine::to_json).
+    fn from_json(value: &serde_json::Value) -> Result<Self, String>;
+}

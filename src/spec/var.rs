@@ -1,0 +1,182 @@
+//! `Var<T>`: a symbolic reference to the value an earlier step returned.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// A reference to the result of an earlier step: an id, a handle, a file descriptor.
+///
+/// A program cannot know the handle a real system will hand out, so an operation that needs one
+/// holds a `Var<T>` naming the step that returned it. Before an operation runs, the runner binds
+/// each `Var` to that step's output: the model sees the value *its* step returned, the system
+/// under test the value the *system* returned. Read it with [`Var::get`] or `*var`.
+///
+/// A `Var<T>` field is never given a strategy: the generator picks one of the earlier steps whose
+/// output holds a `T` (see [`FromOutput`]), and a rule whose `Var` fields have no such step is not
+/// enabled. The shrinker renumbers vars when it deletes steps and drops steps whose var would
+/// dangle, so every shrunk program stays well formed.
+pub struct Var<T> {
+    step: usize,
+    value: Option<T>,
+}
+
+impl<T> Var<T> {
+    /// A reference to the output of step `step` (0-based), as printed in reports.
+    pub fn at(step: usize) -> Self {
+        Var { step, value: None }
+    }
+
+    /// The index of the step whose output this refers to.
+    pub fn step(&self) -> usize {
+        self.step
+    }
+
+    /// The bound value.
+    ///
+    /// # Panics
+    /// If the var is not bound, which happens only outside a model step or `System::apply`.
+    pub fn get(&self) -> &T {
+        match &self.value {
+            Some(value) => value,
+            None => panic!(
+                "stateprop: Var::at({}) read before it was bound; vars are bound only while the \
+                 runner applies an operation",
+                self.step
+            ),
+        }
+    }
+
+    /// The bound value, if any.
+    pub fn try_get(&self) -> Option<&T> {
+        self.value.as_ref()
+    }
+
+    #[doc(hidden)]
+    pub fn bind_from<O>(&mut self, outputs: &[O]) -> bool
+    where
+        T: FromOutput<O>,
+    {
+        match outputs.get(self.step).and_then(T::from_output) {
+            Some(value) => {
+                self.value = Some(value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn remap(&mut self, map: &mut dyn FnMut(usize) -> Option<usize>) -> bool {
+        match map(self.step) {
+            Some(step) => {
+                self.step = step;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Var<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.get()
+    }
+}
+
+// The var's identity is its step; the bound value is a cache of that step's output.
+impl<T: Clone> Clone for Var<T> {
+    fn clone(&self) -> Self {
+        Var {
+            step: self.step,
+            value: self.value.clone(),
+        }
+    }
+}
+
+impl<T> PartialEq for Var<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.step == other.step
+    }
+}
+
+impl<T> Eq for Var<T> {}
+
+impl<T> Hash for Var<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.step.hash(state);
+    }
+}
+
+impl<T> PartialOrd for Var<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T> Ord for Var<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.step.cmp(&other.step)
+    }
+}
+
+impl<T> fmt::Debug for Var<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Var::at({})", self.step)
+    }
+}
+
+impl<T> serde::Serialize for Var<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(self.step as u64)
+    }
+}
+
+impl<'de, T> serde::Deserialize<'de> for Var<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let step = u64::deserialize(deserializer)?;
+        Ok(Var::at(step as usize))
+    }
+}
+
+/// Extracts a `T` from a step's output, so a `Var<T>` can refer to that step.
+///
+/// Implemented for `T` itself, `Option<T>` and `Result<T, E>`; implement it for an output enum:
+///
+/// ```
+/// # use stateprop::FromOutput;
+/// #[derive(Clone, Debug, PartialEq)]
+/// struct AccountId(u32);
+/// #[derive(Clone, Debug, PartialEq)]
+/// enum BankOut { Opened(AccountId), Balance(u64), Rejected }
+///
+/// impl FromOutput<BankOut> for AccountId {
+///     fn from_output(output: &BankOut) -> Option<Self> {
+///         match output {
+///             BankOut::Opened(id) => Some(id.clone()),
+///             _ => None,
+///         }
+///     }
+/// }
+/// ```
+pub trait FromOutput<O>: Sized {
+    /// The `T` in `output`, if the step produced one.
+    fn from_output(output: &O) -> Option<Self>;
+}
+
+impl<T: Clone> FromOutput<T> for T {
+    fn from_output(output: &T) -> Option<T> {
+        Some(output.clone())
+    }
+}
+
+impl<T: Clone> FromOutput<Option<T>> for T {
+    fn from_output(output: &Option<T>) -> Option<T> {
+        output.clone()
+    }
+}
+
+impl<T: Clone, E> FromOutput<Result<T, E>> for T {
+    fn from_output(output: &Result<T, E>) -> Option<T> {
+        output.as_ref().ok().cloned()
+    }
+}
