@@ -4,6 +4,29 @@
 mod spec;
 pub use spec::{ArgTree, FromOutput, Gen, Model, RuleInfo, StateMachine, System, ToRust, Var};
 
+mod config;
+pub use config::{Config, StepRange};
+
+mod failure;
+pub use failure::{Failure, FailureKind};
+
+mod run;
+pub use run::{
+    check_sequential, check_sequential_with, replay, replay_with, RunResult, Runner,
+};
+
+mod shrink;
+pub use shrink::ShrinkStats;
+
+mod report;
+pub use report::{Origin, Report, Stats, Verdict};
+
+mod generate;
+pub use generate::program_from_unstructured;
+
+mod persist;
+mod rng;
+
 pub use stateprop_macros::StateMachine;
 
 #[doc(hidden)]
@@ -12,7 +35,7 @@ pub mod __private;
 
 /// What most tests need: `use stateprop::prelude::*;`.
 pub mod prelude {
-    pub use crate::{FromOutput, Model, StateMachine, System, Var};
+    pub use crate::{check_sequential, replay, Config, FromOutput, Model, StateMachine, System, Var};
     pub use proptest::prelude::{any, Just, Strategy};
     pub use proptest::sample::select;
 }

@@ -51,7 +51,11 @@ pub struct Gen<'a, M: Model> {
 }
 
 impl<'a, M: Model> Gen<'a, M> {
-    pub(crate) fn new(
+    /// The context for one `generate` call: `outputs` are the model's outputs so far, `trees`
+    /// (when given) receives each generated argument's value tree. Runners call this; tests of a
+    /// derived machine may too.
+    #[doc(hidden)]
+    pub fn new(
         runner: &'a mut TestRunner,
         outputs: &'a [M::Output],
         trees: Option<&'a mut Vec<Box<dyn ArgTree>>>,

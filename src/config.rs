@@ -1,0 +1,318 @@
+//! One `Config` for every runner, and the one function that reads the environment.
+
+use std::ops::{Range, RangeInclusive};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How a run generates, checks, shrinks and reports.
+///
+/// Build it with `Config::default()` and the setters. Environment variables, read once when a run
+/// starts, override what the code sets, so CI can scale or reproduce any test without editing it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Programs to generate and run. `STATEPROP_CASES` (or proptest's `PROPTEST_CASES`). Default 256.
+    pub cases: u64,
+    /// Shortest and longest program, in steps (inclusive). `STATEPROP_STEPS` as `10..50` or `30`.
+    /// Default `1..=32`.
+    pub steps: (usize, usize),
+    /// The run's seed; every random choice derives from it. `STATEPROP_SEED` (decimal or `0x` hex).
+    /// Default: drawn from the clock and printed, so any run can be repeated.
+    pub seed: Option<u64>,
+    /// Wall-clock budget for shrinking. `STATEPROP_MAX_SHRINK_TIME` (`30s`, `500ms`, `2m`; a bare
+    /// number is seconds) or proptest's `PROPTEST_MAX_SHRINK_TIME` (milliseconds). Default 60 s.
+    pub max_shrink_time: Duration,
+    /// Most candidate programs the shrinker may run. `STATEPROP_MAX_SHRINK_RUNS`. Default 100,000.
+    pub max_shrink_runs: u64,
+    /// Keep generating until this much time has passed, even past `cases` (long campaigns).
+    /// `STATEPROP_DURATION`. Default: none, `cases` decides.
+    pub duration: Option<Duration>,
+    /// 0 quiet, 1 print the step-by-step trace of the minimal case, 2 also trace every step
+    /// through `tracing`. `STATEPROP_VERBOSE` (or `PROPTEST_VERBOSE`). Default 0.
+    pub verbose: u8,
+    /// Swarm testing: each case enables a random subset of the rules. `STATEPROP_SWARM=0|1`.
+    /// Default on.
+    pub swarm: bool,
+    /// Write the report as JSON to this file. `STATEPROP_REPORT`. Default none.
+    pub report_path: Option<PathBuf>,
+    /// Save shrunk failures in a regression file beside the test and replay them first.
+    /// `STATEPROP_PERSIST=0|1`. Default on.
+    pub persist: bool,
+    /// A step that runs longer than this is reported as a hang. `STATEPROP_STEP_TIMEOUT`.
+    /// Default 60 s.
+    pub step_timeout: Duration,
+    /// Name used for regression entries and the pasted test; default: the test's thread name.
+    pub name: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            cases: 256,
+            steps: (1, 32),
+            seed: None,
+            max_shrink_time: Duration::from_secs(60),
+            max_shrink_runs: 100_000,
+            duration: None,
+            verbose: 0,
+            swarm: true,
+            report_path: None,
+            persist: true,
+            step_timeout: Duration::from_secs(60),
+            name: None,
+        }
+    }
+}
+
+/// A range of program lengths: `1..50`, `1..=50` or an exact `30`.
+pub trait StepRange {
+    /// Inclusive bounds.
+    fn bounds(self) -> (usize, usize);
+}
+
+impl StepRange for Range<usize> {
+    fn bounds(self) -> (usize, usize) {
+        (self.start, self.end.saturating_sub(1).max(self.start))
+    }
+}
+
+impl StepRange for RangeInclusive<usize> {
+    fn bounds(self) -> (usize, usize) {
+        (*self.start(), (*self.end()).max(*self.start()))
+    }
+}
+
+impl StepRange for usize {
+    fn bounds(self) -> (usize, usize) {
+        (self, self)
+    }
+}
+
+impl Config {
+    /// See [`Config::cases`].
+    pub fn cases(mut self, cases: u64) -> Self {
+        self.cases = cases;
+        self
+    }
+    /// See [`Config::steps`].
+    pub fn steps(mut self, steps: impl StepRange) -> Self {
+        self.steps = steps.bounds();
+        self
+    }
+    /// See [`Config::seed`].
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+    /// See [`Config::max_shrink_time`].
+    pub fn max_shrink_time(mut self, budget: Duration) -> Self {
+        self.max_shrink_time = budget;
+        self
+    }
+    /// See [`Config::max_shrink_runs`].
+    pub fn max_shrink_runs(mut self, runs: u64) -> Self {
+        self.max_shrink_runs = runs;
+        self
+    }
+    /// See [`Config::duration`].
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.duration = Some(duration);
+        self
+    }
+    /// See [`Config::verbose`].
+    pub fn verbose(mut self, level: u8) -> Self {
+        self.verbose = level;
+        self
+    }
+    /// See [`Config::swarm`].
+    pub fn swarm(mut self, on: bool) -> Self {
+        self.swarm = on;
+        self
+    }
+    /// See [`Config::report_path`].
+    pub fn report_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.report_path = Some(path.into());
+        self
+    }
+    /// See [`Config::persist`].
+    pub fn persist(mut self, on: bool) -> Self {
+        self.persist = on;
+        self
+    }
+    /// See [`Config::step_timeout`].
+    pub fn step_timeout(mut self, timeout: Duration) -> Self {
+        self.step_timeout = timeout;
+        self
+    }
+    /// See [`Config::name`].
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Applies the `STATEPROP_*` (and the matching `PROPTEST_*`) environment variables.
+    ///
+    /// This is the only place the library reads its configuration from the environment.
+    pub fn with_env(self) -> Result<Self, String> {
+        self.with_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`with_env`](Config::with_env) over any variable source (tests use a map).
+    pub fn with_vars(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let get = |names: &[&'static str]| {
+            names
+                .iter()
+                .find_map(|n| var(n).filter(|v| !v.trim().is_empty()).map(|v| (*n, v)))
+        };
+        if let Some((n, v)) = get(&["STATEPROP_CASES", "PROPTEST_CASES"]) {
+            self.cases = parse_u64(n, &v)?;
+        }
+        if let Some((n, v)) = get(&["STATEPROP_STEPS"]) {
+            self.steps = parse_steps(n, &v)?;
+        }
+        if let Some((n, v)) = get(&["STATEPROP_SEED"]) {
+            self.seed = Some(parse_u64(n, &v)?);
+        }
+        if let Some((n, v)) = get(&["STATEPROP_MAX_SHRINK_TIME"]) {
+            self.max_shrink_time = parse_duration(n, &v)?;
+        } else if let Some((n, v)) = get(&["PROPTEST_MAX_SHRINK_TIME"]) {
+            // proptest counts milliseconds, and 0 means unlimited.
+            let ms = parse_u64(n, &v)?;
+            self.max_shrink_time = if ms == 0 {
+                Duration::from_secs(u64::MAX / 4)
+            } else {
+                Duration::from_millis(ms)
+            };
+        }
+        if let Some((n, v)) = get(&["STATEPROP_MAX_SHRINK_RUNS", "PROPTEST_MAX_SHRINK_ITERS"]) {
+            self.max_shrink_runs = parse_u64(n, &v)?;
+        }
+        if let Some((n, v)) = get(&["STATEPROP_DURATION"]) {
+            self.duration = Some(parse_duration(n, &v)?);
+        }
+        if let Some((n, v)) = get(&["STATEPROP_VERBOSE", "PROPTEST_VERBOSE"]) {
+            self.verbose = parse_u64(n, &v)?.min(2) as u8;
+        }
+        if let Some((n, v)) = get(&["STATEPROP_SWARM"]) {
+            self.swarm = parse_bool(n, &v)?;
+        }
+        if let Some((_, v)) = get(&["STATEPROP_REPORT"]) {
+            self.report_path = Some(PathBuf::from(v));
+        }
+        if let Some((n, v)) = get(&["STATEPROP_PERSIST"]) {
+            self.persist = parse_bool(n, &v)?;
+        }
+        if var("PROPTEST_DISABLE_FAILURE_PERSISTENCE").is_some() {
+            self.persist = false;
+        }
+        if let Some((n, v)) = get(&["STATEPROP_STEP_TIMEOUT"]) {
+            self.step_timeout = parse_duration(n, &v)?;
+        }
+        Ok(self)
+    }
+}
+
+fn parse_u64(name: &str, value: &str) -> Result<u64, String> {
+    let v = value.trim().replace('_', "");
+    let parsed = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => v.parse(),
+    };
+    parsed.map_err(|_| format!("{name}={value:?} is not a whole number"))
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!("{name}={value:?} is not 0 or 1")),
+    }
+}
+
+fn parse_steps(name: &str, value: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("{name}={value:?} is not a length like `30`, `1..50` or `1..=50`");
+    let v = value.trim();
+    let num = |s: &str| s.trim().parse::<usize>().map_err(|_| bad());
+    let (lo, hi) = if let Some((a, b)) = v.split_once("..=") {
+        (num(a)?, num(b)?)
+    } else if let Some((a, b)) = v.split_once("..") {
+        let hi = num(b)?;
+        (num(a)?, hi.checked_sub(1).ok_or_else(bad)?)
+    } else {
+        let n = num(v)?;
+        (n, n)
+    };
+    if lo > hi {
+        return Err(bad());
+    }
+    Ok((lo, hi))
+}
+
+/// `30s`, `500ms`, `2m`, `1h`; a bare number is seconds.
+pub(crate) fn parse_duration(name: &str, value: &str) -> Result<Duration, String> {
+    let v = value.trim();
+    let bad = || format!("{name}={value:?} is not a duration like `30s`, `500ms`, `10m` or `1h`");
+    let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Config, String> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::default().with_vars(|n| map.get(n).cloned())
+    }
+
+    #[test]
+    fn environment_overrides_code() {
+        let c = with(&[("STATEPROP_CASES", "1000"), ("STATEPROP_SEED", "0x10")]).unwrap();
+        assert_eq!(c.cases, 1000);
+        assert_eq!(c.seed, Some(16));
+    }
+
+    #[test]
+    fn proptest_variables_apply_when_ours_are_absent() {
+        let c = with(&[("PROPTEST_CASES", "7"), ("PROPTEST_MAX_SHRINK_TIME", "250")]).unwrap();
+        assert_eq!(c.cases, 7);
+        assert_eq!(c.max_shrink_time, Duration::from_millis(250));
+        let c = with(&[("PROPTEST_CASES", "7"), ("STATEPROP_CASES", "9")]).unwrap();
+        assert_eq!(c.cases, 9);
+    }
+
+    #[test]
+    fn steps_and_durations_parse() {
+        assert_eq!(with(&[("STATEPROP_STEPS", "1..50")]).unwrap().steps, (1, 49));
+        assert_eq!(with(&[("STATEPROP_STEPS", "5..=9")]).unwrap().steps, (5, 9));
+        assert_eq!(with(&[("STATEPROP_STEPS", "30")]).unwrap().steps, (30, 30));
+        let d = with(&[("STATEPROP_DURATION", "2m")]).unwrap().duration;
+        assert_eq!(d, Some(Duration::from_secs(120)));
+        let t = with(&[("STATEPROP_MAX_SHRINK_TIME", "500ms")]).unwrap();
+        assert_eq!(t.max_shrink_time, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = with(&[("STATEPROP_CASES", "many")]).unwrap_err();
+        assert!(e.contains("STATEPROP_CASES=\"many\""), "{e}");
+        let e = with(&[("STATEPROP_STEPS", "9..3")]).unwrap_err();
+        assert!(e.contains("STATEPROP_STEPS"), "{e}");
+        let e = with(&[("STATEPROP_DURATION", "soon")]).unwrap_err();
+        assert!(e.contains("STATEPROP_DURATION"), "{e}");
+    }
+}

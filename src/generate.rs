@@ -1,0 +1,233 @@
+//! Generating programs: choose an enabled rule (weighted, within the case's swarm), then its
+//! arguments from their strategies. No rejection: a rule whose precondition fails is never chosen.
+
+use crate::run::panic::catch;
+use crate::spec::{ArgTree, Gen, Model, StateMachine};
+use proptest::prelude::Rng;
+use proptest::test_runner::TestRunner;
+
+/// Why no operation could be generated.
+#[derive(Debug, Clone)]
+pub(crate) enum GenError {
+    /// No rule's precondition holds in this state.
+    NoRuleEnabled(String),
+    /// A strategy gave up, or the model panicked while generating.
+    Strategy(String),
+}
+
+impl GenError {
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            GenError::NoRuleEnabled(m) | GenError::Strategy(m) => m,
+        }
+    }
+}
+
+/// The per-case plan drawn from the case's seed: length and swarm.
+pub(crate) struct CasePlan {
+    pub(crate) runner: TestRunner,
+    pub(crate) len: usize,
+    /// Rules this case may use (swarm testing); all true without swarm.
+    pub(crate) swarm: Vec<bool>,
+}
+
+impl CasePlan {
+    pub(crate) fn new<Op: StateMachine>(mut runner: TestRunner, steps: (usize, usize), swarm: bool) -> Self {
+        let (lo, hi) = steps;
+        let len = lo + (runner.rng().next_u64() % (hi - lo + 1) as u64) as usize;
+        let rules = Op::rules().len();
+        let mut mask = vec![true; rules];
+        if swarm && rules > 1 {
+            // Each rule is in with probability 1/2; a case with none would be a waste.
+            loop {
+                let bits = runner.rng().next_u64();
+                for (i, m) in mask.iter_mut().enumerate() {
+                    *m = (bits >> (i % 64)) & 1 == 1;
+                }
+                if mask.iter().any(|&m| m) {
+                    break;
+                }
+            }
+        }
+        CasePlan {
+            runner,
+            len,
+            swarm: mask,
+        }
+    }
+
+    /// Draws the next operation for the current model state.
+    pub(crate) fn next_op<M: Model>(
+        &mut self,
+        model: &M,
+        outputs: &[M::Output],
+        trees: Option<&mut Vec<Box<dyn ArgTree>>>,
+    ) -> Result<M::Op, GenError> {
+        let rules = M::Op::rules();
+        let mut weights = [0u32; 64];
+        let mut many = Vec::new();
+        let weights: &mut [u32] = if rules.len() <= 64 {
+            &mut weights[..rules.len()]
+        } else {
+            many.resize(rules.len(), 0);
+            &mut many
+        };
+        let enabled = |rule: usize| catch(|| M::Op::enabled(rule, model, outputs));
+        let mut total = 0u64;
+        for (rule, info) in rules.iter().enumerate() {
+            if self.swarm[rule] && enabled(rule).map_err(model_panic)? {
+                weights[rule] = info.weight;
+                total += info.weight as u64;
+            }
+        }
+        if total == 0 {
+            // The swarm left no enabled rule here; fall back to every rule rather than stop.
+            for (rule, info) in rules.iter().enumerate() {
+                if !self.swarm[rule] && enabled(rule).map_err(model_panic)? {
+                    weights[rule] = info.weight;
+                    total += info.weight as u64;
+                }
+            }
+        }
+        if total == 0 {
+            return Err(GenError::NoRuleEnabled(no_rule_message::<M>(model)));
+        }
+        let mut pick = self.runner.rng().next_u64() % total;
+        let mut rule = 0;
+        for (i, &w) in weights.iter().enumerate() {
+            if pick < w as u64 {
+                rule = i;
+                break;
+            }
+            pick -= w as u64;
+        }
+        let mut gen = Gen::<M>::new(&mut self.runner, outputs, trees);
+        match catch(|| M::Op::generate(rule, model, &mut gen)) {
+            Ok(Ok(op)) => Ok(op),
+            Ok(Err(e)) => Err(GenError::Strategy(format!(
+                "could not generate `{}`: {e}",
+                rules[rule].name
+            ))),
+            Err(message) => Err(model_panic(message)),
+        }
+    }
+}
+
+fn model_panic(message: String) -> GenError {
+    GenError::Strategy(format!(
+        "a precondition or strategy panicked while generating: {message}"
+    ))
+}
+
+fn no_rule_message<M: Model>(model: &M) -> String {
+    let mut text = format!("no rule is enabled in this state of the model:\n  {model:?}\n");
+    text.push_str("check the preconditions (a `Var` field also needs an earlier result of its type):");
+    for info in M::Op::rules() {
+        let pre = info.precondition.unwrap_or("none");
+        text.push_str(&format!("\n  {}: precondition {}", info.name, pre));
+        if !info.var_fields.is_empty() {
+            text.push_str(&format!(", vars {}", info.var_fields.join(", ")));
+        }
+    }
+    text
+}
+
+/// The model's side of a run, without a system: enough to generate or validate programs.
+pub(crate) struct ModelRun<M: Model> {
+    pub(crate) model: M,
+    pub(crate) outputs: Vec<M::Output>,
+    track_vars: bool,
+}
+
+impl<M: Model> ModelRun<M> {
+    pub(crate) fn new(model: M) -> Self {
+        ModelRun {
+            model,
+            outputs: Vec::new(),
+            track_vars: M::Op::uses_vars(),
+        }
+    }
+
+    /// Whether `op` may run now: its rule is enabled and its vars resolve.
+    pub(crate) fn admits(&self, op: &M::Op) -> bool {
+        let rule = op.rule_index();
+        let ok = catch(|| {
+            M::Op::enabled(rule, &self.model, &self.outputs)
+                && (!self.track_vars || op.clone().bind_vars(&self.outputs))
+        });
+        ok.unwrap_or(false)
+    }
+
+    /// Steps the model; `Err` with the panic message if the model panicked.
+    pub(crate) fn apply(&mut self, op: &M::Op) -> Result<(), String> {
+        let model = &mut self.model;
+        if self.track_vars {
+            let mut bound = op.clone();
+            bound.bind_vars(&self.outputs);
+            let out = catch(|| model.step(&bound))?;
+            self.outputs.push(out);
+        } else {
+            catch(|| model.step(op))?;
+        }
+        Ok(())
+    }
+}
+
+/// Generates a whole program against the model alone, optionally keeping argument trees.
+pub(crate) fn generate_program<M: Model>(
+    initial: &M,
+    plan: &mut CasePlan,
+    len: usize,
+    mut trees: Option<&mut Vec<Vec<Box<dyn ArgTree>>>>,
+) -> Result<Vec<M::Op>, GenError> {
+    let mut run = ModelRun::new(initial.clone());
+    let mut ops = Vec::with_capacity(len);
+    for _ in 0..len {
+        let mut step_trees = Vec::new();
+        let op = plan.next_op(
+            &run.model,
+            &run.outputs,
+            trees.is_some().then_some(&mut step_trees),
+        )?;
+        run.apply(&op).map_err(model_panic)?;
+        if let Some(t) = trees.as_deref_mut() {
+            t.push(step_trees);
+        }
+        ops.push(op);
+    }
+    Ok(ops)
+}
+
+/// Builds a program from a fuzzer's bytes, so a coverage-guided fuzzer (cargo fuzz, AFL) drives
+/// the same state machine as the random runner.
+///
+/// The bytes replace the random source: the first choose the length (at most `max_steps`), the
+/// rest feed rule choices and argument strategies directly, so mutating a byte changes one
+/// decision. Generation is precondition-correct as usual; when no rule is enabled the program
+/// simply ends. Run the result with [`replay`](crate::replay), which panics on failure (a crash
+/// to the fuzzer).
+pub fn program_from_unstructured<M: Model>(
+    initial: &M,
+    u: &mut arbitrary::Unstructured<'_>,
+    max_steps: usize,
+) -> arbitrary::Result<Vec<M::Op>> {
+    let len = u.int_in_range(0..=max_steps)?;
+    let data = u.take_rest();
+    let mut plan = CasePlan {
+        runner: crate::rng::passthrough_runner(data),
+        len,
+        swarm: vec![true; M::Op::rules().len()],
+    };
+    let mut run = ModelRun::new(initial.clone());
+    let mut ops = Vec::with_capacity(len);
+    for _ in 0..len {
+        let Ok(op) = plan.next_op(&run.model, &run.outputs, None) else {
+            break;
+        };
+        if run.apply(&op).is_err() {
+            break;
+        }
+        ops.push(op);
+    }
+    Ok(ops)
+}

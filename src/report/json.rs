@@ -1,0 +1,70 @@
+//! The JSON report (schema in docs/report-schema.md).
+
+use super::{Origin, Report};
+use serde_json::{json, Value};
+
+impl Report {
+    /// The report as JSON: `verdict`, `seed`, `minimal`, `failure`, `stats`, `shrink`.
+    pub fn json(&self) -> Value {
+        let failure = self.failure.as_ref().map(|f| {
+            let mut v = json!({
+                "kind": f.kind.name(),
+                "step": f.step,
+                "op": f.op,
+                "message": f.cause(self.minimal_rust.len()),
+            });
+            if let crate::failure::FailureKind::Postcondition { expected, actual } = &f.kind {
+                v["expected"] = json!(expected);
+                v["actual"] = json!(actual);
+            }
+            v
+        });
+        let minimal = self.failure.as_ref().map(|_| {
+            self.minimal_json
+                .iter()
+                .zip(&self.minimal_rust)
+                .map(|(op, rust)| json!({ "op": op, "rust": rust }))
+                .collect::<Vec<_>>()
+        });
+        let origin = match &self.origin {
+            Some(Origin::Generated { case, case_seed }) => {
+                json!({ "generated": { "case": case, "case_seed": case_seed } })
+            }
+            Some(Origin::Saved { location }) => json!({ "saved": location }),
+            Some(Origin::Replay) => json!("replay"),
+            None => Value::Null,
+        };
+        let rules: serde_json::Map<String, Value> = self
+            .stats
+            .rules
+            .iter()
+            .map(|(name, n)| (name.to_string(), json!(n)))
+            .collect();
+        json!({
+            "schema": "stateprop-report/1",
+            "test": self.test,
+            "verdict": self.verdict.as_str(),
+            "seed": self.seed,
+            "failure": failure,
+            "minimal": minimal,
+            "origin": origin,
+            "stats": {
+                "cases": self.stats.cases,
+                "steps": self.stats.steps,
+                "rules": rules,
+                "replayed": self.stats.replayed,
+                "time_ms": self.stats.time.as_millis() as u64,
+            },
+            "shrink": {
+                "runs": self.shrink.runs,
+                "skipped": self.shrink.skipped,
+                "steps_before": self.shrink.steps_before,
+                "steps_after": self.shrink.steps_after,
+                "budget_exhausted": self.shrink.budget_exhausted,
+                "time_ms": self.shrink.time.as_millis() as u64,
+            },
+            "saved_to": self.saved_to,
+            "pasteable_test": self.failure.as_ref().map(|_| self.pasteable_test()),
+        })
+    }
+}

@@ -1,0 +1,106 @@
+//! The report a failing (or passing) run ends with: text for people, JSON for tools.
+//!
+//! The text is deterministic: the same seed gives the same report, byte for byte. Wall-clock
+//! figures are kept out of it and printed on a separate `stateprop: timing:` line.
+
+mod json;
+mod text;
+
+use crate::failure::Failure;
+use crate::shrink::ShrinkStats;
+use std::time::Duration;
+
+/// Counts of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Generated cases run.
+    pub cases: u64,
+    /// Steps run over all generated cases.
+    pub steps: u64,
+    /// How often each rule was generated, in declaration order.
+    pub rules: Vec<(&'static str, u64)>,
+    /// Saved regression cases replayed before generating.
+    pub replayed: usize,
+    /// Wall-clock time generating and running cases (not part of the text report).
+    pub time: Duration,
+}
+
+/// Whether the run found a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every case passed.
+    Pass,
+    /// A case failed; see the report.
+    Fail,
+}
+
+impl Verdict {
+    /// `"pass"` or `"fail"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
+/// Where a failing program came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Generated case number `case` (0-based), whose own seed is `case_seed`.
+    Generated {
+        /// The case's index.
+        case: u64,
+        /// The case's seed (derived from the run seed).
+        case_seed: u64,
+    },
+    /// Replayed from a regression file, at `file:line`.
+    Saved {
+        /// The file and line.
+        location: String,
+    },
+    /// Given to `replay`.
+    Replay,
+}
+
+/// Everything a report says, rendered to text with [`Report::text`] and to JSON with
+/// [`Report::json`].
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The test's name (thread name, or `Config::name`).
+    pub test: String,
+    /// Pass or fail.
+    pub verdict: Verdict,
+    /// The run seed.
+    pub seed: u64,
+    /// The failure of the minimal program.
+    pub failure: Option<Failure>,
+    /// The minimal program, one Rust expression per step.
+    pub minimal_rust: Vec<String>,
+    /// The minimal program, one JSON value per step.
+    pub minimal_json: Vec<serde_json::Value>,
+    /// Where the failing program came from.
+    pub origin: Option<Origin>,
+    /// Run counts.
+    pub stats: Stats,
+    /// Shrink counts.
+    pub shrink: ShrinkStats,
+    /// Step-by-step trace of the minimal program (verbose mode).
+    pub trace: Vec<String>,
+    /// The regression file the case was saved to.
+    pub saved_to: Option<String>,
+    /// The replay call of the pasteable test, up to its argument list: `stateprop::replay::<Kv, Store>`.
+    pub replay_call: String,
+    /// A note when the failure could not be shrunk (hangs).
+    pub note: Option<String>,
+}
+
+/// `0.21 s`, `3.4 ms`.
+pub(crate) fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{:.1} ms", s * 1000.0)
+    }
+}

@@ -1,0 +1,141 @@
+//! The human-readable report.
+
+use super::{seconds, Origin, Report, Verdict};
+use crate::shrink::fingerprint;
+use std::fmt::Write;
+
+impl Report {
+    /// The report as printed: cause, minimal program, seed, statistics, pasteable test.
+    pub fn text(&self) -> String {
+        let mut t = String::new();
+        let steps = self.minimal_rust.len();
+        let Some(failure) = &self.failure else {
+            let _ = writeln!(
+                t,
+                "stateprop: `{}` passed: {} cases, {} steps, seed {}",
+                self.test, self.stats.cases, self.stats.steps, self.seed
+            );
+            self.write_rule_counts(&mut t);
+            return t;
+        };
+        let _ = writeln!(t, "stateprop: `{}` failed", self.test);
+        let _ = writeln!(t, "stateprop: cause: {}", failure.cause(steps));
+        let shrunk = if self.shrink.steps_before > 0 {
+            format!(
+                ", shrunk from {} steps in {} runs{}",
+                self.shrink.steps_before,
+                self.shrink.runs,
+                if self.shrink.budget_exhausted {
+                    " (budget exhausted: may not be minimal)"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            String::new()
+        };
+        let label = if self.note.is_some() { "program" } else { "minimal program" };
+        let _ = writeln!(t, "stateprop: {label} ({steps} steps{shrunk}):");
+        for (i, op) in self.minimal_rust.iter().enumerate() {
+            let _ = writeln!(t, "stateprop: {i:>4}. {op}");
+        }
+        if let Some(note) = &self.note {
+            let _ = writeln!(t, "stateprop: note: {note}");
+        }
+        if !self.trace.is_empty() {
+            let _ = writeln!(t, "stateprop: trace of the minimal program:");
+            for line in &self.trace {
+                let _ = writeln!(t, "stateprop:   {line}");
+            }
+        }
+        match &self.origin {
+            Some(Origin::Saved { location }) => {
+                let _ = writeln!(t, "stateprop: found by replaying the case saved at {location}");
+            }
+            Some(Origin::Generated { case, .. }) => {
+                let _ = writeln!(t, "stateprop: found by case {case}");
+            }
+            _ => {}
+        }
+        if self.origin != Some(Origin::Replay) {
+            let filter = self.test.rsplit("::").next().unwrap_or(&self.test);
+            let _ = writeln!(
+                t,
+                "stateprop: seed {} (rerun exactly: STATEPROP_SEED={} cargo test {filter})",
+                self.seed, self.seed
+            );
+            let _ = writeln!(
+                t,
+                "stateprop: statistics: {} cases, {} steps; shrink: {} runs, {} duplicates skipped",
+                self.stats.cases, self.stats.steps, self.shrink.runs, self.shrink.skipped
+            );
+            self.write_rule_counts(&mut t);
+        }
+        if let Some(path) = &self.saved_to {
+            let _ = writeln!(
+                t,
+                "stateprop: saved to {path}: replayed first on every run; commit it"
+            );
+        }
+        if self.origin != Some(Origin::Replay) {
+            let _ = writeln!(t, "stateprop: paste this test to keep the case:");
+            t.push_str(&self.pasteable_test());
+        }
+        t
+    }
+
+    fn write_rule_counts(&self, t: &mut String) {
+        if self.stats.steps == 0 {
+            return;
+        }
+        let counts: Vec<String> = self
+            .stats
+            .rules
+            .iter()
+            .map(|(name, n)| {
+                format!(
+                    "{name} {n} ({:.0}%)",
+                    100.0 * *n as f64 / self.stats.steps as f64
+                )
+            })
+            .collect();
+        let _ = writeln!(t, "stateprop: rules: {}", counts.join(", "));
+    }
+
+    /// A `#[test]` replaying the minimal program.
+    pub fn pasteable_test(&self) -> String {
+        let base: String = self
+            .test
+            .rsplit("::")
+            .next()
+            .unwrap_or("case")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .collect();
+        let id = fingerprint(&self.minimal_rust) & 0xffff;
+        let mut t = String::new();
+        let _ = writeln!(t, "#[test]");
+        let _ = writeln!(t, "fn regression_{base}_{id:04x}() {{");
+        let _ = writeln!(t, "    {}(&[", self.replay_call);
+        for op in &self.minimal_rust {
+            let _ = writeln!(t, "        {op},");
+        }
+        let _ = writeln!(t, "    ]);");
+        let _ = writeln!(t, "}}");
+        t
+    }
+
+    /// The line with wall-clock figures, kept apart from the deterministic report.
+    pub fn timing_line(&self) -> String {
+        format!(
+            "stateprop: timing: {} generating and running, {} shrinking",
+            seconds(self.stats.time),
+            seconds(self.shrink.time)
+        )
+    }
+
+    /// Whether the verdict is a pass.
+    pub fn passed(&self) -> bool {
+        self.verdict == Verdict::Pass
+    }
+}

@@ -1,0 +1,48 @@
+//! Seeds. Every random choice of a run flows from the run seed through these functions.
+
+use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
+
+/// SplitMix64: a tiny, well-mixed generator for deriving seeds.
+pub(crate) fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The seed of case `index` of a run: each case is reproducible on its own.
+pub(crate) fn case_seed(run_seed: u64, index: u64) -> u64 {
+    mix(run_seed ^ mix(index.wrapping_add(1)))
+}
+
+/// A fresh seed when the user gave none: the clock, mixed with a process-wide counter.
+pub(crate) fn fresh_seed() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    // Keep seeds below 2^53 so they survive JSON readers that parse numbers as doubles.
+    mix(nanos ^ mix(COUNTER.fetch_add(1, Ordering::Relaxed))) >> 11
+}
+
+/// A proptest runner whose strategies draw from `seed` alone.
+pub(crate) fn proptest_runner(seed: u64) -> TestRunner {
+    let mut bytes = [0u8; 32];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        chunk.copy_from_slice(&mix(seed.wrapping_add(i as u64)).to_le_bytes());
+    }
+    TestRunner::new_with_rng(
+        ProptestConfig::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
+    )
+}
+
+/// A proptest runner that reads its "random" bytes from `data` (a fuzzer's input).
+pub(crate) fn passthrough_runner(data: &[u8]) -> TestRunner {
+    TestRunner::new_with_rng(
+        ProptestConfig::default(),
+        TestRng::from_seed(RngAlgorithm::PassThrough, data),
+    )
+}
