@@ -212,7 +212,7 @@ pub fn program_from_unstructured<M: Model>(
     max_steps: usize,
 ) -> arbitrary::Result<Vec<M::Op>> {
     let len = u.int_in_range(0..=max_steps)?;
-    let data = u.take_rest();
+    let data = u.bytes(u.len())?;
     let mut plan = CasePlan {
         runner: crate::rng::passthrough_runner(data),
         len,
