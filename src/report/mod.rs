@@ -93,6 +93,8 @@ pub struct Report {
     pub replay_call: String,
     /// A note when the failure could not be shrunk (hangs).
     pub note: Option<String>,
+    /// The command that reruns the test, e.g. `cargo test store_matches_model`.
+    pub rerun: String,
 }
 
 /// `0.21 s`, `3.4 ms`.

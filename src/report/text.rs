@@ -58,11 +58,10 @@ impl Report {
             _ => {}
         }
         if self.origin != Some(Origin::Replay) {
-            let filter = self.test.rsplit("::").next().unwrap_or(&self.test);
             let _ = writeln!(
                 t,
-                "stateprop: seed {} (rerun exactly: STATEPROP_SEED={} cargo test {filter})",
-                self.seed, self.seed
+                "stateprop: seed {} (rerun exactly: STATEPROP_SEED={} {})",
+                self.seed, self.seed, self.rerun
             );
             let _ = writeln!(
                 t,

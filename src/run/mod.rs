@@ -75,6 +75,25 @@ impl<M: Model> Runner<M> {
         self
     }
 
+    /// [`run`](Runner::run) with `S::default()` as the factory; the pasteable test calls
+    /// [`replay`].
+    #[track_caller]
+    pub fn run_default<S>(mut self) -> RunResult<M::Op>
+    where
+        S: System<M> + Default + 'static,
+        M: Send,
+        M::Op: Send,
+    {
+        if self.replay_call.is_none() {
+            self.replay_call = Some(format!(
+                "stateprop::replay::<{}, {}>",
+                short_type_name(std::any::type_name::<M>()),
+                short_type_name(std::any::type_name::<S>())
+            ));
+        }
+        self.run(S::default)
+    }
+
     /// Runs the cases (saved regressions first) with systems from `factory`, on a worker thread
     /// watched for hangs. Panics only on misuse (bad environment, no rule enabled).
     #[track_caller]
@@ -110,12 +129,18 @@ impl<M: Model> Runner<M> {
             seed,
             regression_file,
             replay_call: replay_call.clone(),
+            rerun: rerun_command(source, &test),
         };
+        let rerun = job.rerun.clone();
         let outcome = run_watched(config.step_timeout, move |hb| job.work(&factory, hb));
         let result = match outcome {
             Ok(Ok(result)) => result,
             Ok(Err(message)) => panic!("stateprop: {message}"),
-            Err(hung) => hang_result(&config, &self.initial, &test, seed, &replay_call, hung),
+            Err(hung) => {
+                let mut r = hang_result(&config, &self.initial, &test, seed, &replay_call, hung);
+                r.report.rerun = rerun;
+                r
+            }
         };
         if let Some(path) = &config.report_path {
             let text = serde_json::to_string_pretty(&result.report.json()).expect("json");
@@ -139,12 +164,7 @@ where
     M::Op: Send,
     S: System<M> + Default + 'static,
 {
-    let call = format!(
-        "stateprop::replay::<{}, {}>",
-        short_type_name(std::any::type_name::<M>()),
-        short_type_name(std::any::type_name::<S>())
-    );
-    let result = Runner::<M>::new(config).replay_call(call).run(S::default);
+    let result = Runner::<M>::new(config).run_default::<S>();
     conclude(&result.report);
 }
 
@@ -250,6 +270,7 @@ where
             saved_to: None,
             replay_call: String::new(),
             note: None,
+            rerun: String::new(),
         };
         panic!("\n{}", report.text());
     }
@@ -263,6 +284,7 @@ struct Job<M: Model> {
     seed: u64,
     regression_file: Option<PathBuf>,
     replay_call: String,
+    rerun: String,
 }
 
 /// A failing program before shrinking.
@@ -481,6 +503,7 @@ impl<M: Model> Job<M> {
             saved_to: None,
             replay_call: self.replay_call.clone(),
             note: None,
+            rerun: self.rerun.clone(),
         }
     }
 }
@@ -529,6 +552,7 @@ fn hang_result<M: Model>(
              its thread is left running"
                 .to_string(),
         ),
+        rerun: String::new(),
     };
     RunResult {
         report,
@@ -547,6 +571,16 @@ fn test_name(config: &Config, source: &str) -> String {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "stateprop".to_string()),
+    }
+}
+
+/// The command that reruns this test: `cargo run --example x` or `cargo test name`.
+fn rerun_command(source: &str, test: &str) -> String {
+    let path = std::path::Path::new(source);
+    let in_examples = path.components().any(|c| c.as_os_str() == "examples");
+    match (in_examples, path.file_stem()) {
+        (true, Some(stem)) => format!("cargo run --example {}", stem.to_string_lossy()),
+        _ => format!("cargo test {}", test.rsplit("::").next().unwrap_or(test)),
     }
 }
 

@@ -1,0 +1,25 @@
+//! Quickstart: stateprop finds the bug in a key-value store with a stale read cache.
+//!
+//! Run it with `cargo run --example quickstart`. The store (in `support/kv.rs`) forgets to drop
+//! its cached entry on delete; stateprop generates programs of puts, gets and deletes, checks every
+//! answer against a `BTreeMap` model, finds a failing program, shrinks it to three steps and prints
+//! a test to paste. `STATEPROP_SEED=<n>` repeats a run exactly.
+
+#[path = "support/kv.rs"]
+mod kv;
+
+use kv::{BuggyStore, Kv};
+use stateprop::{Config, Runner};
+
+fn main() {
+    // In a test you would write `stateprop::check_sequential::<Kv, BuggyStore>(config)`, which
+    // panics with this report. The example prints it instead, and saves no regression file.
+    let config = Config::default().steps(1..50).persist(false);
+    let result = Runner::<Kv>::new(config).run_default::<BuggyStore>();
+    println!("{}", result.report.text());
+    println!("{}", result.report.timing_line());
+    if !result.failed() {
+        eprintln!("stateprop: the planted bug was not found; this example expects to find it");
+        std::process::exit(1);
+    }
+}
