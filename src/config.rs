@@ -43,6 +43,12 @@ pub struct Config {
     pub step_timeout: Duration,
     /// Name used for regression entries and the pasted test; default: the test's thread name.
     pub name: Option<String>,
+    /// After the first failure, keep generating until this many failing cases are found (or the
+    /// cases run out), shrink each and report the shortest. `STATEPROP_FAILURES`. Default 1.
+    pub failures: u32,
+    /// The regression file. `STATEPROP_REGRESSIONS`. Default: `<test file stem>.stateprop-regressions`
+    /// beside the test's source file.
+    pub regression_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -60,6 +66,8 @@ impl Default for Config {
             persist: true,
             step_timeout: Duration::from_secs(60),
             name: None,
+            failures: 1,
+            regression_file: None,
         }
     }
 }
@@ -150,6 +158,17 @@ impl Config {
         self
     }
 
+    /// See [`Config::failures`].
+    pub fn failures(mut self, n: u32) -> Self {
+        self.failures = n.max(1);
+        self
+    }
+    /// See [`Config::regression_file`].
+    pub fn regression_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.regression_file = Some(path.into());
+        self
+    }
+
     /// Applies the `STATEPROP_*` (and the matching `PROPTEST_*`) environment variables.
     ///
     /// This is the only place the library reads its configuration from the environment.
@@ -205,6 +224,12 @@ impl Config {
         if var("PROPTEST_DISABLE_FAILURE_PERSISTENCE").is_some() {
             self.persist = false;
         }
+        if let Some((n, v)) = get(&["STATEPROP_FAILURES"]) {
+            self.failures = parse_u64(n, &v)?.clamp(1, u32::MAX as u64) as u32;
+        }
+        if let Some((_, v)) = get(&["STATEPROP_REGRESSIONS"]) {
+            self.regression_file = Some(PathBuf::from(v));
+        }
         if let Some((n, v)) = get(&["STATEPROP_STEP_TIMEOUT"]) {
             self.step_timeout = parse_duration(n, &v)?;
         }
@@ -252,7 +277,9 @@ fn parse_steps(name: &str, value: &str) -> Result<(usize, usize), String> {
 pub(crate) fn parse_duration(name: &str, value: &str) -> Result<Duration, String> {
     let v = value.trim();
     let bad = || format!("{name}={value:?} is not a duration like `30s`, `500ms`, `10m` or `1h`");
-    let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
     let n: f64 = num.parse().map_err(|_| bad())?;
     let secs = match unit.trim() {
@@ -274,8 +301,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, String> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::default().with_vars(|n| map.get(n).cloned())
     }
 
@@ -297,7 +326,10 @@ mod tests {
 
     #[test]
     fn steps_and_durations_parse() {
-        assert_eq!(with(&[("STATEPROP_STEPS", "1..50")]).unwrap().steps, (1, 49));
+        assert_eq!(
+            with(&[("STATEPROP_STEPS", "1..50")]).unwrap().steps,
+            (1, 49)
+        );
         assert_eq!(with(&[("STATEPROP_STEPS", "5..=9")]).unwrap().steps, (5, 9));
         assert_eq!(with(&[("STATEPROP_STEPS", "30")]).unwrap().steps, (30, 30));
         let d = with(&[("STATEPROP_DURATION", "2m")]).unwrap().duration;

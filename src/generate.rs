@@ -32,7 +32,11 @@ pub(crate) struct CasePlan {
 }
 
 impl CasePlan {
-    pub(crate) fn new<Op: StateMachine>(mut runner: TestRunner, steps: (usize, usize), swarm: bool) -> Self {
+    pub(crate) fn new<Op: StateMachine>(
+        mut runner: TestRunner,
+        steps: (usize, usize),
+        swarm: bool,
+    ) -> Self {
         let (lo, hi) = steps;
         let len = lo + (runner.rng().next_u64() % (hi - lo + 1) as u64) as usize;
         let rules = Op::rules().len();
@@ -121,7 +125,9 @@ fn model_panic(message: String) -> GenError {
 
 fn no_rule_message<M: Model>(model: &M) -> String {
     let mut text = format!("no rule is enabled in this state of the model:\n  {model:?}\n");
-    text.push_str("check the preconditions (a `Var` field also needs an earlier result of its type):");
+    text.push_str(
+        "check the preconditions (a `Var` field also needs an earlier result of its type):",
+    );
     for info in M::Op::rules() {
         let pre = info.precondition.unwrap_or("none");
         text.push_str(&format!("\n  {}: precondition {}", info.name, pre));

@@ -11,15 +11,15 @@ mod failure;
 pub use failure::{Failure, FailureKind};
 
 mod run;
-pub use run::{
-    check_sequential, check_sequential_with, replay, replay_with, RunResult, Runner,
-};
+pub use run::{check_sequential, check_sequential_with, replay, replay_with, RunResult, Runner};
 
 mod shrink;
 pub use shrink::ShrinkStats;
 
 mod report;
 pub use report::{Origin, Report, Stats, Verdict};
+
+pub mod strategy;
 
 mod generate;
 pub use generate::program_from_unstructured;
@@ -35,7 +35,9 @@ pub mod __private;
 
 /// What most tests need: `use stateprop::prelude::*;`.
 pub mod prelude {
-    pub use crate::{check_sequential, replay, Config, FromOutput, Model, StateMachine, System, Var};
+    pub use crate::{
+        check_sequential, replay, Config, FromOutput, Model, StateMachine, System, Var,
+    };
     pub use proptest::prelude::{any, Just, Strategy};
     pub use proptest::sample::select;
 }

@@ -101,7 +101,11 @@ pub(crate) fn save(path: &Path, test: &str, seed: u64, steps: &[Value]) -> Resul
     if old.lines().any(|l| l.trim() == line) {
         return Ok(false);
     }
-    let mut text = if old.is_empty() { HEADER.to_string() } else { old };
+    let mut text = if old.is_empty() {
+        HEADER.to_string()
+    } else {
+        old
+    };
     if !text.ends_with('\n') {
         text.push('\n');
     }

@@ -4,9 +4,10 @@
 //! cannot break them.
 
 pub use crate::spec::{
-    ArgTree, DebugFallback, FromOutput, Gen, Model, RuleInfo, RustFallback, RustWrap,
-    StateMachine, TreeBox, Var,
+    ArgTree, DebugFallback, FromOutput, Gen, Model, RuleInfo, RustFallback, RustWrap, StateMachine,
+    TreeBox, Var,
 };
+pub use crate::strategy::{ArbitraryDefault, BoundaryDefault, DefaultFor};
 pub use proptest;
 pub use serde_json;
 pub use std::boxed::Box;
@@ -26,6 +27,19 @@ pub fn precondition<M, F: Fn(&M) -> bool>(f: F, model: &M) -> bool {
 #[inline]
 pub fn strategy_from_model<M, S, F: Fn(&M) -> S>(f: F, model: &M) -> S {
     f(model)
+}
+
+/// Draws a field from its strategy. The `Value = T` bound (`T` is the field's declared type)
+/// makes a strategy of the wrong type fail at the user's strategy expression.
+#[inline]
+pub fn arg<M, T, S>(gen: &mut Gen<'_, M>, field: &str, strategy: S) -> Result<T, String>
+where
+    M: Model,
+    S: proptest::strategy::Strategy<Value = T>,
+    S::Tree: 'static,
+    T: 'static,
+{
+    gen.arg(field, &strategy)
 }
 
 /// A field as JSON; a value serde cannot write becomes a string saying so.
@@ -56,7 +70,9 @@ pub fn from_json<T: serde::de::DeserializeOwned>(
 }
 
 /// Splits serde's externally tagged enum form into (variant name, payload).
-pub fn split_tagged(value: &serde_json::Value) -> Result<(&str, Option<&serde_json::Value>), String> {
+pub fn split_tagged(
+    value: &serde_json::Value,
+) -> Result<(&str, Option<&serde_json::Value>), String> {
     match value {
         serde_json::Value::String(name) => Ok((name.as_str(), None)),
         serde_json::Value::Object(map) if map.len() == 1 => {

@@ -96,7 +96,11 @@ impl System<Kv> for BuggyStore {
         if self.len() == model.map.len() {
             Ok(())
         } else {
-            Err(format!("store holds {} keys, model {}", self.len(), model.map.len()))
+            Err(format!(
+                "store holds {} keys, model {}",
+                self.len(),
+                model.map.len()
+            ))
         }
     }
 }

@@ -34,7 +34,11 @@ impl Report {
         } else {
             String::new()
         };
-        let label = if self.note.is_some() { "program" } else { "minimal program" };
+        let label = if self.note.is_some() {
+            "program"
+        } else {
+            "minimal program"
+        };
         let _ = writeln!(t, "stateprop: {label} ({steps} steps{shrunk}):");
         for (i, op) in self.minimal_rust.iter().enumerate() {
             let _ = writeln!(t, "stateprop: {i:>4}. {op}");
@@ -50,7 +54,10 @@ impl Report {
         }
         match &self.origin {
             Some(Origin::Saved { location }) => {
-                let _ = writeln!(t, "stateprop: found by replaying the case saved at {location}");
+                let _ = writeln!(
+                    t,
+                    "stateprop: found by replaying the case saved at {location}"
+                );
             }
             Some(Origin::Generated { case, .. }) => {
                 let _ = writeln!(t, "stateprop: found by case {case}");
@@ -109,7 +116,13 @@ impl Report {
             .next()
             .unwrap_or("case")
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let id = fingerprint(&self.minimal_rust) & 0xffff;
         let mut t = String::new();

@@ -118,10 +118,11 @@ impl<M: Model> Runner<M> {
                 short_type_name(std::any::type_name::<M>()),
             )
         });
-        let regression_file = config
-            .persist
-            .then(|| persist::file_for(source))
-            .flatten();
+        let regression_file = match (&config.regression_file, config.persist) {
+            (_, false) => None,
+            (Some(path), true) => Some(path.clone()),
+            (None, true) => persist::file_for(source),
+        };
         let job = Job {
             config: config.clone(),
             initial: self.initial.clone(),
@@ -238,7 +239,9 @@ where
     let start = initial.clone();
     let verbose = config.verbose > 0;
     let outcome = run_watched(config.step_timeout, move |hb| {
-        hb.begin(Activity::Program(owned.iter().map(|o| o.to_rust()).collect()));
+        hb.begin(Activity::Program(
+            owned.iter().map(|o| o.to_rust()).collect(),
+        ));
         let out = execute(&start, &factory, &owned, hb, verbose);
         (out.failure, out.trace)
     });
@@ -257,7 +260,10 @@ where
     };
     if let Some(failure) = failure {
         let report = Report {
-            test: std::thread::current().name().unwrap_or("replay").to_string(),
+            test: std::thread::current()
+                .name()
+                .unwrap_or("replay")
+                .to_string(),
             verdict: Verdict::Fail,
             seed: 0,
             failure: Some(failure),
@@ -274,6 +280,28 @@ where
         };
         panic!("\n{}", report.text());
     }
+}
+
+/// Runs one program on the calling thread and says how it ended: `Ok(None)` passed,
+/// `Ok(Some(failure))` failed, `Err` the program is not valid for the model (a step's
+/// precondition fails or a `Var` names a missing result). No hang protection: for tools and
+/// tests that drive programs themselves (fuzz targets, shrinker checks).
+pub fn run_program<M, S>(
+    initial: &M,
+    factory: &dyn Fn() -> S,
+    ops: &[M::Op],
+) -> Result<Option<Failure>, String>
+where
+    M: Model,
+    S: System<M>,
+{
+    let mut model = ModelRun::new(initial.clone());
+    for (i, op) in ops.iter().enumerate() {
+        if !model.admits(op) || model.apply(op).is_err() {
+            return Err(format!("step {i}, {}, is not enabled here", op.to_rust()));
+        }
+    }
+    Ok(execute(initial, factory, ops, &Heartbeat::default(), false).failure)
 }
 
 /// Everything the worker thread needs.
@@ -296,6 +324,21 @@ struct Found<Op> {
 }
 
 impl<M: Model> Job<M> {
+    /// Fresh argument trees for a generated case (see `shrink::Regenerate`).
+    fn fresh_trees(&self, origin: &Origin, len: usize) -> Vec<Vec<Box<dyn ArgTree>>> {
+        let Origin::Generated { case_seed, .. } = origin else {
+            return Vec::new();
+        };
+        let mut trees = Vec::new();
+        let mut plan = self.plan(*case_seed);
+        match generate_program(&self.initial, &mut plan, len, Some(&mut trees)) {
+            Ok(_) => trees,
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+impl<M: Model> Job<M> {
     fn work<S: System<M>>(
         &self,
         factory: &dyn Fn() -> S,
@@ -306,26 +349,55 @@ impl<M: Model> Job<M> {
             ..Stats::default()
         };
         let start = Instant::now();
-        let mut found = self.replay_saved(factory, hb, &mut stats)?;
-        if found.is_none() {
-            found = self.generate_cases(factory, hb, &mut stats)?;
+        let shrink_one = |found: Found<M::Op>| {
+            let shrinker = Shrinker::new(
+                &self.initial,
+                factory,
+                hb,
+                self.config.max_shrink_time,
+                self.config.max_shrink_runs,
+            );
+            let origin = found.origin.clone();
+            let len = found.ops.len();
+            let regenerate = || self.fresh_trees(&origin, len);
+            let (ops, failure, shrink) =
+                shrinker.shrink(found.ops, found.trees, Some(&regenerate), found.failure);
+            (ops, failure, origin, shrink)
+        };
+        let mut best = self.replay_saved(factory, hb, &mut stats)?.map(shrink_one);
+        if best.is_none() {
+            // Search for up to `failures` failing cases; keep the shortest once shrunk.
+            let mut case = 0;
+            let mut total = ShrinkStats::default();
+            for _ in 0..self.config.failures {
+                let Some(found) = self.generate_cases(factory, hb, &mut stats, &mut case)? else {
+                    break;
+                };
+                case += 1;
+                let candidate = shrink_one(found);
+                total.runs += candidate.3.runs;
+                total.skipped += candidate.3.skipped;
+                total.time += candidate.3.time;
+                total.budget_exhausted |= candidate.3.budget_exhausted;
+                if best.as_ref().is_none_or(|b| candidate.0.len() < b.0.len()) {
+                    best = Some(candidate);
+                }
+            }
+            if let Some(b) = &mut best {
+                total.steps_before = b.3.steps_before;
+                total.steps_after = b.3.steps_after;
+                b.3 = total;
+            }
         }
-        stats.time = start.elapsed();
-        let Some(found) = found else {
+        stats.time = start
+            .elapsed()
+            .saturating_sub(best.as_ref().map_or(Default::default(), |b| b.3.time));
+        let Some((ops, failure, origin, shrink)) = best else {
             return Ok(RunResult {
                 report: self.report(Verdict::Pass, stats, None, &[], ShrinkStats::default()),
                 minimal: Vec::new(),
             });
         };
-        let shrinker = Shrinker::new(
-            &self.initial,
-            factory,
-            hb,
-            self.config.max_shrink_time,
-            self.config.max_shrink_runs,
-        );
-        let origin = found.origin.clone();
-        let (ops, failure, shrink) = shrinker.shrink(found.ops, found.trees, found.failure);
         let mut report = self.report(Verdict::Fail, stats, Some((failure, origin)), &ops, shrink);
         if self.config.verbose > 0 {
             hb.begin(Activity::Program(report.minimal_rust.clone()));
@@ -363,7 +435,10 @@ impl<M: Model> Job<M> {
             let ops = match ops {
                 Ok(ops) => ops,
                 Err(e) => {
-                    eprintln!("stateprop: {location}: skipped a saved case for `{}`: {e}", entry.test);
+                    eprintln!(
+                        "stateprop: {location}: skipped a saved case for `{}`: {e}",
+                        entry.test
+                    );
                     continue;
                 }
             };
@@ -398,18 +473,19 @@ impl<M: Model> Job<M> {
         factory: &dyn Fn() -> S,
         hb: &Heartbeat,
         stats: &mut Stats,
+        case: &mut u64,
     ) -> Result<Option<Found<M::Op>>, String> {
         let start = Instant::now();
-        let mut case = 0u64;
         loop {
+            let case_index = *case;
             let more = match self.config.duration {
                 Some(d) => start.elapsed() < d,
-                None => case < self.config.cases,
+                None => case_index < self.config.cases,
             };
             if !more {
                 return Ok(None);
             }
-            let seed = case_seed(self.seed, case);
+            let seed = case_seed(self.seed, case_index);
             hb.begin(Activity::Case { seed });
             let mut plan = self.plan(seed);
             let mut failure = None;
@@ -421,7 +497,7 @@ impl<M: Model> Job<M> {
                     for i in 0..plan.len {
                         let op = plan
                             .next_op(&exec.model, &exec.model_outputs, None)
-                            .map_err(|e| self.gen_error(e, case, i))?;
+                            .map_err(|e| self.gen_error(e, case_index, i))?;
                         stats.rules[op.rule_index()].1 += 1;
                         ran = i + 1;
                         let step = exec.step(i, &op, hb);
@@ -445,18 +521,18 @@ impl<M: Model> Job<M> {
                 let mut trees = Vec::new();
                 let mut plan = self.plan(seed);
                 let ops = generate_program(&self.initial, &mut plan, len, Some(&mut trees))
-                    .map_err(|e| self.gen_error(e, case, 0))?;
+                    .map_err(|e| self.gen_error(e, case_index, 0))?;
                 return Ok(Some(Found {
                     ops,
                     trees,
                     failure,
                     origin: Origin::Generated {
-                        case,
+                        case: case_index,
                         case_seed: seed,
                     },
                 }));
             }
-            case += 1;
+            *case += 1;
         }
     }
 
@@ -519,7 +595,8 @@ fn hang_result<M: Model>(
 ) -> RunResult<M::Op> {
     let ops: Vec<M::Op> = match &hung.activity {
         Activity::Case { seed } => {
-            let mut plan = CasePlan::new::<M::Op>(proptest_runner(*seed), config.steps, config.swarm);
+            let mut plan =
+                CasePlan::new::<M::Op>(proptest_runner(*seed), config.steps, config.swarm);
             generate_program(initial, &mut plan, hung.step + 1, None).unwrap_or_default()
         }
         _ => Vec::new(),

@@ -48,8 +48,28 @@ pub(crate) struct Shrinker<'a, M: Model, S> {
 struct Current<Op> {
     ops: Vec<Op>,
     trees: Vec<Vec<Box<dyn ArgTree>>>,
+    /// Each step's index in the program shrinking started from.
+    origin: Vec<usize>,
     failure: Failure,
 }
+
+/// What became of a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Try {
+    /// It failed too and is now the current program.
+    Adopted,
+    /// It passed (or was already tried, or repaired to nothing).
+    Passed,
+    /// It is not simpler than the current program, so it was not run.
+    NotSimpler,
+}
+
+/// Makes fresh value trees for the original program, one list per original step.
+///
+/// proptest's value trees remember the bounds of their binary search, and those bounds go stale
+/// once other steps change (an amount that had to stay above a balance may drop after the
+/// balance shrank). Each round after the first starts from fresh trees.
+pub(crate) type Regenerate<'a> = &'a dyn Fn() -> Vec<Vec<Box<dyn ArgTree>>>;
 
 impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
     pub(crate) fn new(
@@ -79,6 +99,7 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
         mut self,
         ops: Vec<M::Op>,
         mut trees: Vec<Vec<Box<dyn ArgTree>>>,
+        regenerate: Option<Regenerate<'_>>,
         failure: Failure,
     ) -> (Vec<M::Op>, Failure, ShrinkStats) {
         if trees.len() != ops.len() {
@@ -87,12 +108,26 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
         self.stats.steps_before = ops.len();
         self.seen.insert(fingerprint(&ops));
         let mut cur = Current {
+            origin: (0..ops.len()).collect(),
             ops,
             trees,
             failure,
         };
+        let mut round = 0;
         loop {
+            if let (true, Some(regenerate)) = (round > 0, regenerate) {
+                let mut fresh: Vec<Option<Vec<Box<dyn ArgTree>>>> =
+                    regenerate().into_iter().map(Some).collect();
+                for (i, &o) in cur.origin.iter().enumerate() {
+                    if let Some(t) = fresh.get_mut(o).and_then(Option::take) {
+                        cur.trees[i] = t;
+                    }
+                }
+            }
+            round += 1;
             let mut changed = self.delete_chunks(&mut cur);
+            changed |= self.shrink_vars(&mut cur);
+            changed |= self.shrink_equal_args(&mut cur);
             changed |= self.shrink_args(&mut cur);
             if !changed || self.out_of_budget() {
                 break;
@@ -125,7 +160,7 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
                 let keep: Vec<usize> = (0..cur.ops.len())
                     .filter(|&i| i < start || i >= start + size)
                     .collect();
-                if self.try_keep(cur, &keep, None) {
+                if self.try_keep(cur, &keep, Vec::new()) == Try::Adopted {
                     changed = true;
                 } else {
                     start += if size == 1 { 1 } else { size };
@@ -158,22 +193,128 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
                     op.set_arg(arg, &*cur.trees[step][arg]);
                     let all: Vec<usize> = (0..cur.ops.len()).collect();
                     let len_before = cur.ops.len();
-                    if self.try_keep(cur, &all, Some((step, op))) {
-                        changed = true;
-                        if cur.ops.len() != len_before || step >= cur.ops.len() {
-                            // Steps were dropped; the indices we hold are stale. Move on.
-                            break;
+                    match self.try_keep(cur, &all, vec![(step, op)]) {
+                        Try::Adopted => {
+                            changed = true;
+                            if cur.ops.len() != len_before || step >= cur.ops.len() {
+                                // Steps were dropped; the indices we hold are stale. Move on.
+                                break;
+                            }
+                            if !cur.trees[step][arg].simplify() {
+                                break;
+                            }
                         }
-                        if !cur.trees[step][arg].simplify() {
-                            break;
+                        // Still above the current value: keep descending without running it.
+                        Try::NotSimpler => {
+                            if !cur.trees[step][arg].simplify() {
+                                break;
+                            }
                         }
-                    } else if !cur.trees[step][arg].complicate() {
-                        break;
+                        Try::Passed => {
+                            if !cur.trees[step][arg].complicate() {
+                                break;
+                            }
+                        }
                     }
                 }
                 arg += 1;
             }
             step += 1;
+        }
+        changed
+    }
+
+    /// Points each `Var` at an earlier result of the same type, so that the steps which made
+    /// the later results can go (transfers between two accounts become transfers within one).
+    fn shrink_vars(&mut self, cur: &mut Current<M::Op>) -> bool {
+        if !M::Op::uses_vars() {
+            return false;
+        }
+        let mut changed = false;
+        let mut step = 0;
+        while step < cur.ops.len() {
+            let mut targets = Vec::new();
+            cur.ops[step].clone().remap_vars(&mut |old| {
+                targets.push(old);
+                Some(old)
+            });
+            'slots: for (slot, &old) in targets.iter().enumerate() {
+                for new in 0..old {
+                    if self.out_of_budget() {
+                        return changed;
+                    }
+                    let mut op = cur.ops[step].clone();
+                    let mut seen = 0;
+                    op.remap_vars(&mut |v| {
+                        seen += 1;
+                        Some(if seen - 1 == slot { new } else { v })
+                    });
+                    let all: Vec<usize> = (0..cur.ops.len()).collect();
+                    let len_before = cur.ops.len();
+                    if self.try_keep(cur, &all, vec![(step, op)]) == Try::Adopted {
+                        changed = true;
+                        if cur.ops.len() != len_before {
+                            return changed;
+                        }
+                        continue 'slots;
+                    }
+                }
+            }
+            step += 1;
+        }
+        changed
+    }
+
+    /// Shrinks arguments that hold equal values together (the same key in a put and a later
+    /// get), which one-at-a-time shrinking cannot do: changing either alone loses the failure.
+    fn shrink_equal_args(&mut self, cur: &mut Current<M::Op>) -> bool {
+        let mut groups: Vec<((std::any::TypeId, String), Vec<(usize, usize)>)> = Vec::new();
+        for (step, trees) in cur.trees.iter().enumerate() {
+            for (arg, tree) in trees.iter().enumerate() {
+                let key = tree.key();
+                match groups.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, members)) => members.push((step, arg)),
+                    None => groups.push((key, vec![(step, arg)])),
+                }
+            }
+        }
+        let mut changed = false;
+        for (_, group) in groups.into_iter().filter(|(_, g)| g.len() > 1) {
+            let len_before = cur.ops.len();
+            let mut all_moved = group.iter().all(|&(s, a)| cur.trees[s][a].simplify());
+            while all_moved {
+                if self.out_of_budget() {
+                    return changed;
+                }
+                // One replacement per step, with every grouped argument of that step set.
+                let mut merged: Vec<(usize, M::Op)> = Vec::new();
+                for &(s, a) in &group {
+                    match merged.iter_mut().find(|(m, _)| *m == s) {
+                        Some((_, op)) => op.set_arg(a, &*cur.trees[s][a]),
+                        None => {
+                            let mut op = cur.ops[s].clone();
+                            op.set_arg(a, &*cur.trees[s][a]);
+                            merged.push((s, op));
+                        }
+                    }
+                }
+                let all: Vec<usize> = (0..cur.ops.len()).collect();
+                match self.try_keep(cur, &all, merged) {
+                    Try::Adopted => {
+                        changed = true;
+                        if cur.ops.len() != len_before {
+                            return changed; // indices are stale; the next round regroups
+                        }
+                        all_moved = group.iter().all(|&(s, a)| cur.trees[s][a].simplify());
+                    }
+                    Try::NotSimpler => {
+                        all_moved = group.iter().all(|&(s, a)| cur.trees[s][a].simplify());
+                    }
+                    Try::Passed => {
+                        all_moved = group.iter().all(|&(s, a)| cur.trees[s][a].complicate());
+                    }
+                }
+            }
         }
         changed
     }
@@ -184,12 +325,21 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
         &mut self,
         cur: &mut Current<M::Op>,
         keep: &[usize],
-        replace: Option<(usize, M::Op)>,
-    ) -> bool {
+        replace: Vec<(usize, M::Op)>,
+    ) -> Try {
+        let replacing = !replace.is_empty();
         let (ops, kept) = self.repair(&cur.ops, keep, replace);
-        if ops.is_empty() || !self.seen.insert(fingerprint(&ops)) {
+        if ops.is_empty() {
+            return Try::Passed;
+        }
+        // Only ever move to a simpler program: fresh value trees start from the original values
+        // and would otherwise wander back up.
+        if replacing && !simpler(&ops, &cur.ops) {
+            return Try::NotSimpler;
+        }
+        if !self.seen.insert(fingerprint(&ops)) {
             self.stats.skipped += 1;
-            return false;
+            return Try::Passed;
         }
         self.stats.runs += 1;
         self.progress(cur.ops.len());
@@ -197,22 +347,25 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
             .begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
         let outcome = execute(self.initial, self.factory, &ops, self.hb, false);
         let Some(failure) = outcome.failure else {
-            return false;
+            return Try::Passed;
         };
         // Steps after the failing one are not needed.
         let end = failure.step.map_or(ops.len(), |s| s + 1).min(ops.len());
         let mut trees: Vec<Vec<Box<dyn ArgTree>>> = Vec::with_capacity(end);
-        let mut old: Vec<Option<Vec<Box<dyn ArgTree>>>> =
-            std::mem::take(&mut cur.trees).into_iter().map(Some).collect();
+        let mut old: Vec<Option<Vec<Box<dyn ArgTree>>>> = std::mem::take(&mut cur.trees)
+            .into_iter()
+            .map(Some)
+            .collect();
         for &k in kept.iter().take(end) {
             trees.push(old[k].take().unwrap_or_default());
         }
+        cur.origin = kept.iter().take(end).map(|&k| cur.origin[k]).collect();
         let mut ops = ops;
         ops.truncate(end);
         cur.ops = ops;
         cur.trees = trees;
         cur.failure = failure;
-        true
+        Try::Adopted
     }
 
     /// Replays the chosen steps on the model, dropping those that are no longer admissible and
@@ -221,16 +374,16 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
         &self,
         ops: &[M::Op],
         keep: &[usize],
-        mut replace: Option<(usize, M::Op)>,
+        replace: Vec<(usize, M::Op)>,
     ) -> (Vec<M::Op>, Vec<usize>) {
         let mut run = ModelRun::new(self.initial.clone());
         let mut new_index: Vec<Option<usize>> = vec![None; ops.len()];
         let mut out = Vec::with_capacity(keep.len());
         let mut kept = Vec::with_capacity(keep.len());
         for &k in keep {
-            let mut op = match &mut replace {
-                Some((i, op)) if *i == k => op.clone(),
-                _ => ops[k].clone(),
+            let mut op = match replace.iter().find(|(i, _)| *i == k) {
+                Some((_, op)) => op.clone(),
+                None => ops[k].clone(),
             };
             if !op.remap_vars(&mut |old| new_index.get(old).copied().flatten()) {
                 continue;
@@ -242,7 +395,6 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
             out.push(op);
             kept.push(k);
         }
-        replace.take();
         (out, kept)
     }
 
@@ -259,6 +411,17 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
             );
         }
     }
+}
+
+/// Shortlex order on the programs' `Debug` text: fewer steps, then shorter text, then smaller
+/// text. Numbers shrink toward 0 under it ("7" before "12"), as do strings and collections.
+fn simpler<Op: std::fmt::Debug>(candidate: &[Op], current: &[Op]) -> bool {
+    if candidate.len() != current.len() {
+        return candidate.len() < current.len();
+    }
+    let a = format!("{candidate:?}");
+    let b = format!("{current:?}");
+    (a.len(), a) < (b.len(), b)
 }
 
 /// A content hash of a program (its `Debug` text, fed to the hasher without allocating).

@@ -15,6 +15,8 @@ pub trait ArgTree {
     fn complicate(&mut self) -> bool;
     /// The tree itself, for the derived `set_arg` to read its current value.
     fn as_any(&self) -> &dyn Any;
+    /// The current value's type and `Debug` text: arguments equal in both shrink in lockstep.
+    fn key(&self) -> (std::any::TypeId, String);
 }
 
 /// A type-erased value tree producing `T`.
@@ -30,6 +32,12 @@ impl<T: Debug + 'static> ArgTree for TreeBox<T> {
     }
     fn as_any(&self) -> &dyn Any {
         self
+    }
+    fn key(&self) -> (std::any::TypeId, String) {
+        (
+            std::any::TypeId::of::<T>(),
+            format!("{:?}", self.0.current()),
+        )
     }
 }
 
@@ -92,7 +100,9 @@ impl<'a, M: Model> Gen<'a, M> {
             .filter(|o| T::from_output(o).is_some())
             .count();
         if candidates == 0 {
-            return Err(format!("no earlier step returned a value for `Var` field `{field}`"));
+            return Err(format!(
+                "no earlier step returned a value for `Var` field `{field}`"
+            ));
         }
         let mut pick = (self.runner.rng().next_u64() % candidates as u64) as usize;
         for (step, output) in self.outputs.iter().enumerate() {

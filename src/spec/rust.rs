@@ -20,7 +20,24 @@ macro_rules! debug_is_rust {
         }
     )*};
 }
-debug_is_rust!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char, &str, ());
+debug_is_rust!(
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    bool,
+    char,
+    &str,
+    ()
+);
 
 macro_rules! float_to_rust {
     ($($t:ident),*) => {$(

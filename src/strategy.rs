@@ -1,0 +1,125 @@
+//! Default strategies for fields that name none.
+//!
+//! Integer fields draw a boundary value (0, 1, -1, MIN, MAX and their neighbours) one time in
+//! four and a uniform value otherwise, because off-by-one and overflow bugs live at the edges and
+//! a uniform `u32` almost never lands there. They shrink toward 0 by binary search, like
+//! proptest's own integers. Every other type uses its proptest `Arbitrary` strategy.
+
+use proptest::prelude::Rng;
+use proptest::strategy::{NewTree, Strategy};
+use proptest::test_runner::TestRunner;
+use std::marker::PhantomData;
+
+/// An integer strategy biased toward boundary values.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Boundary<T>(PhantomData<T>);
+
+/// Integers with a quarter of the draws on boundary values; see the module docs.
+pub fn boundary_biased<T>() -> Boundary<T> {
+    Boundary(PhantomData)
+}
+
+macro_rules! boundary_int {
+    ($($t:ident),*) => {$(
+        impl Strategy for Boundary<$t> {
+            type Tree = proptest::num::$t::BinarySearch;
+            type Value = $t;
+            fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
+                const EDGES: &[$t] = &[
+                    0, 1, 2, $t::MAX, $t::MAX - 1, $t::MIN, $t::MIN.wrapping_add(1),
+                    $t::MAX / 2, ($t::MAX / 2).wrapping_add(1), (0 as $t).wrapping_sub(1),
+                ];
+                let rng = runner.rng();
+                let bits = rng.next_u64();
+                let value = if bits & 3 == 0 {
+                    EDGES[((bits >> 2) % EDGES.len() as u64) as usize]
+                } else {
+                    let mut bytes = [0u8; std::mem::size_of::<$t>()];
+                    rng.fill_bytes(&mut bytes);
+                    $t::from_le_bytes(bytes)
+                };
+                Ok(proptest::num::$t::BinarySearch::new(value))
+            }
+        }
+    )*};
+}
+boundary_int!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
+// Derived code picks a field's default strategy with `(&DefaultFor::<T>::new()).default_strategy()`:
+// the receiver `&DefaultFor<T>` matches `BoundaryDefault` (integers only); for every other type,
+// method lookup auto-refs to `&&DefaultFor<T>` and finds `ArbitraryDefault`.
+#[doc(hidden)]
+pub struct DefaultFor<T>(PhantomData<T>);
+
+impl<T> DefaultFor<T> {
+    #[doc(hidden)]
+    pub fn new() -> Self {
+        DefaultFor(PhantomData)
+    }
+}
+
+impl<T> Default for DefaultFor<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[doc(hidden)]
+pub trait BoundaryDefault {
+    type S: Strategy;
+    fn default_strategy(&self) -> Self::S;
+}
+
+macro_rules! boundary_default {
+    ($($t:ident),*) => {$(
+        impl BoundaryDefault for DefaultFor<$t> {
+            type S = Boundary<$t>;
+            fn default_strategy(&self) -> Boundary<$t> { boundary_biased() }
+        }
+    )*};
+}
+boundary_default!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
+#[doc(hidden)]
+pub trait ArbitraryDefault {
+    type S: Strategy;
+    fn default_strategy(&self) -> Self::S;
+}
+
+impl<T: proptest::arbitrary::Arbitrary> ArbitraryDefault for &DefaultFor<T> {
+    type S = T::Strategy;
+    fn default_strategy(&self) -> T::Strategy {
+        proptest::arbitrary::any::<T>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::ValueTree;
+
+    #[test]
+    fn boundary_values_come_up_often_and_shrink_to_zero() {
+        let mut runner = crate::rng::proptest_runner(7);
+        let s = boundary_biased::<u8>();
+        let draws: Vec<u8> = (0..400)
+            .map(|_| s.new_tree(&mut runner).unwrap().current())
+            .collect();
+        let max = draws.iter().filter(|&&v| v == u8::MAX).count();
+        assert!(max >= 5, "255 drawn {max} times in 400");
+        let mut tree = s.new_tree(&mut runner).unwrap();
+        while tree.simplify() {}
+        assert_eq!(tree.current(), 0);
+    }
+
+    #[test]
+    fn defaults_pick_boundary_for_integers_and_any_otherwise() {
+        #[allow(unused_imports)]
+        use super::{ArbitraryDefault as _, BoundaryDefault as _};
+        let ints = (&DefaultFor::<u32>::new()).default_strategy();
+        let _: Boundary<u32> = ints;
+        let strings = (&DefaultFor::<bool>::new()).default_strategy();
+        let mut runner = crate::rng::proptest_runner(1);
+        let _: bool = strings.new_tree(&mut runner).unwrap().current();
+    }
+}
