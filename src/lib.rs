@@ -11,7 +11,9 @@ mod failure;
 pub use failure::{Failure, FailureKind};
 
 mod run;
-pub use run::{check_sequential, check_sequential_with, replay, replay_with, RunResult, Runner};
+pub use run::{
+    check_sequential, check_sequential_with, replay, replay_with, run_program, RunResult, Runner,
+};
 
 mod shrink;
 pub use shrink::ShrinkStats;

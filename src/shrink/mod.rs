@@ -415,7 +415,7 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
 
 /// Shortlex order on the programs' `Debug` text: fewer steps, then shorter text, then smaller
 /// text. Numbers shrink toward 0 under it ("7" before "12"), as do strings and collections.
-fn simpler<Op: std::fmt::Debug>(candidate: &[Op], current: &[Op]) -> bool {
+pub(crate) fn simpler<Op: std::fmt::Debug>(candidate: &[Op], current: &[Op]) -> bool {
     if candidate.len() != current.len() {
         return candidate.len() < current.len();
     }
