@@ -195,7 +195,10 @@ pub(crate) fn generate_program<M: Model>(
             &run.outputs,
             trees.is_some().then_some(&mut step_trees),
         )?;
-        run.apply(&op).map_err(model_panic)?;
+        // The last step's effect on the model is not needed (and may be the panic being reported).
+        if ops.len() + 1 < len {
+            run.apply(&op).map_err(model_panic)?;
+        }
         if let Some(t) = trees.as_deref_mut() {
             t.push(step_trees);
         }
@@ -219,8 +222,18 @@ pub fn program_from_unstructured<M: Model>(
 ) -> arbitrary::Result<Vec<M::Op>> {
     let len = u.int_in_range(0..=max_steps)?;
     let data = u.bytes(u.len())?;
+    // Past the fuzzer's bytes, a deterministic stream derived from them: an RNG that returned
+    // zeros forever would stall rejection sampling (uniform ranges) in an endless loop.
+    let mut bytes = data.to_vec();
+    let mut state = data
+        .iter()
+        .fold(0x5EED_u64, |h, &b| crate::rng::mix(h ^ u64::from(b)));
+    while bytes.len() < data.len() + 1024 + max_steps * 256 {
+        state = crate::rng::mix(state);
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
     let mut plan = CasePlan {
-        runner: crate::rng::passthrough_runner(data),
+        runner: crate::rng::passthrough_runner(&bytes),
         len,
         swarm: vec![true; M::Op::rules().len()],
     };

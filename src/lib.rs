@@ -1,5 +1,348 @@
-//! stateprop: stateful property testing.
+//! Stateful property testing for Rust.
+//!
+//! # Why
+//!
+//! A unit test runs one input of one shape: put a key, read it back, assert. Production runs
+//! *sequences*: a put, two deletes, a get of a key that was never written, a transfer from an
+//! account to itself; later, from several threads at once and at a scale no test reaches. Bugs live
+//! in those sequences, and nobody writes them all by hand.
+//!
+//! stateprop writes them for you. You give it an obviously-correct **model** of your system (a
+//! `BTreeMap` for a key-value store, a `u64` for a counter) and an enum of **operations**.
+//! `#[derive(StateMachine)]` turns the enum into a state machine. stateprop generates programs of
+//! operations, runs every step against your real system *and* the model, compares the answers and
+//! checks your invariants after each step. When a check fails, it shrinks the program to a minimal
+//! one and prints it as a `#[test]` you paste into your suite.
+//!
+//! # The smallest complete example
+//!
+//! A model of a key-value store, its operations, and the adapter that drives the real store
+//! (here a `HashMap` stands in for it):
+//!
+//! ```
+//! use stateprop::prelude::*;
+//! use std::collections::{BTreeMap, HashMap};
+//!
+//! /// The model: obviously correct, because it is just a map.
+//! #[derive(Debug, Clone, Default)]
+//! struct Kv {
+//!     map: BTreeMap<u8, u32>,
+//! }
+//!
+//! /// One variant per operation. Fields are the operation's arguments.
+//! #[derive(Debug, Clone, StateMachine)]
+//! #[state_machine(model = Kv)]
+//! enum KvOp {
+//!     #[rule(weight = 3)]
+//!     Put {
+//!         #[strategy(0..8u8)]
+//!         key: u8,
+//!         value: u32,
+//!     },
+//!     Get {
+//!         #[strategy(0..8u8)]
+//!         key: u8,
+//!     },
+//!     #[rule(precondition = |m: &Kv| !m.map.is_empty())]
+//!     Delete {
+//!         #[strategy(|m: &Kv| select(m.map.keys().copied().collect::<Vec<_>>()))]
+//!         key: u8,
+//!     },
+//! }
+//!
+//! impl Model for Kv {
+//!     type Op = KvOp;
+//!     type Output = Option<u32>;
+//!
+//!     /// What a correct store answers.
+//!     fn step(&mut self, op: &KvOp) -> Option<u32> {
+//!         match *op {
+//!             KvOp::Put { key, value } => self.map.insert(key, value),
+//!             KvOp::Get { key } => self.map.get(&key).copied(),
+//!             KvOp::Delete { key } => self.map.remove(&key),
+//!         }
+//!     }
+//! }
+//!
+//! /// The system under test.
+//! #[derive(Default)]
+//! struct MyStore {
+//!     table: HashMap<u8, u32>,
+//! }
+//!
+//! impl System<Kv> for MyStore {
+//!     fn apply(&mut self, op: &KvOp) -> Option<u32> {
+//!         match *op {
+//!             KvOp::Put { key, value } => self.table.insert(key, value),
+//!             KvOp::Get { key } => self.table.get(&key).copied(),
+//!             KvOp::Delete { key } => self.table.remove(&key),
+//!         }
+//!     }
+//!
+//!     fn invariant(&self, model: &Kv) -> Result<(), String> {
+//!         if self.table.len() == model.map.len() {
+//!             Ok(())
+//!         } else {
+//!             Err(format!("store holds {} keys, model {}", self.table.len(), model.map.len()))
+//!         }
+//!     }
+//! }
+//!
+//! #[test]
+//! fn store_matches_model() {
+//!     // 50 cases keep this example quick; the default is 256.
+//!     stateprop::check_sequential::<Kv, MyStore>(Config::default().cases(50));
+//! }
+//! # // Doc tests are not built with `--test`, so `#[test]` functions vanish; run the same call.
+//! # fn main() {
+//! #     stateprop::check_sequential::<Kv, MyStore>(Config::default().cases(50));
+//! # }
+//! ```
+//!
+//! - The [`Model`] says what every operation returns; [`System::apply`] asks the real system.
+//!   An answer that differs from the model's fails the step (override [`Model::outputs_match`] when
+//!   several answers are right). [`System::invariant`] runs after every step.
+//! - `#[rule(weight = 3)]` makes `Put` three times as likely as a weight-1 rule; a
+//!   `precondition` keeps `Delete` out of states where it makes no sense. Generation only ever
+//!   picks enabled rules, so there are no rejected cases.
+//! - `#[strategy(...)]` chooses a field's values: a proptest
+//!   [`Strategy`](proptest::strategy::Strategy) such as `0..8u8`, or a closure that reads the
+//!   current model state. A field without one gets a default: integers biased toward boundary
+//!   values ([`strategy::boundary_biased`]), other types proptest's `Arbitrary`. Every attribute is
+//!   described in `docs/attributes.md`.
+//! - [`check_sequential`] builds a fresh model and a fresh `MyStore::default()` for every case;
+//!   [`check_sequential_with`] takes a factory instead, and [`Runner`] returns the report rather
+//!   than panicking.
+//!
+//! # Running
+//!
+//! `cargo test` runs the test like any other (so does `cargo nextest run`). The [`Config`] in the
+//! code sets the defaults; environment variables override it without editing the test, which is how
+//! CI scales a run up or reproduces one:
+//!
+//! ```text
+//! STATEPROP_SEED=7423697292751233 cargo test store_matches_model   # repeat a run exactly
+//! STATEPROP_CASES=10000 cargo test                                 # more programs per test
+//! STATEPROP_DURATION=10m cargo test store_matches_model            # generate for ten minutes
+//! ```
+//!
+//! | Variable | Meaning | Default |
+//! |---|---|---|
+//! | `STATEPROP_SEED` | run seed, decimal or `0x` hex; every random choice derives from it | from the clock, printed on failure |
+//! | `STATEPROP_CASES` | programs to generate ([`Config::cases`]) | 256 |
+//! | `STATEPROP_STEPS` | program length: `30`, `1..50` or `1..=50` ([`Config::steps`]) | `1..=32` |
+//! | `STATEPROP_DURATION` | generate until this much time has passed, instead of counting cases | none |
+//! | `STATEPROP_MAX_SHRINK_TIME` | wall-clock budget for shrinking | `60s` |
+//! | `STATEPROP_MAX_SHRINK_RUNS` | most candidate programs the shrinker runs | 100000 |
+//! | `STATEPROP_FAILURES` | keep going until this many failing cases, shrink each, report the shortest | 1 |
+//! | `STATEPROP_VERBOSE` | `1`: add a step-by-step trace of the minimal program to the report | 0 |
+//! | `STATEPROP_SWARM` | `0` turns off swarm testing (each case enables a random subset of the rules) | on |
+//! | `STATEPROP_REPORT` | also write the report as JSON to this path (`docs/report-schema.md`) | none |
+//! | `STATEPROP_PERSIST` | `0` neither replays nor saves regression files | on |
+//! | `STATEPROP_REGRESSIONS` | path of the regression file | `<test file stem>.stateprop-regressions` beside the test |
+//! | `STATEPROP_STEP_TIMEOUT` | a call to [`System::apply`] running longer than this is reported as a hang | `60s` |
+//!
+//! Durations read `500ms`, `30s`, `10m`, `1h` (a bare number is seconds); switches read `0`/`1`
+//! (or `false`/`true`, `no`/`yes`, `off`/`on`); numbers may use `_` separators. A value that does
+//! not parse stops the test with a message naming the variable; an empty value is ignored.
+//!
+//! proptest's variables are honoured when the `STATEPROP_` one is not set: `PROPTEST_CASES`,
+//! `PROPTEST_MAX_SHRINK_TIME` (in milliseconds, `0` meaning no limit), `PROPTEST_MAX_SHRINK_ITERS`,
+//! `PROPTEST_VERBOSE`; and setting `PROPTEST_DISABLE_FAILURE_PERSISTENCE` to anything turns
+//! persistence off. Long runs and campaigns split over CI machines are described in
+//! `docs/campaigns.md`.
+//!
+//! # When a test fails
+//!
+//! Suppose `MyStore` kept a one-entry read cache that `Delete` forgets to clear. `cargo test` fails
+//! with this report (real output):
+//!
+//! ```text
+//! stateprop: `store_matches_model` failed
+//! stateprop: cause: postcondition failed at step 2 of 3: KvOp::Get { key: 3 } returned Some(0), model says None
+//! stateprop: minimal program (3 steps, shrunk from 9 steps in 45 runs):
+//! stateprop:    0. KvOp::Put { key: 3, value: 0 }
+//! stateprop:    1. KvOp::Delete { key: 3 }
+//! stateprop:    2. KvOp::Get { key: 3 }
+//! stateprop: found by case 1
+//! stateprop: seed 7423697292751233 (rerun exactly: STATEPROP_SEED=7423697292751233 cargo test store_matches_model)
+//! stateprop: statistics: 2 cases, 30 steps; shrink: 45 runs, 4 duplicates skipped
+//! stateprop: rules: Put 24 (80%), Get 3 (10%), Delete 3 (10%)
+//! stateprop: saved to tests/kv.stateprop-regressions: replayed first on every run; commit it
+//! stateprop: paste this test to keep the case:
+//! #[test]
+//! fn regression_store_matches_model_5eb5() {
+//!     stateprop::replay::<Kv, MyStore>(&[
+//!         KvOp::Put { key: 3, value: 0 },
+//!         KvOp::Delete { key: 3 },
+//!         KvOp::Get { key: 3 },
+//!     ]);
+//! }
+//! ```
+//!
+//! Read it top to bottom:
+//!
+//! 1. **Cause**: which check failed, at which step (counted from 0) and with which operation. A
+//!    postcondition failure shows the system's answer and the model's; the other causes are a
+//!    broken invariant, a panic in the system, a panic in the model (a bug in the specification),
+//!    a `Var` the system's outputs cannot resolve, and a hang.
+//! 2. **Minimal program**: the shrunk steps, numbered as the cause numbers them. Removing any one
+//!    of them makes the failure go away.
+//! 3. **Seed and rerun command**: the same seed reproduces the same cases, the same shrink and
+//!    the same report, byte for byte. Two provisos: cases saved in the regression file are replayed
+//!    first (`STATEPROP_PERSIST=0` skips them), and a run that had raised `STATEPROP_CASES` or
+//!    `STATEPROP_STEPS` needs them again. Wall-clock figures are kept off the report, on a
+//!    separate `stateprop: timing:` line.
+//! 4. **Statistics**: cases and steps run, and how often each rule was generated. A rule near 0%
+//!    over many cases points to a precondition that rarely holds.
+//! 5. **Saved to**: the shrunk program was appended to the regression file beside the test.
+//!    Every later run of the test replays it before generating anything, so the failure reappears
+//!    at once until it is fixed. Commit the file.
+//! 6. **Paste this test**: a `#[test]` that replays the program through [`replay`]. Put it in,
+//!    say, `tests/regressions.rs` with the model and system in scope: it fails until the bug is
+//!    fixed, then guards against its return. A test that used [`check_sequential_with`] gets a
+//!    [`replay_with`] call with `todo!()` where the factory goes; put the test's factory there.
+//!
+//! To watch the program run, rerun with `STATEPROP_VERBOSE=1`; the report gains a trace of each
+//! step's answers from both sides:
+//!
+//! ```text
+//! stateprop: trace of the minimal program:
+//! stateprop:   step 0: KvOp::Put { key: 3, value: 0 } -> system None, model None
+//! stateprop:   step 1: KvOp::Delete { key: 3 } -> system Some(0), model Some(0)
+//! stateprop:   step 2: KvOp::Get { key: 3 } -> system Some(0), model None
+//! ```
+//!
+//! The variable works for a pasted [`replay`] test too, and every step is also a `stateprop_step`
+//! [`tracing`](https://docs.rs/tracing) span at trace level, for a subscriber you install.
+//!
+//! The regression file holds one JSON line per saved program, keyed by the test's name (its
+//! format is in `docs/report-schema.md`). A saved case whose operations no longer parse, or whose
+//! preconditions no longer hold after the model changed, is skipped with a message naming its line.
+//! Delete a line once its case no longer matters; after renaming a test, rename its entries too.
+//!
+//! # Handles from earlier steps: `Var<T>`
+//!
+//! Many systems hand out values the test cannot predict: ids, handles, file descriptors. An
+//! operation that needs one holds a [`Var<T>`](Var), a reference to the step that returned it. The
+//! generator fills `Var` fields itself, choosing among the earlier steps whose output holds a `T`
+//! ([`FromOutput`] says which), and a rule stays disabled until such a step exists. When the
+//! operation runs, the model's copy is bound to the value *the model* returned and the system's
+//! copy to the value *the system* returned:
+//!
+//! ```
+//! use stateprop::prelude::*;
+//! use std::collections::BTreeMap;
+//!
+//! #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+//! struct Id(u64);
+//!
+//! #[derive(Debug, Clone, PartialEq)]
+//! enum Out {
+//!     Created(Id),
+//!     Value(u32),
+//! }
+//!
+//! /// `Var<Id>` may refer to any step that answered `Created`.
+//! impl FromOutput<Out> for Id {
+//!     fn from_output(output: &Out) -> Option<Id> {
+//!         match output {
+//!             Out::Created(id) => Some(*id),
+//!             _ => None,
+//!         }
+//!     }
+//! }
+//!
+//! #[derive(Debug, Clone, Default)]
+//! struct Cells {
+//!     cells: BTreeMap<Id, u32>,
+//! }
+//!
+//! #[derive(Debug, Clone, StateMachine)]
+//! #[state_machine(model = Cells)]
+//! enum CellOp {
+//!     Create { value: u32 },
+//!     Read { cell: Var<Id> }, // no strategy: chosen among earlier `Create`s
+//! }
+//!
+//! impl Model for Cells {
+//!     type Op = CellOp;
+//!     type Output = Out;
+//!
+//!     fn step(&mut self, op: &CellOp) -> Out {
+//!         match op {
+//!             CellOp::Create { value } => {
+//!                 let id = Id(self.cells.len() as u64);
+//!                 self.cells.insert(id, *value);
+//!                 Out::Created(id)
+//!             }
+//!             CellOp::Read { cell } => Out::Value(self.cells[&**cell]),
+//!         }
+//!     }
+//!
+//!     /// The system picks its own ids, so any `Created` answers a `Create`.
+//!     fn outputs_match(&self, _: &CellOp, expected: &Out, actual: &Out) -> bool {
+//!         matches!((expected, actual), (Out::Created(_), Out::Created(_))) || expected == actual
+//!     }
+//! }
+//!
+//! /// The system under test numbers its cells its own way.
+//! #[derive(Default)]
+//! struct CellStore {
+//!     cells: Vec<(Id, u32)>,
+//! }
+//!
+//! impl System<Cells> for CellStore {
+//!     fn apply(&mut self, op: &CellOp) -> Out {
+//!         match op {
+//!             CellOp::Create { value } => {
+//!                 let id = Id(1000 + 7 * self.cells.len() as u64);
+//!                 self.cells.push((id, *value));
+//!                 Out::Created(id)
+//!             }
+//!             CellOp::Read { cell } => {
+//!                 let (_, value) = self.cells.iter().find(|(id, _)| id == &**cell).unwrap();
+//!                 Out::Value(*value)
+//!             }
+//!         }
+//!     }
+//! }
+//!
+//! stateprop::check_sequential::<Cells, CellStore>(Config::default().cases(50));
+//! ```
+//!
+//! `FromOutput` is implemented for `T` itself, `Option<T>` and `Result<T, E>`, so a model whose
+//! output is `Option<Id>` needs no impl. A report prints a var as `Var::at(3)`, the output of step
+//! 3; the shrinker renumbers vars as it deletes steps and never leaves one dangling. The `bank`
+//! example (`cargo run --example bank`) is a larger case.
+//!
+//! # Limitations
+//!
+//! - **Sequential only, for now.** [`check_sequential`] drives one system from one thread. The
+//!   concurrent runner (several threads, histories checked for linearizability) and the
+//!   deterministic multi-node simulation are planned, not written.
+//! - **Hangs are reported, not shrunk.** A call to [`System::apply`] that outlives
+//!   `STATEPROP_STEP_TIMEOUT` fails the test with the program up to that step, unshrunk, and its
+//!   thread is left running, because a thread cannot be killed. Only `apply` is watched: a model,
+//!   invariant or factory that never returns hangs the test.
+//! - **Minimal means 1-minimal.** The shrinker stops when deleting any single step, or simplifying
+//!   any argument further, makes the failure go away. A shorter failing program with other
+//!   arguments may still exist: with `STATEPROP_SEED=6200778255701070`, `cargo run --example bank`
+//!   stops at five steps where three suffice. [`Config::failures`] (`STATEPROP_FAILURES`) shrinks
+//!   several failing cases and reports the shortest: with `STATEPROP_FAILURES=5` added, the same
+//!   run reports three steps.
+//! - **Pasted tests print fields with [`ToRust`], else with `Debug`.** The primitives, `String`,
+//!   `Vec`, `Option`, `Box`, tuples, arrays and `Var` print as Rust; other field types print their
+//!   `Debug` text. That is valid Rust for a struct with public fields, and for an enum once its
+//!   variants are imported (`Debug` prints `Red`, not `Color::Red`), but not for, say, a `HashMap`
+//!   or a type with private fields. Implement [`ToRust`] for such a type, or edit the pasted test.
+//! - **Field types need serde.** The report and the regression file store operations as JSON, so
+//!   every field type of an operation (other than `Var<T>`) must implement `serde::Serialize` and
+//!   `serde::Deserialize`; the derive fails to compile otherwise.
+//! - **No generic operation enums.** The derive rejects `enum Op<K>`; use concrete types.
 #![warn(missing_docs)]
+// The crate docs show the `#[test]` a user writes; a hidden `main` runs the same call.
+#![allow(clippy::test_attr_in_doctest)]
 
 mod spec;
 pub use spec::{ArgTree, FromOutput, Gen, Model, RuleInfo, StateMachine, System, ToRust, Var};

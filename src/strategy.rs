@@ -113,6 +113,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_borrow)] // the borrow is what selects the fallback impl
     fn defaults_pick_boundary_for_integers_and_any_otherwise() {
         #[allow(unused_imports)]
         use super::{ArbitraryDefault as _, BoundaryDefault as _};

@@ -268,7 +268,9 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
     /// Shrinks arguments that hold equal values together (the same key in a put and a later
     /// get), which one-at-a-time shrinking cannot do: changing either alone loses the failure.
     fn shrink_equal_args(&mut self, cur: &mut Current<M::Op>) -> bool {
-        let mut groups: Vec<((std::any::TypeId, String), Vec<(usize, usize)>)> = Vec::new();
+        // (value key, the (step, argument) positions holding that value)
+        type Group = ((std::any::TypeId, String), Vec<(usize, usize)>);
+        let mut groups: Vec<Group> = Vec::new();
         for (step, trees) in cur.trees.iter().enumerate() {
             for (arg, tree) in trees.iter().enumerate() {
                 let key = tree.key();
@@ -388,12 +390,17 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
             if !op.remap_vars(&mut |old| new_index.get(old).copied().flatten()) {
                 continue;
             }
-            if !run.admits(&op) || run.apply(&op).is_err() {
+            if !run.admits(&op) {
                 continue;
             }
+            let model_ok = run.apply(&op).is_ok();
             new_index[k] = Some(out.len());
             out.push(op);
             kept.push(k);
+            if !model_ok {
+                // The model panics here: that is the failure; nothing after it can run.
+                break;
+            }
         }
         (out, kept)
     }

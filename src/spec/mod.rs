@@ -20,7 +20,7 @@ use std::fmt::Debug;
 ///
 /// Keep it obviously correct — a `BTreeMap` for a key-value store, a `u64` for a counter.
 /// The runner clones the model rarely (never on the hot path) but builds a fresh one per case,
-/// so `Default` (or the initial value given to [`Runner::initial`](crate::Runner::initial))
+/// so `Default` (or the initial value given to [`Runner::with_initial`](crate::Runner::with_initial))
 /// should be cheap.
 pub trait Model: Clone + Debug + 'static {
     /// The operations enum, with `#[derive(StateMachine)]`.

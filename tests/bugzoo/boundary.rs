@@ -68,7 +68,10 @@ impl<const BUGGY: bool> System<Map> for Table<BUGGY> {
 fn finds_the_boundary_key() {
     assert_finds::<Map, Table<true>>(
         Config::default().cases(1000),
-        &["MapOp::Put { key: 255, value: 0 }", "MapOp::Get { key: 255 }"],
+        &[
+            "MapOp::Put { key: 255, value: 0 }",
+            "MapOp::Get { key: 255 }",
+        ],
         "postcondition",
     );
 }

@@ -72,7 +72,11 @@ impl<const BUGGY: bool> System<SetModel> for CountedSet<BUGGY> {
         if self.count == model.0.len() {
             Ok(())
         } else {
-            Err(format!("count is {}, the set holds {}", self.count, model.0.len()))
+            Err(format!(
+                "count is {}, the set holds {}",
+                self.count,
+                model.0.len()
+            ))
         }
     }
 }

@@ -10,7 +10,9 @@ pub struct LogModel(Vec<u8>);
 #[state_machine(model = LogModel)]
 pub enum LogOp {
     #[rule(weight = 20)]
-    Append { byte: u8 },
+    Append {
+        byte: u8,
+    },
     Len,
     Clear,
 }

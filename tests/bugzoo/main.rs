@@ -45,7 +45,12 @@ where
             result.report.text()
         );
         let failure = result.report.failure.as_ref().expect("failure");
-        assert_eq!(failure.kind.name(), kind, "seed {seed}: {}", result.report.text());
+        assert_eq!(
+            failure.kind.name(),
+            kind,
+            "seed {seed}: {}",
+            result.report.text()
+        );
         assert_one_minimal::<M, S>(&result.minimal);
     }
 }
@@ -58,7 +63,10 @@ where
 {
     let factory = S::default;
     let full = run_program(&M::default(), &factory, ops).expect("the minimal program is valid");
-    assert!(full.is_some(), "the minimal program does not fail on its own");
+    assert!(
+        full.is_some(),
+        "the minimal program does not fail on its own"
+    );
     for i in 0..ops.len() {
         let mut shorter = ops.to_vec();
         shorter.remove(i);

@@ -11,7 +11,9 @@ pub struct Model2(Vec<u8>);
 #[state_machine(model = Model2)]
 pub enum Op {
     #[rule(weight = 3)]
-    Push { value: u8 },
+    Push {
+        value: u8,
+    },
     Pop,
     Clear,
 }

@@ -11,7 +11,9 @@ pub struct Items(Vec<u8>);
 #[state_machine(model = Items)]
 pub enum ItemOp {
     #[rule(weight = 4)]
-    Push { value: u8 },
+    Push {
+        value: u8,
+    },
     Pop,
     #[rule(precondition = |m: &Items| m.0.len() >= 3)]
     Compact,
@@ -45,7 +47,11 @@ impl<const BUGGY: bool> System<Items> for Compactor<BUGGY> {
             ItemOp::Pop => self.0.pop().map(usize::from),
             ItemOp::Compact => {
                 // The planted bug: an off-by-one in the copy loses the last item.
-                let keep = if BUGGY { self.0.len() - 1 } else { self.0.len() };
+                let keep = if BUGGY {
+                    self.0.len() - 1
+                } else {
+                    self.0.len()
+                };
                 self.0 = self.0[..keep].to_vec();
                 Some(self.0.len())
             }

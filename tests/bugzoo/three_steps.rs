@@ -10,7 +10,9 @@ pub struct StackModel(Vec<u32>);
 #[state_machine(model = StackModel)]
 pub enum StackOp {
     #[rule(weight = 2)]
-    Push { value: u32 },
+    Push {
+        value: u32,
+    },
     Pop,
 }
 

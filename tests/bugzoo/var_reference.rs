@@ -33,10 +33,16 @@ pub struct RegistryModel {
 #[derive(Debug, Clone, StateMachine)]
 #[state_machine(model = RegistryModel)]
 pub enum RegOp {
-    Create { value: u32 },
-    Delete { id: Var<Id> },
+    Create {
+        value: u32,
+    },
+    Delete {
+        id: Var<Id>,
+    },
     #[rule(weight = 2)]
-    Get { id: Var<Id> },
+    Get {
+        id: Var<Id>,
+    },
 }
 
 impl Model for RegistryModel {

@@ -1,0 +1,617 @@
+//! Code generation: the `StateMachine` impl, or a stub of it when the input has errors.
+//!
+//! Generated code names the runtime only through `#krate::__private` (see `src/private.rs`), with
+//! full paths, so nothing the user imports or shadows can change its meaning. Expressions written
+//! by the user are emitted with their own spans (`quote_spanned!`), so a type error in a
+//! precondition or a strategy points at that expression, not at the derive.
+
+use crate::ast::{Field, Input, Style, Variant};
+use crate::Errors;
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, Expr, Type};
+
+pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
+    let mut errors = Errors::default();
+    let input = Input::from_syn(node, &mut errors);
+    input.validate(&mut errors);
+    let krate = match &input.attrs.krate {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::stateprop),
+    };
+    match errors.finish() {
+        Ok(()) => wrap(impl_state_machine(&input, &krate)),
+        Err(err) => {
+            let mut out = err.to_compile_error();
+            // Without a model there is no `type Model` to write; with generics a stub would add
+            // errors of its own. Otherwise the stub keeps the user's `impl Model` compiling, so
+            // one mistake gives one message.
+            if let (Some(model), true) = (&input.attrs.model, node.generics.params.is_empty()) {
+                out.extend(wrap(stub(&input, model, &krate)));
+            }
+            out
+        }
+    }
+}
+
+fn wrap(item: TokenStream) -> TokenStream {
+    quote! {
+        const _: () = {
+            #item
+        };
+    }
+}
+
+/// `where YourModel: Model<Op = Self>`, true whenever the derive is used correctly. Written out, a
+/// missing or mismatched `impl Model` is reported once, on the `model = ...` type, instead of at
+/// every signature and call that needs it.
+fn model_bound(model: &Type, p: &TokenStream) -> TokenStream {
+    let span = model.span();
+    let p = respan(p, span);
+    quote_spanned!(span=> where #model: #p::Model<Op = Self>)
+}
+
+/// The type of the `outputs` parameters: the model's outputs of the steps so far.
+fn outputs_ty(p: &TokenStream) -> TokenStream {
+    quote!(&[<Self::Model as #p::Model>::Output])
+}
+
+fn stub(input: &Input, model: &Type, krate: &TokenStream) -> TokenStream {
+    let ident = input.ident;
+    let p = quote!(#krate::__private);
+    let outputs = outputs_ty(&p);
+    let bound = model_bound(model, &p);
+    quote! {
+        #[automatically_derived]
+        impl #p::StateMachine for #ident #bound {
+            type Model = #model;
+            fn rules() -> &'static [#p::RuleInfo] { ::core::unreachable!() }
+            fn rule_index(&self) -> usize { ::core::unreachable!() }
+            fn enabled(_: usize, _: &Self::Model, _: #outputs) -> bool { ::core::unreachable!() }
+            fn generate(
+                _: usize,
+                _: &Self::Model,
+                _: &mut #p::Gen<'_, Self::Model>,
+            ) -> #p::Result<Self, #p::String> {
+                ::core::unreachable!()
+            }
+            fn set_arg(&mut self, _: usize, _: &dyn #p::ArgTree) { ::core::unreachable!() }
+            fn bind_vars(&mut self, _: #outputs) -> bool { ::core::unreachable!() }
+            fn remap_vars(
+                &mut self,
+                _: &mut dyn ::core::ops::FnMut(usize) -> #p::Option<usize>,
+            ) -> bool {
+                ::core::unreachable!()
+            }
+            fn uses_vars() -> bool { ::core::unreachable!() }
+            fn to_rust(&self) -> #p::String { ::core::unreachable!() }
+            fn to_json(&self) -> #p::serde_json::Value { ::core::unreachable!() }
+            fn from_json(_: &#p::serde_json::Value) -> #p::Result<Self, #p::String> {
+                ::core::unreachable!()
+            }
+        }
+    }
+}
+
+fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
+    let ident = input.ident;
+    let model = input.attrs.model.as_ref().expect("validated");
+    let p = quote!(#krate::__private);
+    let outputs = outputs_ty(&p);
+    let variants = input.variants();
+    let bound = model_bound(model, &p);
+
+    let rules = variants.iter().map(|v| rule_info(v, &p));
+    let rule_index = variants.iter().enumerate().map(|(i, v)| {
+        let var = v.ident;
+        quote!(Self::#var { .. } => #i,)
+    });
+    let enabled = variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| enabled_arm(i, v, &p));
+    let generate = variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| generate_arm(i, v, &p));
+    let set_arg = variants.iter().map(|v| set_arg_arm(v, &p));
+    let bind_vars = variants.iter().map(|v| {
+        vars_arm(v, |field, binding| {
+            let inner = field.var.expect("var field");
+            quote_spanned!(inner.span()=> #binding.bind_from(__outputs))
+        })
+    });
+    let remap_vars = variants.iter().map(|v| {
+        vars_arm(
+            v,
+            |field, binding| quote_spanned!(field.ty.span()=> #binding.remap(__map)),
+        )
+    });
+    let uses_vars = variants.iter().any(|v| v.var_fields().next().is_some());
+    let to_rust = variants.iter().map(|v| to_rust_arm(input, v, &p));
+    let to_json = variants.iter().map(|v| to_json_arm(v, &p));
+    let from_json = variants.iter().map(|v| from_json_arm(v, &p));
+
+    let enum_name = ident.to_string();
+    let rule_count = variants.len();
+    let known = variants
+        .iter()
+        .map(|v| format!("`{}`", v.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let unknown = format!("` for `{enum_name}`; expected one of {known}");
+
+    quote! {
+        #[automatically_derived]
+        impl #p::StateMachine for #ident #bound {
+            type Model = #model;
+
+            fn rules() -> &'static [#p::RuleInfo] {
+                const RULES: &[#p::RuleInfo] = &[#(#rules),*];
+                RULES
+            }
+
+            fn rule_index(&self) -> usize {
+                match self {
+                    #(#rule_index)*
+                }
+            }
+
+            fn enabled(__rule: usize, __model: &Self::Model, __outputs: #outputs) -> bool {
+                let _ = (__model, __outputs);
+                match __rule {
+                    #(#enabled)*
+                    _ => false,
+                }
+            }
+
+            fn generate(
+                __rule: usize,
+                __model: &Self::Model,
+                __gen: &mut #p::Gen<'_, Self::Model>,
+            ) -> #p::Result<Self, #p::String> {
+                // Default strategies dispatch on these; a machine without integer fields (or
+                // with only integer fields) leaves one unused.
+                #[allow(unused_imports)]
+                use #p::{ArbitraryDefault as _, BoundaryDefault as _};
+                let _ = (__model, &__gen);
+                match __rule {
+                    #(#generate)*
+                    _ => #p::Err(#p::format!(
+                        "rule {} is out of range: `{}` has {} rules",
+                        __rule,
+                        #enum_name,
+                        #rule_count,
+                    )),
+                }
+            }
+
+            fn set_arg(&mut self, __index: usize, __tree: &dyn #p::ArgTree) {
+                let _ = (__index, __tree);
+                match self {
+                    #(#set_arg)*
+                }
+            }
+
+            fn bind_vars(&mut self, __outputs: #outputs) -> bool {
+                let _ = __outputs;
+                match self {
+                    #(#bind_vars)*
+                }
+            }
+
+            fn remap_vars(
+                &mut self,
+                __map: &mut dyn ::core::ops::FnMut(usize) -> #p::Option<usize>,
+            ) -> bool {
+                let _ = &__map;
+                match self {
+                    #(#remap_vars)*
+                }
+            }
+
+            fn uses_vars() -> bool {
+                #uses_vars
+            }
+
+            fn to_rust(&self) -> #p::String {
+                use #p::{DebugFallback as _, RustFallback as _};
+                match self {
+                    #(#to_rust)*
+                }
+            }
+
+            fn to_json(&self) -> #p::serde_json::Value {
+                match self {
+                    #(#to_json)*
+                }
+            }
+
+            fn from_json(__value: &#p::serde_json::Value) -> #p::Result<Self, #p::String> {
+                let (__name, __payload) = #p::split_tagged(__value)?;
+                match __name {
+                    #(#from_json)*
+                    __other => #p::Err(#p::format!("unknown operation `{}{}", __other, #unknown)),
+                }
+            }
+        }
+    }
+}
+
+/// The local variable a match arm binds a field to.
+fn binding(field: &Field) -> syn::Ident {
+    syn::Ident::new(&format!("__field_{}", field.name), Span::call_site())
+}
+
+/// `Self::V { a: __field_a, 0: __field_0, .. }` binding the given fields.
+fn pattern<'f, 'a: 'f>(v: &Variant, fields: impl Iterator<Item = &'f Field<'a>>) -> TokenStream {
+    let var = v.ident;
+    let bindings = fields.map(|f| {
+        let member = &f.member;
+        let binding = binding(f);
+        quote!(#member: #binding,)
+    });
+    quote!(Self::#var { #(#bindings)* .. })
+}
+
+fn rule_info(v: &Variant, p: &TokenStream) -> TokenStream {
+    let name = &v.name;
+    let weight = v.attrs.weight.unwrap_or(1);
+    let precondition = match &v.attrs.precondition {
+        Some(precondition) => {
+            let expr = &precondition.expr;
+            let text = quote!(#expr).to_string();
+            quote!(#p::Some(#text))
+        }
+        None => quote!(#p::None),
+    };
+    let var_fields = v.var_fields().map(|f| &f.name);
+    quote! {
+        #p::RuleInfo {
+            name: #name,
+            weight: #weight,
+            precondition: #precondition,
+            var_fields: &[#(#var_fields),*],
+        }
+    }
+}
+
+fn enabled_arm(index: usize, v: &Variant, p: &TokenStream) -> TokenStream {
+    let mut checks = Vec::new();
+    if let Some(precondition) = &v.attrs.precondition {
+        let span = precondition.key;
+        let p = respan(p, span);
+        let expr = &precondition.expr;
+        checks.push(quote_spanned!(span=> #p::precondition(#expr, __model)));
+    }
+    for field in v.var_fields() {
+        let inner = field.var.expect("var field");
+        checks.push(quote_spanned! {inner.span()=>
+            #p::Gen::<Self::Model>::has_var::<#inner>(__outputs)
+        });
+    }
+    if checks.is_empty() {
+        checks.push(quote!(true));
+    }
+    quote!(#index => #(#checks)&&*,)
+}
+
+fn generate_arm(index: usize, v: &Variant, p: &TokenStream) -> TokenStream {
+    let var = v.ident;
+    let fields = v.fields.iter().map(|field| {
+        let member = &field.member;
+        let value = generate_field(field, p);
+        quote!(#member: #value,)
+    });
+    // A struct expression evaluates its fields in source order, so values are drawn in
+    // declaration order whatever the variant's style.
+    quote!(#index => #p::Ok(Self::#var { #(#fields)* }),)
+}
+
+fn generate_field(field: &Field, p: &TokenStream) -> TokenStream {
+    let name = &field.name;
+    let ty = field.ty;
+    if let Some(inner) = field.var {
+        return quote_spanned!(inner.span()=> __gen.var::<#inner>(#name)?);
+    }
+    // The helpers take the field's type, so a strategy of another value type fails on the
+    // strategy's own tokens, and "required by this call" points at `strategy`.
+    match &field.strategy {
+        Some(strategy) if is_closure(&strategy.expr) => {
+            let span = strategy.original.path().span();
+            let expr = &strategy.expr;
+            // `strategy_from_model(closure, model)` spans exactly the closure: its path starts at
+            // the closure's first token and its parentheses end at the last one.
+            let (first, last) = edge_spans(expr);
+            let call = respan(&quote!(#p::strategy_from_model), first);
+            let mut args = Group::new(Delimiter::Parenthesis, quote!(#expr, __model));
+            args.set_span(last);
+            let p = respan(p, span);
+            quote_spanned! {span=>
+                #p::arg::<Self::Model, #ty, _>(__gen, #name, #call #args)?
+            }
+        }
+        Some(strategy) => {
+            let span = strategy.original.path().span();
+            let p = respan(p, span);
+            let expr = &strategy.expr;
+            quote_spanned!(span=> #p::arg::<Self::Model, #ty, _>(__gen, #name, #expr)?)
+        }
+        None => {
+            let span = ty.span();
+            let p = respan(p, span);
+            // Integers get a boundary-biased strategy, everything else `any::<T>()` (see
+            // `src/strategy.rs` for the autoref dispatch; `generate` imports both traits).
+            quote_spanned! {span=>
+                #p::arg::<Self::Model, #ty, _>(
+                    __gen,
+                    #name,
+                    (&#p::DefaultFor::<#ty>::new()).default_strategy(),
+                )?
+            }
+        }
+    }
+}
+
+/// The spans of the first and the last token of `expr`.
+fn edge_spans(expr: &Expr) -> (Span, Span) {
+    let mut tokens = expr.to_token_stream().into_iter();
+    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let last = tokens.last().map_or(first, |t| t.span());
+    (first, last)
+}
+
+/// `tokens` with every span set to `span`, so a call built from them is reported as one piece.
+fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut respanned = Group::new(group.delimiter(), respan(&group.stream(), span));
+                respanned.set_span(span);
+                token = TokenTree::Group(respanned);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
+}
+
+/// A closure strategy reads the model: `#[strategy(|m: &Model| select(m.keys()))]`.
+fn is_closure(expr: &Expr) -> bool {
+    match expr {
+        Expr::Closure(_) => true,
+        Expr::Group(group) => is_closure(&group.expr),
+        Expr::Paren(paren) => is_closure(&paren.expr),
+        _ => false,
+    }
+}
+
+fn set_arg_arm(v: &Variant, p: &TokenStream) -> TokenStream {
+    let pattern = pattern(v, v.generated_fields());
+    let arms = v.generated_fields().enumerate().map(|(i, field)| {
+        let binding = binding(field);
+        let ty = field.ty;
+        quote! {
+            #i => {
+                if let #p::Some(__value) = #p::TreeBox::<#ty>::current_of(__tree) {
+                    *#binding = __value;
+                }
+            }
+        }
+    });
+    if v.generated_fields().next().is_none() {
+        return quote!(#pattern => {});
+    }
+    quote! {
+        #pattern => match __index {
+            #(#arms)*
+            _ => {}
+        },
+    }
+}
+
+/// An arm of `bind_vars` / `remap_vars`: `call` on every `Var` field, all of them called, and
+/// the results and-ed.
+fn vars_arm(v: &Variant, call: impl Fn(&Field, &syn::Ident) -> TokenStream) -> TokenStream {
+    let pattern = pattern(v, v.var_fields());
+    let calls: Vec<_> = v.var_fields().map(|f| call(f, &binding(f))).collect();
+    if calls.is_empty() {
+        return quote!(#pattern => true,);
+    }
+    // `&`, not `&&`: every var is updated even after one fails.
+    quote!(#pattern => #(#calls)&*,)
+}
+
+fn to_rust_arm(input: &Input, v: &Variant, p: &TokenStream) -> TokenStream {
+    let pattern = pattern(v, v.fields.iter());
+    let prefix = format!("{}::{}", input.ident, v.ident);
+    let values = v.fields.iter().map(|f| {
+        let binding = binding(f);
+        quote!((&#p::RustWrap(#binding)).__to_rust())
+    });
+    let format = match v.style {
+        Style::Unit => return quote!(#pattern => #p::String::from(#prefix),),
+        Style::Named if v.fields.is_empty() => format!("{prefix} {{{{}}}}"),
+        Style::Named => {
+            let fields: Vec<String> = v
+                .fields
+                .iter()
+                .map(|f| format!("{}: {{}}", f.member.to_token_stream()))
+                .collect();
+            format!("{prefix} {{{{ {} }}}}", fields.join(", "))
+        }
+        Style::Tuple => {
+            let fields = vec!["{}"; v.fields.len()];
+            format!("{prefix}({})", fields.join(", "))
+        }
+    };
+    quote!(#pattern => #p::format!(#format, #(#values),*),)
+}
+
+fn to_json_arm(v: &Variant, p: &TokenStream) -> TokenStream {
+    let pattern = pattern(v, v.fields.iter());
+    let name = &v.name;
+    let json = quote!(#p::serde_json);
+    let field_json = |f: &Field| {
+        let binding = binding(f);
+        let ty = f.ty;
+        quote_spanned!(ty.span()=> #p::to_json::<#ty>(#binding))
+    };
+    let payload = match v.style {
+        Style::Unit => {
+            return quote!(#pattern => #json::Value::String(#p::String::from(#name)),);
+        }
+        Style::Named => {
+            let inserts = v.fields.iter().map(|f| {
+                let key = &f.name;
+                let value = field_json(f);
+                quote!(__fields.insert(#p::String::from(#key), #value);)
+            });
+            quote! {{
+                let mut __fields = #json::Map::new();
+                #(#inserts)*
+                #json::Value::Object(__fields)
+            }}
+        }
+        Style::Tuple if v.fields.len() == 1 => field_json(&v.fields[0]),
+        Style::Tuple => {
+            let values = v.fields.iter().map(field_json);
+            quote!(#json::Value::Array(#p::Vec::from([#(#values),*])))
+        }
+    };
+    quote! {
+        #pattern => {
+            let mut __tagged = #json::Map::new();
+            __tagged.insert(#p::String::from(#name), #payload);
+            #json::Value::Object(__tagged)
+        }
+    }
+}
+
+fn from_json_arm(v: &Variant, p: &TokenStream) -> TokenStream {
+    let var = v.ident;
+    let name = &v.name;
+    let json = quote!(#p::serde_json);
+    let err = |message: String| quote!(#p::Err(#p::String::from(#message)));
+
+    if v.fields.is_empty() {
+        let shape = match v.style {
+            Style::Unit => "no fields",
+            Style::Named => "no fields (`{}`)",
+            Style::Tuple => "no fields (`[]`)",
+        };
+        let wrong = format!("`{name}` takes {shape}, found ");
+        return quote! {
+            #name => match __payload {
+                #p::None | #p::Some(#json::Value::Null) => #p::Ok(Self::#var {}),
+                #p::Some(#json::Value::Object(__fields)) if __fields.is_empty() => {
+                    #p::Ok(Self::#var {})
+                }
+                #p::Some(#json::Value::Array(__items)) if __items.is_empty() => {
+                    #p::Ok(Self::#var {})
+                }
+                #p::Some(__other) => #p::Err(#p::format!("{}{}", #wrong, __other)),
+            },
+        };
+    }
+
+    let ty_span = |f: &Field| f.ty.span();
+    match v.style {
+        Style::Named => {
+            let names: Vec<&String> = v.fields.iter().map(|f| &f.name).collect();
+            let fields = v.fields.iter().map(|f| {
+                let member = &f.member;
+                let key = &f.name;
+                let ty = f.ty;
+                let read = quote_spanned! {ty_span(f)=>
+                    #p::field_from_json::<#ty>(__fields, #name, #key)?
+                };
+                quote!(#member: #read,)
+            });
+            let listed = names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let example = names
+                .iter()
+                .map(|n| format!("\"{n}\": ..."))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let stray_head = "unknown field `";
+            let stray_tail = format!("` in `{name}`; its fields are {listed}");
+            let wrong = format!(
+                "`{name}` takes an object of its fields, like {{\"{name}\": {{{example}}}}}, found "
+            );
+            let missing = err(format!(
+                "`{name}` needs its fields: write {{\"{name}\": {{{example}}}}}"
+            ));
+            quote! {
+                #name => match __payload {
+                    #p::Some(#json::Value::Object(__fields)) => {
+                        for __key in __fields.keys() {
+                            match __key.as_str() {
+                                #(#names)|* => {}
+                                __other => {
+                                    return #p::Err(#p::format!(
+                                        "{}{}{}",
+                                        #stray_head,
+                                        __other,
+                                        #stray_tail,
+                                    ));
+                                }
+                            }
+                        }
+                        #p::Ok(Self::#var { #(#fields)* })
+                    }
+                    #p::Some(__other) => #p::Err(#p::format!("{}{}", #wrong, __other)),
+                    #p::None => #missing,
+                },
+            }
+        }
+        Style::Tuple if v.fields.len() == 1 => {
+            let ty = v.fields[0].ty;
+            let read = quote_spanned! {ty_span(&v.fields[0])=>
+                #p::from_json::<#ty>(__field, #name, 0)?
+            };
+            let missing = err(format!(
+                "`{name}` needs its field: write {{\"{name}\": ...}}"
+            ));
+            quote! {
+                #name => match __payload {
+                    #p::Some(__field) => #p::Ok(Self::#var { 0: #read }),
+                    #p::None => #missing,
+                },
+            }
+        }
+        Style::Tuple | Style::Unit => {
+            let count = v.fields.len();
+            let fields = v.fields.iter().enumerate().map(|(i, f)| {
+                let member = &f.member;
+                let ty = f.ty;
+                let read = quote_spanned! {ty_span(f)=>
+                    #p::from_json::<#ty>(&__items[#i], #name, #i)?
+                };
+                quote!(#member: #read,)
+            });
+            let example = vec!["..."; count].join(", ");
+            let wrong = format!("`{name}` takes an array of its {count} fields, found ");
+            let missing = err(format!(
+                "`{name}` needs its fields: write {{\"{name}\": [{example}]}}"
+            ));
+            quote! {
+                #name => match __payload {
+                    #p::Some(#json::Value::Array(__items)) if __items.len() == #count => {
+                        #p::Ok(Self::#var { #(#fields)* })
+                    }
+                    #p::Some(__other) => #p::Err(#p::format!("{}{}", #wrong, __other)),
+                    #p::None => #missing,
+                },
+            }
+        }
+    }
+}

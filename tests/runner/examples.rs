@@ -1,0 +1,61 @@
+//! The examples' systems, checked as tests: the buggy ones are caught, the puzzle is solved.
+
+#[path = "../../examples/support/bank.rs"]
+#[allow(dead_code)]
+mod bank;
+
+use stateprop::{Config, Model, Runner};
+
+#[test]
+fn quickstart_finds_the_stale_cache() {
+    for seed in [1, 2, 3] {
+        let r = crate::buggy_kv(Config::default().steps(1..50).seed(seed));
+        assert!(r.failed());
+        let ops = &r.report.minimal_rust;
+        assert_eq!(ops.len(), 3, "{}", r.report.text());
+        assert!(ops[0].starts_with("KvOp::Put { key: "));
+        assert!(ops[1].starts_with("KvOp::Delete { key: "));
+        assert!(ops[2].starts_with("KvOp::Get { key: "));
+    }
+}
+
+#[test]
+fn bank_self_transfer_is_found_through_var_handles() {
+    let r = Runner::<bank::Ledger>::new(Config::default().steps(1..40).seed(3).persist(false))
+        .run_default::<bank::Bank>();
+    assert!(r.failed());
+    assert_eq!(
+        r.report.minimal_rust,
+        [
+            "BankOp::Open { initial: 1 }",
+            "BankOp::Transfer { from: Var::at(0), to: Var::at(0), amount: 1 }",
+            "BankOp::Balance { account: Var::at(0) }",
+        ]
+    );
+}
+
+#[path = "../../examples/diehard.rs"]
+#[allow(dead_code)]
+mod diehard;
+
+#[test]
+fn diehard_is_solved_in_six_steps() {
+    use diehard::{Claim, Jugs, Pour};
+    for seed in [1, 2, 3] {
+        let config = Config::default()
+            .steps(1..=30)
+            .cases(10_000)
+            .failures(30)
+            .seed(seed)
+            .persist(false);
+        let r = Runner::<Jugs>::new(config).run_default::<Claim>();
+        assert!(r.failed());
+        assert_eq!(r.minimal.len(), 6, "{}", r.report.text());
+        let mut jugs = Jugs::default();
+        for op in &r.minimal {
+            jugs.step(op);
+        }
+        assert_eq!(jugs.big, 4);
+        assert!(matches!(r.minimal[0], Pour::FillBig | Pour::FillSmall));
+    }
+}

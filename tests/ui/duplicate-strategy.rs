@@ -1,0 +1,28 @@
+use stateprop::prelude::*;
+
+#[derive(Clone, Debug, Default)]
+struct Kv {
+    len: usize,
+}
+
+#[derive(Debug, Clone, StateMachine)]
+#[state_machine(model = Kv)]
+enum KvOp {
+    Put {
+        #[strategy(0..8u8)]
+        #[strategy(0..4u8)]
+        key: u8,
+        value: u32,
+    },
+}
+
+impl Model for Kv {
+    type Op = KvOp;
+    type Output = Option<u32>;
+
+    fn step(&mut self, _: &KvOp) -> Option<u32> {
+        None
+    }
+}
+
+fn main() {}

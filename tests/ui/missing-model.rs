@@ -1,0 +1,13 @@
+use stateprop::prelude::*;
+
+#[derive(Clone, Debug, Default)]
+struct Kv {
+    len: usize,
+}
+
+#[derive(Debug, Clone, StateMachine)]
+enum KvOp {
+    Get { key: u8 },
+}
+
+fn main() {}
