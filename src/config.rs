@@ -24,16 +24,20 @@ pub struct Config {
     pub max_shrink_time: Duration,
     /// Most candidate programs the shrinker may run. `STATEPROP_MAX_SHRINK_RUNS`. Default 100,000.
     pub max_shrink_runs: u64,
-    /// Keep generating until this much time has passed, even past `cases` (long campaigns).
-    /// `STATEPROP_DURATION`. Default: none, `cases` decides.
+    /// Generate for this long instead of a fixed number of cases (long campaigns): when set,
+    /// `cases` is ignored. `STATEPROP_DURATION`. Default: none, `cases` decides.
     pub duration: Option<Duration>,
-    /// 0 quiet, 1 print the step-by-step trace of the minimal case, 2 also trace every step
-    /// through `tracing`. `STATEPROP_VERBOSE` (or `PROPTEST_VERBOSE`). Default 0.
+    /// 0 quiet; 1 or more adds the step-by-step trace of the minimal case to the report.
+    /// (Every step also runs in a `stateprop_step` `tracing` span at TRACE level, whatever this
+    /// says: install a subscriber to see them.) `STATEPROP_VERBOSE` (or `PROPTEST_VERBOSE`).
+    /// Default 0.
     pub verbose: u8,
     /// Swarm testing: each case enables a random subset of the rules. `STATEPROP_SWARM=0|1`.
     /// Default on.
     pub swarm: bool,
-    /// Write the report as JSON to this file. `STATEPROP_REPORT`. Default none.
+    /// Write the report as JSON to this file, or, when the path is an existing directory or ends
+    /// in `/`, to `<test name>.json` inside it (so the tests of one run do not overwrite each
+    /// other). `STATEPROP_REPORT`. Default none.
     pub report_path: Option<PathBuf>,
     /// Save shrunk failures in a regression file beside the test and replay them first.
     /// `STATEPROP_PERSIST=0|1`. Default on.

@@ -10,9 +10,10 @@ pub(crate) fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// The seed of case `index` of a run: each case is reproducible on its own.
+/// The seed of case `index` of a run: each case is reproducible on its own. Below 2^53, like
+/// run seeds, so JSON readers that parse numbers as doubles keep it exact.
 pub(crate) fn case_seed(run_seed: u64, index: u64) -> u64 {
-    mix(run_seed ^ mix(index.wrapping_add(1)))
+    mix(run_seed ^ mix(index.wrapping_add(1))) >> 11
 }
 
 /// A fresh seed when the user gave none: the clock, mixed with a process-wide counter.

@@ -261,7 +261,7 @@ fn rule_info(v: &Variant, p: &TokenStream) -> TokenStream {
     let precondition = match &v.attrs.precondition {
         Some(precondition) => {
             let expr = &precondition.expr;
-            let text = quote!(#expr).to_string();
+            let text = crate::text::source_text(quote!(#expr));
             quote!(#p::Some(#text))
         }
         None => quote!(#p::None),

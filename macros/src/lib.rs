@@ -7,6 +7,7 @@
 mod ast;
 mod attr;
 mod expand;
+mod text;
 mod valid;
 
 use proc_macro::TokenStream;

@@ -89,12 +89,15 @@ pub struct Report {
     pub trace: Vec<String>,
     /// The regression file the case was saved to.
     pub saved_to: Option<String>,
-    /// The replay call of the pasteable test, up to its argument list: `stateprop::replay::<Kv, Store>`.
+    /// The pasteable test's call up to its list of operations: `stateprop::replay::<Kv, Store>(`.
     pub replay_call: String,
     /// A note when the failure could not be shrunk (hangs).
     pub note: Option<String>,
     /// The command that reruns the test, e.g. `cargo test store_matches_model`.
     pub rerun: String,
+    /// Environment settings the rerun needs besides the seed and case count
+    /// (` STATEPROP_STEPS=1..=120` when the environment changed them).
+    pub rerun_env: String,
 }
 
 /// `0.21 s`, `3.4 ms`.

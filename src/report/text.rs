@@ -64,12 +64,28 @@ impl Report {
             }
             _ => {}
         }
-        if self.origin != Some(Origin::Replay) {
-            let _ = writeln!(
-                t,
-                "stateprop: seed {} (rerun exactly: STATEPROP_SEED={} {})",
-                self.seed, self.seed, self.rerun
-            );
+        match &self.origin {
+            Some(Origin::Saved { .. }) => {
+                let _ = writeln!(
+                    t,
+                    "stateprop: rerun: {} (saved cases are replayed before any new one)",
+                    self.rerun
+                );
+            }
+            Some(Origin::Generated { .. }) => {
+                let _ = writeln!(
+                    t,
+                    "stateprop: seed {} (rerun exactly: STATEPROP_SEED={} STATEPROP_CASES={}{} {})",
+                    self.seed, self.seed, self.stats.cases, self.rerun_env, self.rerun
+                );
+            }
+            _ => {}
+        }
+        if matches!(
+            self.origin,
+            Some(Origin::Generated { .. } | Origin::Saved { .. })
+        ) && self.note.is_none()
+        {
             let _ = writeln!(
                 t,
                 "stateprop: statistics: {} cases, {} steps; shrink: {} runs, {} duplicates skipped",
@@ -128,7 +144,7 @@ impl Report {
         let mut t = String::new();
         let _ = writeln!(t, "#[test]");
         let _ = writeln!(t, "fn regression_{base}_{id:04x}() {{");
-        let _ = writeln!(t, "    {}(&[", self.replay_call);
+        let _ = writeln!(t, "    {}&[", self.replay_call);
         for op in &self.minimal_rust {
             let _ = writeln!(t, "        {op},");
         }

@@ -69,7 +69,8 @@ impl<M: Model> Runner<M> {
         }
     }
 
-    /// The call the pasteable test makes, e.g. `stateprop::replay::<Kv, Store>`.
+    /// How the pasteable test starts its call, up to the list of operations: by default
+    /// `stateprop::replay::<Kv, Store>(` from [`run_default`](Runner::run_default).
     pub fn replay_call(mut self, call: impl Into<String>) -> Self {
         self.replay_call = Some(call.into());
         self
@@ -86,7 +87,7 @@ impl<M: Model> Runner<M> {
     {
         if self.replay_call.is_none() {
             self.replay_call = Some(format!(
-                "stateprop::replay::<{}, {}>",
+                "stateprop::replay::<{}, {}>(",
                 short_type_name(std::any::type_name::<M>()),
                 short_type_name(std::any::type_name::<S>())
             ));
@@ -105,19 +106,31 @@ impl<M: Model> Runner<M> {
         M::Op: Send,
     {
         let source = Location::caller().file();
-        let config = match self.config.with_env() {
+        let config = match self.config.clone().with_env() {
             Ok(c) => c,
             Err(e) => panic!("stateprop: bad environment: {e}"),
         };
         let test = test_name(&config, source);
         let seed = config.seed.unwrap_or_else(fresh_seed);
         let replay_call = self.replay_call.unwrap_or_else(|| {
+            let m = short_type_name(std::any::type_name::<M>());
+            let s = short_type_name(std::any::type_name::<S>());
             format!(
-                "stateprop::replay_with::<{}, _>({}::default(), || todo!(\"build the system as the test does\"), ",
-                short_type_name(std::any::type_name::<M>()),
-                short_type_name(std::any::type_name::<M>()),
+                "stateprop::replay_with::<{m}, {s}>(\n        {m}::default(),\n        \
+                 || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
             )
         });
+        // Settings that change which programs are generated, where the environment changed them.
+        let mut rerun_env = String::new();
+        if config.steps != self.config.steps {
+            rerun_env += &format!(" STATEPROP_STEPS={}..={}", config.steps.0, config.steps.1);
+        }
+        if config.swarm != self.config.swarm {
+            rerun_env += &format!(" STATEPROP_SWARM={}", u8::from(config.swarm));
+        }
+        if config.failures != self.config.failures {
+            rerun_env += &format!(" STATEPROP_FAILURES={}", config.failures);
+        }
         let regression_file = match (&config.regression_file, config.persist) {
             (_, false) => None,
             (Some(path), true) => Some(path.clone()),
@@ -131,6 +144,7 @@ impl<M: Model> Runner<M> {
             regression_file,
             replay_call: replay_call.clone(),
             rerun: rerun_command(source, &test),
+            rerun_env,
         };
         let rerun = job.rerun.clone();
         let outcome = run_watched(config.step_timeout, move |hb| job.work(&factory, hb));
@@ -144,8 +158,9 @@ impl<M: Model> Runner<M> {
             }
         };
         if let Some(path) = &config.report_path {
+            let path = report_file(path, &test);
             let text = serde_json::to_string_pretty(&result.report.json()).expect("json");
-            if let Err(e) = persist::write_atomically(path, text.as_bytes()) {
+            if let Err(e) = persist::write_atomically(&path, text.as_bytes()) {
                 eprintln!("stateprop: could not write the JSON report: {e}");
             }
         }
@@ -178,17 +193,11 @@ where
     S: System<M> + 'static,
     F: Fn() -> S + Send + 'static,
 {
-    let m = short_type_name(std::any::type_name::<M>());
-    let call = format!(
-        "stateprop::replay_with::<{m}, _>({m}::default(), || todo!(\"build the system as the test does\"), "
-    );
-    let result = Runner::<M>::new(config)
-        .replay_call(call.trim_end_matches(", ").to_string() + ",")
-        .run(factory);
+    let result = Runner::<M>::new(config).run(factory);
     conclude(&result.report);
 }
 
-/// Panics with the report if the run failed; prints a summary line in verbose mode otherwise.
+/// Panics with the report if the run failed (the timing line goes to stderr first).
 #[track_caller]
 fn conclude(report: &Report) {
     if report.verdict == Verdict::Fail {
@@ -277,6 +286,7 @@ where
             replay_call: String::new(),
             note: None,
             rerun: String::new(),
+            rerun_env: String::new(),
         };
         panic!("\n{}", report.text());
     }
@@ -313,6 +323,8 @@ struct Job<M: Model> {
     regression_file: Option<PathBuf>,
     replay_call: String,
     rerun: String,
+    /// ` STATEPROP_STEPS=...` etc. where the environment changed generation settings.
+    rerun_env: String,
 }
 
 /// A failing program before shrinking.
@@ -370,7 +382,8 @@ impl<M: Model> Job<M> {
             let mut case = 0;
             let mut total = ShrinkStats::default();
             for _ in 0..self.config.failures {
-                let Some(found) = self.generate_cases(factory, hb, &mut stats, &mut case)? else {
+                let found = self.generate_cases(factory, hb, &mut stats, &mut case, start)?;
+                let Some(found) = found else {
                     break;
                 };
                 case += 1;
@@ -477,8 +490,8 @@ impl<M: Model> Job<M> {
         hb: &Heartbeat,
         stats: &mut Stats,
         case: &mut u64,
+        start: Instant,
     ) -> Result<Option<Found<M::Op>>, String> {
-        let start = Instant::now();
         loop {
             let case_index = *case;
             let more = match self.config.duration {
@@ -583,6 +596,7 @@ impl<M: Model> Job<M> {
             replay_call: self.replay_call.clone(),
             note: None,
             rerun: self.rerun.clone(),
+            rerun_env: self.rerun_env.clone(),
         }
     }
 }
@@ -633,6 +647,7 @@ fn hang_result<M: Model>(
                 .to_string(),
         ),
         rerun: String::new(),
+        rerun_env: String::new(),
     };
     RunResult {
         report,
@@ -652,6 +667,27 @@ fn test_name(config: &Config, source: &str) -> String {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "stateprop".to_string()),
     }
+}
+
+/// Where the JSON report goes: the path itself, or `<test>.json` inside it when it names a
+/// directory.
+fn report_file(path: &std::path::Path, test: &str) -> PathBuf {
+    let is_dir = path.is_dir() || path.to_string_lossy().ends_with('/');
+    if !is_dir {
+        return path.to_path_buf();
+    }
+    let _ = std::fs::create_dir_all(path);
+    let name: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    path.join(format!("{name}.json"))
 }
 
 /// The command that reruns this test: `cargo run --example x` or `cargo test name`.

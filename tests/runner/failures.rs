@@ -158,7 +158,10 @@ fn no_enabled_rule_names_the_state_and_the_preconditions() {
         "{message}"
     );
     assert!(message.contains("Locked { open: false }"), "{message}");
-    assert!(message.contains("Read: precondition |"), "{message}");
+    assert!(
+        message.contains("Read: precondition |m: &Locked| m.open"),
+        "{message}"
+    );
     assert!(message.contains("Close: precondition |"), "{message}");
 }
 
