@@ -31,14 +31,17 @@ pub(crate) struct Heartbeat {
 impl Heartbeat {
     #[inline]
     pub(crate) fn enter_step(&self) {
-        self.beats.fetch_add(1, Ordering::Relaxed);
+        // One writer (the worker): a load and a store, not a locked read-modify-write.
+        let beats = self.beats.load(Ordering::Relaxed).wrapping_add(1);
+        self.beats.store(beats, Ordering::Relaxed);
         self.in_step.store(true, Ordering::Relaxed);
     }
 
     #[inline]
     pub(crate) fn leave_step(&self) {
         self.in_step.store(false, Ordering::Relaxed);
-        self.step.fetch_add(1, Ordering::Relaxed);
+        let step = self.step.load(Ordering::Relaxed) + 1;
+        self.step.store(step, Ordering::Relaxed);
     }
 
     /// Announces a new case or program; steps count from zero again.

@@ -42,7 +42,7 @@ fn the_report_says_cause_program_seed_statistics_and_test() {
     );
     assert!(
         text.contains(
-            "stateprop: seed 42 (rerun exactly: STATEPROP_SEED=42 cargo test store_matches_model)"
+            "stateprop: seed 42 (rerun exactly: STATEPROP_SEED=42 STATEPROP_CASES=72 cargo test store_matches_model)"
         ),
         "{text}"
     );
