@@ -67,6 +67,17 @@ impl CasePlan {
         outputs: &[M::Output],
         trees: Option<&mut Vec<Box<dyn ArgTree>>>,
     ) -> Result<M::Op, GenError> {
+        // One unwind guard around all the user code (preconditions, strategies) of a step.
+        catch(|| self.draw(model, outputs, trees))
+            .unwrap_or_else(|message| Err(model_panic(message)))
+    }
+
+    fn draw<M: Model>(
+        &mut self,
+        model: &M,
+        outputs: &[M::Output],
+        trees: Option<&mut Vec<Box<dyn ArgTree>>>,
+    ) -> Result<M::Op, GenError> {
         let rules = M::Op::rules();
         let mut weights = [0u32; 64];
         let mut many = Vec::new();
@@ -76,10 +87,10 @@ impl CasePlan {
             many.resize(rules.len(), 0);
             &mut many
         };
-        let enabled = |rule: usize| catch(|| M::Op::enabled(rule, model, outputs));
+        let enabled = |rule: usize| M::Op::enabled(rule, model, outputs);
         let mut total = 0u64;
         for (rule, info) in rules.iter().enumerate() {
-            if self.swarm[rule] && enabled(rule).map_err(model_panic)? {
+            if self.swarm[rule] && enabled(rule) {
                 weights[rule] = info.weight;
                 total += info.weight as u64;
             }
@@ -87,7 +98,7 @@ impl CasePlan {
         if total == 0 {
             // The swarm left no enabled rule here; fall back to every rule rather than stop.
             for (rule, info) in rules.iter().enumerate() {
-                if !self.swarm[rule] && enabled(rule).map_err(model_panic)? {
+                if !self.swarm[rule] && enabled(rule) {
                     weights[rule] = info.weight;
                     total += info.weight as u64;
                 }
@@ -106,14 +117,9 @@ impl CasePlan {
             pick -= w as u64;
         }
         let mut gen = Gen::<M>::new(&mut self.runner, outputs, trees);
-        match catch(|| M::Op::generate(rule, model, &mut gen)) {
-            Ok(Ok(op)) => Ok(op),
-            Ok(Err(e)) => Err(GenError::Strategy(format!(
-                "could not generate `{}`: {e}",
-                rules[rule].name
-            ))),
-            Err(message) => Err(model_panic(message)),
-        }
+        M::Op::generate(rule, model, &mut gen).map_err(|e| {
+            GenError::Strategy(format!("could not generate `{}`: {e}", rules[rule].name))
+        })
     }
 }
 

@@ -380,6 +380,7 @@ pub mod __private;
 
 /// What most tests need: `use stateprop::prelude::*;`.
 pub mod prelude {
+    pub use crate::strategy::pick;
     pub use crate::{
         check_sequential, replay, Config, FromOutput, Model, StateMachine, System, Var,
     };

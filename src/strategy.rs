@@ -45,6 +45,92 @@ macro_rules! boundary_int {
 }
 boundary_int!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
 
+/// One element of a collection the model holds, chosen uniformly, without copying the collection.
+///
+/// `#[strategy(|m: &Kv| pick(m.map.keys().copied()))]` picks an existing key. proptest's `select`
+/// needs an owned `Vec` (built on every step); this walks the iterator instead. It shrinks to the
+/// first element. An empty collection makes generation fail with a clear error, so guard the rule
+/// with a precondition.
+pub fn pick<I>(items: I) -> Pick<I>
+where
+    I: Iterator + Clone + std::fmt::Debug,
+    I::Item: Clone + std::fmt::Debug + 'static,
+{
+    Pick(items)
+}
+
+/// See [`pick`].
+#[derive(Debug, Clone)]
+pub struct Pick<I>(I);
+
+impl<I> Strategy for Pick<I>
+where
+    I: Iterator + Clone + std::fmt::Debug,
+    I::Item: Clone + std::fmt::Debug + 'static,
+{
+    type Tree = PickTree<I::Item>;
+    type Value = I::Item;
+
+    fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
+        let count = self.0.clone().count();
+        if count == 0 {
+            return Err(
+                "`pick` from an empty collection: guard the rule with a precondition".into(),
+            );
+        }
+        let index = (runner.rng().next_u64() % count as u64) as usize;
+        let mut items = self.0.clone();
+        let first = items.next().expect("counted");
+        let current = if index == 0 {
+            first.clone()
+        } else {
+            items.nth(index - 1).expect("counted")
+        };
+        Ok(PickTree {
+            current,
+            first,
+            at_first: index == 0,
+            done: index == 0,
+        })
+    }
+}
+
+/// The value tree of [`pick`]: the chosen element, shrinking to the first.
+#[derive(Debug, Clone)]
+pub struct PickTree<T> {
+    current: T,
+    first: T,
+    at_first: bool,
+    /// Nothing left to try: started at the first element, or went back from it.
+    done: bool,
+}
+
+impl<T: Clone + std::fmt::Debug> proptest::strategy::ValueTree for PickTree<T> {
+    type Value = T;
+    fn current(&self) -> T {
+        if self.at_first {
+            self.first.clone()
+        } else {
+            self.current.clone()
+        }
+    }
+    fn simplify(&mut self) -> bool {
+        if self.done || self.at_first {
+            return false;
+        }
+        self.at_first = true;
+        true
+    }
+    fn complicate(&mut self) -> bool {
+        if self.done || !self.at_first {
+            return false;
+        }
+        self.at_first = false;
+        self.done = true;
+        true
+    }
+}
+
 // Derived code picks a field's default strategy with `(&DefaultFor::<T>::new()).default_strategy()`:
 // the receiver `&DefaultFor<T>` matches `BoundaryDefault` (integers only); for every other type,
 // method lookup auto-refs to `&&DefaultFor<T>` and finds `ArbitraryDefault`.
@@ -97,6 +183,31 @@ impl<T: proptest::arbitrary::Arbitrary> ArbitraryDefault for &DefaultFor<T> {
 mod tests {
     use super::*;
     use proptest::strategy::ValueTree;
+
+    #[test]
+    fn pick_chooses_every_element_and_shrinks_to_the_first() {
+        let items = [3u8, 5, 9];
+        let mut runner = crate::rng::proptest_runner(3);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let mut tree = pick(items.iter().copied()).new_tree(&mut runner).unwrap();
+            seen.insert(tree.current());
+            let was = tree.current();
+            if was != 3 {
+                assert!(tree.simplify());
+                assert_eq!(tree.current(), 3);
+                assert!(tree.complicate());
+                assert_eq!(tree.current(), was);
+                assert!(!tree.simplify());
+            } else {
+                assert!(!tree.simplify());
+            }
+        }
+        assert_eq!(seen.len(), 3);
+        let empty: Vec<u8> = Vec::new();
+        let empty_pick = pick(empty.iter().copied());
+        assert!(empty_pick.new_tree(&mut runner).is_err());
+    }
 
     #[test]
     fn boundary_values_come_up_often_and_shrink_to_zero() {

@@ -7,7 +7,7 @@
 
 use crate::ast::{Field, Input, Style, Variant};
 use crate::Errors;
-use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Expr, Type};
@@ -318,18 +318,22 @@ fn generate_field(field: &Field, p: &TokenStream) -> TokenStream {
     // The helpers take the field's type, so a strategy of another value type fails on the
     // strategy's own tokens, and "required by this call" points at `strategy`.
     match &field.strategy {
-        Some(strategy) if is_closure(&strategy.expr) => {
+        Some(strategy) if model_closure(&strategy.expr).is_some() => {
             let span = strategy.original.path().span();
-            let expr = &strategy.expr;
-            // `strategy_from_model(closure, model)` spans exactly the closure: its path starts at
-            // the closure's first token and its parentheses end at the last one.
-            let (first, last) = edge_spans(expr);
-            let call = respan(&quote!(#p::strategy_from_model), first);
-            let mut args = Group::new(Delimiter::Parenthesis, quote!(#expr, __model));
-            args.set_span(last);
+            let closure = model_closure(&strategy.expr).expect("checked above");
             let p = respan(p, span);
+            // The closure's body is inlined with its parameter bound to the model, rather than
+            // called: a called closure cannot return a strategy that borrows its argument
+            // (`|m: &Kv| pick(m.map.keys())`), while a `let` binding can lend for the whole step.
+            let param = &closure.inputs[0];
+            let body = &closure.body;
+            let model = quote_spanned!(param.span()=> __model);
             quote_spanned! {span=>
-                #p::arg::<Self::Model, #ty, _>(__gen, #name, #call #args)?
+                {
+                    #[allow(unused_variables, clippy::needless_borrow)]
+                    let #param = #model;
+                    #p::arg::<Self::Model, #ty, _>(__gen, #name, #body)?
+                }
             }
         }
         Some(strategy) => {
@@ -354,14 +358,6 @@ fn generate_field(field: &Field, p: &TokenStream) -> TokenStream {
     }
 }
 
-/// The spans of the first and the last token of `expr`.
-fn edge_spans(expr: &Expr) -> (Span, Span) {
-    let mut tokens = expr.to_token_stream().into_iter();
-    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
-    let last = tokens.last().map_or(first, |t| t.span());
-    (first, last)
-}
-
 /// `tokens` with every span set to `span`, so a call built from them is reported as one piece.
 fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
     tokens
@@ -380,13 +376,14 @@ fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// A closure strategy reads the model: `#[strategy(|m: &Model| select(m.keys()))]`.
-fn is_closure(expr: &Expr) -> bool {
+/// The closure of a strategy that reads the model, `#[strategy(|m: &Model| pick(m.keys()))]`:
+/// one parameter.
+fn model_closure(expr: &Expr) -> Option<&syn::ExprClosure> {
     match expr {
-        Expr::Closure(_) => true,
-        Expr::Group(group) => is_closure(&group.expr),
-        Expr::Paren(paren) => is_closure(&paren.expr),
-        _ => false,
+        Expr::Closure(c) if c.inputs.len() == 1 => Some(c),
+        Expr::Group(group) => model_closure(&group.expr),
+        Expr::Paren(paren) => model_closure(&paren.expr),
+        _ => None,
     }
 }
 
