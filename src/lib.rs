@@ -45,7 +45,7 @@
 //!     },
 //!     #[rule(precondition = |m: &Kv| !m.map.is_empty())]
 //!     Delete {
-//!         #[strategy(|m: &Kv| select(m.map.keys().copied().collect::<Vec<_>>()))]
+//!         #[strategy(|m: &Kv| pick(m.map.keys().copied()))]
 //!         key: u8,
 //!     },
 //! }

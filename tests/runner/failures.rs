@@ -232,3 +232,44 @@ fn verbose_mode_traces_the_minimal_program() {
     assert!(text.contains("stateprop:   step 2: KvOp::Get"), "{text}");
     assert!(text.contains("-> system Some("), "{text}");
 }
+
+/// `Take` picks an existing key but has no precondition guarding the empty map.
+#[derive(Debug, Clone, Default)]
+struct Keys(std::collections::BTreeSet<u8>);
+
+#[derive(Debug, Clone, StateMachine)]
+#[state_machine(model = Keys)]
+enum KeysOp {
+    #[rule(precondition = |m: &Keys| m.0.len() > 100)]
+    Add { key: u8 },
+    Take {
+        #[strategy(|m: &Keys| pick(m.0.iter().copied()))]
+        key: u8,
+    },
+}
+
+impl Model for Keys {
+    type Op = KeysOp;
+    type Output = ();
+    fn step(&mut self, _op: &KeysOp) {}
+}
+
+#[derive(Default)]
+struct KeysSystem;
+
+impl System<Keys> for KeysSystem {
+    fn apply(&mut self, _op: &KeysOp) {}
+}
+
+#[test]
+fn an_unguarded_pick_names_the_rule_and_field() {
+    let err = std::panic::catch_unwind(|| {
+        Runner::<Keys>::new(Config::default().seed(1).persist(false)).run_default::<KeysSystem>()
+    })
+    .expect_err("picking from an empty set cannot succeed");
+    let message = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains("could not generate `Take`: the strategy of field `key` gave up: `pick` from an empty collection: guard the rule with a precondition"),
+        "{message}"
+    );
+}
