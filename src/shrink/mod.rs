@@ -382,6 +382,10 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
             self.stats.skipped += 1;
             return Try::Passed;
         }
+        // Every phase stops on this, so no phase can overrun the budget by a run.
+        if self.out_of_budget() {
+            return Try::Passed;
+        }
         self.stats.runs += 1;
         self.progress(cur.ops.len());
         self.hb

@@ -99,3 +99,31 @@ fn a_passing_run_writes_a_pass_verdict() {
     assert_eq!(v["minimal"], serde_json::Value::Null);
     assert_eq!(v["stats"]["cases"], 20);
 }
+
+#[test]
+fn the_shrink_budget_stops_shrinking_and_says_so() {
+    let r = buggy_kv(Config::default().seed(42).max_shrink_runs(2)).report;
+    assert!(r.shrink.budget_exhausted);
+    assert!(r.shrink.runs <= 2, "{}", r.shrink.runs);
+    assert!(
+        r.text().contains("(budget exhausted: may not be minimal)"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(r.json()["shrink"]["budget_exhausted"], true);
+}
+
+#[test]
+fn json_reports_go_to_one_file_per_test_in_a_directory() {
+    let dir = scratch("json-dir");
+    let dir_arg = format!("{}/", dir.display());
+    buggy_kv(Config::default().seed(1).name("one").report_path(&dir_arg));
+    buggy_kv(Config::default().seed(2).name("two").report_path(&dir_arg));
+    for name in ["one", "two"] {
+        let v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["test"], name);
+    }
+}
