@@ -91,7 +91,12 @@ pub(crate) fn load(path: &Path, test: &str) -> Result<Vec<Entry>, String> {
 }
 
 /// Adds an entry unless the same program is already saved for this test.
+///
+/// Tests of one file may fail at once, in threads of one process or in processes of their own
+/// (nextest): a lock file beside the regression file serializes the read-modify-rename, so no
+/// entry is lost.
 pub(crate) fn save(path: &Path, test: &str, seed: u64, steps: &[Value]) -> Result<bool, String> {
+    let _lock = Lock::acquire(path);
     let old = match fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -115,13 +120,53 @@ pub(crate) fn save(path: &Path, test: &str, seed: u64, steps: &[Value]) -> Resul
     Ok(true)
 }
 
+/// An exclusive lock held as a `<file>.lock` file, released on drop.
+struct Lock(Option<PathBuf>);
+
+impl Lock {
+    /// Waits up to 10 s; a lock older than that is taken to be left by a crashed process and
+    /// broken, rather than waited on forever.
+    fn acquire(path: &Path) -> Lock {
+        let lock = path.with_extension("stateprop-lock");
+        let start = std::time::Instant::now();
+        loop {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock)
+            {
+                Ok(_) => return Lock(Some(lock)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if start.elapsed() > std::time::Duration::from_secs(10) {
+                        let _ = fs::remove_file(&lock);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                // A read-only folder: writing will fail and say so; no lock to hold.
+                Err(_) => return Lock(None),
+            }
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if let Some(lock) = &self.0 {
+            let _ = fs::remove_file(lock);
+        }
+    }
+}
+
 /// Writes `bytes` to a temporary file beside `path`, flushes it, and renames it over `path`.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "stateprop".into());
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    // Unique per process and thread, so concurrent writers never share a temporary file.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;

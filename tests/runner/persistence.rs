@@ -100,3 +100,37 @@ fn a_stale_case_is_skipped_with_a_warning_not_an_error() {
     assert_eq!(r.report.stats.replayed, 0);
     assert_eq!(r.report.stats.cases, 20);
 }
+
+#[test]
+fn concurrent_failures_of_one_file_all_get_saved() {
+    let file = scratch("persist-concurrent").join("kv.stateprop-regressions");
+    let handles: Vec<_> = (0..6u64)
+        .map(|i| {
+            let file = file.clone();
+            std::thread::spawn(move || {
+                Runner::<Kv>::new(
+                    Config::default()
+                        .seed(100 + i)
+                        .name(format!("test_{i}"))
+                        .regression_file(&file),
+                )
+                .run_default::<BuggyStore>()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert!(h.join().unwrap().failed());
+    }
+    let text = std::fs::read_to_string(&file).unwrap();
+    for i in 0..6 {
+        assert!(
+            text.contains(&format!("\"test\":\"test_{i}\"")),
+            "test_{i} lost:\n{text}"
+        );
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+}
