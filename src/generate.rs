@@ -38,7 +38,7 @@ impl CasePlan {
         swarm: bool,
     ) -> Self {
         let (lo, hi) = steps;
-        let len = lo + (runner.rng().next_u64() % (hi - lo + 1) as u64) as usize;
+        let len = lo + crate::rng::below(runner.rng().next_u64(), (hi - lo + 1) as u64) as usize;
         let rules = Op::rules().len();
         let mut mask = vec![true; rules];
         if swarm && rules > 1 {
@@ -107,7 +107,7 @@ impl CasePlan {
         if total == 0 {
             return Err(GenError::NoRuleEnabled(no_rule_message::<M>(model)));
         }
-        let mut pick = self.runner.rng().next_u64() % total;
+        let mut pick = crate::rng::below(self.runner.rng().next_u64(), total);
         let mut rule = 0;
         for (i, &w) in weights.iter().enumerate() {
             if pick < w as u64 {

@@ -50,3 +50,10 @@ pub(crate) fn passthrough_runner(data: &[u8]) -> TestRunner {
         TestRng::from_seed(RngAlgorithm::PassThrough, data),
     )
 }
+
+/// A number below `n` from 64 random bits, by multiply-and-shift (Lemire): no division on the
+/// hot path, and a bias of at most n / 2^64, far below anything a test could notice.
+#[inline]
+pub(crate) fn below(bits: u64, n: u64) -> u64 {
+    ((u128::from(bits) * u128::from(n)) >> 64) as u64
+}

@@ -78,7 +78,7 @@ where
                 "`pick` from an empty collection: guard the rule with a precondition".into(),
             );
         }
-        let index = (runner.rng().next_u64() % count as u64) as usize;
+        let index = crate::rng::below(runner.rng().next_u64(), count as u64) as usize;
         let mut items = self.0.clone();
         let first = items.next().expect("counted");
         let current = if index == 0 {

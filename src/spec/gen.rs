@@ -104,7 +104,7 @@ impl<'a, M: Model> Gen<'a, M> {
                 "no earlier step returned a value for `Var` field `{field}`"
             ));
         }
-        let mut pick = (self.runner.rng().next_u64() % candidates as u64) as usize;
+        let mut pick = crate::rng::below(self.runner.rng().next_u64(), candidates as u64) as usize;
         for (step, output) in self.outputs.iter().enumerate() {
             if T::from_output(output).is_some() {
                 if pick == 0 {
