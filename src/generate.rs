@@ -2,7 +2,7 @@
 //! arguments from their strategies. No rejection: a rule whose precondition fails is never chosen.
 
 use crate::run::panic::catch;
-use crate::spec::{ArgTree, Gen, Model, StateMachine};
+use crate::spec::{ArgTree, Gen, Model, RuleInfo, StateMachine};
 use proptest::prelude::Rng;
 use proptest::test_runner::TestRunner;
 
@@ -29,6 +29,8 @@ pub(crate) struct CasePlan {
     pub(crate) len: usize,
     /// Rules this case may use (swarm testing); all true without swarm.
     pub(crate) swarm: Vec<bool>,
+    /// Scratch space for the weights of the enabled rules, reused every step.
+    weights: Vec<u32>,
 }
 
 impl CasePlan {
@@ -57,6 +59,7 @@ impl CasePlan {
             runner,
             len,
             swarm: mask,
+            weights: vec![0; rules],
         }
     }
 
@@ -79,28 +82,25 @@ impl CasePlan {
         trees: Option<&mut Vec<Box<dyn ArgTree>>>,
     ) -> Result<M::Op, GenError> {
         let rules = M::Op::rules();
-        let mut weights = [0u32; 64];
-        let mut many = Vec::new();
-        let weights: &mut [u32] = if rules.len() <= 64 {
-            &mut weights[..rules.len()]
-        } else {
-            many.resize(rules.len(), 0);
-            &mut many
+        let weights = &mut self.weights;
+        weights.resize(rules.len(), 0);
+        // A rule with no precondition and no `Var` field is always enabled: no call needed.
+        let enabled = |rule: usize, info: &RuleInfo| {
+            (info.precondition.is_none() && info.var_fields.is_empty())
+                || M::Op::enabled(rule, model, outputs)
         };
-        let enabled = |rule: usize| M::Op::enabled(rule, model, outputs);
         let mut total = 0u64;
         for (rule, info) in rules.iter().enumerate() {
-            if self.swarm[rule] && enabled(rule) {
-                weights[rule] = info.weight;
-                total += info.weight as u64;
-            }
+            let on = self.swarm[rule] && enabled(rule, info);
+            weights[rule] = if on { info.weight } else { 0 };
+            total += u64::from(weights[rule]);
         }
         if total == 0 {
             // The swarm left no enabled rule here; fall back to every rule rather than stop.
             for (rule, info) in rules.iter().enumerate() {
-                if !self.swarm[rule] && enabled(rule) {
+                if !self.swarm[rule] && enabled(rule, info) {
                     weights[rule] = info.weight;
-                    total += info.weight as u64;
+                    total += u64::from(info.weight);
                 }
             }
         }
@@ -109,7 +109,7 @@ impl CasePlan {
         }
         let mut pick = crate::rng::below(self.runner.rng().next_u64(), total);
         let mut rule = 0;
-        for (i, &w) in weights.iter().enumerate() {
+        for (i, &w) in self.weights.iter().enumerate() {
             if pick < w as u64 {
                 rule = i;
                 break;
@@ -242,6 +242,7 @@ pub fn program_from_unstructured<M: Model>(
         runner: crate::rng::passthrough_runner(&bytes),
         len,
         swarm: vec![true; M::Op::rules().len()],
+        weights: Vec::new(),
     };
     let mut run = ModelRun::new(initial.clone());
     let mut ops = Vec::with_capacity(len);
