@@ -107,9 +107,10 @@
 //!   picks enabled rules, so there are no rejected cases.
 //! - `#[strategy(...)]` chooses a field's values: a proptest
 //!   [`Strategy`](proptest::strategy::Strategy) such as `0..8u8`, or a closure that reads the
-//!   current model state. A field without one gets a default: integers biased toward boundary
-//!   values ([`strategy::boundary_biased`]), other types proptest's `Arbitrary`. Every attribute is
-//!   described in `docs/attributes.md`.
+//!   current model state, like `Delete`'s: [`pick`](strategy::pick) chooses one of the keys the
+//!   model holds, without copying them, and the strategy may borrow the model. A field without
+//!   one gets a default: integers biased toward boundary values ([`strategy::boundary_biased`]),
+//!   other types proptest's `Arbitrary`. Every attribute is described in `docs/attributes.md`.
 //! - [`check_sequential`] builds a fresh model and a fresh `MyStore::default()` for every case;
 //!   [`check_sequential_with`] takes a factory instead, and [`Runner`] returns the report rather
 //!   than panicking.
@@ -134,10 +135,10 @@
 //! | `STATEPROP_DURATION` | generate until this much time has passed, instead of counting cases | none |
 //! | `STATEPROP_MAX_SHRINK_TIME` | wall-clock budget for shrinking | `60s` |
 //! | `STATEPROP_MAX_SHRINK_RUNS` | most candidate programs the shrinker runs | 100000 |
-//! | `STATEPROP_FAILURES` | keep going until this many failing cases, shrink each, report the shortest | 1 |
+//! | `STATEPROP_FAILURES` | keep going until this many failing cases, shrink each, report the shortest ([`Config::failures`]) | 1 |
 //! | `STATEPROP_VERBOSE` | `1`: add a step-by-step trace of the minimal program to the report | 0 |
 //! | `STATEPROP_SWARM` | `0` turns off swarm testing (each case enables a random subset of the rules) | on |
-//! | `STATEPROP_REPORT` | also write the report as JSON to this path (`docs/report-schema.md`) | none |
+//! | `STATEPROP_REPORT` | also write the report as JSON to this file, or to `<test name>.json` in it if it is a directory or ends in `/` (`docs/report-schema.md`) | none |
 //! | `STATEPROP_PERSIST` | `0` neither replays nor saves regression files | on |
 //! | `STATEPROP_REGRESSIONS` | path of the regression file | `<test file stem>.stateprop-regressions` beside the test |
 //! | `STATEPROP_STEP_TIMEOUT` | a call to [`System::apply`] running longer than this is reported as a hang | `60s` |
@@ -154,28 +155,29 @@
 //!
 //! # When a test fails
 //!
-//! Suppose `MyStore` kept a one-entry read cache that `Delete` forgets to clear. `cargo test` fails
-//! with this report (real output):
+//! Suppose `MyStore` kept a one-entry read cache that `Delete` forgets to clear, and the test
+//! lives in `tests/kv.rs`. `cargo test` fails with this report (real output, from
+//! `STATEPROP_SEED=7423697292751233 cargo test store_matches_model`):
 //!
 //! ```text
 //! stateprop: `store_matches_model` failed
-//! stateprop: cause: postcondition failed at step 2 of 3: KvOp::Get { key: 3 } returned Some(0), model says None
-//! stateprop: minimal program (3 steps, shrunk from 9 steps in 45 runs):
-//! stateprop:    0. KvOp::Put { key: 3, value: 0 }
-//! stateprop:    1. KvOp::Delete { key: 3 }
-//! stateprop:    2. KvOp::Get { key: 3 }
-//! stateprop: found by case 1
-//! stateprop: seed 7423697292751233 (rerun exactly: STATEPROP_SEED=7423697292751233 cargo test store_matches_model)
-//! stateprop: statistics: 2 cases, 30 steps; shrink: 45 runs, 4 duplicates skipped
-//! stateprop: rules: Put 24 (80%), Get 3 (10%), Delete 3 (10%)
+//! stateprop: cause: postcondition failed at step 2 of 3: KvOp::Get { key: 7 } returned Some(0), model says None
+//! stateprop: minimal program (3 steps, shrunk from 18 steps in 21 runs):
+//! stateprop:    0. KvOp::Put { key: 7, value: 0 }
+//! stateprop:    1. KvOp::Delete { key: 7 }
+//! stateprop:    2. KvOp::Get { key: 7 }
+//! stateprop: found by case 2
+//! stateprop: seed 7423697292751233 (rerun exactly: STATEPROP_SEED=7423697292751233 STATEPROP_CASES=3 cargo test store_matches_model)
+//! stateprop: statistics: 3 cases, 42 steps; shrink: 21 runs, 7 duplicates skipped
+//! stateprop: rules: Put 23 (55%), Get 7 (17%), Delete 12 (29%)
 //! stateprop: saved to tests/kv.stateprop-regressions: replayed first on every run; commit it
 //! stateprop: paste this test to keep the case:
 //! #[test]
-//! fn regression_store_matches_model_5eb5() {
+//! fn regression_store_matches_model_0e2e() {
 //!     stateprop::replay::<Kv, MyStore>(&[
-//!         KvOp::Put { key: 3, value: 0 },
-//!         KvOp::Delete { key: 3 },
-//!         KvOp::Get { key: 3 },
+//!         KvOp::Put { key: 7, value: 0 },
+//!         KvOp::Delete { key: 7 },
+//!         KvOp::Get { key: 7 },
 //!     ]);
 //! }
 //! ```
@@ -188,11 +190,15 @@
 //!    a `Var` the system's outputs cannot resolve, and a hang.
 //! 2. **Minimal program**: the shrunk steps, numbered as the cause numbers them. Removing any one
 //!    of them makes the failure go away.
-//! 3. **Seed and rerun command**: the same seed reproduces the same cases, the same shrink and
-//!    the same report, byte for byte. Two provisos: cases saved in the regression file are replayed
-//!    first (`STATEPROP_PERSIST=0` skips them), and a run that had raised `STATEPROP_CASES` or
-//!    `STATEPROP_STEPS` needs them again. Wall-clock figures are kept off the report, on a
-//!    separate `stateprop: timing:` line.
+//! 3. **Seed and rerun command**: the command sets the seed and the number of cases the run got
+//!    through, so it reaches the failing case even when the test's `Config` asks for fewer. If
+//!    the environment had changed `STATEPROP_STEPS`, `STATEPROP_SWARM` or `STATEPROP_FAILURES`,
+//!    the command sets them too. The same seed gives the same cases, the same shrink and the same
+//!    report, byte for byte. One catch: saved regression cases are replayed first, so once this
+//!    case is saved, the command reports it again from the file; add `STATEPROP_PERSIST=0` to
+//!    repeat the generated run itself. A failure that came from the regression file needs no
+//!    seed, and its report has a `rerun:` line instead (shown below). Wall-clock figures are
+//!    kept off the report, on a separate `stateprop: timing:` line.
 //! 4. **Statistics**: cases and steps run, and how often each rule was generated. A rule near 0%
 //!    over many cases points to a precondition that rarely holds.
 //! 5. **Saved to**: the shrunk program was appended to the regression file beside the test.
@@ -201,16 +207,34 @@
 //! 6. **Paste this test**: a `#[test]` that replays the program through [`replay`]. Put it in,
 //!    say, `tests/regressions.rs` with the model and system in scope: it fails until the bug is
 //!    fixed, then guards against its return. A test that used [`check_sequential_with`] gets a
-//!    [`replay_with`] call with `todo!()` where the factory goes; put the test's factory there.
+//!    [`replay_with`] call instead. It compiles as printed (and fails in the `todo!()`); replace
+//!    the `todo!()` with the factory the test uses:
 //!
-//! To watch the program run, rerun with `STATEPROP_VERBOSE=1`; the report gains a trace of each
-//! step's answers from both sides:
+//!    ```text
+//!    #[test]
+//!    fn regression_store_matches_model_with_0e2e() {
+//!        stateprop::replay_with::<Kv, MyStore>(
+//!            Kv::default(),
+//!            || -> MyStore { todo!("build the system as the test does") },
+//!            &[
+//!            KvOp::Put { key: 7, value: 0 },
+//!            KvOp::Delete { key: 7 },
+//!            KvOp::Get { key: 7 },
+//!        ]);
+//!    }
+//!    ```
+//!
+//! To watch the program run, rerun with `STATEPROP_VERBOSE=1`. Run after the failure above, the
+//! case now comes from the regression file, and the report gains a trace of each step's answers
+//! from both sides (an excerpt):
 //!
 //! ```text
 //! stateprop: trace of the minimal program:
-//! stateprop:   step 0: KvOp::Put { key: 3, value: 0 } -> system None, model None
-//! stateprop:   step 1: KvOp::Delete { key: 3 } -> system Some(0), model Some(0)
-//! stateprop:   step 2: KvOp::Get { key: 3 } -> system Some(0), model None
+//! stateprop:   step 0: KvOp::Put { key: 7, value: 0 } -> system None, model None
+//! stateprop:   step 1: KvOp::Delete { key: 7 } -> system Some(0), model Some(0)
+//! stateprop:   step 2: KvOp::Get { key: 7 } -> system Some(0), model None
+//! stateprop: found by replaying the case saved at tests/kv.stateprop-regressions:5
+//! stateprop: rerun: cargo test store_matches_model (saved cases are replayed before any new one)
 //! ```
 //!
 //! The variable works for a pasted [`replay`] test too, and every step is also a `stateprop_step`
@@ -313,8 +337,9 @@
 //!
 //! `FromOutput` is implemented for `T` itself, `Option<T>` and `Result<T, E>`, so a model whose
 //! output is `Option<Id>` needs no impl. A report prints a var as `Var::at(3)`, the output of step
-//! 3; the shrinker renumbers vars as it deletes steps and never leaves one dangling. The `bank`
-//! example (`cargo run --example bank`) is a larger case.
+//! 3; the shrinker renumbers vars as it deletes steps and never leaves one dangling, and it tries
+//! pointing each var at an earlier result of its type, so that the steps that made the later
+//! results can go. The `bank` example (`cargo run --example bank`) is a larger case.
 //!
 //! # Limitations
 //!
@@ -323,14 +348,21 @@
 //!   deterministic multi-node simulation are planned, not written.
 //! - **Hangs are reported, not shrunk.** A call to [`System::apply`] that outlives
 //!   `STATEPROP_STEP_TIMEOUT` fails the test with the program up to that step, unshrunk, and its
-//!   thread is left running, because a thread cannot be killed. Only `apply` is watched: a model,
-//!   invariant or factory that never returns hangs the test.
-//! - **Minimal means 1-minimal.** The shrinker stops when deleting any single step, or simplifying
-//!   any argument further, makes the failure go away. A shorter failing program with other
-//!   arguments may still exist: with `STATEPROP_SEED=6200778255701070`, `cargo run --example bank`
-//!   stops at five steps where three suffice. [`Config::failures`] (`STATEPROP_FAILURES`) shrinks
-//!   several failing cases and reports the shortest: with `STATEPROP_FAILURES=5` added, the same
-//!   run reports three steps.
+//!   thread is left running, because a thread cannot be killed. The report has no seed or
+//!   statistics lines and the program is not saved to the regression file; its pasteable test
+//!   reproduces the hang. Only `apply` is watched: a model, invariant or factory that never
+//!   returns hangs the test.
+//! - **Minimal means 1-minimal.** The shrinker deletes runs of steps, then single steps; it
+//!   points `Var`s at earlier results; it simplifies each argument, trying its simplest value
+//!   first and binary-searching only when that loses the failure; and it simplifies arguments
+//!   that hold the same value together (the key of a put and of a later get). It only ever moves
+//!   to a simpler program in shortlex order (fewer steps, then shorter `Debug` text, then smaller
+//!   text), and stops when no single deletion or simplification still fails. A shorter failing
+//!   program with other arguments may still exist: `STATEPROP_SEED=26 cargo run --example
+//!   bank` stops at five steps where three suffice. [`Config::failures`]
+//!   (`STATEPROP_FAILURES`) shrinks several failing cases and reports the shortest (ties go to
+//!   the shortlex-simpler one): with `STATEPROP_FAILURES=5` added, the same run reports three
+//!   steps.
 //! - **Pasted tests print fields with [`ToRust`], else with `Debug`.** The primitives, `String`,
 //!   `Vec`, `Option`, `Box`, tuples, arrays and `Var` print as Rust; other field types print their
 //!   `Debug` text. That is valid Rust for a struct with public fields, and for an enum once its

@@ -61,6 +61,7 @@ impl Report {
                 "steps_before": self.shrink.steps_before,
                 "steps_after": self.shrink.steps_after,
                 "budget_exhausted": self.shrink.budget_exhausted,
+                "failures": self.shrink.failures,
                 "time_ms": self.shrink.time.as_millis() as u64,
             },
             "saved_to": self.saved_to,

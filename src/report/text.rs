@@ -22,9 +22,14 @@ impl Report {
         let _ = writeln!(t, "stateprop: cause: {}", failure.cause(steps));
         let shrunk = if self.shrink.steps_before > 0 {
             format!(
-                ", shrunk from {} steps in {} runs{}",
+                ", shrunk from {} steps in {} runs{}{}",
                 self.shrink.steps_before,
                 self.shrink.runs,
+                if self.shrink.failures > 1 {
+                    format!(", the shortest of {} shrunk failures", self.shrink.failures)
+                } else {
+                    String::new()
+                },
                 if self.shrink.budget_exhausted {
                     " (budget exhausted: may not be minimal)"
                 } else {
@@ -88,7 +93,7 @@ impl Report {
         {
             let _ = writeln!(
                 t,
-                "stateprop: statistics: {} cases, {} steps; shrink: {} runs, {} duplicates skipped",
+                "stateprop: statistics: {} cases, {} steps; shrink: {} runs, {} skipped as duplicates",
                 self.stats.cases, self.stats.steps, self.shrink.runs, self.shrink.skipped
             );
             self.write_rule_counts(&mut t);
@@ -145,10 +150,16 @@ impl Report {
         let _ = writeln!(t, "#[test]");
         let _ = writeln!(t, "fn regression_{base}_{id:04x}() {{");
         let _ = writeln!(t, "    {}&[", self.replay_call);
+        // A call spread over lines (`replay_with`) puts the list one level deeper.
+        let (indent, close) = if self.replay_call.contains('\n') {
+            ("            ", "        ],\n    );")
+        } else {
+            ("        ", "    ]);")
+        };
         for op in &self.minimal_rust {
-            let _ = writeln!(t, "        {op},");
+            let _ = writeln!(t, "{indent}{op},");
         }
-        let _ = writeln!(t, "    ]);");
+        let _ = writeln!(t, "{close}");
         let _ = writeln!(t, "}}");
         t
     }

@@ -392,6 +392,7 @@ impl<M: Model> Job<M> {
                 total.skipped += candidate.3.skipped;
                 total.time += candidate.3.time;
                 total.budget_exhausted |= candidate.3.budget_exhausted;
+                total.failures += 1;
                 if best
                     .as_ref()
                     .is_none_or(|b| crate::shrink::simpler(&candidate.0, &b.0))

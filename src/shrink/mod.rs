@@ -30,6 +30,8 @@ pub struct ShrinkStats {
     pub time: Duration,
     /// Whether the time or run budget ended shrinking before the fixpoint.
     pub budget_exhausted: bool,
+    /// Failing cases shrunk (more than one with `Config::failures`); the counts add up over all.
+    pub failures: u32,
 }
 
 pub(crate) struct Shrinker<'a, M: Model, S> {
@@ -106,6 +108,7 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
             trees = ops.iter().map(|_| Vec::new()).collect();
         }
         self.stats.steps_before = ops.len();
+        self.stats.failures = 1;
         self.seen.insert(fingerprint(&ops));
         let mut cur = Current {
             origin: (0..ops.len()).collect(),

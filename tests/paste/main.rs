@@ -81,7 +81,10 @@ fn a_pasted_regression_test_compiles_and_fails_the_same_way() {
             .name("bank"),
     )
     .run_default::<bank::Bank>();
-    assert!(kv.failed() && bank.failed());
+    // A factory-built system: the pasted call names the types and leaves the factory to fill in.
+    let factory = Runner::<kv::Kv>::new(Config::default().seed(7).persist(false).name("factory"))
+        .run(kv::BuggyStore::default);
+    assert!(kv.failed() && bank.failed() && factory.failed());
 
     let dir = scratch_crate(&[
         ("kv", "examples/support/kv.rs", kv.report.pasteable_test()),
@@ -89,6 +92,11 @@ fn a_pasted_regression_test_compiles_and_fails_the_same_way() {
             "bank",
             "examples/support/bank.rs",
             bank.report.pasteable_test(),
+        ),
+        (
+            "factory",
+            "examples/support/kv.rs",
+            factory.report.pasteable_test(),
         ),
     ]);
     let (passed, output) = cargo_test(&dir);
@@ -111,5 +119,9 @@ fn a_pasted_regression_test_compiles_and_fails_the_same_way() {
             "the pasted test must fail with the same cause `{cause}`:\n{output}"
         );
     }
-    assert!(output.contains("2 failed"), "{output}");
+    assert!(
+        output.contains("build the system as the test does"),
+        "the factory test compiles and asks for the factory:\n{output}"
+    );
+    assert!(output.contains("3 failed"), "{output}");
 }
