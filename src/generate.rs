@@ -31,6 +31,9 @@ pub(crate) struct CasePlan {
     pub(crate) swarm: Vec<bool>,
     /// Scratch space for the weights of the enabled rules, reused every step.
     weights: Vec<u32>,
+    /// State of the generator for rule choices (SplitMix64, cheaper than a call into proptest's
+    /// RNG every step), or `None` to draw them from the runner (a fuzzer's bytes steer them).
+    choices: Option<u64>,
 }
 
 impl CasePlan {
@@ -55,11 +58,25 @@ impl CasePlan {
                 }
             }
         }
+        let choices = Some(runner.rng().next_u64());
         CasePlan {
             runner,
             len,
             swarm: mask,
             weights: vec![0; rules],
+            choices,
+        }
+    }
+
+    /// 64 random bits for a rule choice.
+    #[inline]
+    fn choice_bits(&mut self) -> u64 {
+        match &mut self.choices {
+            Some(state) => {
+                *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                crate::rng::mix(*state)
+            }
+            None => self.runner.rng().next_u64(),
         }
     }
 
@@ -107,7 +124,7 @@ impl CasePlan {
         if total == 0 {
             return Err(GenError::NoRuleEnabled(no_rule_message::<M>(model)));
         }
-        let mut pick = crate::rng::below(self.runner.rng().next_u64(), total);
+        let mut pick = crate::rng::below(self.choice_bits(), total);
         let mut rule = 0;
         for (i, &w) in self.weights.iter().enumerate() {
             if pick < w as u64 {
@@ -243,6 +260,7 @@ pub fn program_from_unstructured<M: Model>(
         len,
         swarm: vec![true; M::Op::rules().len()],
         weights: Vec::new(),
+        choices: None,
     };
     let mut run = ModelRun::new(initial.clone());
     let mut ops = Vec::with_capacity(len);

@@ -2,7 +2,8 @@
 
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 
-/// SplitMix64: a tiny, well-mixed generator for deriving seeds.
+/// SplitMix64's output function: a tiny, well-mixed hash for deriving seeds and choices.
+#[inline]
 pub(crate) fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -34,9 +34,14 @@ macro_rules! boundary_int {
                 let value = if bits & 3 == 0 {
                     EDGES[((bits >> 2) % EDGES.len() as u64) as usize]
                 } else {
-                    let mut bytes = [0u8; std::mem::size_of::<$t>()];
-                    rng.fill_bytes(&mut bytes);
-                    $t::from_le_bytes(bytes)
+                    // Uniform over the type: the low bits of one or two draws.
+                    let low = u128::from(rng.next_u64());
+                    let wide = if std::mem::size_of::<$t>() > 8 {
+                        low | (u128::from(rng.next_u64()) << 64)
+                    } else {
+                        low
+                    };
+                    wide as $t
                 };
                 Ok(proptest::num::$t::BinarySearch::new(value))
             }

@@ -14,6 +14,9 @@ pub(crate) struct Exec<M: Model, S> {
     track_vars: bool,
     /// Step-by-step lines for verbose reports, when asked for.
     pub(crate) trace: Option<Vec<String>>,
+    /// Whether a `tracing` subscriber wants TRACE events (read once per case: one atomic load
+    /// instead of a callsite check every step).
+    trace_steps: bool,
 }
 
 impl<M: Model, S: System<M>> Exec<M, S> {
@@ -31,14 +34,18 @@ impl<M: Model, S: System<M>> Exec<M, S> {
             sut_outputs: Vec::new(),
             track_vars: M::Op::uses_vars(),
             trace: trace.then(Vec::new),
+            trace_steps: tracing::level_enabled!(tracing::Level::TRACE),
         })
     }
 
     /// Applies `op` (step `index`) to both sides and checks output and invariant.
     #[inline]
     pub(crate) fn step(&mut self, index: usize, op: &M::Op, hb: &Heartbeat) -> Result<(), Failure> {
-        let _span = tracing::trace_span!("stateprop_step", step = index).entered();
-        tracing::trace!(op = ?op, "apply");
+        let _span = self.trace_steps.then(|| {
+            let span = tracing::trace_span!("stateprop_step", step = index).entered();
+            tracing::trace!(op = ?op, "apply");
+            span
+        });
         let fail = |kind| Failure {
             step: Some(index),
             op: Some(op.to_rust()),
