@@ -33,8 +33,12 @@ macro_rules! boundary_int {
                 let bits = rng.next_u64();
                 let value = if bits & 3 == 0 {
                     EDGES[((bits >> 2) % EDGES.len() as u64) as usize]
+                } else if std::mem::size_of::<$t>() <= 4 {
+                    // The high half of the same draw: independent of the low bits used above,
+                    // and one call into the runner's RNG instead of two.
+                    (bits >> 32) as $t
                 } else {
-                    // Uniform over the type: the low bits of one or two draws.
+                    // Uniform over the type: one or two more draws.
                     let low = u128::from(rng.next_u64());
                     let wide = if std::mem::size_of::<$t>() > 8 {
                         low | (u128::from(rng.next_u64()) << 64)
@@ -77,7 +81,11 @@ where
     type Value = I::Item;
 
     fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
-        let count = self.0.clone().count();
+        // Collections' iterators know their length; others are counted.
+        let count = match self.0.size_hint() {
+            (low, Some(high)) if low == high => low,
+            _ => self.0.clone().count(),
+        };
         if count == 0 {
             return Err(
                 "`pick` from an empty collection: guard the rule with a precondition".into(),

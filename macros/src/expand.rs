@@ -166,6 +166,7 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
                 }
             }
 
+            #[inline]
             fn generate(
                 __rule: usize,
                 __model: &Self::Model,

@@ -76,6 +76,7 @@ impl<'a, M: Model> Gen<'a, M> {
     }
 
     /// Draws a value from `strategy`, keeping its value tree when the shrinker asked for it.
+    #[inline]
     pub fn arg<S>(&mut self, field: &str, strategy: &S) -> Result<S::Value, String>
     where
         S: Strategy,
