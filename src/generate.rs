@@ -133,7 +133,8 @@ impl CasePlan {
             }
             pick -= w as u64;
         }
-        let mut gen = Gen::<M>::new(&mut self.runner, outputs, trees);
+        let mut gen =
+            Gen::<M>::new(&mut self.runner, outputs, trees).with_choices(self.choices.as_mut());
         M::Op::generate(rule, model, &mut gen).map_err(|e| {
             GenError::Strategy(format!("could not generate `{}`: {e}", rules[rule].name))
         })

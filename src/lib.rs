@@ -378,7 +378,10 @@
 #![allow(clippy::test_attr_in_doctest)]
 
 mod spec;
-pub use spec::{ArgTree, FromOutput, Gen, Model, RuleInfo, StateMachine, System, ToRust, Var};
+pub use spec::{
+    ArgTree, Bits, Clamped, Draw, FromOutput, Gen, Model, RuleInfo, StateMachine, System, ToRust,
+    Var,
+};
 
 mod config;
 pub use config::{Config, StepRange};

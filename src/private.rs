@@ -4,8 +4,8 @@
 //! cannot break them.
 
 pub use crate::spec::{
-    ArgTree, DebugFallback, FromOutput, Gen, Model, RuleInfo, RustFallback, RustWrap, StateMachine,
-    TreeBox, Var,
+    ArgTree, DebugFallback, FastArg, FromOutput, Gen, Mismatch, Model, RuleInfo, RustFallback,
+    RustWrap, SlowArg, StateMachine, TreeBox, Typed, Var,
 };
 pub use crate::strategy::{ArbitraryDefault, BoundaryDefault, DefaultFor};
 pub use proptest;
@@ -29,17 +29,16 @@ pub fn strategy_from_model<M, S, F: Fn(&M) -> S>(f: F, model: &M) -> S {
     f(model)
 }
 
-/// Draws a field from its strategy. The `Value = T` bound (`T` is the field's declared type)
-/// makes a strategy of the wrong type fail at the user's strategy expression.
+/// Tags a field's strategy with the field's type; the `Value = T` bound makes a strategy of the
+/// wrong type fail at the user's strategy expression. Derived code then draws from it with
+/// `(&&&typed).draw_arg(gen, field)` (see `spec/draw.rs`).
 #[inline]
-pub fn arg<M, T, S>(gen: &mut Gen<'_, M>, field: &str, strategy: S) -> Result<T, String>
+pub fn arg<M, T, S>(_gen: &Gen<'_, M>, _field: &str, strategy: S) -> Typed<S, T>
 where
     M: Model,
     S: proptest::strategy::Strategy<Value = T>,
-    S::Tree: 'static,
-    T: 'static,
 {
-    gen.arg(field, &strategy)
+    Typed(strategy, std::marker::PhantomData)
 }
 
 /// A field as JSON; a value serde cannot write becomes a string saying so.

@@ -5,7 +5,7 @@
 //! a uniform `u32` almost never lands there. They shrink toward 0 by binary search, like
 //! proptest's own integers. Every other type uses its proptest `Arbitrary` strategy.
 
-use proptest::prelude::Rng;
+use crate::spec::{Bits, Draw};
 use proptest::strategy::{NewTree, Strategy};
 use proptest::test_runner::TestRunner;
 use std::marker::PhantomData;
@@ -21,33 +21,39 @@ pub fn boundary_biased<T>() -> Boundary<T> {
 
 macro_rules! boundary_int {
     ($($t:ident),*) => {$(
-        impl Strategy for Boundary<$t> {
-            type Tree = proptest::num::$t::BinarySearch;
-            type Value = $t;
-            fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
+        impl Draw for Boundary<$t> {
+            type FastTree = proptest::num::$t::BinarySearch;
+            #[inline]
+            fn draw(&self, bits: &mut Bits<'_>) -> Result<Self::FastTree, String> {
                 const EDGES: &[$t] = &[
                     0, 1, 2, $t::MAX, $t::MAX - 1, $t::MIN, $t::MIN.wrapping_add(1),
                     $t::MAX / 2, ($t::MAX / 2).wrapping_add(1), (0 as $t).wrapping_sub(1),
                 ];
-                let rng = runner.rng();
-                let bits = rng.next_u64();
-                let value = if bits & 3 == 0 {
-                    EDGES[((bits >> 2) % EDGES.len() as u64) as usize]
+                let first = bits.next();
+                let value = if first & 3 == 0 {
+                    EDGES[((first >> 2) % EDGES.len() as u64) as usize]
                 } else if std::mem::size_of::<$t>() <= 4 {
-                    // The high half of the same draw: independent of the low bits used above,
-                    // and one call into the runner's RNG instead of two.
-                    (bits >> 32) as $t
+                    // The high half of the same draw, independent of the low bits used above.
+                    (first >> 32) as $t
                 } else {
                     // Uniform over the type: one or two more draws.
-                    let low = u128::from(rng.next_u64());
+                    let low = u128::from(bits.next());
                     let wide = if std::mem::size_of::<$t>() > 8 {
-                        low | (u128::from(rng.next_u64()) << 64)
+                        low | (u128::from(bits.next()) << 64)
                     } else {
                         low
                     };
                     wide as $t
                 };
                 Ok(proptest::num::$t::BinarySearch::new(value))
+            }
+        }
+
+        impl Strategy for Boundary<$t> {
+            type Tree = proptest::num::$t::BinarySearch;
+            type Value = $t;
+            fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
+                Ok(self.draw(&mut Bits::new(None, runner)).expect("boundary draws cannot fail"))
             }
         }
     )*};
@@ -81,6 +87,19 @@ where
     type Value = I::Item;
 
     fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
+        self.draw(&mut Bits::new(None, runner)).map_err(Into::into)
+    }
+}
+
+impl<I> Draw for Pick<I>
+where
+    I: Iterator + Clone + std::fmt::Debug,
+    I::Item: Clone + std::fmt::Debug + 'static,
+{
+    type FastTree = PickTree<I::Item>;
+
+    #[inline]
+    fn draw(&self, bits: &mut Bits<'_>) -> Result<PickTree<I::Item>, String> {
         // Collections' iterators know their length; others are counted.
         let count = match self.0.size_hint() {
             (low, Some(high)) if low == high => low,
@@ -91,7 +110,7 @@ where
                 "`pick` from an empty collection: guard the rule with a precondition".into(),
             );
         }
-        let index = crate::rng::below(runner.rng().next_u64(), count as u64) as usize;
+        let index = crate::rng::below(bits.next(), count as u64) as usize;
         let mut items = self.0.clone();
         let first = items.next().expect("counted");
         let current = if index == 0 {

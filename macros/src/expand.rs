@@ -175,7 +175,10 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
                 // Default strategies dispatch on these; a machine without integer fields (or
                 // with only integer fields) leaves one unused.
                 #[allow(unused_imports)]
-                use #p::{ArbitraryDefault as _, BoundaryDefault as _};
+                use #p::{
+                    ArbitraryDefault as _, BoundaryDefault as _, FastArg as _, Mismatch as _,
+                    SlowArg as _,
+                };
                 let _ = (__model, &__gen);
                 match __rule {
                     #(#generate)*
@@ -333,7 +336,8 @@ fn generate_field(field: &Field, p: &TokenStream) -> TokenStream {
                 {
                     #[allow(unused_variables, clippy::needless_borrow)]
                     let #param = #model;
-                    #p::arg::<Self::Model, #ty, _>(__gen, #name, #body)?
+                    let __strategy = #p::arg::<Self::Model, #ty, _>(__gen, #name, #body);
+                    (&&&__strategy).draw_arg(__gen, #name)?
                 }
             }
         }
@@ -341,7 +345,12 @@ fn generate_field(field: &Field, p: &TokenStream) -> TokenStream {
             let span = strategy.original.path().span();
             let p = respan(p, span);
             let expr = &strategy.expr;
-            quote_spanned!(span=> #p::arg::<Self::Model, #ty, _>(__gen, #name, #expr)?)
+            quote_spanned! {span=>
+                {
+                    let __strategy = #p::arg::<Self::Model, #ty, _>(__gen, #name, #expr);
+                    (&&&__strategy).draw_arg(__gen, #name)?
+                }
+            }
         }
         None => {
             let span = ty.span();
@@ -349,11 +358,14 @@ fn generate_field(field: &Field, p: &TokenStream) -> TokenStream {
             // Integers get a boundary-biased strategy, everything else `any::<T>()` (see
             // `src/strategy.rs` for the autoref dispatch; `generate` imports both traits).
             quote_spanned! {span=>
-                #p::arg::<Self::Model, #ty, _>(
-                    __gen,
-                    #name,
-                    (&#p::DefaultFor::<#ty>::new()).default_strategy(),
-                )?
+                {
+                    let __strategy = #p::arg::<Self::Model, #ty, _>(
+                        __gen,
+                        #name,
+                        (&#p::DefaultFor::<#ty>::new()).default_strategy(),
+                    );
+                    (&&&__strategy).draw_arg(__gen, #name)?
+                }
             }
         }
     }

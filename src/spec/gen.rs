@@ -1,7 +1,7 @@
 //! The generation context handed to derived `generate` functions.
 
+use super::draw::{Bits, Draw};
 use super::{FromOutput, Model, Var};
-use proptest::prelude::Rng;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use std::any::Any;
@@ -50,12 +50,19 @@ impl<T: Debug + 'static> TreeBox<T> {
     }
 }
 
+#[cold]
+fn gave_up(field: &str, reason: &dyn std::fmt::Display) -> String {
+    format!("the strategy of field `{field}` gave up: {reason}")
+}
+
 /// What a derived `generate` draws its arguments from: proptest's runner (for strategies) and
 /// the outputs of earlier steps (for `Var` fields).
 pub struct Gen<'a, M: Model> {
     runner: &'a mut TestRunner,
     outputs: &'a [M::Output],
     trees: Option<&'a mut Vec<Box<dyn ArgTree>>>,
+    /// The case's inline generator for fast draws; `None` draws from the runner.
+    choices: Option<&'a mut u64>,
 }
 
 impl<'a, M: Model> Gen<'a, M> {
@@ -72,7 +79,38 @@ impl<'a, M: Model> Gen<'a, M> {
             runner,
             outputs,
             trees,
+            choices: None,
         }
+    }
+
+    /// [`Gen::new`] with fast draws ([`Draw`]) taking bits from `choices` (SplitMix64 state).
+    pub(crate) fn with_choices(mut self, choices: Option<&'a mut u64>) -> Self {
+        self.choices = choices;
+        self
+    }
+
+    /// Random bits: the inline generator, or the runner when there is none.
+    #[inline]
+    fn bits(&mut self) -> Bits<'_> {
+        Bits::new(self.choices.as_deref_mut(), self.runner)
+    }
+
+    /// Draws a value from a [`Draw`] strategy, keeping its value tree when asked for.
+    #[inline]
+    pub fn fast_arg<S>(&mut self, field: &str, strategy: &S) -> Result<S::Value, String>
+    where
+        S: Draw,
+        S::Value: Debug + 'static,
+    {
+        let tree = match strategy.draw(&mut self.bits()) {
+            Ok(tree) => tree,
+            Err(reason) => return Err(gave_up(field, &reason)),
+        };
+        let value = tree.current();
+        if let Some(trees) = self.trees.as_deref_mut() {
+            trees.push(Box::new(TreeBox::<S::Value>(Box::new(tree))));
+        }
+        Ok(value)
     }
 
     /// Draws a value from `strategy`, keeping its value tree when the shrinker asked for it.
@@ -83,9 +121,10 @@ impl<'a, M: Model> Gen<'a, M> {
         S::Tree: 'static,
         S::Value: 'static,
     {
-        let tree = strategy
-            .new_tree(self.runner)
-            .map_err(|reason| format!("the strategy of field `{field}` gave up: {reason}"))?;
+        let tree = match strategy.new_tree(self.runner) {
+            Ok(tree) => tree,
+            Err(reason) => return Err(gave_up(field, &reason)),
+        };
         let value = tree.current();
         if let Some(trees) = self.trees.as_deref_mut() {
             trees.push(Box::new(TreeBox::<S::Value>(Box::new(tree))));
@@ -105,7 +144,7 @@ impl<'a, M: Model> Gen<'a, M> {
                 "no earlier step returned a value for `Var` field `{field}`"
             ));
         }
-        let mut pick = crate::rng::below(self.runner.rng().next_u64(), candidates as u64) as usize;
+        let mut pick = crate::rng::below(self.bits().next(), candidates as u64) as usize;
         for (step, output) in self.outputs.iter().enumerate() {
             if T::from_output(output).is_some() {
                 if pick == 0 {

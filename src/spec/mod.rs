@@ -1,14 +1,18 @@
 //! The specification: a reference [`Model`], the operations it understands (a
 //! [`StateMachine`], usually derived), and the [`System`] under test.
 
+mod draw;
 mod gen;
 mod rust;
 mod var;
 
+pub use draw::{Bits, Clamped, Draw};
 pub use gen::{ArgTree, Gen};
 pub use rust::ToRust;
 pub use var::{FromOutput, Var};
 
+#[doc(hidden)]
+pub use draw::{FastArg, Mismatch, SlowArg, Typed};
 #[doc(hidden)]
 pub use gen::TreeBox;
 #[doc(hidden)]
