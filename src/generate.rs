@@ -1,10 +1,10 @@
 //! Generating programs: choose an enabled rule (weighted, within the case's swarm), then its
 //! arguments from their strategies. No rejection: a rule whose precondition fails is never chosen.
 
+use crate::rng::CaseRunner;
 use crate::run::panic::catch;
 use crate::spec::{ArgTree, Gen, Model, RuleInfo, StateMachine};
 use proptest::prelude::Rng;
-use proptest::test_runner::TestRunner;
 
 /// Why no operation could be generated.
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ impl GenError {
 
 /// The per-case plan drawn from the case's seed: length and swarm.
 pub(crate) struct CasePlan {
-    pub(crate) runner: TestRunner,
+    pub(crate) runner: CaseRunner,
     pub(crate) len: usize,
     /// Rules this case may use (swarm testing); all true without swarm.
     pub(crate) swarm: Vec<bool>,
@@ -37,19 +37,22 @@ pub(crate) struct CasePlan {
 }
 
 impl CasePlan {
-    pub(crate) fn new<Op: StateMachine>(
-        mut runner: TestRunner,
-        steps: (usize, usize),
-        swarm: bool,
-    ) -> Self {
+    /// The plan of the case with seed `seed`: its length, swarm and choice generator come from
+    /// the seed directly; proptest's runner is made only if a strategy needs it.
+    pub(crate) fn new<Op: StateMachine>(seed: u64, steps: (usize, usize), swarm: bool) -> Self {
+        let mut state = crate::rng::mix(seed ^ 0x5EED);
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            crate::rng::mix(state)
+        };
         let (lo, hi) = steps;
-        let len = lo + crate::rng::below(runner.rng().next_u64(), (hi - lo + 1) as u64) as usize;
+        let len = lo + crate::rng::below(next(), (hi - lo + 1) as u64) as usize;
         let rules = Op::rules().len();
         let mut mask = vec![true; rules];
         if swarm && rules > 1 {
             // Each rule is in with probability 1/2; a case with none would be a waste.
             loop {
-                let bits = runner.rng().next_u64();
+                let bits = next();
                 for (i, m) in mask.iter_mut().enumerate() {
                     *m = (bits >> (i % 64)) & 1 == 1;
                 }
@@ -58,9 +61,9 @@ impl CasePlan {
                 }
             }
         }
-        let choices = Some(runner.rng().next_u64());
+        let choices = Some(next());
         CasePlan {
-            runner,
+            runner: CaseRunner::lazy(seed),
             len,
             swarm: mask,
             weights: vec![0; rules],
@@ -76,7 +79,7 @@ impl CasePlan {
                 *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
                 crate::rng::mix(*state)
             }
-            None => self.runner.rng().next_u64(),
+            None => self.runner.get().rng().next_u64(),
         }
     }
 
@@ -133,8 +136,7 @@ impl CasePlan {
             }
             pick -= w as u64;
         }
-        let mut gen =
-            Gen::<M>::new(&mut self.runner, outputs, trees).with_choices(self.choices.as_mut());
+        let mut gen = Gen::<M>::lazy(&mut self.runner, outputs, trees, self.choices.as_mut());
         M::Op::generate(rule, model, &mut gen).map_err(|e| {
             GenError::Strategy(format!("could not generate `{}`: {e}", rules[rule].name))
         })
@@ -257,7 +259,7 @@ pub fn program_from_unstructured<M: Model>(
         bytes.extend_from_slice(&state.to_le_bytes());
     }
     let mut plan = CasePlan {
-        runner: crate::rng::passthrough_runner(&bytes),
+        runner: CaseRunner::ready(crate::rng::passthrough_runner(&bytes)),
         len,
         swarm: vec![true; M::Op::rules().len()],
         weights: Vec::new(),

@@ -58,3 +58,29 @@ pub(crate) fn passthrough_runner(data: &[u8]) -> TestRunner {
 pub(crate) fn below(bits: u64, n: u64) -> u64 {
     ((u128::from(bits) * u128::from(n)) >> 64) as u64
 }
+
+/// proptest's runner for one case, made on first use: a case whose strategies all draw fast
+/// ([`Draw`](crate::Draw)) never pays for one.
+pub(crate) struct CaseRunner {
+    seed: u64,
+    runner: Option<TestRunner>,
+}
+
+impl CaseRunner {
+    pub(crate) fn lazy(seed: u64) -> Self {
+        CaseRunner { seed, runner: None }
+    }
+
+    pub(crate) fn ready(runner: TestRunner) -> Self {
+        CaseRunner {
+            seed: 0,
+            runner: Some(runner),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&mut self) -> &mut TestRunner {
+        let seed = self.seed;
+        self.runner.get_or_insert_with(|| proptest_runner(seed))
+    }
+}

@@ -29,7 +29,7 @@ macro_rules! boundary_int {
                     0, 1, 2, $t::MAX, $t::MAX - 1, $t::MIN, $t::MIN.wrapping_add(1),
                     $t::MAX / 2, ($t::MAX / 2).wrapping_add(1), (0 as $t).wrapping_sub(1),
                 ];
-                let first = bits.next();
+                let first = bits.u64();
                 let value = if first & 3 == 0 {
                     EDGES[((first >> 2) % EDGES.len() as u64) as usize]
                 } else if std::mem::size_of::<$t>() <= 4 {
@@ -37,9 +37,9 @@ macro_rules! boundary_int {
                     (first >> 32) as $t
                 } else {
                     // Uniform over the type: one or two more draws.
-                    let low = u128::from(bits.next());
+                    let low = u128::from(bits.u64());
                     let wide = if std::mem::size_of::<$t>() > 8 {
-                        low | (u128::from(bits.next()) << 64)
+                        low | (u128::from(bits.u64()) << 64)
                     } else {
                         low
                     };
@@ -110,7 +110,7 @@ where
                 "`pick` from an empty collection: guard the rule with a precondition".into(),
             );
         }
-        let index = crate::rng::below(bits.next(), count as u64) as usize;
+        let index = crate::rng::below(bits.u64(), count as u64) as usize;
         let mut items = self.0.clone();
         let first = items.next().expect("counted");
         let current = if index == 0 {

@@ -9,7 +9,7 @@ use crate::failure::{Failure, FailureKind};
 use crate::generate::{generate_program, CasePlan, GenError, ModelRun};
 use crate::persist;
 use crate::report::{Origin, Report, Stats, Verdict};
-use crate::rng::{case_seed, fresh_seed, proptest_runner};
+use crate::rng::{case_seed, fresh_seed};
 use crate::shrink::{ShrinkStats, Shrinker};
 use crate::spec::{ArgTree, Model, StateMachine, System};
 use exec::{execute, Exec};
@@ -554,11 +554,7 @@ impl<M: Model> Job<M> {
     }
 
     fn plan(&self, case_seed: u64) -> CasePlan {
-        CasePlan::new::<M::Op>(
-            proptest_runner(case_seed),
-            self.config.steps,
-            self.config.swarm,
-        )
+        CasePlan::new::<M::Op>(case_seed, self.config.steps, self.config.swarm)
     }
 
     fn gen_error(&self, e: GenError, case: u64, step: usize) -> String {
@@ -613,8 +609,7 @@ fn hang_result<M: Model>(
 ) -> RunResult<M::Op> {
     let ops: Vec<M::Op> = match &hung.activity {
         Activity::Case { seed } => {
-            let mut plan =
-                CasePlan::new::<M::Op>(proptest_runner(*seed), config.steps, config.swarm);
+            let mut plan = CasePlan::new::<M::Op>(*seed, config.steps, config.swarm);
             generate_program(initial, &mut plan, hung.step + 1, None).unwrap_or_default()
         }
         _ => Vec::new(),

@@ -12,32 +12,64 @@
 //! [`boundary_biased`]: crate::strategy::boundary_biased
 
 use super::{Gen, Model};
+use crate::rng::CaseRunner;
 use proptest::prelude::Rng;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use std::fmt::Debug;
 
+/// A proptest runner, or the case's runner made on first use.
+pub(crate) enum RunnerRef<'a> {
+    Ready(&'a mut TestRunner),
+    Lazy(&'a mut CaseRunner),
+}
+
+impl RunnerRef<'_> {
+    #[inline]
+    pub(crate) fn get(&mut self) -> &mut TestRunner {
+        match self {
+            RunnerRef::Ready(runner) => runner,
+            RunnerRef::Lazy(case) => case.get(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn reborrow(&mut self) -> RunnerRef<'_> {
+        match self {
+            RunnerRef::Ready(runner) => RunnerRef::Ready(runner),
+            RunnerRef::Lazy(case) => RunnerRef::Lazy(case),
+        }
+    }
+}
+
 /// A source of random bits for [`Draw`].
 pub struct Bits<'a> {
     state: Option<&'a mut u64>,
-    runner: &'a mut TestRunner,
+    runner: RunnerRef<'a>,
 }
 
 impl<'a> Bits<'a> {
     /// Bits from `state` (SplitMix64) if given, else from the runner's RNG.
     pub fn new(state: Option<&'a mut u64>, runner: &'a mut TestRunner) -> Self {
+        Bits {
+            state,
+            runner: RunnerRef::Ready(runner),
+        }
+    }
+
+    pub(crate) fn with(state: Option<&'a mut u64>, runner: RunnerRef<'a>) -> Self {
         Bits { state, runner }
     }
 
     /// 64 random bits.
     #[inline]
-    pub fn next(&mut self) -> u64 {
+    pub fn u64(&mut self) -> u64 {
         match &mut self.state {
             Some(state) => {
                 **state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
                 crate::rng::mix(**state)
             }
-            None => self.runner.rng().next_u64(),
+            None => self.runner.get().rng().next_u64(),
         }
     }
 }
@@ -201,9 +233,9 @@ int_draw!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 fn draw_between<T>(lo: i128, hi: i128, bits: &mut Bits<'_>) -> Clamped<T> {
     let span = (hi - lo) as u128 + 1;
     let value = if span > u128::from(u64::MAX) {
-        lo + i128::from(bits.next())
+        lo + i128::from(bits.u64())
     } else {
-        lo + i128::from(crate::rng::below(bits.next(), span as u64))
+        lo + i128::from(crate::rng::below(bits.u64(), span as u64))
     };
     let target = 0i128.clamp(lo, hi);
     Clamped::new(target, value)

@@ -1,7 +1,8 @@
 //! The generation context handed to derived `generate` functions.
 
-use super::draw::{Bits, Draw};
+use super::draw::{Bits, Draw, RunnerRef};
 use super::{FromOutput, Model, Var};
+use crate::rng::CaseRunner;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use std::any::Any;
@@ -58,7 +59,7 @@ fn gave_up(field: &str, reason: &dyn std::fmt::Display) -> String {
 /// What a derived `generate` draws its arguments from: proptest's runner (for strategies) and
 /// the outputs of earlier steps (for `Var` fields).
 pub struct Gen<'a, M: Model> {
-    runner: &'a mut TestRunner,
+    runner: RunnerRef<'a>,
     outputs: &'a [M::Output],
     trees: Option<&'a mut Vec<Box<dyn ArgTree>>>,
     /// The case's inline generator for fast draws; `None` draws from the runner.
@@ -76,23 +77,32 @@ impl<'a, M: Model> Gen<'a, M> {
         trees: Option<&'a mut Vec<Box<dyn ArgTree>>>,
     ) -> Self {
         Gen {
-            runner,
+            runner: RunnerRef::Ready(runner),
             outputs,
             trees,
             choices: None,
         }
     }
 
-    /// [`Gen::new`] with fast draws ([`Draw`]) taking bits from `choices` (SplitMix64 state).
-    pub(crate) fn with_choices(mut self, choices: Option<&'a mut u64>) -> Self {
-        self.choices = choices;
-        self
+    /// A context whose runner is made only if a strategy needs proptest's runner.
+    pub(crate) fn lazy(
+        runner: &'a mut CaseRunner,
+        outputs: &'a [M::Output],
+        trees: Option<&'a mut Vec<Box<dyn ArgTree>>>,
+        choices: Option<&'a mut u64>,
+    ) -> Self {
+        Gen {
+            runner: RunnerRef::Lazy(runner),
+            outputs,
+            trees,
+            choices,
+        }
     }
 
     /// Random bits: the inline generator, or the runner when there is none.
     #[inline]
     fn bits(&mut self) -> Bits<'_> {
-        Bits::new(self.choices.as_deref_mut(), self.runner)
+        Bits::with(self.choices.as_deref_mut(), self.runner.reborrow())
     }
 
     /// Draws a value from a [`Draw`] strategy, keeping its value tree when asked for.
@@ -121,7 +131,7 @@ impl<'a, M: Model> Gen<'a, M> {
         S::Tree: 'static,
         S::Value: 'static,
     {
-        let tree = match strategy.new_tree(self.runner) {
+        let tree = match strategy.new_tree(self.runner.get()) {
             Ok(tree) => tree,
             Err(reason) => return Err(gave_up(field, &reason)),
         };
@@ -144,7 +154,7 @@ impl<'a, M: Model> Gen<'a, M> {
                 "no earlier step returned a value for `Var` field `{field}`"
             ));
         }
-        let mut pick = crate::rng::below(self.bits().next(), candidates as u64) as usize;
+        let mut pick = crate::rng::below(self.bits().u64(), candidates as u64) as usize;
         for (step, output) in self.outputs.iter().enumerate() {
             if T::from_output(output).is_some() {
                 if pick == 0 {
