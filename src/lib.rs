@@ -377,6 +377,9 @@
 // The crate docs show the `#[test]` a user writes; a hidden `main` runs the same call.
 #![allow(clippy::test_attr_in_doctest)]
 
+// Derived code names `::stateprop`; inside this crate that is the crate itself.
+extern crate self as stateprop;
+
 mod spec;
 pub use spec::{
     ArgTree, Bits, Clamped, Draw, FromOutput, Gen, Model, RuleInfo, StateMachine, System, ToRust,
@@ -401,6 +404,12 @@ mod report;
 pub use report::{Origin, Report, Stats, Verdict};
 
 pub mod strategy;
+
+pub mod history;
+
+pub mod check;
+
+pub mod models;
 
 mod generate;
 pub use generate::program_from_unstructured;

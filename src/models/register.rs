@@ -1,0 +1,75 @@
+//! Registers: one value, read and written (and compared-and-set).
+
+use crate::{Model, StateMachine};
+use serde::{Deserialize, Serialize};
+
+/// An operation on a register. `Cas { from, to }` sets `to` if the value is `from`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, StateMachine, Serialize, Deserialize)]
+#[state_machine(model = CasRegister)]
+pub enum RegisterOp {
+    /// Read the value.
+    Read,
+    /// Write a value.
+    Write {
+        /// The value.
+        #[strategy(0..5i64)]
+        value: i64,
+    },
+    /// Compare and set.
+    Cas {
+        /// The expected value.
+        #[strategy(0..5i64)]
+        from: i64,
+        /// The new value.
+        #[strategy(0..5i64)]
+        to: i64,
+    },
+}
+
+/// What a register operation returns.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RegisterOut {
+    /// A read's value (`None`: never written, `nil` in Jepsen's histories).
+    Value(Option<i64>),
+    /// A write took effect.
+    Written,
+    /// Whether a compare-and-set took effect (a failed one still observed a different value).
+    Cas(bool),
+}
+
+/// A compare-and-set register (a plain register is the same without `Cas` operations).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct CasRegister {
+    /// The value; `None` until written.
+    pub value: Option<i64>,
+}
+
+impl CasRegister {
+    /// A register holding `value` (`None`: nil).
+    pub fn new(value: Option<i64>) -> Self {
+        CasRegister { value }
+    }
+}
+
+impl Model for CasRegister {
+    type Op = RegisterOp;
+    type Output = RegisterOut;
+
+    fn step(&mut self, op: &RegisterOp) -> RegisterOut {
+        match *op {
+            RegisterOp::Read => RegisterOut::Value(self.value),
+            RegisterOp::Write { value } => {
+                self.value = Some(value);
+                RegisterOut::Written
+            }
+            RegisterOp::Cas { from, to } => {
+                if self.value == Some(from) {
+                    self.value = Some(to);
+                    RegisterOut::Cas(true)
+                } else {
+                    RegisterOut::Cas(false)
+                }
+            }
+        }
+    }
+}
