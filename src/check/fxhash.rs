@@ -1,7 +1,7 @@
 //! A small, fast, deterministic hasher for the checker's cache (the standard `SipHash` is
 //! several times slower on short keys, and its per-process random keys would make runs differ).
 
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
 const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
@@ -52,23 +52,3 @@ impl Hasher for FxHasher {
         crate::rng::mix(self.0)
     }
 }
-
-/// Keys that are already hashes.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct IdentityHasher(u64);
-
-impl Hasher for IdentityHasher {
-    fn write(&mut self, _bytes: &[u8]) {
-        unreachable!("only u64 keys")
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.0 = i;
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-pub(crate) type IdentityBuild = BuildHasherDefault<IdentityHasher>;

@@ -18,7 +18,7 @@
 //! Operations with unknown outcomes (never returned) may take effect at any point after their
 //! invocation, or never; their output is not checked.
 
-use super::fxhash::{FxHasher, IdentityBuild};
+use super::fxhash::FxHasher;
 use crate::history::{History, Operation};
 use crate::spec::Model;
 use std::collections::HashMap;
@@ -280,45 +280,57 @@ fn resident_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
+enum Observation {
+    /// One was linearized: a new level begins.
+    Taken,
+    /// One fits but its successor state was already refuted: so is this level.
+    Refuted,
+    /// None fits.
+    None,
+}
+
 enum Step {
     Done(Result<Vec<usize>, Violation>),
     Paused,
     OutOfBudget(String),
 }
 
-/// The (linearized set, state) pairs already explored.
+/// The (linearized set, model state) pairs already explored.
+///
+/// Entries are exact (set and state compared on a hash match), so a cut branch really was
+/// explored. The sets live in one flat arena and the table maps a hash to the newest entry with
+/// it, entries with equal hashes chained: one allocation-free append per new entry.
 struct Cache<M> {
-    heads: HashMap<u64, u32, IdentityBuild>,
-    entries: Vec<CacheEntry<M>>,
+    /// Open addressing, linear probing: each slot is the high 32 bits of the entry's hash and
+    /// its index + 1 (0 = empty), 8 bytes, so a probe is one cache line.
+    slots: Vec<u64>,
+    states: Vec<M>,
+    /// `words` words per entry, entry `i` at `i * words`.
+    sets: Vec<u64>,
+    words: usize,
     bytes: u64,
 }
 
-struct CacheEntry<M> {
-    linearized: Box<[u64]>,
-    state: M,
-    next: u32,
-}
-
 impl<M: Hash + Eq + Clone> Cache<M> {
-    fn new() -> Self {
+    fn new(words: usize) -> Self {
         Cache {
-            heads: HashMap::default(),
-            entries: Vec::new(),
+            slots: vec![0; 1024],
+            states: Vec::new(),
+            sets: Vec::new(),
+            words,
             bytes: 0,
         }
     }
 
     fn len(&self) -> usize {
-        self.entries.len()
+        self.states.len()
     }
 
     fn clear(&mut self) {
-        self.heads = HashMap::default();
-        self.entries = Vec::new();
-        self.bytes = 0;
+        *self = Cache::new(self.words);
     }
 
-    /// Adds the pair; `false` if it was already there. Returns the bytes added.
+    /// Adds the pair and returns the bytes it took, or `None` if it was already there.
     #[inline]
     fn insert(&mut self, linearized: &[u64], state: &M) -> Option<u64> {
         let mut h = FxHasher::default();
@@ -327,27 +339,55 @@ impl<M: Hash + Eq + Clone> Cache<M> {
         }
         state.hash(&mut h);
         let hash = h.finish();
-        let head = self.heads.get(&hash).copied().unwrap_or(u32::MAX);
-        let mut at = head;
-        while at != u32::MAX {
-            let e = &self.entries[at as usize];
-            if *e.linearized == *linearized && e.state == *state {
-                return None;
+        let tag = hash >> 32;
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            let slot = self.slots[at];
+            if slot == 0 {
+                break;
             }
-            at = e.next;
+            if slot >> 32 == tag {
+                let i = (slot as u32 - 1) as usize;
+                let set = &self.sets[i * self.words..(i + 1) * self.words];
+                // A word loop: the sets are a few words, and `==` on slices calls memcmp.
+                if set.iter().zip(linearized).all(|(a, b)| a == b) && self.states[i] == *state {
+                    return None;
+                }
+            }
+            at = (at + 1) & mask;
         }
-        let index = self.entries.len() as u32;
-        self.entries.push(CacheEntry {
-            linearized: linearized.into(),
-            state: state.clone(),
-            next: head,
-        });
-        self.heads.insert(hash, index);
-        let bytes = (linearized.len() * 8
-            + std::mem::size_of::<CacheEntry<M>>()
-            + std::mem::size_of::<(u64, u32)>() * 2) as u64;
+        let index = self.states.len() as u64;
+        self.slots[at] = (tag << 32) | (index + 1);
+        self.states.push(state.clone());
+        self.sets.extend_from_slice(linearized);
+        let mut bytes = (self.words * 8 + std::mem::size_of::<M>() + 16) as u64;
+        if self.states.len() * 2 > self.slots.len() {
+            bytes += self.grow();
+        }
         self.bytes += bytes;
         Some(bytes)
+    }
+
+    /// Doubles the table (kept at most half full, so probes stay short).
+    fn grow(&mut self) -> u64 {
+        let doubled = vec![0; self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, doubled);
+        let mask = self.slots.len() - 1;
+        for slot in old.into_iter().filter(|&s| s != 0) {
+            let i = (slot as u32 - 1) as usize;
+            let mut h = FxHasher::default();
+            for &w in &self.sets[i * self.words..(i + 1) * self.words] {
+                h.write_u64(w);
+            }
+            self.states[i].hash(&mut h);
+            let mut at = h.finish() as usize & mask;
+            while self.slots[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            self.slots[at] = slot;
+        }
+        (self.slots.len() * 4) as u64
     }
 }
 
@@ -366,13 +406,17 @@ struct Search<'h, M: Model> {
     cursor: usize,
     linearized: Vec<u64>,
     state: M,
-    stack: Vec<(u32, M)>,
+    /// Linearized operations: local id, the state before it, and whether it left the state as
+    /// it was (see `backtrack`).
+    stack: Vec<(u32, M, bool)>,
     cache: Cache<M>,
     /// Operations with known outcomes not yet linearized: the search succeeds at zero.
     remaining: usize,
     steps: u64,
     best: Vec<u32>,
     blocked: Option<(u32, String)>,
+    /// Set when a level is entered, before any candidate of it is tried.
+    fresh_level: bool,
 }
 
 impl<'h, M: Model + Hash + Eq> Search<'h, M> {
@@ -398,6 +442,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             .iter()
             .filter(|&&h| !history.ops[h].is_unknown())
             .count();
+        let words = n.div_ceil(64).max(1);
         Search {
             history,
             ops,
@@ -405,14 +450,15 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             prev,
             first,
             cursor: first,
-            linearized: vec![0; n.div_ceil(64).max(1)],
+            linearized: vec![0; words],
             state: initial,
             stack: Vec::new(),
-            cache: Cache::new(),
+            cache: Cache::new(words),
             remaining,
             steps: 0,
             best: Vec::new(),
             blocked: None,
+            fresh_level: true,
         }
     }
 
@@ -459,7 +505,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                 let order = self
                     .stack
                     .iter()
-                    .map(|(i, _)| self.ops[*i as usize])
+                    .map(|(i, _, _)| self.ops[*i as usize])
                     .collect();
                 return Step::Done(Ok(order));
             }
@@ -471,6 +517,20 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             if self.steps & 0xFFF == 0 {
                 if let Some(reason) = budget.exceeded(0x1000) {
                     return Step::OutOfBudget(reason);
+                }
+            }
+            if self.fresh_level {
+                // A new level: an observation that fits goes first, and alone (see `backtrack`).
+                self.fresh_level = false;
+                match self.take_observation(budget) {
+                    Observation::Taken => continue,
+                    Observation::Refuted => {
+                        if let Some(step) = self.backtrack(None) {
+                            return step;
+                        }
+                        continue;
+                    }
+                    Observation::None => {}
                 }
             }
             let e = self.cursor;
@@ -494,17 +554,19 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                     self.linearized[local / 64] |= 1 << (local % 64);
                     if let Some(bytes) = self.cache.insert(&self.linearized, &next_state) {
                         budget.grow(bytes);
+                        let neutral = match (&op.ret, &op.output) {
+                            (Some(_), Some(out)) => M::is_observation(&op.op, out),
+                            _ => false,
+                        };
                         let previous = std::mem::replace(&mut self.state, next_state);
-                        self.stack.push((local as u32, previous));
+                        self.stack.push((local as u32, previous, neutral));
                         if !op.is_unknown() {
                             self.remaining -= 1;
                         }
                         self.lift(e);
                         self.cursor = self.first;
-                        if self.stack.len() > self.best.len() {
-                            self.best = self.stack.iter().map(|(i, _)| *i).collect();
-                            self.blocked = None;
-                        }
+                        self.fresh_level = true;
+                        self.note_depth();
                         continue;
                     }
                     self.linearized[local / 64] &= !(1 << (local % 64));
@@ -516,26 +578,79 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         }
     }
 
+    fn note_depth(&mut self) {
+        if self.stack.len() > self.best.len() {
+            self.best = self.stack.iter().map(|(i, _, _)| *i).collect();
+            self.blocked = None;
+        }
+    }
+
+    /// Looks among the candidates of a new level for an observation that fits, and takes it.
+    fn take_observation(&mut self, budget: &mut Budget) -> Observation {
+        let mut e = self.first;
+        while e != HEAD && e.is_multiple_of(2) {
+            let local = e / 2;
+            let op = self.op(local);
+            if let (Some(_), Some(out)) = (&op.ret, &op.output) {
+                if M::is_observation(&op.op, out) {
+                    let mut next_state = self.state.clone();
+                    let expected = next_state.step(&op.op);
+                    if next_state.outputs_match(&op.op, &expected, out) {
+                        self.steps += 1;
+                        self.linearized[local / 64] |= 1 << (local % 64);
+                        let Some(bytes) = self.cache.insert(&self.linearized, &next_state) else {
+                            // Already refuted with it first, so this level is refuted.
+                            self.linearized[local / 64] &= !(1 << (local % 64));
+                            return Observation::Refuted;
+                        };
+                        budget.grow(bytes);
+                        let previous = std::mem::replace(&mut self.state, next_state);
+                        self.stack.push((local as u32, previous, true));
+                        self.remaining -= 1;
+                        self.lift(e);
+                        self.cursor = self.first;
+                        self.fresh_level = true;
+                        self.note_depth();
+                        return Observation::Taken;
+                    }
+                }
+            }
+            e = self.next[e];
+        }
+        Observation::None
+    }
+
     /// No pending call fits before the return of `blocked` (or before the end): undo the last
     /// linearized operation and try the next candidate after it.
+    ///
+    /// An observation ([`Model::is_observation`]: a read, a failed compare-and-set) that fit was
+    /// as good a first choice as any: if some completion exists from the state before it, one
+    /// exists that linearizes it first, since it changes no state wherever its output holds, and
+    /// everything that must precede it in real time already does. So when such an operation is
+    /// undone, the other candidates at its level need no trying, and the search backtracks one
+    /// level further.
     fn backtrack(&mut self, blocked: Option<usize>) -> Option<Step> {
         if self.stack.len() == self.best.len() && self.blocked.is_none() {
             if let Some(b) = blocked {
                 self.blocked = Some((b as u32, format!("{:?}", self.state)));
             }
         }
-        let Some((local, state)) = self.stack.pop() else {
-            return Some(Step::Done(Err(self.violation())));
-        };
-        let local = local as usize;
-        self.state = state;
-        self.linearized[local / 64] &= !(1 << (local % 64));
-        if !self.op(local).is_unknown() {
-            self.remaining += 1;
+        loop {
+            let Some((local, state, neutral)) = self.stack.pop() else {
+                return Some(Step::Done(Err(self.violation())));
+            };
+            let local = local as usize;
+            self.state = state;
+            self.linearized[local / 64] &= !(1 << (local % 64));
+            if !self.op(local).is_unknown() {
+                self.remaining += 1;
+            }
+            self.unlift(2 * local);
+            self.cursor = self.next[2 * local];
+            if !neutral {
+                return None;
+            }
         }
-        self.unlift(2 * local);
-        self.cursor = self.next[2 * local];
-        None
     }
 
     fn violation(&self) -> Violation {
@@ -576,7 +691,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
     fn stack_base_state(&self) -> M {
         self.stack
             .first()
-            .map(|(_, s)| s.clone())
+            .map(|(_, s, _)| s.clone())
             .unwrap_or_else(|| self.state.clone())
     }
 }

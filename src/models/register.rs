@@ -72,4 +72,11 @@ impl Model for CasRegister {
             }
         }
     }
+
+    fn is_observation(op: &RegisterOp, output: &RegisterOut) -> bool {
+        matches!(
+            (op, output),
+            (RegisterOp::Read, _) | (RegisterOp::Cas { .. }, RegisterOut::Cas(false))
+        )
+    }
 }
