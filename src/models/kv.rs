@@ -2,6 +2,7 @@
 
 use crate::{Model, StateMachine};
 use serde::{Deserialize, Serialize};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// An operation on the store.
@@ -54,29 +55,76 @@ pub enum KvOut {
     Done,
 }
 
-/// The store: keys in order, values shared so that the checker's many state copies are cheap.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+/// The store: keys in order. The entries are shared and copied on write, and each carries the
+/// hash of its key and value, so the checker's many copies and hashes of the state are cheap.
+#[derive(Debug, Clone, Default)]
 pub struct KvModel {
-    entries: Vec<(Arc<str>, Arc<str>)>,
+    entries: Arc<Vec<Entry>>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    key: Arc<str>,
+    value: Arc<str>,
+    hash: u64,
+}
+
+impl Entry {
+    fn new(key: Arc<str>, value: Arc<str>) -> Self {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        value.hash(&mut h);
+        Entry {
+            key,
+            value,
+            hash: h.finish(),
+        }
+    }
+}
+
+impl PartialEq for KvModel {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.entries, &other.entries)
+            || (self.entries.len() == other.entries.len()
+                && self.entries.iter().zip(other.entries.iter()).all(|(a, b)| {
+                    a.hash == b.hash && a.key == b.key && a.value == b.value
+                }))
+    }
+}
+
+impl Eq for KvModel {}
+
+impl Hash for KvModel {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.entries.len());
+        for e in self.entries.iter() {
+            state.write_u64(e.hash);
+        }
+    }
 }
 
 impl KvModel {
     /// The value of `key` ("" when absent).
     pub fn get(&self, key: &str) -> &str {
         match self.find(key) {
-            Ok(i) => &self.entries[i].1,
+            Ok(i) => &self.entries[i].value,
             Err(_) => "",
         }
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| (**k).cmp(key))
+        self.entries.binary_search_by(|e| (*e.key).cmp(key))
     }
 
     fn set(&mut self, key: &str, value: Arc<str>) {
-        match self.find(key) {
-            Ok(i) => self.entries[i].1 = value,
-            Err(i) => self.entries.insert(i, (Arc::from(key), value)),
+        let at = self.find(key);
+        let entries = Arc::make_mut(&mut self.entries);
+        match at {
+            Ok(i) => {
+                let key = entries[i].key.clone();
+                entries[i] = Entry::new(key, value);
+            }
+            Err(i) => entries.insert(i, Entry::new(Arc::from(key), value)),
         }
     }
 }
@@ -99,7 +147,7 @@ impl Model for KvModel {
             }
             KvOp::Delete { key } => {
                 if let Ok(i) = self.find(key) {
-                    self.entries.remove(i);
+                    Arc::make_mut(&mut self.entries).remove(i);
                 }
                 KvOut::Done
             }
