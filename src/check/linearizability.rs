@@ -566,7 +566,6 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                         self.lift(e);
                         self.cursor = self.first;
                         self.fresh_level = true;
-                        self.note_depth();
                         continue;
                     }
                     self.linearized[local / 64] &= !(1 << (local % 64));
@@ -578,13 +577,6 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         }
     }
 
-    fn note_depth(&mut self) {
-        if self.stack.len() > self.best.len() {
-            self.best = self.stack.iter().map(|(i, _, _)| *i).collect();
-            self.blocked = None;
-        }
-    }
-
     /// Looks among the candidates of a new level for an observation that fits, and takes it.
     fn take_observation(&mut self, budget: &mut Budget) -> Observation {
         let mut e = self.first;
@@ -593,24 +585,22 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             let op = self.op(local);
             if let (Some(_), Some(out)) = (&op.ret, &op.output) {
                 if M::is_observation(&op.op, out) {
-                    let mut next_state = self.state.clone();
-                    let expected = next_state.step(&op.op);
-                    if next_state.outputs_match(&op.op, &expected, out) {
+                    let mut copy = self.state.clone();
+                    let expected = copy.step(&op.op);
+                    if copy.outputs_match(&op.op, &expected, out) {
                         self.steps += 1;
                         self.linearized[local / 64] |= 1 << (local % 64);
-                        let Some(bytes) = self.cache.insert(&self.linearized, &next_state) else {
+                        let Some(bytes) = self.cache.insert(&self.linearized, &self.state) else {
                             // Already refuted with it first, so this level is refuted.
                             self.linearized[local / 64] &= !(1 << (local % 64));
                             return Observation::Refuted;
                         };
                         budget.grow(bytes);
-                        let previous = std::mem::replace(&mut self.state, next_state);
-                        self.stack.push((local as u32, previous, true));
+                        self.stack.push((local as u32, self.state.clone(), true));
                         self.remaining -= 1;
                         self.lift(e);
                         self.cursor = self.first;
                         self.fresh_level = true;
-                        self.note_depth();
                         return Observation::Taken;
                     }
                 }
@@ -630,6 +620,12 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
     /// undone, the other candidates at its level need no trying, and the search backtracks one
     /// level further.
     fn backtrack(&mut self, blocked: Option<usize>) -> Option<Step> {
+        // The deepest partial linearization is copied when the search is about to leave it,
+        // never on the way down: a search that succeeds copies nothing.
+        if self.stack.len() > self.best.len() {
+            self.best = self.stack.iter().map(|(i, _, _)| *i).collect();
+            self.blocked = None;
+        }
         if self.stack.len() == self.best.len() && self.blocked.is_none() {
             if let Some(b) = blocked {
                 self.blocked = Some((b as u32, format!("{:?}", self.state)));

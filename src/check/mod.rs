@@ -1,9 +1,23 @@
 //! Checkers over histories: linearizability (and, in sibling modules, other consistency
 //! properties).
 
-mod fxhash;
+pub(crate) mod fxhash;
 pub mod linearizability;
 
 pub use linearizability::{
     check_linearizable, check_linearizable_by, CheckConfig, Report, Verdict, Violation,
 };
+
+mod budget;
+pub use budget::SearchBudget;
+
+pub mod idempotency;
+pub use idempotency::{
+    check_idempotent, IdempotencyReport, IdempotencyVerdict, IdempotencyViolation,
+};
+
+pub mod sequential_consistency;
+pub use sequential_consistency::{check_sequentially_consistent, ScReport, ScVerdict, ScViolation};
+
+pub mod session;
+pub use session::{check_session_guarantees, Access, Guarantee, ReadsWrites, SessionViolation};

@@ -8,6 +8,7 @@
 //! checkers hold the history to.
 
 mod events;
+pub mod import;
 
 pub use events::{Event, EventKind};
 

@@ -6,3 +6,11 @@ mod register;
 
 pub use kv::{KvModel, KvOp, KvOut};
 pub use register::{CasRegister, RegisterOp, RegisterOut};
+
+mod counter;
+mod queue;
+mod set;
+
+pub use counter::{Counter, CounterOp, CounterOut};
+pub use queue::{QueueModel, QueueOp, QueueOut};
+pub use set::{SetModel, SetOp, SetOut};

@@ -1,0 +1,256 @@
+//! Linearizability checker benchmark: prints per-file and total check times (parsing
+//! excluded), search steps and memory, and the targets of the history-checking issue with
+//! PASS/FAIL. Run: `cargo bench --bench checker`.
+
+use stateprop::check::{check_linearizable, check_linearizable_by, CheckConfig, Report, Verdict};
+use stateprop::history::{import, History};
+use stateprop::models::{CasRegister, KvModel, KvOp, KvOut};
+use stateprop::Model;
+use std::time::Duration;
+
+fn data(path: &str) -> String {
+    format!(
+        "{}/../shared/data/porcupine/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn verdict(r: &Report) -> &'static str {
+    match r.verdict {
+        Verdict::Linearizable => "linearizable",
+        Verdict::NotLinearizable(_) => "NOT linearizable",
+        Verdict::Unknown(_) => "unknown",
+    }
+}
+
+/// Peak resident memory of this process so far (Linux), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn expected() -> Vec<(String, bool)> {
+    std::fs::read_to_string(data("EXPECTED.tsv"))
+        .expect("EXPECTED.tsv")
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(p, e)| (p.to_string(), e == "true"))
+        .collect()
+}
+
+/// The best of `runs` checks (the machine is shared; the best is the least disturbed).
+fn best<F: FnMut() -> Report>(runs: usize, mut f: F) -> Report {
+    let mut best: Option<Report> = None;
+    for _ in 0..runs {
+        let r = f();
+        if best.as_ref().is_none_or(|b| r.elapsed < b.elapsed) {
+            best = Some(r);
+        }
+    }
+    best.expect("runs > 0")
+}
+
+/// A linearizable history of `n` operations over 10 keys and 16 clients: a real sequential
+/// execution of the model whose operations' intervals are widened around their linearization
+/// points, so many overlap.
+fn generated(n: usize, seed: u64) -> History<KvOp, KvOut> {
+    let mut rng = seed;
+    let mut next = move || {
+        rng = rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut model = KvModel::default();
+    let mut h = History::new();
+    let mut free_at = [0u64; 16];
+    let mut t = 0u64;
+    let mut made = 0;
+    while made < n {
+        t += 10;
+        let client = (next() % 16) as usize;
+        if free_at[client] >= t {
+            continue;
+        }
+        let key = format!("{}", next() % 10);
+        let op = match next() % 3 {
+            0 => KvOp::Get { key },
+            1 => KvOp::Put {
+                key,
+                value: format!("{made}"),
+            },
+            _ => KvOp::Append {
+                key,
+                value: format!(" {made}"),
+            },
+        };
+        let out = model.step(&op);
+        let call = t - (next() % 10).min(t - free_at[client] - 1);
+        let ret = t + next() % 60;
+        free_at[client] = ret;
+        h.push(client as u64, op, call, ret, out);
+        made += 1;
+    }
+    h
+}
+
+fn main() {
+    println!("stateprop checker benchmark (release build, single thread, best of 3 unless noted)");
+    let config = CheckConfig::default().timeout(Duration::from_secs(60));
+    let mut checks = Vec::new();
+    let mut all_right = true;
+
+    // -- etcd: every file of the corpus.
+    let mut etcd_total = Duration::ZERO;
+    let mut etcd_steps = 0;
+    let mut slowest = Vec::new();
+    for (path, want) in expected().iter().filter(|(p, _)| p.starts_with("jepsen/")) {
+        let text = std::fs::read_to_string(data(path)).expect("read");
+        if text.trim().is_empty() {
+            continue; // etcd_095.log is empty (README)
+        }
+        let h = import::etcd(&text).expect("parse");
+        let r = best(3, || {
+            check_linearizable(&h, &CasRegister::default(), &config)
+        });
+        let right = matches!(r.verdict, Verdict::Linearizable) == *want;
+        all_right &= right;
+        etcd_total += r.elapsed;
+        etcd_steps += r.steps;
+        slowest.push((r.elapsed, path.clone(), r.steps, r.peak_bytes, right));
+    }
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
+    println!("\n== etcd (Jepsen 2015), {} files ==", slowest.len());
+    for (e, p, steps, bytes, right) in slowest.iter().take(6) {
+        println!(
+            "  {p:<24} {:>9.3} ms  {steps:>8} steps  cache {:>6.1} MiB  {}",
+            e.as_secs_f64() * 1e3,
+            *bytes as f64 / (1 << 20) as f64,
+            if *right { "right" } else { "WRONG" }
+        );
+    }
+    println!(
+        "  total (sum of per-file best)  {:.1} ms, {etcd_steps} steps",
+        etcd_total.as_secs_f64() * 1e3
+    );
+    checks.push((
+        "etcd sweep under 100 ms (Porcupine: 426 ms)",
+        etcd_total < Duration::from_millis(100),
+        format!("{:.1} ms", etcd_total.as_secs_f64() * 1e3),
+    ));
+
+    // -- kv: partitioned by key, and c01/c10 as one map.
+    println!("\n== kv (Porcupine), partitioned by key ==");
+    let mut c50_bad = Duration::MAX;
+    let mut c10_one_map = Vec::new();
+    for (path, want) in expected().iter().filter(|(p, _)| p.starts_with("kv/")) {
+        let text = std::fs::read_to_string(data(path)).expect("read");
+        let h = import::kv_edn(&text).expect("parse");
+        let r = best(3, || {
+            check_linearizable_by(&h, &KvModel::default(), &config, |op| op.key().to_string())
+        });
+        let right = matches!(r.verdict, Verdict::Linearizable) == *want;
+        all_right &= right;
+        println!(
+            "  {path:<16} {:>5} ops {:>9.3} ms  {:>8} steps  {} ({})",
+            h.len(),
+            r.elapsed.as_secs_f64() * 1e3,
+            r.steps,
+            verdict(&r),
+            if right { "right" } else { "WRONG" }
+        );
+        if path == "kv/c50-bad.txt" {
+            c50_bad = r.elapsed;
+        }
+        if path.starts_with("kv/c01") || path.starts_with("kv/c10") {
+            let one = best(3, || check_linearizable(&h, &KvModel::default(), &config));
+            let right = matches!(one.verdict, Verdict::Linearizable) == *want;
+            all_right &= right;
+            c10_one_map.push((path.clone(), one.elapsed, one.steps, verdict(&one), right));
+        }
+    }
+    println!("\n== kv c01/c10 as one map (no partitioning) ==");
+    for (p, e, steps, v, right) in &c10_one_map {
+        println!(
+            "  {p:<16} {:>9.3} ms  {steps:>8} steps  {v} ({})",
+            e.as_secs_f64() * 1e3,
+            if *right { "right" } else { "WRONG" }
+        );
+    }
+    for (p, e, ..) in c10_one_map.iter().filter(|(p, ..)| p.starts_with("kv/c10")) {
+        checks.push((
+            if p.ends_with("ok.txt") {
+                "c10-ok as one map under 300 ms (Porcupine: 1.55 s)"
+            } else {
+                "c10-bad as one map under 300 ms (Porcupine: 2.19 s)"
+            },
+            *e < Duration::from_millis(300),
+            format!("{:.1} ms", e.as_secs_f64() * 1e3),
+        ));
+    }
+    checks.push((
+        "kv/c50-bad.txt decided under 1 s",
+        c50_bad < Duration::from_secs(1),
+        format!("{:.1} ms", c50_bad.as_secs_f64() * 1e3),
+    ));
+
+    // -- generated histories, 10 keys, 16 clients, partitioned.
+    println!("\n== generated linearizable kv histories, 10 keys, 16 clients, partitioned ==");
+    for n in [10_000, 100_000] {
+        let h = generated(n, n as u64);
+        let cap = 2u64 << 30;
+        let r = best(1, || {
+            check_linearizable_by(
+                &h,
+                &KvModel::default(),
+                &CheckConfig::default()
+                    .timeout(Duration::from_secs(60))
+                    .max_memory(cap),
+                |op| op.key().to_string(),
+            )
+        });
+        println!(
+            "  {n:>7} ops {:>9.1} ms  {:>9} steps  cache peak {:>6.1} MiB (cap {} MiB)  {}",
+            r.elapsed.as_secs_f64() * 1e3,
+            r.steps,
+            r.peak_bytes as f64 / (1 << 20) as f64,
+            cap >> 20,
+            verdict(&r)
+        );
+        all_right &= r.verdict == Verdict::Linearizable;
+        if n == 100_000 {
+            checks.push((
+                "100,000-operation partitioned history under 2 s",
+                r.elapsed < Duration::from_secs(2),
+                format!("{:.1} ms", r.elapsed.as_secs_f64() * 1e3),
+            ));
+            checks.push((
+                "memory never above the configured cap",
+                r.peak_bytes <= cap,
+                format!(
+                    "cache peak {:.1} MiB",
+                    r.peak_bytes as f64 / (1 << 20) as f64
+                ),
+            ));
+        }
+    }
+    let rss = peak_rss_mib();
+    println!("\n  process peak resident memory: {rss:.1} MiB");
+    checks.push(("every verdict right", all_right, String::new()));
+
+    println!("\n== Summary ==");
+    for (what, pass, figure) in checks {
+        println!(
+            "  [{}] {what}: {figure}",
+            if pass { "PASS" } else { "FAIL" }
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! Pairs invocations with completions, process by process, as every importer must.
+
+use super::ImportError;
+use crate::history::{History, Operation};
+use std::collections::HashMap;
+
+/// A history under construction.
+pub(crate) struct Builder<Op, Out> {
+    /// `None` once an operation is dropped (it failed: it did not happen).
+    ops: Vec<Option<Operation<Op, Out>>>,
+    /// Each process's open operation.
+    open: HashMap<u64, Open>,
+}
+
+/// An invoked operation that has not completed.
+pub(crate) struct Open {
+    /// Its index in `ops`.
+    pub index: usize,
+    /// The line of its invocation.
+    pub line: usize,
+    /// How the invocation reads, in the input's syntax (`:write 3`).
+    pub what: String,
+}
+
+impl<Op, Out> Builder<Op, Out> {
+    pub(crate) fn new() -> Self {
+        Builder {
+            ops: Vec::new(),
+            open: HashMap::new(),
+        }
+    }
+
+    /// Opens `op` for `process` at `time`; `what` describes it for later messages.
+    pub(crate) fn invoke(
+        &mut self,
+        process: u64,
+        op: Op,
+        what: String,
+        time: u64,
+        line: usize,
+    ) -> Result<(), ImportError> {
+        if let Some(open) = self.open.get(&process) {
+            return Err(ImportError::new(
+                line,
+                format!(
+                    "process {process} invokes `{what}` while its `{}` from line {} is still open \
+                     (a process has one operation in flight: complete it with :ok, :fail or :info first)",
+                    open.what, open.line
+                ),
+            ));
+        }
+        self.open.insert(
+            process,
+            Open {
+                index: self.ops.len(),
+                line,
+                what,
+            },
+        );
+        self.ops.push(Some(Operation {
+            client: process,
+            op,
+            call: time,
+            ret: None,
+            output: None,
+        }));
+        Ok(())
+    }
+
+    /// Closes `process`'s open operation; `what` describes the completion for the message when
+    /// there is none. The caller then records how it ended ([`Builder::returned`],
+    /// [`Builder::drop_op`], or nothing for an unknown outcome).
+    pub(crate) fn complete(
+        &mut self,
+        process: u64,
+        what: &str,
+        line: usize,
+    ) -> Result<Open, ImportError> {
+        self.open.remove(&process).ok_or_else(|| {
+            ImportError::new(
+                line,
+                format!(
+                    "`{what}` completes an operation process {process} never invoked \
+                     (no open :invoke of process {process} before this line)"
+                ),
+            )
+        })
+    }
+
+    /// The operation at `index`.
+    pub(crate) fn op(&self, index: usize) -> &Op {
+        &self.ops[index]
+            .as_ref()
+            .expect("operations are dropped only once closed")
+            .op
+    }
+
+    /// The operation at `index` returned at `time`, with `output` (`None`: unknown).
+    pub(crate) fn returned(&mut self, index: usize, time: u64, output: Option<Out>) {
+        if let Some(op) = self.ops[index].as_mut() {
+            op.ret = Some(time);
+            op.output = output;
+        }
+    }
+
+    /// The operation at `index` did not take effect: leave it out of the history.
+    pub(crate) fn drop_op(&mut self, index: usize) {
+        self.ops[index] = None;
+    }
+
+    /// The history; operations still open never returned (unknown outcome).
+    pub(crate) fn finish(self) -> History<Op, Out> {
+        History {
+            ops: self.ops.into_iter().flatten().collect(),
+        }
+    }
+}

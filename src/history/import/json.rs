@@ -1,0 +1,92 @@
+//! stateprop's JSON event list (see [`Event`](crate::history::Event)).
+
+use super::ImportError;
+use crate::history::{Event, History};
+use serde::de::DeserializeOwned;
+
+/// Reads stateprop's JSON event list: `[{"type": "invoke", "client": 3, "op": …}, {"type": "ok",
+/// "client": 3, "output": …}, …]`, with the meaning [`History::from_events`] gives it. The time of
+/// an event is its position in the list.
+///
+/// A JSON error names its line and column; an event that does not fit the others (a completion
+/// without invocation, a second invocation while one is open) names the line where that event
+/// starts.
+pub fn json<Op, Out>(text: &str) -> Result<History<Op, Out>, ImportError>
+where
+    Op: DeserializeOwned,
+    Out: DeserializeOwned,
+{
+    let events: Vec<Event<Op, Out>> = serde_json::from_str(text).map_err(|e| {
+        let full = e.to_string();
+        let position = format!(" at line {} column {}", e.line(), e.column());
+        let message = full.strip_suffix(&position).unwrap_or(&full);
+        let message = if e.is_eof() {
+            format!("the input ends too early ({message})")
+        } else {
+            format!("{message} (column {})", e.column())
+        };
+        ImportError::new(e.line().max(1), message)
+    })?;
+    History::from_events(events).map_err(|(index, message)| {
+        // The list parsed, so it is well-formed JSON and the scan finds every element.
+        let line = element_lines(text).get(index).copied().unwrap_or(1);
+        ImportError::new(line, format!("event {index} (from 0): {message}"))
+    })
+}
+
+/// The line on which each element of the top-level JSON array starts. Assumes well-formed JSON.
+fn element_lines(text: &str) -> Vec<usize> {
+    let mut lines = Vec::new();
+    let mut line = 1;
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    // At depth 1, whether the next non-blank byte starts an element.
+    let mut expect_element = false;
+    for b in text.bytes() {
+        if b == b'\n' {
+            line += 1;
+        }
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if b.is_ascii_whitespace() {
+            continue;
+        }
+        if depth == 1 && expect_element && b != b']' {
+            lines.push(line);
+            expect_element = false;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth == 1 {
+                    expect_element = true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => expect_element = true,
+            _ => {}
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::element_lines;
+
+    #[test]
+    fn element_lines_skip_nested_values_and_strings() {
+        let text = "[\n {\"a\": [1,\n 2]},\n \"x,[\\\"\",\n\n 3]";
+        assert_eq!(element_lines(text), vec![2, 4, 6]);
+        assert_eq!(element_lines("[]"), Vec::<usize>::new());
+    }
+}
