@@ -54,8 +54,9 @@ pub enum IdempotencyViolation {
         /// What happened, in a sentence.
         explanation: String,
     },
-    /// Even applying retries again does not explain the outputs: the history is not
-    /// linearizable whatever the request ids say.
+    /// No request applied more than once explains the outputs either: the history is not
+    /// linearizable whatever the request ids say. (Or the search for such a request ran out of
+    /// budget after the history was shown not to be idempotent; the explanation says so.)
     Unexplained {
         /// The longest order of requests found (their first attempts) that matches the model.
         linearized: Vec<usize>,
@@ -118,6 +119,26 @@ pub struct IdempotencyReport {
 /// Checks that `history`, in which `request_ids[i]` is the request id of `history.ops[i]`, is
 /// explained by the model starting at `initial` applying each request at most once (the rules are
 /// in the [module documentation](self)).
+///
+/// ```
+/// use stateprop::check::{
+///     check_idempotent, IdempotencyVerdict, IdempotencyViolation, SearchBudget,
+/// };
+/// use stateprop::history::History;
+/// use stateprop::models::{Counter, CounterOp, CounterOut};
+///
+/// let add = CounterOp::Add { by: 5 };
+/// let mut h = History::new();
+/// h.push_unknown(0, add.clone(), 0); // timed out
+/// h.push(0, add, 2, 3, CounterOut::Done); // the retry, same request id
+/// h.push(1, CounterOp::Read, 4, 5, CounterOut::Value(10)); // both took effect
+/// let report = check_idempotent(&h, &[1, 1, 2], &Counter::default(), &SearchBudget::default());
+/// let IdempotencyVerdict::NotIdempotent(violation) = report.verdict else { panic!() };
+/// assert!(matches!(
+///     violation,
+///     IdempotencyViolation::AppliedTwice { request: 1, original: 0, retry: 1, .. }
+/// ));
+/// ```
 ///
 /// # Panics
 ///
@@ -209,6 +230,9 @@ where
     if retried.len() > 1 {
         tries.push(Box::new(|_| true));
     }
+    // The history is already known not to be idempotent: running out of budget here only
+    // leaves the violation less well explained.
+    let mut gave_up = None;
     for split in &tries {
         let split_units = units(split.as_ref());
         match search(history, &split_units, initial, &mut meter) {
@@ -219,10 +243,13 @@ where
                 }
             }
             Ok(Outcome::Impossible(_)) => {}
-            Err(reason) => return done(IdempotencyVerdict::Unknown(reason), Vec::new(), &meter),
+            Err(reason) => {
+                gave_up = Some(reason);
+                break;
+            }
         }
     }
-    let violation = unexplained(history, &once, failure);
+    let violation = unexplained(history, &once, failure, gave_up);
     done(
         IdempotencyVerdict::NotIdempotent(violation),
         Vec::new(),
@@ -397,6 +424,7 @@ fn unexplained<M: Model>(
     history: &History<M::Op, M::Output>,
     units: &[Unit],
     (order, state): (Vec<usize>, M),
+    gave_up: Option<String>,
 ) -> IdempotencyViolation {
     let ops = &history.ops;
     let linearized: Vec<usize> = order.iter().map(|&u| units[u].attempts[0]).collect();
@@ -430,10 +458,17 @@ fn unexplained<M: Model>(
         .output
         .as_ref()
         .map_or("nothing".to_string(), |o| format!("{o:?}"));
+    let premise = match gave_up {
+        None => "no order of the requests explains the outputs, even with retries applied again"
+            .to_string(),
+        Some(reason) => format!(
+            "no order in which each request takes effect at most once explains the outputs \
+             (whether a retry applied again would was not settled: {reason})"
+        ),
+    };
     let explanation = format!(
-        "no order of the requests explains the outputs, even with retries applied again; after \
-         ops {linearized:?} the model is in {state:?}, and op {blocked} ({:?}) returned \
-         {actual} where the model says {expected:?}",
+        "{premise}; after ops {linearized:?} the model is in {state:?}, and op {blocked} ({:?}) \
+         returned {actual} where the model says {expected:?}",
         ops[blocked].op
     );
     IdempotencyViolation::Unexplained {

@@ -67,6 +67,21 @@ pub struct ScReport {
 /// Checks that `history` is sequentially consistent with respect to the model starting at
 /// `initial`: that one order of all its operations keeps every client's program order (by
 /// invocation time) and gives the outputs the history records.
+///
+/// ```
+/// use stateprop::check::{check_sequentially_consistent, ScVerdict, SearchBudget};
+/// use stateprop::history::History;
+/// use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
+///
+/// let mut h = History::new();
+/// h.push(0, RegisterOp::Write { value: 1 }, 0, 1, RegisterOut::Written);
+/// // A stale read by another client: not linearizable, but sequentially consistent.
+/// h.push(1, RegisterOp::Read, 2, 3, RegisterOut::Value(None));
+/// let budget = SearchBudget::default();
+/// let report = check_sequentially_consistent(&h, &CasRegister::default(), &budget);
+/// assert_eq!(report.verdict, ScVerdict::Consistent);
+/// assert_eq!(report.order, [1, 0]);
+/// ```
 pub fn check_sequentially_consistent<M>(
     history: &History<M::Op, M::Output>,
     initial: &M,

@@ -199,6 +199,22 @@ impl fmt::Display for SessionViolation {
 /// once, with the first read that shows them in the wrong order.
 ///
 /// The rules are in the [module documentation](self).
+///
+/// ```
+/// use stateprop::check::{check_session_guarantees, Guarantee};
+/// use stateprop::history::History;
+/// use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
+///
+/// let mut h = History::new();
+/// h.push(0, RegisterOp::Write { value: 1 }, 0, 1, RegisterOut::Written);
+/// h.push(1, RegisterOp::Write { value: 2 }, 2, 3, RegisterOut::Written);
+/// // Client 1 reads the value its own write replaced.
+/// h.push(1, RegisterOp::Read, 4, 5, RegisterOut::Value(Some(1)));
+/// let found = check_session_guarantees(&h, &CasRegister::default(), &Guarantee::ALL);
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(found[0].guarantee, Guarantee::ReadYourWrites);
+/// assert_eq!(found[0].ops(), [0, 1, 2]);
+/// ```
 pub fn check_session_guarantees<M: ReadsWrites>(
     history: &History<M::Op, M::Output>,
     initial: &M,
