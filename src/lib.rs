@@ -409,6 +409,8 @@ pub mod history;
 
 pub mod check;
 
+pub mod render;
+
 pub mod models;
 
 mod generate;

@@ -57,7 +57,7 @@ pub enum KvOut {
 
 /// The store: keys in order. The entries are shared and copied on write, and each carries the
 /// hash of its key and value, so the checker's many copies and hashes of the state are cheap.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct KvModel {
     entries: Arc<Vec<Entry>>,
 }
@@ -79,6 +79,16 @@ impl Entry {
             value,
             hash: h.finish(),
         }
+    }
+}
+
+/// Prints as the map it is: `KvModel {"x": "ab", "y": "2"}`.
+impl std::fmt::Debug for KvModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KvModel ")?;
+        f.debug_map()
+            .entries(self.entries.iter().map(|e| (&*e.key, &*e.value)))
+            .finish()
     }
 }
 

@@ -1,0 +1,193 @@
+//! The `stateprop` command line, run as a user runs it.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn data(path: &str) -> String {
+    format!(
+        "{}/../shared/data/porcupine/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn stateprop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stateprop"))
+        .args(args)
+        .output()
+        .expect("run stateprop")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn scratch(name: &str, text: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn verdicts_and_exit_status() {
+    let bad = data("jepsen/etcd_000.log");
+    let good = data("jepsen/etcd_002.log");
+    let o = stateprop(&["check", "--model", "cas-register", &good]);
+    assert_eq!(stdout(&o), format!("{good}: linearizable\n"));
+    assert_eq!(o.status.code(), Some(0));
+    let o = stateprop(&[
+        "check",
+        "--model",
+        "cas-register",
+        "--format",
+        "jepsen",
+        &good,
+        &bad,
+    ]);
+    assert_eq!(
+        stdout(&o),
+        format!("{good}: linearizable\n{bad}: not linearizable\n")
+    );
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn explain_names_the_operation_that_cannot_be_placed() {
+    let bad = data("jepsen/etcd_000.log");
+    let o = stateprop(&["check", "--model", "cas-register", "--explain", &bad]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("the longest linearization found has"),
+        "{text}"
+    );
+    assert!(text.contains("cannot be placed:"), "{text}");
+    assert!(text.contains("state after: CasRegister"), "{text}");
+}
+
+#[test]
+fn json_output_is_one_object_per_file() {
+    let bad = data("jepsen/etcd_000.log");
+    let good = data("jepsen/etcd_005.log");
+    let o = stateprop(&["check", "--model", "cas-register", "--json", &good, &bad]);
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["verdict"], "linearizable");
+    assert_eq!(lines[1]["verdict"], "not linearizable");
+    assert!(lines[1]["violation"]["blocked"].is_u64());
+    assert!(lines[1]["violation"]["explanation"].is_array());
+}
+
+#[test]
+fn kv_histories_are_checked_by_key_and_c50_bad_is_decided_quickly() {
+    let o = stateprop(&[
+        "check",
+        "--model",
+        "kv",
+        &data("kv/c50-bad.txt"),
+        "--timeout",
+        "30s",
+    ]);
+    assert!(
+        stdout(&o).ends_with(": not linearizable\n"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let o = stateprop(&[
+        "check",
+        "--model",
+        "kv",
+        "--format",
+        "edn",
+        &data("kv/c10-ok.txt"),
+    ]);
+    assert!(stdout(&o).ends_with(": linearizable\n"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_budget_ends_in_unknown_with_status_2() {
+    let o = stateprop(&[
+        "check",
+        "--model",
+        "kv",
+        "--timeout",
+        "1ms",
+        &data("kv/c50-ok.txt"),
+    ]);
+    assert!(
+        stdout(&o).contains(": unknown (the time budget ran out)"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn malformed_input_names_file_and_line() {
+    let path = scratch(
+        "broken.log",
+        "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:bogus\t:read\tnil\n",
+    );
+    let p = path.to_str().unwrap();
+    let o = stateprop(&["check", "--model", "cas-register", p]);
+    let text = stdout(&o);
+    assert!(text.starts_with(&format!("{p}:2: ")), "{text}");
+    assert_eq!(o.status.code(), Some(2));
+    let o = stateprop(&["check", "--model", "cas-register", "/no/such/file.log"]);
+    assert!(
+        stdout(&o).starts_with("/no/such/file.log: cannot read"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn usage_errors_exit_2_with_usage() {
+    for args in [
+        vec![],
+        vec!["frobnicate"],
+        vec!["check", "x.log"],
+        vec!["check", "--model", "stack", "x.log"],
+        vec!["check", "--model", "kv"],
+        vec!["check", "--model", "kv", "--timeout", "soon", "x"],
+    ] {
+        let o = stateprop(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("usage: stateprop check"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_plain_register_refuses_compare_and_set() {
+    let o = stateprop(&["check", "--model", "register", &data("jepsen/etcd_000.log")]);
+    assert!(
+        stdout(&o).contains("use --model cas-register"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn the_initial_value_is_taken_from_the_command_line() {
+    let path = scratch(
+        "initial.json",
+        r#"[{"type": "invoke", "client": 0, "op": "Read"},
+            {"type": "ok", "client": 0, "output": {"Value": 7}}]"#,
+    );
+    let p = path.to_str().unwrap();
+    let o = stateprop(&["check", "--model", "register", p]);
+    assert!(
+        stdout(&o).ends_with(": not linearizable\n"),
+        "{}",
+        stdout(&o)
+    );
+    let o = stateprop(&["check", "--model", "register", "--initial", "7", p]);
+    assert!(stdout(&o).ends_with(": linearizable\n"), "{}", stdout(&o));
+}

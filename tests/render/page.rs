@@ -1,0 +1,166 @@
+//! The page's text, without a browser.
+
+use super::{check_kv, check_register, kv_violation, linearizable_register, stale_read};
+use stateprop::check::Verdict;
+use stateprop::history::History;
+use stateprop::models::{CasRegister, KvModel, KvOp, KvOut};
+use stateprop::render::render_html;
+
+/// The start tag of the element with `id`.
+fn tag_with_id<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no element with id {id}"));
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    &html[start..=end]
+}
+
+#[test]
+fn a_stale_read_is_marked_impossible_and_explained() {
+    let h = stale_read();
+    let report = check_register(&h);
+    let Verdict::NotLinearizable(v) = &report.verdict else {
+        panic!("{:?}", report.verdict)
+    };
+    assert_eq!(
+        v.blocked, 5,
+        "the stale read is the operation that cannot be placed"
+    );
+    let html = render_html(
+        &h,
+        &CasRegister::default(),
+        &report,
+        |_| (),
+        "stale <read> & co",
+    );
+
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<title>stale &lt;read&gt; &amp; co</title>"));
+    assert!(html.contains("NOT linearizable"));
+    let tag = tag_with_id(&html, "impossible-op");
+    assert!(tag.contains("class=\"op impossible"), "{tag}");
+    assert!(tag.contains("data-index=\"5\""), "{tag}");
+    assert!(tag.contains("data-client=\"2\""), "{tag}");
+    assert!(tag.contains("data-op=\"Read\""), "{tag}");
+    assert!(tag.contains("data-out=\"Value(Some(1))\""), "{tag}");
+    assert!(
+        tag.contains("data-state-before=\"CasRegister { value: Some(2) }\""),
+        "{tag}"
+    );
+    let n = v.linearized.len();
+    assert!(
+        html.contains(&format!(
+            "cannot be placed after {n} operations: in state <code>CasRegister {{ value: Some(2) \
+             }}</code> the model says <code>Value(Some(2))</code>, it returned \
+             <code>Value(Some(1))</code>"
+        )),
+        "{html}"
+    );
+    // The partial linearization is numbered 1..=n in order, with the state after each.
+    for (k, &i) in v.linearized.iter().enumerate() {
+        assert!(
+            html.contains(&format!("data-index=\"{i}\" data-lin=\"{}\"", k + 1)),
+            "op {i} at {k}"
+        );
+    }
+    assert!(html.contains("data-state=\"CasRegister { value: Some(1) }\""));
+    // The open compare-and-set is drawn open-ended.
+    assert!(html.contains("data-out=\"? (never returned)\""));
+    assert!(html.contains("class=\"op unplaced unknown open\"") || html.contains("unknown open"));
+    // Nothing is fetched: no scripts, styles, fonts or images from elsewhere.
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    assert!(!html.contains(" src=") && !html.contains("<link"));
+}
+
+#[test]
+fn text_from_operations_is_escaped() {
+    let mut h: History<KvOp, KvOut> = History::new();
+    let evil = "<script>alert(\"x\")</script>";
+    h.push(
+        0,
+        KvOp::Put {
+            key: "k".into(),
+            value: evil.into(),
+        },
+        0,
+        1,
+        KvOut::Done,
+    );
+    h.push(
+        1,
+        KvOp::Get { key: "<k>".into() },
+        2,
+        3,
+        KvOut::Value(String::new()),
+    );
+    let report = super::check_kv(&h);
+    let html = render_html(
+        &h,
+        &KvModel::default(),
+        &report,
+        |op| op.key().to_string(),
+        "t",
+    );
+    assert!(!html.contains("<script>alert"));
+    assert!(!html.contains("<k>"));
+    assert!(html.contains("&lt;script&gt;alert(\\&quot;x\\&quot;)&lt;/script&gt;"));
+    assert!(html.contains("Partition <code>&quot;&lt;k&gt;&quot;</code>"));
+    assert!(html.contains("data-op=\"Get { key: &quot;&lt;k&gt;&quot; }\""));
+    // The page's own script is the only one.
+    assert_eq!(html.matches("<script").count(), 1);
+}
+
+#[test]
+fn partitions_get_a_section_each_in_order_of_first_appearance() {
+    let h = kv_violation();
+    let report = check_kv(&h);
+    let Verdict::NotLinearizable(v) = &report.verdict else {
+        panic!("{:?}", report.verdict)
+    };
+    assert_eq!(v.partition.as_deref(), Some("\"y\""));
+    assert_eq!(v.blocked, 7);
+    let html = render_html(
+        &h,
+        &KvModel::default(),
+        &report,
+        |op| op.key().to_string(),
+        "kv",
+    );
+    let x = html.find("Partition <code>&quot;x&quot;</code>").unwrap();
+    let y = html.find("Partition <code>&quot;y&quot;</code>").unwrap();
+    assert!(x < y);
+    assert_eq!(html.matches("<section class=\"partition").count(), 2);
+    assert!(html[y..].contains("id=\"impossible-op\""));
+    assert!(html[x..y].contains("no order shown"));
+    assert!(!html[x..y].contains(" data-lin=\""));
+    // Rows are labelled by client.
+    assert!(html[y..].contains(">client 3</div>"));
+    assert_eq!(html.matches("class=\"op ").count(), h.len());
+}
+
+#[test]
+fn a_linearizable_history_is_numbered_throughout() {
+    let h = linearizable_register();
+    let report = check_register(&h);
+    assert_eq!(report.verdict, Verdict::Linearizable);
+    let html = render_html(&h, &CasRegister::default(), &report, |_| (), "ok");
+    assert!(html.contains(">linearizable</span>"));
+    assert!(!html.contains("id=\"impossible-op\""));
+    let order = &report.linearizations[0];
+    for (k, &i) in order.iter().enumerate() {
+        assert!(html.contains(&format!("data-index=\"{i}\" data-lin=\"{}\"", k + 1)));
+    }
+    assert!(html.contains("<polyline class=\"path\""));
+}
+
+#[test]
+fn an_unknown_verdict_shows_the_reason() {
+    let h = stale_read();
+    let mut report = check_register(&h);
+    report.verdict = Verdict::Unknown("the time budget ran out".into());
+    let html = render_html(&h, &CasRegister::default(), &report, |_| (), "gave up");
+    assert!(html.contains("unknown: the time budget ran out"));
+    assert!(!html.contains(" data-lin=\""));
+    assert!(!html.contains("id=\"impossible-op\""));
+}
