@@ -342,6 +342,35 @@
 //! pointing each var at an earlier result of its type, so that the steps that made the later
 //! results can go. The `bank` example (`cargo run --example bank`) is a larger case.
 //!
+//! # Checking histories
+//!
+//! Concurrent and distributed systems are judged by their *histories*: operations with the
+//! time they were invoked and returned, possibly overlapping, possibly with unknown outcomes.
+//! [`history::History`] holds one, built from the same operation and output types as a
+//! [`Model`], so the model that drives generation is also the specification a recorded history
+//! is held to. [`check::check_linearizable_by`] decides whether some order of the operations that
+//! respects real time matches the model, and explains a violation; the session-guarantee,
+//! sequential-consistency and idempotency checkers live beside it.
+//!
+//! ```
+//! use stateprop::check::{check_linearizable, CheckConfig, Verdict};
+//! use stateprop::history::History;
+//! use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
+//!
+//! let mut h = History::new();
+//! // Client 1 writes 1 while client 2 reads; after both return, client 2 reads nothing.
+//! h.push(1, RegisterOp::Write { value: 1 }, 0, 3, RegisterOut::Written);
+//! h.push(2, RegisterOp::Read, 1, 2, RegisterOut::Value(Some(1)));
+//! h.push(2, RegisterOp::Read, 4, 5, RegisterOut::Value(None));
+//! let report = check_linearizable(&h, &CasRegister::default(), &CheckConfig::default());
+//! let Verdict::NotLinearizable(violation) = report.verdict else { unreachable!() };
+//! assert_eq!(violation.blocked, 2); // the second read cannot see the value disappear
+//! ```
+//!
+//! The `stateprop` command does the same for files (`stateprop check --model kv FILE`), reads
+//! Jepsen and Porcupine histories ([`history::import`]), and draws a history as a page
+//! (`stateprop render`); see the README and `docs/history-format.md`.
+//!
 //! # Limitations
 //!
 //! - **Sequential only, for now.** [`check_sequential`] drives one system from one thread. The
