@@ -242,6 +242,33 @@ fn main() {
             ));
         }
     }
+    // -- a tight memory cap: the hardest search must stop at it, with `Unknown`.
+    let h = import::kv_edn(&std::fs::read_to_string(data("kv/c10-bad.txt")).expect("read"))
+        .expect("parse");
+    let cap = 8u64 << 20;
+    let r = check_linearizable(
+        &h,
+        &KvModel::default(),
+        &CheckConfig::default().max_memory(cap),
+    );
+    println!(
+        "\n== c10-bad as one map, --max-memory 8 MiB ==\n  {} after {:.1} ms, cache peak {:.2} MiB",
+        match &r.verdict {
+            Verdict::Unknown(reason) => format!("unknown ({reason})"),
+            _ => verdict(&r).to_string(),
+        },
+        r.elapsed.as_secs_f64() * 1e3,
+        r.peak_bytes as f64 / (1 << 20) as f64
+    );
+    checks.push((
+        "a tight cap (8 MiB) ends in unknown without exceeding it",
+        matches!(r.verdict, Verdict::Unknown(_)) && r.peak_bytes <= cap,
+        format!(
+            "cache peak {:.2} MiB",
+            r.peak_bytes as f64 / (1 << 20) as f64
+        ),
+    ));
+
     let rss = peak_rss_mib();
     println!("\n  process peak resident memory: {rss:.1} MiB");
     checks.push(("every verdict right", all_right, String::new()));

@@ -33,7 +33,7 @@ pub struct CheckConfig {
     /// Give up (verdict `Unknown`) after this long. Default: none.
     pub timeout: Option<Duration>,
     /// Give up when the search's caches reach this many bytes, or the process's resident memory
-    /// does (where the system reports it). Default: none.
+    /// has grown by that much since the check began (where the system reports it). Default: none.
     pub max_memory: Option<u64>,
     /// Steps a partition's search runs before the next partition gets its turn. Default 20,000.
     pub slice: u64,
@@ -219,6 +219,8 @@ struct Budget {
     peak_bytes: u64,
     finished_steps: u64,
     since_rss_check: u64,
+    /// Resident memory when the check began: the cap applies to what the check adds.
+    rss_at_start: u64,
 }
 
 impl Budget {
@@ -230,12 +232,22 @@ impl Budget {
             peak_bytes: 0,
             finished_steps: 0,
             since_rss_check: 0,
+            rss_at_start: config
+                .max_memory
+                .and_then(|_| resident_bytes())
+                .unwrap_or(0),
         }
     }
 
-    fn grow(&mut self, bytes: u64) {
+    /// Counts a new cache entry; `false` if it would take the caches past the memory cap (the
+    /// entry is then not counted, and the search must stop).
+    fn grow(&mut self, bytes: u64) -> bool {
+        if self.max_memory.is_some_and(|max| self.bytes + bytes > max) {
+            return false;
+        }
         self.bytes += bytes;
         self.peak_bytes = self.peak_bytes.max(self.bytes);
+        true
     }
 
     fn release(&mut self, bytes: u64, steps: u64) {
@@ -261,9 +273,10 @@ impl Budget {
             if self.since_rss_check >= 1 << 16 {
                 self.since_rss_check = 0;
                 if let Some(rss) = resident_bytes() {
-                    if rss >= max {
+                    let grown = rss.saturating_sub(self.rss_at_start);
+                    if grown >= max {
                         return Some(format!(
-                            "the memory budget ran out: the process holds {rss} bytes"
+                            "the memory budget ran out: the process grew by {grown} bytes"
                         ));
                     }
                 }
@@ -271,6 +284,13 @@ impl Budget {
         }
         None
     }
+}
+
+fn memory_exhausted(budget: &Budget) -> String {
+    format!(
+        "the memory budget ran out: the search cache reached its cap of {} bytes",
+        budget.max_memory.unwrap_or(0)
+    )
 }
 
 /// The process's resident memory, where the system tells it.
@@ -287,6 +307,8 @@ enum Observation {
     Refuted,
     /// None fits.
     None,
+    /// The memory budget ran out.
+    OutOfMemory,
 }
 
 enum Step {
@@ -531,6 +553,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                         continue;
                     }
                     Observation::None => {}
+                    Observation::OutOfMemory => return Step::OutOfBudget(memory_exhausted(budget)),
                 }
             }
             let e = self.cursor;
@@ -553,7 +576,9 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                 if fits {
                     self.linearized[local / 64] |= 1 << (local % 64);
                     if let Some(bytes) = self.cache.insert(&self.linearized, &next_state) {
-                        budget.grow(bytes);
+                        if !budget.grow(bytes) {
+                            return Step::OutOfBudget(memory_exhausted(budget));
+                        }
                         let neutral = match (&op.ret, &op.output) {
                             (Some(_), Some(out)) => M::is_observation(&op.op, out),
                             _ => false,
@@ -595,7 +620,9 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                             self.linearized[local / 64] &= !(1 << (local % 64));
                             return Observation::Refuted;
                         };
-                        budget.grow(bytes);
+                        if !budget.grow(bytes) {
+                            return Observation::OutOfMemory;
+                        }
                         self.stack.push((local as u32, self.state.clone(), true));
                         self.remaining -= 1;
                         self.lift(e);
