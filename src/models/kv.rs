@@ -59,24 +59,39 @@ pub enum KvOut {
 /// hash of its key and value, so the checker's many copies and hashes of the state are cheap.
 #[derive(Clone, Default)]
 pub struct KvModel {
-    entries: Arc<Vec<Entry>>,
+    entries: Arc<Vec<Arc<Entry>>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Entry {
     key: Arc<str>,
-    value: Arc<str>,
+    value: String,
+    /// A polynomial hash of the value, extended byte by byte: an append hashes only its suffix.
+    rolling: u64,
+    /// The entry's hash: key and value.
     hash: u64,
 }
 
+/// Extends a polynomial hash (mod 2^64) with `bytes`.
+fn roll(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h = h
+            .wrapping_mul(0x100_0000_01B3)
+            .wrapping_add(u64::from(b) + 1);
+    }
+    h
+}
+
 impl Entry {
-    fn new(key: Arc<str>, value: Arc<str>) -> Self {
+    fn new(key: Arc<str>, value: String, rolling: u64) -> Self {
         let mut h = crate::check::fxhash::FxHasher::default();
         key.hash(&mut h);
-        value.hash(&mut h);
+        h.write_u64(rolling);
+        h.write_usize(value.len());
         Entry {
             key,
             value,
+            rolling,
             hash: h.finish(),
         }
     }
@@ -99,8 +114,7 @@ impl PartialEq for KvModel {
                 && self.entries.iter().zip(other.entries.iter()).all(|(a, b)| {
                     // Copies share their strings: pointer equality settles most comparisons.
                     a.hash == b.hash
-                        && (Arc::ptr_eq(&a.key, &b.key) || a.key == b.key)
-                        && (Arc::ptr_eq(&a.value, &b.value) || a.value == b.value)
+                        && (Arc::ptr_eq(a, b) || (a.key == b.key && a.value == b.value))
                 }))
     }
 }
@@ -129,15 +143,24 @@ impl KvModel {
         self.entries.binary_search_by(|e| (*e.key).cmp(key))
     }
 
-    fn set(&mut self, key: &str, value: Arc<str>) {
+    /// Sets `key` to `old + suffix` (a put is an append to "").
+    fn extend(&mut self, key: &str, suffix: &str, replace: bool) {
         let at = self.find(key);
+        let (old, rolling) = match (at, replace) {
+            (Ok(i), false) => (&*self.entries[i].value, self.entries[i].rolling),
+            _ => ("", 0),
+        };
+        let mut joined = String::with_capacity(old.len() + suffix.len());
+        joined.push_str(old);
+        joined.push_str(suffix);
+        let rolling = roll(rolling, suffix.as_bytes());
         let entries = Arc::make_mut(&mut self.entries);
         match at {
             Ok(i) => {
                 let key = entries[i].key.clone();
-                entries[i] = Entry::new(key, value);
+                entries[i] = Arc::new(Entry::new(key, joined, rolling));
             }
-            Err(i) => entries.insert(i, Entry::new(Arc::from(key), value)),
+            Err(i) => entries.insert(i, Arc::new(Entry::new(Arc::from(key), joined, rolling))),
         }
     }
 }
@@ -150,12 +173,11 @@ impl Model for KvModel {
         match op {
             KvOp::Get { key } => KvOut::Value(self.get(key).to_string()),
             KvOp::Put { key, value } => {
-                self.set(key, Arc::from(value.as_str()));
+                self.extend(key, value, true);
                 KvOut::Done
             }
             KvOp::Append { key, value } => {
-                let joined = format!("{}{}", self.get(key), value);
-                self.set(key, Arc::from(joined));
+                self.extend(key, value, false);
                 KvOut::Done
             }
             KvOp::Delete { key } => {
@@ -169,5 +191,15 @@ impl Model for KvModel {
 
     fn is_observation(op: &KvOp, _output: &KvOut) -> bool {
         matches!(op, KvOp::Get { .. })
+    }
+
+    fn observes(&self, op: &KvOp, output: &KvOut) -> bool {
+        match (op, output) {
+            (KvOp::Get { key }, KvOut::Value(value)) => self.get(key) == value,
+            _ => {
+                let mut copy = self.clone();
+                copy.step(op) == *output
+            }
+        }
     }
 }

@@ -53,6 +53,15 @@ pub trait Model: Clone + Debug + 'static {
         let _ = (op, output);
         false
     }
+
+    /// Whether the observation `op` returns `output` in this state. The default steps a copy of
+    /// the model; a model whose reads build their outputs (strings, collections) can answer
+    /// without copying or allocating, which the checker does for every candidate read.
+    fn observes(&self, op: &Self::Op, output: &Self::Output) -> bool {
+        let mut copy = self.clone();
+        let expected = copy.step(op);
+        copy.outputs_match(op, &expected, output)
+    }
 }
 
 /// The system under test, driven one operation at a time.
