@@ -130,10 +130,7 @@ fn chromium_runs_the_page_and_shows_the_impossible_operation() {
         "{tag}"
     );
     // The hover panel exists only once the script has run, and shows the impossible operation.
-    let panel_at = dom
-        .find("<aside id=\"state-panel\"")
-        .expect("the script built the state panel");
-    let panel = &dom[panel_at..panel_at + dom[panel_at..].find("</aside>").unwrap()];
+    let panel = state_panel(&dom);
     assert!(
         panel.contains("Operation #7") && panel.contains("client 1 · called at 16"),
         "{panel}"
@@ -144,16 +141,7 @@ fn chromium_runs_the_page_and_shows_the_impossible_operation() {
         "{panel}"
     );
 
-    let shot = dir.join("history.png");
-    run_chromium(
-        &dir,
-        &page,
-        &[
-            format!("--screenshot={}", shot.display()),
-            "--window-size=1400,900".to_string(),
-        ],
-    );
-    assert_png(&shot);
+    screenshot(&dir, &page);
 }
 
 #[test]
@@ -165,16 +153,28 @@ fn chromium_draws_a_linearizable_history() {
     let page = dir.join("history.html");
     std::fs::write(&page, &html).unwrap();
     let dom = run_chromium(&dir, &page, &["--dump-dom".to_string()]);
-    let panel_at = dom.find("<aside id=\"state-panel\"").expect("state panel");
-    let panel = &dom[panel_at..panel_at + dom[panel_at..].find("</aside>").unwrap()];
+    let panel = state_panel(&dom);
     assert!(
         panel.contains("linearized 1") && panel.contains("state after"),
         "{panel}"
     );
+    screenshot(&dir, &page);
+}
+
+/// The side panel the page's script builds at load (absent if the script did not run).
+fn state_panel(dom: &str) -> &str {
+    let at = dom
+        .find("<aside id=\"state-panel\"")
+        .expect("the script built the state panel");
+    &dom[at..at + dom[at..].find("</aside>").expect("the panel is closed")]
+}
+
+/// Takes a 1400x900 screenshot of `page` and checks it is a real picture.
+fn screenshot(dir: &Path, page: &Path) {
     let shot = dir.join("history.png");
     run_chromium(
-        &dir,
-        &page,
+        dir,
+        page,
         &[
             format!("--screenshot={}", shot.display()),
             "--window-size=1400,900".to_string(),
