@@ -3,8 +3,7 @@
 
 use crate::rng::CaseRunner;
 use crate::run::panic::catch;
-use crate::spec::{ArgTree, Gen, Model, RuleInfo, StateMachine};
-use proptest::prelude::Rng;
+use crate::spec::{ArgTree, Bits, Gen, Model, RuleInfo, RunnerRef, StateMachine};
 
 /// Why no operation could be generated.
 #[derive(Debug, Clone)]
@@ -74,13 +73,7 @@ impl CasePlan {
     /// 64 random bits for a rule choice.
     #[inline]
     fn choice_bits(&mut self) -> u64 {
-        match &mut self.choices {
-            Some(state) => {
-                *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                crate::rng::mix(*state)
-            }
-            None => self.runner.get().rng().next_u64(),
-        }
+        Bits::with(self.choices.as_mut(), RunnerRef::Lazy(&mut self.runner)).u64()
     }
 
     /// Draws the next operation for the current model state.

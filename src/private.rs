@@ -23,12 +23,6 @@ pub fn precondition<M, F: Fn(&M) -> bool>(f: F, model: &M) -> bool {
     f(model)
 }
 
-/// Calls a strategy that reads the model; see [`precondition`] for why this is a function.
-#[inline]
-pub fn strategy_from_model<M, S, F: Fn(&M) -> S>(f: F, model: &M) -> S {
-    f(model)
-}
-
 /// Tags a field's strategy with the field's type; the `Value = T` bound makes a strategy of the
 /// wrong type fail at the user's strategy expression. Derived code then draws from it with
 /// `(&&&typed).draw_arg(gen, field)` (see `spec/draw.rs`).

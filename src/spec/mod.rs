@@ -6,6 +6,7 @@ mod gen;
 mod rust;
 mod var;
 
+pub(crate) use draw::RunnerRef;
 pub use draw::{Bits, Clamped, Draw};
 pub use gen::{ArgTree, Gen};
 pub use rust::ToRust;
