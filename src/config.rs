@@ -53,6 +53,11 @@ pub struct Config {
     /// The regression file. `STATEPROP_REGRESSIONS`. Default: `<test file stem>.stateprop-regressions`
     /// beside the test's source file.
     pub regression_file: Option<PathBuf>,
+    /// Whether the `STATEPROP_*` (and `PROPTEST_*`) environment variables apply. Default on.
+    /// Turn it off with [`Config::ignore_env`] in tests that pin a seed, a case count or lengths
+    /// and assert what those give: a `STATEPROP_SEED` exported for the whole suite must not
+    /// change their meaning.
+    pub read_env: bool,
 }
 
 impl Default for Config {
@@ -72,6 +77,7 @@ impl Default for Config {
             name: None,
             failures: 1,
             regression_file: None,
+            read_env: true,
         }
     }
 }
@@ -173,14 +179,32 @@ impl Config {
         self
     }
 
-    /// Applies the `STATEPROP_*` (and the matching `PROPTEST_*`) environment variables.
+    /// See [`Config::read_env`]: this configuration is used exactly as the code sets it,
+    /// whatever the environment says.
+    pub fn ignore_env(mut self) -> Self {
+        self.read_env = false;
+        self
+    }
+
+    /// Applies the `STATEPROP_*` (and the matching `PROPTEST_*`) environment variables, unless
+    /// [`Config::read_env`] is off.
     ///
-    /// This is the only place the library reads its configuration from the environment.
+    /// This is the only place the library reads its configuration from the environment. A value
+    /// that is not valid Unicode is an error, not silently ignored.
     pub fn with_env(self) -> Result<Self, String> {
+        if !self.read_env {
+            return Ok(self);
+        }
+        for name in VARIABLES {
+            if let Err(std::env::VarError::NotUnicode(v)) = std::env::var(name) {
+                return Err(format!("{name}={v:?} is not valid UTF-8"));
+            }
+        }
         self.with_vars(|name| std::env::var(name).ok())
     }
 
-    /// [`with_env`](Config::with_env) over any variable source (tests use a map).
+    /// [`with_env`](Config::with_env) over any variable source (tests use a map). Applies the
+    /// variables whatever [`Config::read_env`] says: the caller chose the source.
     pub fn with_vars(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let get = |names: &[&'static str]| {
             names
@@ -241,6 +265,32 @@ impl Config {
     }
 }
 
+/// Every variable [`Config::with_vars`] reads.
+const VARIABLES: &[&str] = &[
+    "STATEPROP_CASES",
+    "PROPTEST_CASES",
+    "STATEPROP_STEPS",
+    "STATEPROP_SEED",
+    "STATEPROP_MAX_SHRINK_TIME",
+    "PROPTEST_MAX_SHRINK_TIME",
+    "STATEPROP_MAX_SHRINK_RUNS",
+    "PROPTEST_MAX_SHRINK_ITERS",
+    "STATEPROP_DURATION",
+    "STATEPROP_VERBOSE",
+    "PROPTEST_VERBOSE",
+    "STATEPROP_SWARM",
+    "STATEPROP_REPORT",
+    "STATEPROP_PERSIST",
+    "PROPTEST_DISABLE_FAILURE_PERSISTENCE",
+    "STATEPROP_FAILURES",
+    "STATEPROP_REGRESSIONS",
+    "STATEPROP_STEP_TIMEOUT",
+];
+
+/// The longest program the runner generates: a program is held in memory, step by step, and
+/// millions of operations belong to a stress run, not to one case.
+pub const MAX_STEPS: usize = 1 << 24;
+
 fn parse_u64(name: &str, value: &str) -> Result<u64, String> {
     let v = value.trim().replace('_', "");
     let parsed = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
@@ -274,8 +324,16 @@ fn parse_steps(name: &str, value: &str) -> Result<(usize, usize), String> {
     if lo > hi {
         return Err(bad());
     }
+    if hi > MAX_STEPS {
+        return Err(format!(
+            "{name}={value:?} asks for programs longer than {MAX_STEPS} steps, the most one case \
+             may have"
+        ));
+    }
     Ok((lo, hi))
 }
+
+const MAX_DURATION_SECS: f64 = 1e10;
 
 /// `30s`, `500ms`, `2m`, `1h`; a bare number is seconds.
 pub(crate) fn parse_duration(name: &str, value: &str) -> Result<Duration, String> {
@@ -295,6 +353,13 @@ pub(crate) fn parse_duration(name: &str, value: &str) -> Result<Duration, String
     };
     if !secs.is_finite() || secs < 0.0 {
         return Err(bad());
+    }
+    // Longer than about 317 years is surely a typo, and far past what a clock can add to `now`.
+    if secs > MAX_DURATION_SECS {
+        return Err(format!(
+            "{name}={value:?} is longer than the longest duration stateprop takes (10^10 s, \
+             about 317 years)"
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }

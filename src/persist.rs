@@ -56,11 +56,7 @@ fn resolve_dir(dir: &Path) -> Option<PathBuf> {
 
 /// Reads the entries of `test`; a line that is not a valid entry is an error naming it.
 pub(crate) fn load(path: &Path, test: &str) -> Result<Vec<Entry>, String> {
-    let text = match fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
-    };
+    let text = read_text(path)?;
     let mut entries = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
@@ -90,18 +86,39 @@ pub(crate) fn load(path: &Path, test: &str) -> Result<Vec<Entry>, String> {
     Ok(entries)
 }
 
+/// The file's text without a leading byte-order mark (editors on some systems add one); empty
+/// when the file does not exist. Text that is not UTF-8 is an error naming the line.
+fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
+    };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.to_string()),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+            Err(format!(
+                "{}:{line}: not UTF-8 text (byte 0x{:02x}); regression files are UTF-8 JSON lines",
+                path.display(),
+                bytes[at]
+            ))
+        }
+    }
+}
+
 /// Adds an entry unless the same program is already saved for this test.
 ///
 /// Tests of one file may fail at once, in threads of one process or in processes of their own
 /// (nextest): a lock file beside the regression file serializes the read-modify-rename, so no
 /// entry is lost.
 pub(crate) fn save(path: &Path, test: &str, seed: u64, steps: &[Value]) -> Result<bool, String> {
-    let _lock = Lock::acquire(path);
-    let old = match fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
-    };
+    // Lock the file written, not a link to it: two links to one file share one lock.
+    let target = follow_links(path);
+    let _lock = Lock::acquire(&target);
+    let old = read_text(path)?;
     let line = json!({ "test": test, "seed": seed, "steps": steps }).to_string();
     if old.lines().any(|l| l.trim() == line) {
         return Ok(false);
@@ -120,30 +137,39 @@ pub(crate) fn save(path: &Path, test: &str, seed: u64, steps: &[Value]) -> Resul
     Ok(true)
 }
 
-/// An exclusive lock held as a `<file>.lock` file, released on drop.
-struct Lock(Option<PathBuf>);
+/// An exclusive lock on `<file>.stateprop-lock`, held through the operating system's file lock
+/// and released on drop.
+///
+/// The lock belongs to an open file, not to the file's existence: when a process dies, the system
+/// releases its lock, so a lock file left behind by a crash is never mistaken for a held lock, and
+/// nobody ever has to guess from a file's age that its owner is gone. (Guessing was how entries got
+/// lost: a waiter that broke a "stale" lock could break one another writer had just taken.)
+struct Lock(Option<(PathBuf, fs::File)>);
 
 impl Lock {
-    /// Waits up to 10 s; a lock older than that is taken to be left by a crashed process and
-    /// broken, rather than waited on forever.
     fn acquire(path: &Path) -> Lock {
         let lock = path.with_extension("stateprop-lock");
-        let start = std::time::Instant::now();
         loop {
-            match fs::OpenOptions::new()
+            let file = match fs::OpenOptions::new()
+                .read(true)
                 .write(true)
-                .create_new(true)
+                .create(true)
+                .truncate(false)
                 .open(&lock)
             {
-                Ok(_) => return Lock(Some(lock)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    if start.elapsed() > std::time::Duration::from_secs(10) {
-                        let _ = fs::remove_file(&lock);
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
+                Ok(f) => f,
                 // A read-only folder: writing will fail and say so; no lock to hold.
                 Err(_) => return Lock(None),
+            };
+            if file.lock().is_err() {
+                // A file system without locks: go on unlocked, as a single writer would.
+                return Lock(None);
+            }
+            // The holder before us deletes the lock file before releasing it (see `drop`), and a
+            // third writer may already have made a new one: we hold a lock only if the path
+            // still names the very file we locked.
+            if same_file(&file, &lock) {
+                return Lock(Some((lock, file)));
             }
         }
     }
@@ -151,14 +177,39 @@ impl Lock {
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        if let Some(lock) = &self.0 {
-            let _ = fs::remove_file(lock);
+        if let Some((lock, file)) = self.0.take() {
+            // Delete while still holding it, so no one can lock the old file and believe it is
+            // the current one (they check with `same_file`).
+            if cfg!(unix) {
+                let _ = fs::remove_file(&lock);
+            }
+            drop(file);
         }
     }
 }
 
+#[cfg(unix)]
+fn same_file(file: &fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Elsewhere the lock file is never deleted, so the file locked is always the current one.
+#[cfg(not(unix))]
+fn same_file(_file: &fs::File, _path: &Path) -> bool {
+    true
+}
+
 /// Writes `bytes` to a temporary file beside `path`, flushes it, and renames it over `path`.
+///
+/// When `path` is a symbolic link, the file it points to is written (and the link kept): users
+/// link a report or a regression file into a shared folder on purpose.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let target = follow_links(path);
+    let path = target.as_path();
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -177,4 +228,24 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> 
         let _ = fs::remove_file(&tmp);
         format!("{}: cannot write: {e}", path.display())
     })
+}
+
+/// The file `path` finally names, following symbolic links (also dangling ones, whose target is
+/// then created); `path` itself when it is not a link. Gives up after 40 links, as the system does.
+fn follow_links(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => match fs::read_link(&current) {
+                Ok(target) if target.is_absolute() => current = target,
+                Ok(target) => {
+                    let dir = current.parent().map(Path::to_path_buf).unwrap_or_default();
+                    current = dir.join(target);
+                }
+                Err(_) => return current,
+            },
+            _ => return current,
+        }
+    }
+    current
 }

@@ -64,6 +64,7 @@ impl Report {
                 "failures": self.shrink.failures,
                 "time_ms": self.shrink.time.as_millis() as u64,
             },
+            "note": self.note,
             "saved_to": self.saved_to,
             "pasteable_test": self.failure.as_ref().map(|_| self.pasteable_test()),
         })

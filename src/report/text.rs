@@ -39,7 +39,10 @@ impl Report {
         } else {
             String::new()
         };
-        let label = if self.note.is_some() {
+        // "Minimal" only for what the shrinker made minimal: a replayed program runs as given.
+        let label = if self.origin == Some(Origin::Replay) {
+            "program, replayed as given"
+        } else if self.note.is_some() {
             "program"
         } else {
             "minimal program"

@@ -1,10 +1,11 @@
 //! Runners: generate cases, run them against the system, shrink and report the first failure.
 
 pub(crate) mod exec;
+mod outcome;
 pub(crate) mod panic;
 pub(crate) mod watchdog;
 
-use crate::config::Config;
+use crate::config::{Config, MAX_STEPS};
 use crate::failure::{Failure, FailureKind};
 use crate::generate::{generate_program, CasePlan, GenError, ModelRun};
 use crate::persist;
@@ -13,10 +14,11 @@ use crate::rng::{case_seed, fresh_seed};
 use crate::shrink::{ShrinkStats, Shrinker};
 use crate::spec::{ArgTree, Model, StateMachine, System};
 use exec::{execute, Exec};
+use outcome::{Found, Reporting, Shared};
 use std::panic::Location;
 use std::path::PathBuf;
 use std::time::Instant;
-use watchdog::{run_watched, Activity, Heartbeat, Hung};
+use watchdog::{run_watched, Activity, Heartbeat};
 
 /// A finished run: the report, and the minimal failing program as typed operations.
 #[derive(Debug)]
@@ -136,25 +138,46 @@ impl<M: Model> Runner<M> {
             (Some(path), true) => Some(path.clone()),
             (None, true) => persist::file_for(source),
         };
+        if config.steps.1 > MAX_STEPS {
+            panic!(
+                "stateprop: programs of up to {} steps were asked for; one case may have at \
+                 most {MAX_STEPS} (long runs belong to a duration or a stress run)",
+                config.steps.1
+            );
+        }
+        if config.duration.is_none() && (config.cases == 0 || config.steps.1 == 0) {
+            eprintln!(
+                "stateprop: warning: `{test}` tests nothing: {} cases of at most {} steps \
+                 (check STATEPROP_CASES, STATEPROP_STEPS or the test's Config)",
+                config.cases, config.steps.1
+            );
+        }
+        let reporting = Reporting {
+            test: test.clone(),
+            seed,
+            replay_call,
+            rerun: rerun_command(source, &test),
+            rerun_env,
+            regression_file,
+            step_timeout: config.step_timeout,
+            steps: config.steps,
+            swarm: config.swarm,
+        };
+        let progress = outcome::shared();
         let job = Job {
             config: config.clone(),
             initial: self.initial.clone(),
-            test: test.clone(),
-            seed,
-            regression_file,
-            replay_call: replay_call.clone(),
-            rerun: rerun_command(source, &test),
-            rerun_env,
+            reporting: reporting.clone(),
+            progress: progress.clone(),
         };
-        let rerun = job.rerun.clone();
         let outcome = run_watched(config.step_timeout, move |hb| job.work(&factory, hb));
         let result = match outcome {
             Ok(Ok(result)) => result,
             Ok(Err(message)) => panic!("stateprop: {message}"),
             Err(hung) => {
-                let mut r = hang_result(&config, &self.initial, &test, seed, &replay_call, hung);
-                r.report.rerun = rerun;
-                r
+                let (report, minimal) =
+                    outcome::hang_report(&reporting, &self.initial, &progress, hung);
+                RunResult { report, minimal }
             }
         };
         if let Some(path) = &config.report_path {
@@ -197,13 +220,24 @@ where
     conclude(&result.report);
 }
 
-/// Panics with the report if the run failed (the timing line goes to stderr first).
-#[track_caller]
+/// Fails the test with the report if the run failed (the timing line goes first).
 fn conclude(report: &Report) {
     if report.verdict == Verdict::Fail {
         eprintln!("{}", report.timing_line());
-        panic!("\n{}", report.text());
+        fail_with(report.text());
     }
+}
+
+/// Ends the test with the report as the last thing it prints.
+///
+/// The report goes to stderr (which the test harness captures and shows for a failed test), and
+/// the test unwinds without calling the panic hook: no "thread panicked at" line after the
+/// report, and no backtrace through stateprop's own functions with `RUST_BACKTRACE=1`. The
+/// panic's payload is still the report, for `#[should_panic(expected = ...)]` and `catch_unwind`.
+fn fail_with(text: String) -> ! {
+    let text = format!("\n{text}");
+    eprintln!("{text}");
+    std::panic::resume_unwind(Box::new(text))
 }
 
 /// Replays a program (a pasted regression test): panics with a report if it fails.
@@ -288,7 +322,7 @@ where
             rerun: String::new(),
             rerun_env: String::new(),
         };
-        panic!("\n{}", report.text());
+        fail_with(report.text());
     }
 }
 
@@ -318,17 +352,12 @@ where
 struct Job<M: Model> {
     config: Config,
     initial: M,
-    test: String,
-    seed: u64,
-    regression_file: Option<PathBuf>,
-    replay_call: String,
-    rerun: String,
-    /// ` STATEPROP_STEPS=...` etc. where the environment changed generation settings.
-    rerun_env: String,
+    reporting: Reporting,
+    progress: Shared<M::Op>,
 }
 
 /// A failing program before shrinking.
-struct Found<Op> {
+struct Candidate<Op> {
     ops: Vec<Op>,
     trees: Vec<Vec<Box<dyn ArgTree>>>,
     failure: Failure,
@@ -348,9 +377,69 @@ impl<M: Model> Job<M> {
             Err(_) => Vec::new(),
         }
     }
-}
 
-impl<M: Model> Job<M> {
+    /// Shrinks a failing case and confirms the result by a rerun. Every program adopted on the
+    /// way is published in `progress`, so a candidate that hangs cannot take the bug with it.
+    fn shrink<S: System<M>>(
+        &self,
+        factory: &dyn Fn() -> S,
+        hb: &Heartbeat,
+        candidate: Candidate<M::Op>,
+        stats: &Stats,
+    ) -> Found<M::Op> {
+        let origin = candidate.origin.clone();
+        outcome::lock(&self.progress).best = Some(Found {
+            ops: candidate.ops.clone(),
+            failure: candidate.failure.clone(),
+            origin: origin.clone(),
+            stats: stats.clone(),
+            shrink: ShrinkStats {
+                steps_before: candidate.ops.len(),
+                failures: 1,
+                ..ShrinkStats::default()
+            },
+            note: None,
+            trace: Vec::new(),
+        });
+        let publish = |ops: &[M::Op], failure: &Failure, shrink: &ShrinkStats| {
+            if let Some(best) = &mut outcome::lock(&self.progress).best {
+                best.ops = ops.to_vec();
+                best.failure = failure.clone();
+                best.shrink.runs = shrink.runs;
+                best.shrink.skipped = shrink.skipped;
+            }
+        };
+        let shrinker = Shrinker::new(
+            &self.initial,
+            factory,
+            hb,
+            self.config.max_shrink_time,
+            self.config.max_shrink_runs,
+        )
+        .on_adopt(&publish);
+        let len = candidate.ops.len();
+        let regenerate = || self.fresh_trees(&origin, len);
+        let shrunk = shrinker.shrink(
+            candidate.ops,
+            candidate.trees,
+            Some(&regenerate),
+            candidate.failure,
+        );
+        let shrink = shrunk.stats.clone();
+        let verbose = self.config.verbose > 0;
+        let (ops, failure, note, trace) =
+            outcome::confirm(&self.initial, factory, hb, shrunk, verbose);
+        Found {
+            ops,
+            failure,
+            origin,
+            stats: stats.clone(),
+            shrink,
+            note,
+            trace,
+        }
+    }
+
     fn work<S: System<M>>(
         &self,
         factory: &dyn Fn() -> S,
@@ -361,22 +450,10 @@ impl<M: Model> Job<M> {
             ..Stats::default()
         };
         let start = Instant::now();
-        let shrink_one = |found: Found<M::Op>| {
-            let shrinker = Shrinker::new(
-                &self.initial,
-                factory,
-                hb,
-                self.config.max_shrink_time,
-                self.config.max_shrink_runs,
-            );
-            let origin = found.origin.clone();
-            let len = found.ops.len();
-            let regenerate = || self.fresh_trees(&origin, len);
-            let (ops, failure, shrink) =
-                shrinker.shrink(found.ops, found.trees, Some(&regenerate), found.failure);
-            (ops, failure, origin, shrink)
+        let mut best = match self.replay_saved(factory, hb, &mut stats)? {
+            Some(candidate) => Some(self.shrink(factory, hb, candidate, &stats)),
+            None => None,
         };
-        let mut best = self.replay_saved(factory, hb, &mut stats)?.map(shrink_one);
         if best.is_none() {
             // Search for up to `failures` failing cases; keep the shortest once shrunk.
             let mut case = 0;
@@ -387,51 +464,41 @@ impl<M: Model> Job<M> {
                     break;
                 };
                 case += 1;
-                let candidate = shrink_one(found);
-                total.runs += candidate.3.runs;
-                total.skipped += candidate.3.skipped;
-                total.time += candidate.3.time;
-                total.budget_exhausted |= candidate.3.budget_exhausted;
+                let candidate = self.shrink(factory, hb, found, &stats);
+                total.runs += candidate.shrink.runs;
+                total.skipped += candidate.shrink.skipped;
+                total.time += candidate.shrink.time;
+                total.budget_exhausted |= candidate.shrink.budget_exhausted;
                 total.failures += 1;
                 if best
                     .as_ref()
-                    .is_none_or(|b| crate::shrink::simpler(&candidate.0, &b.0))
+                    .is_none_or(|b| crate::shrink::simpler(&candidate.ops, &b.ops))
                 {
                     best = Some(candidate);
                 }
             }
             if let Some(b) = &mut best {
-                total.steps_before = b.3.steps_before;
-                total.steps_after = b.3.steps_after;
-                b.3 = total;
+                total.steps_before = b.shrink.steps_before;
+                total.steps_after = b.shrink.steps_after;
+                b.shrink = total;
             }
         }
         stats.time = start
             .elapsed()
-            .saturating_sub(best.as_ref().map_or(Default::default(), |b| b.3.time));
-        let Some((ops, failure, origin, shrink)) = best else {
+            .saturating_sub(best.as_ref().map_or(Default::default(), |b| b.shrink.time));
+        let Some(mut found) = best else {
             return Ok(RunResult {
-                report: self.report(Verdict::Pass, stats, None, &[], ShrinkStats::default()),
+                report: self.reporting.report::<M::Op>(stats, None),
                 minimal: Vec::new(),
             });
         };
-        let mut report = self.report(Verdict::Fail, stats, Some((failure, origin)), &ops, shrink);
-        if self.config.verbose > 0 {
-            hb.begin(Activity::Program(report.minimal_rust.clone()));
-            report.trace = execute(&self.initial, factory, &ops, hb, true).trace;
-        }
-        if let (Some(path), false) = (
-            &self.regression_file,
-            matches!(report.origin, Some(Origin::Saved { .. })),
-        ) {
-            match persist::save(path, &self.test, self.seed, &report.minimal_json) {
-                Ok(_) => report.saved_to = Some(path.display().to_string()),
-                Err(e) => eprintln!("stateprop: could not save the case: {e}"),
-            }
-        }
+        // The statistics cover the whole run, also the cases after the first failure.
+        found.stats = stats;
+        let mut report = self.reporting.report(Stats::default(), Some(&found));
+        self.reporting.save(&mut report);
         Ok(RunResult {
             report,
-            minimal: ops,
+            minimal: found.ops,
         })
     }
 
@@ -441,11 +508,11 @@ impl<M: Model> Job<M> {
         factory: &dyn Fn() -> S,
         hb: &Heartbeat,
         stats: &mut Stats,
-    ) -> Result<Option<Found<M::Op>>, String> {
-        let Some(path) = &self.regression_file else {
+    ) -> Result<Option<Candidate<M::Op>>, String> {
+        let Some(path) = &self.reporting.regression_file else {
             return Ok(None);
         };
-        for entry in persist::load(path, &self.test)? {
+        for entry in persist::load(path, &self.reporting.test)? {
             let location = format!("{}:{}", path.display(), entry.line);
             let ops: Result<Vec<M::Op>, String> =
                 entry.steps.iter().map(M::Op::from_json).collect();
@@ -471,13 +538,17 @@ impl<M: Model> Job<M> {
                 continue;
             }
             stats.replayed += 1;
+            let origin = Origin::Saved { location };
+            outcome::lock(&self.progress).program = Some((ops.clone(), origin.clone()));
             hb.begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
-            if let Some(failure) = execute(&self.initial, factory, &ops, hb, false).failure {
-                return Ok(Some(Found {
+            let failure = execute(&self.initial, factory, &ops, hb, false).failure;
+            outcome::lock(&self.progress).program = None;
+            if let Some(failure) = failure {
+                return Ok(Some(Candidate {
                     ops,
                     trees: Vec::new(),
                     failure,
-                    origin: Origin::Saved { location },
+                    origin,
                 }));
             }
         }
@@ -492,7 +563,7 @@ impl<M: Model> Job<M> {
         stats: &mut Stats,
         case: &mut u64,
         start: Instant,
-    ) -> Result<Option<Found<M::Op>>, String> {
+    ) -> Result<Option<Candidate<M::Op>>, String> {
         loop {
             let case_index = *case;
             let more = match self.config.duration {
@@ -502,8 +573,11 @@ impl<M: Model> Job<M> {
             if !more {
                 return Ok(None);
             }
-            let seed = case_seed(self.seed, case_index);
-            hb.begin(Activity::Case { seed });
+            let seed = case_seed(self.reporting.seed, case_index);
+            hb.begin(Activity::Case {
+                index: case_index,
+                seed,
+            });
             let mut plan = self.plan(seed);
             let mut failure = None;
             let mut ran = 0;
@@ -539,7 +613,7 @@ impl<M: Model> Job<M> {
                 let mut plan = self.plan(seed);
                 let ops = generate_program(&self.initial, &mut plan, len, Some(&mut trees))
                     .map_err(|e| self.gen_error(e, case_index, 0))?;
-                return Ok(Some(Found {
+                return Ok(Some(Candidate {
                     ops,
                     trees,
                     failure,
@@ -561,93 +635,9 @@ impl<M: Model> Job<M> {
         format!(
             "{}\n(test `{}`, case {case}, step {step}, seed {})",
             e.message(),
-            self.test,
-            self.seed
+            self.reporting.test,
+            self.reporting.seed
         )
-    }
-
-    fn report(
-        &self,
-        verdict: Verdict,
-        stats: Stats,
-        failure: Option<(Failure, Origin)>,
-        ops: &[M::Op],
-        shrink: ShrinkStats,
-    ) -> Report {
-        let (failure, origin) = match failure {
-            Some((f, o)) => (Some(f), Some(o)),
-            None => (None, None),
-        };
-        Report {
-            test: self.test.clone(),
-            verdict,
-            seed: self.seed,
-            failure,
-            minimal_rust: ops.iter().map(|o| o.to_rust()).collect(),
-            minimal_json: ops.iter().map(|o| o.to_json()).collect(),
-            origin,
-            stats,
-            shrink,
-            trace: Vec::new(),
-            saved_to: None,
-            replay_call: self.replay_call.clone(),
-            note: None,
-            rerun: self.rerun.clone(),
-            rerun_env: self.rerun_env.clone(),
-        }
-    }
-}
-
-/// The report of a hang: the program up to the step that never returned, unshrunk.
-fn hang_result<M: Model>(
-    config: &Config,
-    initial: &M,
-    test: &str,
-    seed: u64,
-    replay_call: &str,
-    hung: Hung,
-) -> RunResult<M::Op> {
-    let ops: Vec<M::Op> = match &hung.activity {
-        Activity::Case { seed } => {
-            let mut plan = CasePlan::new::<M::Op>(*seed, config.steps, config.swarm);
-            generate_program(initial, &mut plan, hung.step + 1, None).unwrap_or_default()
-        }
-        _ => Vec::new(),
-    };
-    let rust: Vec<String> = match &hung.activity {
-        Activity::Program(lines) => lines.iter().take(hung.step + 1).cloned().collect(),
-        _ => ops.iter().map(|o| o.to_rust()).collect(),
-    };
-    let report = Report {
-        test: test.to_string(),
-        verdict: Verdict::Fail,
-        seed,
-        failure: Some(Failure {
-            step: Some(hung.step),
-            op: rust.get(hung.step).cloned(),
-            kind: FailureKind::Hang {
-                timeout_ms: config.step_timeout.as_millis() as u64,
-            },
-        }),
-        minimal_json: ops.iter().map(|o| o.to_json()).collect(),
-        minimal_rust: rust,
-        origin: None,
-        stats: Stats::default(),
-        shrink: ShrinkStats::default(),
-        trace: Vec::new(),
-        saved_to: None,
-        replay_call: replay_call.to_string(),
-        note: Some(
-            "a hung step cannot be interrupted, so this program was not shrunk; \
-             its thread is left running"
-                .to_string(),
-        ),
-        rerun: String::new(),
-        rerun_env: String::new(),
-    };
-    RunResult {
-        report,
-        minimal: ops,
     }
 }
 

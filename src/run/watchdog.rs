@@ -14,7 +14,7 @@ pub(crate) enum Activity {
     #[default]
     Idle,
     /// Running generated case `index` from `seed`.
-    Case { seed: u64 },
+    Case { index: u64, seed: u64 },
     /// Running a fixed program (replay, shrink candidate), as Rust source lines.
     Program(Vec<String>),
 }
@@ -75,7 +75,9 @@ pub(crate) fn run_watched<R: Send + 'static>(
         .stack_size(16 << 20)
         .spawn(move || {
             super::panic::capture_on_this_thread();
-            let result = work(&worker_hb);
+            // User code's panics are caught where it is called; one caught here is stateprop's
+            // own, and its message must reach the user rather than die with the thread.
+            let result = super::panic::catch(|| work(&worker_hb));
             let _ = tx.send(result);
         })
         .expect("stateprop: could not start the worker thread");
@@ -84,10 +86,12 @@ pub(crate) fn run_watched<R: Send + 'static>(
     let mut since = Instant::now();
     loop {
         match rx.recv_timeout(poll) {
-            Ok(result) => return Ok(result),
+            Ok(Ok(result)) => return Ok(result),
+            Ok(Err(message)) => {
+                panic!("stateprop: internal error (a stateprop bug, please report it): {message}")
+            }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                // The worker catches every panic of user code; reaching this is a bug of ours.
-                panic!("stateprop: the worker thread died without a result (a stateprop bug)");
+                panic!("stateprop: internal error: the worker thread ended without a result")
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let beats = hb.beats.load(Ordering::Relaxed);

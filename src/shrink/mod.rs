@@ -40,6 +40,12 @@ pub(crate) struct Shrinker<'a, M: Model, S> {
     pub(crate) hb: &'a Heartbeat,
     pub(crate) max_time: Duration,
     pub(crate) max_runs: u64,
+    /// Told of every program adopted, so the smallest failing one so far survives a candidate
+    /// that hangs (the caller's thread reports it; this one is stuck).
+    on_adopt: Option<OnAdopt<'a, M::Op>>,
+    /// The programs adopted, oldest first (the original, then each smaller one), capped at
+    /// `TRAIL`: if the result does not fail again when rerun, the caller walks back through them.
+    trail: Vec<(Vec<M::Op>, Failure)>,
     seen: HashSet<u64>,
     stats: ShrinkStats,
     start: Instant,
@@ -53,6 +59,21 @@ struct Current<Op> {
     /// Each step's index in the program shrinking started from.
     origin: Vec<usize>,
     failure: Failure,
+}
+
+/// Told of each adopted program, with its failure and the shrink counts so far.
+pub(crate) type OnAdopt<'a, Op> = &'a dyn Fn(&[Op], &Failure, &ShrinkStats);
+
+/// How many adopted programs the trail keeps (the original is always kept).
+const TRAIL: usize = 64;
+
+/// A shrunk program, its failure, and how shrinking went.
+pub(crate) struct Shrunk<Op> {
+    pub(crate) ops: Vec<Op>,
+    pub(crate) failure: Failure,
+    pub(crate) stats: ShrinkStats,
+    /// Earlier failing programs, oldest first, ending with `ops` itself.
+    pub(crate) trail: Vec<(Vec<Op>, Failure)>,
 }
 
 /// What became of a candidate.
@@ -88,11 +109,19 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
             hb,
             max_time,
             max_runs,
+            on_adopt: None,
+            trail: Vec::new(),
             seen: HashSet::new(),
             stats: ShrinkStats::default(),
             start: now,
             last_progress: now,
         }
+    }
+
+    /// Calls `f` with every program adopted (see the field `on_adopt`).
+    pub(crate) fn on_adopt(mut self, f: OnAdopt<'a, M::Op>) -> Self {
+        self.on_adopt = Some(f);
+        self
     }
 
     /// Shrinks a failing program. `trees` may be empty (no argument shrinking) or hold one entry
@@ -103,12 +132,13 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
         mut trees: Vec<Vec<Box<dyn ArgTree>>>,
         regenerate: Option<Regenerate<'_>>,
         failure: Failure,
-    ) -> (Vec<M::Op>, Failure, ShrinkStats) {
+    ) -> Shrunk<M::Op> {
         if trees.len() != ops.len() {
             trees = ops.iter().map(|_| Vec::new()).collect();
         }
         self.stats.steps_before = ops.len();
         self.stats.failures = 1;
+        self.trail.push((ops.clone(), failure.clone()));
         self.seen.insert(fingerprint(&ops));
         let mut cur = Current {
             origin: (0..ops.len()).collect(),
@@ -138,7 +168,12 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
         }
         self.stats.steps_after = cur.ops.len();
         self.stats.time = self.start.elapsed();
-        (cur.ops, cur.failure, self.stats)
+        Shrunk {
+            ops: cur.ops,
+            failure: cur.failure,
+            stats: self.stats,
+            trail: self.trail,
+        }
     }
 
     fn out_of_budget(&mut self) -> bool {
@@ -413,6 +448,13 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
         cur.ops = ops;
         cur.trees = trees;
         cur.failure = failure;
+        if let Some(on_adopt) = self.on_adopt {
+            on_adopt(&cur.ops, &cur.failure, &self.stats);
+        }
+        if self.trail.len() > TRAIL {
+            self.trail.remove(1);
+        }
+        self.trail.push((cur.ops.clone(), cur.failure.clone()));
         Try::Adopted
     }
 

@@ -1,0 +1,262 @@
+//! How a run ends: the report of a failure, its confirmation by a rerun, the report that survives
+//! a hang, and saving the case.
+//!
+//! The worker thread finds, shrinks and confirms; the caller's thread watches it. Whatever the
+//! worker learns that a report needs is kept in [`Progress`], which the caller can still read if
+//! the worker hangs in a system that never returns: a hang while shrinking must not hide the bug
+//! that was being shrunk.
+
+use super::exec::execute;
+use super::watchdog::{Activity, Heartbeat, Hung};
+use crate::failure::{Failure, FailureKind};
+use crate::generate::{generate_program, CasePlan};
+use crate::persist;
+use crate::report::{Origin, Report, Stats, Verdict};
+use crate::shrink::{ShrinkStats, Shrunk};
+use crate::spec::{Model, StateMachine, System};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The parts of a report that do not depend on what was found.
+#[derive(Clone)]
+pub(crate) struct Reporting {
+    pub(crate) test: String,
+    pub(crate) seed: u64,
+    pub(crate) replay_call: String,
+    pub(crate) rerun: String,
+    /// ` STATEPROP_STEPS=...` etc. where the environment changed generation settings.
+    pub(crate) rerun_env: String,
+    pub(crate) regression_file: Option<PathBuf>,
+    pub(crate) step_timeout: Duration,
+    pub(crate) steps: (usize, usize),
+    pub(crate) swarm: bool,
+}
+
+/// A failing program and everything its report says.
+pub(crate) struct Found<Op> {
+    pub(crate) ops: Vec<Op>,
+    pub(crate) failure: Failure,
+    pub(crate) origin: Origin,
+    pub(crate) stats: Stats,
+    pub(crate) shrink: ShrinkStats,
+    pub(crate) note: Option<String>,
+    pub(crate) trace: Vec<String>,
+}
+
+impl Reporting {
+    pub(crate) fn report<Op: StateMachine>(
+        &self,
+        stats: Stats,
+        found: Option<&Found<Op>>,
+    ) -> Report {
+        let mut report = Report {
+            test: self.test.clone(),
+            verdict: Verdict::Pass,
+            seed: self.seed,
+            failure: None,
+            minimal_rust: Vec::new(),
+            minimal_json: Vec::new(),
+            origin: None,
+            stats,
+            shrink: ShrinkStats::default(),
+            trace: Vec::new(),
+            saved_to: None,
+            replay_call: self.replay_call.clone(),
+            note: None,
+            rerun: self.rerun.clone(),
+            rerun_env: self.rerun_env.clone(),
+        };
+        if let Some(found) = found {
+            report.verdict = Verdict::Fail;
+            report.failure = Some(found.failure.clone());
+            report.minimal_rust = found.ops.iter().map(|o| o.to_rust()).collect();
+            report.minimal_json = found.ops.iter().map(|o| o.to_json()).collect();
+            report.origin = Some(found.origin.clone());
+            report.stats = found.stats.clone();
+            report.shrink = found.shrink.clone();
+            report.note = found.note.clone();
+            report.trace = found.trace.clone();
+        }
+        report
+    }
+
+    /// Saves the report's program in the regression file (unless it came from there).
+    pub(crate) fn save(&self, report: &mut Report) {
+        let (Some(path), false) = (
+            &self.regression_file,
+            matches!(report.origin, Some(Origin::Saved { .. })),
+        ) else {
+            return;
+        };
+        match persist::save(path, &self.test, self.seed, &report.minimal_json) {
+            Ok(_) => report.saved_to = Some(path.display().to_string()),
+            Err(e) => eprintln!("stateprop: could not save the case: {e}"),
+        }
+    }
+}
+
+/// What the worker has found so far, readable by the caller's thread if the worker hangs.
+pub(crate) struct Progress<Op> {
+    /// The failure being shrunk, at its smallest so far.
+    pub(crate) best: Option<Found<Op>>,
+    /// A fixed program being run (a saved case) and where it was saved.
+    pub(crate) program: Option<(Vec<Op>, Origin)>,
+}
+
+pub(crate) type Shared<Op> = Arc<Mutex<Progress<Op>>>;
+
+pub(crate) fn shared<Op>() -> Shared<Op> {
+    Arc::new(Mutex::new(Progress {
+        best: None,
+        program: None,
+    }))
+}
+
+pub(crate) fn lock<Op>(progress: &Shared<Op>) -> std::sync::MutexGuard<'_, Progress<Op>> {
+    progress.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Reruns the shrunk program to confirm it fails the same way before it is reported.
+///
+/// A model or system that is not deterministic (it reads the clock, draws random numbers, keeps
+/// global state between cases) can make a candidate fail once and pass on the next run; the
+/// shrinker then ends on a "minimal" program that passes. When the result does not fail again,
+/// the programs adopted before it are rerun, newest first, and the first that fails again is
+/// reported, with a note saying plainly what happened.
+pub(crate) fn confirm<M: Model, S: System<M>>(
+    initial: &M,
+    factory: &dyn Fn() -> S,
+    hb: &Heartbeat,
+    shrunk: Shrunk<M::Op>,
+    trace: bool,
+) -> (Vec<M::Op>, Failure, Option<String>, Vec<String>) {
+    if matches!(shrunk.failure.kind, FailureKind::Hang { .. }) {
+        // Rerunning a hang would leave one more thread stuck: it is reported as found.
+        return (shrunk.ops, shrunk.failure, None, Vec::new());
+    }
+    let last = shrunk.trail.len().saturating_sub(1);
+    let mut first_miss: Option<String> = None;
+    for (i, (ops, failure)) in shrunk.trail.into_iter().enumerate().rev() {
+        hb.begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
+        let rerun = execute(initial, factory, &ops, hb, trace);
+        let steps = ops.len();
+        let again = match &rerun.failure {
+            Some(f) if *f == failure => {
+                let note = first_miss.map(|miss| nondeterministic(&miss, steps));
+                return (ops, failure, note, rerun.trace);
+            }
+            Some(f) if f.step == failure.step && f.kind.name() == failure.kind.name() => {
+                // Fails where it did and as it did, but with other values: keep it, and say so.
+                let note = match first_miss {
+                    Some(miss) => nondeterministic(&miss, steps),
+                    None => format!(
+                        "rerun to confirm it, this program failed again at the same step but \
+                         differently ({}); the model or the system is not deterministic (the \
+                         time, randomness or global state?)",
+                        f.cause(steps)
+                    ),
+                };
+                return (ops, failure, Some(note), rerun.trace);
+            }
+            Some(f) => format!("failed differently: {}", f.cause(steps)),
+            None => "passed".to_string(),
+        };
+        if i == last {
+            first_miss = Some(format!(
+                "the shrunk program of {steps} steps {again} when rerun"
+            ));
+        }
+    }
+    // Nothing failed twice: report what shrinking ended on, and say it did not reproduce.
+    let miss = first_miss.unwrap_or_default();
+    let note = format!(
+        "{miss}, and no earlier failing program failed again either: the model or the system \
+         is not deterministic (the time, randomness or global state?); this program failed once"
+    );
+    (shrunk.ops, shrunk.failure, Some(note), Vec::new())
+}
+
+fn nondeterministic(miss: &str, steps: usize) -> String {
+    format!(
+        "the model or the system is not deterministic (the time, randomness or global state?): \
+         {miss}; shown instead is the last program that failed again when rerun ({steps} steps)"
+    )
+}
+
+/// The report of a run whose worker hung.
+///
+/// If the hang came while shrinking a failure, the report is that failure, at the smallest
+/// program found before the hang, with a note naming the candidate that hung. Otherwise the hang
+/// is the failure: the program up to the step that never returned, unshrunk.
+pub(crate) fn hang_report<M: Model>(
+    reporting: &Reporting,
+    initial: &M,
+    progress: &Shared<M::Op>,
+    hung: Hung,
+) -> (Report, Vec<M::Op>) {
+    let mut progress = lock(progress);
+    let timeout = crate::report::seconds(reporting.step_timeout);
+    if let Some(mut found) = progress.best.take() {
+        let candidate = match &hung.activity {
+            Activity::Program(lines) => lines.join("; "),
+            _ => String::new(),
+        };
+        let op = match &hung.activity {
+            Activity::Program(lines) => lines.get(hung.step).cloned().unwrap_or_default(),
+            _ => String::new(),
+        };
+        found.shrink.steps_after = found.ops.len();
+        found.shrink.budget_exhausted = true;
+        found.note = Some(format!(
+            "shrinking stopped: a candidate program hung at step {} ({op}), which did not return \
+             within {timeout} and cannot be interrupted (its thread is left running); shown is \
+             the smallest failing program found before that. The candidate that hung: [{candidate}]",
+            hung.step
+        ));
+        let mut report = reporting.report(Stats::default(), Some(&found));
+        reporting.save(&mut report);
+        return (report, found.ops);
+    }
+    let (mut ops, origin, cases): (Vec<M::Op>, Option<Origin>, u64) = match &hung.activity {
+        Activity::Case { index, seed } => {
+            let mut plan = CasePlan::new::<M::Op>(*seed, reporting.steps, reporting.swarm);
+            let ops = generate_program(initial, &mut plan, hung.step + 1, None).unwrap_or_default();
+            let origin = Origin::Generated {
+                case: *index,
+                case_seed: *seed,
+            };
+            (ops, Some(origin), index + 1)
+        }
+        _ => match progress.program.take() {
+            Some((ops, origin)) => (ops, Some(origin), 0),
+            None => (Vec::new(), None, 0),
+        },
+    };
+    ops.truncate(hung.step + 1);
+    let found = Found {
+        failure: Failure {
+            step: Some(hung.step),
+            op: ops.get(hung.step).map(|o| o.to_rust()),
+            kind: FailureKind::Hang {
+                timeout_ms: reporting.step_timeout.as_millis().min(u64::MAX as u128) as u64,
+            },
+        },
+        origin: origin.unwrap_or(Origin::Replay),
+        stats: Stats {
+            cases,
+            ..Stats::default()
+        },
+        shrink: ShrinkStats::default(),
+        note: Some(
+            "a hung step cannot be interrupted, so this program was not shrunk; its thread is \
+             left running"
+                .to_string(),
+        ),
+        trace: Vec::new(),
+        ops,
+    };
+    let mut report = reporting.report(Stats::default(), Some(&found));
+    reporting.save(&mut report);
+    (report, found.ops)
+}
