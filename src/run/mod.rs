@@ -495,7 +495,9 @@ impl<M: Model> Job<M> {
         // The statistics cover the whole run, also the cases after the first failure.
         found.stats = stats;
         let mut report = self.reporting.report(Stats::default(), Some(&found));
-        self.reporting.save(&mut report);
+        if !hb.abandoned() {
+            self.reporting.save(&mut report);
+        }
         Ok(RunResult {
             report,
             minimal: found.ops,
@@ -570,7 +572,7 @@ impl<M: Model> Job<M> {
                 Some(d) => start.elapsed() < d,
                 None => case_index < self.config.cases,
             };
-            if !more {
+            if !more || hb.abandoned() {
                 return Ok(None);
             }
             let seed = case_seed(self.reporting.seed, case_index);

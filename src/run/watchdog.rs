@@ -26,6 +26,9 @@ pub(crate) struct Heartbeat {
     in_step: AtomicBool,
     step: AtomicU64,
     activity: Mutex<Activity>,
+    /// Set when the watchdog has given up on the worker: a "hung" step that returns after all
+    /// must not let the worker go on running cases or saving a second report.
+    abandoned: AtomicBool,
 }
 
 impl Heartbeat {
@@ -42,6 +45,11 @@ impl Heartbeat {
         self.in_step.store(false, Ordering::Relaxed);
         let step = self.step.load(Ordering::Relaxed) + 1;
         self.step.store(step, Ordering::Relaxed);
+    }
+
+    /// Whether the caller has reported a hang and stopped waiting for this worker.
+    pub(crate) fn abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Relaxed)
     }
 
     /// Announces a new case or program; steps count from zero again.
@@ -99,6 +107,7 @@ pub(crate) fn run_watched<R: Send + 'static>(
                     last_beats = beats;
                     since = Instant::now();
                 } else if since.elapsed() >= timeout {
+                    hb.abandoned.store(true, Ordering::Relaxed);
                     return Err(Hung {
                         step: hb.step.load(Ordering::Relaxed) as usize,
                         activity: hb

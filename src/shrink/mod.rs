@@ -177,7 +177,9 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
     }
 
     fn out_of_budget(&mut self) -> bool {
-        let over = self.stats.runs >= self.max_runs || self.start.elapsed() >= self.max_time;
+        let over = self.stats.runs >= self.max_runs
+            || self.start.elapsed() >= self.max_time
+            || self.hb.abandoned();
         if over {
             self.stats.budget_exhausted = true;
         }

@@ -5,9 +5,11 @@
 mod kv;
 
 mod determinism;
+mod environment;
 mod examples;
 mod failures;
 mod persistence;
+mod trust;
 mod unstructured;
 
 use kv::{BuggyStore, Kv, KvOp};

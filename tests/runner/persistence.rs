@@ -7,6 +7,7 @@ use stateprop::{Config, Origin, Runner};
 fn run(file: &std::path::Path, seed: u64) -> stateprop::RunResult<crate::kv::KvOp> {
     Runner::<Kv>::new(
         Config::default()
+            .ignore_env()
             .seed(seed)
             .name("store_matches_model")
             .regression_file(file),
@@ -101,15 +102,15 @@ fn a_stale_case_is_skipped_with_a_warning_not_an_error() {
     assert_eq!(r.report.stats.cases, 20);
 }
 
-#[test]
-fn concurrent_failures_of_one_file_all_get_saved() {
-    let file = scratch("persist-concurrent").join("kv.stateprop-regressions");
-    let handles: Vec<_> = (0..6u64)
+/// Runs `n` failing tests that all save to `file` at once, each on its own thread.
+fn fail_concurrently(file: &std::path::Path, n: u64) {
+    let handles: Vec<_> = (0..n)
         .map(|i| {
-            let file = file.clone();
+            let file = file.to_path_buf();
             std::thread::spawn(move || {
                 Runner::<Kv>::new(
                     Config::default()
+                        .ignore_env()
                         .seed(100 + i)
                         .name(format!("test_{i}"))
                         .regression_file(&file),
@@ -121,8 +122,12 @@ fn concurrent_failures_of_one_file_all_get_saved() {
     for h in handles {
         assert!(h.join().unwrap().failed());
     }
-    let text = std::fs::read_to_string(&file).unwrap();
-    for i in 0..6 {
+}
+
+/// Every test's entry is in the file, and nothing but the file is left in its folder.
+fn assert_all_saved(file: &std::path::Path, n: u64) {
+    let text = std::fs::read_to_string(file).unwrap();
+    for i in 0..n {
         assert!(
             text.contains(&format!("\"test\":\"test_{i}\"")),
             "test_{i} lost:\n{text}"
@@ -133,4 +138,146 @@ fn concurrent_failures_of_one_file_all_get_saved() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+}
+
+#[test]
+fn concurrent_failures_of_one_file_all_get_saved() {
+    let file = scratch("persist-concurrent").join("kv.stateprop-regressions");
+    fail_concurrently(&file, 12);
+    assert_all_saved(&file, 12);
+}
+
+/// A lock file left behind by a crashed run, an hour old: it must neither block the savers nor
+/// be "broken" in a way that lets two of them write at once.
+fn leave_stale_lock(file: &std::path::Path) {
+    let lock = file.with_extension("stateprop-lock");
+    let f = std::fs::File::create(&lock).unwrap();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    f.set_modified(hour_ago).unwrap();
+}
+
+#[test]
+fn a_stale_lock_file_loses_no_entry() {
+    let file = scratch("persist-stale-lock").join("kv.stateprop-regressions");
+    leave_stale_lock(&file);
+    fail_concurrently(&file, 12);
+    assert_all_saved(&file, 12);
+}
+
+/// The child side of `concurrent_processes_lose_no_entry`: fails one test into the file named by
+/// the environment, then exits.
+#[test]
+#[ignore = "run as a child process by concurrent_processes_lose_no_entry"]
+fn child_process_saves_one_case() {
+    let (Ok(file), Ok(i)) = (
+        std::env::var("STATEPROP_TEST_CHILD_FILE"),
+        std::env::var("STATEPROP_TEST_CHILD_INDEX"),
+    ) else {
+        panic!("run by concurrent_processes_lose_no_entry only");
+    };
+    let i: u64 = i.parse().unwrap();
+    let r = Runner::<Kv>::new(
+        Config::default()
+            .ignore_env()
+            .seed(100 + i)
+            .name(format!("test_{i}"))
+            .regression_file(&file),
+    )
+    .run_default::<BuggyStore>();
+    assert!(r.failed());
+}
+
+#[test]
+fn concurrent_processes_lose_no_entry() {
+    let file = scratch("persist-processes").join("kv.stateprop-regressions");
+    leave_stale_lock(&file);
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            std::process::Command::new(&exe)
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "persistence::child_process_saves_one_case",
+                ])
+                .env("STATEPROP_TEST_CHILD_FILE", &file)
+                .env("STATEPROP_TEST_CHILD_INDEX", i.to_string())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    assert_all_saved(&file, 6);
+}
+
+#[test]
+fn a_byte_order_mark_before_the_header_is_accepted() {
+    let file = scratch("persist-bom").join("kv.stateprop-regressions");
+    assert!(run(&file, 5).failed());
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("\u{feff}{text}")).unwrap();
+    let again = run(&file, 77);
+    assert!(again.failed());
+    assert_eq!(again.report.stats.replayed, 1);
+    assert!(matches!(again.report.origin, Some(Origin::Saved { .. })));
+}
+
+#[test]
+fn text_that_is_not_utf8_names_its_line() {
+    let file = scratch("persist-utf8").join("kv.stateprop-regressions");
+    std::fs::write(
+        &file,
+        b"# header\n# more\n{\"test\": \"x\xff\", \"steps\": []}\n",
+    )
+    .unwrap();
+    let err = std::panic::catch_unwind(|| run(&file, 1)).expect_err("not UTF-8");
+    let message = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    let expected = format!("{}:3: not UTF-8 text", file.display());
+    assert!(message.contains(&expected), "{message}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_regression_file_that_is_a_symlink_stays_a_symlink() {
+    let dir = scratch("persist-symlink");
+    let target = dir.join("shared").join("kv.stateprop-regressions");
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    let link = dir.join("kv.stateprop-regressions");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert!(run(&link, 5).failed());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert!(text.contains("store_matches_model"), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_json_report_path_that_is_a_symlink_is_written_through() {
+    let dir = scratch("report-symlink");
+    let target = dir.join("real.json");
+    let link = dir.join("report.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let r = Runner::<Kv>::new(
+        Config::default()
+            .ignore_env()
+            .seed(5)
+            .persist(false)
+            .report_path(&link),
+    )
+    .run_default::<BuggyStore>();
+    assert!(r.failed());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert_eq!(json["verdict"], "fail");
 }
