@@ -85,7 +85,7 @@ impl<const BUGGY: bool> System<SetModel> for CountedSet<BUGGY> {
 fn finds_an_invariant_break() {
     // Inserting the same value twice: the two values shrink together to 0.
     assert_finds::<SetModel, CountedSet<true>>(
-        Config::default().steps(1..60),
+        Config::default().ignore_env().steps(1..60),
         &["SetOp::Insert { x: 0 }", "SetOp::Insert { x: 0 }"],
         "invariant",
     );
@@ -93,5 +93,5 @@ fn finds_an_invariant_break() {
 
 #[test]
 fn correct_set_passes() {
-    assert_passes::<SetModel, CountedSet<false>>(Config::default(), 3000);
+    assert_passes::<SetModel, CountedSet<false>>(Config::default().ignore_env(), 3000);
 }

@@ -81,7 +81,7 @@ fn finds_a_bug_that_needs_41_appends() {
     let mut expected = vec!["LogOp::Append { byte: 0 }"; 41];
     expected.push("LogOp::Len");
     assert_finds::<LogModel, Ring<true>>(
-        Config::default().steps(1..=120).cases(1000),
+        Config::default().ignore_env().steps(1..=120).cases(1000),
         &expected,
         "postcondition",
     );
@@ -89,5 +89,5 @@ fn finds_a_bug_that_needs_41_appends() {
 
 #[test]
 fn correct_ring_passes() {
-    assert_passes::<LogModel, Ring<false>>(Config::default().steps(1..=120), 2000);
+    assert_passes::<LogModel, Ring<false>>(Config::default().ignore_env().steps(1..=120), 2000);
 }

@@ -72,11 +72,11 @@ impl<const BUGGY: bool> System<Model2> for LenStack<BUGGY> {
 #[test]
 fn a_panic_is_a_reported_failure() {
     assert_finds::<Model2, LenStack<true>>(
-        Config::default(),
+        Config::default().ignore_env(),
         &["Op::Push { value: 0 }", "Op::Clear", "Op::Pop"],
         "panic",
     );
-    let result = run::<Model2, LenStack<true>>(Config::default(), SEEDS[0]);
+    let result = run::<Model2, LenStack<true>>(Config::default().ignore_env(), SEEDS[0]);
     let text = result.report.text();
     assert!(
         text.contains("the system panicked at step 2 of 3, in Op::Pop: removal index (is 0) should be < len (is 0)"),
@@ -86,5 +86,5 @@ fn a_panic_is_a_reported_failure() {
 
 #[test]
 fn correct_stack_passes() {
-    assert_passes::<Model2, LenStack<false>>(Config::default(), 3000);
+    assert_passes::<Model2, LenStack<false>>(Config::default().ignore_env(), 3000);
 }

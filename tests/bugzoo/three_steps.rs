@@ -50,7 +50,7 @@ impl<const BUGGY: bool> System<StackModel> for Stack<BUGGY> {
 #[test]
 fn finds_a_wrong_answer_after_three_steps() {
     assert_finds::<StackModel, Stack<true>>(
-        Config::default(),
+        Config::default().ignore_env(),
         &[
             "StackOp::Push { value: 0 }",
             "StackOp::Push { value: 0 }",
@@ -62,5 +62,5 @@ fn finds_a_wrong_answer_after_three_steps() {
 
 #[test]
 fn correct_stack_passes() {
-    assert_passes::<StackModel, Stack<false>>(Config::default(), 3000);
+    assert_passes::<StackModel, Stack<false>>(Config::default().ignore_env(), 3000);
 }

@@ -71,10 +71,17 @@ fn cargo_test(dir: &Path) -> (bool, String) {
 
 #[test]
 fn a_pasted_regression_test_compiles_and_fails_the_same_way() {
-    let kv = Runner::<kv::Kv>::new(Config::default().seed(42).persist(false).name("kv_store"))
-        .run_default::<kv::BuggyStore>();
+    let kv = Runner::<kv::Kv>::new(
+        Config::default()
+            .ignore_env()
+            .seed(42)
+            .persist(false)
+            .name("kv_store"),
+    )
+    .run_default::<kv::BuggyStore>();
     let bank = Runner::<bank::Ledger>::new(
         Config::default()
+            .ignore_env()
             .seed(3)
             .steps(1..40)
             .persist(false)
@@ -82,8 +89,14 @@ fn a_pasted_regression_test_compiles_and_fails_the_same_way() {
     )
     .run_default::<bank::Bank>();
     // A factory-built system: the pasted call names the types and leaves the factory to fill in.
-    let factory = Runner::<kv::Kv>::new(Config::default().seed(7).persist(false).name("factory"))
-        .run(kv::BuggyStore::default);
+    let factory = Runner::<kv::Kv>::new(
+        Config::default()
+            .ignore_env()
+            .seed(7)
+            .persist(false)
+            .name("factory"),
+    )
+    .run(kv::BuggyStore::default);
     assert!(kv.failed() && bank.failed() && factory.failed());
 
     let dir = scratch_crate(&[

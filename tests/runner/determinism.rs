@@ -6,8 +6,8 @@ use stateprop::Config;
 #[test]
 fn the_same_seed_gives_the_same_report_byte_for_byte() {
     for seed in [7, 42, 1234567] {
-        let a = buggy_kv(Config::default().seed(seed).name("kv")).report;
-        let b = buggy_kv(Config::default().seed(seed).name("kv")).report;
+        let a = buggy_kv(Config::default().ignore_env().seed(seed).name("kv")).report;
+        let b = buggy_kv(Config::default().ignore_env().seed(seed).name("kv")).report;
         assert!(a.failure.is_some());
         assert_eq!(a.text(), b.text());
         let strip = |mut v: serde_json::Value| {
@@ -21,14 +21,20 @@ fn the_same_seed_gives_the_same_report_byte_for_byte() {
 
 #[test]
 fn different_seeds_explore_differently() {
-    let a = buggy_kv(Config::default().seed(1)).report;
-    let b = buggy_kv(Config::default().seed(2)).report;
+    let a = buggy_kv(Config::default().ignore_env().seed(1)).report;
+    let b = buggy_kv(Config::default().ignore_env().seed(2)).report;
     assert_ne!(a.stats, b.stats);
 }
 
 #[test]
 fn the_report_says_cause_program_seed_statistics_and_test() {
-    let r = buggy_kv(Config::default().seed(42).name("store_matches_model")).report;
+    let r = buggy_kv(
+        Config::default()
+            .ignore_env()
+            .seed(42)
+            .name("store_matches_model"),
+    )
+    .report;
     let text = r.text();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "stateprop: `store_matches_model` failed");
@@ -64,7 +70,7 @@ fn the_report_says_cause_program_seed_statistics_and_test() {
 #[test]
 fn the_json_report_is_written_where_asked() {
     let path = scratch("json-report").join("report.json");
-    let r = buggy_kv(Config::default().seed(9).report_path(&path)).report;
+    let r = buggy_kv(Config::default().ignore_env().seed(9).report_path(&path)).report;
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(v["verdict"], "fail");
@@ -85,6 +91,7 @@ fn a_passing_run_writes_a_pass_verdict() {
     let path = scratch("json-pass").join("report.json");
     let result = stateprop::Runner::<crate::kv::Kv>::new(
         Config::default()
+            .ignore_env()
             .seed(3)
             .cases(20)
             .persist(false)
@@ -101,7 +108,7 @@ fn a_passing_run_writes_a_pass_verdict() {
 
 #[test]
 fn the_shrink_budget_stops_shrinking_and_says_so() {
-    let r = buggy_kv(Config::default().seed(42).max_shrink_runs(2)).report;
+    let r = buggy_kv(Config::default().ignore_env().seed(42).max_shrink_runs(2)).report;
     assert!(r.shrink.budget_exhausted);
     assert!(r.shrink.runs <= 2, "{}", r.shrink.runs);
     assert!(
@@ -116,8 +123,20 @@ fn the_shrink_budget_stops_shrinking_and_says_so() {
 fn json_reports_go_to_one_file_per_test_in_a_directory() {
     let dir = scratch("json-dir");
     let dir_arg = format!("{}/", dir.display());
-    buggy_kv(Config::default().seed(1).name("one").report_path(&dir_arg));
-    buggy_kv(Config::default().seed(2).name("two").report_path(&dir_arg));
+    buggy_kv(
+        Config::default()
+            .ignore_env()
+            .seed(1)
+            .name("one")
+            .report_path(&dir_arg),
+    );
+    buggy_kv(
+        Config::default()
+            .ignore_env()
+            .seed(2)
+            .name("two")
+            .report_path(&dir_arg),
+    );
     for name in ["one", "two"] {
         let v: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap(),

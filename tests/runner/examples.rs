@@ -9,7 +9,7 @@ use stateprop::{Config, Model, Runner};
 #[test]
 fn quickstart_finds_the_stale_cache() {
     for seed in [1, 2, 3] {
-        let r = crate::buggy_kv(Config::default().steps(1..50).seed(seed));
+        let r = crate::buggy_kv(Config::default().ignore_env().steps(1..50).seed(seed));
         assert!(r.failed());
         let ops = &r.report.minimal_rust;
         assert_eq!(ops.len(), 3, "{}", r.report.text());
@@ -25,6 +25,7 @@ fn bank_self_transfer_is_found_through_var_handles() {
     // transfer); the shortest of a few failures is the canonical three steps.
     for seed in [1, 2, 3, 4, 5] {
         let config = Config::default()
+            .ignore_env()
             .steps(1..40)
             .seed(seed)
             .failures(5)
@@ -52,6 +53,7 @@ fn diehard_is_solved_in_six_steps() {
     use diehard::{Claim, Jugs, Pour};
     for seed in [1, 2, 3] {
         let config = Config::default()
+            .ignore_env()
             .steps(1..=30)
             .cases(10_000)
             .failures(30)

@@ -23,6 +23,7 @@ impl System<Kv> for Hangs {
 #[test]
 fn a_hanging_step_is_reported_with_its_program() {
     let config = Config::default()
+        .ignore_env()
         .seed(5)
         .persist(false)
         .step_timeout(Duration::from_millis(300));
@@ -59,8 +60,8 @@ impl System<Kv> for FailsToStart {
 
 #[test]
 fn a_panic_while_setting_up_is_a_failure() {
-    let r =
-        Runner::<Kv>::new(Config::default().seed(1).persist(false)).run_default::<FailsToStart>();
+    let r = Runner::<Kv>::new(Config::default().ignore_env().seed(1).persist(false))
+        .run_default::<FailsToStart>();
     assert!(r.failed());
     let text = r.report.text();
     assert!(
@@ -106,8 +107,8 @@ impl System<BadModel> for Nothing {
 
 #[test]
 fn a_model_panic_is_blamed_on_the_model() {
-    let r =
-        Runner::<BadModel>::new(Config::default().seed(1).persist(false)).run_default::<Nothing>();
+    let r = Runner::<BadModel>::new(Config::default().ignore_env().seed(1).persist(false))
+        .run_default::<Nothing>();
     assert!(r.failed());
     assert_eq!(
         r.report.minimal_rust,
@@ -148,7 +149,7 @@ impl System<Locked> for LockedSystem {
 #[test]
 fn no_enabled_rule_names_the_state_and_the_preconditions() {
     let err = std::panic::catch_unwind(|| {
-        Runner::<Locked>::new(Config::default().seed(1).persist(false))
+        Runner::<Locked>::new(Config::default().ignore_env().seed(1).persist(false))
             .run_default::<LockedSystem>()
     })
     .expect_err("a run with no enabled rule must stop");
@@ -169,7 +170,7 @@ fn no_enabled_rule_names_the_state_and_the_preconditions() {
 fn check_sequential_panics_with_the_report() {
     let err = std::panic::catch_unwind(|| {
         stateprop::check_sequential::<Kv, crate::kv::BuggyStore>(
-            Config::default().seed(11).persist(false),
+            Config::default().ignore_env().seed(11).persist(false),
         )
     })
     .expect_err("the buggy store must fail");
@@ -187,7 +188,7 @@ fn check_sequential_panics_with_the_report() {
 #[test]
 fn check_sequential_passes_a_correct_store() {
     stateprop::check_sequential::<Kv, crate::GoodStore>(
-        Config::default().cases(300).persist(false),
+        Config::default().ignore_env().cases(300).persist(false),
     );
 }
 
@@ -223,7 +224,7 @@ fn replay_rejects_a_program_the_model_does_not_allow() {
 
 #[test]
 fn verbose_mode_traces_the_minimal_program() {
-    let r = crate::buggy_kv(Config::default().seed(42).verbose(1));
+    let r = crate::buggy_kv(Config::default().ignore_env().seed(42).verbose(1));
     let text = r.report.text();
     assert!(
         text.contains("stateprop: trace of the minimal program:"),
@@ -264,7 +265,8 @@ impl System<Keys> for KeysSystem {
 #[test]
 fn an_unguarded_pick_names_the_rule_and_field() {
     let err = std::panic::catch_unwind(|| {
-        Runner::<Keys>::new(Config::default().seed(1).persist(false)).run_default::<KeysSystem>()
+        Runner::<Keys>::new(Config::default().ignore_env().seed(1).persist(false))
+            .run_default::<KeysSystem>()
     })
     .expect_err("picking from an empty set cannot succeed");
     let message = err.downcast_ref::<String>().cloned().unwrap_or_default();

@@ -8,6 +8,7 @@ fn run(file: &std::path::Path, seed: u64) -> stateprop::RunResult<crate::kv::KvO
     Runner::<Kv>::new(
         Config::default()
             .ignore_env()
+            .ignore_env()
             .seed(seed)
             .name("store_matches_model")
             .regression_file(file),
@@ -56,6 +57,7 @@ fn a_fixed_bug_lets_saved_cases_pass() {
     assert!(run(&file, 5).failed());
     let fixed = Runner::<Kv>::new(
         Config::default()
+            .ignore_env()
             .seed(5)
             .cases(50)
             .name("store_matches_model")
@@ -91,6 +93,7 @@ fn a_stale_case_is_skipped_with_a_warning_not_an_error() {
     .unwrap();
     let r = Runner::<Kv>::new(
         Config::default()
+            .ignore_env()
             .seed(1)
             .cases(20)
             .name("store_matches_model")
@@ -110,6 +113,7 @@ fn fail_concurrently(file: &std::path::Path, n: u64) {
             std::thread::spawn(move || {
                 Runner::<Kv>::new(
                     Config::default()
+                        .ignore_env()
                         .ignore_env()
                         .seed(100 + i)
                         .name(format!("test_{i}"))
@@ -178,6 +182,7 @@ fn child_process_saves_one_case() {
     let i: u64 = i.parse().unwrap();
     let r = Runner::<Kv>::new(
         Config::default()
+            .ignore_env()
             .ignore_env()
             .seed(100 + i)
             .name(format!("test_{i}"))
@@ -266,6 +271,7 @@ fn a_json_report_path_that_is_a_symlink_is_written_through() {
     std::os::unix::fs::symlink(&target, &link).unwrap();
     let r = Runner::<Kv>::new(
         Config::default()
+            .ignore_env()
             .ignore_env()
             .seed(5)
             .persist(false)
