@@ -143,9 +143,16 @@
 //! | `STATEPROP_REGRESSIONS` | path of the regression file | `<test file stem>.stateprop-regressions` beside the test |
 //! | `STATEPROP_STEP_TIMEOUT` | a call to [`System::apply`] running longer than this is reported as a hang | `60s` |
 //!
-//! Durations read `500ms`, `30s`, `10m`, `1h` (a bare number is seconds); switches read `0`/`1`
-//! (or `false`/`true`, `no`/`yes`, `off`/`on`); numbers may use `_` separators. A value that does
-//! not parse stops the test with a message naming the variable; an empty value is ignored.
+//! Durations read `500ms`, `30s`, `10m`, `1h` (a bare number is seconds, at most 10^10 s);
+//! switches read `0`/`1` (or `false`/`true`, `no`/`yes`, `off`/`on`); numbers may use `_`
+//! separators. A value that does not parse, or is not valid Unicode, stops the test with a
+//! message naming the variable; an empty value is ignored. A run that tests nothing
+//! (`STATEPROP_CASES=0`, or programs of 0 steps) passes with a warning saying so.
+//!
+//! A test that pins its seed, case count or lengths and asserts what they give (a test of the
+//! test, a fixed-seed example) should not change meaning when CI exports `STATEPROP_SEED`:
+//! [`Config::ignore_env`] makes the runner use the `Config` exactly as written. A program that
+//! loops over seeds uses it too, rather than removing variables from its own environment.
 //!
 //! proptest's variables are honoured when the `STATEPROP_` one is not set: `PROPTEST_CASES`,
 //! `PROPTEST_MAX_SHRINK_TIME` (in milliseconds, `0` meaning no limit), `PROPTEST_MAX_SHRINK_ITERS`,
