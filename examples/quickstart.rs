@@ -13,11 +13,12 @@ use stateprop::{Config, Runner};
 
 fn main() {
     // In a test you would write `stateprop::check_sequential::<Kv, BuggyStore>(config)`, which
-    // panics with this report. The example prints it instead, and saves no regression file.
+    // fails with this report. The example prints it instead, and saves no regression file.
     let config = Config::default().steps(1..50).persist(false);
     let result = Runner::<Kv>::new(config).run_default::<BuggyStore>();
-    println!("{}", result.report.text());
+    // Wall-clock figures first, so the report is the last thing on the screen.
     println!("{}", result.report.timing_line());
+    println!("{}", result.report.text());
     if !result.failed() {
         eprintln!("stateprop: the planted bug was not found; this example expects to find it");
         std::process::exit(1);
