@@ -3,6 +3,7 @@
 
 mod corpus;
 mod edn;
+mod encoding;
 mod etcd;
 mod format;
 mod garbage;
