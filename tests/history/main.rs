@@ -8,6 +8,7 @@ mod etcd;
 mod format;
 mod garbage;
 mod json;
+mod memory;
 
 use stateprop::history::import::ImportError;
 
