@@ -181,7 +181,11 @@ impl Options {
                     options.initial = match v.as_str() {
                         "nil" => None,
                         n => Some(n.parse().map_err(|_| {
-                            format!("--initial takes an integer or nil, not `{n}`")
+                            format!(
+                                "--initial `{n}`: expected nil or an integer from {} to {}",
+                                i64::MIN,
+                                i64::MAX
+                            )
                         })?),
                     };
                 }

@@ -113,6 +113,37 @@ fn memory_caps_are_checked_not_wrapped() {
 }
 
 #[test]
+fn initial_values_outside_i64_are_refused() {
+    for initial in [
+        "9223372036854775808",
+        "-9223372036854775809",
+        "",
+        "0x10",
+        "NIL",
+        "1.0",
+    ] {
+        let o = check_with(&["--initial", initial]);
+        assert_eq!(o.status.code(), Some(2), "{initial:?}");
+        assert!(
+            stderr(&o).starts_with(&format!(
+                "stateprop: --initial `{initial}`: expected nil or an integer from \
+                 -9223372036854775808 to 9223372036854775807"
+            )),
+            "{initial:?}: {}",
+            stderr(&o)
+        );
+    }
+    for initial in ["nil", "-9223372036854775808", "9223372036854775807", "+4"] {
+        let o = check_with(&["--initial", initial]);
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{initial}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
 fn version_prints_the_crate_version() {
     for flag in ["--version", "-V", "version"] {
         let o = stateprop(&[flag]);
