@@ -479,6 +479,7 @@ macro_rules! with_history {
 
 /// The file's text and format (given, or guessed); `file` names it in messages.
 fn read(options: &Options, path: &Path, file: &str) -> Result<(String, Format), String> {
+    refuse_devices(path, file)?;
     let bytes = std::fs::read(path).map_err(|e| format!("{file}: cannot read: {e}"))?;
     // `from_utf8` keeps the buffer (no copy of a large file); `decode` explains a failure.
     let text = String::from_utf8(bytes).map_err(|e| match import::decode(e.as_bytes()) {
@@ -492,6 +493,24 @@ fn read(options: &Options, path: &Path, file: &str) -> Result<(String, Format), 
         })?,
     };
     Ok((text, format))
+}
+
+/// A device is no history, and some never end (`/dev/zero`, `/dev/urandom`): reading one whole
+/// would exhaust memory. Pipes (`<(zcat h.edn.gz)`) are read: they end when the writer does.
+#[cfg(unix)]
+fn refuse_devices(path: &Path, file: &str) -> Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.file_type().is_char_device() || m.file_type().is_block_device() => {
+            Err(format!("{file}: a device, not a history file"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+fn refuse_devices(_: &Path, _: &str) -> Result<(), String> {
+    Ok(())
 }
 
 /// Imports a JSON history, dropping the text before the check runs.

@@ -60,6 +60,7 @@ fn files() -> &'static [String] {
             })
             .collect();
         paths.push(dir.to_str().unwrap().to_string()); // a directory
+        paths.push("/dev/null".to_string());
         paths.push(dir.join("missing.edn").to_str().unwrap().to_string());
         paths.push(
             dir.join("no/such/dir/out.html")

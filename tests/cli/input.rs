@@ -181,3 +181,16 @@ fn edn_process_ids_above_i64_are_read_as_the_other_formats_read_them() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn devices_are_refused_rather_than_read_forever() {
+    for device in ["/dev/zero", "/dev/urandom", "/dev/null"] {
+        let o = stateprop(&["check", "--model", "kv", "--format", "edn", device]);
+        assert_eq!(o.status.code(), Some(2), "{device}");
+        assert_eq!(
+            stderr(&o),
+            format!("stateprop: {device}: a device, not a history file\n")
+        );
+    }
+}
