@@ -194,3 +194,26 @@ fn devices_are_refused_rather_than_read_forever() {
         );
     }
 }
+
+#[test]
+fn a_closed_stdout_ends_the_run_with_a_message_not_a_panic() {
+    // `stateprop check … | head -0`: the reader is gone before the verdict is written.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_stateprop"))
+        .args([
+            "check",
+            "--model",
+            "cas-register",
+            &data("jepsen/etcd_002.log"),
+        ])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("stateprop: cannot write to standard output"),
+        "{}",
+        stderr(&o)
+    );
+}
