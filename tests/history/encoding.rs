@@ -218,3 +218,20 @@ fn edn_events_stream_from_one_vector_or_many_maps() {
         &["expected an event map", "found ["],
     );
 }
+
+#[test]
+fn a_huge_quoted_value_is_shortened_in_the_message() {
+    let huge = "R".repeat(100_000);
+    let e = json::<RegisterOp, RegisterOut>(&format!(
+        "[{{\"type\": \"invoke\", \"client\": 0, \"op\": \"{huge}\"}}]"
+    ))
+    .unwrap_err();
+    assert!(
+        e.message.len() < 300,
+        "{} bytes: {}",
+        e.message.len(),
+        &e.message[..300]
+    );
+    assert!(e.message.contains("unknown variant `RRRR"), "{e}");
+    assert!(e.message.contains("…"), "{e}");
+}

@@ -1,6 +1,6 @@
 //! stateprop's JSON event list (see [`Event`](crate::history::Event)).
 
-use super::text::strip_bom;
+use super::text::{shorten_quoted, strip_bom};
 use super::ImportError;
 use crate::history::{Event, EventKind, History};
 use serde::de::DeserializeOwned;
@@ -34,6 +34,8 @@ where
         let full = e.to_string();
         let position = format!(" at line {} column {}", e.line(), e.column());
         let message = full.strip_suffix(&position).unwrap_or(&full);
+        // serde quotes the offending string whole, however long it is.
+        let message = shorten_quoted(message, 60);
         let message = if e.is_eof() {
             format!("the input ends too early ({message})")
         } else {

@@ -86,6 +86,28 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `message` with every `` `quoted` `` part longer than `max` characters cut to `max` and `…`,
+/// so that a message quoting a megabyte of input stays readable.
+pub(crate) fn shorten_quoted(message: &str, max: usize) -> String {
+    let mut out = String::with_capacity(message.len().min(1024));
+    let mut parts = message.split('`');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    // Odd parts are inside backticks (an unpaired last backtick leaves its text as it is).
+    for (i, part) in parts.enumerate() {
+        out.push('`');
+        match part.char_indices().nth(max) {
+            Some((cut, _)) if i % 2 == 0 => {
+                out.push_str(&part[..cut]);
+                out.push('…');
+            }
+            _ => out.push_str(part),
+        }
+    }
+    out
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control()
         // Line and paragraph separators end a line in some terminals and editors.
@@ -112,6 +134,17 @@ mod tests {
             e.message
         );
         assert_eq!(decode("\u{feff}\u{feff}x".as_bytes()).unwrap(), "\u{feff}x");
+    }
+
+    #[test]
+    fn long_quotes_are_shortened_and_the_rest_kept() {
+        let long = "x".repeat(100);
+        assert_eq!(
+            shorten_quoted(&format!("unknown variant `{long}`, expected `Read`"), 5),
+            "unknown variant `xxxxx…`, expected `Read`"
+        );
+        assert_eq!(shorten_quoted("a `b` c `", 5), "a `b` c `");
+        assert_eq!(shorten_quoted("", 5), "");
     }
 
     #[test]
