@@ -7,14 +7,22 @@
 //! ```
 //! Exit status: 0 when every file is linearizable, 1 when any is not, 2 when any is unknown,
 //! malformed or unreadable (and no file is non-linearizable), or on a usage error.
+//!
+//! Verdicts (and `--json` objects) go to stdout; errors and warnings go to stderr, one line each,
+//! starting with `stateprop:`, with any input they quote escaped (`\u{1b}`). No argument and no
+//! file, however absurd, makes it panic: a value out of range is refused with a message, except a
+//! timeout longer than a century, which means no deadline.
 
 use serde_json::json;
 use stateprop::check::{check_linearizable_by, CheckConfig, Report, Verdict};
-use stateprop::history::import::{self, Format, ImportError};
+use stateprop::history::import::{self, printable, Format, ImportError};
 use stateprop::history::History;
 use stateprop::models::{CasRegister, Counter, KvModel, QueueModel, RegisterOp, SetModel};
 use stateprop::Model;
-use std::path::Path;
+use std::ffi::{OsStr, OsString};
+use std::fmt::Display;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -22,27 +30,55 @@ const USAGE: &str = "\
 usage: stateprop check --model <name> [--format json|jepsen|edn] [--initial V] [--explain] [--json]
                        [--timeout 10s] [--max-memory 2GiB] FILE...
        stateprop render --model <name> [--format json|jepsen|edn] [--initial V] FILE -o OUT.html
+       stateprop --version
 models: register, cas-register, kv, counter, set, queue
 formats: json (stateprop's event list), jepsen (Jepsen etcd logs), edn (Jepsen history.edn for
          the register models, Porcupine's kv logs for kv); guessed from the file when omitted
+--timeout: a number and ms, s (the default), m or h; over a century means no deadline
+--max-memory: a whole number and B (the default), KiB, MiB, GiB or TiB (K, KB, M, ... too)
 exit status: 0 all linearizable, 1 some not, 2 unknown, bad input or usage";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `args_os`: `args` panics on an argument that is not UTF-8, and file names need not be.
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     match Options::parse(&args) {
         Ok(options) => match options.command {
             Command::Check => check(&options),
             Command::Render => render(&options),
             Command::Help => {
-                println!("{USAGE}");
+                say(USAGE);
+                ExitCode::SUCCESS
+            }
+            Command::Version => {
+                say(format_args!("stateprop {}", env!("CARGO_PKG_VERSION")));
                 ExitCode::SUCCESS
             }
         },
         Err(message) => {
-            eprintln!("stateprop: {message}\n{USAGE}");
+            complain(message);
+            eprintln!("{USAGE}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Prints one line to stdout. `println!` panics when stdout is gone (`stateprop check … | head
+/// -1`); here that ends the run with status 2 and a message instead.
+fn say(line: impl Display) {
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
+        complain(format_args!("cannot write to standard output: {e}"));
+        std::process::exit(2);
+    }
+}
+
+/// Prints an error or a warning to stderr, on one line: whatever input it quotes is escaped.
+fn complain(message: impl Display) {
+    eprintln!("stateprop: {}", printable(&message.to_string()));
+}
+
+/// How a file name or an argument reads in a message.
+fn shown(text: &OsStr) -> String {
+    printable(&text.to_string_lossy()).into_owned()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -50,6 +86,7 @@ enum Command {
     Check,
     Render,
     Help,
+    Version,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -70,17 +107,18 @@ struct Options {
     explain: bool,
     json: bool,
     config: CheckConfig,
-    files: Vec<String>,
-    output: Option<String>,
+    files: Vec<PathBuf>,
+    output: Option<PathBuf>,
 }
 
 impl Options {
-    fn parse(args: &[String]) -> Result<Options, String> {
-        let command = match args.first().map(String::as_str) {
-            Some("check") => Command::Check,
-            Some("render") => Command::Render,
-            Some("-h" | "--help" | "help") => Command::Help,
-            Some(other) => return Err(format!("unknown command `{other}`")),
+    fn parse(args: &[OsString]) -> Result<Options, String> {
+        let command = match args.first().map(|a| a.to_str()) {
+            Some(Some("check")) => Command::Check,
+            Some(Some("render")) => Command::Render,
+            Some(Some("-h" | "--help" | "help")) => Command::Help,
+            Some(Some("-V" | "--version" | "version")) => Command::Version,
+            Some(_) => return Err(format!("unknown command `{}`", shown(&args[0]))),
             None => return Err("no command given".to_string()),
         };
         let mut options = Options {
@@ -96,13 +134,32 @@ impl Options {
         };
         let mut model = None;
         let mut rest = args[1..].iter();
-        while let Some(arg) = rest.next() {
-            let mut value = |name: &str| {
-                rest.next()
-                    .cloned()
+        while let Some(raw) = rest.next() {
+            let Some(arg) = raw.to_str() else {
+                // Only a file name may be other than UTF-8 (a Unix path is bytes).
+                if raw.as_encoded_bytes().starts_with(b"-") {
+                    return Err(format!("unknown option `{}`", shown(raw)));
+                }
+                options.files.push(PathBuf::from(raw));
+                continue;
+            };
+            // `--timeout=10s` as well as `--timeout 10s`.
+            let (arg, mut inline) = match arg.split_once('=') {
+                Some((flag, v)) if flag.starts_with("--") => (flag, Some(OsString::from(v))),
+                _ => (arg, None),
+            };
+            let mut value_os = |name: &str| {
+                inline
+                    .take()
+                    .or_else(|| rest.next().cloned())
                     .ok_or_else(|| format!("{name} needs a value"))
             };
-            match arg.as_str() {
+            let mut value = |name: &str| {
+                let v = value_os(name)?;
+                v.into_string()
+                    .map_err(|v| format!("{name} `{}`: not UTF-8 text", shown(&v)))
+            };
+            match arg {
                 "--model" | "-m" => {
                     let v = value("--model")?;
                     model = Some(match v.as_str() {
@@ -124,7 +181,11 @@ impl Options {
                     options.initial = match v.as_str() {
                         "nil" => None,
                         n => Some(n.parse().map_err(|_| {
-                            format!("--initial takes an integer or nil, not `{n}`")
+                            format!(
+                                "--initial `{n}`: expected nil or an integer from {} to {}",
+                                i64::MIN,
+                                i64::MAX
+                            )
                         })?),
                     };
                 }
@@ -132,21 +193,25 @@ impl Options {
                 "--json" => options.json = true,
                 "--timeout" => {
                     let v = value("--timeout")?;
-                    options.config = options.config.timeout(parse_duration(&v)?);
+                    options.config.timeout = parse_duration(&v)?;
                 }
                 "--max-memory" => {
                     let v = value("--max-memory")?;
-                    options.config = options.config.max_memory(parse_bytes(&v)?);
+                    options.config.max_memory = Some(parse_bytes(&v)?);
                 }
-                "-o" | "--output" => options.output = Some(value("-o")?),
+                "-o" | "--output" => options.output = Some(PathBuf::from(value_os("-o")?)),
                 "-h" | "--help" => options.command = Command::Help,
+                "-V" | "--version" => options.command = Command::Version,
                 flag if flag.starts_with('-') && flag.len() > 1 => {
-                    return Err(format!("unknown option `{flag}`"))
+                    return Err(format!("unknown option `{}`", shown(raw)))
                 }
-                file => options.files.push(file.to_string()),
+                _ => options.files.push(PathBuf::from(raw)),
+            }
+            if inline.is_some() {
+                return Err(format!("{arg} takes no value (in `{}`)", shown(raw)));
             }
         }
-        if options.command == Command::Help {
+        if matches!(options.command, Command::Help | Command::Version) {
             return Ok(options);
         }
         options.model = model.ok_or("--model is required")?;
@@ -165,38 +230,78 @@ impl Options {
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration like 500ms, 10s or 2m");
+/// A timeout longer than this means no deadline: nobody waits a century for a verdict, and a
+/// deadline that far from now could overflow the clock's arithmetic.
+const NO_DEADLINE_BEYOND: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `--timeout`: `None` is no deadline.
+fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
+    let bad = |why: &str| {
+        format!("--timeout `{text}`: {why}; expected a duration such as 500ms, 10s, 2m or 1h")
+    };
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: f64 = number.parse().map_err(|_| bad())?;
-    let seconds = match unit {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(bad()),
+    if number.is_empty() {
+        return Err(bad(match text.starts_with('-') {
+            true => "a timeout cannot be negative",
+            false => "no number",
+        }));
+    }
+    // Digits and dots only, so the one failure left is a number with two dots or none at all.
+    let n: f64 = number.parse().map_err(|_| bad("not a number"))?;
+    let scale = match unit {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(bad(&format!("unknown unit `{unit}`"))),
     };
-    Ok(Duration::from_secs_f64(seconds))
+    // Thousands of digits parse to infinity, which is beyond the limit as well.
+    let seconds = n * scale;
+    if seconds > NO_DEADLINE_BEYOND.as_secs_f64() {
+        return Ok(None);
+    }
+    Duration::try_from_secs_f64(seconds)
+        .map(Some)
+        .map_err(|e| bad(&e.to_string()))
 }
 
+/// `--max-memory`, in bytes.
 fn parse_bytes(text: &str) -> Result<u64, String> {
-    let bad = || format!("`{text}` is not a size like 512MiB, 2GiB or 1000000");
+    let bad = |why: &str| {
+        format!("--max-memory `{text}`: {why}; expected a size such as 512MiB, 2GiB or 1000000")
+    };
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().map_err(|_| bad())?;
+    if number.is_empty() {
+        return Err(bad(match text.starts_with('-') {
+            true => "a size cannot be negative",
+            false => "no number",
+        }));
+    }
+    let too_big = || bad(&format!("more than the {} bytes a u64 holds", u64::MAX));
+    // Only digits, so the one way to fail is overflow.
+    let n: u64 = number.parse().map_err(|_| too_big())?;
     let scale: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(bad()),
+        "t" | "tb" | "tib" => 1 << 40,
+        u if u.starts_with('.') => {
+            return Err(bad("a whole number is needed (1536MiB, not 1.5GiB)"))
+        }
+        _ => return Err(bad(&format!("unknown unit `{unit}`"))),
     };
-    Ok(n * scale)
+    match n.checked_mul(scale) {
+        None => Err(too_big()),
+        Some(0) => Err(bad("a cap of 0 bytes leaves the search no room")),
+        Some(bytes) => Ok(bytes),
+    }
 }
 
 /// One file's result.
@@ -211,18 +316,15 @@ enum Outcome {
 
 fn check(options: &Options) -> ExitCode {
     let (mut any_bad, mut any_unknown, mut any_violation) = (false, false, false);
-    for file in &options.files {
-        let outcome = check_file(options, file);
+    for path in &options.files {
+        let file = &shown(path.as_os_str());
+        let outcome = check_file(options, path, file);
         match &outcome {
             Outcome::Bad(message) => {
                 any_bad = true;
+                complain(message);
                 if options.json {
-                    println!(
-                        "{}",
-                        json!({ "file": file, "verdict": "error", "error": message })
-                    );
-                } else {
-                    println!("{message}");
+                    say(json!({ "file": file, "verdict": "error", "error": printable(message) }));
                 }
             }
             Outcome::Checked {
@@ -253,26 +355,23 @@ fn check(options: &Options) -> ExitCode {
                         }),
                         _ => serde_json::Value::Null,
                     };
-                    println!(
-                        "{}",
-                        json!({
-                            "file": file,
-                            "verdict": word,
-                            "reason": reason,
-                            "violation": violation,
-                            "partitions": report.partitions,
-                            "steps": report.steps,
-                            "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
-                        })
-                    );
+                    say(json!({
+                        "file": file,
+                        "verdict": word,
+                        "reason": reason,
+                        "violation": violation,
+                        "partitions": report.partitions,
+                        "steps": report.steps,
+                        "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
+                    }));
                 } else {
                     match reason {
-                        Some(reason) => println!("{file}: {word} ({reason})"),
-                        None => println!("{file}: {word}"),
+                        Some(reason) => say(format_args!("{file}: {word} ({reason})")),
+                        None => say(format_args!("{file}: {word}")),
                     }
                     if options.explain {
                         for line in explanation {
-                            println!("  {line}");
+                            say(format_args!("  {line}"));
                         }
                     }
                 }
@@ -288,14 +387,15 @@ fn check(options: &Options) -> ExitCode {
     }
 }
 
-/// Reads `file`, imports it for the chosen model, and evaluates `$body` with the history bound
-/// to `$h`, the initial model to `$init` and the partition function to `$part` (a macro, because
-/// each model is a different type).
+/// Reads `path` (called `file` in messages), imports it for the chosen model, and evaluates
+/// `$body` with the history bound to `$h`, the initial model to `$init` and the partition
+/// function to `$part` (a macro, because each model is a different type). The file's text is
+/// dropped once imported, before the check needs its memory.
 macro_rules! with_history {
-    ($options:expr, $file:expr, |$h:ident, $init:ident, $part:ident| $body:expr) => {{
+    ($options:expr, $path:expr, $file:expr, |$h:ident, $init:ident, $part:ident| $body:expr) => {{
         let options: &Options = $options;
         let file: &str = $file;
-        match read(options, file) {
+        match read(options, $path, file) {
             Err(message) => Outcome::Bad(message),
             Ok((text, format)) => {
                 let located = |e: ImportError| Outcome::Bad(format!("{file}:{}: {}", e.line, e.message));
@@ -306,25 +406,19 @@ macro_rules! with_history {
                 };
                 match options.model {
                     ModelName::Register | ModelName::CasRegister => {
-                        let imported = match format {
-                            Format::Jepsen => import::etcd(&text),
-                            Format::Edn => import::jepsen_edn_register(&text),
-                            Format::Json => import::json(&text),
+                        let imported = match (options.model, format) {
+                            (ModelName::Register, format) => import::plain_register(format, &text),
+                            (_, Format::Jepsen) => import::etcd(&text),
+                            (_, Format::Edn) => import::jepsen_edn_register(&text),
+                            (_, Format::Json) => import::json(&text),
                         };
+                        drop(text);
                         match imported {
                             Err(e) => located(e),
                             Ok($h) => {
-                                let cas = $h.ops.iter().position(|o| matches!(o.op, RegisterOp::Cas { .. }));
-                                match (options.model, cas) {
-                                    (ModelName::Register, Some(i)) => Outcome::Bad(format!(
-                                        "{file}: operation {i} is a compare-and-set, which a plain register has not: use --model cas-register"
-                                    )),
-                                    _ => {
-                                        let $init = CasRegister::new(options.initial);
-                                        let $part = |_: &RegisterOp| ();
-                                        $body
-                                    }
-                                }
+                                let $init = CasRegister::new(options.initial);
+                                let $part = |_: &RegisterOp| ();
+                                $body
                             }
                         }
                     }
@@ -336,6 +430,7 @@ macro_rules! with_history {
                                 "{file}: Jepsen etcd logs hold register operations: use --model cas-register"
                             ))),
                         };
+                        drop(text);
                         match imported {
                             Err(outcome) => outcome,
                             Ok($h) => {
@@ -352,7 +447,7 @@ macro_rules! with_history {
                             _ => "queue",
                         })
                     }
-                    ModelName::Counter => match import::json(&text) {
+                    ModelName::Counter => match take_json(text) {
                         Err(e) => located(e),
                         Ok($h) => {
                             let $init = Counter::default();
@@ -360,7 +455,7 @@ macro_rules! with_history {
                             $body
                         }
                     },
-                    ModelName::Set => match import::json(&text) {
+                    ModelName::Set => match take_json(text) {
                         Err(e) => located(e),
                         Ok($h) => {
                             let $init = SetModel::default();
@@ -368,7 +463,7 @@ macro_rules! with_history {
                             $body
                         }
                     },
-                    ModelName::Queue => match import::json(&text) {
+                    ModelName::Queue => match take_json(text) {
                         Err(e) => located(e),
                         Ok($h) => {
                             let $init = QueueModel::default();
@@ -382,28 +477,54 @@ macro_rules! with_history {
     }};
 }
 
-/// The file's text and format (given, or guessed).
-fn read(options: &Options, file: &str) -> Result<(String, Format), String> {
-    let bytes = std::fs::read(file).map_err(|e| format!("{file}: cannot read: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        format!("{file}:{line}: not UTF-8 text")
+/// The file's text and format (given, or guessed); `file` names it in messages.
+fn read(options: &Options, path: &Path, file: &str) -> Result<(String, Format), String> {
+    refuse_devices(path, file)?;
+    let bytes = std::fs::read(path).map_err(|e| format!("{file}: cannot read: {e}"))?;
+    // `from_utf8` keeps the buffer (no copy of a large file); `decode` explains a failure.
+    let text = String::from_utf8(bytes).map_err(|e| match import::decode(e.as_bytes()) {
+        Err(e) => format!("{file}:{}: {}", e.line, e.message),
+        Ok(_) => format!("{file}: not UTF-8 text"),
     })?;
     let format = match options.format {
         Some(f) => f,
-        None => Format::guess(Path::new(file), &text).ok_or_else(|| {
+        None => Format::guess(path, &text).ok_or_else(|| {
             format!("{file}: cannot tell the format; pass --format json, jepsen or edn")
         })?,
     };
     Ok((text, format))
 }
 
+/// A device is no history, and some never end (`/dev/zero`, `/dev/urandom`): reading one whole
+/// would exhaust memory. Pipes (`<(zcat h.edn.gz)`) are read: they end when the writer does.
+#[cfg(unix)]
+fn refuse_devices(path: &Path, file: &str) -> Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.file_type().is_char_device() || m.file_type().is_block_device() => {
+            Err(format!("{file}: a device, not a history file"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+fn refuse_devices(_: &Path, _: &str) -> Result<(), String> {
+    Ok(())
+}
+
+/// Imports a JSON history, dropping the text before the check runs.
+fn take_json<Op, Out>(text: String) -> Result<History<Op, Out>, ImportError>
+where
+    Op: serde::de::DeserializeOwned,
+    Out: serde::de::DeserializeOwned,
+{
+    import::json(&text)
+}
+
 /// Reads, imports and checks one file with the chosen model.
-fn check_file(options: &Options, file: &str) -> Outcome {
-    with_history!(options, file, |history, initial, partition| {
+fn check_file(options: &Options, path: &Path, file: &str) -> Outcome {
+    with_history!(options, path, file, |history, initial, partition| {
         let report = check_linearizable_by(&history, &initial, &options.config, partition);
         let explanation = explain(&history, &initial, &report);
         Outcome::Checked {
@@ -458,12 +579,17 @@ fn explain<M: Model>(
 }
 
 fn render(options: &Options) -> ExitCode {
-    let file = &options.files[0];
-    let out = options.output.as_deref().expect("checked in parse");
-    let outcome = with_history!(options, file, |history, initial, partition| {
+    let path = &options.files[0];
+    let file = &shown(path.as_os_str());
+    let Some(out_path) = options.output.as_deref() else {
+        complain("render needs -o OUT.html");
+        return ExitCode::from(2);
+    };
+    let out = &shown(out_path.as_os_str());
+    let outcome = with_history!(options, path, file, |history, initial, partition| {
         let report = check_linearizable_by(&history, &initial, &options.config, partition);
         let html = stateprop::render::render_html(&history, &initial, &report, partition, file);
-        match std::fs::write(out, html) {
+        match std::fs::write(out_path, html) {
             Ok(()) => Outcome::Checked {
                 report,
                 explanation: Vec::new(),
@@ -473,7 +599,7 @@ fn render(options: &Options) -> ExitCode {
     });
     match outcome {
         Outcome::Bad(message) => {
-            eprintln!("stateprop: {message}");
+            complain(message);
             ExitCode::from(2)
         }
         Outcome::Checked { report, .. } => {
@@ -482,7 +608,7 @@ fn render(options: &Options) -> ExitCode {
                 Verdict::NotLinearizable(_) => "not linearizable",
                 Verdict::Unknown(_) => "unknown",
             };
-            println!("{file}: {word}; wrote {out}");
+            say(format_args!("{file}: {word}; wrote {out}"));
             ExitCode::SUCCESS
         }
     }

@@ -1,5 +1,10 @@
 //! The `stateprop` command line, run as a user runs it.
 
+mod arguments;
+mod fuzz;
+mod input;
+
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -10,7 +15,7 @@ fn data(path: &str) -> String {
     )
 }
 
-fn stateprop(args: &[&str]) -> Output {
+fn stateprop<S: AsRef<OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stateprop"))
         .args(args)
         .output()
@@ -21,7 +26,11 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn scratch(name: &str, text: &str) -> PathBuf {
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(name: &str, text: impl AsRef<[u8]>) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
@@ -134,14 +143,15 @@ fn malformed_input_names_file_and_line() {
     );
     let p = path.to_str().unwrap();
     let o = stateprop(&["check", "--model", "cas-register", p]);
-    let text = stdout(&o);
-    assert!(text.starts_with(&format!("{p}:2: ")), "{text}");
+    let text = stderr(&o);
+    assert!(text.starts_with(&format!("stateprop: {p}:2: ")), "{text}");
+    assert_eq!(stdout(&o), "");
     assert_eq!(o.status.code(), Some(2));
     let o = stateprop(&["check", "--model", "cas-register", "/no/such/file.log"]);
     assert!(
-        stdout(&o).starts_with("/no/such/file.log: cannot read"),
+        stderr(&o).starts_with("stateprop: /no/such/file.log: cannot read"),
         "{}",
-        stdout(&o)
+        stderr(&o)
     );
     assert_eq!(o.status.code(), Some(2));
 }
@@ -149,6 +159,8 @@ fn malformed_input_names_file_and_line() {
 #[test]
 fn usage_errors_exit_2_with_usage() {
     for args in [
+        vec!["check", "--model", "kv", "--timeout=1s=2", "x"],
+        vec!["check", "--json=yes", "--model", "kv", "x"],
         vec![],
         vec!["frobnicate"],
         vec!["check", "x.log"],
@@ -164,14 +176,48 @@ fn usage_errors_exit_2_with_usage() {
 }
 
 #[test]
-fn a_plain_register_refuses_compare_and_set() {
-    let o = stateprop(&["check", "--model", "register", &data("jepsen/etcd_000.log")]);
+fn a_plain_register_refuses_compare_and_set_at_its_line() {
+    // etcd_000.log's first compare-and-set is invoked on line 19.
+    let log = data("jepsen/etcd_000.log");
+    let o = stateprop(&["check", "--model", "register", &log]);
+    let err = stderr(&o);
     assert!(
-        stdout(&o).contains("use --model cas-register"),
-        "{}",
-        stdout(&o)
+        err.starts_with(&format!(
+            "stateprop: {log}:19: `:cas [3 0]` is a compare-and-set"
+        )),
+        "{err}"
     );
+    assert!(err.contains("--model cas-register"), "{err}");
     assert_eq!(o.status.code(), Some(2));
+    // The same in the other two formats: the line of the invocation, not of the completion.
+    let edn = scratch(
+        "plain.edn",
+        "{:process 0, :type :invoke, :f :write, :value 1}\n\
+         {:process 0, :type :ok, :f :write, :value 1}\n\
+         {:process 1, :type :invoke, :f :cas, :value [1 2]}\n\
+         {:process 1, :type :ok, :f :cas, :value [1 2]}\n",
+    );
+    let json = scratch(
+        "plain.json",
+        "[{\"type\": \"invoke\", \"client\": 0, \"op\": \"Read\"},\n\
+          {\"type\": \"ok\", \"client\": 0, \"output\": {\"Value\": null}},\n\
+          {\"type\": \"invoke\", \"client\": 0, \"op\": {\"Cas\": {\"from\": 1, \"to\": 2}}},\n\
+          {\"type\": \"fail\", \"client\": 0}]",
+    );
+    for (path, line) in [(&edn, 3), (&json, 3)] {
+        let p = path.to_str().unwrap();
+        let o = stateprop(&["check", "--model", "register", p]);
+        assert!(
+            stderr(&o).starts_with(&format!("stateprop: {p}:{line}: ")),
+            "{}",
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains("compare-and-set"), "{}", stderr(&o));
+        assert_eq!(o.status.code(), Some(2));
+        // A compare-and-set register takes the same file.
+        let o = stateprop(&["check", "--model", "cas-register", p]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
 }
 
 #[test]

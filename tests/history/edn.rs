@@ -233,12 +233,20 @@ fn register_edn_errors_name_the_line_and_the_problem() {
         2,
         &["bad number `1x`"],
     );
+    // Past i64, a register's value is out of range; past every field's range, not a number.
     assert_error(
         jepsen_edn_register(&lines(
-            "{:process 0, :type :ok, :f :write, :value 99999999999999999999}",
+            "{:process 1, :type :invoke, :f :write, :value 99999999999999999999}",
         )),
         2,
-        &["bad number `99999999999999999999`"],
+        &["a :write needs an integer :value, found 99999999999999999999 (64-bit signed)"],
+    );
+    assert_error(
+        jepsen_edn_register(&lines(
+            "{:process 0, :type :ok, :f :write, :value 1000000000000000000000000000000000000000}",
+        )),
+        2,
+        &["bad number `1000000000000000000000000000000000000000`: too large"],
     );
     assert_error(
         jepsen_edn_register(&lines("{:process -2, :type :invoke, :f :read}")),

@@ -100,6 +100,11 @@ fn feed(text: &str) {
                 (1..=lines).contains(&e.line) && !e.message.is_empty(),
                 "{name}: error `{e}` outside the {lines} lines of {text:?}"
             );
+            // One line, whatever the input quoted.
+            assert!(
+                !e.message.chars().any(char::is_control),
+                "{name}: raw control character in `{e}` for {text:?}"
+            );
         }
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -110,6 +115,9 @@ fn feed(text: &str) {
             import::jepsen_edn_register(text).err(),
         );
         check("json", import::json::<RegisterOp, RegisterOut>(text).err());
+        for format in import::Format::ALL {
+            check(format.name(), import::plain_register(format, text).err());
+        }
         let _ = import::Format::guess("x", text);
     }));
     if outcome.is_err() {

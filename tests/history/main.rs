@@ -3,10 +3,12 @@
 
 mod corpus;
 mod edn;
+mod encoding;
 mod etcd;
 mod format;
 mod garbage;
 mod json;
+mod memory;
 
 use stateprop::history::import::ImportError;
 

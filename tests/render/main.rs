@@ -1,5 +1,6 @@
 //! The HTML history report: what the page says (`page`), and what a real browser makes of it
-//! (`browser`: Debian's chromium, headless, must be installed).
+//! (`browser`: Debian's chromium, headless; mandatory where installed and in CI, elsewhere
+//! reported as not run).
 
 mod browser;
 mod page;

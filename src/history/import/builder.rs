@@ -6,8 +6,11 @@ use std::collections::HashMap;
 
 /// A history under construction.
 pub(crate) struct Builder<Op, Out> {
-    /// `None` once an operation is dropped (it failed: it did not happen).
-    ops: Vec<Option<Operation<Op, Out>>>,
+    ops: Vec<Operation<Op, Out>>,
+    /// Indices of the operations that failed (they did not happen), removed at the end: kept
+    /// apart rather than as `Option`s so that finishing compacts the operations in place
+    /// instead of collecting a second vector as large as the first.
+    dropped: Vec<usize>,
     /// Each process's open operation.
     open: HashMap<u64, Open>,
 }
@@ -26,6 +29,7 @@ impl<Op, Out> Builder<Op, Out> {
     pub(crate) fn new() -> Self {
         Builder {
             ops: Vec::new(),
+            dropped: Vec::new(),
             open: HashMap::new(),
         }
     }
@@ -57,13 +61,13 @@ impl<Op, Out> Builder<Op, Out> {
                 what,
             },
         );
-        self.ops.push(Some(Operation {
+        self.ops.push(Operation {
             client: process,
             op,
             call: time,
             ret: None,
             output: None,
-        }));
+        });
         Ok(())
     }
 
@@ -89,29 +93,33 @@ impl<Op, Out> Builder<Op, Out> {
 
     /// The operation at `index`.
     pub(crate) fn op(&self, index: usize) -> &Op {
-        &self.ops[index]
-            .as_ref()
-            .expect("operations are dropped only once closed")
-            .op
+        &self.ops[index].op
     }
 
     /// The operation at `index` returned at `time`, with `output` (`None`: unknown).
     pub(crate) fn returned(&mut self, index: usize, time: u64, output: Option<Out>) {
-        if let Some(op) = self.ops[index].as_mut() {
-            op.ret = Some(time);
-            op.output = output;
-        }
+        let op = &mut self.ops[index];
+        op.ret = Some(time);
+        op.output = output;
     }
 
-    /// The operation at `index` did not take effect: leave it out of the history.
+    /// The operation at `index` did not take effect: leave it out of the history. (It was
+    /// closed, so nothing refers to it again.)
     pub(crate) fn drop_op(&mut self, index: usize) {
-        self.ops[index] = None;
+        self.dropped.push(index);
     }
 
     /// The history; operations still open never returned (unknown outcome).
-    pub(crate) fn finish(self) -> History<Op, Out> {
-        History {
-            ops: self.ops.into_iter().flatten().collect(),
-        }
+    pub(crate) fn finish(mut self) -> History<Op, Out> {
+        self.dropped.sort_unstable();
+        let mut dropped = self.dropped.iter().peekable();
+        let mut index = 0;
+        self.ops.retain(|_| {
+            let keep = dropped.next_if_eq(&&index).is_none();
+            index += 1;
+            keep
+        });
+        self.ops.shrink_to_fit();
+        History { ops: self.ops }
     }
 }

@@ -16,7 +16,9 @@ const MAX_DEPTH: usize = 128;
 pub(crate) enum Value {
     Nil,
     Bool(bool),
-    Int(i64),
+    /// Wide enough for every process number the other formats accept (`u64`) and every `i64`
+    /// value, so a reader can say "out of range" rather than "not a number".
+    Int(i128),
     Float(f64),
     Str(String),
     Char(char),
@@ -119,6 +121,109 @@ pub(crate) fn read_all(text: &str, first_line: usize) -> Result<Vec<Form>, Impor
     }
 }
 
+/// The events of a history, read one at a time so that only one event's forms are held at once
+/// (the whole tree of a large history costs several times the file's size): the items of a
+/// single top-level vector or list, or else the top-level forms themselves.
+pub(crate) struct Events<'a> {
+    reader: Reader<'a>,
+    /// Inside the top-level vector or list: its closing bracket and the line it opened on.
+    inside: Option<(u8, usize)>,
+    started: bool,
+}
+
+impl<'a> Events<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Events {
+            reader: Reader {
+                text,
+                bytes: text.as_bytes(),
+                pos: 0,
+                line: 1,
+            },
+            inside: None,
+            started: false,
+        }
+    }
+
+    /// The next event's form; `Ok(None)` at the end of the input.
+    pub(crate) fn next_form(&mut self) -> Result<Option<Form>, ImportError> {
+        if !self.started {
+            self.started = true;
+            self.open_top_level()?;
+        }
+        let r = &mut self.reader;
+        loop {
+            r.skip_blank();
+            match (r.peek(), self.inside) {
+                (None, None) => return Ok(None),
+                (None, Some((close, line))) => {
+                    return Err(r.error(
+                        line,
+                        format!(
+                            "unterminated {}: no closing `{}` before the end of the input",
+                            if close == b']' { "vector" } else { "list" },
+                            close as char
+                        ),
+                    ))
+                }
+                (Some(b), Some((close, line))) if b == close => {
+                    r.pos += 1;
+                    r.skip_blank();
+                    if r.peek().is_some() {
+                        return Err(r.error(
+                            line,
+                            "expected an event map {:process …, :type …, :f …, :value …}, found a \
+                             vector followed by more forms (a history is one vector of event maps, \
+                             or one event map per line)",
+                        ));
+                    }
+                    self.inside = None;
+                    return Ok(None);
+                }
+                (Some(_), inside) => {
+                    // Events sit one level down inside the vector: the nesting limit counts it.
+                    if let Some(form) = r.read_form(usize::from(inside.is_some()))? {
+                        return Ok(Some(form));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Steps into a top-level vector or list of events, past any tags or discarded forms before
+    /// it (`#jepsen.history [...]`).
+    fn open_top_level(&mut self) -> Result<(), ImportError> {
+        let r = &mut self.reader;
+        loop {
+            r.skip_blank();
+            match (r.peek(), r.bytes.get(r.pos + 1).copied()) {
+                (Some(b @ (b'[' | b'(')), _) => {
+                    r.pos += 1;
+                    self.inside = Some((if b == b'[' { b']' } else { b')' }, r.line));
+                    return Ok(());
+                }
+                (Some(b'#'), Some(b'_')) => {
+                    let line = r.line;
+                    r.pos += 2;
+                    r.read_next(line, 0, "`#_`")?;
+                }
+                (Some(b'#'), Some(c)) if c.is_ascii_alphabetic() => {
+                    // Only a tag right before the vector is skipped; a tagged map is an event.
+                    let (pos, line) = (r.pos, r.line);
+                    r.pos += 1;
+                    r.token();
+                    r.skip_blank();
+                    if !matches!(r.peek(), Some(b'[' | b'(')) {
+                        (r.pos, r.line) = (pos, line);
+                        return Ok(());
+                    }
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
 struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -136,10 +241,7 @@ fn is_delimiter(b: u8) -> bool {
 
 impl<'a> Reader<'a> {
     fn error(&self, line: usize, message: impl Into<String>) -> ImportError {
-        ImportError {
-            line,
-            message: message.into(),
-        }
+        ImportError::new(line, message)
     }
 
     fn peek(&self) -> Option<u8> {
@@ -428,10 +530,13 @@ impl<'a> Reader<'a> {
             || (matches!(first, b'+' | b'-') && second.is_some_and(|b| b.is_ascii_digit()));
         if numeric {
             return parse_number(token).ok_or_else(|| {
-                self.error(
-                    line,
-                    format!("bad number `{token}`: expected an integer such as 42 or -7"),
-                )
+                let digits = token.trim_start_matches(['+', '-']).trim_end_matches('N');
+                let problem = if digits.bytes().all(|b| b.is_ascii_digit()) {
+                    "too large for any field of a history"
+                } else {
+                    "expected an integer such as 42 or -7"
+                };
+                self.error(line, format!("bad number `{token}`: {problem}"))
             });
         }
         if let Some(name) = token.strip_prefix(':') {
@@ -459,7 +564,7 @@ fn parse_number(token: &str) -> Option<Value> {
         return int
             .strip_prefix('+')
             .unwrap_or(int)
-            .parse::<i64>()
+            .parse::<i128>()
             .ok()
             .map(Value::Int);
     }

@@ -3,6 +3,7 @@
 use super::builder::Builder;
 use super::edn;
 use super::jepsen::{complete, completion_error, register_echo, Event, Kind, Register, Spec};
+use super::text::strip_bom;
 use super::ImportError;
 use crate::history::History;
 use crate::models::{RegisterOp, RegisterOut};
@@ -28,8 +29,16 @@ use crate::models::{RegisterOp, RegisterOut};
 /// whose other loggers (`jepsen.core`, stack traces) interleave with the client lines, keep only
 /// the client lines first (`grep jepsen.util`).
 pub fn etcd(text: &str) -> Result<History<RegisterOp, RegisterOut>, ImportError> {
+    etcd_as::<Register>(text)
+}
+
+/// [`etcd`], with `S` deciding which operations a register offers.
+pub(crate) fn etcd_as<S>(text: &str) -> Result<History<RegisterOp, RegisterOut>, ImportError>
+where
+    S: Spec<Op = RegisterOp, Out = RegisterOut>,
+{
     let mut builder = Builder::new();
-    for (index, raw) in text.lines().enumerate() {
+    for (index, raw) in strip_bom(text).lines().enumerate() {
         let line = index + 1;
         if raw.trim().is_empty() {
             continue;
@@ -112,33 +121,35 @@ pub fn etcd(text: &str) -> Result<History<RegisterOp, RegisterOut>, ImportError>
             value,
             key: None,
         };
-        apply(&mut builder, &event)?;
+        apply::<S>(&mut builder, &event)?;
     }
     Ok(builder.finish())
 }
 
 /// Applies one event with the etcd logs' meaning of its type.
-fn apply(
+fn apply<S>(
     builder: &mut Builder<RegisterOp, RegisterOut>,
     event: &Event<'_>,
-) -> Result<(), ImportError> {
+) -> Result<(), ImportError>
+where
+    S: Spec<Op = RegisterOp, Out = RegisterOut>,
+{
     let error = |message: String| ImportError::new(event.line, message);
     if event.kind == Kind::Invoke {
-        let op = Register::invocation(event).map_err(error)?;
+        let op = S::invocation(event).map_err(error)?;
         return builder.invoke(
             event.process,
             op,
-            Register::describe(event),
+            S::describe(event),
             event.time,
             event.line,
         );
     }
-    let open = complete::<Register>(builder, event)?;
+    let open = complete::<S>(builder, event)?;
     let op = builder.op(open.index).clone();
     match (event.kind, &op) {
         (Kind::Ok, _) => {
-            let output =
-                Register::output(&op, event).map_err(|m| completion_error(event, &open, m))?;
+            let output = S::output(&op, event).map_err(|m| completion_error(event, &open, m))?;
             builder.returned(open.index, event.time, Some(output));
         }
         // It happened, and found a value other than `from`.

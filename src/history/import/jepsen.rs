@@ -3,7 +3,8 @@
 
 use super::builder::{Builder, Open};
 use super::edn::{self, Form, Value};
-use super::ImportError;
+use super::text::strip_bom;
+use super::{Format, ImportError};
 use crate::history::History;
 use crate::models::{KvOp, KvOut, RegisterOp, RegisterOut};
 
@@ -31,6 +32,34 @@ pub fn jepsen_edn_register(text: &str) -> Result<History<RegisterOp, RegisterOut
 /// operation, `:info` leaves it unknown.
 pub fn kv_edn(text: &str) -> Result<History<KvOp, KvOut>, ImportError> {
     import::<Kv>(text)
+}
+
+/// Reads a history of a plain register (read and write, no compare-and-set) in any `format`, for
+/// [`CasRegister`](crate::models::CasRegister) used as a plain register.
+///
+/// It reads as [`etcd`](super::etcd), [`jepsen_edn_register`] or [`json`](super::json) do, and
+/// refuses the first compare-and-set invocation with its line: checked against a plain
+/// register, a history that uses compare-and-set is a mistake of the model chosen, not of the
+/// history.
+pub fn plain_register(
+    format: Format,
+    text: &str,
+) -> Result<History<RegisterOp, RegisterOut>, ImportError> {
+    match format {
+        Format::Json => super::json::json_checked(text, |op: &RegisterOp| match op {
+            RegisterOp::Cas { .. } => Err(cas_on_plain_register(&format!("{op:?}"))),
+            _ => Ok(()),
+        }),
+        Format::Jepsen => super::etcd::etcd_as::<PlainRegister>(text),
+        Format::Edn => import::<PlainRegister>(text),
+    }
+}
+
+fn cas_on_plain_register(what: &str) -> String {
+    format!(
+        "`{what}` is a compare-and-set, which a plain register has not (it reads and writes \
+         only): check the history against a compare-and-set register (--model cas-register)"
+    )
 }
 
 /// What every event says, whatever the format it came from.
@@ -94,21 +123,16 @@ pub(crate) trait Spec {
     }
 }
 
-/// Reads a Jepsen EDN history of the object `S`.
-fn import<S: Spec>(text: &str) -> Result<History<S::Op, S::Out>, ImportError> {
-    let forms = edn::read_all(text, 1)?;
-    let events: &[Form] = match forms.as_slice() {
-        [Form {
-            value: Value::Vector(items) | Value::List(items),
-            ..
-        }] => items,
-        _ => &forms,
-    };
+/// Reads a Jepsen EDN history of the object `S`, one event at a time.
+pub(crate) fn import<S: Spec>(text: &str) -> Result<History<S::Op, S::Out>, ImportError> {
+    let mut events = edn::Events::new(strip_bom(text));
     let mut builder = Builder::new();
-    for (index, form) in events.iter().enumerate() {
-        if let Some(event) = read_event(form, index as u64)? {
+    let mut index = 0u64;
+    while let Some(form) = events.next_form()? {
+        if let Some(event) = read_event(&form, index)? {
             apply::<S>(&mut builder, &event)?;
         }
+        index += 1;
     }
     Ok(builder.finish())
 }
@@ -132,11 +156,14 @@ fn read_event(form: &Form, time: u64) -> Result<Option<Event<'_>>, ImportError> 
     let process = match form.get("process").map(|f| &f.value) {
         None => return Err(error("event has no :process".into())),
         Some(Value::Keyword(k)) if k == "nemesis" => return Ok(None),
-        Some(Value::Int(p)) if *p >= 0 => *p as u64,
+        // The same range as the etcd logs and JSON (`u64`): a reader must not refuse a process
+        // id another accepts.
+        Some(Value::Int(p)) if u64::try_from(*p).is_ok() => *p as u64,
         Some(other) => {
             return Err(error(format!(
-                "bad :process {}: expected a process number (0 or more) or :nemesis",
-                other.describe()
+                "bad :process {}: expected a process number (0 to {}) or :nemesis",
+                other.describe(),
+                u64::MAX
             )))
         }
     };
@@ -244,18 +271,18 @@ impl Spec for Register {
     fn invocation(event: &Event<'_>) -> Result<RegisterOp, String> {
         match event.f {
             "read" => Ok(RegisterOp::Read),
-            "write" => match event.value {
-                Value::Int(value) => Ok(RegisterOp::Write { value: *value }),
-                other => Err(format!(
-                    "a :write needs an integer :value, found {}",
-                    other.describe()
+            "write" => match int64(event.value) {
+                Some(value) => Ok(RegisterOp::Write { value }),
+                None => Err(format!(
+                    "a :write needs an integer :value, found {} (64-bit signed)",
+                    event.value.describe()
                 )),
             },
             "cas" => cas_value(event.value)
                 .map(|(from, to)| RegisterOp::Cas { from, to })
                 .ok_or_else(|| {
                     format!(
-                        "a :cas needs a :value [from to] of two integers, found {}",
+                        "a :cas needs a :value [from to] of two integers, found {} (64-bit signed)",
                         event.value.describe()
                     )
                 }),
@@ -275,11 +302,11 @@ impl Spec for Register {
 
     fn output(op: &RegisterOp, event: &Event<'_>) -> Result<RegisterOut, String> {
         match op {
-            RegisterOp::Read => match event.value {
-                Value::Nil => Ok(RegisterOut::Value(None)),
-                Value::Int(v) => Ok(RegisterOut::Value(Some(*v))),
-                other => Err(format!(
-                    "a read's value must be nil or an integer, found {}",
+            RegisterOp::Read => match (event.value, int64(event.value)) {
+                (Value::Nil, _) => Ok(RegisterOut::Value(None)),
+                (_, Some(v)) => Ok(RegisterOut::Value(Some(v))),
+                (other, None) => Err(format!(
+                    "a read's value must be nil or an integer, found {} (64-bit signed)",
                     other.describe()
                 )),
             },
@@ -295,17 +322,42 @@ impl Spec for Register {
     }
 }
 
+/// A register's value: an integer that fits the model's `i64`.
+fn int64(value: &Value) -> Option<i64> {
+    match value {
+        Value::Int(v) => i64::try_from(*v).ok(),
+        _ => None,
+    }
+}
+
+/// A register that refuses compare-and-set (see [`plain_register`]).
+pub(crate) struct PlainRegister;
+
+impl Spec for PlainRegister {
+    type Op = RegisterOp;
+    type Out = RegisterOut;
+
+    fn invocation(event: &Event<'_>) -> Result<RegisterOp, String> {
+        match Register::invocation(event)? {
+            RegisterOp::Cas { .. } => Err(cas_on_plain_register(&Register::describe(event))),
+            op => Ok(op),
+        }
+    }
+
+    fn f(op: &RegisterOp) -> &'static str {
+        Register::f(op)
+    }
+
+    fn output(op: &RegisterOp, event: &Event<'_>) -> Result<RegisterOut, String> {
+        Register::output(op, event)
+    }
+}
+
 /// `[from to]`.
 fn cas_value(value: &Value) -> Option<(i64, i64)> {
     match value {
         Value::Vector(items) | Value::List(items) => match items.as_slice() {
-            [Form {
-                value: Value::Int(from),
-                ..
-            }, Form {
-                value: Value::Int(to),
-                ..
-            }] => Some((*from, *to)),
+            [from, to] => Some((int64(&from.value)?, int64(&to.value)?)),
             _ => None,
         },
         _ => None,
@@ -316,7 +368,7 @@ fn cas_value(value: &Value) -> Option<(i64, i64)> {
 pub(crate) fn register_echo(op: &RegisterOp, event: &Event<'_>) -> Result<(), String> {
     let same = match *op {
         RegisterOp::Read => true,
-        RegisterOp::Write { value } => *event.value == Value::Int(value),
+        RegisterOp::Write { value } => int64(event.value) == Some(value),
         RegisterOp::Cas { from, to } => cas_value(event.value) == Some((from, to)),
     };
     if same {

@@ -1,7 +1,8 @@
 //! stateprop's JSON event list (see [`Event`](crate::history::Event)).
 
+use super::text::{shorten_quoted, strip_bom};
 use super::ImportError;
-use crate::history::{Event, History};
+use crate::history::{Event, EventKind, History};
 use serde::de::DeserializeOwned;
 
 /// Reads stateprop's JSON event list: `[{"type": "invoke", "client": 3, "op": …}, {"type": "ok",
@@ -16,10 +17,25 @@ where
     Op: DeserializeOwned,
     Out: DeserializeOwned,
 {
+    json_checked(text, |_: &Op| Ok(()))
+}
+
+/// [`json`], refusing the first invoked operation `check` refuses (at that event's line).
+pub(crate) fn json_checked<Op, Out>(
+    text: &str,
+    check: impl Fn(&Op) -> Result<(), String>,
+) -> Result<History<Op, Out>, ImportError>
+where
+    Op: DeserializeOwned,
+    Out: DeserializeOwned,
+{
+    let text = strip_bom(text);
     let events: Vec<Event<Op, Out>> = serde_json::from_str(text).map_err(|e| {
         let full = e.to_string();
         let position = format!(" at line {} column {}", e.line(), e.column());
         let message = full.strip_suffix(&position).unwrap_or(&full);
+        // serde quotes the offending string whole, however long it is.
+        let message = shorten_quoted(message, 60);
         let message = if e.is_eof() {
             format!("the input ends too early ({message})")
         } else {
@@ -27,11 +43,20 @@ where
         };
         ImportError::new(e.line().max(1), message)
     })?;
-    History::from_events(events).map_err(|(index, message)| {
-        // The list parsed, so it is well-formed JSON and the scan finds every element.
+    // The list parsed, so it is well-formed JSON and the scan finds every element.
+    let located = |index: usize, message: String| {
         let line = element_lines(text).get(index).copied().unwrap_or(1);
         ImportError::new(line, format!("event {index} (from 0): {message}"))
-    })
+    };
+    if let Some((index, message)) = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == EventKind::Invoke)
+        .find_map(|(i, e)| e.op.as_ref().and_then(|op| check(op).err()).map(|m| (i, m)))
+    {
+        return Err(located(index, message));
+    }
+    History::from_events(events).map_err(|(index, message)| located(index, message))
 }
 
 /// The line on which each element of the top-level JSON array starts. Assumes well-formed JSON.

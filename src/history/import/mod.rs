@@ -16,7 +16,10 @@
 //! Times are positions: an event's index in the input (for the etcd logs, its line index), so
 //! only their order means anything.
 //!
-//! Every problem is an [`ImportError`] naming the line and what is wrong; no input panics.
+//! Every problem is an [`ImportError`] naming the line and what is wrong, on one line (input it
+//! quotes goes through [`printable`]); no input panics. A leading UTF-8 byte-order mark is
+//! skipped by every format; [`decode`] turns a file's bytes into text, naming the line of the
+//! first byte that is not UTF-8.
 //!
 //! ```
 //! use stateprop::check::{check_linearizable, CheckConfig, Verdict};
@@ -39,10 +42,12 @@ mod edn;
 mod etcd;
 mod jepsen;
 mod json;
+mod text;
 
 pub use etcd::etcd;
-pub use jepsen::{jepsen_edn_register, kv_edn};
+pub use jepsen::{jepsen_edn_register, kv_edn, plain_register};
 pub use json::json;
+pub use text::{decode, printable};
 
 use std::fmt;
 use std::path::Path;
@@ -60,11 +65,15 @@ pub struct ImportError {
 }
 
 impl ImportError {
+    /// Every message is built here, so quoted input is escaped once and for all: a control
+    /// character in a history cannot split the message or rewrite the reader's terminal.
     pub(crate) fn new(line: usize, message: impl Into<String>) -> Self {
-        ImportError {
-            line,
-            message: message.into(),
-        }
+        let message = message.into();
+        let message = match printable(&message) {
+            std::borrow::Cow::Borrowed(_) => message,
+            std::borrow::Cow::Owned(escaped) => escaped,
+        };
+        ImportError { line, message }
     }
 }
 
@@ -117,7 +126,8 @@ impl Format {
             Some("log") => return Some(Format::Jepsen),
             _ => {}
         }
-        let mut rest = text.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+        let mut rest =
+            text::strip_bom(text).trim_start_matches(|c: char| c.is_whitespace() || c == ',');
         // Look inside a list of events: what matters is how the first event starts.
         while let Some(inner) = rest.strip_prefix('[') {
             rest = inner.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
