@@ -4,7 +4,7 @@
 
 use stateprop::check::{check_linearizable, check_linearizable_by, CheckConfig, Report, Verdict};
 use stateprop::history::{import, History};
-use stateprop::models::{CasRegister, KvModel, KvOp, KvOut};
+use stateprop::models::{CasRegister, KvModel, KvOp, KvOut, RegisterOp, RegisterOut};
 use stateprop::Model;
 use std::time::Duration;
 
@@ -102,7 +102,170 @@ fn generated(n: usize, seed: u64) -> History<KvOp, KvOut> {
     h
 }
 
+/// Current resident memory of this process (Linux), in bytes.
+fn rss_bytes() -> u64 {
+    status_kib("VmRSS:") * 1024
+}
+
+/// Peak resident memory of this process so far (Linux), in bytes.
+fn hwm_bytes() -> u64 {
+    status_kib("VmHWM:") * 1024
+}
+
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A purely sequential register history: one writer and one reader taking turns, no overlap.
+fn sequential_register(n: usize) -> History<RegisterOp, RegisterOut> {
+    let mut h = History::new();
+    for i in 0..n as u64 {
+        let (call, ret) = (2 * i, 2 * i + 1);
+        if i % 2 == 0 {
+            h.push(
+                0,
+                RegisterOp::Write { value: i as i64 },
+                call,
+                ret,
+                RegisterOut::Written,
+            );
+        } else {
+            let seen = Some(i as i64 - 1);
+            h.push(1, RegisterOp::Read, call, ret, RegisterOut::Value(seen));
+        }
+    }
+    h
+}
+
+/// `n` writes all concurrent with each other, then a read of a value none of them wrote: the
+/// search must try orders until its budget ends it.
+fn concurrent_writes(n: usize) -> History<RegisterOp, RegisterOut> {
+    let mut h = History::new();
+    for i in 0..n as u64 {
+        h.push(
+            i,
+            RegisterOp::Write { value: i as i64 },
+            0,
+            10,
+            RegisterOut::Written,
+        );
+    }
+    h.push(
+        n as u64,
+        RegisterOp::Read,
+        20,
+        21,
+        RegisterOut::Value(Some(-1)),
+    );
+    h
+}
+
+/// Runs in a fresh process (so its peak resident memory is its own): checks one history and
+/// prints what it took.
+fn bounds_child(what: &str, n: usize) {
+    match what {
+        "sequential" => {
+            let h = sequential_register(n);
+            let before = rss_bytes();
+            let r = check_linearizable(&h, &CasRegister::default(), &CheckConfig::default());
+            println!(
+                "{} {:.3} {}",
+                hwm_bytes().saturating_sub(before),
+                r.elapsed.as_secs_f64(),
+                verdict(&r)
+            );
+        }
+        "timeout" => {
+            let h = concurrent_writes(n);
+            let config = CheckConfig::default().timeout(Duration::from_millis(100));
+            let t = std::time::Instant::now();
+            let r = check_linearizable(&h, &CasRegister::default(), &config);
+            println!(
+                "{} {:.3} {}",
+                hwm_bytes(),
+                t.elapsed().as_secs_f64(),
+                verdict(&r)
+            );
+        }
+        _ => panic!("unknown child {what}"),
+    }
+}
+
+/// Runs `bounds_child` in a child process and returns its line.
+fn in_child(what: &str, n: usize) -> String {
+    let out = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .args(["--bounds-child", what, &n.to_string()])
+        .output()
+        .expect("run child");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Memory on sequential histories and the promptness of a timeout, each measured in a fresh
+/// process.
+fn bounds(checks: &mut Vec<(&'static str, bool, String)>) {
+    println!("\n== sequential register histories (1 writer, 1 reader, no overlap) ==");
+    for n in [25_000, 50_000, 100_000] {
+        let line = in_child("sequential", n);
+        let mut f = line.split_whitespace();
+        let grown: f64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
+        let secs: f64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
+        let v = f.next().unwrap_or("(child failed)");
+        println!(
+            "  {n:>7} ops  peak resident growth {:>8.1} MiB  {:>8.1} ms  {v}",
+            grown / (1 << 20) as f64,
+            secs * 1e3
+        );
+        if n == 100_000 {
+            checks.push((
+                "100,000 sequential operations under 64 MiB of peak resident growth",
+                grown < (64 << 20) as f64,
+                format!("{:.1} MiB", grown / (1 << 20) as f64),
+            ));
+        }
+    }
+    println!("\n== --timeout 100ms on 200,000 concurrent writes (wall time, setup included) ==");
+    let line = in_child("timeout", 200_000);
+    let mut f = line.split_whitespace();
+    let hwm: f64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
+    let secs: f64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
+    let v = f.next().unwrap_or("(child failed)");
+    println!(
+        "  {:.1} ms  {v}  (process peak resident {:.1} MiB)",
+        secs * 1e3,
+        hwm / (1 << 20) as f64
+    );
+    checks.push((
+        "a 100 ms timeout on 200,000 concurrent writes ends within 110 ms",
+        secs < 0.110,
+        format!("{:.1} ms", secs * 1e3),
+    ));
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--bounds-child") {
+        let n = args[at + 2].parse().expect("size");
+        bounds_child(&args[at + 1], n);
+        return;
+    }
+    if args.iter().any(|a| a == "bounds") {
+        let mut checks = Vec::new();
+        bounds(&mut checks);
+        for (what, pass, figure) in checks {
+            println!(
+                "  [{}] {what}: {figure}",
+                if pass { "PASS" } else { "FAIL" }
+            );
+        }
+        return;
+    }
     println!("stateprop checker benchmark (release build, single thread, best of 3 unless noted)");
     let config = CheckConfig::default().timeout(Duration::from_secs(60));
     let mut checks = Vec::new();
@@ -268,6 +431,8 @@ fn main() {
             r.peak_bytes as f64 / (1 << 20) as f64
         ),
     ));
+
+    bounds(&mut checks);
 
     let rss = peak_rss_mib();
     println!("\n  process peak resident memory: {rss:.1} MiB");
