@@ -1,9 +1,44 @@
-//! The step and time budget of the searches that have no cache budget of their own
-//! (sequential consistency, idempotency).
+//! Time and memory budgets of the searches: [`SearchBudget`] for sequential consistency and
+//! idempotency, and the shared [`Budget`] of a linearizability check.
+//!
+//! Both meter *work* (entries visited, words hashed), not search steps, because one step can
+//! cost anything from a few nanoseconds to a walk over every pending operation: a clock polled
+//! every few thousand steps could be polled seconds late. Memory is counted by the capacity of
+//! what the searches allocate, before they allocate it, so a cap is never overshot by the
+//! caches, tables and vectors the searches own.
 
+use std::collections::HashSet;
+use std::hash::Hash;
 use std::time::{Duration, Instant};
 
-/// How long a search may run before it answers "unknown".
+/// Units of work between two looks at the clock: a unit is about a nanosecond, and reading the
+/// clock costs tens of them.
+const POLL_EVERY: u64 = 1 << 12;
+/// Clock polls between two looks at the process's resident memory (a file read).
+const RSS_EVERY: u64 = 64;
+
+/// The deadline `timeout` after `start`, or none when there is no timeout or it lies beyond
+/// what the clock can represent (which no check will reach anyway).
+pub(crate) fn deadline(start: Instant, timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|t| start.checked_add(t))
+}
+
+/// The process's resident memory, where the system tells it.
+pub(crate) fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages.saturating_mul(4096))
+}
+
+/// Physical memory, where the system tells it (`MemTotal` in `/proc/meminfo`).
+pub(crate) fn physical_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
+}
+
+/// How long and how large a search may grow before it answers "unknown".
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SearchBudget {
@@ -11,6 +46,10 @@ pub struct SearchBudget {
     pub max_steps: u64,
     /// Give up after this long. Default: none.
     pub timeout: Option<Duration>,
+    /// Give up when the search's memory (its table of explored states and its own vectors,
+    /// counted by capacity; the heap inside model states is not counted) would pass this many
+    /// bytes. Default: none.
+    pub max_memory: Option<u64>,
 }
 
 impl Default for SearchBudget {
@@ -18,6 +57,7 @@ impl Default for SearchBudget {
         SearchBudget {
             max_steps: 1_000_000,
             timeout: None,
+            max_memory: None,
         }
     }
 }
@@ -34,12 +74,21 @@ impl SearchBudget {
         self.timeout = Some(timeout);
         self
     }
+
+    /// See [`SearchBudget::max_memory`].
+    pub fn max_memory(mut self, bytes: u64) -> Self {
+        self.max_memory = Some(bytes);
+        self
+    }
 }
 
-/// Counts a search's steps against a [`SearchBudget`].
+/// Counts a search's steps, work and memory against a [`SearchBudget`].
 pub(crate) struct Meter {
     max_steps: u64,
     deadline: Option<Instant>,
+    max_memory: Option<u64>,
+    bytes: u64,
+    work: u64,
     pub(crate) steps: u64,
 }
 
@@ -47,13 +96,16 @@ impl Meter {
     pub(crate) fn new(budget: &SearchBudget) -> Self {
         Meter {
             max_steps: budget.max_steps,
-            deadline: budget.timeout.map(|t| Instant::now() + t),
+            deadline: deadline(Instant::now(), budget.timeout),
+            max_memory: budget.max_memory,
+            bytes: 0,
+            work: 0,
             steps: 0,
         }
     }
 
-    /// Counts one step; `Err` says why the search must stop.
-    pub(crate) fn step(&mut self) -> Result<(), String> {
+    /// Counts one step that did `work` units of work; `Err` says why the search must stop.
+    pub(crate) fn step(&mut self, work: u64) -> Result<(), String> {
         self.steps += 1;
         if self.steps > self.max_steps {
             return Err(format!(
@@ -61,13 +113,183 @@ impl Meter {
                 self.max_steps
             ));
         }
-        if self.steps & 0x3FF == 0 {
-            if let Some(deadline) = self.deadline {
-                if Instant::now() >= deadline {
-                    return Err("the time budget ran out".to_string());
-                }
+        self.work = self.work.saturating_add(work.max(1));
+        if self.work >= POLL_EVERY {
+            self.work = 0;
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err("the time budget ran out".to_string());
             }
         }
         Ok(())
     }
+
+    /// Counts `bytes` more; `Err` when that would pass the cap (they are then not counted).
+    pub(crate) fn grow(&mut self, bytes: u64) -> Result<(), String> {
+        let total = self.bytes.saturating_add(bytes);
+        if let Some(max) = self.max_memory.filter(|&max| total > max) {
+            return Err(format!(
+                "the memory budget ran out: the search would need more than its cap of {max} \
+                 bytes"
+            ));
+        }
+        self.bytes = total;
+        Ok(())
+    }
+
+    /// Makes room in `set` for one more entry whose own heap takes `heap` bytes, counting the
+    /// table's growth (both tables live while it is copied) and the entry first.
+    pub(crate) fn room_in<T: Hash + Eq>(
+        &mut self,
+        set: &mut HashSet<T>,
+        heap: u64,
+    ) -> Result<(), String> {
+        // A table of capacity c has about c * 8 / 7 buckets of one entry and one control byte.
+        let table = |capacity: usize| (capacity as u64 * 8 / 7) * (size_of::<T>() as u64 + 1);
+        if set.len() == set.capacity() {
+            let old = set.capacity();
+            let new = (old * 2).max(16);
+            self.grow(table(new))?;
+            set.reserve(new - set.len());
+            self.bytes = self.bytes - table(new) + table(set.capacity());
+            self.release(table(old));
+        }
+        self.grow(heap)
+    }
+
+    /// Uncounts `bytes` that were freed (or never allocated after all).
+    pub(crate) fn release(&mut self, bytes: u64) {
+        self.bytes = self.bytes.saturating_sub(bytes);
+    }
+
+    /// Bytes counted now: a search that frees everything it made returns to this with
+    /// [`Meter::release_to`].
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    pub(crate) fn release_to(&mut self, bytes: u64) {
+        self.bytes = self.bytes.min(bytes);
+    }
+}
+
+/// The time and memory shared by all partitions' searches of one linearizability check.
+pub(crate) struct Budget {
+    deadline: Option<Instant>,
+    max_memory: Option<u64>,
+    /// Bytes counted now, and the most ever counted.
+    pub(crate) bytes: u64,
+    pub(crate) peak_bytes: u64,
+    /// Steps of searches that have finished (their own counters are gone).
+    pub(crate) finished_steps: u64,
+    work: u64,
+    polls: u64,
+    /// Resident memory when the check began: the cap applies to what the check adds.
+    rss_at_start: u64,
+}
+
+impl Budget {
+    pub(crate) fn new(timeout: Option<Duration>, max_memory: Option<u64>, start: Instant) -> Self {
+        Budget {
+            deadline: deadline(start, timeout),
+            max_memory,
+            bytes: 0,
+            peak_bytes: 0,
+            finished_steps: 0,
+            work: 0,
+            polls: 0,
+            rss_at_start: max_memory.and_then(|_| resident_bytes()).unwrap_or(0),
+        }
+    }
+
+    /// Counts `bytes` about to be allocated; `false` (and nothing counted) if they would take
+    /// the check past its memory cap.
+    #[inline]
+    pub(crate) fn reserve(&mut self, bytes: u64) -> bool {
+        let total = self.bytes.saturating_add(bytes);
+        if self.max_memory.is_some_and(|max| total > max) {
+            return false;
+        }
+        self.bytes = total;
+        self.peak_bytes = self.peak_bytes.max(total);
+        true
+    }
+
+    /// Uncounts `bytes` that were freed.
+    #[inline]
+    pub(crate) fn release(&mut self, bytes: u64) {
+        self.bytes = self.bytes.saturating_sub(bytes);
+    }
+
+    /// Counts `units` of work; every few thousand, looks at the clock (and now and then at the
+    /// process's memory). `Some` says why the check must stop.
+    #[inline]
+    pub(crate) fn work(&mut self, units: u64) -> Option<String> {
+        self.work = self.work.saturating_add(units);
+        if self.work < POLL_EVERY {
+            return None;
+        }
+        self.work = 0;
+        self.poll()
+    }
+
+    /// Looks at the clock and, now and then, at the process's resident memory.
+    pub(crate) fn poll(&mut self) -> Option<String> {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some("the time budget ran out".to_string());
+        }
+        if let Some(max) = self.max_memory {
+            self.polls += 1;
+            if self.polls.is_multiple_of(RSS_EVERY) {
+                if let Some(rss) = resident_bytes() {
+                    let grown = rss.saturating_sub(self.rss_at_start);
+                    if grown >= max {
+                        return Some(format!(
+                            "the memory budget ran out: the process grew by {grown} bytes"
+                        ));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Why a refused [`reserve`](Budget::reserve) stops the check.
+    pub(crate) fn exhausted(&self) -> String {
+        format!(
+            "the memory budget ran out: the search would need more than its cap of {} bytes",
+            self.max_memory.unwrap_or(0)
+        )
+    }
+}
+
+/// Makes room for `extra` more elements in `v`, counting the new allocation against `budget`
+/// before making it (old and new buffers both live while the contents move) and adding what
+/// it keeps to `owned`. `false`: the cap does not allow it, and nothing changed.
+pub(crate) fn reserve_in<T>(
+    v: &mut Vec<T>,
+    extra: usize,
+    budget: &mut Budget,
+    owned: &mut u64,
+) -> bool {
+    if v.capacity() - v.len() >= extra {
+        return true;
+    }
+    let size = size_of::<T>().max(1) as u64;
+    let old = v.capacity();
+    let need = v.len() + extra;
+    // Doubling keeps appends amortized O(1); near the cap, a smaller step may still fit.
+    let mut new = need.max(old * 2).max(8);
+    if !budget.reserve(new as u64 * size) {
+        new = need.max(old + old / 8);
+        if !budget.reserve(new as u64 * size) {
+            return false;
+        }
+    }
+    v.reserve_exact(new - v.len());
+    let extra_given = (v.capacity() - new) as u64 * size;
+    budget.bytes += extra_given;
+    budget.peak_bytes = budget.peak_bytes.max(budget.bytes);
+    budget.release(old as u64 * size);
+    *owned = *owned + (v.capacity() - old) as u64 * size;
+    true
 }

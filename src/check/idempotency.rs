@@ -197,6 +197,12 @@ where
     let units = |split: &dyn Fn(u64) -> bool| -> Vec<Unit> {
         let mut units = Vec::new();
         for (id, attempts) in &requests {
+            // A read none of whose attempts has a known outcome changes nothing and checks
+            // nothing: it could only be left out, after the search tried placing it everywhere.
+            let silent = |&a: &usize| ops[a].is_unknown() && M::is_read_only(&ops[a].op);
+            if attempts.iter().all(silent) {
+                continue;
+            }
             if split(*id) {
                 units.extend(attempts.iter().map(|&a| Unit::new(history, *id, &[a])));
             } else {
@@ -299,7 +305,25 @@ fn search<M: Model + Hash + Eq>(
     initial: &M,
     meter: &mut Meter,
 ) -> Result<Outcome<M>, String> {
+    // Everything this search counts is freed when it returns.
+    let base = meter.bytes();
+    let result = search_counted(history, units, initial, meter);
+    meter.release_to(base);
+    result
+}
+
+fn search_counted<M: Model + Hash + Eq>(
+    history: &History<M::Op, M::Output>,
+    units: &[Unit],
+    initial: &M,
+    meter: &mut Meter,
+) -> Result<Outcome<M>, String> {
     let ops = &history.ops;
+    // The stack, `applied` and the copy of the best order grow to one entry per unit; each
+    // explored node's key is an `applied` copy.
+    let per_unit = size_of::<(usize, M)>() + 1 + 8;
+    meter.grow((units.len() * per_unit) as u64)?;
+    let key_bytes = units.len() as u64;
     let mut applied = vec![false; units.len()];
     let mut pending = units.iter().filter(|u| u.deadline.is_some()).count();
     let mut state = initial.clone();
@@ -311,7 +335,8 @@ fn search<M: Model + Hash + Eq>(
         if pending == 0 {
             return Ok(Outcome::Found(stack.iter().map(|(u, _)| *u).collect()));
         }
-        meter.step()?;
+        // The pending deadlines and the candidates are found by walking the units.
+        meter.step(units.len() as u64)?;
         let limit = units
             .iter()
             .zip(&applied)
@@ -338,7 +363,9 @@ fn search<M: Model + Hash + Eq>(
                 continue;
             }
             applied[u] = true;
+            meter.room_in(&mut seen, key_bytes)?;
             if !seen.insert((applied.clone(), next.clone())) {
+                meter.release(key_bytes);
                 applied[u] = false;
                 continue;
             }

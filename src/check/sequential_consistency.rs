@@ -93,6 +93,11 @@ where
     let ops = &history.ops;
     let mut by_client: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     for (i, o) in ops.iter().enumerate() {
+        // A read whose outcome is unknown changes nothing and checks nothing: it could only be
+        // skipped, after the search tried placing it everywhere.
+        if o.is_unknown() && M::is_read_only(&o.op) {
+            continue;
+        }
         by_client.entry(o.client).or_default().push(i);
     }
     let programs: Vec<Vec<usize>> = by_client
@@ -104,6 +109,18 @@ where
         .collect();
     let total: usize = programs.iter().map(Vec::len).sum();
     let mut meter = Meter::new(budget);
+    let unknown = |reason: String, meter: &Meter| ScReport {
+        verdict: ScVerdict::Unknown(reason),
+        order: Vec::new(),
+        steps: meter.steps,
+    };
+    // The path and the copy of the best one grow to one entry per operation.
+    let per_op = size_of::<(usize, Option<usize>, M, usize)>() + size_of::<Option<usize>>();
+    if let Err(reason) = meter.grow((total * per_op + 3 * programs.len() * 8) as u64) {
+        return unknown(reason, &meter);
+    }
+    // Each explored node's key: a cursor per client.
+    let key_bytes = (programs.len() * 8) as u64;
 
     // The current node: how far each client has got, and the model state there.
     let mut cursors = vec![0usize; programs.len()];
@@ -126,12 +143,9 @@ where
                 steps: meter.steps,
             };
         }
-        if let Err(reason) = meter.step() {
-            return ScReport {
-                verdict: ScVerdict::Unknown(reason),
-                order: Vec::new(),
-                steps: meter.steps,
-            };
+        // A step tries up to two moves per client, each copying the cursors.
+        if let Err(reason) = meter.step(2 * programs.len() as u64 * programs.len() as u64) {
+            return unknown(reason, &meter);
         }
         let mut moved = false;
         while next_move < 2 * programs.len() {
@@ -154,7 +168,11 @@ where
                 }
             }
             cursors[client] += 1;
+            if let Err(reason) = meter.room_in(&mut visited, key_bytes) {
+                return unknown(reason, &meter);
+            }
             if !visited.insert((cursors.clone(), next.clone())) {
+                meter.release(key_bytes);
                 cursors[client] -= 1;
                 continue;
             }
