@@ -248,6 +248,39 @@ fn bounds(checks: &mut Vec<(&'static str, bool, String)>) {
     ));
 }
 
+/// The speed figures only, best of 10 (for comparing builds on a shared machine):
+/// `cargo bench --bench checker -- quick`.
+fn quick() {
+    let config = CheckConfig::default().timeout(Duration::from_secs(60));
+    let mut etcd = Vec::new();
+    for (path, _) in expected().iter().filter(|(p, _)| p.starts_with("jepsen/")) {
+        let text = std::fs::read_to_string(data(path)).expect("read");
+        if !text.trim().is_empty() {
+            etcd.push(import::etcd(&text).expect("parse"));
+        }
+    }
+    let sweep = (0..10)
+        .map(|_| {
+            etcd.iter()
+                .map(|h| check_linearizable(h, &CasRegister::default(), &config).elapsed)
+                .sum::<Duration>()
+        })
+        .min()
+        .expect("runs");
+    println!("  etcd sweep {:.1} ms", sweep.as_secs_f64() * 1e3);
+    if std::env::args().any(|a| a == "etcd") {
+        return;
+    }
+    for file in ["kv/c10-ok.txt", "kv/c10-bad.txt"] {
+        let h = import::kv_edn(&std::fs::read_to_string(data(file)).expect("read")).expect("parse");
+        let r = best(10, || check_linearizable(&h, &KvModel::default(), &config));
+        println!(
+            "  {file} as one map {:.1} ms",
+            r.elapsed.as_secs_f64() * 1e3
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "--bounds-child") {
@@ -264,6 +297,10 @@ fn main() {
                 if pass { "PASS" } else { "FAIL" }
             );
         }
+        return;
+    }
+    if args.iter().any(|a| a == "quick") {
+        quick();
         return;
     }
     println!("stateprop checker benchmark (release build, single thread, best of 3 unless noted)");

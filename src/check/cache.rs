@@ -23,15 +23,39 @@ pub(crate) enum Insert {
     OutOfTime(String),
 }
 
+/// A cache key in three parts (see `Search::key`): laid end to end they are the key.
+pub(crate) struct Key<'a> {
+    pub(crate) frontier: u64,
+    pub(crate) window: &'a [u64],
+    pub(crate) never: &'a [u64],
+}
+
+impl Key<'_> {
+    pub(crate) fn len(&self) -> usize {
+        1 + self.window.len() + self.never.len()
+    }
+
+    /// Whether `stored` (a key as laid in the arena) is this key. Word loops: keys are a few
+    /// words, and `==` on slices calls memcmp.
+    #[inline]
+    fn is(&self, stored: &[u64]) -> bool {
+        let (window, never) = stored[1..].split_at(self.window.len());
+        stored[0] == self.frontier
+            && window.iter().zip(self.window).all(|(a, b)| a == b)
+            && never.iter().zip(self.never).all(|(a, b)| a == b)
+    }
+}
+
+/// Entries in the arena: the full hash, then the key's length and the entry's index (into
+/// `states`) in one word, then the key: everything a probe needs is on one cache line.
+const HEADER: usize = 2;
+
 pub(crate) struct Cache<M> {
     /// Open addressing, linear probing: each slot is the high 32 bits of the entry's hash and
-    /// its index + 1 (0 = empty), 8 bytes, so a probe is one cache line. Empty until the first
-    /// insert, so a partition that never caches (or a check of 86,000 tiny ones) costs nothing.
+    /// its offset in the arena + 1 (0 = empty), 8 bytes, so a probe is one cache line. Empty
+    /// until the first insert, so a partition that never caches (or a check of 86,000 tiny
+    /// ones) costs nothing.
     slots: Vec<u64>,
-    /// The low 32 bits of each entry's hash: the table grows without rehashing keys and states.
-    low: Vec<u32>,
-    /// Where each entry's key starts in `arena` (it ends where the next one starts).
-    starts: Vec<u64>,
     arena: Vec<u64>,
     states: Vec<M>,
     /// Bytes allocated (by capacity), all counted in the budget.
@@ -42,8 +66,6 @@ impl<M: Hash + Eq + Clone> Cache<M> {
     pub(crate) fn new() -> Self {
         Cache {
             slots: Vec::new(),
-            low: Vec::new(),
-            starts: Vec::new(),
             arena: Vec::new(),
             states: Vec::new(),
             bytes: 0,
@@ -54,25 +76,18 @@ impl<M: Hash + Eq + Clone> Cache<M> {
         self.states.len()
     }
 
-    fn key(&self, i: usize) -> &[u64] {
-        let from = self.starts[i] as usize;
-        let to = self
-            .starts
-            .get(i + 1)
-            .map_or(self.arena.len(), |&s| s as usize);
-        &self.arena[from..to]
-    }
-
     /// Adds the pair unless it is there.
     #[inline]
-    pub(crate) fn insert(&mut self, key: &[u64], state: &M, budget: &mut Budget) -> Insert {
+    pub(crate) fn insert(&mut self, key: &Key<'_>, state: &M, budget: &mut Budget) -> Insert {
         let mut h = FxHasher::default();
-        for &w in key {
+        h.write_u64(key.frontier);
+        for &w in key.window.iter().chain(key.never) {
             h.write_u64(w);
         }
         state.hash(&mut h);
         let hash = h.finish();
         let tag = hash >> 32;
+        let len = key.len();
         if !self.slots.is_empty() {
             let mask = self.slots.len() - 1;
             let mut at = hash as usize & mask;
@@ -82,14 +97,13 @@ impl<M: Hash + Eq + Clone> Cache<M> {
                     break;
                 }
                 if slot >> 32 == tag {
-                    let i = (slot as u32 - 1) as usize;
-                    let k = self.key(i);
-                    // A word loop: keys are a few words, and `==` on slices calls memcmp.
-                    if k.len() == key.len()
-                        && k.iter().zip(key).all(|(a, b)| a == b)
-                        && self.states[i] == *state
-                    {
-                        return Insert::Present;
+                    let off = (slot as u32 - 1) as usize;
+                    let meta = self.arena[off + 1];
+                    if self.arena[off] == hash && (meta >> 32) as usize == len {
+                        let stored = &self.arena[off + HEADER..off + HEADER + len];
+                        if key.is(stored) && self.states[meta as u32 as usize] == *state {
+                            return Insert::Present;
+                        }
                     }
                 }
                 at = (at + 1) & mask;
@@ -102,26 +116,31 @@ impl<M: Hash + Eq + Clone> Cache<M> {
                 return stop;
             }
         }
-        let bytes = &mut self.bytes;
-        if !(reserve_in(&mut self.states, 1, budget, bytes)
-            && reserve_in(&mut self.low, 1, budget, bytes)
-            && reserve_in(&mut self.starts, 1, budget, bytes)
-            && reserve_in(&mut self.arena, key.len(), budget, bytes))
-        {
+        let off = self.arena.len();
+        // Offsets and indices are 32 bits: a cache past 32 GiB of keys is refused.
+        if off + HEADER + len >= u32::MAX as usize || n >= u32::MAX as usize {
             return Insert::OutOfMemory;
         }
-        if n >= u32::MAX as usize - 1 {
-            return Insert::OutOfMemory;
+        if self.states.len() == self.states.capacity() || self.arena.capacity() - off < HEADER + len
+        {
+            let bytes = &mut self.bytes;
+            if !(reserve_in(&mut self.states, 1, budget, bytes)
+                && reserve_in(&mut self.arena, HEADER + len, budget, bytes))
+            {
+                return Insert::OutOfMemory;
+            }
         }
         let mask = self.slots.len() - 1;
         let mut at = hash as usize & mask;
         while self.slots[at] != 0 {
             at = (at + 1) & mask;
         }
-        self.slots[at] = (tag << 32) | (n as u64 + 1);
-        self.low.push(hash as u32);
-        self.starts.push(self.arena.len() as u64);
-        self.arena.extend_from_slice(key);
+        self.slots[at] = (tag << 32) | (off as u64 + 1);
+        self.arena.push(hash);
+        self.arena.push(((len as u64) << 32) | n as u64);
+        self.arena.push(key.frontier);
+        self.arena.extend_from_slice(key.window);
+        self.arena.extend_from_slice(key.never);
         self.states.push(state.clone());
         Insert::New
     }
@@ -134,30 +153,31 @@ impl<M: Hash + Eq + Clone> Cache<M> {
         if !budget.reserve(new_bytes) {
             return Some(Insert::OutOfMemory);
         }
-        let old = std::mem::replace(&mut self.slots, vec![0; len]);
-        let old_bytes = old.len() as u64 * 8;
-        self.bytes += new_bytes;
+        let old_bytes = self.slots.len() as u64 * 8;
+        // The entries are read in arena order (sequential memory), not slot order.
+        self.slots = Vec::new();
+        budget.release(old_bytes);
+        self.slots = vec![0; len];
+        self.bytes = self.bytes - old_bytes + new_bytes;
         let mask = len - 1;
-        for (k, slot) in old.into_iter().enumerate() {
+        let mut off = 0;
+        let mut k = 0u64;
+        while off < self.arena.len() {
             // A large table takes a while to fill again: keep the deadline.
-            if k % (1 << 16) == (1 << 16) - 1 {
+            k += 1;
+            if k % (1 << 16) == 0 {
                 if let Some(reason) = budget.poll() {
                     return Some(Insert::OutOfTime(reason));
                 }
             }
-            if slot == 0 {
-                continue;
-            }
-            let i = (slot as u32 - 1) as usize;
-            let hash = (slot >> 32 << 32) | u64::from(self.low[i]);
+            let hash = self.arena[off];
             let mut at = hash as usize & mask;
             while self.slots[at] != 0 {
                 at = (at + 1) & mask;
             }
-            self.slots[at] = slot;
+            self.slots[at] = (hash >> 32 << 32) | (off as u64 + 1);
+            off += HEADER + (self.arena[off + 1] >> 32) as usize;
         }
-        self.bytes -= old_bytes;
-        budget.release(old_bytes);
         None
     }
 }

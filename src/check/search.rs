@@ -11,7 +11,7 @@
 //! fixed bitset in every key: a key takes `1 + window / 64 + never-returned / 64` words.
 
 use super::budget::Budget;
-use super::cache::{Cache, Insert};
+use super::cache::{Cache, Insert, Key};
 use super::linearizability::Violation;
 use crate::history::{History, Operation};
 use crate::spec::Model;
@@ -55,8 +55,6 @@ pub(crate) struct Search<'h, M: Model> {
     end: usize,
     /// Linearized operations that never returned, one bit each.
     never: Vec<u64>,
-    /// The cache key being built (reused).
-    key: Vec<u64>,
     state: M,
     /// Linearized operations: local id, the state before it, and whether it left the state as
     /// it was (see `backtrack`).
@@ -134,7 +132,6 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             frontier: 0,
             end: 0,
             never: vec![0; never_words],
-            key: Vec::with_capacity(1 + known_words + never_words),
             state: initial,
             stack: Vec::with_capacity(n),
             cache: Cache::new(),
@@ -193,17 +190,27 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         }
     }
 
-    /// Builds the cache key of the linearized set: the frontier, the window of words from it to
-    /// the last non-zero one, and the never-returned bits. Canonical, so equal sets and only
-    /// they give equal keys. Returns its length in words (its cost).
+    /// The cache key of the linearized set: the frontier, the window of words from it to the
+    /// last non-zero one, and the never-returned bits. Canonical, so equal sets and only they
+    /// give equal keys. Caches it with `state` (the current state when `None`); `Ok(false)` if
+    /// it was there, `Err` when the budget stops the search.
     #[inline]
-    fn build_key(&mut self) -> u64 {
-        self.key.clear();
-        self.key.push(self.frontier as u64);
-        let end = self.end.max(self.frontier);
-        self.key.extend_from_slice(&self.known[self.frontier..end]);
-        self.key.extend_from_slice(&self.never);
-        self.key.len() as u64
+    fn insert_key(&mut self, state: Option<&M>, budget: &mut Budget) -> Result<bool, String> {
+        let key = Key {
+            frontier: self.frontier as u64,
+            window: &self.known[self.frontier..self.end.max(self.frontier)],
+            never: &self.never,
+        };
+        if let Some(reason) = budget.work(1 + key.window.len() as u64 + key.never.len() as u64) {
+            return Err(reason);
+        }
+        let state = state.unwrap_or(&self.state);
+        match self.cache.insert(&key, state, budget) {
+            Insert::New => Ok(true),
+            Insert::Present => Ok(false),
+            Insert::OutOfMemory => Err(budget.exhausted()),
+            Insert::OutOfTime(reason) => Err(reason),
+        }
     }
 
     /// Takes the call entry `e` and its return out of the list.
@@ -235,21 +242,6 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             if n != HEAD {
                 self.prev[n] = x;
             }
-        }
-    }
-
-    /// Caches the current key with `state`; `Err` when the budget stops the search.
-    #[inline]
-    fn remember(&mut self, state: &M, budget: &mut Budget) -> Result<bool, String> {
-        let words = self.build_key();
-        if let Some(reason) = budget.work(words) {
-            return Err(reason);
-        }
-        match self.cache.insert(&self.key, state, budget) {
-            Insert::New => Ok(true),
-            Insert::Present => Ok(false),
-            Insert::OutOfMemory => Err(budget.exhausted()),
-            Insert::OutOfTime(reason) => Err(reason),
         }
     }
 
@@ -307,7 +299,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                 };
                 if fits {
                     self.mark(local);
-                    match self.remember(&next_state, budget) {
+                    match self.insert_key(Some(&next_state), budget) {
                         Err(reason) => return Step::OutOfBudget(reason),
                         Ok(true) => {
                             let neutral = match (&op.ret, &op.output) {
@@ -348,19 +340,14 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                 if M::is_observation(&op.op, out) && self.state.observes(&op.op, out) {
                     self.steps += 1;
                     self.mark(local);
-                    let words = self.build_key();
-                    if let Some(reason) = budget.work(words) {
-                        return Observation::Stop(reason);
-                    }
-                    match self.cache.insert(&self.key, &self.state, budget) {
-                        Insert::New => {}
-                        Insert::Present => {
+                    match self.insert_key(None, budget) {
+                        Err(reason) => return Observation::Stop(reason),
+                        Ok(false) => {
                             // Already refuted with it first, so this level is refuted.
                             self.unmark(local);
                             return Observation::Refuted;
                         }
-                        Insert::OutOfMemory => return Observation::Stop(budget.exhausted()),
-                        Insert::OutOfTime(reason) => return Observation::Stop(reason),
+                        Ok(true) => {}
                     }
                     self.stack.push((local as u32, self.state.clone(), true));
                     self.remaining -= 1;
