@@ -25,6 +25,7 @@ usage: stateprop check --model <name> [--format json|jepsen|edn] [--initial V] [
 models: register, cas-register, kv, counter, set, queue
 formats: json (stateprop's event list), jepsen (Jepsen etcd logs), edn (Jepsen history.edn for
          the register models, Porcupine's kv logs for kv); guessed from the file when omitted
+--max-memory defaults to half of physical memory, at most 4GiB (see docs/checker-bounds.md)
 exit status: 0 all linearizable, 1 some not, 2 unknown, bad input or usage";
 
 fn main() -> ExitCode {
@@ -90,7 +91,9 @@ impl Options {
             initial: None,
             explain: false,
             json: false,
-            config: CheckConfig::default(),
+            // Unbounded searches answer "unknown" before they exhaust the machine;
+            // `--max-memory` overrides it.
+            config: CheckConfig::default().max_memory(CheckConfig::default_max_memory()),
             files: Vec::new(),
             output: None,
         };

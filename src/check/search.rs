@@ -249,6 +249,10 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         let mut left = slice;
         loop {
             if self.remaining == 0 {
+                // The linearization outlives the search: count it for good.
+                if !budget.reserve(self.stack.len() as u64 * 8 + 24) {
+                    return Step::OutOfBudget(budget.exhausted());
+                }
                 let order = self
                     .stack
                     .iter()
