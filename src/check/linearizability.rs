@@ -31,13 +31,12 @@
 //! cap is not exceeded by them. Not counted: heap memory inside model states (a key-value
 //! store's strings), the history itself, and the partitioning's per-key bookkeeping (estimated).
 
-use super::budget::{physical_bytes, Budget};
+use super::budget::{physical_bytes, reserve_in, Budget};
 use super::search::{Search, Step};
 use crate::history::History;
 use crate::spec::Model;
-use std::collections::HashMap;
 use std::fmt::Debug;
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 /// Limits of a check.
@@ -193,141 +192,182 @@ where
         model_panic: None,
         elapsed: Duration::ZERO,
     };
-    let finish = |mut report: Report, searches: &[Option<Search<'_, M>>], budget: &Budget| {
-        let live = searches.iter().flatten();
+    let finish = |mut report: Report, active: &[(usize, Search<'_, M>)], budget: &Budget| {
+        let live = active.iter().map(|(_, s)| s);
         report.steps = live.clone().map(|s| s.steps).sum::<u64>() + budget.finished_steps;
         report.cache_entries = live.map(|s| s.cache.len() as u64).sum();
         report.peak_bytes = budget.peak_bytes;
         report.elapsed = start.elapsed();
         report
     };
-    let groups = match partitions::<M, K, P>(history, &partition, &mut budget) {
-        Ok(groups) => groups,
+    let parts = match Partitions::new::<M, K, P>(history, &partition, &mut budget) {
+        Ok(parts) => parts,
         Err(reason) => {
             report.verdict = Verdict::Unknown(reason);
             return finish(report, &[], &budget);
         }
     };
-    report.partitions = groups.len();
-    let partitioned = groups.len() > 1;
-    // The key of a partition, for reports: recomputed from its first operation, so the keys
+    report.partitions = parts.len();
+    let partitioned = parts.len() > 1;
+    // The key of a partition, for reports: recomputed from one of its operations, so the keys
     // need not be kept.
-    let key_of = |g: &[usize]| format!("{:?}", partition(&history.ops[g[0]].op));
-    let key_of_search = |s: &Search<'_, M>| key_of(&[s.history_index(0)]);
-    // Searches are made on their first turn and dropped when done, so only the partitions
-    // still searching hold memory.
-    let mut groups: Vec<Option<Vec<usize>>> = groups.into_iter().map(Some).collect();
-    let mut searches: Vec<Option<Search<'_, M>>> = (0..groups.len()).map(|_| None).collect();
-    let mut linearizations: Vec<Option<Vec<usize>>> = vec![None; searches.len()];
+    let key_of = |op: usize| format!("{:?}", partition(&history.ops[op].op));
+    let mut linearizations: Vec<Option<Vec<usize>>> = Vec::new();
+    let mut active: Vec<(usize, Search<'_, M>)> = Vec::new();
+    let mut lin_bytes = 0;
+    let mut active_bytes = 0;
+    if !reserve_in(
+        &mut linearizations,
+        parts.len(),
+        &mut budget,
+        &mut lin_bytes,
+    ) {
+        report.verdict = Verdict::Unknown(budget.exhausted());
+        return finish(report, &[], &budget);
+    }
+    linearizations.resize(parts.len(), None);
+    // Every partition gets a slice in turn, in order; a search is made on its partition's first
+    // turn and dropped when done, so only the partitions still searching hold memory.
+    let mut started = 0;
+    let mut turn = 0;
     loop {
-        let mut pending = false;
-        for i in 0..searches.len() {
-            if linearizations[i].is_some() {
-                continue;
-            }
-            if searches[i].is_none() {
-                let ops = groups[i].take().expect("a partition is searched once");
-                match Search::new(history, ops, initial.clone(), &mut budget) {
-                    Some(s) => searches[i] = Some(s),
-                    None => {
-                        report.verdict = Verdict::Unknown(budget.exhausted());
-                        return finish(report, &searches, &budget);
-                    }
+        if turn == active.len() {
+            if started == parts.len() {
+                if active.is_empty() {
+                    report.linearizations = linearizations.into_iter().flatten().collect();
+                    return finish(report, &[], &budget);
                 }
-            }
-            let search = searches[i].as_mut().expect("made above");
-            let ran =
-                crate::run::panic::catch_quietly(|| search.run(config.slice.max(1), &mut budget));
-            let step = match ran {
-                Ok(step) => step,
-                Err(message) => {
-                    let mut panic = model_panic(search, message);
-                    if partitioned {
-                        panic.partition = Some(key_of_search(search));
-                    }
-                    report.verdict = Verdict::Unknown(format!(
-                        "the model panicked on op {} ({}) in state {}: {}",
-                        panic.op, panic.op_text, panic.state, panic.message
-                    ));
-                    report.model_panic = Some(panic);
-                    return finish(report, &searches, &budget);
+                turn = 0;
+            } else {
+                let ops = parts.ops(started);
+                let Some(search) = Search::new(history, ops, initial.clone(), &mut budget) else {
+                    report.verdict = Verdict::Unknown(budget.exhausted());
+                    return finish(report, &active, &budget);
+                };
+                if !reserve_in(&mut active, 1, &mut budget, &mut active_bytes) {
+                    report.verdict = Verdict::Unknown(budget.exhausted());
+                    return finish(report, &active, &budget);
                 }
-            };
-            match step {
-                Step::Done(Ok(order)) => {
-                    let s = searches[i].take().expect("running");
-                    budget.release(s.cache.bytes + s.fixed_bytes);
-                    budget.finished_steps += s.steps;
-                    linearizations[i] = Some(order);
-                }
-                Step::Done(Err(mut violation)) => {
-                    if partitioned {
-                        violation.partition = Some(key_of(&[violation.blocked]));
-                    }
-                    report.verdict = Verdict::NotLinearizable(violation);
-                    return finish(report, &searches, &budget);
-                }
-                Step::OutOfBudget(reason) => {
-                    report.verdict = Verdict::Unknown(reason);
-                    return finish(report, &searches, &budget);
-                }
-                Step::Paused => pending = true,
+                active.push((started, search));
+                started += 1;
             }
         }
-        if !pending {
-            report.linearizations = linearizations.into_iter().flatten().collect();
-            return finish(report, &searches, &budget);
+        let (part, search) = &mut active[turn];
+        let part = *part;
+        let ran = crate::run::panic::catch_quietly(|| search.run(config.slice.max(1), &mut budget));
+        let step = match ran {
+            Ok(step) => step,
+            Err(message) => {
+                let mut panic = model_panic(search, message);
+                if partitioned {
+                    panic.partition = Some(key_of(panic.op));
+                }
+                report.verdict = Verdict::Unknown(format!(
+                    "the model panicked on op {} ({}) in state {}: {}",
+                    panic.op, panic.op_text, panic.state, panic.message
+                ));
+                report.model_panic = Some(panic);
+                return finish(report, &active, &budget);
+            }
+        };
+        match step {
+            Step::Done(Ok(order)) => {
+                let (_, s) = active.remove(turn);
+                budget.release(s.cache.bytes + s.fixed_bytes);
+                budget.finished_steps += s.steps;
+                linearizations[part] = Some(order);
+            }
+            Step::Done(Err(mut violation)) => {
+                if partitioned {
+                    violation.partition = Some(key_of(violation.blocked));
+                }
+                report.verdict = Verdict::NotLinearizable(violation);
+                return finish(report, &active, &budget);
+            }
+            Step::OutOfBudget(reason) => {
+                report.verdict = Verdict::Unknown(reason);
+                return finish(report, &active, &budget);
+            }
+            Step::Paused => turn += 1,
         }
     }
 }
 
 /// The operations of each partition (history indices, in history order), without the
 /// read-only operations whose outcome is unknown: they change no state and have no output to
-/// check, and could only multiply the orders the search tries. Their bookkeeping is counted in
-/// the budget (estimated: the keys' own heap is not seen).
-fn partitions<M, K, P>(
-    history: &History<M::Op, M::Output>,
-    partition: &P,
-    budget: &mut Budget,
-) -> Result<Vec<Vec<usize>>, String>
-where
-    M: Model,
-    K: Hash + Eq,
-    P: Fn(&M::Op) -> K,
-{
-    let mut index: HashMap<K, usize> = HashMap::new();
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, op) in history.ops.iter().enumerate() {
-        if op.is_unknown() && M::is_read_only(&op.op) {
-            continue;
-        }
-        let key = partition(&op.op);
-        let g = match index.get(&key) {
-            Some(&g) => g,
-            None => {
-                let g = groups.len();
-                index.insert(key, g);
-                groups.push(Vec::new());
-                // A new partition's map entry and vector header (the keys' heap is not seen).
-                if !budget.reserve((size_of::<K>() + 8 + 1 + size_of::<Vec<usize>>() + 32) as u64) {
-                    return Err(budget.exhausted());
-                }
-                g
-            }
-        };
-        let group = &mut groups[g];
-        if group.len() == group.capacity() && !budget.reserve((group.capacity().max(4) * 8) as u64)
-        {
+/// check, and could only multiply the orders the search tries.
+///
+/// Partitions are told apart by a 64-bit hash of their key, so no key is kept: two keys whose
+/// hashes collide are checked together, as one partition, which is still sound (checking
+/// independent parts together is what an unpartitioned check does). Everything here is
+/// counted in the budget, exactly: one pair per operation and one range per partition.
+struct Partitions {
+    /// (key hash, history index), grouped by partition.
+    pairs: Vec<(u64, usize)>,
+    /// Each partition's range in `pairs`, in the order of their first operations.
+    ranges: Vec<(usize, usize)>,
+}
+
+impl Partitions {
+    fn new<M, K, P>(
+        history: &History<M::Op, M::Output>,
+        partition: &P,
+        budget: &mut Budget,
+    ) -> Result<Self, String>
+    where
+        M: Model,
+        K: Hash,
+        P: Fn(&M::Op) -> K,
+    {
+        let n = history.ops.len();
+        let mut owned = 0;
+        let mut pairs = Vec::new();
+        if !reserve_in(&mut pairs, n, budget, &mut owned) {
             return Err(budget.exhausted());
         }
-        group.push(i);
-        if i % 4096 == 4095 {
-            if let Some(reason) = budget.poll() {
-                return Err(reason);
+        for (i, op) in history.ops.iter().enumerate() {
+            if op.is_unknown() && M::is_read_only(&op.op) {
+                continue;
+            }
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            partition(&op.op).hash(&mut h);
+            pairs.push((h.finish(), i));
+            if i % 4096 == 4095 {
+                if let Some(reason) = budget.poll() {
+                    return Err(reason);
+                }
             }
         }
+        pairs.sort_unstable();
+        if let Some(reason) = budget.poll() {
+            return Err(reason);
+        }
+        let count = pairs.windows(2).filter(|w| w[0].0 != w[1].0).count() + 1;
+        let mut ranges = Vec::new();
+        if !reserve_in(&mut ranges, count, budget, &mut owned) {
+            return Err(budget.exhausted());
+        }
+        let mut start = 0;
+        for k in 1..=pairs.len() {
+            if k == pairs.len() || pairs[k].0 != pairs[start].0 {
+                ranges.push((start, k));
+                start = k;
+            }
+        }
+        // Within a range the indices are sorted: its first is its earliest operation.
+        ranges.sort_unstable_by_key(|&(from, _)| pairs[from].1);
+        Ok(Partitions { pairs, ranges })
     }
-    budget.poll().map_or(Ok(groups), Err)
+
+    fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// The history indices of partition `p` (counted as part of its search).
+    fn ops(&self, p: usize) -> Vec<usize> {
+        let (from, to) = self.ranges[p];
+        self.pairs[from..to].iter().map(|&(_, i)| i).collect()
+    }
 }
 
 /// Where the model panicked, from the search it panicked in.
