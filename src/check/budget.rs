@@ -290,6 +290,6 @@ pub(crate) fn reserve_in<T>(
     budget.bytes += extra_given;
     budget.peak_bytes = budget.peak_bytes.max(budget.bytes);
     budget.release(old as u64 * size);
-    *owned = *owned + (v.capacity() - old) as u64 * size;
+    *owned += (v.capacity() - old) as u64 * size;
     true
 }

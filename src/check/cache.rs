@@ -165,7 +165,7 @@ impl<M: Hash + Eq + Clone> Cache<M> {
         while off < self.arena.len() {
             // A large table takes a while to fill again: keep the deadline.
             k += 1;
-            if k % (1 << 16) == 0 {
+            if k.is_multiple_of(1 << 16) {
                 if let Some(reason) = budget.poll() {
                     return Some(Insert::OutOfTime(reason));
                 }

@@ -149,7 +149,7 @@ pub struct Report {
     /// (see [`CheckConfig::max_memory`] for what is not counted).
     pub peak_bytes: u64,
     /// Set when the model panicked (the verdict is then [`Verdict::Unknown`]).
-    pub model_panic: Option<ModelPanic>,
+    pub model_panic: Option<Box<ModelPanic>>,
     /// Time spent.
     pub elapsed: Duration,
 }
@@ -266,7 +266,7 @@ where
                     "the model panicked on op {} ({}) in state {}: {}",
                     panic.op, panic.op_text, panic.state, panic.message
                 ));
-                report.model_panic = Some(panic);
+                report.model_panic = Some(Box::new(panic));
                 return finish(report, &active, &budget);
             }
         };
