@@ -144,9 +144,10 @@ fn sequential_register(n: usize) -> History<RegisterOp, RegisterOut> {
     h
 }
 
-/// `n` writes all concurrent with each other, then a read of a value none of them wrote: the
-/// search must try orders until its budget ends it.
-fn concurrent_writes(n: usize) -> History<RegisterOp, RegisterOut> {
+/// `n` writes all concurrent with each other, then (if `read`) a read of a value none of them
+/// wrote: the search must try orders until its budget ends it. Without the read, the first
+/// order tried fits, but each of its `n` steps caches a key of `n` bits.
+fn concurrent_writes(n: usize, read: bool) -> History<RegisterOp, RegisterOut> {
     let mut h = History::new();
     for i in 0..n as u64 {
         h.push(
@@ -157,13 +158,10 @@ fn concurrent_writes(n: usize) -> History<RegisterOp, RegisterOut> {
             RegisterOut::Written,
         );
     }
-    h.push(
-        n as u64,
-        RegisterOp::Read,
-        20,
-        21,
-        RegisterOut::Value(Some(-1)),
-    );
+    if read {
+        let out = RegisterOut::Value(Some(-1));
+        h.push(n as u64, RegisterOp::Read, 20, 21, out);
+    }
     h
 }
 
@@ -182,8 +180,8 @@ fn bounds_child(what: &str, n: usize) {
                 verdict(&r)
             );
         }
-        "timeout" => {
-            let h = concurrent_writes(n);
+        "timeout" | "timeout-no-read" => {
+            let h = concurrent_writes(n, what == "timeout");
             let config = CheckConfig::default().timeout(Duration::from_millis(100));
             let t = std::time::Instant::now();
             let r = check_linearizable(&h, &CasRegister::default(), &config);
@@ -231,20 +229,27 @@ fn bounds(checks: &mut Vec<(&'static str, bool, String)>) {
         }
     }
     println!("\n== --timeout 100ms on 200,000 concurrent writes (wall time, setup included) ==");
-    let line = in_child("timeout", 200_000);
-    let mut f = line.split_whitespace();
-    let hwm: f64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
-    let secs: f64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
-    let v = f.next().unwrap_or("(child failed)");
-    println!(
-        "  {:.1} ms  {v}  (process peak resident {:.1} MiB)",
-        secs * 1e3,
-        hwm / (1 << 20) as f64
-    );
+    let mut slowest = 0f64;
+    for (what, label) in [
+        ("timeout", "then a read of a value never written"),
+        ("timeout-no-read", "alone (linearizable)"),
+    ] {
+        let line = in_child(what, 200_000);
+        let mut f = line.split_whitespace();
+        let hwm: f64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
+        let secs: f64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
+        let v = f.next().unwrap_or("(child failed)");
+        println!(
+            "  {label:<38} {:>8.1} ms  {v}  (process peak resident {:.1} MiB)",
+            secs * 1e3,
+            hwm / (1 << 20) as f64
+        );
+        slowest = slowest.max(if secs.is_nan() { f64::INFINITY } else { secs });
+    }
     checks.push((
         "a 100 ms timeout on 200,000 concurrent writes ends within 110 ms",
-        secs < 0.110,
-        format!("{:.1} ms", secs * 1e3),
+        slowest < 0.110,
+        format!("{:.1} ms", slowest * 1e3),
     ));
 }
 
