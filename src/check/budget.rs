@@ -44,7 +44,8 @@ pub(crate) fn physical_bytes() -> Option<u64> {
 pub struct SearchBudget {
     /// Most search steps (operations tried). Default 1,000,000.
     pub max_steps: u64,
-    /// Give up after this long. Default: none.
+    /// Give up after this long. Default: none. A timeout too long for the clock
+    /// (`Duration::MAX`) means none.
     pub timeout: Option<Duration>,
     /// Give up when the search's memory (its table of explored states and its own vectors,
     /// counted by capacity; the heap inside model states is not counted) would pass this many

@@ -43,7 +43,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CheckConfig {
-    /// Give up (verdict `Unknown`) after this long. Default: none.
+    /// Give up (verdict `Unknown`) after this long. Default: none. A timeout too long for the
+    /// clock (`Duration::MAX`) means none.
     pub timeout: Option<Duration>,
     /// Give up when the check's caches and search vectors would pass this many bytes (counted
     /// before they are allocated), or the process's resident memory has grown by that much
