@@ -148,7 +148,7 @@ impl<M: Hash + Eq + Clone> Cache<M> {
     /// Doubles the table (kept at most half full, so probes stay short). `Some` if it cannot.
     #[cold]
     fn grow(&mut self, budget: &mut Budget) -> Option<Insert> {
-        let len = (self.slots.len() * 2).max(1024);
+        let len = (self.slots.len() * 2).max(64);
         let new_bytes = len as u64 * 8;
         if !budget.reserve(new_bytes) {
             return Some(Insert::OutOfMemory);

@@ -240,15 +240,13 @@ where
                 }
                 turn = 0;
             } else {
-                let ops = parts.ops(started);
-                let Some(search) = Search::new(history, ops, initial.clone(), &mut budget) else {
-                    report.verdict = Verdict::Unknown(budget.exhausted());
-                    return finish(report, &active, &budget);
-                };
-                if !reserve_in(&mut active, 1, &mut budget, &mut active_bytes) {
+                if !budget.reserve(Search::<M>::fixed_bytes_for(parts.size(started)))
+                    || !reserve_in(&mut active, 1, &mut budget, &mut active_bytes)
+                {
                     report.verdict = Verdict::Unknown(budget.exhausted());
                     return finish(report, &active, &budget);
                 }
+                let search = Search::new(history, parts.ops(started), initial.clone());
                 active.push((started, search));
                 started += 1;
             }
@@ -362,6 +360,11 @@ impl Partitions {
 
     fn len(&self) -> usize {
         self.ranges.len()
+    }
+
+    /// The number of operations of partition `p`.
+    fn size(&self, p: usize) -> usize {
+        self.ranges[p].1 - self.ranges[p].0
     }
 
     /// The history indices of partition `p` (counted as part of its search).

@@ -74,8 +74,9 @@ pub(crate) struct Search<'h, M: Model> {
 }
 
 impl<'h, M: Model + Hash + Eq> Search<'h, M> {
-    /// The bytes a search of `n` operations allocates up front (and a bound on `best`).
-    fn fixed_bytes_for(n: usize) -> u64 {
+    /// The bytes a search of `n` operations allocates up front (and a bound on `best`), its
+    /// list of operations included: counted before any of it is made.
+    pub(crate) fn fixed_bytes_for(n: usize) -> u64 {
         let words = n.div_ceil(64) + 2;
         // `ops`, `next` and `prev`, the stack, `best`.
         let per_op = 8 + 16 + 16 + size_of::<(u32, M, bool)>() + 4;
@@ -84,19 +85,15 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         (n * (per_op + 48) + 3 * words * 8) as u64
     }
 
-    /// A search over `ops` (history indices), its memory counted in `budget`; `None` if the
-    /// cap does not allow it.
+    /// A search over `ops` (history indices), whose [`fixed_bytes_for`](Self::fixed_bytes_for)
+    /// the caller has counted.
     pub(crate) fn new(
         history: &'h History<M::Op, M::Output>,
         mut ops: Vec<usize>,
         initial: M,
-        budget: &mut Budget,
-    ) -> Option<Self> {
+    ) -> Self {
         let n = ops.len();
         let fixed_bytes = Self::fixed_bytes_for(n);
-        if !budget.reserve(fixed_bytes) {
-            return None;
-        }
         let h = &history.ops;
         ops.sort_unstable_by_key(|&i| (h[i].ret.is_none(), h[i].call, i));
         let returned = ops.iter().filter(|&&i| h[i].ret.is_some()).count();
@@ -120,7 +117,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         let remaining = ops.iter().filter(|&&i| !h[i].is_unknown()).count();
         let known_words = returned.div_ceil(64);
         let never_words = (n - returned).div_ceil(64);
-        Some(Search {
+        Search {
             history,
             ops,
             returned,
@@ -142,7 +139,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             fresh_level: true,
             trying: 0,
             fixed_bytes,
-        })
+        }
     }
 
     pub(crate) fn op(&self, local: usize) -> &'h Operation<M::Op, M::Output> {
