@@ -192,6 +192,30 @@ fn bounds_child(what: &str, n: usize) {
                 verdict(&r)
             );
         }
+        "keys" => {
+            // Each key written and read back by its own client: n tiny partitions.
+            let mut h = History::new();
+            for k in 0..n as u64 {
+                let key = format!("key-{k}");
+                let (t, value) = (4 * k, format!("{k}"));
+                let put = KvOp::Put {
+                    key: key.clone(),
+                    value: value.clone(),
+                };
+                h.push(k, put, t, t + 9, KvOut::Done);
+                h.push(k, KvOp::Get { key }, t + 10, t + 11, KvOut::Value(value));
+            }
+            let before = rss_bytes();
+            let config = CheckConfig::default().max_memory(64 << 20);
+            let r =
+                check_linearizable_by(&h, &KvModel::default(), &config, |op| op.key().to_string());
+            println!(
+                "{} {:.3} {}",
+                hwm_bytes().saturating_sub(before),
+                r.elapsed.as_secs_f64(),
+                verdict(&r)
+            );
+        }
         _ => panic!("unknown child {what}"),
     }
 }
@@ -228,6 +252,23 @@ fn bounds(checks: &mut Vec<(&'static str, bool, String)>) {
             ));
         }
     }
+    println!("\n== 86,000 keys (one put and one get each), partitioned, --max-memory 64 MiB ==");
+    let line = in_child("keys", 86_000);
+    let mut f = line.split_whitespace();
+    let grown: f64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
+    let secs: f64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
+    let v = f.next().unwrap_or("(child failed)");
+    println!(
+        "  peak resident growth {:>8.1} MiB  {:>8.1} ms  {v}",
+        grown / (1 << 20) as f64,
+        secs * 1e3
+    );
+    checks.push((
+        "86,000 partitions under a 64 MiB cap grow the process by less than 64 MiB",
+        grown < (64 << 20) as f64,
+        format!("{:.1} MiB", grown / (1 << 20) as f64),
+    ));
+
     println!("\n== --timeout 100ms on 200,000 concurrent writes (wall time, setup included) ==");
     let mut slowest = 0f64;
     for (what, label) in [
