@@ -29,7 +29,10 @@
 //! words hashed), so a timeout is honoured promptly however expensive single steps are; memory
 //! is counted by capacity before each allocation of the caches and the searches' vectors, so the
 //! cap is not exceeded by them. Not counted: heap memory inside model states (a key-value
-//! store's strings), the history itself, and the partitioning's per-key bookkeeping (estimated).
+//! store's strings) and the history itself. `docs/checker-bounds.md` has the details.
+//!
+//! A model that panics ends the check with [`Verdict::Unknown`] and [`Report::model_panic`]
+//! naming the operation, the state and the message, instead of unwinding into the caller.
 
 use super::budget::{physical_bytes, reserve_in, Budget};
 use super::search::{Search, Step};
