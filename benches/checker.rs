@@ -325,6 +325,13 @@ fn quick() {
             r.elapsed.as_secs_f64() * 1e3
         );
     }
+    for file in ["kv/c50-ok.txt", "kv/c50-bad.txt"] {
+        let h = import::kv_edn(&std::fs::read_to_string(data(file)).expect("read")).expect("parse");
+        let r = best(10, || {
+            check_linearizable_by(&h, &KvModel::default(), &config, |op| op.key().to_string())
+        });
+        println!("  {file} by key {:.1} ms", r.elapsed.as_secs_f64() * 1e3);
+    }
 }
 
 fn main() {
