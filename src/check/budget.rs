@@ -11,11 +11,57 @@ use std::collections::HashSet;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
-/// Units of work between two looks at the clock: a unit is about a nanosecond, and reading the
-/// clock costs tens of them.
+/// Units of work between two looks at the clock, at most: a unit is about a nanosecond, and
+/// reading the clock costs tens of them.
 const POLL_EVERY: u64 = 1 << 12;
-/// Clock polls between two looks at the process's resident memory (a file read).
-const RSS_EVERY: u64 = 64;
+/// Looks at the clock should be about this far apart. A unit of work does not count what the
+/// model costs (a step of a model with a large state may take microseconds), so the interval
+/// adapts: it shrinks when looks come later than this, and grows back when they come sooner.
+const POLL_GAP: Duration = Duration::from_micros(200);
+/// Time between two looks at the process's resident memory (a file read).
+const RSS_GAP: Duration = Duration::from_millis(5);
+
+/// Decides when to look at the clock: after `every` units of work, `every` adapting so that
+/// looks are about [`POLL_GAP`] apart whatever a unit costs.
+struct Poller {
+    every: u64,
+    work: u64,
+    last: Instant,
+}
+
+impl Poller {
+    fn new(now: Instant) -> Self {
+        Poller {
+            every: POLL_EVERY,
+            work: 0,
+            last: now,
+        }
+    }
+
+    /// Counts `units`; `Some(now)` when it is time to look.
+    #[inline]
+    fn tick(&mut self, units: u64) -> Option<Instant> {
+        self.work = self.work.saturating_add(units);
+        if self.work < self.every {
+            return None;
+        }
+        Some(self.look())
+    }
+
+    /// Reads the clock and adapts the interval to how long the last one took.
+    fn look(&mut self) -> Instant {
+        let now = Instant::now();
+        let gap = now.saturating_duration_since(self.last);
+        if gap > POLL_GAP {
+            self.every = (self.every / 2).max(1);
+        } else if gap < POLL_GAP / 4 {
+            self.every = (self.every * 2).min(POLL_EVERY);
+        }
+        self.work = 0;
+        self.last = now;
+        now
+    }
+}
 
 /// The deadline `timeout` after `start`, or none when there is no timeout or it lies beyond
 /// what the clock can represent (which no check will reach anyway).
@@ -89,18 +135,19 @@ pub(crate) struct Meter {
     deadline: Option<Instant>,
     max_memory: Option<u64>,
     bytes: u64,
-    work: u64,
+    poller: Poller,
     pub(crate) steps: u64,
 }
 
 impl Meter {
     pub(crate) fn new(budget: &SearchBudget) -> Self {
+        let now = Instant::now();
         Meter {
             max_steps: budget.max_steps,
-            deadline: deadline(Instant::now(), budget.timeout),
+            deadline: deadline(now, budget.timeout),
             max_memory: budget.max_memory,
             bytes: 0,
-            work: 0,
+            poller: Poller::new(now),
             steps: 0,
         }
     }
@@ -114,10 +161,12 @@ impl Meter {
                 self.max_steps
             ));
         }
-        self.work = self.work.saturating_add(work.max(1));
-        if self.work >= POLL_EVERY {
-            self.work = 0;
-            if self.deadline.is_some_and(|d| Instant::now() >= d) {
+        if let Some(deadline) = self.deadline {
+            if self
+                .poller
+                .tick(work.max(1))
+                .is_some_and(|now| now >= deadline)
+            {
                 return Err("the time budget ran out".to_string());
             }
         }
@@ -182,8 +231,8 @@ pub(crate) struct Budget {
     pub(crate) peak_bytes: u64,
     /// Steps of searches that have finished (their own counters are gone).
     pub(crate) finished_steps: u64,
-    work: u64,
-    polls: u64,
+    poller: Poller,
+    last_rss: Instant,
     /// Resident memory when the check began: the cap applies to what the check adds.
     rss_at_start: u64,
 }
@@ -196,8 +245,8 @@ impl Budget {
             bytes: 0,
             peak_bytes: 0,
             finished_steps: 0,
-            work: 0,
-            polls: 0,
+            poller: Poller::new(start),
+            last_rss: start,
             rss_at_start: max_memory.and_then(|_| resident_bytes()).unwrap_or(0),
         }
     }
@@ -221,26 +270,28 @@ impl Budget {
         self.bytes = self.bytes.saturating_sub(bytes);
     }
 
-    /// Counts `units` of work; every few thousand, looks at the clock (and now and then at the
-    /// process's memory). `Some` says why the check must stop.
+    /// Counts `units` of work; now and then (see [`POLL_GAP`]), looks at the clock and at the
+    /// process's memory. `Some` says why the check must stop.
     #[inline]
     pub(crate) fn work(&mut self, units: u64) -> Option<String> {
-        self.work = self.work.saturating_add(units);
-        if self.work < POLL_EVERY {
-            return None;
-        }
-        self.work = 0;
-        self.poll()
+        let now = self.poller.tick(units)?;
+        self.check(now)
     }
 
-    /// Looks at the clock and, now and then, at the process's resident memory.
+    /// Looks at the clock and, now and then, at the process's resident memory, whatever the
+    /// work done.
     pub(crate) fn poll(&mut self) -> Option<String> {
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+        let now = self.poller.look();
+        self.check(now)
+    }
+
+    fn check(&mut self, now: Instant) -> Option<String> {
+        if self.deadline.is_some_and(|d| now >= d) {
             return Some("the time budget ran out".to_string());
         }
         if let Some(max) = self.max_memory {
-            self.polls += 1;
-            if self.polls.is_multiple_of(RSS_EVERY) {
+            if now.saturating_duration_since(self.last_rss) >= RSS_GAP {
+                self.last_rss = now;
                 if let Some(rss) = resident_bytes() {
                     let grown = rss.saturating_sub(self.rss_at_start);
                     if grown >= max {
