@@ -264,10 +264,7 @@ where
                 if partitioned {
                     panic.partition = Some(key_of(panic.op));
                 }
-                report.verdict = Verdict::Unknown(format!(
-                    "the model panicked on op {} ({}) in state {}: {}",
-                    panic.op, panic.op_text, panic.state, panic.message
-                ));
+                report.verdict = Verdict::Unknown(panic.reason());
                 report.model_panic = Some(Box::new(panic));
                 return finish(report, &active, &budget);
             }

@@ -3,6 +3,7 @@
 
 mod cache;
 pub(crate) mod fxhash;
+mod guard;
 pub mod linearizability;
 mod search;
 

@@ -1,11 +1,12 @@
 //! The sequential-consistency and idempotency searches keep a memory budget, drop reads whose
-//! outcome is unknown, and accept the longest timeout.
+//! outcome is unknown, accept the longest timeout, and report a model that panics.
 
 use stateprop::check::{
     check_idempotent, check_sequentially_consistent, IdempotencyVerdict, ScVerdict, SearchBudget,
 };
 use stateprop::history::History;
 use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
+use stateprop::{Model, StateMachine};
 use std::time::Duration;
 
 type RegHistory = History<RegisterOp, RegisterOut>;
@@ -163,4 +164,59 @@ fn the_longest_timeout_means_no_deadline() {
             "{t:?}"
         );
     }
+}
+
+/// A counter whose model has a bug: it cannot count past 2.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, StateMachine)]
+#[state_machine(model = Fragile)]
+pub enum FragileOp {
+    /// Add one.
+    Incr,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Fragile {
+    count: u8,
+}
+
+impl Model for Fragile {
+    type Op = FragileOp;
+    type Output = u8;
+
+    fn step(&mut self, _: &FragileOp) -> u8 {
+        assert!(self.count < 2, "cannot count past {}", self.count);
+        self.count += 1;
+        self.count
+    }
+}
+
+#[test]
+fn a_model_that_panics_is_reported_by_both_searches() {
+    let mut h = History::new();
+    for c in 0..3u64 {
+        h.push(c, FragileOp::Incr, 2 * c, 2 * c + 1, c as u8 + 1);
+    }
+    let r = check_sequentially_consistent(&h, &Fragile::default(), &SearchBudget::default());
+    let ScVerdict::Unknown(reason) = &r.verdict else {
+        panic!("{:?}", r.verdict)
+    };
+    let p = r.model_panic.as_ref().expect("the panic is reported");
+    assert_eq!((p.op, p.op_text.as_str()), (2, "Incr"));
+    assert_eq!(p.state, "Fragile { count: 2 }");
+    assert!(p.message.contains("cannot count past 2"), "{}", p.message);
+    assert!(reason.contains("op 2 (Incr)"), "{reason}");
+    let r = check_idempotent(
+        &h,
+        &[0, 1, 2],
+        &Fragile::default(),
+        &SearchBudget::default(),
+    );
+    let p = r.model_panic.as_ref().expect("the panic is reported");
+    assert!(
+        matches!(r.verdict, IdempotencyVerdict::Unknown(_)),
+        "{:?}",
+        r.verdict
+    );
+    assert_eq!((p.op, p.state.as_str()), (2, "Fragile { count: 2 }"));
+    assert!(p.message.contains("cannot count past 2"), "{}", p.message);
 }
