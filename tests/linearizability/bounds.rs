@@ -209,10 +209,12 @@ fn a_model_that_panics_is_reported_with_the_operation_and_the_state() {
 fn the_default_memory_cap_is_half_of_physical_memory_at_most_4_gib() {
     let cap = CheckConfig::default_max_memory();
     assert!(cap > 0 && cap <= 4 << 30, "{cap}");
-    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|info| {
-        let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-        line.split_whitespace().nth(1)?.parse::<u64>().ok()
-    });
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        });
     if let Some(kib) = total {
         assert_eq!(cap, (kib * 1024 / 2).min(4 << 30));
     }
