@@ -35,7 +35,8 @@ models: register, cas-register, kv, counter, set, queue
 formats: json (stateprop's event list), jepsen (Jepsen etcd logs), edn (Jepsen history.edn for
          the register models, Porcupine's kv logs for kv); guessed from the file when omitted
 --timeout: a number and ms, s (the default), m or h; over a century means no deadline
---max-memory: a whole number and B (the default), KiB, MiB, GiB or TiB (K, KB, M, ... too)
+--max-memory: a whole number and B (the default), KiB, MiB, GiB or TiB (K, KB, M, ... too);
+              by default half of physical memory, at most 4GiB (see docs/checker-bounds.md)
 exit status: 0 all linearizable, 1 some not, 2 unknown, bad input or usage";
 
 fn main() -> ExitCode {
@@ -128,7 +129,9 @@ impl Options {
             initial: None,
             explain: false,
             json: false,
-            config: CheckConfig::default(),
+            // Unbounded searches answer "unknown" before they exhaust the machine;
+            // `--max-memory` overrides it.
+            config: CheckConfig::default().max_memory(CheckConfig::default_max_memory()),
             files: Vec::new(),
             output: None,
         };
@@ -304,7 +307,8 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
     }
 }
 
-/// One file's result.
+/// One file's result (one at a time: its size does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Outcome {
     Checked {
         report: Report,

@@ -22,6 +22,8 @@
 //! [`SearchBudget`].
 
 use super::budget::{Meter, SearchBudget};
+use super::guard::{guarded, Whereabouts};
+use super::linearizability::ModelPanic;
 use crate::history::History;
 use crate::spec::Model;
 use std::collections::{BTreeMap, HashSet};
@@ -114,6 +116,8 @@ pub struct IdempotencyReport {
     pub order: Vec<usize>,
     /// Search steps taken, over every search the explanation needed.
     pub steps: u64,
+    /// Set when the model panicked (the verdict is then [`IdempotencyVerdict::Unknown`]).
+    pub model_panic: Option<Box<ModelPanic>>,
 }
 
 /// Checks that `history`, in which `request_ids[i]` is the request id of `history.ops[i]`, is
@@ -158,6 +162,27 @@ where
         history.ops.len(),
         "stateprop: check_idempotent needs one request id per operation"
     );
+    let check = |at: &mut Whereabouts<M>| check_guarded(history, request_ids, initial, budget, at);
+    guarded(history, initial, check).unwrap_or_else(|panic| IdempotencyReport {
+        verdict: IdempotencyVerdict::Unknown(panic.reason()),
+        order: Vec::new(),
+        steps: 0,
+        model_panic: Some(panic),
+    })
+}
+
+/// The check, the live state of its searches and their current operation kept in `at`.
+fn check_guarded<M>(
+    history: &History<M::Op, M::Output>,
+    request_ids: &[u64],
+    initial: &M,
+    budget: &SearchBudget,
+    at: &mut Whereabouts<M>,
+) -> IdempotencyReport
+where
+    M: Model + Hash + Eq,
+    M::Op: PartialEq,
+{
     let mut requests: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     for (i, &id) in request_ids.iter().enumerate() {
         requests.entry(id).or_default().push(i);
@@ -170,6 +195,7 @@ where
         verdict,
         order,
         steps: meter.steps,
+        model_panic: None,
     };
     let mut meter = Meter::new(budget);
     for (id, attempts) in &requests {
@@ -197,6 +223,12 @@ where
     let units = |split: &dyn Fn(u64) -> bool| -> Vec<Unit> {
         let mut units = Vec::new();
         for (id, attempts) in &requests {
+            // A read none of whose attempts has a known outcome changes nothing and checks
+            // nothing: it could only be left out, after the search tried placing it everywhere.
+            let silent = |&a: &usize| ops[a].is_unknown() && M::is_read_only(&ops[a].op);
+            if attempts.iter().all(silent) {
+                continue;
+            }
             if split(*id) {
                 units.extend(attempts.iter().map(|&a| Unit::new(history, *id, &[a])));
             } else {
@@ -208,7 +240,7 @@ where
     };
 
     let once = units(&|_| false);
-    let failure = match search(history, &once, initial, &mut meter) {
+    let failure = match search(history, &once, initial, &mut meter, at) {
         Ok(Outcome::Found(order)) => {
             let order = order.iter().map(|&u| once[u].attempts[0]).collect();
             return done(IdempotencyVerdict::Idempotent, order, &meter);
@@ -235,7 +267,7 @@ where
     let mut gave_up = None;
     for split in &tries {
         let split_units = units(split.as_ref());
-        match search(history, &split_units, initial, &mut meter) {
+        match search(history, &split_units, initial, &mut meter, at) {
             Ok(Outcome::Found(order)) => {
                 if let Some(violation) = applied_twice(history, &split_units, &order) {
                     let verdict = IdempotencyVerdict::NotIdempotent(violation);
@@ -249,7 +281,7 @@ where
             }
         }
     }
-    let violation = unexplained(history, &once, failure, gave_up);
+    let violation = unexplained(history, &once, failure, gave_up, at);
     done(
         IdempotencyVerdict::NotIdempotent(violation),
         Vec::new(),
@@ -298,11 +330,32 @@ fn search<M: Model + Hash + Eq>(
     units: &[Unit],
     initial: &M,
     meter: &mut Meter,
+    at: &mut Whereabouts<M>,
+) -> Result<Outcome<M>, String> {
+    // Everything this search counts is freed when it returns.
+    let base = meter.bytes();
+    let result = search_counted(history, units, initial, meter, at);
+    meter.release_to(base);
+    result
+}
+
+fn search_counted<M: Model + Hash + Eq>(
+    history: &History<M::Op, M::Output>,
+    units: &[Unit],
+    initial: &M,
+    meter: &mut Meter,
+    at: &mut Whereabouts<M>,
 ) -> Result<Outcome<M>, String> {
     let ops = &history.ops;
+    // The stack, `applied` and the copy of the best order grow to one entry per unit; each
+    // explored node's key is an `applied` copy.
+    let per_unit = size_of::<(usize, M)>() + 1 + 8;
+    meter.grow((units.len() * per_unit) as u64)?;
+    let key_bytes = units.len() as u64;
     let mut applied = vec![false; units.len()];
     let mut pending = units.iter().filter(|u| u.deadline.is_some()).count();
-    let mut state = initial.clone();
+    at.state = initial.clone();
+    let state = &mut at.state;
     let mut stack: Vec<(usize, M)> = Vec::new();
     let mut seen: HashSet<(Vec<bool>, M)> = HashSet::new();
     let mut best: (Vec<usize>, M) = (Vec::new(), initial.clone());
@@ -311,7 +364,8 @@ fn search<M: Model + Hash + Eq>(
         if pending == 0 {
             return Ok(Outcome::Found(stack.iter().map(|(u, _)| *u).collect()));
         }
-        meter.step()?;
+        // The pending deadlines and the candidates are found by walking the units.
+        meter.step(units.len() as u64)?;
         let limit = units
             .iter()
             .zip(&applied)
@@ -326,6 +380,7 @@ fn search<M: Model + Hash + Eq>(
         if let Some(u) = candidate {
             cursor = u + 1;
             let unit = &units[u];
+            at.trying = Some(unit.attempts[0]);
             let mut next = state.clone();
             let expected = next.step(&ops[unit.attempts[0]].op);
             let fits = unit.attempts.iter().all(|&a| match &ops[a].output {
@@ -338,11 +393,13 @@ fn search<M: Model + Hash + Eq>(
                 continue;
             }
             applied[u] = true;
+            meter.room_in(&mut seen, key_bytes)?;
             if !seen.insert((applied.clone(), next.clone())) {
+                meter.release(key_bytes);
                 applied[u] = false;
                 continue;
             }
-            stack.push((u, std::mem::replace(&mut state, next)));
+            stack.push((u, std::mem::replace(state, next)));
             if unit.deadline.is_some() {
                 pending -= 1;
             }
@@ -358,7 +415,7 @@ fn search<M: Model + Hash + Eq>(
             if units[u].deadline.is_some() {
                 pending += 1;
             }
-            state = before;
+            *state = before;
             cursor = u + 1;
         }
     }
@@ -425,6 +482,7 @@ fn unexplained<M: Model>(
     units: &[Unit],
     (order, state): (Vec<usize>, M),
     gave_up: Option<String>,
+    at: &mut Whereabouts<M>,
 ) -> IdempotencyViolation {
     let ops = &history.ops;
     let linearized: Vec<usize> = order.iter().map(|&u| units[u].attempts[0]).collect();
@@ -437,6 +495,9 @@ fn unexplained<M: Model>(
     let Some(u) = blocked_unit else {
         unreachable!("a search fails only with a request that must take effect")
     };
+    // Explaining steps the model from the best state: a panic there names it.
+    at.state = state.clone();
+    at.trying = Some(units[u].attempts[0]);
     let mut after = state.clone();
     let expected = after.step(&ops[units[u].attempts[0]].op);
     // The attempt whose output the model contradicts (the unit failed, so one does).

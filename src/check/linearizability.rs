@@ -16,12 +16,28 @@
 //! hang or an out-of-memory kill.
 //!
 //! Operations with unknown outcomes (never returned) may take effect at any point after their
-//! invocation, or never; their output is not checked.
+//! invocation, or never; their output is not checked. Those that are read-only
+//! ([`Model::is_read_only`]) can neither change the state nor fail a check, so they are left out
+//! before the search.
+//!
+//! Bounds: a cache key takes about `1 + w / 64 + u / 64` words, where `w` is the number of
+//! operations invoked while the earliest unlinearized operation was pending (the concurrency)
+//! and `u` the number of operations in the partition that never returned (they may stay
+//! unlinearized to the end, so they cannot be compacted away: a history with many of them is
+//! the worst case, back to one bit per such operation per entry). A purely sequential history
+//! therefore takes memory linear in its length. Time is metered by work done (entries visited,
+//! words hashed), so a timeout is honoured promptly however expensive single steps are; memory
+//! is counted by capacity before each allocation of the caches and the searches' vectors, so the
+//! cap is not exceeded by them. Not counted: heap memory inside model states (a key-value
+//! store's strings) and the history itself. `docs/checker-bounds.md` has the details.
+//!
+//! A model that panics ends the check with [`Verdict::Unknown`] and [`Report::model_panic`]
+//! naming the operation, the state and the message, instead of unwinding into the caller.
 
-use super::fxhash::FxHasher;
-use crate::history::{History, Operation};
+use super::budget::{physical_bytes, reserve_in, Budget};
+use super::search::{Search, Step};
+use crate::history::History;
 use crate::spec::Model;
-use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
@@ -30,10 +46,13 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CheckConfig {
-    /// Give up (verdict `Unknown`) after this long. Default: none.
+    /// Give up (verdict `Unknown`) after this long. Default: none. A timeout too long for the
+    /// clock (`Duration::MAX`) means none.
     pub timeout: Option<Duration>,
-    /// Give up when the search's caches reach this many bytes, or the process's resident memory
-    /// has grown by that much since the check began (where the system reports it). Default: none.
+    /// Give up when the check's caches and search vectors would pass this many bytes (counted
+    /// before they are allocated), or the process's resident memory has grown by that much
+    /// since the check began (where the system reports it). Default: none; the `stateprop`
+    /// command uses [`CheckConfig::default_max_memory`].
     pub max_memory: Option<u64>,
     /// Steps a partition's search runs before the next partition gets its turn. Default 20,000.
     pub slice: u64,
@@ -60,6 +79,14 @@ impl CheckConfig {
         self.max_memory = Some(bytes);
         self
     }
+
+    /// A memory cap for checks nobody gave one: half of physical memory, at most 4 GiB (4 GiB
+    /// where the system does not say), so an unbounded search answers "unknown" before the
+    /// machine starts swapping or the process is killed.
+    pub fn default_max_memory() -> u64 {
+        const LIMIT: u64 = 4 << 30;
+        physical_bytes().map_or(LIMIT, |total| (total / 2).min(LIMIT))
+    }
 }
 
 /// The answer.
@@ -69,8 +96,25 @@ pub enum Verdict {
     Linearizable,
     /// No such order exists.
     NotLinearizable(Violation),
-    /// The budget ran out first; the reason says which.
+    /// No verdict: the budget ran out first, or the model panicked (then
+    /// [`Report::model_panic`] says where). The reason says which.
     Unknown(String),
+}
+
+/// A model that panicked during a check: the check cannot go on, and this says where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelPanic {
+    /// The partition (its key, `Debug`), when the check was partitioned.
+    pub partition: Option<String>,
+    /// The operation the model was stepping or comparing (index into the history's
+    /// operations).
+    pub op: usize,
+    /// That operation (`Debug`).
+    pub op_text: String,
+    /// The model state it was applied to (`Debug`).
+    pub state: String,
+    /// The panic's message, with its location where known.
+    pub message: String,
 }
 
 /// Why a history is not linearizable.
@@ -105,8 +149,11 @@ pub struct Report {
     pub steps: u64,
     /// Cache entries held at the end, over all partitions still searching.
     pub cache_entries: u64,
-    /// Estimated peak bytes of the caches.
+    /// Peak bytes counted against the memory budget: caches, search vectors and partitioning
+    /// (see [`CheckConfig::max_memory`] for what is not counted).
     pub peak_bytes: u64,
+    /// Set when the model panicked (the verdict is then [`Verdict::Unknown`]).
+    pub model_panic: Option<Box<ModelPanic>>,
     /// Time spent.
     pub elapsed: Duration,
 }
@@ -138,582 +185,209 @@ where
     P: Fn(&M::Op) -> K,
 {
     let start = Instant::now();
-    let mut keys: Vec<K> = Vec::new();
-    let mut index: HashMap<K, usize> = HashMap::new();
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, op) in history.ops.iter().enumerate() {
-        let key = partition(&op.op);
-        let g = match index.get(&key) {
-            Some(&g) => g,
-            None => {
-                index.insert(key, groups.len());
-                keys.push(partition(&op.op));
-                groups.push(Vec::new());
-                groups.len() - 1
-            }
-        };
-        groups[g].push(i);
-    }
-    let partitioned = groups.len() > 1;
-    let mut searches: Vec<Search<'_, M>> = groups
-        .iter()
-        .map(|g| Search::new(history, g.clone(), initial.clone()))
-        .collect();
-    let mut budget = Budget::new(config, start);
-    let mut linearizations: Vec<Option<Vec<usize>>> = vec![None; searches.len()];
+    let mut budget = Budget::new(config.timeout, config.max_memory, start);
     let mut report = Report {
         verdict: Verdict::Linearizable,
         linearizations: Vec::new(),
-        partitions: searches.len(),
+        partitions: 0,
         steps: 0,
         cache_entries: 0,
         peak_bytes: 0,
+        model_panic: None,
         elapsed: Duration::ZERO,
     };
-    let finish = |mut report: Report, searches: &[Search<'_, M>], budget: &Budget| {
-        report.steps = searches.iter().map(|s| s.steps).sum::<u64>() + budget.finished_steps;
-        report.cache_entries = searches.iter().map(|s| s.cache.len() as u64).sum();
+    let finish = |mut report: Report, active: &[(usize, Search<'_, M>)], budget: &Budget| {
+        let live = active.iter().map(|(_, s)| s);
+        report.steps = live.clone().map(|s| s.steps).sum::<u64>() + budget.finished_steps;
+        report.cache_entries = live.map(|s| s.cache.len() as u64).sum();
         report.peak_bytes = budget.peak_bytes;
         report.elapsed = start.elapsed();
         report
     };
+    let parts = match Partitions::new::<M, K, P>(history, &partition, &mut budget) {
+        Ok(parts) => parts,
+        Err(reason) => {
+            report.verdict = Verdict::Unknown(reason);
+            return finish(report, &[], &budget);
+        }
+    };
+    report.partitions = parts.len();
+    let partitioned = parts.len() > 1;
+    // The key of a partition, for reports: recomputed from one of its operations, so the keys
+    // need not be kept.
+    let key_of = |op: usize| format!("{:?}", partition(&history.ops[op].op));
+    let mut linearizations: Vec<Option<Vec<usize>>> = Vec::new();
+    let mut active: Vec<(usize, Search<'_, M>)> = Vec::new();
+    let mut lin_bytes = 0;
+    let mut active_bytes = 0;
+    if !reserve_in(
+        &mut linearizations,
+        parts.len(),
+        &mut budget,
+        &mut lin_bytes,
+    ) {
+        report.verdict = Verdict::Unknown(budget.exhausted());
+        return finish(report, &[], &budget);
+    }
+    linearizations.resize(parts.len(), None);
+    // Every partition gets a slice in turn, in order; a search is made on its partition's first
+    // turn and dropped when done, so only the partitions still searching hold memory.
+    let mut started = 0;
+    let mut turn = 0;
     loop {
-        let mut pending = false;
-        for (i, search) in searches.iter_mut().enumerate() {
-            if linearizations[i].is_some() {
+        if turn == active.len() {
+            if started == parts.len() {
+                if active.is_empty() {
+                    report.linearizations = linearizations.into_iter().flatten().collect();
+                    return finish(report, &[], &budget);
+                }
+                turn = 0;
+            } else {
+                if !budget.reserve(Search::<M>::fixed_bytes_for(parts.size(started)))
+                    || !reserve_in(&mut active, 1, &mut budget, &mut active_bytes)
+                {
+                    report.verdict = Verdict::Unknown(budget.exhausted());
+                    return finish(report, &active, &budget);
+                }
+                let search = Search::new(history, parts.ops(started), initial.clone());
+                active.push((started, search));
+                started += 1;
+            }
+        }
+        let (part, search) = &mut active[turn];
+        let part = *part;
+        let ran = crate::run::panic::catch_quietly(|| search.run(config.slice.max(1), &mut budget));
+        let step = match ran {
+            Ok(step) => step,
+            Err(message) => {
+                let mut panic = model_panic(search, message);
+                if partitioned {
+                    panic.partition = Some(key_of(panic.op));
+                }
+                report.verdict = Verdict::Unknown(panic.reason());
+                report.model_panic = Some(Box::new(panic));
+                return finish(report, &active, &budget);
+            }
+        };
+        match step {
+            Step::Done(Ok(order)) => {
+                let (_, s) = active.remove(turn);
+                budget.release(s.cache.bytes + s.fixed_bytes);
+                budget.finished_steps += s.steps;
+                linearizations[part] = Some(order);
+            }
+            Step::Done(Err(mut violation)) => {
+                if partitioned {
+                    violation.partition = Some(key_of(violation.blocked));
+                }
+                report.verdict = Verdict::NotLinearizable(violation);
+                return finish(report, &active, &budget);
+            }
+            Step::OutOfBudget(reason) => {
+                report.verdict = Verdict::Unknown(reason);
+                return finish(report, &active, &budget);
+            }
+            Step::Paused => turn += 1,
+        }
+    }
+}
+
+/// The operations of each partition (history indices, in history order), without the
+/// read-only operations whose outcome is unknown: they change no state and have no output to
+/// check, and could only multiply the orders the search tries.
+///
+/// Partitions are told apart by a 64-bit hash of their key, so no key is kept: two keys whose
+/// hashes collide are checked together, as one partition, which is still sound (checking
+/// independent parts together is what an unpartitioned check does). Everything here is
+/// counted in the budget, exactly: one pair per operation and one range per partition.
+struct Partitions {
+    /// (key hash, history index), grouped by partition.
+    pairs: Vec<(u64, usize)>,
+    /// Each partition's range in `pairs`, in the order of their first operations.
+    ranges: Vec<(usize, usize)>,
+}
+
+impl Partitions {
+    fn new<M, K, P>(
+        history: &History<M::Op, M::Output>,
+        partition: &P,
+        budget: &mut Budget,
+    ) -> Result<Self, String>
+    where
+        M: Model,
+        K: Hash,
+        P: Fn(&M::Op) -> K,
+    {
+        let n = history.ops.len();
+        let mut owned = 0;
+        let mut pairs = Vec::new();
+        if !reserve_in(&mut pairs, n, budget, &mut owned) {
+            return Err(budget.exhausted());
+        }
+        for (i, op) in history.ops.iter().enumerate() {
+            if op.is_unknown() && M::is_read_only(&op.op) {
                 continue;
             }
-            match search.run(config.slice.max(1), &mut budget) {
-                Step::Done(Ok(order)) => {
-                    budget.release(search.cache.bytes, search.steps);
-                    search.cache.clear();
-                    search.steps = 0;
-                    linearizations[i] = Some(order);
-                }
-                Step::Done(Err(mut violation)) => {
-                    if partitioned {
-                        violation.partition = Some(format!("{:?}", keys[i]));
-                    }
-                    report.verdict = Verdict::NotLinearizable(violation);
-                    return finish(report, &searches, &budget);
-                }
-                Step::OutOfBudget(reason) => {
-                    report.verdict = Verdict::Unknown(reason);
-                    return finish(report, &searches, &budget);
-                }
-                Step::Paused => pending = true,
-            }
-        }
-        if !pending {
-            report.linearizations = linearizations.into_iter().flatten().collect();
-            return finish(report, &searches, &budget);
-        }
-    }
-}
-
-/// Time and memory shared by all partitions' searches.
-struct Budget {
-    deadline: Option<Instant>,
-    max_memory: Option<u64>,
-    bytes: u64,
-    peak_bytes: u64,
-    finished_steps: u64,
-    since_rss_check: u64,
-    /// Resident memory when the check began: the cap applies to what the check adds.
-    rss_at_start: u64,
-}
-
-impl Budget {
-    fn new(config: &CheckConfig, start: Instant) -> Self {
-        Budget {
-            deadline: config.timeout.map(|t| start + t),
-            max_memory: config.max_memory,
-            bytes: 0,
-            peak_bytes: 0,
-            finished_steps: 0,
-            since_rss_check: 0,
-            rss_at_start: config
-                .max_memory
-                .and_then(|_| resident_bytes())
-                .unwrap_or(0),
-        }
-    }
-
-    /// Counts a new cache entry; `false` if it would take the caches past the memory cap (the
-    /// entry is then not counted, and the search must stop).
-    fn grow(&mut self, bytes: u64) -> bool {
-        if self.max_memory.is_some_and(|max| self.bytes + bytes > max) {
-            return false;
-        }
-        self.bytes += bytes;
-        self.peak_bytes = self.peak_bytes.max(self.bytes);
-        true
-    }
-
-    fn release(&mut self, bytes: u64, steps: u64) {
-        self.bytes -= bytes;
-        self.finished_steps += steps;
-    }
-
-    /// Called every few thousand steps.
-    fn exceeded(&mut self, steps: u64) -> Option<String> {
-        if let Some(deadline) = self.deadline {
-            if Instant::now() >= deadline {
-                return Some("the time budget ran out".to_string());
-            }
-        }
-        if let Some(max) = self.max_memory {
-            if self.bytes >= max {
-                return Some(format!(
-                    "the memory budget ran out: the search cache reached {} bytes",
-                    self.bytes
-                ));
-            }
-            self.since_rss_check += steps;
-            if self.since_rss_check >= 1 << 16 {
-                self.since_rss_check = 0;
-                if let Some(rss) = resident_bytes() {
-                    let grown = rss.saturating_sub(self.rss_at_start);
-                    if grown >= max {
-                        return Some(format!(
-                            "the memory budget ran out: the process grew by {grown} bytes"
-                        ));
-                    }
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            partition(&op.op).hash(&mut h);
+            pairs.push((h.finish(), i));
+            if i % 4096 == 4095 {
+                if let Some(reason) = budget.poll() {
+                    return Err(reason);
                 }
             }
         }
-        None
-    }
-}
-
-fn memory_exhausted(budget: &Budget) -> String {
-    format!(
-        "the memory budget ran out: the search cache reached its cap of {} bytes",
-        budget.max_memory.unwrap_or(0)
-    )
-}
-
-/// The process's resident memory, where the system tells it.
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
-}
-
-enum Observation {
-    /// One was linearized: a new level begins.
-    Taken,
-    /// One fits but its successor state was already refuted: so is this level.
-    Refuted,
-    /// None fits.
-    None,
-    /// The memory budget ran out.
-    OutOfMemory,
-}
-
-enum Step {
-    Done(Result<Vec<usize>, Violation>),
-    Paused,
-    OutOfBudget(String),
-}
-
-/// The (linearized set, model state) pairs already explored.
-///
-/// Entries are exact (set and state compared on a hash match), so a cut branch really was
-/// explored. The sets live in one flat arena and the table maps a hash to the newest entry with
-/// it, entries with equal hashes chained: one allocation-free append per new entry.
-struct Cache<M> {
-    /// Open addressing, linear probing: each slot is the high 32 bits of the entry's hash and
-    /// its index + 1 (0 = empty), 8 bytes, so a probe is one cache line.
-    slots: Vec<u64>,
-    states: Vec<M>,
-    /// `words` words per entry, entry `i` at `i * words`.
-    sets: Vec<u64>,
-    words: usize,
-    bytes: u64,
-}
-
-impl<M: Hash + Eq + Clone> Cache<M> {
-    fn new(words: usize) -> Self {
-        Cache {
-            slots: vec![0; 1024],
-            states: Vec::new(),
-            sets: Vec::new(),
-            words,
-            bytes: 0,
+        pairs.sort_unstable();
+        if let Some(reason) = budget.poll() {
+            return Err(reason);
         }
+        let count = pairs.windows(2).filter(|w| w[0].0 != w[1].0).count() + 1;
+        let mut ranges = Vec::new();
+        if !reserve_in(&mut ranges, count, budget, &mut owned) {
+            return Err(budget.exhausted());
+        }
+        let mut start = 0;
+        for k in 1..=pairs.len() {
+            if k == pairs.len() || pairs[k].0 != pairs[start].0 {
+                ranges.push((start, k));
+                start = k;
+            }
+        }
+        // Within a range the indices are sorted: its first is its earliest operation.
+        ranges.sort_unstable_by_key(|&(from, _)| pairs[from].1);
+        Ok(Partitions { pairs, ranges })
     }
 
     fn len(&self) -> usize {
-        self.states.len()
+        self.ranges.len()
     }
 
-    fn clear(&mut self) {
-        *self = Cache::new(self.words);
+    /// The number of operations of partition `p`.
+    fn size(&self, p: usize) -> usize {
+        self.ranges[p].1 - self.ranges[p].0
     }
 
-    /// Adds the pair and returns the bytes it took, or `None` if it was already there.
-    #[inline]
-    fn insert(&mut self, linearized: &[u64], state: &M) -> Option<u64> {
-        let mut h = FxHasher::default();
-        for &w in linearized {
-            h.write_u64(w);
-        }
-        state.hash(&mut h);
-        let hash = h.finish();
-        let tag = hash >> 32;
-        let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
-        loop {
-            let slot = self.slots[at];
-            if slot == 0 {
-                break;
-            }
-            if slot >> 32 == tag {
-                let i = (slot as u32 - 1) as usize;
-                let set = &self.sets[i * self.words..(i + 1) * self.words];
-                // A word loop: the sets are a few words, and `==` on slices calls memcmp.
-                if set.iter().zip(linearized).all(|(a, b)| a == b) && self.states[i] == *state {
-                    return None;
-                }
-            }
-            at = (at + 1) & mask;
-        }
-        let index = self.states.len() as u64;
-        self.slots[at] = (tag << 32) | (index + 1);
-        self.states.push(state.clone());
-        self.sets.extend_from_slice(linearized);
-        let mut bytes = (self.words * 8 + std::mem::size_of::<M>() + 16) as u64;
-        if self.states.len() * 2 > self.slots.len() {
-            bytes += self.grow();
-        }
-        self.bytes += bytes;
-        Some(bytes)
-    }
-
-    /// Doubles the table (kept at most half full, so probes stay short).
-    fn grow(&mut self) -> u64 {
-        let doubled = vec![0; self.slots.len() * 2];
-        let old = std::mem::replace(&mut self.slots, doubled);
-        let mask = self.slots.len() - 1;
-        for slot in old.into_iter().filter(|&s| s != 0) {
-            let i = (slot as u32 - 1) as usize;
-            let mut h = FxHasher::default();
-            for &w in &self.sets[i * self.words..(i + 1) * self.words] {
-                h.write_u64(w);
-            }
-            self.states[i].hash(&mut h);
-            let mut at = h.finish() as usize & mask;
-            while self.slots[at] != 0 {
-                at = (at + 1) & mask;
-            }
-            self.slots[at] = slot;
-        }
-        (self.slots.len() * 4) as u64
+    /// The history indices of partition `p` (counted as part of its search).
+    fn ops(&self, p: usize) -> Vec<usize> {
+        let (from, to) = self.ranges[p];
+        self.pairs[from..to].iter().map(|&(_, i)| i).collect()
     }
 }
 
-const HEAD: usize = usize::MAX;
-
-/// One partition's search, resumable in slices.
-struct Search<'h, M: Model> {
-    history: &'h History<M::Op, M::Output>,
-    /// History indices of this partition's operations; local id `i` is `ops[i]`.
-    ops: Vec<usize>,
-    /// Entry `2i` is the call of local op `i`, `2i + 1` its return. The list runs in time order
-    /// from `first`; `next`/`prev` link the entries still in it.
-    next: Vec<usize>,
-    prev: Vec<usize>,
-    first: usize,
-    cursor: usize,
-    linearized: Vec<u64>,
-    state: M,
-    /// Linearized operations: local id, the state before it, and whether it left the state as
-    /// it was (see `backtrack`).
-    stack: Vec<(u32, M, bool)>,
-    cache: Cache<M>,
-    /// Operations with known outcomes not yet linearized: the search succeeds at zero.
-    remaining: usize,
-    steps: u64,
-    best: Vec<u32>,
-    blocked: Option<(u32, String)>,
-    /// Set when a level is entered, before any candidate of it is tried.
-    fresh_level: bool,
-}
-
-impl<'h, M: Model + Hash + Eq> Search<'h, M> {
-    fn new(history: &'h History<M::Op, M::Output>, ops: Vec<usize>, initial: M) -> Self {
-        let n = ops.len();
-        // Calls before returns at equal times: touching intervals count as concurrent, the
-        // lenient reading (a checker must not report a violation that may not be one).
-        let mut order: Vec<(u64, u8, usize)> = Vec::with_capacity(2 * n);
-        for (i, &h) in ops.iter().enumerate() {
-            let o = &history.ops[h];
-            order.push((o.call, 0, 2 * i));
-            order.push((o.ret.unwrap_or(u64::MAX), 1, 2 * i + 1));
-        }
-        order.sort_unstable();
-        let mut next = vec![HEAD; 2 * n];
-        let mut prev = vec![HEAD; 2 * n];
-        for w in order.windows(2) {
-            next[w[0].2] = w[1].2;
-            prev[w[1].2] = w[0].2;
-        }
-        let first = order.first().map_or(HEAD, |e| e.2);
-        let remaining = ops
-            .iter()
-            .filter(|&&h| !history.ops[h].is_unknown())
-            .count();
-        let words = n.div_ceil(64).max(1);
-        Search {
-            history,
-            ops,
-            next,
-            prev,
-            first,
-            cursor: first,
-            linearized: vec![0; words],
-            state: initial,
-            stack: Vec::new(),
-            cache: Cache::new(words),
-            remaining,
-            steps: 0,
-            best: Vec::new(),
-            blocked: None,
-            fresh_level: true,
-        }
-    }
-
-    fn op(&self, local: usize) -> &'h Operation<M::Op, M::Output> {
-        &self.history.ops[self.ops[local]]
-    }
-
-    /// Takes the call entry `e` and its return out of the list.
-    #[inline]
-    fn lift(&mut self, e: usize) {
-        for x in [e, e + 1] {
-            let (p, n) = (self.prev[x], self.next[x]);
-            if p == HEAD {
-                self.first = n;
-            } else {
-                self.next[p] = n;
-            }
-            if n != HEAD {
-                self.prev[n] = p;
-            }
-        }
-    }
-
-    /// Puts them back (the reverse of `lift`).
-    #[inline]
-    fn unlift(&mut self, e: usize) {
-        for x in [e + 1, e] {
-            let (p, n) = (self.prev[x], self.next[x]);
-            if p == HEAD {
-                self.first = x;
-            } else {
-                self.next[p] = x;
-            }
-            if n != HEAD {
-                self.prev[n] = x;
-            }
-        }
-    }
-
-    fn run(&mut self, slice: u64, budget: &mut Budget) -> Step {
-        let mut left = slice;
-        loop {
-            if self.remaining == 0 {
-                let order = self
-                    .stack
-                    .iter()
-                    .map(|(i, _, _)| self.ops[*i as usize])
-                    .collect();
-                return Step::Done(Ok(order));
-            }
-            if left == 0 {
-                return Step::Paused;
-            }
-            left -= 1;
-            self.steps += 1;
-            if self.steps & 0xFFF == 0 {
-                if let Some(reason) = budget.exceeded(0x1000) {
-                    return Step::OutOfBudget(reason);
-                }
-            }
-            if self.fresh_level {
-                // A new level: an observation that fits goes first, and alone (see `backtrack`).
-                self.fresh_level = false;
-                match self.take_observation(budget) {
-                    Observation::Taken => continue,
-                    Observation::Refuted => {
-                        if let Some(step) = self.backtrack(None) {
-                            return step;
-                        }
-                        continue;
-                    }
-                    Observation::None => {}
-                    Observation::OutOfMemory => return Step::OutOfBudget(memory_exhausted(budget)),
-                }
-            }
-            let e = self.cursor;
-            if e == HEAD {
-                // Only unknown operations' calls were left and none fits: backtrack.
-                if let Some(step) = self.backtrack(None) {
-                    return step;
-                }
-                continue;
-            }
-            if e.is_multiple_of(2) {
-                let local = e / 2;
-                let op = self.op(local);
-                let mut next_state = self.state.clone();
-                let expected = next_state.step(&op.op);
-                let fits = match (&op.ret, &op.output) {
-                    (Some(_), Some(actual)) => next_state.outputs_match(&op.op, &expected, actual),
-                    _ => true,
-                };
-                if fits {
-                    self.linearized[local / 64] |= 1 << (local % 64);
-                    if let Some(bytes) = self.cache.insert(&self.linearized, &next_state) {
-                        if !budget.grow(bytes) {
-                            return Step::OutOfBudget(memory_exhausted(budget));
-                        }
-                        let neutral = match (&op.ret, &op.output) {
-                            (Some(_), Some(out)) => M::is_observation(&op.op, out),
-                            _ => false,
-                        };
-                        let previous = std::mem::replace(&mut self.state, next_state);
-                        self.stack.push((local as u32, previous, neutral));
-                        if !op.is_unknown() {
-                            self.remaining -= 1;
-                        }
-                        self.lift(e);
-                        self.cursor = self.first;
-                        self.fresh_level = true;
-                        continue;
-                    }
-                    self.linearized[local / 64] &= !(1 << (local % 64));
-                }
-                self.cursor = self.next[e];
-            } else if let Some(step) = self.backtrack(Some(e / 2)) {
-                return step;
-            }
-        }
-    }
-
-    /// Looks among the candidates of a new level for an observation that fits, and takes it.
-    fn take_observation(&mut self, budget: &mut Budget) -> Observation {
-        let mut e = self.first;
-        while e != HEAD && e.is_multiple_of(2) {
-            let local = e / 2;
-            let op = self.op(local);
-            if let (Some(_), Some(out)) = (&op.ret, &op.output) {
-                if M::is_observation(&op.op, out) {
-                    // An observation leaves the state as it is: ask, without stepping a copy.
-                    if self.state.observes(&op.op, out) {
-                        self.steps += 1;
-                        self.linearized[local / 64] |= 1 << (local % 64);
-                        let Some(bytes) = self.cache.insert(&self.linearized, &self.state) else {
-                            // Already refuted with it first, so this level is refuted.
-                            self.linearized[local / 64] &= !(1 << (local % 64));
-                            return Observation::Refuted;
-                        };
-                        if !budget.grow(bytes) {
-                            return Observation::OutOfMemory;
-                        }
-                        self.stack.push((local as u32, self.state.clone(), true));
-                        self.remaining -= 1;
-                        self.lift(e);
-                        self.cursor = self.first;
-                        self.fresh_level = true;
-                        return Observation::Taken;
-                    }
-                }
-            }
-            e = self.next[e];
-        }
-        Observation::None
-    }
-
-    /// No pending call fits before the return of `blocked` (or before the end): undo the last
-    /// linearized operation and try the next candidate after it.
-    ///
-    /// An observation ([`Model::is_observation`]: a read, a failed compare-and-set) that fit was
-    /// as good a first choice as any: if some completion exists from the state before it, one
-    /// exists that linearizes it first, since it changes no state wherever its output holds, and
-    /// everything that must precede it in real time already does. So when such an operation is
-    /// undone, the other candidates at its level need no trying, and the search backtracks one
-    /// level further.
-    fn backtrack(&mut self, blocked: Option<usize>) -> Option<Step> {
-        // The deepest partial linearization is copied when the search is about to leave it,
-        // never on the way down: a search that succeeds copies nothing.
-        if self.stack.len() > self.best.len() {
-            self.best = self.stack.iter().map(|(i, _, _)| *i).collect();
-            self.blocked = None;
-        }
-        if self.stack.len() == self.best.len() && self.blocked.is_none() {
-            if let Some(b) = blocked {
-                self.blocked = Some((b as u32, format!("{:?}", self.state)));
-            }
-        }
-        loop {
-            let Some((local, state, neutral)) = self.stack.pop() else {
-                return Some(Step::Done(Err(self.violation())));
-            };
-            let local = local as usize;
-            self.state = state;
-            self.linearized[local / 64] &= !(1 << (local % 64));
-            if !self.op(local).is_unknown() {
-                self.remaining += 1;
-            }
-            self.unlift(2 * local);
-            self.cursor = self.next[2 * local];
-            if !neutral {
-                return None;
-            }
-        }
-    }
-
-    fn violation(&self) -> Violation {
-        let linearized: Vec<usize> = self.best.iter().map(|&i| self.ops[i as usize]).collect();
-        // Replay the best partial linearization to report the state it reaches.
-        let (blocked_local, state_text) = match &self.blocked {
-            Some((b, s)) => (*b as usize, s.clone()),
-            None => (0, String::new()),
-        };
-        let mut state = None;
-        if !self.best.is_empty() || self.blocked.is_some() {
-            let mut s = self.stack_base_state();
-            for &i in &self.best {
-                s.step(&self.op(i as usize).op);
-            }
-            state = Some(s);
-        }
-        let blocked_op = self.op(blocked_local);
-        let (expected, actual) = match (&state, &blocked_op.output) {
-            (Some(s), Some(actual)) => {
-                let mut s = s.clone();
-                let e = s.step(&blocked_op.op);
-                (Some(format!("{e:?}")), Some(format!("{actual:?}")))
-            }
-            _ => (None, blocked_op.output.as_ref().map(|a| format!("{a:?}"))),
-        };
-        Violation {
-            partition: None,
-            linearized,
-            blocked: self.ops[blocked_local],
-            state: state.map(|s| format!("{s:?}")).unwrap_or(state_text),
-            expected,
-            actual,
-        }
-    }
-
-    /// The initial state (the bottom of the stack, or the current state when it is empty).
-    fn stack_base_state(&self) -> M {
-        self.stack
-            .first()
-            .map(|(_, s, _)| s.clone())
-            .unwrap_or_else(|| self.state.clone())
+/// Where the model panicked, from the search it panicked in.
+fn model_panic<M: Model + Hash + Eq>(search: &Search<'_, M>, message: String) -> ModelPanic {
+    let op = search.op(search.trying);
+    // The state is the one the operation was applied to (the search steps copies); its `Debug`
+    // is the model's code too, so it may panic as well.
+    let state = crate::run::panic::catch_quietly(|| format!("{:?}", search.state()))
+        .unwrap_or_else(|m| format!("(its Debug panicked too: {m})"));
+    let op_text = crate::run::panic::catch_quietly(|| format!("{:?}", op.op))
+        .unwrap_or_else(|m| format!("(its Debug panicked: {m})"));
+    ModelPanic {
+        partition: None,
+        op: search.history_index(search.trying),
+        op_text,
+        state,
+        message,
     }
 }

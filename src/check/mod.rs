@@ -1,11 +1,14 @@
 //! Checkers over histories: linearizability (and, in sibling modules, other consistency
 //! properties).
 
+mod cache;
 pub(crate) mod fxhash;
+mod guard;
 pub mod linearizability;
+mod search;
 
 pub use linearizability::{
-    check_linearizable, check_linearizable_by, CheckConfig, Report, Verdict, Violation,
+    check_linearizable, check_linearizable_by, CheckConfig, ModelPanic, Report, Verdict, Violation,
 };
 
 mod budget;

@@ -15,6 +15,8 @@
 //! checked.
 
 use super::budget::{Meter, SearchBudget};
+use super::guard::{guarded, Whereabouts};
+use super::linearizability::ModelPanic;
 use crate::history::History;
 use crate::spec::Model;
 use std::collections::{BTreeMap, HashSet};
@@ -62,6 +64,8 @@ pub struct ScReport {
     pub order: Vec<usize>,
     /// Search steps taken.
     pub steps: u64,
+    /// Set when the model panicked (the verdict is then [`ScVerdict::Unknown`]).
+    pub model_panic: Option<Box<ModelPanic>>,
 }
 
 /// Checks that `history` is sequentially consistent with respect to the model starting at
@@ -90,9 +94,31 @@ pub fn check_sequentially_consistent<M>(
 where
     M: Model + Hash + Eq,
 {
+    guarded(history, initial, |at| search(history, budget, at)).unwrap_or_else(|panic| ScReport {
+        verdict: ScVerdict::Unknown(panic.reason()),
+        order: Vec::new(),
+        steps: 0,
+        model_panic: Some(panic),
+    })
+}
+
+/// The search, its live state and current operation kept in `at`.
+fn search<M>(
+    history: &History<M::Op, M::Output>,
+    budget: &SearchBudget,
+    at: &mut Whereabouts<M>,
+) -> ScReport
+where
+    M: Model + Hash + Eq,
+{
     let ops = &history.ops;
     let mut by_client: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     for (i, o) in ops.iter().enumerate() {
+        // A read whose outcome is unknown changes nothing and checks nothing: it could only be
+        // skipped, after the search tried placing it everywhere.
+        if o.is_unknown() && M::is_read_only(&o.op) {
+            continue;
+        }
         by_client.entry(o.client).or_default().push(i);
     }
     let programs: Vec<Vec<usize>> = by_client
@@ -104,10 +130,23 @@ where
         .collect();
     let total: usize = programs.iter().map(Vec::len).sum();
     let mut meter = Meter::new(budget);
+    let unknown = |reason: String, meter: &Meter| ScReport {
+        verdict: ScVerdict::Unknown(reason),
+        order: Vec::new(),
+        steps: meter.steps,
+        model_panic: None,
+    };
+    // The path and the copy of the best one grow to one entry per operation.
+    let per_op = size_of::<(usize, Option<usize>, M, usize)>() + size_of::<Option<usize>>();
+    if let Err(reason) = meter.grow((total * per_op + 3 * programs.len() * 8) as u64) {
+        return unknown(reason, &meter);
+    }
+    // Each explored node's key: a cursor per client.
+    let key_bytes = (programs.len() * 8) as u64;
 
     // The current node: how far each client has got, and the model state there.
     let mut cursors = vec![0usize; programs.len()];
-    let mut state = initial.clone();
+    let state = &mut at.state;
     // The moves taken to reach it: (client, op applied or `None` if skipped, state before, the
     // next move to try after undoing this one).
     let mut path: Vec<(usize, Option<usize>, M, usize)> = Vec::new();
@@ -124,14 +163,12 @@ where
                 verdict: ScVerdict::Consistent,
                 order,
                 steps: meter.steps,
+                model_panic: None,
             };
         }
-        if let Err(reason) = meter.step() {
-            return ScReport {
-                verdict: ScVerdict::Unknown(reason),
-                order: Vec::new(),
-                steps: meter.steps,
-            };
+        // A step tries up to two moves per client, each copying the cursors.
+        if let Err(reason) = meter.step(2 * programs.len() as u64 * programs.len() as u64) {
+            return unknown(reason, &meter);
         }
         let mut moved = false;
         while next_move < 2 * programs.len() {
@@ -144,6 +181,7 @@ where
             if skip && !op.is_unknown() {
                 continue;
             }
+            at.trying = Some(i);
             let mut next = state.clone();
             if !skip {
                 let expected = next.step(&op.op);
@@ -154,11 +192,15 @@ where
                 }
             }
             cursors[client] += 1;
+            if let Err(reason) = meter.room_in(&mut visited, key_bytes) {
+                return unknown(reason, &meter);
+            }
             if !visited.insert((cursors.clone(), next.clone())) {
+                meter.release(key_bytes);
                 cursors[client] -= 1;
                 continue;
             }
-            let before = std::mem::replace(&mut state, next);
+            let before = std::mem::replace(state, next);
             path.push((client, (!skip).then_some(i), before, next_move));
             if path.len() > best.0.len() {
                 best = (
@@ -175,15 +217,18 @@ where
             continue;
         }
         let Some((client, _, before, resume)) = path.pop() else {
-            let violation = explain(history, &programs, best);
+            // Explaining steps the model from the best state: a panic there names it.
+            *state = best.2.clone();
+            let violation = explain(history, &programs, best, &mut at.trying);
             return ScReport {
                 verdict: ScVerdict::NotConsistent(violation),
                 order: Vec::new(),
                 steps: meter.steps,
+                model_panic: None,
             };
         };
         cursors[client] -= 1;
-        state = before;
+        *state = before;
         next_move = resume;
     }
 }
@@ -192,6 +237,7 @@ fn explain<M: Model>(
     history: &History<M::Op, M::Output>,
     programs: &[Vec<usize>],
     (path, cursors, state): (Vec<Option<usize>>, Vec<usize>, M),
+    trying: &mut Option<usize>,
 ) -> ScViolation {
     let ordered: Vec<usize> = path.into_iter().flatten().collect();
     let mut blocked = Vec::new();
@@ -202,6 +248,7 @@ fn explain<M: Model>(
         };
         blocked.push(i);
         let op = &history.ops[i];
+        *trying = Some(i);
         let expected = state.clone().step(&op.op);
         let actual = match &op.output {
             Some(out) => format!("{out:?}"),

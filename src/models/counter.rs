@@ -54,6 +54,10 @@ impl Model for Counter {
             CounterOp::Read => CounterOut::Value(self.value),
         }
     }
+
+    fn is_read_only(op: &CounterOp) -> bool {
+        matches!(op, CounterOp::Read)
+    }
 }
 
 #[cfg(test)]

@@ -189,6 +189,10 @@ impl Model for KvModel {
         }
     }
 
+    fn is_read_only(op: &KvOp) -> bool {
+        matches!(op, KvOp::Get { .. })
+    }
+
     fn is_observation(op: &KvOp, _output: &KvOut) -> bool {
         matches!(op, KvOp::Get { .. })
     }

@@ -73,6 +73,10 @@ impl Model for CasRegister {
         }
     }
 
+    fn is_read_only(op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read)
+    }
+
     fn is_observation(op: &RegisterOp, output: &RegisterOut) -> bool {
         matches!(
             (op, output),

@@ -67,6 +67,10 @@ impl Model for SetModel {
             SetOp::Read => SetOut::Values(self.values.iter().copied().collect()),
         }
     }
+
+    fn is_read_only(op: &SetOp) -> bool {
+        matches!(op, SetOp::Contains { .. } | SetOp::Read)
+    }
 }
 
 #[cfg(test)]

@@ -55,3 +55,13 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
         })),
     }
 }
+
+/// [`catch`] on any thread, without the panic printing over the caller's output (a checker
+/// reports a panicking model itself).
+pub(crate) fn catch_quietly<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    install_hook();
+    let was = CAPTURING.with(|c| c.replace(true));
+    let result = catch(f);
+    CAPTURING.with(|c| c.set(was));
+    result
+}

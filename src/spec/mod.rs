@@ -55,6 +55,18 @@ pub trait Model: Clone + Debug + 'static {
         false
     }
 
+    /// Whether `op` never changes the state, whatever it returns and whatever the state: a read.
+    /// The history checkers drop such operations when their outcome is unknown (a read that
+    /// timed out), since they can neither change what later operations see nor fail a check;
+    /// left in, each one multiplies the orders a search must try. The default, `false`, is
+    /// always correct; answering `true` for an operation that can change the state makes the
+    /// checkers unsound. (Unlike [`is_observation`](Model::is_observation), it cannot depend
+    /// on the output, which an unknown outcome lacks.)
+    fn is_read_only(op: &Self::Op) -> bool {
+        let _ = op;
+        false
+    }
+
     /// Whether the observation `op` returns `output` in this state. The default steps a copy of
     /// the model; a model whose reads build their outputs (strings, collections) can answer
     /// without copying or allocating, which the checker does for every candidate read.

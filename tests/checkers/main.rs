@@ -2,6 +2,7 @@
 //! idempotency, each on hand-made histories whose verdicts are known, asserting the exact
 //! operations every violation names.
 
+mod bounds;
 mod idempotency;
 mod sequential_consistency;
 mod session;

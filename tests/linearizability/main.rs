@@ -7,6 +7,9 @@ use stateprop::history::History;
 use stateprop::models::{CasRegister, KvModel, KvOp, KvOut, RegisterOp, RegisterOut};
 use stateprop::Model;
 
+mod bounds;
+mod windows;
+
 /// A small deterministic generator for the tests' random histories.
 struct Rng(u64);
 
