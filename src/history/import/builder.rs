@@ -1,7 +1,7 @@
 //! Pairs invocations with completions, process by process, as every importer must.
 
 use super::ImportError;
-use crate::history::{History, Operation};
+use crate::history::{History, Operation, Source};
 use std::collections::HashMap;
 
 /// A history under construction.
@@ -10,6 +10,8 @@ pub(crate) struct Builder<Op, Out> {
     ops: Vec<Option<Operation<Op, Out>>>,
     /// Each process's open operation.
     open: HashMap<u64, Open>,
+    /// Where each operation of `ops` was read, for explanations.
+    sources: Vec<Source>,
 }
 
 /// An invoked operation that has not completed.
@@ -27,6 +29,7 @@ impl<Op, Out> Builder<Op, Out> {
         Builder {
             ops: Vec::new(),
             open: HashMap::new(),
+            sources: Vec::new(),
         }
     }
 
@@ -64,6 +67,10 @@ impl<Op, Out> Builder<Op, Out> {
             ret: None,
             output: None,
         }));
+        self.sources.push(Source {
+            call_line: Some(line),
+            ..Source::default()
+        });
         Ok(())
     }
 
@@ -76,7 +83,7 @@ impl<Op, Out> Builder<Op, Out> {
         what: &str,
         line: usize,
     ) -> Result<Open, ImportError> {
-        self.open.remove(&process).ok_or_else(|| {
+        let open = self.open.remove(&process).ok_or_else(|| {
             ImportError::new(
                 line,
                 format!(
@@ -84,7 +91,9 @@ impl<Op, Out> Builder<Op, Out> {
                      (no open :invoke of process {process} before this line)"
                 ),
             )
-        })
+        })?;
+        self.sources[open.index].ret_line = Some(line);
+        Ok(open)
     }
 
     /// The operation at `index`.
@@ -110,8 +119,12 @@ impl<Op, Out> Builder<Op, Out> {
 
     /// The history; operations still open never returned (unknown outcome).
     pub(crate) fn finish(self) -> History<Op, Out> {
-        History {
-            ops: self.ops.into_iter().flatten().collect(),
-        }
+        let (ops, sources) = self
+            .ops
+            .into_iter()
+            .zip(self.sources)
+            .filter_map(|(op, source)| op.map(|op| (op, source)))
+            .unzip();
+        History { ops, sources }
     }
 }
