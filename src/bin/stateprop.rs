@@ -2,14 +2,17 @@
 //!
 //! ```text
 //! stateprop check --model <name> [--format json|jepsen|edn] [--initial V] [--explain] [--json]
-//!                 [--timeout 10s] [--max-memory 2GiB] FILE...
+//!                 [--timeout 10s] [--max-memory 2GiB] [--context 10] [--minimize-time 10s]
+//!                 [--violations N] FILE...
 //! stateprop render --model <name> [--format F] [--initial V] FILE -o history.html
 //! ```
 //! Exit status: 0 when every file is linearizable, 1 when any is not, 2 when any is unknown,
 //! malformed or unreadable (and no file is non-linearizable), or on a usage error.
 
 use serde_json::json;
-use stateprop::check::{check_linearizable_by, CheckConfig, Report, Verdict};
+use stateprop::check::explain::{explain_violation, ExplainOptions, OpView};
+use stateprop::check::violations::{relax, violations, End};
+use stateprop::check::{check_linearizable_by, CheckConfig, MinimizeOptions, Report, Verdict};
 use stateprop::history::import::{self, Format, ImportError};
 use stateprop::history::History;
 use stateprop::models::{CasRegister, Counter, KvModel, QueueModel, RegisterOp, SetModel};
@@ -20,11 +23,17 @@ use std::time::Duration;
 
 const USAGE: &str = "\
 usage: stateprop check --model <name> [--format json|jepsen|edn] [--initial V] [--explain] [--json]
-                       [--timeout 10s] [--max-memory 2GiB] FILE...
+                       [--timeout 10s] [--max-memory 2GiB] [--context 10] [--minimize-time 10s]
+                       [--violations N] FILE...
        stateprop render --model <name> [--format json|jepsen|edn] [--initial V] FILE -o OUT.html
 models: register, cas-register, kv, counter, set, queue
 formats: json (stateprop's event list), jepsen (Jepsen etcd logs), edn (Jepsen history.edn for
          the register models, Porcupine's kv logs for kv); guessed from the file when omitted
+--explain: the operation that cannot be placed, the last --context operations placed before it,
+         those running at the same time, and the smallest non-linearizable sub-history found
+         within --minimize-time (0 skips it); operations are cited as FILE:LINE
+--violations N: go on after a violation, giving the blamed operation the benefit of the doubt,
+         and report up to N independent violations
 exit status: 0 all linearizable, 1 some not, 2 unknown, bad input or usage";
 
 fn main() -> ExitCode {
@@ -70,6 +79,12 @@ struct Options {
     explain: bool,
     json: bool,
     config: CheckConfig,
+    /// Operations shown around a violation.
+    context: usize,
+    /// Time to look for the smallest violating sub-history.
+    minimize_time: Duration,
+    /// Violations to report at most.
+    violations: usize,
     files: Vec<String>,
     output: Option<String>,
 }
@@ -91,6 +106,9 @@ impl Options {
             explain: false,
             json: false,
             config: CheckConfig::default(),
+            context: 10,
+            minimize_time: Duration::from_secs(10),
+            violations: 1,
             files: Vec::new(),
             output: None,
         };
@@ -129,6 +147,27 @@ impl Options {
                     };
                 }
                 "--explain" => options.explain = true,
+                "--context" => {
+                    let v = value("--context")?;
+                    options.context = v.parse().map_err(|_| {
+                        format!("--context takes a number of operations, not `{v}`")
+                    })?;
+                }
+                "--minimize-time" => {
+                    let v = value("--minimize-time")?;
+                    options.minimize_time = parse_duration(&v)?;
+                }
+                "--violations" => {
+                    let v = value("--violations")?;
+                    options.violations = match v.parse::<usize>() {
+                        Ok(n) if n > 0 => n,
+                        _ => {
+                            return Err(format!(
+                                "--violations takes a number of violations (1 or more), not `{v}`"
+                            ))
+                        }
+                    };
+                }
                 "--json" => options.json = true,
                 "--timeout" => {
                     let v = value("--timeout")?;
@@ -204,6 +243,8 @@ enum Outcome {
     Checked {
         report: Report,
         explanation: Vec<String>,
+        /// Per violation found: where it is, its minimal sub-history (JSON).
+        details: serde_json::Value,
     },
     /// Unreadable or malformed: the message is `FILE:LINE: ...` or `FILE: ...`.
     Bad(String),
@@ -228,6 +269,7 @@ fn check(options: &Options) -> ExitCode {
             Outcome::Checked {
                 report,
                 explanation,
+                details,
             } => {
                 let (word, reason) = match &report.verdict {
                     Verdict::Linearizable => ("linearizable", None),
@@ -250,6 +292,7 @@ fn check(options: &Options) -> ExitCode {
                             "expected": v.expected,
                             "actual": v.actual,
                             "explanation": explanation,
+                            "violations": details,
                         }),
                         _ => serde_json::Value::Null,
                     };
@@ -404,57 +447,149 @@ fn read(options: &Options, file: &str) -> Result<(String, Format), String> {
 /// Reads, imports and checks one file with the chosen model.
 fn check_file(options: &Options, file: &str) -> Outcome {
     with_history!(options, file, |history, initial, partition| {
-        let report = check_linearizable_by(&history, &initial, &options.config, partition);
-        let explanation = explain(&history, &initial, &report);
+        let report = check_linearizable_by(&history, &initial, &options.config, &partition);
+        let (explanation, details) =
+            describe(options, file, &history, &initial, &report, &partition);
         Outcome::Checked {
             report,
             explanation,
+            details,
         }
     })
 }
 
-/// The violation in words: the partial linearization, then the operation that cannot follow.
-fn explain<M: Model>(
+/// The violations in words, and in JSON: for each, the window around the operation that cannot
+/// be placed ([`explain_violation`]) and, with `--explain`, the smallest sub-history that is not
+/// linearizable. Without `--violations`, only the checker's one.
+fn describe<M, K, P>(
+    options: &Options,
+    file: &str,
     history: &History<M::Op, M::Output>,
     initial: &M,
     report: &Report,
-) -> Vec<String> {
-    let Verdict::NotLinearizable(v) = &report.verdict else {
-        return Vec::new();
-    };
-    let describe = |i: usize| {
-        let o = &history.ops[i];
-        let output = match &o.output {
-            Some(out) => format!("{out:?}"),
-            None => "(unknown outcome)".to_string(),
-        };
-        format!("#{i} client {}: {:?} -> {output}", o.client, o.op)
-    };
+    partition: &P,
+) -> (Vec<String>, serde_json::Value)
+where
+    M: Model + std::hash::Hash + Eq,
+    K: std::hash::Hash + Eq + std::fmt::Debug,
+    P: Fn(&M::Op) -> K,
+{
+    if !matches!(report.verdict, Verdict::NotLinearizable(_)) {
+        return (Vec::new(), serde_json::Value::Null);
+    }
+    let mut minimize = MinimizeOptions::default().time(options.minimize_time);
+    minimize.max_memory = options.config.max_memory;
+    if !options.explain {
+        minimize.time = Duration::ZERO;
+    }
+    let all = violations(
+        history,
+        initial,
+        partition,
+        options.violations,
+        &options.config,
+        &minimize,
+        Some(report),
+    );
+    let explain_options = ExplainOptions::default()
+        .context(options.context)
+        .file(file);
+    let several = options.violations > 1;
     let mut lines = Vec::new();
-    match &v.partition {
-        Some(p) => lines.push(format!(
-            "in partition {p}, the longest linearization found has {} operations:",
-            v.linearized.len()
-        )),
-        None => lines.push(format!(
-            "the longest linearization found has {} operations:",
-            v.linearized.len()
-        )),
+    let mut details = Vec::new();
+    for (k, found) in all.found.iter().enumerate() {
+        // Each violation is explained in the history it was found in: the operations relaxed
+        // before it show as unknown outcomes.
+        let relaxed;
+        let h = if found.relaxed_before.is_empty() {
+            history
+        } else {
+            relaxed = relax::<M>(history, &found.relaxed_before);
+            &relaxed
+        };
+        let view = |i: usize| OpView::new(h, i, Some(file));
+        if several {
+            lines.push(format!(
+                "violation {} of at most {}:",
+                k + 1,
+                options.violations
+            ));
+        }
+        if let Some(e) =
+            explain_violation(h, initial, &found.violation, partition, &explain_options)
+        {
+            lines.extend(e.to_string().lines().map(str::to_string));
+        }
+        let mut detail = json!({
+            "blocked": found.violation.blocked,
+            "location": view(found.violation.blocked).location,
+            "relaxed_before": found.relaxed_before,
+        });
+        if let Some(m) = &found.minimal {
+            lines.push(format!(
+                "smallest violation found: these {} of {} operations contradict each other{} ({}; {} checks in {:.1} s):",
+                m.ops.len(),
+                history.ops.len(),
+                if m.doubted > 0 {
+                    format!(
+                        ", whatever the {} other state-changing operations called before the last \
+                         of them returned did (any outcome, at any time after their call, or never)",
+                        m.doubted
+                    )
+                } else {
+                    String::new()
+                },
+                if m.one_minimal {
+                    "taking away any one of them makes the rest linearizable"
+                } else {
+                    "time ran out before it was proven minimal"
+                },
+                m.checks,
+                m.elapsed.as_secs_f64()
+            ));
+            let mut ops = m.ops.clone();
+            ops.sort_by_key(|&i| (h.ops[i].call, i));
+            for &i in &ops {
+                lines.push(format!("  {}", view(i)));
+            }
+            if let Some(b) = m.blamed() {
+                lines.push(format!(
+                    "  among them, the checker cannot place {}",
+                    view(b).location
+                ));
+            }
+            detail["minimal"] = json!({
+                "ops": m.ops,
+                "locations": m.ops.iter().map(|&i| view(i).location).collect::<Vec<_>>(),
+                "one_minimal": m.one_minimal,
+                "doubted": m.doubted,
+                "blamed": m.blamed(),
+            });
+        }
+        if several {
+            if let Some(r) = found.relaxed {
+                lines.push(format!(
+                    "given the benefit of the doubt to look further: {}",
+                    view(r).location
+                ));
+                detail["relaxed"] = json!(r);
+            }
+        }
+        details.push(detail);
     }
-    let mut state = initial.clone();
-    for &i in &v.linearized {
-        state.step(&history.ops[i].op);
-        lines.push(format!("  {}    state after: {state:?}", describe(i)));
+    if several {
+        lines.push(match &all.end {
+            End::Linearizable => format!(
+                "no other violation: with those {} operations given the benefit of the doubt, the history is linearizable",
+                all.found.len()
+            ),
+            End::Limit => format!("stopped at {} violations (--violations)", all.found.len()),
+            End::Unknown(reason) => format!("stopped: the next check could not decide ({reason})"),
+            End::Stuck => "stopped: every operation of the last violation was already given the benefit of the doubt".to_string(),
+            _ => "stopped".to_string(),
+        });
     }
-    lines.push(format!("then {} cannot be placed:", describe(v.blocked)));
-    match (&v.expected, &v.actual) {
-        (Some(e), Some(a)) => lines.push(format!(
-            "  in state {} the model says {e}, but it returned {a}, and no other order of the operations before it fits",
-            v.state
-        )),
-        _ => lines.push(format!("  no order of the operations before it reaches a state where it fits (state {})", v.state)),
-    }
-    lines
+    (lines, serde_json::Value::Array(details))
 }
 
 fn render(options: &Options) -> ExitCode {
@@ -467,6 +602,7 @@ fn render(options: &Options) -> ExitCode {
             Ok(()) => Outcome::Checked {
                 report,
                 explanation: Vec::new(),
+                details: serde_json::Value::Null,
             },
             Err(e) => Outcome::Bad(format!("{out}: cannot write: {e}")),
         }
