@@ -241,7 +241,7 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
 /// One file's result.
 enum Outcome {
     Checked {
-        report: Report,
+        report: Box<Report>,
         explanation: Vec<String>,
         /// Per violation found: where it is, its minimal sub-history (JSON).
         details: serde_json::Value,
@@ -447,11 +447,11 @@ fn read(options: &Options, file: &str) -> Result<(String, Format), String> {
 /// Reads, imports and checks one file with the chosen model.
 fn check_file(options: &Options, file: &str) -> Outcome {
     with_history!(options, file, |history, initial, partition| {
-        let report = check_linearizable_by(&history, &initial, &options.config, &partition);
+        let report = check_linearizable_by(&history, &initial, &options.config, partition);
         let (explanation, details) =
             describe(options, file, &history, &initial, &report, &partition);
         Outcome::Checked {
-            report,
+            report: Box::new(report),
             explanation,
             details,
         }
@@ -549,14 +549,51 @@ where
             ));
             let mut ops = m.ops.clone();
             ops.sort_by_key(|&i| (h.ops[i].call, i));
-            for &i in &ops {
-                lines.push(format!("  {}", view(i)));
+            // A violation that would not shrink in time can be long: the latest operations
+            // are the ones next to the contradiction.
+            let shown = ops.len().min(2 * options.context.max(1));
+            if shown < ops.len() {
+                lines.push(format!("  ({} earlier ones not shown)", ops.len() - shown));
+            }
+            for &i in &ops[ops.len() - shown..] {
+                let effect = if m.effects.binary_search(&i).is_ok() {
+                    "  (took effect; its output is not needed)"
+                } else {
+                    ""
+                };
+                lines.push(format!("  {}{effect}", view(i)));
             }
             if let Some(b) = m.blamed() {
                 lines.push(format!(
                     "  among them, the checker cannot place {}",
                     view(b).location
                 ));
+            }
+            if let Some(c) = &found.culprit {
+                lines.push(format!(
+                    "  most likely at fault: {} ({})",
+                    view(c.op).location,
+                    match c.next {
+                        _ if c.resolves => format!(
+                            "with it allowed any outcome, no violation remains{}",
+                            found
+                                .violation
+                                .partition
+                                .as_ref()
+                                .map_or(String::new(), |p| format!(" in partition {p}"))
+                        ),
+                        Some(next) => format!(
+                            "with it allowed any outcome, the first violation moves furthest, to {}",
+                            view(next).location
+                        ),
+                        None => "its benefit of the doubt helps most".to_string(),
+                    }
+                ));
+                detail["culprit"] = json!({
+                    "op": c.op,
+                    "location": view(c.op).location,
+                    "resolves": c.resolves,
+                });
             }
             detail["minimal"] = json!({
                 "ops": m.ops,
@@ -600,7 +637,7 @@ fn render(options: &Options) -> ExitCode {
         let html = stateprop::render::render_html(&history, &initial, &report, partition, file);
         match std::fs::write(out, html) {
             Ok(()) => Outcome::Checked {
-                report,
+                report: Box::new(report),
                 explanation: Vec::new(),
                 details: serde_json::Value::Null,
             },

@@ -22,7 +22,9 @@
 //!    given an unknown outcome (it may have taken effect at any time after its call, or never,
 //!    with any output), and stays so if the contradiction remains.
 //!
-//! Operations called after every kept outcome was known cannot matter and are left out. The
+//! Stage 2 tries at most the 48 latest such operations: every doubted one may take effect at
+//! any later time, so each makes the next check harder, and past a few dozen the checks only run
+//! out of time. Operations called after every kept outcome was known cannot matter and are left out. The
 //! result is the kept operations, usually a handful: they contradict each other whatever the
 //! operations given an unknown outcome did. Each stage only ever adds doubt, so taking away any
 //! one kept operation afterwards makes the rest linearizable ([`Minimal::one_minimal`]) when
@@ -39,6 +41,9 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
+
+/// State-changing operations stage 2 tries to doubt, latest first (see the module documentation).
+const MAX_DOUBTED: usize = 48;
 
 /// Limits of a minimization.
 #[derive(Clone, Debug)]
@@ -86,11 +91,18 @@ pub struct Minimal<Op, Out> {
     pub report: Report,
     /// The operations of that candidate: indices into the original history.
     pub witness: Vec<usize>,
+    /// The operations of `ops` whose outputs take part in the contradiction: they are kept as
+    /// recorded. The others of `ops` are [`Minimal::effects`].
+    pub outcomes: Vec<usize>,
+    /// The operations of `ops` that change the state and must have taken effect within their
+    /// recorded intervals for the contradiction to hold; their outputs are not needed.
+    pub effects: Vec<usize>,
     /// Operations of the witness given an unknown outcome (not in `ops`).
     pub doubted: usize,
-    /// Each operation of `ops` was taken away in turn (given the benefit of the doubt) and each
-    /// time the rest was found linearizable: no smaller violation is made of these operations.
-    /// `false` when time ran out first or some check could not decide.
+    /// Each operation of `ops` was taken away in turn (given the benefit of the doubt: an
+    /// outcome's read deleted or its state change made unknown, an effect made unknown) and
+    /// each time the rest was found linearizable: no smaller violation is made of these
+    /// operations. `false` when time ran out first or some check could not decide.
     pub one_minimal: bool,
     /// Checks run.
     pub checks: usize,
@@ -99,11 +111,15 @@ pub struct Minimal<Op, Out> {
 }
 
 impl<Op, Out> Minimal<Op, Out> {
-    /// The operation the checker blames in the minimal sub-history, as an index into the
-    /// original history.
+    /// The operation the checker cannot place in the minimal violation, as an index into the
+    /// original history; `None` when it blames one given the benefit of the doubt.
     pub fn blamed(&self) -> Option<usize> {
         match &self.report.verdict {
-            Verdict::NotLinearizable(v) => self.witness.get(v.blocked).copied(),
+            Verdict::NotLinearizable(v) => self
+                .witness
+                .get(v.blocked)
+                .copied()
+                .filter(|i| self.ops.binary_search(i).is_ok()),
             _ => None,
         }
     }
@@ -191,18 +207,24 @@ where
         .collect();
     oracle.context = Some(context.clone());
     context.sort_by_key(|&i| std::cmp::Reverse((history.ops[i].call, i)));
+    // Each doubted operation may take effect at any later time, so a check gets harder with
+    // every one: past a few dozen, the checks would only run out of time.
+    let tried = context.len().min(MAX_DOUBTED);
+    let untried = context.len() - tried;
+    context.truncate(tried);
     for i in context {
         let mut fewer = oracle.context.clone().unwrap_or_default();
         fewer.retain(|&c| c != i);
-        let before = std::mem::replace(&mut oracle.context, Some(fewer));
+        let before = oracle.context.replace(fewer);
         if !oracle.fails(&outcomes) {
             oracle.context = before;
         }
     }
-    let mut items = outcomes;
-    items.extend(oracle.context.iter().flatten());
+    let effects = oracle.context.clone().unwrap_or_default();
+    let mut items = outcomes.clone();
+    items.extend(&effects);
     items.sort_unstable();
-    let one_minimal = complete && oracle.undecided == 0 && !oracle.out_of_time();
+    let one_minimal = complete && untried == 0 && oracle.undecided == 0 && !oracle.out_of_time();
     let sub = history.select(&items);
     // The last failing check may have been of a larger candidate; the report must be of these.
     let (witness, report) = match oracle.last.take() {
@@ -214,6 +236,8 @@ where
     };
     Some(Minimal {
         doubted: witness.len().saturating_sub(items.len()),
+        outcomes,
+        effects,
         ops: items,
         history: sub,
         report,

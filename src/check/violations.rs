@@ -12,6 +12,13 @@
 //! it is a violation of the original history too. Deleting the operation instead would not be
 //! safe: reads of a deleted write's value would then look wrong.
 //!
+//! Which operation is blamed matters: in a minimal violation `{write 1 ‖ write 2, read 1, read
+//! 2}` either read may be the wrong one. The [`culprit`] is the operation of the minimal
+//! violation whose benefit of the doubt, given in the *whole* history, lets the checker get
+//! furthest: the history becomes linearizable, or its first violation comes latest. A stale read
+//! among correct ones is the one whose doubt dissolves the violation; a correct read next to it
+//! only hands the contradiction to the next correct read.
+//!
 //! *Independent* therefore means: violation `k + 1` remains even when the operations blamed for
 //! violations `1..=k` are allowed any outcome. Its limits: one relaxed operation removes one
 //! contradiction, so a single fault seen by many reads (a replica that stays behind) is reported
@@ -33,6 +40,8 @@ pub struct Found<Op, Out> {
     pub violation: Violation,
     /// Its minimal sub-history, when one was found in time.
     pub minimal: Option<Minimal<Op, Out>>,
+    /// The operation of `minimal` most likely at fault.
+    pub culprit: Option<Culprit>,
     /// The operation given the benefit of the doubt after it (index into the original history);
     /// `None` when the search stopped here ([`End::Stuck`]).
     pub relaxed: Option<usize>,
@@ -86,6 +95,101 @@ pub fn relax<M: Model>(
     out
 }
 
+/// The operation of `minimal` most likely at fault, judged on the whole `history` (see the
+/// module documentation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Culprit {
+    /// Index into the history.
+    pub op: usize,
+    /// With it given the benefit of the doubt, its partition of the history (all of it, when
+    /// unpartitioned) is linearizable.
+    pub resolves: bool,
+    /// Otherwise, the operation the checker blames next (index into the history).
+    pub next: Option<usize>,
+}
+
+/// The [`Culprit`] among the operations of `minimal`, each tried with `check`'s limits, all
+/// within `minimize`'s time; `None` when no trial decided. `relaxed` are operations already
+/// given the benefit of the doubt.
+pub fn culprit<M, K, P>(
+    history: &History<M::Op, M::Output>,
+    initial: &M,
+    partition: P,
+    minimal: &Minimal<M::Op, M::Output>,
+    relaxed: &[usize],
+    check: &CheckConfig,
+    minimize: &MinimizeOptions,
+) -> Option<Culprit>
+where
+    M: Model + Hash + Eq,
+    K: Hash + Eq + Debug,
+    P: Fn(&M::Op) -> K,
+{
+    let start = std::time::Instant::now();
+    // Only the violation's partition: another partition's violations say nothing about this one.
+    let key = partition(&history.ops[*minimal.ops.first()?].op);
+    let part: Vec<usize> = (0..history.ops.len())
+        .filter(|&i| partition(&history.ops[i].op) == key)
+        .collect();
+    let local = |i: usize| part.binary_search(&i).ok();
+    let sub = history.select(&part);
+    let relaxed: Vec<usize> = relaxed.iter().filter_map(|&i| local(i)).collect();
+    // Ties go to the first tried: outputs before effects (a read's doubt only deletes it, a
+    // write's lets it move anywhere later), and the checker's own choice first among them.
+    let mut order: Vec<usize> = minimal
+        .blamed()
+        .filter(|b| minimal.outcomes.contains(b))
+        .into_iter()
+        .collect();
+    let first = order.first().copied();
+    order.extend(minimal.outcomes.iter().filter(|&&i| Some(i) != first));
+    order.extend(&minimal.effects);
+    let mut best: Option<(u64, Culprit)> = None;
+    for op in order {
+        let Some(at) = local(op) else { continue };
+        if relaxed.contains(&at) {
+            continue;
+        }
+        let left = minimize.time.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        let mut config = check.clone();
+        config.timeout = Some(config.timeout.map_or(left, |t| t.min(left)));
+        let mut doubted = relaxed.clone();
+        doubted.push(at);
+        let trial = relax::<M>(&sub, &doubted);
+        let report = check_linearizable_by(&trial, initial, &config, &partition);
+        let (score, found) = match &report.verdict {
+            Verdict::Linearizable => (
+                u64::MAX,
+                Culprit {
+                    op,
+                    resolves: true,
+                    next: None,
+                },
+            ),
+            Verdict::NotLinearizable(v) => (
+                sub.ops[v.blocked].call,
+                Culprit {
+                    op,
+                    resolves: false,
+                    next: Some(part[v.blocked]),
+                },
+            ),
+            _ => continue,
+        };
+        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+            best = Some((score, found));
+        }
+        if score == u64::MAX {
+            break;
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
 /// Up to `max` independent violations of `history` (see the module documentation), each checked
 /// with `check` and minimized with `minimize` (a zero [`MinimizeOptions::time`] skips it, and the
 /// checker's own blame is relaxed). `first`, when given, is the checker's report on
@@ -127,20 +231,28 @@ where
             Verdict::Unknown(reason) => break End::Unknown(reason.clone()),
         };
         let minimal = minimal_violation_by(current, initial, &report, &partition, minimize);
-        // Blame in the minimal sub-history first; any of its operations not yet relaxed will do,
-        // and relaxing one of a 1-minimal violation's operations always dissolves it.
+        // The culprit first, then the blame in the minimal violation; any of its operations
+        // not yet relaxed will do, and relaxing one of a 1-minimal violation's operations
+        // always dissolves it. (The culprit is judged on the original history with the same
+        // operations relaxed, which is `current`.)
+        let suspect = minimal
+            .as_ref()
+            .and_then(|m| culprit(history, initial, &partition, m, &relaxed, check, minimize));
         let candidates: Vec<usize> = match &minimal {
-            Some(m) => m
-                .blamed()
+            Some(m) => suspect
+                .as_ref()
+                .map(|c| c.op)
                 .into_iter()
+                .chain(m.blamed())
                 .chain(m.ops.iter().copied())
                 .collect(),
             None => vec![violation.blocked],
         };
-        let Some(culprit) = candidates.into_iter().find(|i| !relaxed.contains(i)) else {
+        let Some(chosen) = candidates.into_iter().find(|i| !relaxed.contains(i)) else {
             found.push(Found {
                 violation,
                 minimal,
+                culprit: suspect,
                 relaxed: None,
                 relaxed_before: relaxed.clone(),
             });
@@ -149,10 +261,11 @@ where
         found.push(Found {
             violation,
             minimal,
-            relaxed: Some(culprit),
+            culprit: suspect,
+            relaxed: Some(chosen),
             relaxed_before: relaxed.clone(),
         });
-        relaxed.push(culprit);
+        relaxed.push(chosen);
     };
     Violations { found, end }
 }
