@@ -4,7 +4,7 @@
 //! stateprop check --model <name> [--format json|jepsen|edn] [--initial V] [--explain] [--json]
 //!                 [--timeout 10s] [--max-memory 2GiB] [--context 10] [--minimize-time 10s]
 //!                 [--violations N] FILE...
-//! stateprop render --model <name> [--format F] [--initial V] FILE -o history.html
+//! stateprop render --model <name> [--format F] [--initial V] [--max-ops 5000] FILE -o history.html
 //! ```
 //! Exit status: 0 when every file is linearizable, 1 when any is not, 2 when any is unknown,
 //! malformed or unreadable (and no file is non-linearizable), or on a usage error.
@@ -25,7 +25,8 @@ const USAGE: &str = "\
 usage: stateprop check --model <name> [--format json|jepsen|edn] [--initial V] [--explain] [--json]
                        [--timeout 10s] [--max-memory 2GiB] [--context 10] [--minimize-time 10s]
                        [--violations N] FILE...
-       stateprop render --model <name> [--format json|jepsen|edn] [--initial V] FILE -o OUT.html
+       stateprop render --model <name> [--format json|jepsen|edn] [--initial V] [--max-ops 5000]
+                        FILE -o OUT.html
 models: register, cas-register, kv, counter, set, queue
 formats: json (stateprop's event list), jepsen (Jepsen etcd logs), edn (Jepsen history.edn for
          the register models, Porcupine's kv logs for kv); guessed from the file when omitted
@@ -34,6 +35,8 @@ formats: json (stateprop's event list), jepsen (Jepsen etcd logs), edn (Jepsen h
          within --minimize-time (0 skips it); operations are cited as FILE:LINE
 --violations N: go on after a violation, giving the blamed operation the benefit of the doubt,
          and report up to N independent violations
+--max-ops N: render draws at most N operations (default 5000), around the violation if any,
+         and says what it left out
 exit status: 0 all linearizable, 1 some not, 2 unknown, bad input or usage";
 
 fn main() -> ExitCode {
@@ -85,6 +88,8 @@ struct Options {
     minimize_time: Duration,
     /// Violations to report at most.
     violations: usize,
+    /// Operations `render` draws at most.
+    max_ops: usize,
     files: Vec<String>,
     output: Option<String>,
 }
@@ -109,6 +114,7 @@ impl Options {
             context: 10,
             minimize_time: Duration::from_secs(10),
             violations: 1,
+            max_ops: 5_000,
             files: Vec::new(),
             output: None,
         };
@@ -156,6 +162,17 @@ impl Options {
                 "--minimize-time" => {
                     let v = value("--minimize-time")?;
                     options.minimize_time = parse_duration(&v)?;
+                }
+                "--max-ops" => {
+                    let v = value("--max-ops")?;
+                    options.max_ops = match v.parse::<usize>() {
+                        Ok(n) if n > 0 => n,
+                        _ => {
+                            return Err(format!(
+                                "--max-ops takes a number of operations (1 or more), not `{v}`"
+                            ))
+                        }
+                    };
                 }
                 "--violations" => {
                     let v = value("--violations")?;
@@ -634,14 +651,19 @@ fn render(options: &Options) -> ExitCode {
     let out = options.output.as_deref().expect("checked in parse");
     let outcome = with_history!(options, file, |history, initial, partition| {
         let report = check_linearizable_by(&history, &initial, &options.config, partition);
-        let html = stateprop::render::render_html(&history, &initial, &report, partition, file);
-        match std::fs::write(out, html) {
-            Ok(()) => Outcome::Checked {
-                report: Box::new(report),
-                explanation: Vec::new(),
-                details: serde_json::Value::Null,
+        let page = stateprop::render::RenderOptions::default().max_ops(options.max_ops);
+        match stateprop::render::render_html_with(
+            &history, &initial, &report, partition, file, &page,
+        ) {
+            Err(too_large) => Outcome::Bad(format!("{out}: not written: {too_large}")),
+            Ok(html) => match std::fs::write(out, html) {
+                Ok(()) => Outcome::Checked {
+                    report: Box::new(report),
+                    explanation: Vec::new(),
+                    details: serde_json::Value::Null,
+                },
+                Err(e) => Outcome::Bad(format!("{out}: cannot write: {e}")),
             },
-            Err(e) => Outcome::Bad(format!("{out}: cannot write: {e}")),
         }
     });
     match outcome {

@@ -132,3 +132,37 @@ fn nearby_operations_include_the_concurrent_ones() {
     seen.sort_unstable();
     assert_eq!(seen, vec![0, 1, 2, 3], "{e}");
 }
+
+#[test]
+fn render_draws_a_bounded_window_with_times_on_request_of_more() {
+    let (text, _) = long_history(500);
+    let path = scratch("render-long.json", &text);
+    let out = path.with_extension("html");
+    let run = |max: &str| {
+        Command::new(env!("CARGO_BIN_EXE_stateprop"))
+            .args(["render", "--model", "cas-register", "--max-ops", max])
+            .arg(&path)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let o = run("100");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(html.matches("<div class=\"op ").count(), 100);
+    assert!(html.contains("Showing 100 of 1001 operations"));
+    assert!(
+        html.contains("data-time=\"101"),
+        "times as the file wrote them"
+    );
+    assert!(html.contains("data-fields=\"node=n1\""));
+    let o = run("0");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--max-ops takes a number"));
+}
