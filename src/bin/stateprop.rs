@@ -543,19 +543,27 @@ where
             "relaxed_before": found.relaxed_before,
         });
         if let Some(m) = &found.minimal {
+            let what = if m.ops.len() == 1 {
+                "this operation cannot have returned what it did".to_string()
+            } else {
+                format!(
+                    "these {} of {} operations contradict each other",
+                    m.ops.len(),
+                    history.ops.len()
+                )
+            };
+            let whatever = match m.doubted {
+                0 => String::new(),
+                1 => ", whatever the one other state-changing operation called before the last \
+                      of them returned did (any outcome, at any time after its call, or never)"
+                    .to_string(),
+                d => format!(
+                    ", whatever the {d} other state-changing operations called before the last \
+                     of them returned did (any outcome, at any time after their call, or never)"
+                ),
+            };
             lines.push(format!(
-                "smallest violation found: these {} of {} operations contradict each other{} ({}; {} checks in {:.1} s):",
-                m.ops.len(),
-                history.ops.len(),
-                if m.doubted > 0 {
-                    format!(
-                        ", whatever the {} other state-changing operations called before the last \
-                         of them returned did (any outcome, at any time after their call, or never)",
-                        m.doubted
-                    )
-                } else {
-                    String::new()
-                },
+                "smallest violation found: {what}{whatever} ({}; {} checks in {:.1} s):",
                 if m.one_minimal {
                     "taking away any one of them makes the rest linearizable"
                 } else {
@@ -634,8 +642,8 @@ where
     if several {
         lines.push(match &all.end {
             End::Linearizable => format!(
-                "no other violation: with those {} operations given the benefit of the doubt, the history is linearizable",
-                all.found.len()
+                "no other violation: with {} given the benefit of the doubt, the history is linearizable",
+                if all.found.len() == 1 { "that operation".to_string() } else { format!("those {} operations", all.found.len()) }
             ),
             End::Limit => format!("stopped at {} violations (--violations)", all.found.len()),
             End::Unknown(reason) => format!("stopped: the next check could not decide ({reason})"),
