@@ -1,6 +1,7 @@
 //! Explanations a person can use on big histories: operations cited by file line and time, a
 //! window around the violation, the smallest violation, and more than one violation.
 
+mod brute;
 mod minimal;
 mod sources;
 mod violations;
