@@ -175,10 +175,12 @@ fn minimal_violations_hold_by_brute_force() {
         for f in &all.found {
             let m = f.minimal.as_ref().unwrap();
             let before = relax::<CasRegister>(&h, &f.relaxed_before);
-            assert!(!brute(&doubted(&before, &m.outcomes, &m.effects)), "{h:?} {f:?}");
+            assert!(
+                !brute(&doubted(&before, &m.outcomes, &m.effects)),
+                "{h:?} {f:?}"
+            );
         }
     }
     assert!(violations_seen > 1_000, "{violations_seen}");
     assert_eq!(proven, violations_seen);
 }
-
