@@ -90,6 +90,7 @@ fn the_cli_prints_a_window_not_the_linearization() {
     let path = scratch("long.json", &text);
     let out = Command::new(env!("CARGO_BIN_EXE_stateprop"))
         .args(["check", "--model", "cas-register", "--explain"])
+        .args(["--minimize-time", "1s"])
         .arg(&path)
         .output()
         .unwrap();
