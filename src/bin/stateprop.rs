@@ -572,15 +572,25 @@ where
                 m.checks,
                 m.elapsed.as_secs_f64()
             ));
-            let mut ops = m.ops.clone();
+            // A violation that would not shrink in time can hold many effects: every outcome is
+            // shown, and the latest effects, the ones next to the contradiction.
+            let room = 2 * options.context.max(1);
+            let mut effects = m.effects.clone();
+            effects.sort_by_key(|&i| (h.ops[i].call, i));
+            let hidden = effects.len().saturating_sub(room);
+            let mut ops: Vec<usize> = m
+                .outcomes
+                .iter()
+                .chain(&effects[hidden..])
+                .copied()
+                .collect();
             ops.sort_by_key(|&i| (h.ops[i].call, i));
-            // A violation that would not shrink in time can be long: the latest operations
-            // are the ones next to the contradiction.
-            let shown = ops.len().min(2 * options.context.max(1));
-            if shown < ops.len() {
-                lines.push(format!("  ({} earlier ones not shown)", ops.len() - shown));
+            if hidden > 0 {
+                lines.push(format!(
+                    "  ({hidden} earlier operations that took effect not shown)"
+                ));
             }
-            for &i in &ops[ops.len() - shown..] {
+            for &i in &ops {
                 let effect = if m.effects.binary_search(&i).is_ok() {
                     "  (took effect; its output is not needed)"
                 } else {
