@@ -119,18 +119,19 @@ fn etcd_violations_shrink_to_a_handful_that_is_sound_and_one_minimal() {
         .lines()
         .filter(|l| l.ends_with("\tfalse") && l.starts_with("jepsen/"))
         .map(|l| l.split('\t').next().unwrap())
-        .take(24)
         .collect();
-    assert_eq!(files.len(), 24);
+    assert_eq!(files.len(), 79);
     let mut one_minimal = 0;
     for file in &files {
         let h = import::etcd(&std::fs::read_to_string(data(file)).unwrap()).unwrap();
         let initial = CasRegister::default();
         let report = check(&h, &initial, |_| ());
-        let options = MinimizeOptions::default().time(Duration::from_secs(5));
+        let options = MinimizeOptions::default().time(Duration::from_secs(2));
         let m = minimal_violation(&h, &initial, &report, &options).expect(file);
+        // Much smaller; one that time stopped shrinking still lost most operations.
+        let bound = if m.one_minimal { 5 } else { 2 };
         assert!(
-            m.ops.len() * 5 <= h.ops.len(),
+            m.ops.len() * bound <= h.ops.len(),
             "{file}: {} of {}",
             m.ops.len(),
             h.ops.len()
