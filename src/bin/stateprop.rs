@@ -10,7 +10,7 @@
 //! malformed or unreadable (and no file is non-linearizable), or on a usage error.
 
 use serde_json::json;
-use stateprop::check::explain::{explain_violation, ExplainOptions, OpView};
+use stateprop::check::explain::{describe_minimal, explain_violation, ExplainOptions, OpView};
 use stateprop::check::violations::{relax, violations, End};
 use stateprop::check::{check_linearizable_by, CheckConfig, MinimizeOptions, Report, Verdict};
 use stateprop::history::import::{self, Format, ImportError};
@@ -543,87 +543,15 @@ where
             "relaxed_before": found.relaxed_before,
         });
         if let Some(m) = &found.minimal {
-            let what = if m.ops.len() == 1 {
-                "this operation cannot have returned what it did".to_string()
-            } else {
-                format!(
-                    "these {} of {} operations contradict each other",
-                    m.ops.len(),
-                    history.ops.len()
-                )
-            };
-            let whatever = match m.doubted {
-                0 => String::new(),
-                1 => ", whatever the one other state-changing operation called before the last \
-                      of them returned did (any outcome, at any time after its call, or never)"
-                    .to_string(),
-                d => format!(
-                    ", whatever the {d} other state-changing operations called before the last \
-                     of them returned did (any outcome, at any time after their call, or never)"
-                ),
-            };
-            lines.push(format!(
-                "smallest violation found: {what}{whatever} ({}; {} checks in {:.1} s):",
-                if m.one_minimal {
-                    "taking away any one of them makes the rest linearizable"
-                } else {
-                    "time ran out before it was proven minimal"
-                },
-                m.checks,
-                m.elapsed.as_secs_f64()
-            ));
-            // A violation that would not shrink in time can hold many effects: every outcome is
-            // shown, and the latest effects, the ones next to the contradiction.
-            let room = 2 * options.context.max(1);
-            let mut effects = m.effects.clone();
-            effects.sort_by_key(|&i| (h.ops[i].call, i));
-            let hidden = effects.len().saturating_sub(room);
-            let mut ops: Vec<usize> = m
-                .outcomes
-                .iter()
-                .chain(&effects[hidden..])
-                .copied()
-                .collect();
-            ops.sort_by_key(|&i| (h.ops[i].call, i));
-            if hidden > 0 {
-                lines.push(format!(
-                    "  ({hidden} earlier operations that took effect not shown)"
-                ));
-            }
-            for &i in &ops {
-                let effect = if m.effects.binary_search(&i).is_ok() {
-                    "  (took effect; its output is not needed)"
-                } else {
-                    ""
-                };
-                lines.push(format!("  {}{effect}", view(i)));
-            }
-            if let Some(b) = m.blamed() {
-                lines.push(format!(
-                    "  among them, the checker cannot place {}",
-                    view(b).location
-                ));
-            }
+            let text = describe_minimal(
+                h,
+                m,
+                found.culprit.as_ref(),
+                found.violation.partition.as_deref(),
+                &explain_options,
+            );
+            lines.extend(text.lines().map(str::to_string));
             if let Some(c) = &found.culprit {
-                lines.push(format!(
-                    "  most likely at fault: {} ({})",
-                    view(c.op).location,
-                    match c.next {
-                        _ if c.resolves => format!(
-                            "with it allowed any outcome, no violation remains{}",
-                            found
-                                .violation
-                                .partition
-                                .as_ref()
-                                .map_or(String::new(), |p| format!(" in partition {p}"))
-                        ),
-                        Some(next) => format!(
-                            "with it allowed any outcome, the first violation moves furthest, to {}",
-                            view(next).location
-                        ),
-                        None => "its benefit of the doubt helps most".to_string(),
-                    }
-                ));
                 detail["culprit"] = json!({
                     "op": c.op,
                     "location": view(c.op).location,

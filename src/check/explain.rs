@@ -7,6 +7,8 @@
 //! client, its place in the input file (or its times) and what it returned. Everything else is
 //! counted, not printed.
 
+use super::minimize::Minimal;
+use super::violations::Culprit;
 use super::{Report, Verdict, Violation};
 use crate::history::History;
 use crate::spec::Model;
@@ -326,4 +328,97 @@ impl fmt::Display for Explanation {
         }
         Ok(())
     }
+}
+
+/// A minimal violation ([`minimal_violation`](super::minimal_violation)) in words: what the
+/// operations contradict, each of them (every outcome, and the latest effects when there are
+/// many), and its [`Culprit`] when known. Several lines, without a trailing newline; operations
+/// are cited as [`OpView`]s of `history`, the history it was found in.
+pub fn describe_minimal<Op: fmt::Debug, Out: fmt::Debug>(
+    history: &History<Op, Out>,
+    m: &Minimal<Op, Out>,
+    culprit: Option<&Culprit>,
+    partition: Option<&str>,
+    options: &ExplainOptions,
+) -> String {
+    let view = |i: usize| OpView::new(history, i, options.file.as_deref());
+    let what = if m.ops.len() == 1 {
+        "this operation cannot have returned what it did".to_string()
+    } else {
+        format!(
+            "these {} of {} operations contradict each other",
+            m.ops.len(),
+            history.ops.len()
+        )
+    };
+    let whatever = match m.doubted {
+        0 => String::new(),
+        1 => ", whatever the one other state-changing operation called before the last of them \
+              returned did (any outcome, at any time after its call, or never)"
+            .to_string(),
+        d => format!(
+            ", whatever the {d} other state-changing operations called before the last of them \
+             returned did (any outcome, at any time after their call, or never)"
+        ),
+    };
+    let mut out = format!(
+        "smallest violation found: {what}{whatever} ({}; {} checks in {:.1} s):",
+        if m.one_minimal {
+            "taking away any one of them makes the rest linearizable"
+        } else {
+            "time ran out before it was proven minimal"
+        },
+        m.checks,
+        m.elapsed.as_secs_f64()
+    );
+    // A violation that would not shrink in time can hold many effects: every outcome is shown,
+    // and the latest effects, the ones next to the contradiction.
+    let room = 2 * options.context.max(1);
+    let mut effects = m.effects.clone();
+    effects.sort_by_key(|&i| (history.ops[i].call, i));
+    let hidden = effects.len().saturating_sub(room);
+    let mut ops: Vec<usize> = m
+        .outcomes
+        .iter()
+        .chain(&effects[hidden..])
+        .copied()
+        .collect();
+    ops.sort_by_key(|&i| (history.ops[i].call, i));
+    if hidden > 0 {
+        out.push_str(&format!(
+            "\n  ({hidden} earlier operations that took effect not shown)"
+        ));
+    }
+    for &i in &ops {
+        let effect = if m.effects.binary_search(&i).is_ok() {
+            "  (took effect; its output is not needed)"
+        } else {
+            ""
+        };
+        out.push_str(&format!("\n  {}{effect}", view(i)));
+    }
+    if let Some(b) = m.blamed() {
+        out.push_str(&format!(
+            "\n  among them, the checker cannot place {}",
+            view(b).location
+        ));
+    }
+    if let Some(c) = culprit {
+        let why = match c.next {
+            _ if c.resolves => format!(
+                "with it allowed any outcome, no violation remains{}",
+                partition.map_or(String::new(), |p| format!(" in partition {p}"))
+            ),
+            Some(next) => format!(
+                "with it allowed any outcome, the first violation moves furthest, to {}",
+                view(next).location
+            ),
+            None => "its benefit of the doubt helps most".to_string(),
+        };
+        out.push_str(&format!(
+            "\n  most likely at fault: {} ({why})",
+            view(c.op).location
+        ));
+    }
+    out
 }
