@@ -117,6 +117,13 @@ fn jepsen_and_edn_operations_know_their_lines() {
     let h = import::jepsen_edn_register(edn).unwrap();
     assert_eq!(h.source(0).unwrap().lines().as_deref(), Some("lines 1–4"));
     assert_eq!(h.source(1).unwrap().lines().as_deref(), Some("lines 3–5"));
+    // Jepsen's :time is kept as written.
+    let timed = "{:process 0, :type :invoke, :f :get, :key \"k\", :value nil, :time 1200}\n\
+                 {:process 0, :type :ok, :f :get, :key \"k\", :value \"x\", :time 3400}";
+    let h = import::kv_edn(timed).unwrap();
+    let s = h.source(0).unwrap();
+    assert_eq!(s.call_time.as_deref(), Some("1200"));
+    assert_eq!(s.ret_time.as_deref(), Some("3400"));
 }
 
 #[test]

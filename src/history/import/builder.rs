@@ -12,6 +12,8 @@ pub(crate) struct Builder<Op, Out> {
     open: HashMap<u64, Open>,
     /// Where each operation of `ops` was read, for explanations.
     sources: Vec<Source>,
+    /// The operation the last invocation or completion was about.
+    last: Option<usize>,
 }
 
 /// An invoked operation that has not completed.
@@ -30,6 +32,7 @@ impl<Op, Out> Builder<Op, Out> {
             ops: Vec::new(),
             open: HashMap::new(),
             sources: Vec::new(),
+            last: None,
         }
     }
 
@@ -71,6 +74,7 @@ impl<Op, Out> Builder<Op, Out> {
             call_line: Some(line),
             ..Source::default()
         });
+        self.last = Some(self.ops.len() - 1);
         Ok(())
     }
 
@@ -93,7 +97,19 @@ impl<Op, Out> Builder<Op, Out> {
             )
         })?;
         self.sources[open.index].ret_line = Some(line);
+        self.last = Some(open.index);
         Ok(open)
+    }
+
+    /// Records the time the input wrote on the last invocation (`call`) or completion.
+    pub(crate) fn written_time(&mut self, call: bool, time: String) {
+        if let Some(source) = self.last.and_then(|i| self.sources.get_mut(i)) {
+            if call {
+                source.call_time = Some(time);
+            } else {
+                source.ret_time = Some(time);
+            }
+        }
     }
 
     /// The operation at `index`.

@@ -108,6 +108,10 @@ fn import<S: Spec>(text: &str) -> Result<History<S::Op, S::Out>, ImportError> {
     for (index, form) in events.iter().enumerate() {
         if let Some(event) = read_event(form, index as u64)? {
             apply::<S>(&mut builder, &event)?;
+            // Jepsen's `:time` (nanoseconds since the test began), shown in explanations.
+            if let Some(Value::Int(t)) = form.get("time").map(|f| &f.value) {
+                builder.written_time(event.kind == Kind::Invoke, t.to_string());
+            }
         }
     }
     Ok(builder.finish())
