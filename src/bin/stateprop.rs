@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! stateprop check --model <name> [--format json|jepsen|edn] [--initial V] [--explain] [--json]
-//!                 [--timeout 10s] [--max-memory 2GiB] FILE...
-//! stateprop render --model <name> [--format F] [--initial V] FILE -o history.html
+//!                 [--timeout 10s] [--max-memory 2GiB] [--context 10] [--minimize-time 10s]
+//!                 [--violations N] FILE...
+//! stateprop render --model <name> [--format F] [--initial V] [--max-ops 5000] FILE -o history.html
 //! ```
 //! Exit status: 0 when every file is linearizable, 1 when any is not, 2 when any is unknown,
 //! malformed or unreadable (and no file is non-linearizable), or on a usage error.
@@ -14,7 +15,9 @@
 //! timeout longer than a century, which means no deadline.
 
 use serde_json::json;
-use stateprop::check::{check_linearizable_by, CheckConfig, Report, Verdict};
+use stateprop::check::explain::{describe_minimal, explain_violation, ExplainOptions, OpView};
+use stateprop::check::violations::{relax, violations, End};
+use stateprop::check::{check_linearizable_by, CheckConfig, MinimizeOptions, Report, Verdict};
 use stateprop::history::import::{self, printable, Format, ImportError};
 use stateprop::history::History;
 use stateprop::models::{CasRegister, Counter, KvModel, QueueModel, RegisterOp, SetModel};
@@ -28,12 +31,21 @@ use std::time::Duration;
 
 const USAGE: &str = "\
 usage: stateprop check --model <name> [--format json|jepsen|edn] [--initial V] [--explain] [--json]
-                       [--timeout 10s] [--max-memory 2GiB] FILE...
-       stateprop render --model <name> [--format json|jepsen|edn] [--initial V] FILE -o OUT.html
+                       [--timeout 10s] [--max-memory 2GiB] [--context 10] [--minimize-time 10s]
+                       [--violations N] FILE...
+       stateprop render --model <name> [--format json|jepsen|edn] [--initial V] [--max-ops 5000]
+                        FILE -o OUT.html
        stateprop --version
 models: register, cas-register, kv, counter, set, queue
 formats: json (stateprop's event list), jepsen (Jepsen etcd logs), edn (Jepsen history.edn for
          the register models, Porcupine's kv logs for kv); guessed from the file when omitted
+--explain: the operation that cannot be placed, the last --context operations placed before it,
+         those running at the same time, and the smallest non-linearizable sub-history found
+         within --minimize-time (0 skips it); operations are cited as FILE:LINE
+--violations N: go on after a violation, giving the blamed operation the benefit of the doubt,
+         and report up to N independent violations
+--max-ops N: render draws at most N operations (default 5000), around the violation if any,
+         and says what it left out
 --timeout: a number and ms, s (the default), m or h; over a century means no deadline
 --max-memory: a whole number and B (the default), KiB, MiB, GiB or TiB (K, KB, M, ... too);
               by default half of physical memory, at most 4GiB (see docs/checker-bounds.md)
@@ -108,6 +120,14 @@ struct Options {
     explain: bool,
     json: bool,
     config: CheckConfig,
+    /// Operations shown around a violation.
+    context: usize,
+    /// Time to look for the smallest violating sub-history.
+    minimize_time: Duration,
+    /// Violations to report at most.
+    violations: usize,
+    /// Operations `render` draws at most.
+    max_ops: usize,
     files: Vec<PathBuf>,
     output: Option<PathBuf>,
 }
@@ -132,6 +152,10 @@ impl Options {
             // Unbounded searches answer "unknown" before they exhaust the machine;
             // `--max-memory` overrides it.
             config: CheckConfig::default().max_memory(CheckConfig::default_max_memory()),
+            context: 10,
+            minimize_time: Duration::from_secs(10),
+            violations: 1,
+            max_ops: 5_000,
             files: Vec::new(),
             output: None,
         };
@@ -193,10 +217,27 @@ impl Options {
                     };
                 }
                 "--explain" => options.explain = true,
+                "--context" => {
+                    let v = value("--context")?;
+                    options.context = parse_count("--context", &v, 0)?;
+                }
+                "--minimize-time" => {
+                    let v = value("--minimize-time")?;
+                    options.minimize_time =
+                        parse_duration("--minimize-time", &v)?.unwrap_or(NO_DEADLINE_BEYOND);
+                }
+                "--max-ops" => {
+                    let v = value("--max-ops")?;
+                    options.max_ops = parse_count("--max-ops", &v, 1)?;
+                }
+                "--violations" => {
+                    let v = value("--violations")?;
+                    options.violations = parse_count("--violations", &v, 1)?;
+                }
                 "--json" => options.json = true,
                 "--timeout" => {
                     let v = value("--timeout")?;
-                    options.config.timeout = parse_duration(&v)?;
+                    options.config.timeout = parse_duration("--timeout", &v)?;
                 }
                 "--max-memory" => {
                     let v = value("--max-memory")?;
@@ -237,10 +278,10 @@ impl Options {
 /// deadline that far from now could overflow the clock's arithmetic.
 const NO_DEADLINE_BEYOND: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-/// `--timeout`: `None` is no deadline.
-fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
+/// `--timeout` and other durations: `None` is no deadline.
+fn parse_duration(name: &str, text: &str) -> Result<Option<Duration>, String> {
     let bad = |why: &str| {
-        format!("--timeout `{text}`: {why}; expected a duration such as 500ms, 10s, 2m or 1h")
+        format!("{name} `{text}`: {why}; expected a duration such as 500ms, 10s, 2m or 1h")
     };
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -269,6 +310,19 @@ fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
     Duration::try_from_secs_f64(seconds)
         .map(Some)
         .map_err(|e| bad(&e.to_string()))
+}
+
+/// A count of at least `min` (`--context`, `--violations`, `--max-ops`).
+fn parse_count(name: &str, text: &str, min: usize) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= min => Ok(n),
+        Ok(_) => Err(format!("{name} `{text}`: at least {min}")),
+        Err(_) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => Err(format!(
+            "{name} `{text}`: more than {} is not a count",
+            usize::MAX
+        )),
+        Err(_) => Err(format!("{name} `{text}`: expected a whole number")),
+    }
 }
 
 /// `--max-memory`, in bytes.
@@ -307,12 +361,13 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
     }
 }
 
-/// One file's result (one at a time: its size does not matter).
-#[allow(clippy::large_enum_variant)]
+/// One file's result.
 enum Outcome {
     Checked {
-        report: Report,
+        report: Box<Report>,
         explanation: Vec<String>,
+        /// Per violation found: where it is, its minimal sub-history (JSON).
+        details: serde_json::Value,
     },
     /// Unreadable or malformed: the message is `FILE:LINE: ...` or `FILE: ...`.
     Bad(String),
@@ -334,6 +389,7 @@ fn check(options: &Options) -> ExitCode {
             Outcome::Checked {
                 report,
                 explanation,
+                details,
             } => {
                 let (word, reason) = match &report.verdict {
                     Verdict::Linearizable => ("linearizable", None),
@@ -356,6 +412,7 @@ fn check(options: &Options) -> ExitCode {
                             "expected": v.expected,
                             "actual": v.actual,
                             "explanation": explanation,
+                            "violations": details,
                         }),
                         _ => serde_json::Value::Null,
                     };
@@ -530,56 +587,131 @@ where
 fn check_file(options: &Options, path: &Path, file: &str) -> Outcome {
     with_history!(options, path, file, |history, initial, partition| {
         let report = check_linearizable_by(&history, &initial, &options.config, partition);
-        let explanation = explain(&history, &initial, &report);
+        let (explanation, details) =
+            describe(options, file, &history, &initial, &report, &partition);
         Outcome::Checked {
-            report,
+            report: Box::new(report),
             explanation,
+            details,
         }
     })
 }
 
-/// The violation in words: the partial linearization, then the operation that cannot follow.
-fn explain<M: Model>(
+/// The violations in words, and in JSON: for each, the window around the operation that cannot
+/// be placed ([`explain_violation`]) and, with `--explain`, the smallest sub-history that is not
+/// linearizable. Without `--violations`, only the checker's one.
+fn describe<M, K, P>(
+    options: &Options,
+    file: &str,
     history: &History<M::Op, M::Output>,
     initial: &M,
     report: &Report,
-) -> Vec<String> {
-    let Verdict::NotLinearizable(v) = &report.verdict else {
-        return Vec::new();
-    };
-    let describe = |i: usize| {
-        let o = &history.ops[i];
-        let output = match &o.output {
-            Some(out) => format!("{out:?}"),
-            None => "(unknown outcome)".to_string(),
-        };
-        format!("#{i} client {}: {:?} -> {output}", o.client, o.op)
-    };
+    partition: &P,
+) -> (Vec<String>, serde_json::Value)
+where
+    M: Model + std::hash::Hash + Eq,
+    K: std::hash::Hash + Eq + std::fmt::Debug,
+    P: Fn(&M::Op) -> K,
+{
+    if !matches!(report.verdict, Verdict::NotLinearizable(_)) {
+        return (Vec::new(), serde_json::Value::Null);
+    }
+    let mut minimize = MinimizeOptions::default().time(options.minimize_time);
+    minimize.max_memory = options.config.max_memory;
+    if !options.explain {
+        minimize.time = Duration::ZERO;
+    }
+    let all = violations(
+        history,
+        initial,
+        partition,
+        options.violations,
+        &options.config,
+        &minimize,
+        Some(report),
+    );
+    let explain_options = ExplainOptions::default()
+        .context(options.context)
+        .file(file);
+    let several = options.violations > 1;
     let mut lines = Vec::new();
-    match &v.partition {
-        Some(p) => lines.push(format!(
-            "in partition {p}, the longest linearization found has {} operations:",
-            v.linearized.len()
-        )),
-        None => lines.push(format!(
-            "the longest linearization found has {} operations:",
-            v.linearized.len()
-        )),
+    let mut details = Vec::new();
+    for (k, found) in all.found.iter().enumerate() {
+        // Each violation is explained in the history it was found in: the operations relaxed
+        // before it show as unknown outcomes.
+        let relaxed;
+        let h = if found.relaxed_before.is_empty() {
+            history
+        } else {
+            relaxed = relax::<M>(history, &found.relaxed_before);
+            &relaxed
+        };
+        let view = |i: usize| OpView::new(h, i, Some(file));
+        if several {
+            lines.push(format!(
+                "violation {} of at most {}:",
+                k + 1,
+                options.violations
+            ));
+        }
+        if let Some(e) =
+            explain_violation(h, initial, &found.violation, partition, &explain_options)
+        {
+            lines.extend(e.to_string().lines().map(str::to_string));
+        }
+        let mut detail = json!({
+            "blocked": found.violation.blocked,
+            "location": view(found.violation.blocked).location,
+            "relaxed_before": found.relaxed_before,
+        });
+        if let Some(m) = &found.minimal {
+            let text = describe_minimal(
+                h,
+                m,
+                found.culprit.as_ref(),
+                found.violation.partition.as_deref(),
+                &explain_options,
+            );
+            lines.extend(text.lines().map(str::to_string));
+            if let Some(c) = &found.culprit {
+                detail["culprit"] = json!({
+                    "op": c.op,
+                    "location": view(c.op).location,
+                    "resolves": c.resolves,
+                });
+            }
+            detail["minimal"] = json!({
+                "ops": m.ops,
+                "locations": m.ops.iter().map(|&i| view(i).location).collect::<Vec<_>>(),
+                "one_minimal": m.one_minimal,
+                "doubted": m.doubted,
+                "blamed": m.blamed(),
+            });
+        }
+        if several {
+            if let Some(r) = found.relaxed {
+                lines.push(format!(
+                    "given the benefit of the doubt to look further: {}",
+                    view(r).location
+                ));
+                detail["relaxed"] = json!(r);
+            }
+        }
+        details.push(detail);
     }
-    let mut state = initial.clone();
-    for &i in &v.linearized {
-        state.step(&history.ops[i].op);
-        lines.push(format!("  {}    state after: {state:?}", describe(i)));
+    if several {
+        lines.push(match &all.end {
+            End::Linearizable => format!(
+                "no other violation: with {} given the benefit of the doubt, the history is linearizable",
+                if all.found.len() == 1 { "that operation".to_string() } else { format!("those {} operations", all.found.len()) }
+            ),
+            End::Limit => format!("stopped at {} violations (--violations)", all.found.len()),
+            End::Unknown(reason) => format!("stopped: the next check could not decide ({reason})"),
+            End::Stuck => "stopped: every operation of the last violation was already given the benefit of the doubt".to_string(),
+            _ => "stopped".to_string(),
+        });
     }
-    lines.push(format!("then {} cannot be placed:", describe(v.blocked)));
-    match (&v.expected, &v.actual) {
-        (Some(e), Some(a)) => lines.push(format!(
-            "  in state {} the model says {e}, but it returned {a}, and no other order of the operations before it fits",
-            v.state
-        )),
-        _ => lines.push(format!("  no order of the operations before it reaches a state where it fits (state {})", v.state)),
-    }
-    lines
+    (lines, serde_json::Value::Array(details))
 }
 
 fn render(options: &Options) -> ExitCode {
@@ -592,13 +724,19 @@ fn render(options: &Options) -> ExitCode {
     let out = &shown(out_path.as_os_str());
     let outcome = with_history!(options, path, file, |history, initial, partition| {
         let report = check_linearizable_by(&history, &initial, &options.config, partition);
-        let html = stateprop::render::render_html(&history, &initial, &report, partition, file);
-        match std::fs::write(out_path, html) {
-            Ok(()) => Outcome::Checked {
-                report,
-                explanation: Vec::new(),
+        let page = stateprop::render::RenderOptions::default().max_ops(options.max_ops);
+        match stateprop::render::render_html_with(
+            &history, &initial, &report, partition, file, &page,
+        ) {
+            Err(too_large) => Outcome::Bad(format!("{out}: not written: {too_large}")),
+            Ok(html) => match std::fs::write(out_path, html) {
+                Ok(()) => Outcome::Checked {
+                    report: Box::new(report),
+                    explanation: Vec::new(),
+                    details: serde_json::Value::Null,
+                },
+                Err(e) => Outcome::Bad(format!("{out}: cannot write: {e}")),
             },
-            Err(e) => Outcome::Bad(format!("{out}: cannot write: {e}")),
         }
     });
     match outcome {

@@ -11,6 +11,15 @@ pub use linearizability::{
     check_linearizable, check_linearizable_by, CheckConfig, ModelPanic, Report, Verdict, Violation,
 };
 
+pub mod explain;
+pub use explain::{explain, explain_by, ExplainOptions, Explanation};
+
+pub mod minimize;
+pub use minimize::{minimal_violation, minimal_violation_by, Minimal, MinimizeOptions};
+
+pub mod violations;
+pub use violations::{violations, Found, Violations};
+
 mod budget;
 pub use budget::SearchBudget;
 

@@ -4,10 +4,13 @@
 //! `{"type": "invoke", "client": 3, "op": ...}`, `{"type": "ok", "client": 3, "output": ...}`,
 //! `{"type": "fail", "client": 3}` (the operation did not take effect) or
 //! `{"type": "info", "client": 3}` (unknown: it may have taken effect). An event's position is
-//! its time.
+//! its time, unless every event has a `time` field: then that orders them, so logs written by
+//! several processes can simply be concatenated.
 
-use super::{History, Operation};
+use super::{History, Operation, Source};
 use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 /// What an event says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +40,52 @@ pub struct Event<Op, Out> {
     /// The output (on `ok`).
     #[serde(default = "none", skip_serializing_if = "Option::is_none")]
     pub output: Option<Out>,
+    /// When it happened, in any unit (nanoseconds, milliseconds, seconds as a float). Only
+    /// compared, and only used when every event of the list has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<serde_json::Number>,
+    /// Every other field (`node`, `pid`, …): kept to be shown, never interpreted.
+    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl<Op, Out> Event<Op, Out> {
+    /// An event without time or extra fields.
+    pub fn new(kind: EventKind, client: u64, op: Option<Op>, output: Option<Out>) -> Self {
+        Event {
+            kind,
+            client,
+            op,
+            output,
+            time: None,
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// Orders JSON numbers by value: integers exactly (nanosecond clocks exceed an `f64`'s 53 bits),
+/// anything else as `f64`.
+fn compare_times(a: &serde_json::Number, b: &serde_json::Number) -> Ordering {
+    fn exact(n: &serde_json::Number) -> Option<i128> {
+        n.as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+    }
+    match (exact(a), exact(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        _ => {
+            let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+            x.total_cmp(&y)
+        }
+    }
+}
+
+/// A field's value as a person reads it: strings without their quotes.
+fn field_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn none<T>() -> Option<T> {
@@ -47,19 +96,37 @@ impl<Op, Out> History<Op, Out> {
     /// Builds a history from events in real-time order. `fail`ed operations are left out (they
     /// did not happen); `info` and never-completed ones are unknown. `Err((index, message))`
     /// names the offending event.
+    ///
+    /// When every event has a `time`, operations are timed by it (equal times count as
+    /// concurrent); otherwise by their positions. Times and extra fields, when there are any, are
+    /// kept in [`History::sources`].
     pub fn from_events(events: Vec<Event<Op, Out>>) -> Result<Self, (usize, String)> {
+        Self::from_located_events(events, None)
+    }
+
+    /// [`History::from_events`], also recording in [`History::sources`] the line each event
+    /// starts on (`lines[i]` for event `i`).
+    pub(crate) fn from_located_events(
+        events: Vec<Event<Op, Out>>,
+        lines: Option<&[usize]>,
+    ) -> Result<Self, (usize, String)> {
+        let times = event_times(&events)?;
+        let keep_sources =
+            lines.is_some() || times.is_some() || events.iter().any(|e| !e.extra.is_empty());
         let mut open: std::collections::HashMap<u64, usize> = Default::default();
-        let mut ops: Vec<Option<Operation<Op, Out>>> = Vec::new();
-        for (time, event) in events.into_iter().enumerate() {
-            let t = time as u64;
+        let mut ops: Vec<Option<(Operation<Op, Out>, Source)>> = Vec::new();
+        for (index, event) in events.into_iter().enumerate() {
+            let t = times.as_ref().map_or(index as u64, |t| t[index]);
+            let line = lines.and_then(|l| l.get(index).copied());
+            let written_time = event.time.as_ref().map(|n| n.to_string());
             match event.kind {
                 EventKind::Invoke => {
                     let op = event
                         .op
-                        .ok_or_else(|| (time, "an invoke event needs an \"op\"".to_string()))?;
+                        .ok_or_else(|| (index, "an invoke event needs an \"op\"".to_string()))?;
                     if open.contains_key(&event.client) {
                         return Err((
-                            time,
+                            index,
                             format!(
                                 "client {} invokes an operation while its previous one is still open",
                                 event.client
@@ -67,42 +134,80 @@ impl<Op, Out> History<Op, Out> {
                         ));
                     }
                     open.insert(event.client, ops.len());
-                    ops.push(Some(Operation {
-                        client: event.client,
-                        op,
-                        call: t,
-                        ret: None,
-                        output: None,
-                    }));
+                    let source = Source {
+                        call_line: line,
+                        call_time: written_time,
+                        fields: event
+                            .extra
+                            .iter()
+                            .map(|(k, v)| (k.clone(), field_text(v)))
+                            .collect(),
+                        ..Source::default()
+                    };
+                    ops.push(Some((
+                        Operation {
+                            client: event.client,
+                            op,
+                            call: t,
+                            ret: None,
+                            output: None,
+                        },
+                        source,
+                    )));
                 }
                 kind => {
-                    let Some(index) = open.remove(&event.client) else {
+                    let Some(at) = open.remove(&event.client) else {
                         return Err((
-                            time,
+                            index,
                             format!(
                                 "client {} completes an operation it never invoked",
                                 event.client
                             ),
                         ));
                     };
+                    let (op, source) = ops[at].as_mut().expect("open");
+                    if t < op.call {
+                        return Err((
+                            index,
+                            format!(
+                                "client {} completes at time {} an operation it invoked later, at time {}",
+                                event.client,
+                                written_time.as_deref().unwrap_or("?"),
+                                source.call_time.as_deref().unwrap_or("?"),
+                            ),
+                        ));
+                    }
+                    source.ret_line = line;
+                    source.ret_time = written_time;
+                    for (k, v) in &event.extra {
+                        let v = field_text(v);
+                        if !source
+                            .fields
+                            .iter()
+                            .any(|(name, old)| name == k && *old == v)
+                        {
+                            source.fields.push((format!("ret.{k}"), v));
+                        }
+                    }
                     match kind {
                         EventKind::Ok => {
                             let output = event.output.ok_or_else(|| {
-                                (time, "an ok event needs an \"output\"".to_string())
+                                (index, "an ok event needs an \"output\"".to_string())
                             })?;
-                            let op = ops[index].as_mut().expect("open");
                             op.ret = Some(t);
                             op.output = Some(output);
                         }
-                        EventKind::Fail => ops[index] = None,
+                        EventKind::Fail => ops[at] = None,
                         // Unknown: leave it open, returning at the end of time.
                         _ => {}
                     }
                 }
             }
         }
+        let (ops, sources): (Vec<_>, Vec<_>) = ops.into_iter().flatten().unzip();
         Ok(History {
-            ops: ops.into_iter().flatten().collect(),
+            ops,
+            sources: if keep_sources { sources } else { Vec::new() },
         })
     }
 
@@ -125,32 +230,49 @@ impl<Op, Out> History<Op, Out> {
             timed.push((
                 o.call,
                 1,
-                Event {
-                    kind: EventKind::Invoke,
-                    client: o.client,
-                    op: Some(o.op.clone()),
-                    output: None,
-                },
+                Event::new(EventKind::Invoke, o.client, Some(o.op.clone()), None),
             ));
             let (t, kind, output) = match (&o.ret, &o.output) {
                 (Some(t), Some(out)) => (*t, EventKind::Ok, Some(out.clone())),
                 (Some(t), None) => (*t, EventKind::Info, None),
                 (None, _) => (end, EventKind::Info, None),
             };
-            timed.push((
-                t,
-                0,
-                Event {
-                    kind,
-                    client: o.client,
-                    op: None,
-                    output,
-                },
-            ));
+            timed.push((t, 0, Event::new(kind, o.client, None, output)));
         }
         // At equal times completions come first: a return at t precedes a call at t.
         timed.sort_by_key(|(t, order, _)| (*t, *order));
         timed.into_iter().map(|(_, _, e)| e).collect()
+    }
+}
+
+/// Each event's time as a rank among the distinct `time` values (equal times, equal ranks), when
+/// every event has one; `None` when none has. Some but not all is an error: half a clock would
+/// order operations by two different rules.
+fn event_times<Op, Out>(events: &[Event<Op, Out>]) -> Result<Option<Vec<u64>>, (usize, String)> {
+    let with = events.iter().position(|e| e.time.is_some());
+    let without = events.iter().position(|e| e.time.is_none());
+    match (with, without) {
+        (None, _) => Ok(None),
+        (Some(w), Some(missing)) => Err((
+            missing,
+            format!(
+                "this event has no \"time\" but event {w} has one: give every event a time, or none"
+            ),
+        )),
+        (Some(_), None) => {
+            let mut order: Vec<usize> = (0..events.len()).collect();
+            let time = |i: usize| events[i].time.as_ref().expect("every event has a time");
+            order.sort_by(|&a, &b| compare_times(time(a), time(b)));
+            let mut ranks = vec![0u64; events.len()];
+            let mut rank = 0u64;
+            for (k, &i) in order.iter().enumerate() {
+                if k > 0 && compare_times(time(order[k - 1]), time(i)) != Ordering::Equal {
+                    rank += 1;
+                }
+                ranks[i] = rank;
+            }
+            Ok(Some(ranks))
+        }
     }
 }
 
@@ -183,13 +305,9 @@ mod tests {
 
     #[test]
     fn bad_event_sequences_name_the_event() {
-        let e = History::<String, i64>::from_events(vec![Event {
-            kind: EventKind::Ok,
-            client: 4,
-            op: None,
-            output: Some(1),
-        }])
-        .unwrap_err();
+        let e =
+            History::<String, i64>::from_events(vec![Event::new(EventKind::Ok, 4, None, Some(1))])
+                .unwrap_err();
         assert_eq!(e.0, 0);
         assert!(e.1.contains("never invoked"), "{}", e.1);
     }

@@ -47,11 +47,61 @@ impl<Op, Out> Operation<Op, Out> {
 pub struct History<Op, Out> {
     /// The operations.
     pub ops: Vec<Operation<Op, Out>>,
+    /// Where each operation came from, in the same order as `ops`; empty when nobody recorded it
+    /// (a history built in code). Kept beside the operations rather than in them so that code
+    /// building [`Operation`]s literally keeps compiling, and so that checkers, which never read
+    /// it, do not carry it through their search.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
+}
+
+/// Where an operation came from in the input it was read from. Every field is optional: each
+/// importer fills what its format has.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Source {
+    /// The line (from 1) where its invocation is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_line: Option<usize>,
+    /// The line of its completion (`ok`, `fail`, `info`); `None` if it never completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ret_line: Option<usize>,
+    /// The invocation's time as the input wrote it (the JSON `time` field, Jepsen's `:time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_time: Option<String>,
+    /// The completion's time as the input wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ret_time: Option<String>,
+    /// Other fields of its events that the format does not interpret (`node`, `pid`), as
+    /// `(name, value)`; a completion's field that differs from the invocation's is named
+    /// `ret.name`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<(String, String)>,
+}
+
+impl Source {
+    /// Whether nothing is known.
+    pub fn is_empty(&self) -> bool {
+        *self == Source::default()
+    }
+
+    /// `line 12`, `lines 12–15`, or `None` when no line is known.
+    pub fn lines(&self) -> Option<String> {
+        match (self.call_line, self.ret_line) {
+            (Some(a), Some(b)) if a != b => Some(format!("lines {a}–{b}")),
+            (Some(a), _) => Some(format!("line {a}")),
+            (None, Some(b)) => Some(format!("line {b}")),
+            (None, None) => None,
+        }
+    }
 }
 
 impl<Op, Out> Default for History<Op, Out> {
     fn default() -> Self {
-        History { ops: Vec::new() }
+        History {
+            ops: Vec::new(),
+            sources: Vec::new(),
+        }
     }
 }
 
@@ -59,6 +109,42 @@ impl<Op, Out> History<Op, Out> {
     /// An empty history.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A history of `ops`, with no sources.
+    pub fn from_ops(ops: Vec<Operation<Op, Out>>) -> Self {
+        History {
+            ops,
+            sources: Vec::new(),
+        }
+    }
+
+    /// Where operation `index` came from, when known.
+    pub fn source(&self, index: usize) -> Option<&Source> {
+        self.sources.get(index).filter(|s| !s.is_empty())
+    }
+
+    /// The operations at `indices` (in that order), with their sources: a sub-history.
+    pub fn select(&self, indices: &[usize]) -> Self
+    where
+        Op: Clone,
+        Out: Clone,
+    {
+        History {
+            ops: indices.iter().map(|&i| self.ops[i].clone()).collect(),
+            sources: if self.sources.len() == self.ops.len() {
+                indices.iter().map(|&i| self.sources[i].clone()).collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Keeps `sources` aligned with `ops` after a push.
+    fn pushed(&mut self) {
+        if !self.sources.is_empty() {
+            self.sources.resize(self.ops.len(), Source::default());
+        }
     }
 
     /// Adds an operation that returned `output` at `ret`.
@@ -70,6 +156,7 @@ impl<Op, Out> History<Op, Out> {
             ret: Some(ret),
             output: Some(output),
         });
+        self.pushed();
     }
 
     /// Adds an operation whose outcome is unknown (it never returned).
@@ -81,6 +168,7 @@ impl<Op, Out> History<Op, Out> {
             ret: None,
             output: None,
         });
+        self.pushed();
     }
 
     /// Number of operations.

@@ -2,7 +2,7 @@
 //! line through the linearization points.
 
 use super::{clip, code, esc, explanation, plural, Mark, Status, BAR_TEXT, TOOLTIP_STATE};
-use crate::history::{History, Operation};
+use crate::history::{History, Operation, Source};
 use std::collections::BTreeMap;
 use std::fmt::{Debug, Write};
 
@@ -149,7 +149,7 @@ impl Section<'_, '_> {
                  style=\"width:{LABEL_W:.0}px\">client {client}</div><div class=\"track\">"
             );
             for bar in &bars[first..end] {
-                self.bar(out, &ops[bar.h], bar, width, marks);
+                self.bar(out, &ops[bar.h], history.source(bar.h), bar, width, marks);
             }
             out.push_str("</div></div>\n");
         }
@@ -282,6 +282,7 @@ impl Section<'_, '_> {
         &self,
         out: &mut String,
         op: &Operation<Op, Out>,
+        source: Option<&Source>,
         bar: &Bar,
         width: f64,
         marks: &[Mark],
@@ -340,6 +341,33 @@ impl Section<'_, '_> {
                 |t| format!("returned at {t}")
             )
         );
+        // Where the file wrote it, and the times and fields it wrote: what a person searches
+        // the file for.
+        if let Some(source) = source {
+            if let Some(lines) = source.lines() {
+                let _ = write!(out, " data-where=\"{}\"", esc(&lines));
+                let _ = write!(tooltip, "\n{lines} of the file");
+            }
+            if let Some(call) = &source.call_time {
+                let times = format!("{call} → {}", source.ret_time.as_deref().unwrap_or("never"));
+                let _ = write!(out, " data-time=\"{}\"", esc(&times));
+                let _ = write!(tooltip, "\ntime {times}");
+            }
+            if !source.fields.is_empty() {
+                let fields: Vec<String> = source
+                    .fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                let fields = fields.join(" ");
+                let _ = write!(
+                    out,
+                    " data-fields=\"{}\"",
+                    esc(&clip(&fields, BAR_TEXT * 4))
+                );
+                let _ = write!(tooltip, "\n{}", clip(&fields, BAR_TEXT * 4));
+            }
+        }
         if let Some(v) = impossible {
             let _ = write!(
                 out,

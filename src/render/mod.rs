@@ -9,7 +9,13 @@
 //!
 //! Times are only ordered, never measured (see [`crate::history`]), so the x axis is the rank of
 //! each distinct event time within the partition: bars stay readable whether the clock counts
-//! events or nanoseconds.
+//! events or nanoseconds. Where the history was read from a file, each operation also shows its
+//! lines there, and the times and extra fields the file wrote.
+//!
+//! A page draws at most [`RenderOptions::max_ops`] operations (5,000 by default): for a violation
+//! the ones around the operation that cannot be placed, otherwise the first ones in time, and it
+//! says what it left out. A browser cannot lay out a few hundred thousand bars anyway, and the
+//! page of a 200,000-operation history once took 302 MB (and 1.45 GB to write).
 
 mod layout;
 
@@ -32,7 +38,66 @@ const STATE_TEXT: usize = 4000;
 /// Longest state in a bar's native tooltip.
 const TOOLTIP_STATE: usize = 400;
 
-/// Renders `history` and the checker's `report` on it as one self-contained HTML page.
+/// How much a page shows.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RenderOptions {
+    /// Operations drawn at most; the page says how many it left out. Default 5,000.
+    pub max_ops: usize,
+    /// Refuse to write a page estimated larger than this many bytes. Default 256 MiB.
+    pub max_page_bytes: u64,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            max_ops: 5_000,
+            max_page_bytes: 256 << 20,
+        }
+    }
+}
+
+impl RenderOptions {
+    /// See [`RenderOptions::max_ops`].
+    pub fn max_ops(mut self, n: usize) -> Self {
+        self.max_ops = n;
+        self
+    }
+    /// See [`RenderOptions::max_page_bytes`].
+    pub fn max_page_bytes(mut self, bytes: u64) -> Self {
+        self.max_page_bytes = bytes;
+        self
+    }
+}
+
+/// The page would be larger than [`RenderOptions::max_page_bytes`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageTooLarge {
+    /// The estimate, in bytes.
+    pub estimate: u64,
+    /// The cap.
+    pub cap: u64,
+    /// Operations it would draw.
+    pub ops: usize,
+}
+
+impl std::fmt::Display for PageTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the page would take about {} MB for {} operations, over the cap of {} MB: draw fewer \
+             operations (--max-ops)",
+            self.estimate >> 20,
+            self.ops,
+            self.cap >> 20
+        )
+    }
+}
+
+impl std::error::Error for PageTooLarge {}
+
+/// Renders `history` and the checker's `report` on it as one self-contained HTML page, with
+/// the default [`RenderOptions`] (at most 5,000 operations drawn).
 ///
 /// `initial` and `partition` must be the ones the report was made with
 /// ([`check_linearizable_by`](crate::check::check_linearizable_by); pass `|_| ()` for an
@@ -71,7 +136,27 @@ where
     K: Hash + Eq + Debug,
     P: Fn(&M::Op) -> K,
 {
-    let (parts, part_of) = split(history, &partition);
+    let options = RenderOptions::default().max_page_bytes(u64::MAX);
+    render_html_with(history, initial, report, partition, title, &options)
+        .expect("no page size cap")
+}
+
+/// [`render_html`] with `options`; `Err` when the page would be larger than
+/// [`RenderOptions::max_page_bytes`].
+pub fn render_html_with<M, K, P>(
+    history: &History<M::Op, M::Output>,
+    initial: &M,
+    report: &Report,
+    partition: P,
+    title: &str,
+    options: &RenderOptions,
+) -> Result<String, PageTooLarge>
+where
+    M: Model,
+    K: Hash + Eq + Debug,
+    P: Fn(&M::Op) -> K,
+{
+    let (mut parts, part_of) = split(history, &partition);
     let n = history.ops.len();
     let valid = |order: &[usize]| order.iter().all(|&h| h < n);
 
@@ -98,22 +183,48 @@ where
         _ => {}
     }
 
+    let focus = violation.map(|(_, v)| v.blocked);
+    let (shown, window_note) = window(history, focus, options.max_ops);
+    for part in &mut parts {
+        part.ops.retain(|&h| shown[h]);
+    }
+    let drawn = shown.iter().filter(|&&s| s).count();
+
+    // The whole order is replayed (the states depend on all of it), but only the operations
+    // drawn keep their state's text: that text is most of a page's weight.
     let mut marks = vec![Mark::default(); n];
     for order in orders.iter().flatten() {
         let mut state = initial.clone();
         for (position, &h) in order.iter().enumerate() {
             let says = state.step(&history.ops[h].op);
-            marks[h] = Mark {
-                position: Some(position + 1),
-                state_after: Some(clip(&format!("{state:?}"), STATE_TEXT)),
-                says: Some(format!("{says:?}")),
-            };
+            if shown[h] {
+                marks[h] = Mark {
+                    position: Some(position + 1),
+                    state_after: Some(clip(&format!("{state:?}"), STATE_TEXT)),
+                    says: Some(format!("{says:?}")),
+                };
+            }
         }
+    }
+    let estimate = estimate_bytes(history, &shown, &marks);
+    if estimate > options.max_page_bytes {
+        return Err(PageTooLarge {
+            estimate,
+            cap: options.max_page_bytes,
+            ops: drawn,
+        });
     }
     let initial_state = clip(&format!("{initial:?}"), STATE_TEXT);
 
     let mut body = String::from("<div class=\"page\">\n");
     header(&mut body, history, report, &parts, violation, title);
+    if let Some(note) = window_note {
+        let _ = writeln!(
+            body,
+            "<p class=\"summary\" id=\"window-note\">{}</p>",
+            esc(&note)
+        );
+    }
     body.push_str("<main>\n");
     for (p, part) in parts.iter().enumerate() {
         let status = match (&report.verdict, violation) {
@@ -123,12 +234,21 @@ where
             (Verdict::Unknown(_), None) => Status::GaveUp,
             _ => Status::NotReached,
         };
+        if part.ops.is_empty() {
+            continue;
+        }
+        let order: Vec<usize> = orders[p]
+            .unwrap_or(&[])
+            .iter()
+            .copied()
+            .filter(|&h| shown[h])
+            .collect();
         let section = layout::Section {
             index: p,
             key: &part.key,
             alone: parts.len() == 1,
             ops: &part.ops,
-            order: orders[p].unwrap_or(&[]),
+            order: &order,
             status,
             initial_state: &initial_state,
         };
@@ -146,7 +266,70 @@ where
     page.push_str(middle);
     page.push_str(&body);
     page.push_str(tail);
-    page
+    Ok(page)
+}
+
+/// Which operations a page draws: all when they are at most `max`; else the `max` nearest in
+/// call order to `focus` (most of them before it: what led there), or the first `max`. And a
+/// sentence saying what was left out.
+fn window<Op, Out>(
+    history: &History<Op, Out>,
+    focus: Option<usize>,
+    max: usize,
+) -> (Vec<bool>, Option<String>) {
+    let n = history.ops.len();
+    if n <= max {
+        return (vec![true; n], None);
+    }
+    let mut by_call: Vec<usize> = (0..n).collect();
+    by_call.sort_by_key(|&h| (history.ops[h].call, h));
+    let (start, around) = match focus.and_then(|f| by_call.iter().position(|&h| h == f)) {
+        Some(at) => {
+            let start = at.saturating_sub(max - max / 4).min(n - max);
+            (start, true)
+        }
+        None => (0, false),
+    };
+    let mut shown = vec![false; n];
+    for &h in &by_call[start..start + max] {
+        shown[h] = true;
+    }
+    let (first, last) = (by_call[start], by_call[start + max - 1]);
+    let place = |h: usize| match history.source(h).and_then(|s| s.lines()) {
+        Some(lines) => format!("operation #{h}, {lines}"),
+        None => format!("operation #{h}"),
+    };
+    let note = format!(
+        "Showing {max} of {n} operations{}: from {} to {}, in order of invocation. {} earlier and \
+         {} later ones are left out (stateprop render --max-ops N draws more).",
+        if around {
+            ", those around the operation that cannot be placed"
+        } else {
+            ", the first ones"
+        },
+        place(first),
+        place(last),
+        start,
+        n - start - max
+    );
+    (shown, Some(note))
+}
+
+/// About how many bytes the page takes: each bar's markup, its texts written three times
+/// (attributes, tooltip, label) and its state twice.
+fn estimate_bytes<Op: Debug, Out: Debug>(
+    history: &History<Op, Out>,
+    shown: &[bool],
+    marks: &[Mark],
+) -> u64 {
+    let mut bytes = TEMPLATE.len() as u64;
+    for (h, o) in history.ops.iter().enumerate().filter(|(h, _)| shown[*h]) {
+        let text = format!("{:?}", o.op).len()
+            + o.output.as_ref().map_or(0, |out| format!("{out:?}").len());
+        let state = marks[h].state_after.as_ref().map_or(0, String::len);
+        bytes += 900 + 3 * text as u64 + 2 * state as u64;
+    }
+    bytes
 }
 
 /// What the page knows about a linearized operation.
@@ -246,14 +429,18 @@ fn header<Op: Debug, Out: Debug>(
             let _ = writeln!(
                 out,
                 "<p class=\"summary\">No order of the operations that respects real time matches \
-                 the model{}. <a href=\"#impossible-op\">Operation #{}</a> is the one that cannot \
-                 be placed.</p>",
+                 the model{}. <a href=\"#impossible-op\">Operation #{}</a>{} is the one that \
+                 cannot be placed.</p>",
                 if parts.len() > 1 {
                     format!(" in partition <code>{}</code>", esc(&parts[p].key))
                 } else {
                     String::new()
                 },
-                v.blocked
+                v.blocked,
+                history
+                    .source(v.blocked)
+                    .and_then(|s| s.lines())
+                    .map_or(String::new(), |l| format!(" ({})", esc(&l)))
             );
         }
         (Verdict::NotLinearizable(v), None) => {

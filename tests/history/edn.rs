@@ -61,49 +61,48 @@ fn op(
 /// Times are positions among the events (the nemesis's included); the failed cas is gone, the
 /// timed-out one is unknown.
 fn expected() -> History<RegisterOp, RegisterOut> {
-    History {
-        ops: vec![
-            op(
-                0,
-                RegisterOp::Write { value: 1 },
-                0,
-                Some(3),
-                Some(RegisterOut::Written),
-            ),
-            op(
-                1,
-                RegisterOp::Read,
-                1,
-                Some(4),
-                Some(RegisterOut::Value(Some(1))),
-            ),
-            op(1, RegisterOp::Cas { from: 1, to: 3 }, 7, None, None),
-            op(
-                6,
-                RegisterOp::Write { value: 4 },
-                9,
-                Some(10),
-                Some(RegisterOut::Written),
-            ),
-            op(
-                0,
-                RegisterOp::Read,
-                11,
-                Some(12),
-                Some(RegisterOut::Value(Some(4))),
-            ),
-        ],
-    }
+    History::from_ops(vec![
+        op(
+            0,
+            RegisterOp::Write { value: 1 },
+            0,
+            Some(3),
+            Some(RegisterOut::Written),
+        ),
+        op(
+            1,
+            RegisterOp::Read,
+            1,
+            Some(4),
+            Some(RegisterOut::Value(Some(1))),
+        ),
+        op(1, RegisterOp::Cas { from: 1, to: 3 }, 7, None, None),
+        op(
+            6,
+            RegisterOp::Write { value: 4 },
+            9,
+            Some(10),
+            Some(RegisterOut::Written),
+        ),
+        op(
+            0,
+            RegisterOp::Read,
+            11,
+            Some(12),
+            Some(RegisterOut::Value(Some(4))),
+        ),
+    ])
 }
 
 #[test]
 fn both_dialects_read_to_the_same_operations() {
     let vector = jepsen_edn_register(VECTOR).unwrap();
-    assert_eq!(vector, expected());
-    assert_eq!(jepsen_edn_register(PER_LINE).unwrap(), expected());
+    // The vector and the per-line form differ only in where the events are written.
+    assert_eq!(vector.ops, expected().ops);
+    assert_eq!(jepsen_edn_register(PER_LINE).unwrap().ops, expected().ops);
     // A list instead of a vector, and CRLF line ends, read the same.
     let list = format!("({})", &VECTOR.trim()[1..VECTOR.trim().len() - 1]).replace('\n', "\r\n");
-    assert_eq!(jepsen_edn_register(&list).unwrap(), expected());
+    assert_eq!(jepsen_edn_register(&list).unwrap().ops, expected().ops);
     let report = check_linearizable(&vector, &CasRegister::default(), &CheckConfig::default());
     assert_eq!(report.verdict, Verdict::Linearizable);
 }

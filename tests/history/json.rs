@@ -25,7 +25,8 @@ fn json_reads_what_to_events_writes() {
     h.push_unknown(2, RegisterOp::Cas { from: 3, to: 4 }, 4);
     let text = serde_json::to_string_pretty(&h.to_events()).unwrap();
     let again = register(&text).unwrap();
-    assert_eq!(again, h);
+    // The imported history also knows where each operation was read (its sources).
+    assert_eq!(again.ops, h.ops);
     let fail = r#"[{"type": "invoke", "client": 1, "op": "Read"}, {"type": "fail", "client": 1}]"#;
     assert!(register(fail).unwrap().is_empty());
 }

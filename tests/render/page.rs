@@ -3,8 +3,8 @@
 use super::{check_kv, check_register, kv_violation, linearizable_register, stale_read};
 use stateprop::check::Verdict;
 use stateprop::history::History;
-use stateprop::models::{CasRegister, KvModel, KvOp, KvOut};
-use stateprop::render::render_html;
+use stateprop::models::{CasRegister, KvModel, KvOp, KvOut, RegisterOp, RegisterOut};
+use stateprop::render::{render_html, render_html_with, RenderOptions};
 
 /// The start tag of the element with `id`.
 fn tag_with_id<'a>(html: &'a str, id: &str) -> &'a str {
@@ -163,4 +163,152 @@ fn an_unknown_verdict_shows_the_reason() {
     assert!(html.contains("unknown: the time budget ran out"));
     assert!(!html.contains(" data-lin=\""));
     assert!(!html.contains("id=\"impossible-op\""));
+}
+
+/// A long register history: client 0 writes 1, 2, 3, … and client 1 reads each back; the read
+/// at `stale` returns the value before.
+fn long_register(ops: usize, stale: Option<usize>) -> History<RegisterOp, RegisterOut> {
+    let mut h = History::new();
+    for i in 0..ops as u64 {
+        let v = (i / 2 + 1) as i64;
+        let t = i * 2;
+        if i % 2 == 0 {
+            h.push(
+                0,
+                RegisterOp::Write { value: v },
+                t,
+                t + 1,
+                RegisterOut::Written,
+            );
+        } else {
+            let seen = if Some(i as usize) == stale { v - 1 } else { v };
+            h.push(
+                1,
+                RegisterOp::Read,
+                t,
+                t + 1,
+                RegisterOut::Value(Some(seen)),
+            );
+        }
+    }
+    h
+}
+
+#[test]
+fn a_long_history_draws_a_window_around_the_violation_and_says_so() {
+    let h = long_register(20_001, Some(15_001));
+    let report = check_register(&h);
+    let options = RenderOptions::default().max_ops(1_000);
+    let html = render_html_with(
+        &h,
+        &CasRegister::default(),
+        &report,
+        |_| (),
+        "long",
+        &options,
+    )
+    .unwrap();
+    let bars = html.matches("<div class=\"op ").count();
+    assert_eq!(bars, 1_000);
+    let tag = tag_with_id(&html, "impossible-op");
+    assert!(tag.contains("data-index=\"15001\""), "{tag}");
+    // Operations before it are numbered by their place in the whole linearization.
+    assert!(html.contains("data-lin=\"15001\""));
+    let note = tag_with_id(&html, "window-note");
+    assert!(note.starts_with("<p"), "{note}");
+    assert!(
+        html.contains(
+            "Showing 1000 of 20001 operations, those around the operation that cannot be placed"
+        ),
+        "no note"
+    );
+    assert!(html.contains("14251 earlier and 4750 later ones are left out"));
+    // Before the window, the page held every operation: 20 times as many bars.
+    let everything = render_html_with(
+        &h,
+        &CasRegister::default(),
+        &report,
+        |_| (),
+        "long",
+        &RenderOptions::default().max_ops(usize::MAX),
+    )
+    .unwrap();
+    assert_eq!(everything.matches("<div class=\"op ").count(), 20_001);
+    assert!(html.len() * 10 < everything.len());
+    // A linearizable one shows its first operations.
+    let ok = long_register(3_000, None);
+    let report = check_register(&ok);
+    let html = render_html_with(
+        &ok,
+        &CasRegister::default(),
+        &report,
+        |_| (),
+        "ok",
+        &options,
+    )
+    .unwrap();
+    assert!(html.contains("Showing 1000 of 3000 operations, the first ones"));
+    assert!(html.contains("data-index=\"999\"") && !html.contains("data-index=\"1000\""));
+}
+
+#[test]
+fn a_page_over_the_size_cap_is_refused_with_its_estimate() {
+    let h = long_register(20_000, None);
+    let report = check_register(&h);
+    let options = RenderOptions::default()
+        .max_ops(usize::MAX)
+        .max_page_bytes(1 << 20);
+    let e = render_html_with(
+        &h,
+        &CasRegister::default(),
+        &report,
+        |_| (),
+        "big",
+        &options,
+    )
+    .unwrap_err();
+    assert_eq!(e.ops, 20_000);
+    assert!(e.estimate > 1 << 20, "{e:?}");
+    assert!(e.to_string().contains("--max-ops"), "{e}");
+    // The estimate is of the right size: within a factor of two of the page.
+    let page = render_html_with(
+        &h,
+        &CasRegister::default(),
+        &report,
+        |_| (),
+        "big",
+        &RenderOptions::default().max_ops(usize::MAX),
+    )
+    .unwrap();
+    let ratio = e.estimate as f64 / page.len() as f64;
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "estimate {} page {}",
+        e.estimate,
+        page.len()
+    );
+}
+
+#[test]
+fn lines_times_and_fields_from_the_file_are_on_each_operation() {
+    let text = r#"[
+      {"type": "invoke", "client": 0, "op": {"Write": {"value": 1}}, "time": 100, "node": "n1"},
+      {"type": "ok", "client": 0, "output": "Written", "time": 150},
+      {"type": "invoke", "client": 1, "op": "Read", "time": 160, "node": "n2"},
+      {"type": "ok", "client": 1, "output": {"Value": 2}, "time": 170}
+    ]"#;
+    let h: History<RegisterOp, RegisterOut> = stateprop::history::import::json(text).unwrap();
+    let report = check_register(&h);
+    let html = render_html(&h, &CasRegister::default(), &report, |_| (), "sources");
+    let tag = tag_with_id(&html, "impossible-op");
+    assert!(tag.contains("data-where=\"lines 4–5\""), "{tag}");
+    assert!(tag.contains("data-time=\"160 → 170\""), "{tag}");
+    assert!(tag.contains("data-fields=\"node=n2\""), "{tag}");
+    assert!(tag.contains("lines 4–5 of the file"), "{tag}");
+    assert!(
+        html.contains("Operation #1</a> (lines 4–5) is the one"),
+        "{html}"
+    );
+    // The panel shows them too.
+    assert!(html.contains("row(\"in the file\", op.getAttribute(\"data-where\"))"));
 }

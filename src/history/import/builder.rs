@@ -1,7 +1,7 @@
 //! Pairs invocations with completions, process by process, as every importer must.
 
 use super::ImportError;
-use crate::history::{History, Operation};
+use crate::history::{History, Operation, Source};
 use std::collections::HashMap;
 
 /// A history under construction.
@@ -13,6 +13,10 @@ pub(crate) struct Builder<Op, Out> {
     dropped: Vec<usize>,
     /// Each process's open operation.
     open: HashMap<u64, Open>,
+    /// Where each operation of `ops` was read, for explanations.
+    sources: Vec<Source>,
+    /// The operation the last invocation or completion was about.
+    last: Option<usize>,
 }
 
 /// An invoked operation that has not completed.
@@ -31,6 +35,8 @@ impl<Op, Out> Builder<Op, Out> {
             ops: Vec::new(),
             dropped: Vec::new(),
             open: HashMap::new(),
+            sources: Vec::new(),
+            last: None,
         }
     }
 
@@ -68,6 +74,11 @@ impl<Op, Out> Builder<Op, Out> {
             ret: None,
             output: None,
         });
+        self.sources.push(Source {
+            call_line: Some(line),
+            ..Source::default()
+        });
+        self.last = Some(self.ops.len() - 1);
         Ok(())
     }
 
@@ -80,7 +91,7 @@ impl<Op, Out> Builder<Op, Out> {
         what: &str,
         line: usize,
     ) -> Result<Open, ImportError> {
-        self.open.remove(&process).ok_or_else(|| {
+        let open = self.open.remove(&process).ok_or_else(|| {
             ImportError::new(
                 line,
                 format!(
@@ -88,7 +99,21 @@ impl<Op, Out> Builder<Op, Out> {
                      (no open :invoke of process {process} before this line)"
                 ),
             )
-        })
+        })?;
+        self.sources[open.index].ret_line = Some(line);
+        self.last = Some(open.index);
+        Ok(open)
+    }
+
+    /// Records the time the input wrote on the last invocation (`call`) or completion.
+    pub(crate) fn written_time(&mut self, call: bool, time: String) {
+        if let Some(source) = self.last.and_then(|i| self.sources.get_mut(i)) {
+            if call {
+                source.call_time = Some(time);
+            } else {
+                source.ret_time = Some(time);
+            }
+        }
     }
 
     /// The operation at `index`.
@@ -112,14 +137,27 @@ impl<Op, Out> Builder<Op, Out> {
     /// The history; operations still open never returned (unknown outcome).
     pub(crate) fn finish(mut self) -> History<Op, Out> {
         self.dropped.sort_unstable();
-        let mut dropped = self.dropped.iter().peekable();
-        let mut index = 0;
+        let keep: Vec<bool> = {
+            let mut dropped = self.dropped.iter().peekable();
+            (0..self.ops.len())
+                .map(|index| dropped.next_if_eq(&&index).is_none())
+                .collect()
+        };
+        let mut at = 0;
         self.ops.retain(|_| {
-            let keep = dropped.next_if_eq(&&index).is_none();
-            index += 1;
-            keep
+            at += 1;
+            keep[at - 1]
+        });
+        let mut at = 0;
+        self.sources.retain(|_| {
+            at += 1;
+            keep[at - 1]
         });
         self.ops.shrink_to_fit();
-        History { ops: self.ops }
+        self.sources.shrink_to_fit();
+        History {
+            ops: self.ops,
+            sources: self.sources,
+        }
     }
 }

@@ -131,6 +131,10 @@ pub(crate) fn import<S: Spec>(text: &str) -> Result<History<S::Op, S::Out>, Impo
     while let Some(form) = events.next_form()? {
         if let Some(event) = read_event(&form, index)? {
             apply::<S>(&mut builder, &event)?;
+            // Jepsen's `:time` (nanoseconds since the test began), shown in explanations.
+            if let Some(Value::Int(t)) = form.get("time").map(|f| &f.value) {
+                builder.written_time(event.kind == Kind::Invoke, t.to_string());
+            }
         }
         index += 1;
     }

@@ -7,7 +7,9 @@ use serde::de::DeserializeOwned;
 
 /// Reads stateprop's JSON event list: `[{"type": "invoke", "client": 3, "op": …}, {"type": "ok",
 /// "client": 3, "output": …}, …]`, with the meaning [`History::from_events`] gives it. The time of
-/// an event is its position in the list.
+/// an event is its position in the list, or its `time` field when every event has one. Each
+/// operation's [`Source`](crate::history::Source) records the lines its events start on, their
+/// times and their other fields.
 ///
 /// A JSON error names its line and column; an event that does not fit the others (a completion
 /// without invocation, a second invocation while one is open) names the line where that event
@@ -44,8 +46,9 @@ where
         ImportError::new(e.line().max(1), message)
     })?;
     // The list parsed, so it is well-formed JSON and the scan finds every element.
+    let lines = element_lines(text);
     let located = |index: usize, message: String| {
-        let line = element_lines(text).get(index).copied().unwrap_or(1);
+        let line = lines.get(index).copied().unwrap_or(1);
         ImportError::new(line, format!("event {index} (from 0): {message}"))
     };
     if let Some((index, message)) = events
@@ -56,7 +59,8 @@ where
     {
         return Err(located(index, message));
     }
-    History::from_events(events).map_err(|(index, message)| located(index, message))
+    History::from_located_events(events, Some(&lines))
+        .map_err(|(index, message)| located(index, message))
 }
 
 /// The line on which each element of the top-level JSON array starts. Assumes well-formed JSON.
