@@ -316,12 +316,14 @@ fn parse_duration(name: &str, text: &str) -> Result<Option<Duration>, String> {
 fn parse_count(name: &str, text: &str, min: usize) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n >= min => Ok(n),
-        Ok(_) => Err(format!("{name} `{text}`: at least {min}")),
+        Ok(_) => Err(format!(
+            "{name} takes a number of at least {min}, not `{text}`"
+        )),
         Err(_) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => Err(format!(
-            "{name} `{text}`: more than {} is not a count",
+            "{name} takes a number of at most {}, not `{text}`",
             usize::MAX
         )),
-        Err(_) => Err(format!("{name} `{text}`: expected a whole number")),
+        Err(_) => Err(format!("{name} takes a number, not `{text}`")),
     }
 }
 

@@ -155,6 +155,10 @@ where
     let Verdict::NotLinearizable(v) = &report.verdict else {
         return None;
     };
+    if options.time.is_zero() {
+        // No time: no minimal violation, rather than the whole history posing as one.
+        return None;
+    }
     let blocked = history.ops.get(v.blocked)?;
     let key = partition(&blocked.op);
     let part: Vec<usize> = (0..history.ops.len())

@@ -205,7 +205,8 @@ fn edn_events_stream_from_one_vector_or_many_maps() {
         format!("; comment\n[{event}\n]\n; trailing comment\n"),
         format!("#jepsen.history.Op{event}"),
     ] {
-        assert_eq!(jepsen_edn_register(&text).unwrap(), one, "{text}");
+        // The same operations; the lines they were read from differ.
+        assert_eq!(jepsen_edn_register(&text).unwrap().ops, one.ops, "{text}");
     }
     assert_error(
         jepsen_edn_register(&format!("\n[{event}]\n{event}")),

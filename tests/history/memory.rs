@@ -74,7 +74,9 @@ fn an_edn_import_holds_about_the_history_not_a_tree_of_the_file() {
         ));
     }
     // Reading the whole file as one tree of forms took 12-14 times the file's size; one event at
-    // a time, the history itself is most of it.
+    // a time, the history itself is most of it. The history also keeps, beside each operation,
+    // where it was read (`History::sources`, for explanations): its lines, and here its two
+    // `:time`s as written, which is what takes the register file past twice its text.
     let (history, peak) = peak_during(|| jepsen_edn_register(&register).unwrap());
     eprintln!(
         "register: {peak} bytes held to import {} bytes",
@@ -82,7 +84,7 @@ fn an_edn_import_holds_about_the_history_not_a_tree_of_the_file() {
     );
     assert_eq!(history.len(), events);
     assert!(
-        peak < register.len() * 2,
+        peak * 2 < register.len() * 5,
         "register: {peak} bytes held to import {} bytes",
         register.len()
     );

@@ -30,12 +30,15 @@ pub(crate) struct Open {
 }
 
 impl<Op, Out> Builder<Op, Out> {
-    pub(crate) fn new() -> Self {
+    /// A builder expecting about `operations` operations: an importer that can count them
+    /// cheaply says so, and the history is then built without the slack and the copies of
+    /// vectors that double as they grow (up to twice the memory, held at the peak).
+    pub(crate) fn with_capacity(operations: usize) -> Self {
         Builder {
-            ops: Vec::new(),
+            ops: Vec::with_capacity(operations),
             dropped: Vec::new(),
             open: HashMap::new(),
-            sources: Vec::new(),
+            sources: Vec::with_capacity(operations),
             last: None,
         }
     }

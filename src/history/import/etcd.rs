@@ -37,7 +37,8 @@ pub(crate) fn etcd_as<S>(text: &str) -> Result<History<RegisterOp, RegisterOut>,
 where
     S: Spec<Op = RegisterOp, Out = RegisterOut>,
 {
-    let mut builder = Builder::new();
+    // Each operation is an invocation line and a completion line; other lines are few.
+    let mut builder = Builder::with_capacity(text.lines().count() / 2);
     for (index, raw) in strip_bom(text).lines().enumerate() {
         let line = index + 1;
         if raw.trim().is_empty() {

@@ -126,7 +126,10 @@ pub(crate) trait Spec {
 /// Reads a Jepsen EDN history of the object `S`, one event at a time.
 pub(crate) fn import<S: Spec>(text: &str) -> Result<History<S::Op, S::Out>, ImportError> {
     let mut events = edn::Events::new(strip_bom(text));
-    let mut builder = Builder::new();
+    // Every operation has one invocation event (an overcount, should `:invoke` occur in a value,
+    // costs only spare capacity).
+    let invocations = text.matches(":invoke").count();
+    let mut builder = Builder::with_capacity(invocations);
     let mut index = 0u64;
     while let Some(form) = events.next_form()? {
         if let Some(event) = read_event(&form, index)? {
