@@ -184,16 +184,7 @@ fn bounds_child(what: &str, n: usize) {
         }
         "timeout" | "timeout-no-read" => {
             let h = concurrent_writes(n, what == "timeout");
-            let config = CheckConfig::default().timeout(Duration::from_millis(100));
-            let t = std::time::Instant::now();
-            let r = check_linearizable(&h, &CasRegister::default(), &config);
-            println!(
-                "{} {:.4} {} {:.4}",
-                hwm_bytes(),
-                t.elapsed().as_secs_f64(),
-                verdict(&r),
-                r.elapsed.as_secs_f64()
-            );
+            print_timed_check(&h, &CasRegister::default());
         }
         "big-state" => {
             // A set of n values, so each step copies and hashes n of them (hundreds of
@@ -207,16 +198,7 @@ fn bounds_child(what: &str, n: usize) {
             }
             h.push(9_999, SetOp::Read, 20, 21, SetOut::Values(Vec::new()));
             let initial = SetModel::new(0..n as i64);
-            let config = CheckConfig::default().timeout(Duration::from_millis(100));
-            let t = std::time::Instant::now();
-            let r = check_linearizable(&h, &initial, &config);
-            println!(
-                "{} {:.4} {} {:.4}",
-                hwm_bytes(),
-                t.elapsed().as_secs_f64(),
-                verdict(&r),
-                r.elapsed.as_secs_f64()
-            );
+            print_timed_check(&h, &initial);
         }
         "keys" => {
             // Each key written and read back by its own client: n tiny partitions.
@@ -569,4 +551,19 @@ fn main() {
             if pass { "PASS" } else { "FAIL" }
         );
     }
+}
+
+/// Checks `h` with a 100 ms timeout and prints the peak memory, the wall time of the call, the
+/// verdict and the time the checker says it took.
+fn print_timed_check<M: Model + std::hash::Hash + Eq>(h: &History<M::Op, M::Output>, initial: &M) {
+    let config = CheckConfig::default().timeout(Duration::from_millis(100));
+    let t = std::time::Instant::now();
+    let r = check_linearizable(h, initial, &config);
+    println!(
+        "{} {:.4} {} {:.4}",
+        hwm_bytes(),
+        t.elapsed().as_secs_f64(),
+        verdict(&r),
+        r.elapsed.as_secs_f64()
+    );
 }

@@ -9,20 +9,7 @@ use stateprop::models::{CasRegister, KvModel, KvOp, KvOut, RegisterOp, RegisterO
 use stateprop::{Model, StateMachine};
 use std::time::Duration;
 
-/// One writer and one reader taking turns, no overlap: every read sees the write before it.
-pub fn sequential(n: u64) -> RegHistory {
-    let mut h = History::new();
-    for i in 0..n {
-        if i % 2 == 0 {
-            let op = RegisterOp::Write { value: i as i64 };
-            h.push(0, op, 2 * i, 2 * i + 1, RegisterOut::Written);
-        } else {
-            let out = RegisterOut::Value(Some(i as i64 - 1));
-            h.push(1, RegisterOp::Read, 2 * i, 2 * i + 1, out);
-        }
-    }
-    h
-}
+use crate::histories::sequential;
 
 #[test]
 fn sequential_histories_take_memory_linear_in_their_length() {

@@ -2,6 +2,9 @@
 //! random histories, and histories made from real sequential executions (linearizable by
 //! construction) with and without an impossible result injected.
 
+#[path = "../support/histories.rs"]
+mod histories;
+
 use stateprop::check::{check_linearizable, check_linearizable_by, CheckConfig, Verdict};
 use stateprop::history::History;
 use stateprop::models::{CasRegister, KvModel, KvOp, KvOut, RegisterOp, RegisterOut};
@@ -229,25 +232,7 @@ fn unknown_outcomes_may_take_effect_late_or_never() {
 #[test]
 fn budgets_end_in_unknown() {
     // Many concurrent writes and reads that cannot all fit: a large search space.
-    let mut h: RegHistory = History::new();
-    for c in 0..24u64 {
-        h.push(
-            c,
-            RegisterOp::Write { value: c as i64 },
-            0,
-            100,
-            RegisterOut::Written,
-        );
-    }
-    for c in 24..40u64 {
-        h.push(
-            c,
-            RegisterOp::Read,
-            0,
-            100,
-            RegisterOut::Value(Some(1000 + c as i64)),
-        );
-    }
+    let h = histories::unreadable_reads();
     let cap = 4 << 20;
     let r = check_linearizable(
         &h,

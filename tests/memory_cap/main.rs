@@ -9,9 +9,12 @@
 //! models' states here own no heap, except the key-value store's, whose searches each hold a
 //! few of them at a time.
 
+#[path = "../support/histories.rs"]
+mod histories;
+
 use stateprop::check::{check_linearizable, check_linearizable_by, CheckConfig, Verdict};
 use stateprop::history::History;
-use stateprop::models::{CasRegister, KvModel, KvOp, KvOut, RegisterOp, RegisterOut};
+use stateprop::models::{CasRegister, KvModel, KvOp, KvOut};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
@@ -73,30 +76,10 @@ fn peak_added<R>(f: impl FnOnce() -> R) -> (R, usize) {
     (r, PEAK.load(Relaxed) - base)
 }
 
-/// Writes of distinct values all concurrent, and reads of values never written: a search
-/// that can only end at its budget.
-fn hard() -> History<RegisterOp, RegisterOut> {
-    let mut h = History::new();
-    for c in 0..24u64 {
-        h.push(
-            c,
-            RegisterOp::Write { value: c as i64 },
-            0,
-            100,
-            RegisterOut::Written,
-        );
-    }
-    for c in 24..40u64 {
-        let out = RegisterOut::Value(Some(1000 + c as i64));
-        h.push(c, RegisterOp::Read, 0, 100, out);
-    }
-    h
-}
-
 #[test]
 fn a_hard_search_stays_under_its_cap() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let h = hard();
+    let h = histories::unreadable_reads();
     for cap in [256 << 10, 1 << 20, 4 << 20, 16 << 20] {
         let config = CheckConfig::default().max_memory(cap);
         let (r, peak) = peak_added(|| check_linearizable(&h, &CasRegister::default(), &config));
@@ -161,16 +144,7 @@ fn thousands_of_partitions_stay_under_the_cap() {
 #[test]
 fn a_sequential_history_takes_heap_linear_in_its_length() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let mut h = History::new();
-    for i in 0..20_000u64 {
-        if i % 2 == 0 {
-            let op = RegisterOp::Write { value: i as i64 };
-            h.push(0, op, 2 * i, 2 * i + 1, RegisterOut::Written);
-        } else {
-            let out = RegisterOut::Value(Some(i as i64 - 1));
-            h.push(1, RegisterOp::Read, 2 * i, 2 * i + 1, out);
-        }
-    }
+    let h = histories::sequential(20_000);
     let (r, peak) =
         peak_added(|| check_linearizable(&h, &CasRegister::default(), &CheckConfig::default()));
     assert_eq!(r.verdict, Verdict::Linearizable);
