@@ -1,4 +1,5 @@
-//! Code generation: the `StateMachine` impl, or a stub of it when the input has errors.
+//! Code generation: the `StateMachine` impl (its JSON arms in `json`; the stub written on errors in
+//! `fallback`).
 //!
 //! Generated code names the runtime only through `#krate::__private` (see `src/private.rs`), with
 //! full paths, so nothing the user imports or shadows can change its meaning. Expressions written
@@ -6,7 +7,7 @@
 //! precondition or a strategy points at that expression, not at the derive.
 
 use crate::ast::{Field, Input, Style, Variant};
-use crate::Errors;
+use crate::{fallback, json, Errors};
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
@@ -28,7 +29,7 @@ pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
             // errors of its own. Otherwise the stub keeps the user's `impl Model` compiling, so
             // one mistake gives one message.
             if let (Some(model), true) = (&input.attrs.model, node.generics.params.is_empty()) {
-                out.extend(wrap(stub(&input, model, &krate)));
+                out.extend(wrap(fallback::stub(&input, model, &krate)));
             }
             out
         }
@@ -46,52 +47,15 @@ fn wrap(item: TokenStream) -> TokenStream {
 /// `where YourModel: Model<Op = Self>`, true whenever the derive is used correctly. Written out, a
 /// missing or mismatched `impl Model` is reported once, on the `model = ...` type, instead of at
 /// every signature and call that needs it.
-fn model_bound(model: &Type, p: &TokenStream) -> TokenStream {
+pub(crate) fn model_bound(model: &Type, p: &TokenStream) -> TokenStream {
     let span = model.span();
     let p = respan(p, span);
     quote_spanned!(span=> where #model: #p::Model<Op = Self>)
 }
 
 /// The type of the `outputs` parameters: the model's outputs of the steps so far.
-fn outputs_ty(p: &TokenStream) -> TokenStream {
+pub(crate) fn outputs_ty(p: &TokenStream) -> TokenStream {
     quote!(&[<Self::Model as #p::Model>::Output])
-}
-
-fn stub(input: &Input, model: &Type, krate: &TokenStream) -> TokenStream {
-    let ident = input.ident;
-    let p = quote!(#krate::__private);
-    let outputs = outputs_ty(&p);
-    let bound = model_bound(model, &p);
-    quote! {
-        #[automatically_derived]
-        impl #p::StateMachine for #ident #bound {
-            type Model = #model;
-            fn rules() -> &'static [#p::RuleInfo] { ::core::unreachable!() }
-            fn rule_index(&self) -> usize { ::core::unreachable!() }
-            fn enabled(_: usize, _: &Self::Model, _: #outputs) -> bool { ::core::unreachable!() }
-            fn generate(
-                _: usize,
-                _: &Self::Model,
-                _: &mut #p::Gen<'_, Self::Model>,
-            ) -> #p::Result<Self, #p::String> {
-                ::core::unreachable!()
-            }
-            fn set_arg(&mut self, _: usize, _: &dyn #p::ArgTree) { ::core::unreachable!() }
-            fn bind_vars(&mut self, _: #outputs) -> bool { ::core::unreachable!() }
-            fn remap_vars(
-                &mut self,
-                _: &mut dyn ::core::ops::FnMut(usize) -> #p::Option<usize>,
-            ) -> bool {
-                ::core::unreachable!()
-            }
-            fn uses_vars() -> bool { ::core::unreachable!() }
-            fn to_rust(&self) -> #p::String { ::core::unreachable!() }
-            fn to_json(&self) -> #p::serde_json::Value { ::core::unreachable!() }
-            fn from_json(_: &#p::serde_json::Value) -> #p::Result<Self, #p::String> {
-                ::core::unreachable!()
-            }
-        }
-    }
 }
 
 fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
@@ -130,8 +94,8 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
     });
     let uses_vars = variants.iter().any(|v| v.var_fields().next().is_some());
     let to_rust = variants.iter().map(|v| to_rust_arm(input, v, &p));
-    let to_json = variants.iter().map(|v| to_json_arm(v, &p));
-    let from_json = variants.iter().map(|v| from_json_arm(v, &p));
+    let to_json = variants.iter().map(|v| json::to_json_arm(v, &p));
+    let from_json = variants.iter().map(|v| json::from_json_arm(v, &p));
 
     let enum_name = ident.to_string();
     let rule_count = variants.len();
@@ -244,12 +208,15 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
 }
 
 /// The local variable a match arm binds a field to.
-fn binding(field: &Field) -> syn::Ident {
+pub(crate) fn binding(field: &Field) -> syn::Ident {
     syn::Ident::new(&format!("__field_{}", field.name), Span::call_site())
 }
 
 /// `Self::V { a: __field_a, 0: __field_0, .. }` binding the given fields.
-fn pattern<'f, 'a: 'f>(v: &Variant, fields: impl Iterator<Item = &'f Field<'a>>) -> TokenStream {
+pub(crate) fn pattern<'f, 'a: 'f>(
+    v: &Variant,
+    fields: impl Iterator<Item = &'f Field<'a>>,
+) -> TokenStream {
     let var = v.ident;
     let bindings = fields.map(|f| {
         let member = &f.member;
@@ -460,168 +427,4 @@ fn to_rust_arm(input: &Input, v: &Variant, p: &TokenStream) -> TokenStream {
         }
     };
     quote!(#pattern => #p::format!(#format, #(#values),*),)
-}
-
-fn to_json_arm(v: &Variant, p: &TokenStream) -> TokenStream {
-    let pattern = pattern(v, v.fields.iter());
-    let name = &v.name;
-    let json = quote!(#p::serde_json);
-    let field_json = |f: &Field| {
-        let binding = binding(f);
-        let ty = f.ty;
-        quote_spanned!(ty.span()=> #p::to_json::<#ty>(#binding))
-    };
-    let payload = match v.style {
-        Style::Unit => {
-            return quote!(#pattern => #json::Value::String(#p::String::from(#name)),);
-        }
-        Style::Named => {
-            let inserts = v.fields.iter().map(|f| {
-                let key = &f.name;
-                let value = field_json(f);
-                quote!(__fields.insert(#p::String::from(#key), #value);)
-            });
-            quote! {{
-                let mut __fields = #json::Map::new();
-                #(#inserts)*
-                #json::Value::Object(__fields)
-            }}
-        }
-        Style::Tuple if v.fields.len() == 1 => field_json(&v.fields[0]),
-        Style::Tuple => {
-            let values = v.fields.iter().map(field_json);
-            quote!(#json::Value::Array(#p::Vec::from([#(#values),*])))
-        }
-    };
-    quote! {
-        #pattern => {
-            let mut __tagged = #json::Map::new();
-            __tagged.insert(#p::String::from(#name), #payload);
-            #json::Value::Object(__tagged)
-        }
-    }
-}
-
-fn from_json_arm(v: &Variant, p: &TokenStream) -> TokenStream {
-    let var = v.ident;
-    let name = &v.name;
-    let json = quote!(#p::serde_json);
-    let err = |message: String| quote!(#p::Err(#p::String::from(#message)));
-
-    if v.fields.is_empty() {
-        let shape = match v.style {
-            Style::Unit => "no fields",
-            Style::Named => "no fields (`{}`)",
-            Style::Tuple => "no fields (`[]`)",
-        };
-        let wrong = format!("`{name}` takes {shape}, found ");
-        return quote! {
-            #name => match __payload {
-                #p::None | #p::Some(#json::Value::Null) => #p::Ok(Self::#var {}),
-                #p::Some(#json::Value::Object(__fields)) if __fields.is_empty() => {
-                    #p::Ok(Self::#var {})
-                }
-                #p::Some(#json::Value::Array(__items)) if __items.is_empty() => {
-                    #p::Ok(Self::#var {})
-                }
-                #p::Some(__other) => #p::Err(#p::format!("{}{}", #wrong, __other)),
-            },
-        };
-    }
-
-    let ty_span = |f: &Field| f.ty.span();
-    match v.style {
-        Style::Named => {
-            let names: Vec<&String> = v.fields.iter().map(|f| &f.name).collect();
-            let fields = v.fields.iter().map(|f| {
-                let member = &f.member;
-                let key = &f.name;
-                let ty = f.ty;
-                let read = quote_spanned! {ty_span(f)=>
-                    #p::field_from_json::<#ty>(__fields, #name, #key)?
-                };
-                quote!(#member: #read,)
-            });
-            let listed = names
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let example = names
-                .iter()
-                .map(|n| format!("\"{n}\": ..."))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let stray_head = "unknown field `";
-            let stray_tail = format!("` in `{name}`; its fields are {listed}");
-            let wrong = format!(
-                "`{name}` takes an object of its fields, like {{\"{name}\": {{{example}}}}}, found "
-            );
-            let missing = err(format!(
-                "`{name}` needs its fields: write {{\"{name}\": {{{example}}}}}"
-            ));
-            quote! {
-                #name => match __payload {
-                    #p::Some(#json::Value::Object(__fields)) => {
-                        for __key in __fields.keys() {
-                            match __key.as_str() {
-                                #(#names)|* => {}
-                                __other => {
-                                    return #p::Err(#p::format!(
-                                        "{}{}{}",
-                                        #stray_head,
-                                        __other,
-                                        #stray_tail,
-                                    ));
-                                }
-                            }
-                        }
-                        #p::Ok(Self::#var { #(#fields)* })
-                    }
-                    #p::Some(__other) => #p::Err(#p::format!("{}{}", #wrong, __other)),
-                    #p::None => #missing,
-                },
-            }
-        }
-        Style::Tuple if v.fields.len() == 1 => {
-            let ty = v.fields[0].ty;
-            let read = quote_spanned! {ty_span(&v.fields[0])=>
-                #p::from_json::<#ty>(__field, #name, 0)?
-            };
-            let missing = err(format!(
-                "`{name}` needs its field: write {{\"{name}\": ...}}"
-            ));
-            quote! {
-                #name => match __payload {
-                    #p::Some(__field) => #p::Ok(Self::#var { 0: #read }),
-                    #p::None => #missing,
-                },
-            }
-        }
-        Style::Tuple | Style::Unit => {
-            let count = v.fields.len();
-            let fields = v.fields.iter().enumerate().map(|(i, f)| {
-                let member = &f.member;
-                let ty = f.ty;
-                let read = quote_spanned! {ty_span(f)=>
-                    #p::from_json::<#ty>(&__items[#i], #name, #i)?
-                };
-                quote!(#member: #read,)
-            });
-            let example = vec!["..."; count].join(", ");
-            let wrong = format!("`{name}` takes an array of its {count} fields, found ");
-            let missing = err(format!(
-                "`{name}` needs its fields: write {{\"{name}\": [{example}]}}"
-            ));
-            quote! {
-                #name => match __payload {
-                    #p::Some(#json::Value::Array(__items)) if __items.len() == #count => {
-                        #p::Ok(Self::#var { #(#fields)* })
-                    }
-                    #p::Some(__other) => #p::Err(#p::format!("{}{}", #wrong, __other)),
-                    #p::None => #missing,
-                },
-            }
-        }
-    }
 }

@@ -1,12 +1,15 @@
 //! Implementation detail of `stateprop`: the `StateMachine` derive.
 //!
 //! The pipeline: `attr` parses the derive's attributes, `ast` builds its view of the enum,
-//! `valid` checks what cannot be derived and `expand` writes the impl (or, on error, a stub next
-//! to the errors, so that one mistake gives one message).
+//! `valid` checks what cannot be derived and `expand` writes the impl, with `json` writing the
+//! operations' JSON code; on error, `fallback` writes a stub next to the errors, so that one
+//! mistake gives one message.
 
 mod ast;
 mod attr;
 mod expand;
+mod fallback;
+mod json;
 mod text;
 mod valid;
 
