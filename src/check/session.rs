@@ -4,7 +4,10 @@
 //!
 //! A session is a client id: its operations, ordered by invocation, are the session's program.
 //! The checkers work on any model that says which operations read and write which key
-//! ([`ReadsWrites`], implemented here for [`CasRegister`] and [`KvModel`]).
+//! ([`ReadsWrites`], implemented by the ready models [`CasRegister`] and [`KvModel`]).
+//!
+//! [`CasRegister`]: crate::models::CasRegister
+//! [`KvModel`]: crate::models::KvModel
 //!
 //! # What is flagged, precisely
 //!
@@ -47,7 +50,6 @@
 //! say which write a read shows. Writes to different keys are not related to each other.
 
 use crate::history::{History, Operation};
-use crate::models::{CasRegister, KvModel, KvOp, KvOut, RegisterOp, RegisterOut};
 use crate::spec::Model;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Debug};
@@ -596,89 +598,5 @@ impl<'h, M: ReadsWrites> Facts<'h, M> {
             ));
         }
         text
-    }
-}
-
-impl ReadsWrites for CasRegister {
-    type Key = ();
-    type Value = Option<i64>;
-
-    /// A read is a read of the register; a write, or a compare-and-set that succeeded (or whose
-    /// outcome is unknown, so it may have), writes. A failed compare-and-set only tells that the
-    /// value differed from `from`, which is not a value: it is `Other`.
-    fn access(op: &RegisterOp, output: Option<&RegisterOut>) -> Access<(), Option<i64>> {
-        match (op, output) {
-            (RegisterOp::Read, Some(RegisterOut::Value(v))) => Access::Read { key: (), value: *v },
-            (RegisterOp::Write { value }, _) => Access::Write {
-                key: (),
-                value: Some(*value),
-            },
-            (RegisterOp::Cas { to, .. }, None | Some(RegisterOut::Cas(true))) => Access::Write {
-                key: (),
-                value: Some(*to),
-            },
-            _ => Access::Other,
-        }
-    }
-
-    fn initial_value(&self, _: &()) -> Option<i64> {
-        self.value
-    }
-}
-
-impl ReadsWrites for KvModel {
-    type Key = String;
-    type Value = String;
-
-    /// `Get` reads; `Put` writes its value; `Delete` writes `""` (a deleted key reads as
-    /// `""`); `Append` writes its suffix, which a later read ends with (see
-    /// [`read_may_follow`](ReadsWrites::read_may_follow)).
-    fn access(op: &KvOp, output: Option<&KvOut>) -> Access<String, String> {
-        match (op, output) {
-            (KvOp::Get { key }, Some(KvOut::Value(v))) => Access::Read {
-                key: key.clone(),
-                value: v.clone(),
-            },
-            (KvOp::Get { .. }, _) => Access::Other,
-            (KvOp::Put { key, value } | KvOp::Append { key, value }, _) => Access::Write {
-                key: key.clone(),
-                value: value.clone(),
-            },
-            (KvOp::Delete { key }, _) => Access::Write {
-                key: key.clone(),
-                value: String::new(),
-            },
-        }
-    }
-
-    fn initial_value(&self, key: &String) -> String {
-        self.get(key).to_string()
-    }
-
-    /// A value left by an append ends with the appended suffix; by a put, it is the value.
-    fn read_may_follow(write: &KvOp, written: &String, read: &String) -> bool {
-        match write {
-            KvOp::Append { .. } => read.ends_with(written.as_str()),
-            _ => written == read,
-        }
-    }
-
-    /// Where an append's suffix occurs in the read, when it occurs exactly once; appends of the
-    /// empty string and puts never show.
-    ///
-    /// This assumes an appended string shows up in a read only where it was appended: true when
-    /// appended values are distinct tokens that cannot straddle two others, as in Porcupine's and
-    /// Jepsen's histories (`x <process> <n> y`).
-    fn shown_at(write: &KvOp, written: &String, read: &String) -> Option<usize> {
-        if !matches!(write, KvOp::Append { .. }) || written.is_empty() {
-            return None;
-        }
-        let at = read.find(written.as_str())?;
-        // Look for a second occurrence, overlapping ones included.
-        let step = written.chars().next().map_or(1, char::len_utf8);
-        read[at + step..]
-            .find(written.as_str())
-            .is_none()
-            .then_some(at)
     }
 }

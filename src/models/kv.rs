@@ -1,5 +1,6 @@
 //! A key-value store of strings: get, put, append, delete. Missing keys read as "".
 
+use crate::check::session::{Access, ReadsWrites};
 use crate::{Model, StateMachine};
 use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
@@ -205,5 +206,63 @@ impl Model for KvModel {
                 copy.step(op) == *output
             }
         }
+    }
+}
+
+/// For the session-guarantee checkers.
+impl ReadsWrites for KvModel {
+    type Key = String;
+    type Value = String;
+
+    /// `Get` reads; `Put` writes its value; `Delete` writes `""` (a deleted key reads as
+    /// `""`); `Append` writes its suffix, which a later read ends with (see
+    /// [`read_may_follow`](ReadsWrites::read_may_follow)).
+    fn access(op: &KvOp, output: Option<&KvOut>) -> Access<String, String> {
+        match (op, output) {
+            (KvOp::Get { key }, Some(KvOut::Value(v))) => Access::Read {
+                key: key.clone(),
+                value: v.clone(),
+            },
+            (KvOp::Get { .. }, _) => Access::Other,
+            (KvOp::Put { key, value } | KvOp::Append { key, value }, _) => Access::Write {
+                key: key.clone(),
+                value: value.clone(),
+            },
+            (KvOp::Delete { key }, _) => Access::Write {
+                key: key.clone(),
+                value: String::new(),
+            },
+        }
+    }
+
+    fn initial_value(&self, key: &String) -> String {
+        self.get(key).to_string()
+    }
+
+    /// A value left by an append ends with the appended suffix; by a put, it is the value.
+    fn read_may_follow(write: &KvOp, written: &String, read: &String) -> bool {
+        match write {
+            KvOp::Append { .. } => read.ends_with(written.as_str()),
+            _ => written == read,
+        }
+    }
+
+    /// Where an append's suffix occurs in the read, when it occurs exactly once; appends of the
+    /// empty string and puts never show.
+    ///
+    /// This assumes an appended string shows up in a read only where it was appended: true when
+    /// appended values are distinct tokens that cannot straddle two others, as in Porcupine's and
+    /// Jepsen's histories (`x <process> <n> y`).
+    fn shown_at(write: &KvOp, written: &String, read: &String) -> Option<usize> {
+        if !matches!(write, KvOp::Append { .. }) || written.is_empty() {
+            return None;
+        }
+        let at = read.find(written.as_str())?;
+        // Look for a second occurrence, overlapping ones included.
+        let step = written.chars().next().map_or(1, char::len_utf8);
+        read[at + step..]
+            .find(written.as_str())
+            .is_none()
+            .then_some(at)
     }
 }

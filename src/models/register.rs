@@ -1,5 +1,6 @@
 //! Registers: one value, read and written (and compared-and-set).
 
+use crate::check::session::{Access, ReadsWrites};
 use crate::{Model, StateMachine};
 use serde::{Deserialize, Serialize};
 
@@ -82,5 +83,33 @@ impl Model for CasRegister {
             (op, output),
             (RegisterOp::Read, _) | (RegisterOp::Cas { .. }, RegisterOut::Cas(false))
         )
+    }
+}
+
+/// For the session-guarantee checkers.
+impl ReadsWrites for CasRegister {
+    type Key = ();
+    type Value = Option<i64>;
+
+    /// A read is a read of the register; a write, or a compare-and-set that succeeded (or whose
+    /// outcome is unknown, so it may have), writes. A failed compare-and-set only tells that the
+    /// value differed from `from`, which is not a value: it is `Other`.
+    fn access(op: &RegisterOp, output: Option<&RegisterOut>) -> Access<(), Option<i64>> {
+        match (op, output) {
+            (RegisterOp::Read, Some(RegisterOut::Value(v))) => Access::Read { key: (), value: *v },
+            (RegisterOp::Write { value }, _) => Access::Write {
+                key: (),
+                value: Some(*value),
+            },
+            (RegisterOp::Cas { to, .. }, None | Some(RegisterOut::Cas(true))) => Access::Write {
+                key: (),
+                value: Some(*to),
+            },
+            _ => Access::Other,
+        }
+    }
+
+    fn initial_value(&self, _: &()) -> Option<i64> {
+        self.value
     }
 }
