@@ -417,10 +417,7 @@
 extern crate self as stateprop;
 
 mod spec;
-pub use spec::{
-    ArgTree, Bits, Clamped, Draw, FromOutput, Gen, Model, RuleInfo, StateMachine, System, ToRust,
-    Var,
-};
+pub use spec::{FromOutput, Model, RuleInfo, StateMachine, System, ToRust, Var};
 
 mod config;
 pub use config::{Config, StepRange};
@@ -439,8 +436,6 @@ pub use shrink::ShrinkStats;
 mod report;
 pub use report::{Origin, Report, Stats, Verdict};
 
-pub mod strategy;
-
 pub mod history;
 
 pub mod check;
@@ -449,11 +444,10 @@ pub mod render;
 
 pub mod models;
 
-mod generate;
-pub use generate::program_from_unstructured;
+pub mod generate;
+pub use generate::{program_from_unstructured, strategy};
 
 mod persist;
-mod rng;
 
 pub use stateprop_macros::StateMachine;
 

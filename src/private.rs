@@ -3,11 +3,11 @@
 //! Expansions name everything here by full path, so a user's own `Option`, `Result` or `serde`
 //! cannot break them.
 
+pub use crate::generate::strategy::{ArbitraryDefault, BoundaryDefault, DefaultFor};
+pub use crate::generate::{ArgTree, FastArg, Gen, Mismatch, SlowArg, TreeBox, Typed};
 pub use crate::spec::{
-    ArgTree, DebugFallback, FastArg, FromOutput, Gen, Mismatch, Model, RuleInfo, RustFallback,
-    RustWrap, SlowArg, StateMachine, TreeBox, Typed, Var,
+    DebugFallback, FromOutput, Model, RuleInfo, RustFallback, RustWrap, StateMachine, Var,
 };
-pub use crate::strategy::{ArbitraryDefault, BoundaryDefault, DefaultFor};
 pub use proptest;
 pub use serde_json;
 pub use std::boxed::Box;

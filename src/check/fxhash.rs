@@ -49,6 +49,6 @@ impl Hasher for FxHasher {
     #[inline]
     fn finish(&self) -> u64 {
         // A final avalanche so the low bits a hash table uses depend on every input bit.
-        crate::rng::mix(self.0)
+        crate::generate::rng::mix(self.0)
     }
 }

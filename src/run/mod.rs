@@ -7,12 +7,13 @@ pub(crate) mod watchdog;
 
 use crate::config::{Config, MAX_STEPS};
 use crate::failure::{Failure, FailureKind};
+use crate::generate::rng::{case_seed, fresh_seed};
+use crate::generate::ArgTree;
 use crate::generate::{generate_program, CasePlan, GenError, ModelRun};
 use crate::persist;
 use crate::report::{Origin, Report, Stats, Verdict};
-use crate::rng::{case_seed, fresh_seed};
 use crate::shrink::{ShrinkStats, Shrinker};
-use crate::spec::{ArgTree, Model, StateMachine, System};
+use crate::spec::{Model, StateMachine, System};
 use exec::{execute, Exec};
 use outcome::{Found, Reporting, Shared};
 use std::panic::Location;

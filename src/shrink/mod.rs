@@ -7,10 +7,11 @@
 //! system under test only ever sees well-formed programs. Candidates are memoized by content.
 
 use crate::failure::Failure;
+use crate::generate::ArgTree;
 use crate::generate::ModelRun;
 use crate::run::exec::execute;
 use crate::run::watchdog::{Activity, Heartbeat};
-use crate::spec::{ArgTree, Model, StateMachine, System};
+use crate::spec::{Model, StateMachine, System};
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant};

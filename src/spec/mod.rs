@@ -1,24 +1,16 @@
 //! The specification: a reference [`Model`], the operations it understands (a
 //! [`StateMachine`], usually derived), and the [`System`] under test.
 
-mod draw;
-mod gen;
 mod rust;
 mod var;
 
-pub(crate) use draw::RunnerRef;
-pub use draw::{Bits, Clamped, Draw};
-pub use gen::{ArgTree, Gen};
 pub use rust::ToRust;
 pub use var::{FromOutput, Var};
 
 #[doc(hidden)]
-pub use draw::{FastArg, Mismatch, SlowArg, Typed};
-#[doc(hidden)]
-pub use gen::TreeBox;
-#[doc(hidden)]
 pub use rust::{DebugFallback, RustFallback, RustWrap};
 
+use crate::generate::{ArgTree, Gen};
 use std::fmt::Debug;
 
 /// The sequential specification of a system: its state and what every operation returns.

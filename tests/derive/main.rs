@@ -8,7 +8,8 @@ mod kv;
 mod shapes;
 
 use proptest::test_runner::TestRunner;
-use stateprop::{ArgTree, Gen, Model};
+use stateprop::generate::{ArgTree, Gen};
+use stateprop::Model;
 
 /// Generates one operation of `rule` from a deterministic runner.
 pub fn generate<M: Model>(

@@ -1,9 +1,27 @@
-//! Generating programs: choose an enabled rule (weighted, within the case's swarm), then its
-//! arguments from their strategies. No rejection: a rule whose precondition fails is never chosen.
+//! Generation, all of it: the case's random source (`rng`), fast draws from it (`draw`), the
+//! generator handed to derived code and the arguments' value trees (`gen`), stateprop's own
+//! strategies (`strategy`), and here the programs themselves: choose an enabled rule (weighted,
+//! within the case's swarm), then its arguments from their strategies. No rejection: a rule whose
+//! precondition fails is never chosen.
+//!
+//! Most of this is plumbing for derived code; what a test writes is in [`strategy`].
 
-use crate::rng::CaseRunner;
+mod draw;
+mod gen;
+pub(crate) mod rng;
+pub mod strategy;
+
+pub(crate) use draw::RunnerRef;
+pub use draw::{Bits, Clamped, Draw};
+#[doc(hidden)]
+pub use draw::{FastArg, Mismatch, SlowArg, Typed};
+#[doc(hidden)]
+pub use gen::TreeBox;
+pub use gen::{ArgTree, Gen};
+
 use crate::run::panic::catch;
-use crate::spec::{ArgTree, Bits, Gen, Model, RuleInfo, RunnerRef, StateMachine};
+use crate::spec::{Model, RuleInfo, StateMachine};
+use rng::CaseRunner;
 
 /// Why no operation could be generated.
 #[derive(Debug, Clone)]
@@ -39,13 +57,13 @@ impl CasePlan {
     /// The plan of the case with seed `seed`: its length, swarm and choice generator come from
     /// the seed directly; proptest's runner is made only if a strategy needs it.
     pub(crate) fn new<Op: StateMachine>(seed: u64, steps: (usize, usize), swarm: bool) -> Self {
-        let mut state = crate::rng::mix(seed ^ 0x5EED);
+        let mut state = crate::generate::rng::mix(seed ^ 0x5EED);
         let mut next = || {
             state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            crate::rng::mix(state)
+            crate::generate::rng::mix(state)
         };
         let (lo, hi) = steps;
-        let len = lo + crate::rng::below(next(), (hi - lo + 1) as u64) as usize;
+        let len = lo + crate::generate::rng::below(next(), (hi - lo + 1) as u64) as usize;
         let rules = Op::rules().len();
         let mut mask = vec![true; rules];
         if swarm && rules > 1 {
@@ -120,7 +138,7 @@ impl CasePlan {
         if total == 0 {
             return Err(GenError::NoRuleEnabled(no_rule_message::<M>(model)));
         }
-        let mut pick = crate::rng::below(self.choice_bits(), total);
+        let mut pick = crate::generate::rng::below(self.choice_bits(), total);
         let mut rule = 0;
         for (i, &w) in self.weights.iter().enumerate() {
             if pick < w as u64 {
@@ -244,15 +262,15 @@ pub fn program_from_unstructured<M: Model>(
     // Past the fuzzer's bytes, a deterministic stream derived from them: an RNG that returned
     // zeros forever would stall rejection sampling (uniform ranges) in an endless loop.
     let mut bytes = data.to_vec();
-    let mut state = data
-        .iter()
-        .fold(0x5EED_u64, |h, &b| crate::rng::mix(h ^ u64::from(b)));
+    let mut state = data.iter().fold(0x5EED_u64, |h, &b| {
+        crate::generate::rng::mix(h ^ u64::from(b))
+    });
     while bytes.len() < data.len() + 1024 + max_steps * 256 {
-        state = crate::rng::mix(state);
+        state = crate::generate::rng::mix(state);
         bytes.extend_from_slice(&state.to_le_bytes());
     }
     let mut plan = CasePlan {
-        runner: CaseRunner::ready(crate::rng::passthrough_runner(&bytes)),
+        runner: CaseRunner::ready(crate::generate::rng::passthrough_runner(&bytes)),
         len,
         swarm: vec![true; M::Op::rules().len()],
         weights: Vec::new(),

@@ -5,7 +5,7 @@
 //! a uniform `u32` almost never lands there. They shrink toward 0 by binary search, like
 //! proptest's own integers. Every other type uses its proptest `Arbitrary` strategy.
 
-use crate::spec::{Bits, Draw};
+use super::{Bits, Draw};
 use proptest::strategy::{NewTree, Strategy};
 use proptest::test_runner::TestRunner;
 use std::marker::PhantomData;
@@ -110,7 +110,7 @@ where
                 "`pick` from an empty collection: guard the rule with a precondition".into(),
             );
         }
-        let index = crate::rng::below(bits.u64(), count as u64) as usize;
+        let index = crate::generate::rng::below(bits.u64(), count as u64) as usize;
         let mut items = self.0.clone();
         let first = items.next().expect("counted");
         let current = if index == 0 {
@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn pick_chooses_every_element_and_shrinks_to_the_first() {
         let items = [3u8, 5, 9];
-        let mut runner = crate::rng::proptest_runner(3);
+        let mut runner = crate::generate::rng::proptest_runner(3);
         let mut seen = std::collections::BTreeSet::new();
         for _ in 0..200 {
             let mut tree = pick(items.iter().copied()).new_tree(&mut runner).unwrap();
@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn boundary_values_come_up_often_and_shrink_to_zero() {
-        let mut runner = crate::rng::proptest_runner(7);
+        let mut runner = crate::generate::rng::proptest_runner(7);
         let s = boundary_biased::<u8>();
         let draws: Vec<u8> = (0..400)
             .map(|_| s.new_tree(&mut runner).unwrap().current())
@@ -263,7 +263,7 @@ mod tests {
         let ints = (&DefaultFor::<u32>::new()).default_strategy();
         let _: Boundary<u32> = ints;
         let strings = (&DefaultFor::<bool>::new()).default_strategy();
-        let mut runner = crate::rng::proptest_runner(1);
+        let mut runner = crate::generate::rng::proptest_runner(1);
         let _: bool = strings.new_tree(&mut runner).unwrap().current();
     }
 }

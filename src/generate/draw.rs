@@ -11,8 +11,9 @@
 //! [`pick`]: crate::strategy::pick
 //! [`boundary_biased`]: crate::strategy::boundary_biased
 
-use super::{Gen, Model};
-use crate::rng::CaseRunner;
+use super::rng::CaseRunner;
+use super::Gen;
+use crate::spec::Model;
 use proptest::prelude::Rng;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -67,7 +68,7 @@ impl<'a> Bits<'a> {
         match &mut self.state {
             Some(state) => {
                 **state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                crate::rng::mix(**state)
+                crate::generate::rng::mix(**state)
             }
             None => self.runner.get().rng().next_u64(),
         }
@@ -235,7 +236,7 @@ fn draw_between<T>(lo: i128, hi: i128, bits: &mut Bits<'_>) -> Clamped<T> {
     let value = if span > u128::from(u64::MAX) {
         lo + i128::from(bits.u64())
     } else {
-        lo + i128::from(crate::rng::below(bits.u64(), span as u64))
+        lo + i128::from(crate::generate::rng::below(bits.u64(), span as u64))
     };
     let target = 0i128.clamp(lo, hi);
     Clamped::new(target, value)
@@ -246,7 +247,7 @@ mod tests {
     use super::*;
 
     fn tree<S: Draw>(s: &S, seed: u64) -> S::FastTree {
-        let mut runner = crate::rng::proptest_runner(seed);
+        let mut runner = crate::generate::rng::proptest_runner(seed);
         let mut state = seed;
         s.draw(&mut Bits::new(Some(&mut state), &mut runner))
             .unwrap()
@@ -306,7 +307,7 @@ mod tests {
 
     #[test]
     fn empty_ranges_are_errors() {
-        let mut runner = crate::rng::proptest_runner(1);
+        let mut runner = crate::generate::rng::proptest_runner(1);
         #[allow(clippy::reversed_empty_ranges)]
         let r = 5u8..5;
         assert!(r.draw(&mut Bits::new(None, &mut runner)).is_err());

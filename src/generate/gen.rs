@@ -1,8 +1,8 @@
 //! The generation context handed to derived `generate` functions.
 
 use super::draw::{Bits, Draw, RunnerRef};
-use super::{FromOutput, Model, Var};
-use crate::rng::CaseRunner;
+use super::rng::CaseRunner;
+use crate::spec::{FromOutput, Model, Var};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use std::any::Any;
@@ -154,7 +154,7 @@ impl<'a, M: Model> Gen<'a, M> {
                 "no earlier step returned a value for `Var` field `{field}`"
             ));
         }
-        let mut pick = crate::rng::below(self.bits().u64(), candidates as u64) as usize;
+        let mut pick = crate::generate::rng::below(self.bits().u64(), candidates as u64) as usize;
         for (step, output) in self.outputs.iter().enumerate() {
             if T::from_output(output).is_some() {
                 if pick == 0 {
