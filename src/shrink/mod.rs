@@ -82,10 +82,27 @@ pub(crate) struct Shrunk<Op> {
 enum Try {
     /// It failed too and is now the current program.
     Adopted,
-    /// It passed (or was already tried, or repaired to nothing).
+    /// It ran and passed.
     Passed,
+    /// An identical candidate already ran (and passed: a failing one would be the current
+    /// program), so it was not run again.
+    Duplicate,
+    /// Repaired against the model, nothing of it was left to run.
+    Empty,
+    /// The shrink budget ran out before it could run.
+    OutOfBudget,
     /// It is not simpler than the current program, so it was not run.
     NotSimpler,
+}
+
+impl Try {
+    /// Whether the candidate is known or taken not to fail: a binary search moves back up.
+    fn kept_passing(self) -> bool {
+        matches!(
+            self,
+            Try::Passed | Try::Duplicate | Try::Empty | Try::OutOfBudget
+        )
+    }
 }
 
 /// Makes fresh value trees for the original program, one list per original step.
@@ -290,7 +307,8 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
                                 break;
                             }
                         }
-                        Try::Passed => {
+                        passing => {
+                            debug_assert!(passing.kept_passing());
                             if !cur.trees[step][arg].complicate() {
                                 break;
                             }
@@ -392,7 +410,8 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
                     Try::NotSimpler => {
                         all_moved = group.iter().all(|&(s, a)| cur.trees[s][a].simplify());
                     }
-                    Try::Passed => {
+                    passing => {
+                        debug_assert!(passing.kept_passing());
                         all_moved = group.iter().all(|&(s, a)| cur.trees[s][a].complicate());
                     }
                 }
@@ -412,7 +431,7 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
         let replacing = !replace.is_empty();
         let (ops, kept) = self.repair(&cur.ops, keep, replace);
         if ops.is_empty() {
-            return Try::Passed;
+            return Try::Empty;
         }
         // Only ever move to a simpler program: fresh value trees start from the original values
         // and would otherwise wander back up.
@@ -421,11 +440,11 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
         }
         if !self.seen.insert(fingerprint(&ops)) {
             self.stats.skipped += 1;
-            return Try::Passed;
+            return Try::Duplicate;
         }
         // Every phase stops on this, so no phase can overrun the budget by a run.
         if self.out_of_budget() {
-            return Try::Passed;
+            return Try::OutOfBudget;
         }
         self.stats.runs += 1;
         self.progress(cur.ops.len());
