@@ -448,6 +448,7 @@ pub mod generate;
 pub use generate::{program_from_unstructured, strategy};
 
 mod persist;
+mod program;
 
 pub use stateprop_macros::StateMachine;
 

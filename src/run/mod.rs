@@ -9,7 +9,7 @@ use crate::config::{Config, MAX_STEPS};
 use crate::failure::{Failure, FailureKind};
 use crate::generate::rng::{case_seed, fresh_seed};
 use crate::generate::ArgTree;
-use crate::generate::{generate_program, CasePlan, GenError, ModelRun};
+use crate::generate::{generate_program, CasePlan, GenError};
 use crate::persist;
 use crate::report::{Origin, Report, Stats, Verdict};
 use crate::shrink::{ShrinkStats, Shrinker};
@@ -265,19 +265,8 @@ where
         Err(e) => panic!("stateprop: bad environment: {e}"),
     };
     // Check the program is one the generator could have made before running the system.
-    let mut model = ModelRun::new(initial.clone());
-    for (i, op) in ops.iter().enumerate() {
-        if !model.admits(op) {
-            panic!(
-                "stateprop: the replayed program is not valid: step {i}, {}, is not enabled in \
-                 model state {:?} (its precondition fails or a `Var` names a missing result)",
-                op.to_rust(),
-                model.model
-            );
-        }
-        if let Err(e) = model.apply(op) {
-            panic!("stateprop: the model panicked at step {i} of the replayed program: {e}");
-        }
+    if let Err(invalid) = crate::program::validate(&initial, ops) {
+        panic!("stateprop: the replayed program is not valid: {invalid}");
     }
     let owned: Vec<M::Op> = ops.to_vec();
     let start = initial.clone();
@@ -340,12 +329,7 @@ where
     M: Model,
     S: System<M>,
 {
-    let mut model = ModelRun::new(initial.clone());
-    for (i, op) in ops.iter().enumerate() {
-        if !model.admits(op) || model.apply(op).is_err() {
-            return Err(format!("step {i}, {}, is not enabled here", op.to_rust()));
-        }
-    }
+    crate::program::validate(initial, ops).map_err(|invalid| invalid.to_string())?;
     Ok(execute(initial, factory, ops, &Heartbeat::default(), false).failure)
 }
 
@@ -529,14 +513,10 @@ impl<M: Model> Job<M> {
                     continue;
                 }
             };
-            let mut model = ModelRun::new(self.initial.clone());
-            if let Some(bad) = ops.iter().position(|op| {
-                let ok = model.admits(op) && model.apply(op).is_ok();
-                !ok
-            }) {
+            if let Err(invalid) = crate::program::validate(&self.initial, &ops) {
                 eprintln!(
-                    "stateprop: {location}: skipped a saved case: step {bad} is no longer enabled \
-                     (the preconditions changed)"
+                    "stateprop: {location}: skipped a saved case, which the model no longer \
+                     allows: {invalid}"
                 );
                 continue;
             }

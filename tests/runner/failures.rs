@@ -275,3 +275,19 @@ fn an_unguarded_pick_names_the_rule_and_field() {
         "{message}"
     );
 }
+
+#[test]
+fn every_entry_point_rejects_an_invalid_program_with_the_same_words() {
+    let bad = [KvOp::Delete { key: 1 }];
+    let expected = "step 0, KvOp::Delete { key: 1 }, is not enabled in model state Kv { map: {} }";
+    let from_run_program = stateprop::run_program(&Kv::default(), &crate::GoodStore::default, &bad)
+        .expect_err("delete on an empty map breaks its precondition");
+    assert!(from_run_program.contains(expected), "{from_run_program}");
+    let from_replay =
+        std::panic::catch_unwind(|| stateprop::replay::<Kv, crate::GoodStore>(&bad)).unwrap_err();
+    let from_replay = from_replay
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(from_replay.contains(expected), "{from_replay}");
+}
