@@ -54,6 +54,11 @@ fn resolve_dir(dir: &Path) -> Option<PathBuf> {
     }
 }
 
+/// The format of the entries this version writes. Format 1 (no `"format"` field) is a
+/// sequential program in `"steps"`; format 2 adds `"format"` and `"shape"` (`"sequential"`,
+/// with `"steps"`), so that programs of other shapes can be saved beside them.
+const FORMAT: u64 = 2;
+
 /// Reads the entries of `test`; a line that is not a valid entry is an error naming it.
 pub(crate) fn load(path: &Path, test: &str) -> Result<Vec<Entry>, String> {
     let text = read_text(path)?;
@@ -64,26 +69,73 @@ pub(crate) fn load(path: &Path, test: &str) -> Result<Vec<Entry>, String> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let at = || format!("{}:{line_no}", path.display());
-        let value: Value = serde_json::from_str(trimmed)
-            .map_err(|e| format!("{}: not a JSON object: {e}", at()))?;
-        let entry_test = value
-            .get("test")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("{}: the entry has no \"test\" string", at()))?;
-        let steps = value
-            .get("steps")
-            .and_then(Value::as_array)
-            .ok_or_else(|| format!("{}: the entry has no \"steps\" list", at()))?;
-        if entry_test == test {
+        let at = format!("{}:{line_no}", path.display());
+        let entry = match parse_entry(trimmed) {
+            Ok(entry) => entry,
+            // Written by a newer stateprop, or a program this runner cannot run: not this
+            // version's to judge, so not an error; the test goes on without it.
+            Err(Unreadable::Later(why)) => {
+                eprintln!("stateprop: {at}: skipped a saved case: {why}");
+                continue;
+            }
+            Err(Unreadable::Malformed(e)) => return Err(format!("{at}: {e}")),
+        };
+        if entry.test == test {
             entries.push(Entry {
                 line: line_no,
-                test: entry_test.to_string(),
-                steps: steps.clone(),
+                ..entry
             });
         }
     }
     Ok(entries)
+}
+
+/// Why a line is not an entry this version runs.
+enum Unreadable {
+    /// Not an entry at all.
+    Malformed(String),
+    /// A later format or another shape of program.
+    Later(String),
+}
+
+/// One line of a regression file (its `line` left 0).
+fn parse_entry(line: &str) -> Result<Entry, Unreadable> {
+    use Unreadable::{Later, Malformed};
+    let value: Value =
+        serde_json::from_str(line).map_err(|e| Malformed(format!("not a JSON object: {e}")))?;
+    let format = match value.get("format") {
+        None => 1,
+        Some(f) => f.as_u64().ok_or_else(|| {
+            Malformed(format!("the entry's \"format\" is not a whole number: {f}"))
+        })?,
+    };
+    if format > FORMAT {
+        return Err(Later(format!(
+            "it is in format {format}, written by a newer stateprop (this one reads formats 1 \
+             to {FORMAT})"
+        )));
+    }
+    match value.get("shape").and_then(Value::as_str) {
+        None | Some("sequential") => {}
+        Some(other) => {
+            return Err(Later(format!(
+                "it holds a `{other}` program, which this runner does not run"
+            )))
+        }
+    }
+    let test = value
+        .get("test")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Malformed("the entry has no \"test\" string".to_string()))?;
+    let steps = value
+        .get("steps")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Malformed("the entry has no \"steps\" list".to_string()))?;
+    Ok(Entry {
+        line: 0,
+        test: test.to_string(),
+        steps: steps.clone(),
+    })
 }
 
 /// The file's text without a leading byte-order mark (editors on some systems add one); empty
@@ -119,8 +171,19 @@ pub(crate) fn save(path: &Path, test: &str, seed: u64, steps: &[Value]) -> Resul
     let target = follow_links(path);
     let _lock = Lock::acquire(&target);
     let old = read_text(path)?;
-    let line = json!({ "test": test, "seed": seed, "steps": steps }).to_string();
-    if old.lines().any(|l| l.trim() == line) {
+    let line = json!({
+        "format": FORMAT,
+        "test": test,
+        "seed": seed,
+        "shape": "sequential",
+        "steps": steps,
+    })
+    .to_string();
+    // The same program saved before, in this format or an older one, is not saved again.
+    let saved = |l: &str| {
+        parse_entry(l.trim()).is_ok_and(|e| e.test == test && e.steps.as_slice() == steps)
+    };
+    if old.lines().any(saved) {
         return Ok(false);
     }
     let mut text = if old.is_empty() {

@@ -287,3 +287,43 @@ fn a_json_report_path_that_is_a_symlink_is_written_through() {
         serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
     assert_eq!(json["verdict"], "fail");
 }
+
+#[test]
+fn entries_carry_their_format_and_shape_and_older_ones_still_load() {
+    let file = scratch("persist-format").join("kv.stateprop-regressions");
+    assert!(run(&file, 5).failed());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let line = text.lines().find(|l| !l.starts_with('#')).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(entry["format"], 2);
+    assert_eq!(entry["shape"], "sequential");
+    // The same program in format 1 (no format, no shape), as earlier versions wrote it: it
+    // loads, and saving the program again does not add a second line.
+    let old = serde_json::json!({
+        "test": entry["test"], "seed": entry["seed"], "steps": entry["steps"]
+    });
+    std::fs::write(&file, format!("{old}\n")).unwrap();
+    let again = run(&file, 77);
+    assert!(again.failed());
+    assert!(matches!(again.report.origin, Some(Origin::Saved { .. })));
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(after.lines().count(), 1, "{after}");
+    // A later format, or a program of another shape, is skipped, not an error.
+    std::fs::write(
+        &file,
+        "{\"format\": 99, \"test\": \"store_matches_model\", \"steps\": []}\n\
+         {\"format\": 2, \"shape\": \"parallel\", \"test\": \"store_matches_model\", \"steps\": []}\n",
+    )
+    .unwrap();
+    let later = Runner::<Kv>::new(
+        Config::default()
+            .ignore_env()
+            .seed(1)
+            .cases(5)
+            .name("store_matches_model")
+            .regression_file(&file),
+    )
+    .run_default::<crate::GoodStore>();
+    assert!(!later.failed());
+    assert_eq!(later.report.stats.replayed, 0);
+}
