@@ -41,7 +41,7 @@ impl GenError {
 }
 
 /// The per-case plan drawn from the case's seed: length and swarm.
-pub(crate) struct CasePlan {
+pub(crate) struct CaseGenerator {
     pub(crate) runner: CaseRunner,
     pub(crate) len: usize,
     /// Rules this case may use (swarm testing); all true without swarm.
@@ -53,7 +53,7 @@ pub(crate) struct CasePlan {
     choices: Option<u64>,
 }
 
-impl CasePlan {
+impl CaseGenerator {
     /// The plan of the case with seed `seed`: its length, swarm and choice generator come from
     /// the seed directly; proptest's runner is made only if a strategy needs it.
     pub(crate) fn new<Op: StateMachine>(seed: u64, steps: (usize, usize), swarm: bool) -> Self {
@@ -79,7 +79,7 @@ impl CasePlan {
             }
         }
         let choices = Some(next());
-        CasePlan {
+        CaseGenerator {
             runner: CaseRunner::lazy(seed),
             len,
             swarm: mask,
@@ -219,7 +219,7 @@ impl<M: Model> ModelRun<M> {
 /// Generates a whole program against the model alone, optionally keeping argument trees.
 pub(crate) fn generate_program<M: Model>(
     initial: &M,
-    plan: &mut CasePlan,
+    plan: &mut CaseGenerator,
     len: usize,
     mut trees: Option<&mut Vec<Vec<Box<dyn ArgTree>>>>,
 ) -> Result<Vec<M::Op>, GenError> {
@@ -269,7 +269,7 @@ pub fn program_from_unstructured<M: Model>(
         state = crate::generate::rng::mix(state);
         bytes.extend_from_slice(&state.to_le_bytes());
     }
-    let mut plan = CasePlan {
+    let mut plan = CaseGenerator {
         runner: CaseRunner::ready(crate::generate::rng::passthrough_runner(&bytes)),
         len,
         swarm: vec![true; M::Op::rules().len()],

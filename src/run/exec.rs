@@ -6,7 +6,7 @@ use crate::failure::{Failure, FailureKind};
 use crate::spec::{Model, StateMachine, System};
 
 /// One case in progress: a model, a system, and the outputs `Var`s bind to.
-pub(crate) struct Exec<M: Model, S> {
+pub(crate) struct Case<M: Model, S> {
     pub(crate) model: M,
     sut: S,
     pub(crate) model_outputs: Vec<M::Output>,
@@ -19,7 +19,7 @@ pub(crate) struct Exec<M: Model, S> {
     trace_steps: bool,
 }
 
-impl<M: Model, S: System<M>> Exec<M, S> {
+impl<M: Model, S: System<M>> Case<M, S> {
     /// Builds the system; a panic in the factory is a failure "while setting up".
     pub(crate) fn start(model: M, factory: &dyn Fn() -> S, trace: bool) -> Result<Self, Failure> {
         let sut = catch(factory).map_err(|message| Failure {
@@ -27,7 +27,7 @@ impl<M: Model, S: System<M>> Exec<M, S> {
             op: None,
             kind: FailureKind::Panic { message },
         })?;
-        Ok(Exec {
+        Ok(Case {
             model,
             sut,
             model_outputs: Vec::new(),
@@ -130,7 +130,7 @@ pub(crate) fn execute<M: Model, S: System<M>>(
     hb: &Heartbeat,
     trace: bool,
 ) -> Outcome {
-    let mut exec = match Exec::start(initial.clone(), factory, trace) {
+    let mut exec = match Case::start(initial.clone(), factory, trace) {
         Ok(exec) => exec,
         Err(failure) => {
             return Outcome {

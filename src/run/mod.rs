@@ -9,12 +9,12 @@ use crate::config::{Config, MAX_STEPS};
 use crate::failure::{Failure, FailureKind};
 use crate::generate::rng::{case_seed, fresh_seed};
 use crate::generate::ArgTree;
-use crate::generate::{generate_program, CasePlan, GenError};
+use crate::generate::{generate_program, CaseGenerator, GenError};
 use crate::persist;
 use crate::report::{Origin, Report, Stats, Verdict};
 use crate::shrink::{ShrinkStats, Shrinker};
 use crate::spec::{Model, StateMachine, System};
-use exec::{execute, Exec};
+use exec::{execute, Case};
 use outcome::{Found, Reporting, Shared};
 use std::panic::Location;
 use std::path::PathBuf;
@@ -165,7 +165,7 @@ impl<M: Model> Runner<M> {
             swarm: config.swarm,
         };
         let progress = outcome::shared();
-        let job = Job {
+        let job = Run {
             config: config.clone(),
             initial: self.initial.clone(),
             reporting: reporting.clone(),
@@ -334,7 +334,7 @@ where
 }
 
 /// Everything the worker thread needs.
-struct Job<M: Model> {
+struct Run<M: Model> {
     config: Config,
     initial: M,
     reporting: Reporting,
@@ -349,7 +349,7 @@ struct Candidate<Op> {
     origin: Origin,
 }
 
-impl<M: Model> Job<M> {
+impl<M: Model> Run<M> {
     /// Fresh argument trees for a generated case (see `shrink::Regenerate`).
     fn fresh_trees(&self, origin: &Origin, len: usize) -> Vec<Vec<Box<dyn ArgTree>>> {
         let Origin::Generated { case_seed, .. } = origin else {
@@ -564,7 +564,7 @@ impl<M: Model> Job<M> {
             let mut plan = self.plan(seed);
             let mut failure = None;
             let mut ran = 0;
-            match Exec::start(self.initial.clone(), factory, false) {
+            match Case::start(self.initial.clone(), factory, false) {
                 Err(f) => failure = Some(f),
                 Ok(mut exec) => {
                     let mut last = None;
@@ -610,8 +610,8 @@ impl<M: Model> Job<M> {
         }
     }
 
-    fn plan(&self, case_seed: u64) -> CasePlan {
-        CasePlan::new::<M::Op>(case_seed, self.config.steps, self.config.swarm)
+    fn plan(&self, case_seed: u64) -> CaseGenerator {
+        CaseGenerator::new::<M::Op>(case_seed, self.config.steps, self.config.swarm)
     }
 
     fn gen_error(&self, e: GenError, case: u64, step: usize) -> String {

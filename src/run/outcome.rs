@@ -9,7 +9,7 @@
 use super::exec::execute;
 use super::watchdog::{Activity, Heartbeat, Hung};
 use crate::failure::{Failure, FailureKind};
-use crate::generate::{generate_program, CasePlan};
+use crate::generate::{generate_program, CaseGenerator};
 use crate::persist;
 use crate::report::{Origin, Report, Stats, Verdict};
 use crate::shrink::{ShrinkStats, Shrunk};
@@ -220,7 +220,7 @@ pub(crate) fn hang_report<M: Model>(
     }
     let (mut ops, origin, cases): (Vec<M::Op>, Option<Origin>, u64) = match &hung.activity {
         Activity::Case { index, seed } => {
-            let mut plan = CasePlan::new::<M::Op>(*seed, reporting.steps, reporting.swarm);
+            let mut plan = CaseGenerator::new::<M::Op>(*seed, reporting.steps, reporting.swarm);
             let ops = generate_program(initial, &mut plan, hung.step + 1, None).unwrap_or_default();
             let origin = Origin::Generated {
                 case: *index,
