@@ -1,6 +1,7 @@
 //! What went wrong in a case.
 
 use std::fmt;
+use std::time::Duration;
 
 /// A failed check, with everything the report needs, already rendered as text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,7 +92,7 @@ impl Failure {
             FailureKind::Hang { timeout_ms } => format!(
                 "{op} {at} did not return within {} (a hang or a deadlock; \
                  STATEPROP_STEP_TIMEOUT sets the limit)",
-                crate::report::seconds(std::time::Duration::from_millis(*timeout_ms))
+                seconds(std::time::Duration::from_millis(*timeout_ms))
             ),
         }
     }
@@ -100,5 +101,15 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.cause(self.step.map_or(0, |s| s + 1)))
+    }
+}
+
+/// `0.21 s`, `3.4 ms`.
+pub(crate) fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{:.1} ms", s * 1000.0)
     }
 }

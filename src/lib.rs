@@ -431,10 +431,9 @@ pub use run::{
 };
 
 mod shrink;
-pub use shrink::ShrinkStats;
 
 mod report;
-pub use report::{Origin, Report, Stats, Verdict};
+pub use report::{Origin, Report, ShrinkStats, Stats, Verdict};
 
 pub mod history;
 
@@ -447,6 +446,7 @@ pub mod models;
 pub mod generate;
 pub use generate::{program_from_unstructured, strategy};
 
+mod catch;
 mod persist;
 mod program;
 

@@ -9,6 +9,7 @@
 use crate::generate::ModelRun;
 use crate::spec::{Model, StateMachine};
 use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// Why a program is not one the generator could have made.
 #[derive(Clone, Debug)]
@@ -62,4 +63,20 @@ pub(crate) fn validate<M: Model>(initial: &M, ops: &[M::Op]) -> Result<(), Inval
             .map_err(|m| invalid(Reason::ModelPanicked(m)))?;
     }
     Ok(())
+}
+
+/// A content hash of a program (its `Debug` text, fed to the hasher without allocating).
+pub(crate) fn fingerprint<Op: std::fmt::Debug>(ops: &[Op]) -> u64 {
+    struct W<'h>(&'h mut DefaultHasher);
+    impl std::fmt::Write for W<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            s.hash(self.0);
+            Ok(())
+        }
+    }
+    let mut h = DefaultHasher::new();
+    for op in ops {
+        let _ = std::fmt::write(&mut W(&mut h), format_args!("{op:?};"));
+    }
+    h.finish()
 }

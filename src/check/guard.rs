@@ -3,8 +3,8 @@
 //! after the panic.
 
 use super::linearizability::ModelPanic;
+use crate::catch::catch_quietly;
 use crate::history::History;
-use crate::run::panic::catch_quietly;
 use crate::spec::Model;
 
 /// Where a search is: the operation whose model calls run now (a history index) and the state

@@ -256,7 +256,7 @@ where
         }
         let (part, search) = &mut active[turn];
         let part = *part;
-        let ran = crate::run::panic::catch_quietly(|| search.run(config.slice.max(1), &mut budget));
+        let ran = crate::catch::catch_quietly(|| search.run(config.slice.max(1), &mut budget));
         let step = match ran {
             Ok(step) => step,
             Err(message) => {
@@ -379,9 +379,9 @@ fn model_panic<M: Model + Hash + Eq>(search: &Search<'_, M>, message: String) ->
     let op = search.op(search.trying);
     // The state is the one the operation was applied to (the search steps copies); its `Debug`
     // is the model's code too, so it may panic as well.
-    let state = crate::run::panic::catch_quietly(|| format!("{:?}", search.state()))
+    let state = crate::catch::catch_quietly(|| format!("{:?}", search.state()))
         .unwrap_or_else(|m| format!("(its Debug panicked too: {m})"));
-    let op_text = crate::run::panic::catch_quietly(|| format!("{:?}", op.op))
+    let op_text = crate::catch::catch_quietly(|| format!("{:?}", op.op))
         .unwrap_or_else(|m| format!("(its Debug panicked: {m})"));
     ModelPanic {
         partition: None,

@@ -19,7 +19,7 @@ pub use draw::{FastArg, Mismatch, SlowArg, Typed};
 pub use gen::TreeBox;
 pub use gen::{ArgTree, Gen};
 
-use crate::run::panic::catch;
+use crate::catch::catch;
 use crate::spec::{Model, RuleInfo, StateMachine};
 use rng::CaseRunner;
 

@@ -7,7 +7,6 @@ mod json;
 mod text;
 
 use crate::failure::Failure;
-use crate::shrink::ShrinkStats;
 use std::time::Duration;
 
 /// Counts of a run.
@@ -100,12 +99,21 @@ pub struct Report {
     pub rerun_env: String,
 }
 
-/// `0.21 s`, `3.4 ms`.
-pub(crate) fn seconds(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 1.0 {
-        format!("{s:.2} s")
-    } else {
-        format!("{:.1} ms", s * 1000.0)
-    }
+/// What shrinking did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShrinkStats {
+    /// Candidate programs run against the system under test.
+    pub runs: u64,
+    /// Candidates skipped because an identical one had already run.
+    pub skipped: u64,
+    /// Length of the failing program before shrinking.
+    pub steps_before: usize,
+    /// Length after.
+    pub steps_after: usize,
+    /// Wall-clock time spent.
+    pub time: Duration,
+    /// Whether the time or run budget ended shrinking before the fixpoint.
+    pub budget_exhausted: bool,
+    /// Failing cases shrunk (more than one with `Config::failures`); the counts add up over all.
+    pub failures: u32,
 }

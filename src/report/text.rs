@@ -1,7 +1,8 @@
 //! The human-readable report.
 
-use super::{seconds, Origin, Report, Verdict};
-use crate::shrink::fingerprint;
+use super::{Origin, Report, Verdict};
+use crate::failure::seconds;
+use crate::program::fingerprint;
 use std::fmt::Write;
 
 impl Report {

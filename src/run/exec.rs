@@ -1,7 +1,7 @@
 //! Running operations against the model and the system under test, checking every step.
 
-use super::panic::catch;
 use super::watchdog::Heartbeat;
+use crate::catch::catch;
 use crate::failure::{Failure, FailureKind};
 use crate::spec::{Model, StateMachine, System};
 

@@ -2,7 +2,6 @@
 
 pub(crate) mod exec;
 mod outcome;
-pub(crate) mod panic;
 pub(crate) mod watchdog;
 
 use crate::config::{Config, MAX_STEPS};
@@ -11,8 +10,8 @@ use crate::generate::rng::{case_seed, fresh_seed};
 use crate::generate::ArgTree;
 use crate::generate::{generate_program, CaseGenerator, GenError};
 use crate::persist;
-use crate::report::{Origin, Report, Stats, Verdict};
-use crate::shrink::{ShrinkStats, Shrinker};
+use crate::report::{Origin, Report, ShrinkStats, Stats, Verdict};
+use crate::shrink::Shrinker;
 use crate::spec::{Model, StateMachine, System};
 use exec::{execute, Case};
 use outcome::{Found, Reporting, Shared};
@@ -394,10 +393,16 @@ impl<M: Model> Run<M> {
                 best.shrink.skipped = shrink.skipped;
             }
         };
+        // A candidate runs like any fixed program: announced to the watchdog, then executed.
+        let property = |ops: &[M::Op]| {
+            hb.begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
+            execute(&self.initial, factory, ops, hb, false).failure
+        };
+        let stop = || hb.abandoned();
         let shrinker = Shrinker::new(
             &self.initial,
-            factory,
-            hb,
+            &property,
+            &stop,
             self.config.max_shrink_time,
             self.config.max_shrink_runs,
         )

@@ -11,8 +11,9 @@ use super::watchdog::{Activity, Heartbeat, Hung};
 use crate::failure::{Failure, FailureKind};
 use crate::generate::{generate_program, CaseGenerator};
 use crate::persist;
+use crate::report::ShrinkStats;
 use crate::report::{Origin, Report, Stats, Verdict};
-use crate::shrink::{ShrinkStats, Shrunk};
+use crate::shrink::Shrunk;
 use crate::spec::{Model, StateMachine, System};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -196,7 +197,7 @@ pub(crate) fn hang_report<M: Model>(
     hung: Hung,
 ) -> (Report, Vec<M::Op>) {
     let mut progress = lock(progress);
-    let timeout = crate::report::seconds(reporting.step_timeout);
+    let timeout = crate::failure::seconds(reporting.step_timeout);
     if let Some(mut found) = progress.best.take() {
         let candidate = match &hung.activity {
             Activity::Program(lines) => lines.join("; "),

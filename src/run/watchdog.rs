@@ -82,10 +82,10 @@ pub(crate) fn run_watched<R: Send + 'static>(
         .name(name)
         .stack_size(16 << 20)
         .spawn(move || {
-            super::panic::capture_on_this_thread();
+            crate::catch::capture_on_this_thread();
             // User code's panics are caught where it is called; one caught here is stateprop's
             // own, and its message must reach the user rather than die with the thread.
-            let result = super::panic::catch(|| work(&worker_hb));
+            let result = crate::catch::catch(|| work(&worker_hb));
             let _ = tx.send(result);
         })
         .expect("stateprop: could not start the worker thread");

@@ -7,38 +7,22 @@
 //! system under test only ever sees well-formed programs. Candidates are memoized by content.
 
 use crate::failure::Failure;
-use crate::generate::ArgTree;
-use crate::generate::ModelRun;
-use crate::run::exec::execute;
-use crate::run::watchdog::{Activity, Heartbeat};
-use crate::spec::{Model, StateMachine, System};
+use crate::generate::{ArgTree, ModelRun};
+use crate::program::fingerprint;
+use crate::report::ShrinkStats;
+use crate::spec::{Model, StateMachine};
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
-/// What shrinking did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ShrinkStats {
-    /// Candidate programs run against the system under test.
-    pub runs: u64,
-    /// Candidates skipped because an identical one had already run.
-    pub skipped: u64,
-    /// Length of the failing program before shrinking.
-    pub steps_before: usize,
-    /// Length after.
-    pub steps_after: usize,
-    /// Wall-clock time spent.
-    pub time: Duration,
-    /// Whether the time or run budget ended shrinking before the fixpoint.
-    pub budget_exhausted: bool,
-    /// Failing cases shrunk (more than one with `Config::failures`); the counts add up over all.
-    pub failures: u32,
-}
+/// Runs a well-formed candidate program and says how it failed, if it did. The shrinker knows
+/// nothing of how programs run: the runner decides (a sequential executor today).
+pub(crate) type Property<'a, Op> = &'a dyn Fn(&[Op]) -> Option<Failure>;
 
-pub(crate) struct Shrinker<'a, M: Model, S> {
+pub(crate) struct Shrinker<'a, M: Model> {
     pub(crate) initial: &'a M,
-    pub(crate) factory: &'a dyn Fn() -> S,
-    pub(crate) hb: &'a Heartbeat,
+    property: Property<'a, M::Op>,
+    /// Asked before every run: `true` when whoever shrinks has given up (a hang was reported).
+    stop: &'a dyn Fn() -> bool,
     pub(crate) max_time: Duration,
     pub(crate) max_runs: u64,
     /// Told of every program adopted, so the smallest failing one so far survives a candidate
@@ -112,19 +96,21 @@ impl Try {
 /// balance shrank). Each round after the first starts from fresh trees.
 pub(crate) type Regenerate<'a> = &'a dyn Fn() -> Vec<Vec<Box<dyn ArgTree>>>;
 
-impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
+impl<'a, M: Model> Shrinker<'a, M> {
+    /// A shrinker of programs that start from `initial` (candidates are repaired against it),
+    /// judged by `property`.
     pub(crate) fn new(
         initial: &'a M,
-        factory: &'a dyn Fn() -> S,
-        hb: &'a Heartbeat,
+        property: Property<'a, M::Op>,
+        stop: &'a dyn Fn() -> bool,
         max_time: Duration,
         max_runs: u64,
     ) -> Self {
         let now = Instant::now();
         Shrinker {
             initial,
-            factory,
-            hb,
+            property,
+            stop,
             max_time,
             max_runs,
             on_adopt: None,
@@ -197,7 +183,7 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
     fn out_of_budget(&mut self) -> bool {
         let over = self.stats.runs >= self.max_runs
             || self.start.elapsed() >= self.max_time
-            || self.hb.abandoned();
+            || (self.stop)();
         if over {
             self.stats.budget_exhausted = true;
         }
@@ -448,10 +434,7 @@ impl<'a, M: Model, S: System<M>> Shrinker<'a, M, S> {
         }
         self.stats.runs += 1;
         self.progress(cur.ops.len());
-        self.hb
-            .begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
-        let outcome = execute(self.initial, self.factory, &ops, self.hb, false);
-        let Some(failure) = outcome.failure else {
+        let Some(failure) = (self.property)(&ops) else {
             return Try::Passed;
         };
         // Steps after the failing one are not needed.
@@ -539,20 +522,4 @@ pub(crate) fn simpler<Op: std::fmt::Debug>(candidate: &[Op], current: &[Op]) -> 
     let a = format!("{candidate:?}");
     let b = format!("{current:?}");
     (a.len(), a) < (b.len(), b)
-}
-
-/// A content hash of a program (its `Debug` text, fed to the hasher without allocating).
-pub(crate) fn fingerprint<Op: std::fmt::Debug>(ops: &[Op]) -> u64 {
-    struct W<'h>(&'h mut DefaultHasher);
-    impl std::fmt::Write for W<'_> {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            s.hash(self.0);
-            Ok(())
-        }
-    }
-    let mut h = DefaultHasher::new();
-    for op in ops {
-        let _ = std::fmt::write(&mut W(&mut h), format_args!("{op:?};"));
-    }
-    h.finish()
 }
