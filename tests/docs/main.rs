@@ -1,8 +1,10 @@
-//! The report README.md quotes "verbatim" is the one the quickstart prints.
+//! Output quoted in README.md and docs/*.md is what real runs print (the crate docs' quotes are
+//! checked by `tests/kv.rs`, the test they describe).
 //!
-//! The quickstart's own code (`examples/quickstart.rs`) runs here as `cargo run --example
-//! quickstart` runs it: on a thread named `main`, with seed 42. Only the wall-clock line the
-//! example prints before the report is left out; it is not part of the report.
+//! The report README.md quotes "verbatim" is the quickstart's: its own code
+//! (`examples/quickstart.rs`) runs here as `cargo run --example quickstart` runs it, on a thread
+//! named `main`, with seed 42. Only the wall-clock line the example prints before the report is
+//! left out; it is not part of the report.
 
 #[path = "../../examples/quickstart.rs"]
 #[allow(dead_code)]
@@ -13,6 +15,8 @@ mod quickstart;
 mod quotes;
 
 use quotes::{assert_quote, block_after, read};
+use stateprop::prelude::*;
+use stateprop::Runner;
 
 #[test]
 fn readme_quotes_the_quickstart_report_verbatim() {
@@ -30,4 +34,53 @@ fn readme_quotes_the_quickstart_report_verbatim() {
         .expect("the quickstart panicked");
     assert!(result.failed(), "{}", result.report.text());
     assert_quote("README.md", anchor, &quote, &result.report.text());
+}
+
+/// docs/attributes.md's model whose only rule, `Init`, may run once.
+#[derive(Debug, Clone, Default)]
+struct Once {
+    done: bool,
+}
+
+#[derive(Debug, Clone, StateMachine)]
+#[state_machine(model = Once)]
+enum OnceOp {
+    #[rule(precondition = |m: &Once| !m.done)]
+    Init,
+}
+
+impl Model for Once {
+    type Op = OnceOp;
+    type Output = ();
+    fn step(&mut self, _: &OnceOp) {
+        self.done = true;
+    }
+}
+
+#[derive(Default)]
+struct OnceSystem;
+
+impl System<Once> for OnceSystem {
+    fn apply(&mut self, _: &OnceOp) {}
+}
+
+#[test]
+fn attributes_quotes_the_message_when_no_rule_is_enabled() {
+    let anchor = "If no rule at all is enabled, the run stops with the state";
+    let doc = read("docs/attributes.md");
+    let quote = block_after(&doc, "docs/attributes.md", anchor);
+    let config = Config::default().seed(3).name("mistakes").ignore_env();
+    let stopped = std::panic::catch_unwind(|| {
+        Runner::<Once>::new(config).run_default::<OnceSystem>();
+    })
+    .expect_err("a run with no enabled rule stops");
+    let message = stopped
+        .downcast_ref::<String>()
+        .expect("the message is a String");
+    assert_quote(
+        "docs/attributes.md",
+        anchor,
+        &quote,
+        &format!("{message}\n"),
+    );
 }
