@@ -10,11 +10,15 @@
 #[allow(dead_code)]
 mod quickstart;
 
+#[path = "../../examples/bank.rs"]
+#[allow(dead_code)]
+mod bank;
+
 #[path = "../support/quotes.rs"]
 #[allow(dead_code)]
 mod quotes;
 
-use quotes::{assert_quote, block_after, read};
+use quotes::{assert_quote, block_after, crate_docs, read};
 use stateprop::prelude::*;
 use stateprop::Runner;
 
@@ -34,6 +38,34 @@ fn readme_quotes_the_quickstart_report_verbatim() {
         .expect("the quickstart panicked");
     assert!(result.failed(), "{}", result.report.text());
     assert_quote("README.md", anchor, &quote, &result.report.text());
+}
+
+/// The crate docs (Limitations) say the bank example stops at four steps with seed 1, and reports
+/// three with `STATEPROP_FAILURES=5` added.
+#[test]
+fn crate_docs_say_how_far_the_bank_example_shrinks() {
+    let lib = crate_docs(&read("src/lib.rs"));
+    let claim = "`STATEPROP_SEED=1 cargo run --example bank` stops at four steps where three \
+                 suffice";
+    assert!(
+        lib.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains(claim),
+        "src/lib.rs no longer says {claim:?}; update this test with it"
+    );
+    let run_as_main = |config: Config| {
+        std::thread::Builder::new()
+            .name("main".to_string())
+            .spawn(move || bank::run(config))
+            .expect("thread")
+            .join()
+            .expect("the bank example panicked")
+    };
+    let once = run_as_main(bank::config().seed(1).ignore_env());
+    assert_eq!(once.minimal.len(), 4, "{}", once.report.text());
+    let five = run_as_main(bank::config().seed(1).failures(5).ignore_env());
+    assert_eq!(five.minimal.len(), 3, "{}", five.report.text());
 }
 
 /// docs/attributes.md's model whose only rule, `Init`, may run once.
