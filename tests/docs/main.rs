@@ -12,7 +12,7 @@ mod quickstart;
 
 #[path = "../../examples/bank.rs"]
 #[allow(dead_code)]
-mod bank;
+mod bank_example;
 
 #[path = "../support/quotes.rs"]
 #[allow(dead_code)]
@@ -57,14 +57,14 @@ fn crate_docs_say_how_far_the_bank_example_shrinks() {
     let run_as_main = |config: Config| {
         std::thread::Builder::new()
             .name("main".to_string())
-            .spawn(move || bank::run(config))
+            .spawn(move || bank_example::run(config))
             .expect("thread")
             .join()
             .expect("the bank example panicked")
     };
-    let once = run_as_main(bank::config().seed(1).ignore_env());
+    let once = run_as_main(bank_example::config().seed(1).ignore_env());
     assert_eq!(once.minimal.len(), 4, "{}", once.report.text());
-    let five = run_as_main(bank::config().seed(1).failures(5).ignore_env());
+    let five = run_as_main(bank_example::config().seed(1).failures(5).ignore_env());
     assert_eq!(five.minimal.len(), 3, "{}", five.report.text());
 }
 
