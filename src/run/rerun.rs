@@ -9,6 +9,10 @@
 //!   `cargo run` runs `target/<profile>/NAME`. It names the real target where the source file
 //!   does not, e.g. a helper in `tests/support/` compiled into the `runner` test.
 //!
+//! A source in a workspace member's folder (`cli/tests/x.rs`) also names its package with `-p`,
+//! from `CARGO_PKG_NAME`, which cargo sets for what it runs: from the workspace root, a bare
+//! `--test x` only looks in the root package.
+//!
 //! A test filter is matched as a substring unless `--exact` is given, and `store_matches_model`
 //! would also run `store_matches_model_with`; so the command names the test in full and exactly.
 
@@ -70,11 +74,12 @@ impl Invocation<'_> {
         let test = self.thread.filter(|t| *t != "main");
         let parts = normalize(self.source);
         // Sources of the workspace are relative to its root; an absolute one is another crate's.
-        let marker = match Path::new(self.source).is_absolute() {
-            true => None,
-            false => parts
+        let marker = if Path::new(self.source).is_absolute() {
+            None
+        } else {
+            parts
                 .iter()
-                .position(|p| matches!(p.as_str(), "src" | "tests" | "examples" | "benches")),
+                .position(|p| matches!(p.as_str(), "src" | "tests" | "examples" | "benches"))
         };
         let (target, member) = match marker {
             Some(i) => (self.target(&parts[i], &parts[i + 1..]), i > 0),
