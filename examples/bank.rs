@@ -11,15 +11,25 @@
 #[path = "support/bank.rs"]
 mod bank;
 
-use bank::{Bank, Ledger};
-use stateprop::{Config, Runner};
+use bank::{Bank, BankOp, Ledger};
+use stateprop::{Config, RunResult, Runner};
 
 fn main() {
-    let config = Config::default().steps(1..40).persist(false);
-    let result = Runner::<Ledger>::new(config).run_default::<Bank>();
+    let result = run(config());
     println!("{}", result.report.text());
     if !result.failed() {
         eprintln!("stateprop: the planted bug was not found; this example expects to find it");
         std::process::exit(1);
     }
+}
+
+/// The example's settings: programs of 1 to 39 steps, and no regression file.
+pub fn config() -> Config {
+    Config::default().steps(1..40).persist(false)
+}
+
+/// The example's run (`tests/docs` runs it as `main` would, to check what the crate docs say of
+/// it).
+pub fn run(config: Config) -> RunResult<BankOp> {
+    Runner::<Ledger>::new(config).run_default::<Bank>()
 }

@@ -8,14 +8,11 @@
 #[path = "support/kv.rs"]
 mod kv;
 
-use kv::{BuggyStore, Kv};
-use stateprop::{Config, Runner};
+use kv::{BuggyStore, Kv, KvOp};
+use stateprop::{Config, RunResult, Runner};
 
 fn main() {
-    // In a test you would write `stateprop::check_sequential::<Kv, BuggyStore>(config)`, which
-    // fails with this report. The example prints it instead, and saves no regression file.
-    let config = Config::default().steps(1..50).persist(false);
-    let result = Runner::<Kv>::new(config).run_default::<BuggyStore>();
+    let result = run(config());
     // Wall-clock figures first, so the report is the last thing on the screen.
     println!("{}", result.report.timing_line());
     println!("{}", result.report.text());
@@ -23,4 +20,16 @@ fn main() {
         eprintln!("stateprop: the planted bug was not found; this example expects to find it");
         std::process::exit(1);
     }
+}
+
+/// The example's settings: programs of 1 to 49 steps, and no regression file.
+pub fn config() -> Config {
+    Config::default().steps(1..50).persist(false)
+}
+
+/// In a test you would write `stateprop::check_sequential::<Kv, BuggyStore>(config)`, which
+/// fails with this report. The example prints it instead. (`tests/docs` runs this function as
+/// `main` would, to check the report README.md quotes.)
+pub fn run(config: Config) -> RunResult<KvOp> {
+    Runner::<Kv>::new(config).run_default::<BuggyStore>()
 }

@@ -164,7 +164,8 @@
 //!
 //! Suppose `MyStore` kept a one-entry read cache that `Delete` forgets to clear, and the test
 //! lives in `tests/kv.rs`. `cargo test` fails with this report (real output, from
-//! `STATEPROP_SEED=7423697292751233 cargo test store_matches_model`):
+//! `STATEPROP_SEED=7423697292751233 cargo test --test kv store_matches_model`; stateprop's own
+//! `tests/kv.rs` is this test, and checks that the reports on this page are the ones it prints):
 //!
 //! ```text
 //! stateprop: `store_matches_model` failed
@@ -174,7 +175,7 @@
 //! stateprop:    1. KvOp::Delete { key: 5 }
 //! stateprop:    2. KvOp::Get { key: 5 }
 //! stateprop: found by case 16
-//! stateprop: seed 7423697292751233 (rerun exactly: STATEPROP_SEED=7423697292751233 STATEPROP_CASES=17 cargo test store_matches_model)
+//! stateprop: seed 7423697292751233 (rerun exactly: STATEPROP_SEED=7423697292751233 STATEPROP_CASES=17 cargo test --test kv store_matches_model -- --exact)
 //! stateprop: statistics: 17 cases, 263 steps; shrink: 16 runs, 5 skipped as duplicates
 //! stateprop: rules: Put 129 (49%), Get 109 (41%), Delete 25 (10%)
 //! stateprop: saved to tests/kv.stateprop-regressions: replayed first on every run; commit it
@@ -204,8 +205,11 @@
 //!    report, byte for byte. One catch: saved regression cases are replayed first, so once this
 //!    case is saved, the command reports it again from the file; add `STATEPROP_PERSIST=0` to
 //!    repeat the generated run itself. A failure that came from the regression file needs no
-//!    seed, and its report has a `rerun:` line instead (shown below). Wall-clock figures are
-//!    kept off the report, on a separate `stateprop: timing:` line.
+//!    seed, and its report has a `rerun:` line instead (shown below). The command names the
+//!    test target (`--test kv`, `--lib`, ...) and the test's full path with `--exact`, since a
+//!    bare filter also runs every test whose name contains it; a run started from an example or
+//!    a binary's `main` gets `cargo run --example NAME` or `cargo run --bin NAME`. Wall-clock
+//!    figures are kept off the report, on a separate `stateprop: timing:` line.
 //! 4. **Statistics**: cases and steps run, and how often each rule was generated. A rule near 0%
 //!    over many cases points to a precondition that rarely holds.
 //! 5. **Saved to**: the shrunk program was appended to the regression file beside the test.
@@ -242,7 +246,7 @@
 //! stateprop:   step 1: KvOp::Delete { key: 5 } -> system Some(0), model Some(0)
 //! stateprop:   step 2: KvOp::Get { key: 5 } -> system Some(0), model None
 //! stateprop: found by replaying the case saved at tests/kv.stateprop-regressions:5
-//! stateprop: rerun: cargo test store_matches_model (saved cases are replayed before any new one)
+//! stateprop: rerun: cargo test --test kv store_matches_model -- --exact (saved cases are replayed before any new one)
 //! ```
 //!
 //! The variable works for a pasted [`replay`] test too, and every step is also a `stateprop_step`

@@ -92,7 +92,8 @@ pub struct Report {
     pub replay_call: String,
     /// A note when the failure could not be shrunk (hangs).
     pub note: Option<String>,
-    /// The command that reruns the test, e.g. `cargo test store_matches_model`.
+    /// The command that reruns the test, e.g. `cargo test --test kv store_matches_model -- --exact`
+    /// or `cargo run --example quickstart`.
     pub rerun: String,
     /// Environment settings the rerun needs besides the seed and case count
     /// (` STATEPROP_STEPS=1..=120` when the environment changed them).

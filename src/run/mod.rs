@@ -2,6 +2,7 @@
 
 pub(crate) mod exec;
 mod outcome;
+mod rerun;
 pub(crate) mod watchdog;
 
 use crate::config::{Config, MAX_STEPS};
@@ -156,7 +157,7 @@ impl<M: Model> Runner<M> {
             test: test.clone(),
             seed,
             replay_call,
-            rerun: rerun_command(source, &test),
+            rerun: rerun::command_here(source),
             rerun_env,
             regression_file,
             step_timeout: config.step_timeout,
@@ -662,16 +663,6 @@ fn report_file(path: &std::path::Path, test: &str) -> PathBuf {
         })
         .collect();
     path.join(format!("{name}.json"))
-}
-
-/// The command that reruns this test: `cargo run --example x` or `cargo test name`.
-fn rerun_command(source: &str, test: &str) -> String {
-    let path = std::path::Path::new(source);
-    let in_examples = path.components().any(|c| c.as_os_str() == "examples");
-    match (in_examples, path.file_stem()) {
-        (true, Some(stem)) => format!("cargo run --example {}", stem.to_string_lossy()),
-        _ => format!("cargo test {}", test.rsplit("::").next().unwrap_or(test)),
-    }
 }
 
 /// `alloc::vec::Vec<my_crate::Foo>` → `Vec<Foo>`: the names as the user's code writes them.

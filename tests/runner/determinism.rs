@@ -46,8 +46,11 @@ fn the_report_says_cause_program_seed_statistics_and_test() {
         lines[2].starts_with("stateprop: minimal program (3 steps, shrunk from"),
         "{text}"
     );
+    // `name` labels the report; the command names the test the harness really runs, exactly.
     let seed_line = format!(
-        "stateprop: seed 42 (rerun exactly: STATEPROP_SEED=42 STATEPROP_CASES={} cargo test store_matches_model)",
+        "stateprop: seed 42 (rerun exactly: STATEPROP_SEED=42 STATEPROP_CASES={} cargo test \
+         --test runner determinism::the_report_says_cause_program_seed_statistics_and_test \
+         -- --exact)",
         r.stats.cases
     );
     assert!(text.contains(&seed_line), "{text}");
