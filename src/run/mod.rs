@@ -1,5 +1,6 @@
 //! Runners: generate cases, run them against the system, shrink and report the first failure.
 
+mod engine;
 pub(crate) mod exec;
 mod outcome;
 mod rerun;
@@ -7,18 +8,15 @@ pub(crate) mod watchdog;
 
 use crate::config::{Config, MAX_STEPS};
 use crate::failure::{Failure, FailureKind};
-use crate::generate::rng::{case_seed, fresh_seed};
-use crate::generate::ArgTree;
-use crate::generate::{generate_program, CaseGenerator, GenError};
+use crate::generate::rng::fresh_seed;
 use crate::persist;
 use crate::report::{Origin, Report, ShrinkStats, Stats, Verdict};
-use crate::shrink::Shrinker;
 use crate::spec::{Model, StateMachine, System};
-use exec::{execute, Case};
-use outcome::{Found, Reporting, Shared};
+use engine::Run;
+use exec::execute;
+use outcome::{Found, Reporting};
 use std::panic::Location;
 use std::path::PathBuf;
-use std::time::Instant;
 use watchdog::{run_watched, Activity, Heartbeat};
 
 /// A finished run: the report, and the minimal failing program as typed operations.
@@ -292,27 +290,30 @@ where
         ),
     };
     if let Some(failure) = failure {
-        let report = Report {
+        let reporting = Reporting {
             test: std::thread::current()
                 .name()
                 .unwrap_or("replay")
                 .to_string(),
-            verdict: Verdict::Fail,
             seed: 0,
-            failure: Some(failure),
-            minimal_rust: ops.iter().map(|o| o.to_rust()).collect(),
-            minimal_json: ops.iter().map(|o| o.to_json()).collect(),
-            origin: Some(Origin::Replay),
-            stats: Stats::default(),
-            shrink: ShrinkStats::default(),
-            trace,
-            saved_to: None,
             replay_call: String::new(),
-            note: None,
             rerun: String::new(),
             rerun_env: String::new(),
+            regression_file: None,
+            step_timeout: config.step_timeout,
+            steps: config.steps,
+            swarm: config.swarm,
         };
-        fail_with(report.text());
+        let found = Found {
+            ops: ops.to_vec(),
+            failure,
+            origin: Origin::Replay,
+            stats: Stats::default(),
+            shrink: ShrinkStats::default(),
+            note: None,
+            trace,
+        };
+        fail_with(reporting.report(Stats::default(), Some(&found)).text());
     }
 }
 
@@ -331,303 +332,6 @@ where
 {
     crate::program::validate(initial, ops).map_err(|invalid| invalid.to_string())?;
     Ok(execute(initial, factory, ops, &Heartbeat::default(), false).failure)
-}
-
-/// Everything the worker thread needs.
-struct Run<M: Model> {
-    config: Config,
-    initial: M,
-    reporting: Reporting,
-    progress: Shared<M::Op>,
-}
-
-/// A failing program before shrinking.
-struct Candidate<Op> {
-    ops: Vec<Op>,
-    trees: Vec<Vec<Box<dyn ArgTree>>>,
-    failure: Failure,
-    origin: Origin,
-}
-
-impl<M: Model> Run<M> {
-    /// Fresh argument trees for a generated case (see `shrink::Regenerate`).
-    fn fresh_trees(&self, origin: &Origin, len: usize) -> Vec<Vec<Box<dyn ArgTree>>> {
-        let Origin::Generated { case_seed, .. } = origin else {
-            return Vec::new();
-        };
-        let mut trees = Vec::new();
-        let mut plan = self.plan(*case_seed);
-        match generate_program(&self.initial, &mut plan, len, Some(&mut trees)) {
-            Ok(_) => trees,
-            Err(_) => Vec::new(),
-        }
-    }
-
-    /// Shrinks a failing case and confirms the result by a rerun. Every program adopted on the
-    /// way is published in `progress`, so a candidate that hangs cannot take the bug with it.
-    fn shrink<S: System<M>>(
-        &self,
-        factory: &dyn Fn() -> S,
-        hb: &Heartbeat,
-        candidate: Candidate<M::Op>,
-        stats: &Stats,
-    ) -> Found<M::Op> {
-        let origin = candidate.origin.clone();
-        outcome::lock(&self.progress).best = Some(Found {
-            ops: candidate.ops.clone(),
-            failure: candidate.failure.clone(),
-            origin: origin.clone(),
-            stats: stats.clone(),
-            shrink: ShrinkStats {
-                steps_before: candidate.ops.len(),
-                failures: 1,
-                ..ShrinkStats::default()
-            },
-            note: None,
-            trace: Vec::new(),
-        });
-        let publish = |ops: &[M::Op], failure: &Failure, shrink: &ShrinkStats| {
-            if let Some(best) = &mut outcome::lock(&self.progress).best {
-                best.ops = ops.to_vec();
-                best.failure = failure.clone();
-                best.shrink.runs = shrink.runs;
-                best.shrink.skipped = shrink.skipped;
-            }
-        };
-        // A candidate runs like any fixed program: announced to the watchdog, then executed.
-        let property = |ops: &[M::Op]| {
-            hb.begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
-            execute(&self.initial, factory, ops, hb, false).failure
-        };
-        let stop = || hb.abandoned();
-        let shrinker = Shrinker::new(
-            &self.initial,
-            &property,
-            &stop,
-            self.config.max_shrink_time,
-            self.config.max_shrink_runs,
-        )
-        .on_adopt(&publish);
-        let len = candidate.ops.len();
-        let regenerate = || self.fresh_trees(&origin, len);
-        let shrunk = shrinker.shrink(
-            candidate.ops,
-            candidate.trees,
-            Some(&regenerate),
-            candidate.failure,
-        );
-        let shrink = shrunk.stats.clone();
-        let verbose = self.config.verbose > 0;
-        let (ops, failure, note, trace) =
-            outcome::confirm(&self.initial, factory, hb, shrunk, verbose);
-        Found {
-            ops,
-            failure,
-            origin,
-            stats: stats.clone(),
-            shrink,
-            note,
-            trace,
-        }
-    }
-
-    fn work<S: System<M>>(
-        &self,
-        factory: &dyn Fn() -> S,
-        hb: &Heartbeat,
-    ) -> Result<RunResult<M::Op>, String> {
-        let mut stats = Stats {
-            rules: M::Op::rules().iter().map(|r| (r.name, 0)).collect(),
-            ..Stats::default()
-        };
-        let start = Instant::now();
-        let mut best = match self.replay_saved(factory, hb, &mut stats)? {
-            Some(candidate) => Some(self.shrink(factory, hb, candidate, &stats)),
-            None => None,
-        };
-        if best.is_none() {
-            // Search for up to `failures` failing cases; keep the shortest once shrunk.
-            let mut case = 0;
-            let mut total = ShrinkStats::default();
-            for _ in 0..self.config.failures {
-                let found = self.generate_cases(factory, hb, &mut stats, &mut case, start)?;
-                let Some(found) = found else {
-                    break;
-                };
-                case += 1;
-                let candidate = self.shrink(factory, hb, found, &stats);
-                total.runs += candidate.shrink.runs;
-                total.skipped += candidate.shrink.skipped;
-                total.time += candidate.shrink.time;
-                total.budget_exhausted |= candidate.shrink.budget_exhausted;
-                total.failures += 1;
-                if best
-                    .as_ref()
-                    .is_none_or(|b| crate::shrink::simpler(&candidate.ops, &b.ops))
-                {
-                    best = Some(candidate);
-                }
-            }
-            if let Some(b) = &mut best {
-                total.steps_before = b.shrink.steps_before;
-                total.steps_after = b.shrink.steps_after;
-                b.shrink = total;
-            }
-        }
-        stats.time = start
-            .elapsed()
-            .saturating_sub(best.as_ref().map_or(Default::default(), |b| b.shrink.time));
-        let Some(mut found) = best else {
-            return Ok(RunResult {
-                report: self.reporting.report::<M::Op>(stats, None),
-                minimal: Vec::new(),
-            });
-        };
-        // The statistics cover the whole run, also the cases after the first failure.
-        found.stats = stats;
-        let mut report = self.reporting.report(Stats::default(), Some(&found));
-        if !hb.abandoned() {
-            self.reporting.save(&mut report);
-        }
-        Ok(RunResult {
-            report,
-            minimal: found.ops,
-        })
-    }
-
-    /// Replays this test's saved programs; the first that still fails is the result.
-    fn replay_saved<S: System<M>>(
-        &self,
-        factory: &dyn Fn() -> S,
-        hb: &Heartbeat,
-        stats: &mut Stats,
-    ) -> Result<Option<Candidate<M::Op>>, String> {
-        let Some(path) = &self.reporting.regression_file else {
-            return Ok(None);
-        };
-        for entry in persist::load(path, &self.reporting.test)? {
-            let location = format!("{}:{}", path.display(), entry.line);
-            let ops: Result<Vec<M::Op>, String> =
-                entry.steps.iter().map(M::Op::from_json).collect();
-            let ops = match ops {
-                Ok(ops) => ops,
-                Err(e) => {
-                    eprintln!(
-                        "stateprop: {location}: skipped a saved case for `{}`: {e}",
-                        entry.test
-                    );
-                    continue;
-                }
-            };
-            if let Err(invalid) = crate::program::validate(&self.initial, &ops) {
-                eprintln!(
-                    "stateprop: {location}: skipped a saved case, which the model no longer \
-                     allows: {invalid}"
-                );
-                continue;
-            }
-            stats.replayed += 1;
-            let origin = Origin::Saved { location };
-            outcome::lock(&self.progress).program = Some((ops.clone(), origin.clone()));
-            hb.begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
-            let failure = execute(&self.initial, factory, &ops, hb, false).failure;
-            outcome::lock(&self.progress).program = None;
-            if let Some(failure) = failure {
-                return Ok(Some(Candidate {
-                    ops,
-                    trees: Vec::new(),
-                    failure,
-                    origin,
-                }));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Generates and runs cases until one fails or the budget (cases or duration) is spent.
-    fn generate_cases<S: System<M>>(
-        &self,
-        factory: &dyn Fn() -> S,
-        hb: &Heartbeat,
-        stats: &mut Stats,
-        case: &mut u64,
-        start: Instant,
-    ) -> Result<Option<Candidate<M::Op>>, String> {
-        loop {
-            let case_index = *case;
-            let more = match self.config.duration {
-                Some(d) => start.elapsed() < d,
-                None => case_index < self.config.cases,
-            };
-            if !more || hb.abandoned() {
-                return Ok(None);
-            }
-            let seed = case_seed(self.reporting.seed, case_index);
-            hb.begin(Activity::Case {
-                index: case_index,
-                seed,
-            });
-            let mut plan = self.plan(seed);
-            let mut failure = None;
-            let mut ran = 0;
-            match Case::start(self.initial.clone(), factory, false) {
-                Err(f) => failure = Some(f),
-                Ok(mut exec) => {
-                    let mut last = None;
-                    for i in 0..plan.len {
-                        let op = plan
-                            .next_op(&exec.model, &exec.model_outputs, None)
-                            .map_err(|e| self.gen_error(e, case_index, i))?;
-                        stats.rules[op.rule_index()].1 += 1;
-                        ran = i + 1;
-                        let step = exec.step(i, &op, hb);
-                        last = Some((i, op));
-                        if let Err(f) = step {
-                            failure = Some(f);
-                            break;
-                        }
-                    }
-                    let teardown = exec.finish(last.as_ref().map(|(i, op)| (*i, op)));
-                    if failure.is_none() {
-                        failure = teardown.err();
-                    }
-                }
-            }
-            stats.cases += 1;
-            stats.steps += ran as u64;
-            if let Some(failure) = failure {
-                // Regenerate the failing case, this time keeping the argument value trees.
-                let len = failure.step.map_or(0, |s| s + 1);
-                let mut trees = Vec::new();
-                let mut plan = self.plan(seed);
-                let ops = generate_program(&self.initial, &mut plan, len, Some(&mut trees))
-                    .map_err(|e| self.gen_error(e, case_index, 0))?;
-                return Ok(Some(Candidate {
-                    ops,
-                    trees,
-                    failure,
-                    origin: Origin::Generated {
-                        case: case_index,
-                        case_seed: seed,
-                    },
-                }));
-            }
-            *case += 1;
-        }
-    }
-
-    fn plan(&self, case_seed: u64) -> CaseGenerator {
-        CaseGenerator::new::<M::Op>(case_seed, self.config.steps, self.config.swarm)
-    }
-
-    fn gen_error(&self, e: GenError, case: u64, step: usize) -> String {
-        format!(
-            "{}\n(test `{}`, case {case}, step {step}, seed {})",
-            e.message(),
-            self.reporting.test,
-            self.reporting.seed
-        )
-    }
 }
 
 /// The test's name: `Config::name`, else the test thread's name, else the source file's stem.
