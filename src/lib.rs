@@ -449,6 +449,8 @@ pub mod render;
 
 pub mod models;
 
+pub mod units;
+
 mod generate;
 pub use generate::program_from_unstructured;
 
