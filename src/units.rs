@@ -105,11 +105,11 @@ impl fmt::Display for UnitError {
 impl std::error::Error for UnitError {}
 
 /// Splits `text` (trimmed) into its leading number and the rest, refusing what has no number.
-fn split<'a>(
-    text: &'a str,
+fn split(
+    text: &str,
     quantity: Quantity,
     number_char: fn(char) -> bool,
-) -> Result<(&'a str, &'a str), UnitError> {
+) -> Result<(&str, &str), UnitError> {
     let fail = |problem| UnitError { quantity, problem };
     let text = text.trim();
     let at = text.find(|c| !number_char(c)).unwrap_or(text.len());
@@ -218,7 +218,12 @@ mod tests {
                 "{text:?}"
             );
         }
-        for text in ["10000000001", "2778000h", "99999999999999999999999s", &"9".repeat(400)] {
+        for text in [
+            "10000000001",
+            "2778000h",
+            "99999999999999999999999s",
+            &"9".repeat(400),
+        ] {
             assert_eq!(duration_problem(text), Problem::TooLong, "{text:?}");
         }
     }
