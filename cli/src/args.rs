@@ -53,7 +53,9 @@ pub enum Command {
 }
 
 /// What both subcommands read: the model, the file format and the check's budgets.
+// No argument group: one would show in the usage line as `<--model <MODEL>|--format ...>`.
 #[derive(Args, Debug)]
+#[group(skip)]
 pub struct Input {
     /// The model the history is checked against
     #[arg(short, long, value_enum)]
@@ -66,7 +68,7 @@ pub struct Input {
     #[arg(long, value_name = "V", default_value = "nil", allow_hyphen_values = true,
           value_parser = initial)]
     pub initial: Initial,
-    /// Give up with "unknown" after this long: a number and ms, s (the default), m or h;
+    /// Give up with "unknown" after this long: a number and ms, s (the default), m, min or h;
     /// over 10^10 s means no deadline
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = timeout)]
     pub timeout: Option<Deadline>,
