@@ -14,6 +14,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// Checks every file, even after a bad one; the status is the worst verdict (1 over 2 over 0).
 pub fn check(options: &CheckArgs) -> ExitCode {
     let config = options.input.check_config();
     let (mut any_bad, mut any_unknown, mut any_violation) = (false, false, false);

@@ -6,6 +6,7 @@ use crate::{complain, say, shown};
 use stateprop::check::{check_linearizable_by, Verdict};
 use std::process::ExitCode;
 
+/// Status 0 once the page is written, whatever the verdict: the page is the answer.
 pub fn render(options: &RenderArgs) -> ExitCode {
     let config = options.input.check_config();
     let path = &options.file;
