@@ -20,7 +20,8 @@ pub struct Config {
     /// Default: drawn from the clock and printed, so any run can be repeated.
     pub seed: Option<u64>,
     /// Wall-clock budget for shrinking. `STATEPROP_MAX_SHRINK_TIME` (`30s`, `500ms`, `2m`; a bare
-    /// number is seconds) or proptest's `PROPTEST_MAX_SHRINK_TIME` (milliseconds). Default 60 s.
+    /// number is seconds: see [`units`](crate::units) for every duration variable) or proptest's
+    /// `PROPTEST_MAX_SHRINK_TIME` (milliseconds). Default 60 s.
     pub max_shrink_time: Duration,
     /// Most candidate programs the shrinker may run. `STATEPROP_MAX_SHRINK_RUNS`. Default 100,000.
     pub max_shrink_runs: u64,
@@ -333,35 +334,9 @@ fn parse_steps(name: &str, value: &str) -> Result<(usize, usize), String> {
     Ok((lo, hi))
 }
 
-const MAX_DURATION_SECS: f64 = 1e10;
-
-/// `30s`, `500ms`, `2m`, `1h`; a bare number is seconds.
-pub(crate) fn parse_duration(name: &str, value: &str) -> Result<Duration, String> {
-    let v = value.trim();
-    let bad = || format!("{name}={value:?} is not a duration like `30s`, `500ms`, `10m` or `1h`");
-    let split = v
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(v.len());
-    let (num, unit) = v.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit.trim() {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(bad()),
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(bad());
-    }
-    // Longer than about 317 years is surely a typo, and far past what a clock can add to `now`.
-    if secs > MAX_DURATION_SECS {
-        return Err(format!(
-            "{name}={value:?} is longer than the longest duration stateprop takes (10^10 s, \
-             about 317 years)"
-        ));
-    }
-    Ok(Duration::from_secs_f64(secs))
+/// A duration variable, parsed by [`crate::units::parse_duration`] like the command's options.
+fn parse_duration(name: &str, value: &str) -> Result<Duration, String> {
+    crate::units::parse_duration(value).map_err(|e| format!("{name}={value:?}: {e}"))
 }
 
 #[cfg(test)]
@@ -415,5 +390,15 @@ mod tests {
         assert!(e.contains("STATEPROP_STEPS"), "{e}");
         let e = with(&[("STATEPROP_DURATION", "soon")]).unwrap_err();
         assert!(e.contains("STATEPROP_DURATION"), "{e}");
+        // The same parser as the command's `--timeout`: its reason, after the variable.
+        let e = with(&[("STATEPROP_STEP_TIMEOUT", "-1s")]).unwrap_err();
+        assert_eq!(
+            e,
+            "STATEPROP_STEP_TIMEOUT=\"-1s\": a duration cannot be negative; expected a duration \
+             such as 500ms, 10s, 2m or 1h"
+        );
+        // A space between number and unit is refused on the command line, so here too.
+        let e = with(&[("STATEPROP_MAX_SHRINK_TIME", "10 s")]).unwrap_err();
+        assert!(e.contains("unknown unit ` s`"), "{e}");
     }
 }

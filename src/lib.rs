@@ -143,7 +143,8 @@
 //! | `STATEPROP_REGRESSIONS` | path of the regression file | `<test file stem>.stateprop-regressions` beside the test |
 //! | `STATEPROP_STEP_TIMEOUT` | a call to [`System::apply`] running longer than this is reported as a hang | `60s` |
 //!
-//! Durations read `500ms`, `30s`, `10m`, `1h` (a bare number is seconds, at most 10^10 s);
+//! Durations read `500ms`, `30s`, `10m`, `1h` (a bare number is seconds, at most 10^10 s; the
+//! same parser, [`units::parse_duration`], reads the `stateprop` command's options);
 //! switches read `0`/`1` (or `false`/`true`, `no`/`yes`, `off`/`on`); numbers may use `_`
 //! separators. A value that does not parse, or is not valid Unicode, stops the test with a
 //! message naming the variable; an empty value is ignored. A run that tests nothing
@@ -380,7 +381,9 @@
 //!
 //! The `stateprop` command does the same for files (`stateprop check --model kv FILE`), reads
 //! Jepsen and Porcupine histories ([`history::import`]), and draws a history as a page
-//! (`stateprop render`); see the README and `docs/history-format.md`.
+//! (`stateprop render`); see the README and `docs/history-format.md`. It is its own crate
+//! (`cli/` in the repository, `cargo install --path cli`), so this library carries no
+//! command-line dependency.
 //!
 //! # Limitations
 //!
@@ -446,6 +449,8 @@ pub mod check;
 pub mod render;
 
 pub mod models;
+
+pub mod units;
 
 pub mod generate;
 pub use generate::{program_from_unstructured, strategy};

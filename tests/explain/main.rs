@@ -2,6 +2,8 @@
 //! window around the violation, the smallest violation, and more than one violation.
 
 mod brute;
+#[path = "../support/explained.rs"]
+mod explained;
 mod minimal;
 mod sources;
 mod violations;

@@ -1,40 +1,10 @@
 //! More than one violation: ordinary lag early on must not hide a later fault.
 
+use crate::explained::two_faults;
 use crate::{check, RegHistory};
 use stateprop::check::violations::{relax, violations, End};
 use stateprop::check::{CheckConfig, MinimizeOptions, Verdict};
 use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
-use std::process::Command;
-
-/// Sequential writes 1..=20 by client 0, each read back by client 1, except two stale reads:
-/// one early (of 1 after 2 was written), one late (of 15 after 18 was written).
-fn two_faults() -> RegHistory {
-    let mut h = RegHistory::new();
-    let mut t = 0;
-    for v in 1..=20i64 {
-        h.push(
-            0,
-            RegisterOp::Write { value: v },
-            t,
-            t + 1,
-            RegisterOut::Written,
-        );
-        let seen = match v {
-            2 => 1,
-            18 => 15,
-            _ => v,
-        };
-        h.push(
-            1,
-            RegisterOp::Read,
-            t + 2,
-            t + 3,
-            RegisterOut::Value(Some(seen)),
-        );
-        t += 4;
-    }
-    h
-}
 
 #[test]
 fn both_faults_are_reported_and_then_nothing_else() {
@@ -96,35 +66,4 @@ fn relaxing_never_invents_a_violation() {
             "{i}"
         );
     }
-}
-
-#[test]
-fn the_cli_reports_several_violations_on_request() {
-    let h = two_faults();
-    let text = serde_json::to_string_pretty(&h.to_events()).unwrap();
-    let path = crate::scratch("two-faults.json", &text);
-    let run = |extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_stateprop"))
-            .args(["check", "--model", "cas-register"])
-            .args(extra)
-            .arg(&path)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    };
-    let (code, text) = run(&["--explain", "--violations", "5"]);
-    assert_eq!(code, Some(1));
-    assert!(text.contains("violation 2 of at most 5"), "{text}");
-    assert!(!text.contains("violation 3 of"), "{text}");
-    assert!(text.contains("no other violation"), "{text}");
-    let (_, json) = run(&["--json", "--violations", "5"]);
-    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
-    assert_eq!(
-        v["violation"]["violations"].as_array().unwrap().len(),
-        2,
-        "{json}"
-    );
 }

@@ -49,7 +49,7 @@ fn huge_timeouts_mean_no_deadline_and_do_not_panic() {
 #[test]
 fn bad_timeouts_are_refused_naming_the_option() {
     for (timeout, why) in [
-        ("-1s", "a timeout cannot be negative"),
+        ("-1s", "a duration cannot be negative"),
         ("", "no number"),
         ("s", "no number"),
         ("1.2.3s", "not a number"),
@@ -65,8 +65,11 @@ fn bad_timeouts_are_refused_naming_the_option() {
         let o = check_with(&["--timeout", timeout]);
         assert_eq!(o.status.code(), Some(2), "{timeout:?}");
         let err = stderr(&o);
+        // clap names option and value; the reason is stateprop::units'.
         assert!(
-            err.starts_with(&format!("stateprop: --timeout `{timeout}`: {why}")),
+            err.starts_with(&format!(
+                "stateprop: invalid value '{timeout}' for '--timeout <DURATION>': {why}"
+            )),
             "{timeout:?}: {err}"
         );
         assert_eq!(stdout(&o), "");
@@ -95,7 +98,9 @@ fn memory_caps_are_checked_not_wrapped() {
         assert_eq!(o.status.code(), Some(2), "{size:?}");
         let err = stderr(&o);
         assert!(
-            err.starts_with(&format!("stateprop: --max-memory `{size}`: {why}")),
+            err.starts_with(&format!(
+                "stateprop: invalid value '{size}' for '--max-memory <SIZE>': {why}"
+            )),
             "{size:?}: {err}"
         );
     }
@@ -126,8 +131,8 @@ fn initial_values_outside_i64_are_refused() {
         assert_eq!(o.status.code(), Some(2), "{initial:?}");
         assert!(
             stderr(&o).starts_with(&format!(
-                "stateprop: --initial `{initial}`: expected nil or an integer from \
-                 -9223372036854775808 to 9223372036854775807"
+                "stateprop: invalid value '{initial}' for '--initial <V>': expected nil or an \
+                 integer from -9223372036854775808 to 9223372036854775807"
             )),
             "{initial:?}: {}",
             stderr(&o)
@@ -165,12 +170,15 @@ fn quoted_arguments_are_escaped_on_one_line() {
     let o = stateprop(&["check", "--model", "kv\u{1b}[2J\r\nx", "f"]);
     let err = stderr(&o);
     let first = err.lines().next().unwrap();
-    assert_eq!(first, "stateprop: unknown model `kv\\u{1b}[2J\\r\\nx`");
+    assert_eq!(
+        first,
+        "stateprop: invalid value 'kv\\u{1b}[2J\\r\\nx' for '--model <MODEL>'"
+    );
     assert!(!err.contains('\u{1b}') && !err.contains('\r'));
     // (An argument cannot hold a NUL byte: the system ends it there.)
     let o = stateprop(&["\u{7}\u{85}bell"]);
     assert!(
-        stderr(&o).starts_with("stateprop: unknown command `\\u{7}\\u{85}bell`"),
+        stderr(&o).starts_with("stateprop: unrecognized subcommand '\\u{7}\\u{85}bell'"),
         "{}",
         stderr(&o)
     );

@@ -1,7 +1,9 @@
 //! The `stateprop` command line, run as a user runs it.
 
 mod arguments;
+mod explain;
 mod fuzz;
+mod help;
 mod input;
 
 use std::ffi::OsStr;
@@ -10,7 +12,7 @@ use std::process::{Command, Output};
 
 fn data(path: &str) -> String {
     format!(
-        "{}/../shared/data/porcupine/{path}",
+        "{}/../../shared/data/porcupine/{path}",
         env!("CARGO_MANIFEST_DIR")
     )
 }
@@ -170,8 +172,13 @@ fn usage_errors_exit_2_with_usage() {
     ] {
         let o = stateprop(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
+        // clap's conventions: the message, then the usage or where to find it.
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains("usage: stateprop check"), "{args:?}: {err}");
+        assert!(err.starts_with("stateprop: "), "{args:?}: {err}");
+        assert!(
+            err.contains("Usage: stateprop") || err.contains("try '--help'"),
+            "{args:?}: {err}"
+        );
     }
 }
 

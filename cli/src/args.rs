@@ -1,0 +1,251 @@
+//! The command line: subcommands, options and how each value is read.
+//!
+//! Values are checked here, while clap parses, so a bad one is a usage error (status 2) naming
+//! the option; durations and sizes go through [`stateprop::units`], the parser the
+//! `STATEPROP_*` variables use.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use stateprop::check::CheckConfig;
+use stateprop::history::import::Format;
+use stateprop::units::{parse_bytes, parse_duration, Problem, MAX_DURATION};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Check histories recorded anywhere for linearizability, and draw them.
+///
+/// Exit status: 0 when every file is linearizable, 1 when any is not, 2 when any is unknown,
+/// malformed or unreadable (and no file is non-linearizable), or on a usage error.
+#[derive(Parser, Debug)]
+#[command(
+    name = "stateprop",
+    version,
+    propagate_version = true,
+    // The last of a repeated option wins (`--model kv --model set` is set), as it always did.
+    args_override_self = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check history files for linearizability
+    ///
+    /// Each file is linearizable, not linearizable (explained with --explain), or unknown (the
+    /// time or memory budget ran out).
+    Check(CheckArgs),
+    /// Check one history file and draw it as an HTML page
+    Render(RenderArgs),
+    /// Print a completion script for a shell
+    ///
+    /// For example: stateprop completions bash >
+    /// ~/.local/share/bash-completion/completions/stateprop
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the version (as --version does)
+    #[command(hide = true)]
+    Version,
+}
+
+/// What both subcommands read: the model, the file format and the check's budgets.
+// No argument group: one would show in the usage line as `<--model <MODEL>|--format ...>`.
+#[derive(Args, Debug)]
+#[group(skip)]
+pub struct Input {
+    /// The model the history is checked against
+    #[arg(short, long, value_enum)]
+    pub model: ModelName,
+    /// json: stateprop's event list; jepsen: Jepsen etcd logs; edn: Jepsen history.edn for the
+    /// register models, Porcupine's kv logs for kv. Guessed from the file when omitted
+    #[arg(short, long, value_enum, ignore_case = true)]
+    pub format: Option<FormatName>,
+    /// The register's initial value: nil or an integer
+    #[arg(long, value_name = "V", default_value = "nil", allow_hyphen_values = true,
+          value_parser = initial)]
+    pub initial: Initial,
+    /// Give up with "unknown" after this long: a number and ms, s (the default), m, min or h;
+    /// over 10^10 s means no deadline
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = timeout)]
+    pub timeout: Option<Deadline>,
+    /// Give up with "unknown" past this much memory: a whole number and B (the default), KiB,
+    /// MiB, GiB or TiB (K, KB, M, ... too, all powers of 1024). Default: half of physical
+    /// memory, at most 4GiB (see docs/checker-bounds.md)
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = memory_cap)]
+    pub max_memory: Option<u64>,
+}
+
+impl Input {
+    /// The checker's budgets. Unbounded searches answer "unknown" before they exhaust the
+    /// machine, so a cap applies even when `--max-memory` is not given.
+    pub fn check_config(&self) -> CheckConfig {
+        let mut config = CheckConfig::default().max_memory(
+            self.max_memory
+                .unwrap_or_else(CheckConfig::default_max_memory),
+        );
+        config.timeout = self.timeout.and_then(|d| d.0);
+        config
+    }
+
+    /// The format given, if any.
+    pub fn format(&self) -> Option<Format> {
+        self.format.map(|f| match f {
+            FormatName::Json => Format::Json,
+            FormatName::Jepsen => Format::Jepsen,
+            FormatName::Edn => Format::Edn,
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// Explain a violation: the operation that cannot be placed, the last --context operations
+    /// placed before it, those running at the same time, and the smallest non-linearizable
+    /// sub-history found within --minimize-time; operations are cited as FILE:LINE
+    #[arg(long)]
+    pub explain: bool,
+    /// One JSON object per file on stdout instead of a line of text
+    #[arg(long)]
+    pub json: bool,
+    /// Operations shown before the one that cannot be placed
+    #[arg(long, value_name = "N", default_value = "10", value_parser = count(0))]
+    pub context: usize,
+    /// Time to look for the smallest violating sub-history (0 skips it)
+    #[arg(long, value_name = "DURATION", default_value = "10s", allow_hyphen_values = true,
+          value_parser = time_limit)]
+    pub minimize_time: Duration,
+    /// Go on after a violation, giving the blamed operation the benefit of the doubt, and
+    /// report up to N independent violations
+    #[arg(long, value_name = "N", default_value = "1", value_parser = count(1))]
+    pub violations: usize,
+    /// History files
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// Draw at most N operations, around the violation if any, and say what was left out
+    #[arg(long, value_name = "N", default_value = "5000", value_parser = count(1))]
+    pub max_ops: usize,
+    /// The HTML page to write
+    #[arg(short, long, value_name = "OUT.html")]
+    pub output: PathBuf,
+    /// The history file
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum ModelName {
+    Register,
+    CasRegister,
+    Kv,
+    Counter,
+    Set,
+    Queue,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum FormatName {
+    Json,
+    Jepsen,
+    Edn,
+}
+
+/// `--initial`: `None` is nil.
+#[derive(Clone, Copy, Debug)]
+pub struct Initial(pub Option<i64>);
+
+fn initial(text: &str) -> Result<Initial, String> {
+    match text {
+        "nil" => Ok(Initial(None)),
+        n => n.parse().map(|n| Initial(Some(n))).map_err(|_| {
+            format!(
+                "expected nil or an integer from {} to {}",
+                i64::MIN,
+                i64::MAX
+            )
+        }),
+    }
+}
+
+/// `--timeout`: `None` is no deadline.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline(pub Option<Duration>);
+
+/// A timeout longer than the longest duration means no deadline: whoever types a century means
+/// "never give up", and nobody waits that long for a verdict anyway.
+fn timeout(text: &str) -> Result<Deadline, String> {
+    match parse_duration(text) {
+        Ok(d) => Ok(Deadline(Some(d))),
+        Err(e) if e.problem == Problem::TooLong => Ok(Deadline(None)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `--minimize-time`: as a timeout, where the longest duration stands for "no limit".
+fn time_limit(text: &str) -> Result<Duration, String> {
+    timeout(text).map(|d| d.0.unwrap_or(MAX_DURATION))
+}
+
+fn memory_cap(text: &str) -> Result<u64, String> {
+    match parse_bytes(text) {
+        Ok(0) => Err("a cap of 0 bytes leaves the search no room".to_string()),
+        Ok(bytes) => Ok(bytes),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A count of at least `min` (`--context`, `--violations`, `--max-ops`).
+fn count(min: usize) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |text| match text.parse::<usize>() {
+        Ok(n) if n >= min => Ok(n),
+        Ok(_) => Err(format!("expected a number of at least {min}")),
+        Err(_) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(format!("expected a number of at most {}", usize::MAX))
+        }
+        Err(_) => Err("expected a number".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn timeouts_past_the_longest_duration_mean_no_deadline() {
+        assert_eq!(timeout("10000000001").unwrap().0, None);
+        assert_eq!(timeout("1h").unwrap().0, Some(Duration::from_secs(3600)));
+        assert!(timeout("-1s").is_err());
+        assert_eq!(time_limit("99999999999h").unwrap(), MAX_DURATION);
+    }
+
+    #[test]
+    fn counts_and_caps_refuse_what_means_nothing() {
+        assert_eq!(
+            count(1)("0").unwrap_err(),
+            "expected a number of at least 1"
+        );
+        assert!(count(0)("99999999999999999999999")
+            .unwrap_err()
+            .contains("at most"));
+        assert_eq!(count(0)("0"), Ok(0));
+        assert!(memory_cap("0GiB").unwrap_err().contains("a cap of 0 bytes"));
+        assert_eq!(memory_cap("1KiB"), Ok(1024));
+    }
+}
