@@ -96,28 +96,8 @@ fn brute(h: &RegHistory) -> bool {
 /// `outcomes` as recorded, `effects` within their intervals, reads deleted, the rest unknown
 /// unless called after every kept outcome was known.
 fn doubted(h: &RegHistory, outcomes: &[usize], effects: &[usize]) -> RegHistory {
-    let horizon = outcomes
-        .iter()
-        .filter(|&&i| !h.ops[i].is_unknown())
-        .filter_map(|&i| h.ops[i].ret)
-        .max()
-        .unwrap_or(0);
-    let mut out = RegHistory::new();
-    for (i, o) in h.ops.iter().enumerate() {
-        let mut o = o.clone();
-        if !outcomes.contains(&i) {
-            let read = matches!(&o.output, Some(out) if o.ret.is_some() && CasRegister::is_observation(&o.op, out));
-            if read || o.call > horizon {
-                continue;
-            }
-            o.output = None;
-            if !effects.contains(&i) {
-                o.ret = None;
-            }
-        }
-        out.ops.push(o);
-    }
-    out
+    let universe: Vec<usize> = (0..h.ops.len()).collect();
+    crate::minimal::doubted::<CasRegister>(h, &universe, outcomes, effects)
 }
 
 #[test]

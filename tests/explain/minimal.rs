@@ -15,7 +15,7 @@ use std::time::Duration;
 /// here independently of the library: reads are deleted, operations called after every kept
 /// outcome was known are deleted, the others get an unknown outcome. If it is not linearizable,
 /// neither is the history.
-fn doubted<M: Model>(
+pub(crate) fn doubted<M: Model>(
     h: &History<M::Op, M::Output>,
     universe: &[usize],
     outcomes: &[usize],
@@ -128,14 +128,16 @@ fn etcd_violations_shrink_to_a_handful_that_is_sound_and_one_minimal() {
         let report = check(&h, &initial, |_| ());
         let options = MinimizeOptions::default().time(Duration::from_secs(2));
         let m = minimal_violation(&h, &initial, &report, &options).expect(file);
-        // Much smaller; one that time stopped shrinking still lost most operations.
-        let bound = if m.one_minimal { 5 } else { 2 };
-        assert!(
-            m.ops.len() * bound <= h.ops.len(),
-            "{file}: {} of {}",
-            m.ops.len(),
-            h.ops.len()
-        );
+        // A 1-minimal violation is much smaller. One that the time budget stopped is only
+        // required to be sound: how far it got depends on how busy the machine is.
+        if m.one_minimal {
+            assert!(
+                m.ops.len() * 5 <= h.ops.len(),
+                "{file}: {} of {}",
+                m.ops.len(),
+                h.ops.len()
+            );
+        }
         assert_sound(&h, &initial, |_| (), &m, file);
         one_minimal += usize::from(m.one_minimal);
     }
