@@ -54,6 +54,12 @@ pub struct Config {
     /// The regression file. `STATEPROP_REGRESSIONS`. Default: `<test file stem>.stateprop-regressions`
     /// beside the test's source file.
     pub regression_file: Option<PathBuf>,
+    /// Runs of each shrink candidate, and of the final program, to tell a failure that shows
+    /// only sometimes (a race, a system that is not deterministic) from a pass: a candidate
+    /// fails if any of its runs fails, and the report gives the final program's reproduction
+    /// rate. `STATEPROP_RERUNS`. Default 1: a sequential system is expected to be
+    /// deterministic (one whose minimal program does not fail again is reported as such).
+    pub reruns: u32,
     /// Whether the `STATEPROP_*` (and `PROPTEST_*`) environment variables apply. Default on.
     /// Turn it off with [`Config::ignore_env`] in tests that pin a seed, a case count or lengths
     /// and assert what those give: a `STATEPROP_SEED` exported for the whole suite must not
@@ -78,6 +84,7 @@ impl Default for Config {
             name: None,
             failures: 1,
             regression_file: None,
+            reruns: 1,
             read_env: true,
         }
     }
@@ -174,6 +181,11 @@ impl Config {
         self.failures = n.max(1);
         self
     }
+    /// See [`Config::reruns`] (at least 1).
+    pub fn reruns(mut self, runs: u32) -> Self {
+        self.reruns = runs.max(1);
+        self
+    }
     /// See [`Config::regression_file`].
     pub fn regression_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.regression_file = Some(path.into());
@@ -253,6 +265,9 @@ impl Config {
         if var("PROPTEST_DISABLE_FAILURE_PERSISTENCE").is_some() {
             self.persist = false;
         }
+        if let Some((n, v)) = get(&["STATEPROP_RERUNS"]) {
+            self.reruns = parse_u64(n, &v)?.clamp(1, 1_000) as u32;
+        }
         if let Some((n, v)) = get(&["STATEPROP_FAILURES"]) {
             self.failures = parse_u64(n, &v)?.clamp(1, u32::MAX as u64) as u32;
         }
@@ -284,6 +299,7 @@ const VARIABLES: &[&str] = &[
     "STATEPROP_PERSIST",
     "PROPTEST_DISABLE_FAILURE_PERSISTENCE",
     "STATEPROP_FAILURES",
+    "STATEPROP_RERUNS",
     "STATEPROP_REGRESSIONS",
     "STATEPROP_STEP_TIMEOUT",
 ];

@@ -135,6 +135,7 @@
 //! | `STATEPROP_DURATION` | generate until this much time has passed, instead of counting cases | none |
 //! | `STATEPROP_MAX_SHRINK_TIME` | wall-clock budget for shrinking | `60s` |
 //! | `STATEPROP_MAX_SHRINK_RUNS` | most candidate programs the shrinker runs | 100000 |
+//! | `STATEPROP_RERUNS` | runs of each shrink candidate and of the final program, for failures that show only sometimes; the report gives the reproduction rate ([`Config::reruns`]) | 1 |
 //! | `STATEPROP_FAILURES` | keep going until this many failing cases, shrink each, report the shortest ([`Config::failures`]) | 1 |
 //! | `STATEPROP_VERBOSE` | `1`: add a step-by-step trace of the minimal program to the report | 0 |
 //! | `STATEPROP_SWARM` | `0` turns off swarm testing (each case enables a random subset of the rules) | on |

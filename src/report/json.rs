@@ -65,6 +65,7 @@ impl Report {
                 "time_ms": self.shrink.time.as_millis() as u64,
             },
             "note": self.note,
+            "reproduction": self.reproduction.map(|(failed, runs)| json!({ "failed": failed, "runs": runs })),
             "saved_to": self.saved_to,
             "pasteable_test": self.failure.as_ref().map(|_| self.pasteable_test()),
         })

@@ -65,6 +65,7 @@ pub enum Origin {
 /// Everything a report says, rendered to text with [`Report::text`] and to JSON with
 /// [`Report::json`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Report {
     /// The test's name (thread name, or `Config::name`).
     pub test: String,
@@ -90,8 +91,11 @@ pub struct Report {
     pub saved_to: Option<String>,
     /// The pasteable test's call up to its list of operations: `stateprop::replay::<Kv, Store>(`.
     pub replay_call: String,
-    /// A note when the failure could not be shrunk (hangs).
+    /// A note when the failure could not be shrunk (hangs) or did not reproduce reliably.
     pub note: Option<String>,
+    /// With `Config::reruns` above 1: of that many runs of the program shown, how many failed
+    /// as reported (`(failed, runs)`).
+    pub reproduction: Option<(u32, u32)>,
     /// The command that reruns the test, e.g. `cargo test --test kv store_matches_model -- --exact`
     /// or `cargo run --example quickstart`.
     pub rerun: String,

@@ -55,6 +55,12 @@ impl Report {
         if let Some(note) = &self.note {
             let _ = writeln!(t, "stateprop: note: {note}");
         }
+        if let Some((failed, runs)) = self.reproduction {
+            let _ = writeln!(
+                t,
+                "stateprop: reproduced: {failed} of {runs} runs of this program failed this way"
+            );
+        }
         if !self.trace.is_empty() {
             let _ = writeln!(t, "stateprop: trace of the minimal program:");
             for line in &self.trace {

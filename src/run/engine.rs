@@ -69,6 +69,7 @@ impl<M: Model> Run<M> {
             },
             note: None,
             trace: Vec::new(),
+            reproduced: None,
         });
         let publish = |ops: &[M::Op], failure: &Failure, shrink: &ShrinkStats| {
             if let Some(best) = &mut outcome::lock(&self.progress).best {
@@ -91,7 +92,8 @@ impl<M: Model> Run<M> {
             self.config.max_shrink_time,
             self.config.max_shrink_runs,
         )
-        .on_adopt(&publish);
+        .on_adopt(&publish)
+        .reruns(self.config.reruns);
         let len = candidate.ops.len();
         let regenerate = || self.fresh_trees(&origin, len);
         let shrunk = shrinker.shrink(
@@ -102,16 +104,24 @@ impl<M: Model> Run<M> {
         );
         let shrink = shrunk.stats.clone();
         let verbose = self.config.verbose > 0;
-        let (ops, failure, note, trace) =
-            outcome::confirm(&self.initial, factory, hb, shrunk, verbose);
+        let confirmed = outcome::confirm(
+            &self.initial,
+            factory,
+            hb,
+            shrunk,
+            verbose,
+            self.config.reruns,
+        );
         Found {
-            ops,
-            failure,
+            ops: confirmed.ops,
+            failure: confirmed.failure,
             origin,
             stats: stats.clone(),
             shrink,
-            note,
-            trace,
+            note: confirmed.note,
+            trace: confirmed.trace,
+            // A rate says something only when there was more than one run to count.
+            reproduced: (confirmed.reproduced.1 > 1).then_some(confirmed.reproduced),
         }
     }
 

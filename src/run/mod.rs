@@ -312,6 +312,7 @@ where
             shrink: ShrinkStats::default(),
             note: None,
             trace,
+            reproduced: None,
         };
         fail_with(reporting.report(Stats::default(), Some(&found)).text());
     }

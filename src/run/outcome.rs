@@ -43,6 +43,8 @@ pub(crate) struct Found<Op> {
     pub(crate) shrink: ShrinkStats,
     pub(crate) note: Option<String>,
     pub(crate) trace: Vec<String>,
+    /// Runs of the program that failed as reported, and runs, when it was run more than once.
+    pub(crate) reproduced: Option<(u32, u32)>,
 }
 
 impl Reporting {
@@ -65,6 +67,7 @@ impl Reporting {
             saved_to: None,
             replay_call: self.replay_call.clone(),
             note: None,
+            reproduction: None,
             rerun: self.rerun.clone(),
             rerun_env: self.rerun_env.clone(),
         };
@@ -77,6 +80,7 @@ impl Reporting {
             report.stats = found.stats.clone();
             report.shrink = found.shrink.clone();
             report.note = found.note.clone();
+            report.reproduction = found.reproduced;
             report.trace = found.trace.clone();
         }
         report
@@ -118,52 +122,96 @@ pub(crate) fn lock<Op>(progress: &Shared<Op>) -> std::sync::MutexGuard<'_, Progr
     progress.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The program a report shows, after `confirm`.
+pub(crate) struct Confirmed<Op> {
+    pub(crate) ops: Vec<Op>,
+    pub(crate) failure: Failure,
+    pub(crate) note: Option<String>,
+    pub(crate) trace: Vec<String>,
+    /// Runs that failed as it did (at the same step, by the same check), and runs.
+    pub(crate) reproduced: (u32, u32),
+}
+
 /// Reruns the shrunk program to confirm it fails the same way before it is reported.
 ///
 /// A model or system that is not deterministic (it reads the clock, draws random numbers, keeps
 /// global state between cases) can make a candidate fail once and pass on the next run; the
 /// shrinker then ends on a "minimal" program that passes. When the result does not fail again,
 /// the programs adopted before it are rerun, newest first, and the first that fails again is
-/// reported, with a note saying plainly what happened.
+/// reported, with a note saying plainly what happened. Each program gets `reruns` runs, and the
+/// reported one's count of failing runs is its reproduction rate.
 pub(crate) fn confirm<M: Model, S: System<M>>(
     initial: &M,
     factory: &dyn Fn() -> S,
     hb: &Heartbeat,
     shrunk: Shrunk<M::Op>,
     trace: bool,
-) -> (Vec<M::Op>, Failure, Option<String>, Vec<String>) {
+    reruns: u32,
+) -> Confirmed<M::Op> {
+    let reruns = reruns.max(1);
     if matches!(shrunk.failure.kind, FailureKind::Hang { .. }) {
         // Rerunning a hang would leave one more thread stuck: it is reported as found.
-        return (shrunk.ops, shrunk.failure, None, Vec::new());
+        return Confirmed {
+            ops: shrunk.ops,
+            failure: shrunk.failure,
+            note: None,
+            trace: Vec::new(),
+            reproduced: (1, 1),
+        };
     }
     let last = shrunk.trail.len().saturating_sub(1);
     let mut first_miss: Option<String> = None;
     for (i, (ops, failure)) in shrunk.trail.into_iter().enumerate().rev() {
-        hb.begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
-        let rerun = execute(initial, factory, &ops, hb, trace);
         let steps = ops.len();
-        let again = match &rerun.failure {
-            Some(f) if *f == failure => {
-                let note = first_miss.map(|miss| nondeterministic(&miss, steps));
-                return (ops, failure, note, rerun.trace);
+        let (mut alike, mut exact) = (0, false);
+        let (mut differently, mut elsewhere): (Option<String>, Option<String>) = (None, None);
+        let mut first_trace = Vec::new();
+        for run in 0..reruns {
+            hb.begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
+            let rerun = execute(initial, factory, &ops, hb, trace && run == 0);
+            if run == 0 {
+                first_trace = rerun.trace;
             }
-            Some(f) if f.step == failure.step && f.kind.name() == failure.kind.name() => {
-                // Fails where it did and as it did, but with other values: keep it, and say so.
-                let note = match first_miss {
-                    Some(miss) => nondeterministic(&miss, steps),
-                    None => format!(
-                        "rerun to confirm it, this program failed again at the same step but \
-                         differently ({}); the model or the system is not deterministic (the \
-                         time, randomness or global state?)",
-                        f.cause(steps)
-                    ),
-                };
-                return (ops, failure, Some(note), rerun.trace);
+            match rerun.failure {
+                Some(f) if f == failure => {
+                    alike += 1;
+                    exact = true;
+                }
+                // Where it did and by the same check, with other values.
+                Some(f) if f.step == failure.step && f.kind.name() == failure.kind.name() => {
+                    alike += 1;
+                    differently.get_or_insert_with(|| f.cause(steps));
+                }
+                Some(f) => {
+                    elsewhere
+                        .get_or_insert_with(|| format!("failed differently: {}", f.cause(steps)));
+                }
+                None => {}
             }
-            Some(f) => format!("failed differently: {}", f.cause(steps)),
-            None => "passed".to_string(),
-        };
+        }
+        if alike > 0 {
+            let note = match (first_miss, exact, differently) {
+                (Some(miss), _, _) => Some(nondeterministic(&miss, steps)),
+                (None, false, Some(cause)) => Some(format!(
+                    "rerun to confirm it, this program failed again at the same step but \
+                     differently ({cause}); the model or the system is not deterministic (the \
+                     time, randomness or global state?)"
+                )),
+                _ => None,
+            };
+            return Confirmed {
+                ops,
+                failure,
+                note,
+                trace: first_trace,
+                reproduced: (alike, reruns),
+            };
+        }
         if i == last {
+            let again = elsewhere.unwrap_or_else(|| match reruns {
+                1 => "passed".to_string(),
+                n => format!("passed all {n} runs"),
+            });
             first_miss = Some(format!(
                 "the shrunk program of {steps} steps {again} when rerun"
             ));
@@ -175,7 +223,13 @@ pub(crate) fn confirm<M: Model, S: System<M>>(
         "{miss}, and no earlier failing program failed again either: the model or the system \
          is not deterministic (the time, randomness or global state?); this program failed once"
     );
-    (shrunk.ops, shrunk.failure, Some(note), Vec::new())
+    Confirmed {
+        ops: shrunk.ops,
+        failure: shrunk.failure,
+        note: Some(note),
+        trace: Vec::new(),
+        reproduced: (0, reruns),
+    }
 }
 
 fn nondeterministic(miss: &str, steps: usize) -> String {
@@ -255,6 +309,7 @@ pub(crate) fn hang_report<M: Model>(
                 .to_string(),
         ),
         trace: Vec::new(),
+        reproduced: None,
         ops,
     };
     let mut report = reporting.report(Stats::default(), Some(&found));

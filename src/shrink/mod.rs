@@ -11,7 +11,7 @@ use crate::generate::{ArgTree, ModelRun};
 use crate::program::fingerprint;
 use crate::report::ShrinkStats;
 use crate::spec::{Model, StateMachine};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Runs a well-formed candidate program and says how it failed, if it did. The shrinker knows
@@ -31,7 +31,11 @@ pub(crate) struct Shrinker<'a, M: Model> {
     /// The programs adopted, oldest first (the original, then each smaller one), capped at
     /// `TRAIL`: if the result does not fail again when rerun, the caller walks back through them.
     trail: Vec<(Vec<M::Op>, Failure)>,
-    seen: HashSet<u64>,
+    /// How each candidate tried so far fared, by content: runs and failing runs. A candidate is
+    /// judged once, with up to `reruns` runs, and never run again.
+    judged: HashMap<u64, Counts>,
+    /// Runs of a candidate before it counts as passing (`Config::reruns`).
+    reruns: u32,
     stats: ShrinkStats,
     start: Instant,
     last_progress: Instant,
@@ -44,6 +48,13 @@ struct Current<Op> {
     /// Each step's index in the program shrinking started from.
     origin: Vec<usize>,
     failure: Failure,
+}
+
+/// How a candidate fared: runs, and runs that failed.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    runs: u32,
+    failures: u32,
 }
 
 /// Told of each adopted program, with its failure and the shrink counts so far.
@@ -115,11 +126,18 @@ impl<'a, M: Model> Shrinker<'a, M> {
             max_runs,
             on_adopt: None,
             trail: Vec::new(),
-            seen: HashSet::new(),
+            judged: HashMap::new(),
+            reruns: 1,
             stats: ShrinkStats::default(),
             start: now,
             last_progress: now,
         }
+    }
+
+    /// See [`Config::reruns`](crate::Config::reruns) (at least 1).
+    pub(crate) fn reruns(mut self, runs: u32) -> Self {
+        self.reruns = runs.max(1);
+        self
     }
 
     /// Calls `f` with every program adopted (see the field `on_adopt`).
@@ -143,7 +161,13 @@ impl<'a, M: Model> Shrinker<'a, M> {
         self.stats.steps_before = ops.len();
         self.stats.failures = 1;
         self.trail.push((ops.clone(), failure.clone()));
-        self.seen.insert(fingerprint(&ops));
+        self.judged.insert(
+            fingerprint(&ops),
+            Counts {
+                runs: 1,
+                failures: 1,
+            },
+        );
         let mut cur = Current {
             origin: (0..ops.len()).collect(),
             ops,
@@ -424,17 +448,31 @@ impl<'a, M: Model> Shrinker<'a, M> {
         if replacing && !simpler(&ops, &cur.ops) {
             return Try::NotSimpler;
         }
-        if !self.seen.insert(fingerprint(&ops)) {
+        let key = fingerprint(&ops);
+        if self.judged.contains_key(&key) {
             self.stats.skipped += 1;
             return Try::Duplicate;
         }
-        // Every phase stops on this, so no phase can overrun the budget by a run.
-        if self.out_of_budget() {
+        // A failure that shows only sometimes gets `reruns` chances; the first failing run
+        // decides. Every run counts against the budget.
+        let mut counts = Counts::default();
+        let mut failed = None;
+        while counts.runs < self.reruns && failed.is_none() {
+            // Every phase stops on this, so no phase can overrun the budget by a run.
+            if self.out_of_budget() {
+                break;
+            }
+            self.stats.runs += 1;
+            counts.runs += 1;
+            self.progress(cur.ops.len());
+            failed = (self.property)(&ops);
+        }
+        if counts.runs == 0 {
             return Try::OutOfBudget;
         }
-        self.stats.runs += 1;
-        self.progress(cur.ops.len());
-        let Some(failure) = (self.property)(&ops) else {
+        counts.failures = u32::from(failed.is_some());
+        self.judged.insert(key, counts);
+        let Some(failure) = failed else {
             return Try::Passed;
         };
         // Steps after the failing one are not needed.

@@ -284,3 +284,58 @@ fn programs_longer_than_a_case_may_hold_are_refused_plainly() {
     assert!(message.contains("programs of up to"), "{message}");
     assert!(message.contains("at most"), "{message}");
 }
+
+/// Systems made so far by `EveryOther`.
+static EVERY_OTHER_MADE: AtomicU64 = AtomicU64::new(0);
+
+/// The quickstart's stale-cache bug, in every other system made: a failure that shows half the
+/// time, as a race does.
+struct EveryOther {
+    buggy: Option<BuggyStore>,
+    good: crate::GoodStore,
+}
+
+impl Default for EveryOther {
+    fn default() -> Self {
+        let n = EVERY_OTHER_MADE.fetch_add(1, Ordering::SeqCst);
+        EveryOther {
+            buggy: (n % 2 == 1).then(BuggyStore::default),
+            good: crate::GoodStore::default(),
+        }
+    }
+}
+
+impl System<Kv> for EveryOther {
+    fn apply(&mut self, op: &KvOp) -> Option<u32> {
+        match &mut self.buggy {
+            Some(buggy) => buggy.apply(op),
+            None => self.good.apply(op),
+        }
+    }
+}
+
+#[test]
+fn reruns_shrink_a_failure_that_shows_half_the_time_and_give_its_rate() {
+    EVERY_OTHER_MADE.store(0, Ordering::SeqCst);
+    let r = Runner::<Kv>::new(
+        Config::default()
+            .ignore_env()
+            .seed(42)
+            .reruns(4)
+            .persist(false),
+    )
+    .run_default::<EveryOther>();
+    let text = r.report.text();
+    assert!(r.failed(), "{text}");
+    // Every candidate that can fail gets four runs, two of them on a buggy system: shrinking
+    // reaches the same three steps as for the always-buggy store.
+    assert_eq!(r.minimal.len(), 3, "{text}");
+    assert!(matches!(r.minimal[1], KvOp::Delete { .. }), "{text}");
+    assert_eq!(r.report.reproduction, Some((2, 4)), "{text}");
+    assert!(
+        text.contains("reproduced: 2 of 4 runs of this program failed this way"),
+        "{text}"
+    );
+    assert_eq!(r.report.note, None, "{text}");
+    assert_eq!(r.report.json()["reproduction"]["runs"], 4);
+}
