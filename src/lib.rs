@@ -441,7 +441,7 @@ pub use run::{
 mod shrink;
 
 mod report;
-pub use report::{Origin, Report, ShrinkStats, Stats, Verdict};
+pub use report::{Origin, Report, Shape, ShrinkStats, Stats, Verdict};
 
 pub mod history;
 

@@ -175,7 +175,7 @@ pub(crate) fn save(path: &Path, test: &str, seed: u64, steps: &[Value]) -> Resul
         "format": FORMAT,
         "test": test,
         "seed": seed,
-        "shape": "sequential",
+        "shape": crate::report::Shape::Sequential.as_str(),
         "steps": steps,
     })
     .to_string();

@@ -42,6 +42,7 @@ impl Report {
             .collect();
         json!({
             "schema": "stateprop-report/1",
+            "shape": self.shape.as_str(),
             "test": self.test,
             "verdict": self.verdict.as_str(),
             "seed": self.seed,

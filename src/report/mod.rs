@@ -43,6 +43,23 @@ impl Verdict {
     }
 }
 
+/// The shape of a program: how its steps are arranged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Shape {
+    /// One list of steps, run in order on one system.
+    Sequential,
+}
+
+impl Shape {
+    /// `"sequential"`: the name in the JSON report and in regression lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::Sequential => "sequential",
+        }
+    }
+}
+
 /// Where a failing program came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -75,6 +92,8 @@ pub struct Report {
     pub seed: u64,
     /// The failure of the minimal program.
     pub failure: Option<Failure>,
+    /// How the program's steps are arranged.
+    pub shape: Shape,
     /// The minimal program, one Rust expression per step.
     pub minimal_rust: Vec<String>,
     /// The minimal program, one JSON value per step.

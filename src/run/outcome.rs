@@ -12,7 +12,7 @@ use crate::failure::{Failure, FailureKind};
 use crate::generate::{generate_program, CaseGenerator};
 use crate::persist;
 use crate::report::ShrinkStats;
-use crate::report::{Origin, Report, Stats, Verdict};
+use crate::report::{Origin, Report, Shape, Stats, Verdict};
 use crate::shrink::Shrunk;
 use crate::spec::{Model, StateMachine, System};
 use std::path::PathBuf;
@@ -58,6 +58,7 @@ impl Reporting {
             verdict: Verdict::Pass,
             seed: self.seed,
             failure: None,
+            shape: Shape::Sequential,
             minimal_rust: Vec::new(),
             minimal_json: Vec::new(),
             origin: None,
