@@ -374,7 +374,7 @@
 //! h.push(2, RegisterOp::Read, 1, 2, RegisterOut::Value(Some(1)));
 //! h.push(2, RegisterOp::Read, 4, 5, RegisterOut::Value(None));
 //! let report = check_linearizable(&h, &CasRegister::default(), &CheckConfig::default());
-//! let Verdict::NotLinearizable(violation) = report.verdict else { unreachable!() };
+//! let Verdict::Violated(violation) = report.verdict else { unreachable!() };
 //! assert_eq!(violation.blocked, 2); // the second read cannot see the value disappear
 //! ```
 //!
