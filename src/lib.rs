@@ -361,7 +361,8 @@
 //! [`Model`], so the model that drives generation is also the specification a recorded history
 //! is held to. [`check::check_linearizable_by`] decides whether some order of the operations that
 //! respects real time matches the model, and explains a violation; the session-guarantee,
-//! sequential-consistency and idempotency checkers live beside it.
+//! sequential-consistency and idempotency checkers live beside it, and all of them answer with
+//! a [`check::Report`] whose [`check::Verdict`] is `Holds`, `Violated` or `Unknown`.
 //!
 //! ```
 //! use stateprop::check::{check_linearizable, CheckConfig, Verdict};

@@ -1,7 +1,10 @@
 //! The sequential-consistency and idempotency searches keep a memory budget, drop reads whose
 //! outcome is unknown, accept the longest timeout, and report a model that panics.
 
-use stateprop::check::{check_idempotent, check_sequentially_consistent, CheckConfig, Verdict};
+use stateprop::check::{
+    check_idempotent, check_sequentially_consistent, check_session_guarantees, CheckConfig,
+    Guarantee, Report, Verdict,
+};
 use stateprop::history::History;
 use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
 use stateprop::{Model, StateMachine};
@@ -185,4 +188,54 @@ fn a_model_that_panics_is_reported_by_both_searches() {
     assert!(matches!(r.verdict, Verdict::Unknown(_)), "{:?}", r.verdict);
     assert_eq!((p.op, p.state.as_str()), (2, "Fragile { count: 2 }"));
     assert!(p.message.contains("cannot count past 2"), "{}", p.message);
+}
+
+#[test]
+fn every_checker_reports_the_same_statistics() {
+    let h = hard(5);
+    let ids: Vec<u64> = (0..h.len() as u64).collect();
+    let cap = 1 << 20;
+    let config = CheckConfig::default().max_memory(cap);
+    let sc = check_sequentially_consistent(&h, &CasRegister::default(), &config);
+    let idem = check_idempotent(&h, &ids, &CasRegister::default(), &config);
+    fn statistics<V>(name: &str, r: &Report<V>, cap: u64) {
+        assert!(r.verdict.violation().is_some(), "{name}");
+        assert!(r.steps > 0, "{name}: {} steps", r.steps);
+        // Every explored state's key and table was counted, and the cap was kept.
+        assert!(
+            r.peak_bytes > 0 && r.peak_bytes <= cap,
+            "{name}: {}",
+            r.peak_bytes
+        );
+        assert_eq!(r.partitions, 1, "{name}");
+        assert!(r.elapsed > Duration::ZERO, "{name}");
+        assert!(
+            r.orders.is_empty(),
+            "{name}: no order shows a violated property"
+        );
+    }
+    statistics("sequential consistency", &sc, cap);
+    statistics("idempotency", &idem, cap);
+    assert!(sc.cache_entries > 0);
+    // A consistent history's order is in its report, and so is the one idempotency found.
+    let mut ok = RegHistory::new();
+    ok.push(
+        0,
+        RegisterOp::Write { value: 1 },
+        0,
+        1,
+        RegisterOut::Written,
+    );
+    ok.push(1, RegisterOp::Read, 2, 3, RegisterOut::Value(Some(1)));
+    let sc = check_sequentially_consistent(&ok, &CasRegister::default(), &config);
+    assert!(sc.verdict.holds());
+    assert_eq!(sc.orders[0].ops, [0, 1]);
+    assert_eq!(sc.orders[0].partition, None);
+    let idem = check_idempotent(&ok, &[1, 2], &CasRegister::default(), &config);
+    assert!(idem.verdict.holds());
+    assert_eq!(idem.orders[0].ops, [0, 1]);
+    // The session checker searches nothing: it holds or is violated, never unknown.
+    let s = check_session_guarantees(&ok, &CasRegister::default(), &Guarantee::ALL);
+    assert_eq!(s.verdict, Verdict::Holds);
+    assert_eq!((s.steps, s.partitions, s.orders.len()), (0, 1, 0));
 }

@@ -277,3 +277,37 @@ fn partitions_are_checked_independently_and_the_bad_one_is_named() {
     assert_eq!(v.linearized, vec![1]);
     assert_eq!(v.expected.as_deref(), Some("Value(\"2\")"));
 }
+
+#[test]
+fn each_linearization_names_its_partition() {
+    let mut h: History<KvOp, KvOut> = History::new();
+    let put = |k: &str, v: &str| KvOp::Put {
+        key: k.into(),
+        value: v.into(),
+    };
+    let get = |k: &str| KvOp::Get { key: k.into() };
+    // Key "z" comes first in the history, "a" second; a read of "m" that never returned is
+    // left out of the search, so positions in the report cannot tell partitions apart.
+    h.push_unknown(2, get("m"), 0);
+    h.push(0, put("z", "1"), 1, 4, KvOut::Done);
+    h.push(1, put("a", "2"), 2, 3, KvOut::Done);
+    h.push(1, get("a"), 5, 6, KvOut::Value("2".into()));
+    h.push(0, get("z"), 5, 7, KvOut::Value("1".into()));
+    let r = check_linearizable_by(&h, &KvModel::default(), &CheckConfig::default(), |op| {
+        op.key().to_string()
+    });
+    assert_eq!(r.verdict, Verdict::Holds);
+    let named: Vec<(Option<&str>, &[usize])> = r
+        .orders
+        .iter()
+        .map(|o| (o.partition.as_deref(), o.ops.as_slice()))
+        .collect();
+    assert_eq!(
+        named,
+        [(Some("\"z\""), &[1, 4][..]), (Some("\"a\""), &[2, 3][..])]
+    );
+    // Unpartitioned, the one order still says which partition it is.
+    let r = check_linearizable(&h, &KvModel::default(), &CheckConfig::default());
+    assert_eq!(r.orders.len(), 1);
+    assert_eq!(r.orders[0].partition.as_deref(), Some("()"));
+}
