@@ -104,7 +104,8 @@ impl std::error::Error for PageTooLarge {}
 /// unpartitioned [`check_linearizable`](crate::check::check_linearizable)): the page replays
 /// each (partial) linearization with the model from `initial` to show the state after every
 /// operation, and splits the history the same way to draw a section per partition, in order of
-/// first appearance.
+/// first appearance. Each linearization goes to the section whose key (`Debug`) the report
+/// names for it ([`Order::partition`](crate::check::Order::partition)).
 ///
 /// The page needs no network. For tools reading it: every operation is an element of class `op`
 /// with `data-index` (its index in `history.ops`) and, when linearized, `data-lin` (its position
