@@ -40,7 +40,7 @@ use super::result::{ModelPanic, Order, Report, Verdict};
 use super::search::{Search, Step};
 use crate::history::History;
 use crate::spec::Model;
-use std::fmt::Debug;
+use std::fmt::{Debug, Write};
 use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
@@ -112,8 +112,15 @@ where
     let partitioned = parts.len() > 1;
     // The key of a partition, for reports: recomputed from one of its operations, so the keys
     // need not be kept.
-    let key_of = |op: usize| format!("{:?}", partition(&history.ops[op].op));
-    let mut linearizations: Vec<Option<Order>> = Vec::new();
+    let key_of = |op: usize| {
+        // Most keys are short: one allocation instead of format!'s growth from nothing.
+        let mut key = String::with_capacity(24);
+        let _ = write!(key, "{:?}", partition(&history.ops[op].op));
+        key
+    };
+    // Filled in as partitions finish (an empty order, which allocates nothing, until then), and
+    // handed to the report as it is: one vector of one entry per partition, never copied.
+    let mut linearizations: Vec<Order> = Vec::new();
     let mut active: Vec<(usize, Search<'_, M>)> = Vec::new();
     let mut lin_bytes = 0;
     let mut active_bytes = 0;
@@ -126,7 +133,7 @@ where
         report.verdict = Verdict::Unknown(budget.exhausted());
         return finish(report, &[], &budget);
     }
-    linearizations.resize(parts.len(), None);
+    linearizations.resize(parts.len(), Order::new(None, Vec::new()));
     // Every partition gets a slice in turn, in order; a search is made on its partition's first
     // turn and dropped when done, so only the partitions still searching hold memory.
     let mut started = 0;
@@ -135,7 +142,7 @@ where
         if turn == active.len() {
             if started == parts.len() {
                 if active.is_empty() {
-                    report.orders = linearizations.into_iter().flatten().collect();
+                    report.orders = linearizations;
                     return finish(report, &[], &budget);
                 }
                 turn = 0;
@@ -176,7 +183,7 @@ where
                     report.verdict = Verdict::Unknown(budget.exhausted());
                     return finish(report, &active, &budget);
                 }
-                linearizations[part] = Some(Order::new(Some(key), order));
+                linearizations[part] = Order::new(Some(key), order);
             }
             Step::Done(Err(mut violation)) => {
                 if partitioned {
