@@ -19,9 +19,9 @@ fn data(path: &str) -> String {
 
 fn verdict(r: &Report) -> &'static str {
     match r.verdict {
-        Verdict::Linearizable => "linearizable",
-        Verdict::NotLinearizable(_) => "NOT linearizable",
-        Verdict::Unknown(_) => "unknown",
+        Verdict::Holds => "linearizable",
+        Verdict::Violated(_) => "NOT linearizable",
+        _ => "unknown",
     }
 }
 
@@ -390,7 +390,7 @@ fn main() {
         let r = best(3, || {
             check_linearizable(&h, &CasRegister::default(), &config)
         });
-        let right = matches!(r.verdict, Verdict::Linearizable) == *want;
+        let right = matches!(r.verdict, Verdict::Holds) == *want;
         all_right &= right;
         etcd_total += r.elapsed;
         etcd_steps += r.steps;
@@ -426,7 +426,7 @@ fn main() {
         let r = best(3, || {
             check_linearizable_by(&h, &KvModel::default(), &config, |op| op.key().to_string())
         });
-        let right = matches!(r.verdict, Verdict::Linearizable) == *want;
+        let right = matches!(r.verdict, Verdict::Holds) == *want;
         all_right &= right;
         println!(
             "  {path:<16} {:>5} ops {:>9.3} ms  {:>8} steps  {} ({})",
@@ -441,7 +441,7 @@ fn main() {
         }
         if path.starts_with("kv/c01") || path.starts_with("kv/c10") {
             let one = best(3, || check_linearizable(&h, &KvModel::default(), &config));
-            let right = matches!(one.verdict, Verdict::Linearizable) == *want;
+            let right = matches!(one.verdict, Verdict::Holds) == *want;
             all_right &= right;
             c10_one_map.push((path.clone(), one.elapsed, one.steps, verdict(&one), right));
         }
@@ -494,7 +494,7 @@ fn main() {
             cap >> 20,
             verdict(&r)
         );
-        all_right &= r.verdict == Verdict::Linearizable;
+        all_right &= r.verdict == Verdict::Holds;
         if n == 100_000 {
             checks.push((
                 "100,000-operation partitioned history under 2 s",

@@ -363,7 +363,8 @@
 //! [`Model`], so the model that drives generation is also the specification a recorded history
 //! is held to. [`check::check_linearizable_by`] decides whether some order of the operations that
 //! respects real time matches the model, and explains a violation; the session-guarantee,
-//! sequential-consistency and idempotency checkers live beside it.
+//! sequential-consistency and idempotency checkers live beside it, and all of them answer with
+//! a [`check::Report`] whose [`check::Verdict`] is `Holds`, `Violated` or `Unknown`.
 //!
 //! ```
 //! use stateprop::check::{check_linearizable, CheckConfig, Verdict};
@@ -376,7 +377,7 @@
 //! h.push(2, RegisterOp::Read, 1, 2, RegisterOut::Value(Some(1)));
 //! h.push(2, RegisterOp::Read, 4, 5, RegisterOut::Value(None));
 //! let report = check_linearizable(&h, &CasRegister::default(), &CheckConfig::default());
-//! let Verdict::NotLinearizable(violation) = report.verdict else { unreachable!() };
+//! let Verdict::Violated(violation) = report.verdict else { unreachable!() };
 //! assert_eq!(violation.blocked, 2); // the second read cannot see the value disappear
 //! ```
 //!

@@ -35,19 +35,20 @@ pub fn check(options: &CheckArgs) -> ExitCode {
                 details,
             } => {
                 let (word, reason) = match &report.verdict {
-                    Verdict::Linearizable => ("linearizable", None),
-                    Verdict::NotLinearizable(_) => {
+                    Verdict::Holds => ("linearizable", None),
+                    Verdict::Violated(_) => {
                         any_violation = true;
                         ("not linearizable", None)
                     }
-                    Verdict::Unknown(reason) => {
+                    // `Unknown`, and whatever a later version may add: no verdict either way.
+                    _ => {
                         any_unknown = true;
-                        ("unknown", Some(reason.as_str()))
+                        ("unknown", report.verdict.unknown_reason())
                     }
                 };
                 if options.json {
                     let violation = match &report.verdict {
-                        Verdict::NotLinearizable(v) => json!({
+                        Verdict::Violated(v) => json!({
                             "partition": v.partition,
                             "linearized": v.linearized,
                             "blocked": v.blocked,
@@ -123,7 +124,7 @@ where
     K: std::hash::Hash + Eq + std::fmt::Debug,
     P: Fn(&M::Op) -> K,
 {
-    if !matches!(report.verdict, Verdict::NotLinearizable(_)) {
+    if !matches!(report.verdict, Verdict::Violated(_)) {
         return (Vec::new(), serde_json::Value::Null);
     }
     let mut minimize = MinimizeOptions::default().time(options.minimize_time);

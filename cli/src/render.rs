@@ -37,9 +37,9 @@ pub fn render(options: &RenderArgs) -> ExitCode {
         }
         Outcome::Checked { report, .. } => {
             let word = match report.verdict {
-                Verdict::Linearizable => "linearizable",
-                Verdict::NotLinearizable(_) => "not linearizable",
-                Verdict::Unknown(_) => "unknown",
+                Verdict::Holds => "linearizable",
+                Verdict::Violated(_) => "not linearizable",
+                _ => "unknown",
             };
             say(format_args!("{file}: {word}; wrote {out}"));
             ExitCode::SUCCESS

@@ -1,5 +1,6 @@
-//! Time and memory budgets of the searches: [`SearchBudget`] for sequential consistency and
-//! idempotency, and the shared [`Budget`] of a linearizability check.
+//! The budget of a check, [`CheckConfig`], and how the searches keep to it: a [`Meter`] for the
+//! single search of sequential consistency and idempotency, and the [`Budget`] shared by the
+//! partitions of a linearizability check.
 //!
 //! Both meter *work* (entries visited, words hashed), not search steps, because one step can
 //! cost anything from a few nanoseconds to a walk over every pending operation: a clock polled
@@ -84,69 +85,91 @@ pub(crate) fn physical_bytes() -> Option<u64> {
     Some(kib.saturating_mul(1024))
 }
 
-/// How long and how large a search may grow before it answers "unknown".
+/// The budget of a check, shared by every checker: how long and how large a search may grow
+/// before it answers [`Verdict::Unknown`](super::Verdict::Unknown) rather than hang or run the
+/// machine out of memory.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct SearchBudget {
-    /// Most search steps (operations tried). Default 1,000,000.
-    pub max_steps: u64,
+pub struct CheckConfig {
     /// Give up after this long. Default: none. A timeout too long for the clock
     /// (`Duration::MAX`) means none.
     pub timeout: Option<Duration>,
-    /// Give up when the search's memory (its table of explored states and its own vectors,
-    /// counted by capacity; the heap inside model states is not counted) would pass this many
-    /// bytes. Default: none.
+    /// Give up when the check's own memory would pass this many bytes: its caches, tables of
+    /// explored states and search vectors, counted by capacity before they are allocated (the
+    /// heap inside model states and the history itself are not counted). Linearizability also
+    /// gives up when the process's resident memory has grown by that much since the check
+    /// began (where the system reports it). Default: none; the `stateprop` command uses
+    /// [`CheckConfig::default_max_memory`].
     pub max_memory: Option<u64>,
+    /// Most search steps (operations tried) of the sequential-consistency and idempotency
+    /// searches, which are exponential in the number of clients at worst. Default 1,000,000.
+    /// Linearizability is bounded by time and memory only: its partitioned search has no step
+    /// cap to keep results independent of how partitions interleave.
+    pub max_steps: u64,
+    /// Linearizability: steps a partition's search runs before the next partition gets its
+    /// turn. Default 20,000.
+    pub slice: u64,
 }
 
-impl Default for SearchBudget {
+impl Default for CheckConfig {
     fn default() -> Self {
-        SearchBudget {
-            max_steps: 1_000_000,
+        CheckConfig {
             timeout: None,
             max_memory: None,
+            max_steps: 1_000_000,
+            slice: 20_000,
         }
     }
 }
 
-impl SearchBudget {
-    /// See [`SearchBudget::max_steps`].
-    pub fn max_steps(mut self, steps: u64) -> Self {
-        self.max_steps = steps;
-        self
-    }
-
-    /// See [`SearchBudget::timeout`].
+impl CheckConfig {
+    /// See [`CheckConfig::timeout`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
-    /// See [`SearchBudget::max_memory`].
+    /// See [`CheckConfig::max_memory`].
     pub fn max_memory(mut self, bytes: u64) -> Self {
         self.max_memory = Some(bytes);
         self
     }
+
+    /// See [`CheckConfig::max_steps`].
+    pub fn max_steps(mut self, steps: u64) -> Self {
+        self.max_steps = steps;
+        self
+    }
+
+    /// A memory cap for checks nobody gave one: half of physical memory, at most 4 GiB (4 GiB
+    /// where the system does not say), so an unbounded search answers "unknown" before the
+    /// machine starts swapping or the process is killed.
+    pub fn default_max_memory() -> u64 {
+        const LIMIT: u64 = 4 << 30;
+        physical_bytes().map_or(LIMIT, |total| (total / 2).min(LIMIT))
+    }
 }
 
-/// Counts a search's steps, work and memory against a [`SearchBudget`].
+/// Counts a search's steps, work and memory against a [`CheckConfig`].
 pub(crate) struct Meter {
     max_steps: u64,
     deadline: Option<Instant>,
     max_memory: Option<u64>,
     bytes: u64,
+    /// The most bytes ever counted.
+    pub(crate) peak_bytes: u64,
     poller: Poller,
     pub(crate) steps: u64,
 }
 
 impl Meter {
-    pub(crate) fn new(budget: &SearchBudget) -> Self {
-        let now = Instant::now();
+    pub(crate) fn new(budget: &CheckConfig, now: Instant) -> Self {
         Meter {
             max_steps: budget.max_steps,
             deadline: deadline(now, budget.timeout),
             max_memory: budget.max_memory,
             bytes: 0,
+            peak_bytes: 0,
             poller: Poller::new(now),
             steps: 0,
         }
@@ -183,6 +206,7 @@ impl Meter {
             ));
         }
         self.bytes = total;
+        self.peak_bytes = self.peak_bytes.max(total);
         Ok(())
     }
 
@@ -201,6 +225,7 @@ impl Meter {
             self.grow(table(new))?;
             set.reserve(new - set.len());
             self.bytes = self.bytes - table(new) + table(set.capacity());
+            self.peak_bytes = self.peak_bytes.max(self.bytes);
             self.release(table(old));
         }
         self.grow(heap)

@@ -158,7 +158,7 @@ pub struct Explanation {
 
 /// Explains the violation in `report`, which must come from checking `history` against `initial`
 /// unpartitioned; `None` unless the verdict is
-/// [`NotLinearizable`](Verdict::NotLinearizable).
+/// [`Violated`](Verdict::Violated).
 pub fn explain<M: Model>(
     history: &History<M::Op, M::Output>,
     initial: &M,
@@ -182,7 +182,7 @@ where
     K: Hash + Eq,
     P: Fn(&M::Op) -> K,
 {
-    let Verdict::NotLinearizable(v) = &report.verdict else {
+    let Verdict::Violated(v) = &report.verdict else {
         return None;
     };
     explain_violation(history, initial, v, partition, options)

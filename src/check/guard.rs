@@ -2,7 +2,7 @@
 //! keep their live state and the operation they are trying where this guard can read them
 //! after the panic.
 
-use super::linearizability::ModelPanic;
+use super::result::ModelPanic;
 use crate::catch::catch_quietly;
 use crate::history::History;
 use crate::spec::Model;
@@ -46,14 +46,4 @@ pub(crate) fn guarded<M: Model, R>(
         state,
         message,
     }))
-}
-
-impl ModelPanic {
-    /// The reason of the `Unknown` verdict it causes.
-    pub(crate) fn reason(&self) -> String {
-        format!(
-            "the model panicked on op {} ({}) in state {}: {}",
-            self.op, self.op_text, self.state, self.message
-        )
-    }
 }

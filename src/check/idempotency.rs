@@ -19,18 +19,20 @@
 //!
 //! The search is Wing and Gong's (as in [`check_linearizable`](super::check_linearizable)),
 //! over requests instead of operations, with Lowe's cache of (applied set, state) pairs, under a
-//! [`SearchBudget`].
+//! [`CheckConfig`]'s budget of steps, time and memory.
 
-use super::budget::{Meter, SearchBudget};
+use super::budget::{CheckConfig, Meter};
 use super::guard::{guarded, Whereabouts};
-use super::linearizability::ModelPanic;
+use super::result::{Order, Report, Verdict};
 use crate::history::History;
 use crate::spec::Model;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::Hash;
+use std::time::Instant;
 
 /// Why a history is not idempotent. Operations are indices into the history's operations.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IdempotencyViolation {
     /// Two operations share a request id but ask for different things: the request ids cannot
     /// be trusted (a client reusing ids, or ids that collide).
@@ -95,39 +97,14 @@ impl IdempotencyViolation {
     }
 }
 
-/// The answer of [`check_idempotent`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum IdempotencyVerdict {
-    /// Every request took effect at most once, and the outputs show it.
-    Idempotent,
-    /// They do not.
-    NotIdempotent(IdempotencyViolation),
-    /// The budget ran out first; the reason says which.
-    Unknown(String),
-}
-
-/// What [`check_idempotent`] found.
-#[derive(Clone, Debug)]
-pub struct IdempotencyReport {
-    /// The answer.
-    pub verdict: IdempotencyVerdict,
-    /// For an idempotent history, the order in which requests took effect, each named by its
-    /// first attempt (requests that need not have taken effect are left out).
-    pub order: Vec<usize>,
-    /// Search steps taken, over every search the explanation needed.
-    pub steps: u64,
-    /// Set when the model panicked (the verdict is then [`IdempotencyVerdict::Unknown`]).
-    pub model_panic: Option<Box<ModelPanic>>,
-}
-
 /// Checks that `history`, in which `request_ids[i]` is the request id of `history.ops[i]`, is
 /// explained by the model starting at `initial` applying each request at most once (the rules are
-/// in the [module documentation](self)).
+/// in the [module documentation](self)). An idempotent history's report holds one [`Order`]:
+/// the order in which requests took effect, each named by its first attempt (requests that
+/// need not have taken effect are left out).
 ///
 /// ```
-/// use stateprop::check::{
-///     check_idempotent, IdempotencyVerdict, IdempotencyViolation, SearchBudget,
-/// };
+/// use stateprop::check::{check_idempotent, CheckConfig, IdempotencyViolation, Verdict};
 /// use stateprop::history::History;
 /// use stateprop::models::{Counter, CounterOp, CounterOut};
 ///
@@ -136,8 +113,8 @@ pub struct IdempotencyReport {
 /// h.push_unknown(0, add.clone(), 0); // timed out
 /// h.push(0, add, 2, 3, CounterOut::Done); // the retry, same request id
 /// h.push(1, CounterOp::Read, 4, 5, CounterOut::Value(10)); // both took effect
-/// let report = check_idempotent(&h, &[1, 1, 2], &Counter::default(), &SearchBudget::default());
-/// let IdempotencyVerdict::NotIdempotent(violation) = report.verdict else { panic!() };
+/// let report = check_idempotent(&h, &[1, 1, 2], &Counter::default(), &CheckConfig::default());
+/// let Verdict::Violated(violation) = report.verdict else { panic!() };
 /// assert!(matches!(
 ///     violation,
 ///     IdempotencyViolation::AppliedTwice { request: 1, original: 0, retry: 1, .. }
@@ -151,8 +128,8 @@ pub fn check_idempotent<M>(
     history: &History<M::Op, M::Output>,
     request_ids: &[u64],
     initial: &M,
-    budget: &SearchBudget,
-) -> IdempotencyReport
+    config: &CheckConfig,
+) -> Report<IdempotencyViolation>
 where
     M: Model + Hash + Eq,
     M::Op: PartialEq,
@@ -162,13 +139,15 @@ where
         history.ops.len(),
         "stateprop: check_idempotent needs one request id per operation"
     );
-    let check = |at: &mut Whereabouts<M>| check_guarded(history, request_ids, initial, budget, at);
-    guarded(history, initial, check).unwrap_or_else(|panic| IdempotencyReport {
-        verdict: IdempotencyVerdict::Unknown(panic.reason()),
-        order: Vec::new(),
-        steps: 0,
-        model_panic: Some(panic),
-    })
+    let start = Instant::now();
+    let mut meter = Meter::new(config, start);
+    let check =
+        |at: &mut Whereabouts<M>| check_guarded(history, request_ids, initial, &mut meter, at);
+    let mut report = guarded(history, initial, check).unwrap_or_else(Report::panicked);
+    report.steps = meter.steps;
+    report.peak_bytes = meter.peak_bytes;
+    report.elapsed = start.elapsed();
+    report
 }
 
 /// The check, the live state of its searches and their current operation kept in `at`.
@@ -176,9 +155,9 @@ fn check_guarded<M>(
     history: &History<M::Op, M::Output>,
     request_ids: &[u64],
     initial: &M,
-    budget: &SearchBudget,
+    meter: &mut Meter,
     at: &mut Whereabouts<M>,
-) -> IdempotencyReport
+) -> Report<IdempotencyViolation>
 where
     M: Model + Hash + Eq,
     M::Op: PartialEq,
@@ -191,13 +170,11 @@ where
     let mut requests: Vec<(u64, Vec<usize>)> = requests.into_iter().collect();
     requests.sort_by_key(|(_, attempts)| attempts[0]);
     let ops = &history.ops;
-    let done = |verdict, order, meter: &Meter| IdempotencyReport {
-        verdict,
-        order,
-        steps: meter.steps,
-        model_panic: None,
+    let done = |verdict, order: Option<Vec<usize>>| {
+        let mut report = Report::new(verdict);
+        report.orders.extend(order.map(|ops| Order::new(None, ops)));
+        report
     };
-    let mut meter = Meter::new(budget);
     for (id, attempts) in &requests {
         let first = attempts[0];
         if let Some(&second) = attempts[1..].iter().find(|&&a| ops[a].op != ops[first].op) {
@@ -212,11 +189,7 @@ where
                 second,
                 explanation,
             };
-            return done(
-                IdempotencyVerdict::NotIdempotent(violation),
-                Vec::new(),
-                &meter,
-            );
+            return done(Verdict::Violated(violation), None);
         }
     }
 
@@ -240,13 +213,13 @@ where
     };
 
     let once = units(&|_| false);
-    let failure = match search(history, &once, initial, &mut meter, at) {
+    let failure = match search(history, &once, initial, meter, at) {
         Ok(Outcome::Found(order)) => {
             let order = order.iter().map(|&u| once[u].attempts[0]).collect();
-            return done(IdempotencyVerdict::Idempotent, order, &meter);
+            return done(Verdict::Holds, Some(order));
         }
         Ok(Outcome::Impossible(failure)) => failure,
-        Err(reason) => return done(IdempotencyVerdict::Unknown(reason), Vec::new(), &meter),
+        Err(reason) => return done(Verdict::Unknown(reason), None),
     };
 
     // Which request, applied again, explains the outputs? First one at a time, then all at once.
@@ -267,11 +240,10 @@ where
     let mut gave_up = None;
     for split in &tries {
         let split_units = units(split.as_ref());
-        match search(history, &split_units, initial, &mut meter, at) {
+        match search(history, &split_units, initial, meter, at) {
             Ok(Outcome::Found(order)) => {
                 if let Some(violation) = applied_twice(history, &split_units, &order) {
-                    let verdict = IdempotencyVerdict::NotIdempotent(violation);
-                    return done(verdict, Vec::new(), &meter);
+                    return done(Verdict::Violated(violation), None);
                 }
             }
             Ok(Outcome::Impossible(_)) => {}
@@ -282,11 +254,7 @@ where
         }
     }
     let violation = unexplained(history, &once, failure, gave_up, at);
-    done(
-        IdempotencyVerdict::NotIdempotent(violation),
-        Vec::new(),
-        &meter,
-    )
+    done(Verdict::Violated(violation), None)
 }
 
 /// A request (or, when a request is split, one attempt): it takes effect at most once.

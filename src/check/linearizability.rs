@@ -12,8 +12,9 @@
 //! (a key-value store is one register per key), the history is linearizable exactly when each
 //! part's sub-history is. Each partition gets its own search; the searches run interleaved in
 //! slices, so one hard partition cannot starve the others, and the first violation anywhere
-//! ends the check. A time and a memory budget end it with [`Verdict::Unknown`] rather than a
-//! hang or an out-of-memory kill.
+//! ends the check. A time and a memory budget ([`CheckConfig`]) end it with
+//! [`Verdict::Unknown`] rather than a hang or an out-of-memory kill. A linearizable history's
+//! [`Report::orders`] hold one linearization per partition, each with its partition's key.
 //!
 //! Operations with unknown outcomes (never returned) may take effect at any point after their
 //! invocation, or never; their output is not checked. Those that are read-only
@@ -34,91 +35,18 @@
 //! A model that panics ends the check with [`Verdict::Unknown`] and [`Report::model_panic`]
 //! naming the operation, the state and the message, instead of unwinding into the caller.
 
-use super::budget::{physical_bytes, reserve_in, Budget};
+use super::budget::{reserve_in, Budget, CheckConfig};
+use super::result::{ModelPanic, Order, Report, Verdict};
 use super::search::{Search, Step};
 use crate::history::History;
 use crate::spec::Model;
-use std::fmt::Debug;
+use std::fmt::{Debug, Write};
 use std::hash::{Hash, Hasher};
-use std::time::{Duration, Instant};
-
-/// Limits of a check.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct CheckConfig {
-    /// Give up (verdict `Unknown`) after this long. Default: none. A timeout too long for the
-    /// clock (`Duration::MAX`) means none.
-    pub timeout: Option<Duration>,
-    /// Give up when the check's caches and search vectors would pass this many bytes (counted
-    /// before they are allocated), or the process's resident memory has grown by that much
-    /// since the check began (where the system reports it). Default: none; the `stateprop`
-    /// command uses [`CheckConfig::default_max_memory`].
-    pub max_memory: Option<u64>,
-    /// Steps a partition's search runs before the next partition gets its turn. Default 20,000.
-    pub slice: u64,
-}
-
-impl Default for CheckConfig {
-    fn default() -> Self {
-        CheckConfig {
-            timeout: None,
-            max_memory: None,
-            slice: 20_000,
-        }
-    }
-}
-
-impl CheckConfig {
-    /// See [`CheckConfig::timeout`].
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-    /// See [`CheckConfig::max_memory`].
-    pub fn max_memory(mut self, bytes: u64) -> Self {
-        self.max_memory = Some(bytes);
-        self
-    }
-
-    /// A memory cap for checks nobody gave one: half of physical memory, at most 4 GiB (4 GiB
-    /// where the system does not say), so an unbounded search answers "unknown" before the
-    /// machine starts swapping or the process is killed.
-    pub fn default_max_memory() -> u64 {
-        const LIMIT: u64 = 4 << 30;
-        physical_bytes().map_or(LIMIT, |total| (total / 2).min(LIMIT))
-    }
-}
-
-/// The answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Some order of the operations, respecting real time, matches the model.
-    Linearizable,
-    /// No such order exists.
-    NotLinearizable(Violation),
-    /// No verdict: the budget ran out first, or the model panicked (then
-    /// [`Report::model_panic`] says where). The reason says which.
-    Unknown(String),
-}
-
-/// A model that panicked during a check: the check cannot go on, and this says where.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelPanic {
-    /// The partition (its key, `Debug`), when the check was partitioned.
-    pub partition: Option<String>,
-    /// The operation the model was stepping or comparing (index into the history's
-    /// operations).
-    pub op: usize,
-    /// That operation (`Debug`).
-    pub op_text: String,
-    /// The model state it was applied to (`Debug`).
-    pub state: String,
-    /// The panic's message, with its location where known.
-    pub message: String,
-}
+use std::time::Instant;
 
 /// Why a history is not linearizable.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Violation {
     /// The partition (its key, `Debug`), when the check was partitioned.
     pub partition: Option<String>,
@@ -133,29 +61,6 @@ pub struct Violation {
     pub expected: Option<String>,
     /// What it returned.
     pub actual: Option<String>,
-}
-
-/// What a check found, with its statistics.
-#[derive(Clone, Debug)]
-pub struct Report {
-    /// The answer.
-    pub verdict: Verdict,
-    /// For a linearizable history, one linearization per partition (indices into the history's
-    /// operations); empty otherwise.
-    pub linearizations: Vec<Vec<usize>>,
-    /// Partitions checked.
-    pub partitions: usize,
-    /// Search steps (operations tried) over all partitions.
-    pub steps: u64,
-    /// Cache entries held at the end, over all partitions still searching.
-    pub cache_entries: u64,
-    /// Peak bytes counted against the memory budget: caches, search vectors and partitioning
-    /// (see [`CheckConfig::max_memory`] for what is not counted).
-    pub peak_bytes: u64,
-    /// Set when the model panicked (the verdict is then [`Verdict::Unknown`]).
-    pub model_panic: Option<Box<ModelPanic>>,
-    /// Time spent.
-    pub elapsed: Duration,
 }
 
 /// Checks that `history` is linearizable with respect to the model starting at `initial`.
@@ -186,16 +91,8 @@ where
 {
     let start = Instant::now();
     let mut budget = Budget::new(config.timeout, config.max_memory, start);
-    let mut report = Report {
-        verdict: Verdict::Linearizable,
-        linearizations: Vec::new(),
-        partitions: 0,
-        steps: 0,
-        cache_entries: 0,
-        peak_bytes: 0,
-        model_panic: None,
-        elapsed: Duration::ZERO,
-    };
+    let mut report = Report::new(Verdict::Holds);
+    report.partitions = 0;
     let finish = |mut report: Report, active: &[(usize, Search<'_, M>)], budget: &Budget| {
         let live = active.iter().map(|(_, s)| s);
         report.steps = live.clone().map(|s| s.steps).sum::<u64>() + budget.finished_steps;
@@ -215,8 +112,15 @@ where
     let partitioned = parts.len() > 1;
     // The key of a partition, for reports: recomputed from one of its operations, so the keys
     // need not be kept.
-    let key_of = |op: usize| format!("{:?}", partition(&history.ops[op].op));
-    let mut linearizations: Vec<Option<Vec<usize>>> = Vec::new();
+    let key_of = |op: usize| {
+        // Most keys are short: one allocation instead of format!'s growth from nothing.
+        let mut key = String::with_capacity(24);
+        let _ = write!(key, "{:?}", partition(&history.ops[op].op));
+        key
+    };
+    // Filled in as partitions finish (an empty order, which allocates nothing, until then), and
+    // handed to the report as it is: one vector of one entry per partition, never copied.
+    let mut linearizations: Vec<Order> = Vec::new();
     let mut active: Vec<(usize, Search<'_, M>)> = Vec::new();
     let mut lin_bytes = 0;
     let mut active_bytes = 0;
@@ -229,7 +133,7 @@ where
         report.verdict = Verdict::Unknown(budget.exhausted());
         return finish(report, &[], &budget);
     }
-    linearizations.resize(parts.len(), None);
+    linearizations.resize(parts.len(), Order::new(None, Vec::new()));
     // Every partition gets a slice in turn, in order; a search is made on its partition's first
     // turn and dropped when done, so only the partitions still searching hold memory.
     let mut started = 0;
@@ -238,7 +142,7 @@ where
         if turn == active.len() {
             if started == parts.len() {
                 if active.is_empty() {
-                    report.linearizations = linearizations.into_iter().flatten().collect();
+                    report.orders = linearizations;
                     return finish(report, &[], &budget);
                 }
                 turn = 0;
@@ -264,9 +168,9 @@ where
                 if partitioned {
                     panic.partition = Some(key_of(panic.op));
                 }
-                report.verdict = Verdict::Unknown(panic.reason());
-                report.model_panic = Some(Box::new(panic));
-                return finish(report, &active, &budget);
+                let mut panicked = Report::panicked(Box::new(panic));
+                panicked.partitions = report.partitions;
+                return finish(panicked, &active, &budget);
             }
         };
         match step {
@@ -274,13 +178,18 @@ where
                 let (_, s) = active.remove(turn);
                 budget.release(s.cache.bytes + s.fixed_bytes);
                 budget.finished_steps += s.steps;
-                linearizations[part] = Some(order);
+                let key = key_of(parts.first_op(part));
+                if !budget.reserve(key.capacity() as u64) {
+                    report.verdict = Verdict::Unknown(budget.exhausted());
+                    return finish(report, &active, &budget);
+                }
+                linearizations[part] = Order::new(Some(key), order);
             }
             Step::Done(Err(mut violation)) => {
                 if partitioned {
                     violation.partition = Some(key_of(violation.blocked));
                 }
-                report.verdict = Verdict::NotLinearizable(violation);
+                report.verdict = Verdict::Violated(violation);
                 return finish(report, &active, &budget);
             }
             Step::OutOfBudget(reason) => {
@@ -365,6 +274,11 @@ impl Partitions {
     /// The number of operations of partition `p`.
     fn size(&self, p: usize) -> usize {
         self.ranges[p].1 - self.ranges[p].0
+    }
+
+    /// The history index of partition `p`'s first operation.
+    fn first_op(&self, p: usize) -> usize {
+        self.pairs[self.ranges[p].0].1
     }
 
     /// The history indices of partition `p` (counted as part of its search).

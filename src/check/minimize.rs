@@ -115,7 +115,7 @@ impl<Op, Out> Minimal<Op, Out> {
     /// original history; `None` when it blames one given the benefit of the doubt.
     pub fn blamed(&self) -> Option<usize> {
         match &self.report.verdict {
-            Verdict::NotLinearizable(v) => self
+            Verdict::Violated(v) => self
                 .witness
                 .get(v.blocked)
                 .copied()
@@ -152,7 +152,7 @@ where
     K: Hash + Eq + Debug,
     P: Fn(&M::Op) -> K,
 {
-    let Verdict::NotLinearizable(v) = &report.verdict else {
+    let Verdict::Violated(v) = &report.verdict else {
         return None;
     };
     if options.time.is_zero() {
@@ -351,8 +351,8 @@ where
         }
         let report = check_linearizable_by(&sub, self.initial, &config, self.partition);
         let answer = match report.verdict {
-            Verdict::NotLinearizable(_) => Some(true),
-            Verdict::Linearizable => Some(false),
+            Verdict::Violated(_) => Some(true),
+            Verdict::Holds => Some(false),
             _ => None,
         };
         (answer, witness, report)

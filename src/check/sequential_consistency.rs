@@ -9,32 +9,23 @@
 //!
 //! The check is a depth-first search over interleavings of the clients' programs, remembering
 //! every (progress of each client, model state) pair already explored so that no pair is
-//! explored twice. That is exponential in the number of clients at worst; a [`SearchBudget`]
-//! makes it answer [`ScVerdict::Unknown`] instead of running on. An operation whose outcome is
+//! explored twice. That is exponential in the number of clients at worst; a [`CheckConfig`]
+//! (steps, time, memory) makes it answer [`Verdict::Unknown`] instead of running on. An operation whose outcome is
 //! unknown may take effect at its place in its client's order, or not at all; its output is not
 //! checked.
 
-use super::budget::{Meter, SearchBudget};
+use super::budget::{CheckConfig, Meter};
 use super::guard::{guarded, Whereabouts};
-use super::linearizability::ModelPanic;
+use super::result::{Order, Report, Verdict};
 use crate::history::History;
 use crate::spec::Model;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::Hash;
-
-/// The answer of [`check_sequentially_consistent`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ScVerdict {
-    /// Some order keeps every client's own order and matches the model.
-    Consistent,
-    /// No such order exists.
-    NotConsistent(ScViolation),
-    /// The budget ran out first; the reason says which.
-    Unknown(String),
-}
+use std::time::Instant;
 
 /// Why a history is not sequentially consistent.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ScViolation {
     /// The longest order found that keeps each client's order and matches the model (indices
     /// into the history's operations; operations with unknown outcomes left out are not listed).
@@ -54,26 +45,14 @@ impl ScViolation {
     }
 }
 
-/// What [`check_sequentially_consistent`] found.
-#[derive(Clone, Debug)]
-pub struct ScReport {
-    /// The answer.
-    pub verdict: ScVerdict,
-    /// For a consistent history, an order that shows it (indices into the history's
-    /// operations; operations with unknown outcomes that need not take effect are left out).
-    pub order: Vec<usize>,
-    /// Search steps taken.
-    pub steps: u64,
-    /// Set when the model panicked (the verdict is then [`ScVerdict::Unknown`]).
-    pub model_panic: Option<Box<ModelPanic>>,
-}
-
 /// Checks that `history` is sequentially consistent with respect to the model starting at
 /// `initial`: that one order of all its operations keeps every client's program order (by
-/// invocation time) and gives the outputs the history records.
+/// invocation time) and gives the outputs the history records. A consistent history's report
+/// holds one [`Order`] that shows it (operations with unknown outcomes that need not take
+/// effect are left out of it).
 ///
 /// ```
-/// use stateprop::check::{check_sequentially_consistent, ScVerdict, SearchBudget};
+/// use stateprop::check::{check_sequentially_consistent, CheckConfig, Verdict};
 /// use stateprop::history::History;
 /// use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
 ///
@@ -81,33 +60,35 @@ pub struct ScReport {
 /// h.push(0, RegisterOp::Write { value: 1 }, 0, 1, RegisterOut::Written);
 /// // A stale read by another client: not linearizable, but sequentially consistent.
 /// h.push(1, RegisterOp::Read, 2, 3, RegisterOut::Value(None));
-/// let budget = SearchBudget::default();
-/// let report = check_sequentially_consistent(&h, &CasRegister::default(), &budget);
-/// assert_eq!(report.verdict, ScVerdict::Consistent);
-/// assert_eq!(report.order, [1, 0]);
+/// let config = CheckConfig::default();
+/// let report = check_sequentially_consistent(&h, &CasRegister::default(), &config);
+/// assert_eq!(report.verdict, Verdict::Holds);
+/// assert_eq!(report.orders[0].ops, [1, 0]);
 /// ```
 pub fn check_sequentially_consistent<M>(
     history: &History<M::Op, M::Output>,
     initial: &M,
-    budget: &SearchBudget,
-) -> ScReport
+    config: &CheckConfig,
+) -> Report<ScViolation>
 where
     M: Model + Hash + Eq,
 {
-    guarded(history, initial, |at| search(history, budget, at)).unwrap_or_else(|panic| ScReport {
-        verdict: ScVerdict::Unknown(panic.reason()),
-        order: Vec::new(),
-        steps: 0,
-        model_panic: Some(panic),
-    })
+    let start = Instant::now();
+    let mut meter = Meter::new(config, start);
+    let searched = guarded(history, initial, |at| search(history, &mut meter, at));
+    let mut report = searched.unwrap_or_else(Report::panicked);
+    report.steps = meter.steps;
+    report.peak_bytes = meter.peak_bytes;
+    report.elapsed = start.elapsed();
+    report
 }
 
 /// The search, its live state and current operation kept in `at`.
 fn search<M>(
     history: &History<M::Op, M::Output>,
-    budget: &SearchBudget,
+    meter: &mut Meter,
     at: &mut Whereabouts<M>,
-) -> ScReport
+) -> Report<ScViolation>
 where
     M: Model + Hash + Eq,
 {
@@ -129,17 +110,11 @@ where
         })
         .collect();
     let total: usize = programs.iter().map(Vec::len).sum();
-    let mut meter = Meter::new(budget);
-    let unknown = |reason: String, meter: &Meter| ScReport {
-        verdict: ScVerdict::Unknown(reason),
-        order: Vec::new(),
-        steps: meter.steps,
-        model_panic: None,
-    };
+    let unknown = |reason: String| Report::new(Verdict::Unknown(reason));
     // The path and the copy of the best one grow to one entry per operation.
     let per_op = size_of::<(usize, Option<usize>, M, usize)>() + size_of::<Option<usize>>();
     if let Err(reason) = meter.grow((total * per_op + 3 * programs.len() * 8) as u64) {
-        return unknown(reason, &meter);
+        return unknown(reason);
     }
     // Each explored node's key: a cursor per client.
     let key_bytes = (programs.len() * 8) as u64;
@@ -159,16 +134,14 @@ where
     loop {
         if path.len() == total {
             let order = path.iter().filter_map(|m| m.1).collect();
-            return ScReport {
-                verdict: ScVerdict::Consistent,
-                order,
-                steps: meter.steps,
-                model_panic: None,
-            };
+            let mut report = Report::new(Verdict::Holds);
+            report.orders.push(Order::new(None, order));
+            report.cache_entries = visited.len() as u64;
+            return report;
         }
         // A step tries up to two moves per client, each copying the cursors.
         if let Err(reason) = meter.step(2 * programs.len() as u64 * programs.len() as u64) {
-            return unknown(reason, &meter);
+            return unknown(reason);
         }
         let mut moved = false;
         while next_move < 2 * programs.len() {
@@ -193,7 +166,7 @@ where
             }
             cursors[client] += 1;
             if let Err(reason) = meter.room_in(&mut visited, key_bytes) {
-                return unknown(reason, &meter);
+                return unknown(reason);
             }
             if !visited.insert((cursors.clone(), next.clone())) {
                 meter.release(key_bytes);
@@ -220,12 +193,9 @@ where
             // Explaining steps the model from the best state: a panic there names it.
             *state = best.2.clone();
             let violation = explain(history, &programs, best, &mut at.trying);
-            return ScReport {
-                verdict: ScVerdict::NotConsistent(violation),
-                order: Vec::new(),
-                steps: meter.steps,
-                model_panic: None,
-            };
+            let mut report = Report::new(Verdict::Violated(violation));
+            report.cache_entries = visited.len() as u64;
+            return report;
         };
         cursors[client] -= 1;
         *state = before;

@@ -49,11 +49,13 @@
 //! look at writes whose value no other write to the key shares, since a shared value cannot
 //! say which write a read shows. Writes to different keys are not related to each other.
 
+use super::result::{Report, Verdict};
 use crate::history::{History, Operation};
 use crate::spec::Model;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Debug};
 use std::hash::Hash;
+use std::time::Instant;
 
 /// How one operation touches the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,6 +148,7 @@ impl fmt::Display for Guarantee {
 /// A broken session guarantee, with the operations that prove it (indices into the history's
 /// operations).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionViolation {
     /// Which guarantee.
     pub guarantee: Guarantee,
@@ -194,8 +197,10 @@ impl fmt::Display for SessionViolation {
 }
 
 /// Checks `guarantees` for every session of `history`, whose keys start out as in `initial`.
-/// Returns every violation found (empty: none proven), ordered by guarantee (in
-/// [`Guarantee::ALL`] order), then by the later operation. Read your
+/// The verdict is [`Verdict::Holds`] when no violation is proven, and otherwise
+/// [`Verdict::Violated`] with every violation found, ordered by guarantee (in
+/// [`Guarantee::ALL`] order), then by the later operation; the check searches nothing, so it
+/// has no budget and never answers [`Verdict::Unknown`]. Read your
 /// writes and monotonic reads report each stale read once, against the session's latest
 /// operation it fails; monotonic writes and writes follow reads report each pair of writes
 /// once, with the first read that shows them in the wrong order.
@@ -212,7 +217,8 @@ impl fmt::Display for SessionViolation {
 /// h.push(1, RegisterOp::Write { value: 2 }, 2, 3, RegisterOut::Written);
 /// // Client 1 reads the value its own write replaced.
 /// h.push(1, RegisterOp::Read, 4, 5, RegisterOut::Value(Some(1)));
-/// let found = check_session_guarantees(&h, &CasRegister::default(), &Guarantee::ALL);
+/// let report = check_session_guarantees(&h, &CasRegister::default(), &Guarantee::ALL);
+/// let found = report.verdict.violation().expect("a stale read");
 /// assert_eq!(found.len(), 1);
 /// assert_eq!(found[0].guarantee, Guarantee::ReadYourWrites);
 /// assert_eq!(found[0].ops(), [0, 1, 2]);
@@ -221,7 +227,8 @@ pub fn check_session_guarantees<M: ReadsWrites>(
     history: &History<M::Op, M::Output>,
     initial: &M,
     guarantees: &[Guarantee],
-) -> Vec<SessionViolation> {
+) -> Report<Vec<SessionViolation>> {
+    let start = Instant::now();
     let facts = Facts::new(history, initial);
     let mut found = BTreeMap::new();
     for &g in guarantees {
@@ -232,7 +239,14 @@ pub fn check_session_guarantees<M: ReadsWrites>(
             Guarantee::WritesFollowReads => facts.writes_follow_reads(&mut found),
         }
     }
-    found.into_values().collect()
+    let found: Vec<SessionViolation> = found.into_values().collect();
+    let mut report = Report::new(if found.is_empty() {
+        Verdict::Holds
+    } else {
+        Verdict::Violated(found)
+    });
+    report.elapsed = start.elapsed();
+    report
 }
 
 type Found = BTreeMap<(Guarantee, usize, usize), SessionViolation>;

@@ -162,7 +162,7 @@ where
         let trial = relax::<M>(&sub, &doubted);
         let report = check_linearizable_by(&trial, initial, &config, &partition);
         let (score, found) = match &report.verdict {
-            Verdict::Linearizable => (
+            Verdict::Holds => (
                 u64::MAX,
                 Culprit {
                     op,
@@ -170,7 +170,7 @@ where
                     next: None,
                 },
             ),
-            Verdict::NotLinearizable(v) => (
+            Verdict::Violated(v) => (
                 sub.ops[v.blocked].call,
                 Culprit {
                     op,
@@ -226,8 +226,8 @@ where
             None => check_linearizable_by(current, initial, check, &partition),
         };
         let violation = match &report.verdict {
-            Verdict::NotLinearizable(v) => v.clone(),
-            Verdict::Linearizable => break End::Linearizable,
+            Verdict::Violated(v) => v.clone(),
+            Verdict::Holds => break End::Linearizable,
             Verdict::Unknown(reason) => break End::Unknown(reason.clone()),
         };
         let minimal = minimal_violation_by(current, initial, &report, &partition, minimize);

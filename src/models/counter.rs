@@ -92,8 +92,8 @@ mod tests {
         h.push(2, CounterOp::Read, 2, 3, CounterOut::Value(2));
         h.push(2, CounterOp::Read, 12, 13, CounterOut::Value(3));
         let report = check_linearizable(&h, &Counter::default(), &CheckConfig::default());
-        assert_eq!(report.verdict, Verdict::Linearizable);
-        assert_eq!(report.linearizations, vec![vec![1, 2, 0, 3]]);
+        assert_eq!(report.verdict, Verdict::Holds);
+        assert_eq!(report.orders[0].ops, vec![1, 2, 0, 3]);
     }
 
     #[test]
@@ -104,7 +104,7 @@ mod tests {
         h.push(1, CounterOp::Read, 1, 2, CounterOut::Value(1));
         h.push(1, CounterOp::Read, 3, 4, CounterOut::Value(0));
         let report = check_linearizable(&h, &Counter::default(), &CheckConfig::default());
-        let Verdict::NotLinearizable(v) = report.verdict else {
+        let Verdict::Violated(v) = report.verdict else {
             panic!("expected a violation, got {:?}", report.verdict);
         };
         assert_eq!(v.linearized, vec![0, 1]);

@@ -84,8 +84,8 @@ mod tests {
         h.push(0, QueueOp::Dequeue, 5, 6, QueueOut::Value(Some(2)));
         h.push(1, QueueOp::Dequeue, 7, 8, QueueOut::Value(Some(1)));
         let report = check_linearizable(&h, &QueueModel::default(), &CheckConfig::default());
-        assert_eq!(report.verdict, Verdict::Linearizable);
-        assert_eq!(report.linearizations, vec![vec![1, 0, 2, 3]]);
+        assert_eq!(report.verdict, Verdict::Holds);
+        assert_eq!(report.orders[0].ops, vec![1, 0, 2, 3]);
     }
 
     #[test]
@@ -96,7 +96,7 @@ mod tests {
         h.push(1, QueueOp::Enqueue { value: 2 }, 2, 3, QueueOut::Done);
         h.push(0, QueueOp::Dequeue, 4, 5, QueueOut::Value(Some(2)));
         let report = check_linearizable(&h, &QueueModel::default(), &CheckConfig::default());
-        let Verdict::NotLinearizable(v) = report.verdict else {
+        let Verdict::Violated(v) = report.verdict else {
             panic!("expected a violation, got {:?}", report.verdict);
         };
         assert_eq!(v.linearized, vec![0, 1]);

@@ -102,8 +102,8 @@ mod tests {
         h.push(1, SetOp::Insert { value: 1 }, 1, 4, SetOut::Bool(true));
         h.push(1, SetOp::Read, 6, 7, SetOut::Values(vec![1]));
         let report = check_linearizable(&h, &SetModel::default(), &CheckConfig::default());
-        assert_eq!(report.verdict, Verdict::Linearizable);
-        assert_eq!(report.linearizations, vec![vec![1, 0, 2]]);
+        assert_eq!(report.verdict, Verdict::Holds);
+        assert_eq!(report.orders[0].ops, vec![1, 0, 2]);
     }
 
     #[test]
@@ -112,7 +112,7 @@ mod tests {
         h.push(0, SetOp::Insert { value: 1 }, 0, 5, SetOut::Bool(true));
         h.push(1, SetOp::Insert { value: 1 }, 1, 4, SetOut::Bool(true));
         let report = check_linearizable(&h, &SetModel::default(), &CheckConfig::default());
-        let Verdict::NotLinearizable(v) = report.verdict else {
+        let Verdict::Violated(v) = report.verdict else {
             panic!("expected a violation, got {:?}", report.verdict);
         };
         assert_eq!(v.linearized, vec![0]);

@@ -104,7 +104,8 @@ impl std::error::Error for PageTooLarge {}
 /// unpartitioned [`check_linearizable`](crate::check::check_linearizable)): the page replays
 /// each (partial) linearization with the model from `initial` to show the state after every
 /// operation, and splits the history the same way to draw a section per partition, in order of
-/// first appearance.
+/// first appearance. Each linearization goes to the section whose key (`Debug`) the report
+/// names for it ([`Order::partition`](crate::check::Order::partition)).
 ///
 /// The page needs no network. For tools reading it: every operation is an element of class `op`
 /// with `data-index` (its index in `history.ops`) and, when linearized, `data-lin` (its position
@@ -160,22 +161,41 @@ where
     let n = history.ops.len();
     let valid = |order: &[usize]| order.iter().all(|&h| h < n);
 
-    // Which partition each reported order belongs to: the partition of its first operation
-    // (an empty order, for a partition of unknown outcomes only, keeps its position).
+    // Which partition each reported order belongs to: the one the report names. The checker
+    // leaves out partitions it had nothing to search in (reads that never returned), so
+    // position in the report says nothing; keys do.
+    let by_key: HashMap<&str, usize> = parts
+        .iter()
+        .enumerate()
+        .map(|(p, part)| (part.key.as_str(), p))
+        .collect();
     let mut orders: Vec<Option<&[usize]>> = vec![None; parts.len()];
     let mut violation = None;
     match &report.verdict {
-        Verdict::Linearizable => {
-            for (i, order) in report.linearizations.iter().enumerate() {
-                let p = order
-                    .first()
-                    .map_or(i, |&h| part_of.get(h).copied().unwrap_or(i));
-                if p < parts.len() && valid(order) {
-                    orders[p] = Some(order);
+        Verdict::Holds => {
+            for order in &report.orders {
+                let p = match &order.partition {
+                    Some(key) => by_key.get(key.as_str()).copied(),
+                    None if parts.len() == 1 => Some(0),
+                    None => None,
+                };
+                if let Some(p) = p.filter(|_| valid(&order.ops)) {
+                    orders[p] = Some(&order.ops);
+                }
+            }
+            // A partition of reads that never returned is left out by the checker (they change
+            // nothing and check nothing): in a linearizable history, its order is empty.
+            for (p, part) in parts.iter().enumerate() {
+                let silent = |&h: &usize| {
+                    let o = &history.ops[h];
+                    o.is_unknown() && M::is_read_only(&o.op)
+                };
+                if orders[p].is_none() && part.ops.iter().all(silent) {
+                    orders[p] = Some(&[]);
                 }
             }
         }
-        Verdict::NotLinearizable(v) if v.blocked < n && valid(&v.linearized) => {
+        Verdict::Violated(v) if v.blocked < n && valid(&v.linearized) => {
             let p = part_of[v.blocked];
             orders[p] = Some(&v.linearized);
             violation = Some((p, v));
@@ -230,7 +250,7 @@ where
         let status = match (&report.verdict, violation) {
             (_, Some((vp, v))) if vp == p => Status::Violating(v),
             (_, Some(_)) => Status::NotReached,
-            (Verdict::Linearizable, None) if orders[p].is_some() => Status::Linearized,
+            (Verdict::Holds, None) if orders[p].is_some() => Status::Linearized,
             (Verdict::Unknown(_), None) => Status::GaveUp,
             _ => Status::NotReached,
         };
@@ -404,8 +424,8 @@ fn header<Op: Debug, Out: Debug>(
     clients.dedup();
     let unknown = history.ops.iter().filter(|o| o.is_unknown()).count();
     let (class, verdict) = match &report.verdict {
-        Verdict::Linearizable => ("ok", "linearizable".to_string()),
-        Verdict::NotLinearizable(_) => ("bad", "NOT linearizable".to_string()),
+        Verdict::Holds => ("ok", "linearizable".to_string()),
+        Verdict::Violated(_) => ("bad", "NOT linearizable".to_string()),
         Verdict::Unknown(reason) => ("unknown", format!("unknown: {reason}")),
     };
     let _ = write!(
@@ -425,7 +445,7 @@ fn header<Op: Debug, Out: Debug>(
         report.steps
     );
     match (&report.verdict, violation) {
-        (Verdict::NotLinearizable(_), Some((p, v))) => {
+        (Verdict::Violated(_), Some((p, v))) => {
             let _ = writeln!(
                 out,
                 "<p class=\"summary\">No order of the operations that respects real time matches \
@@ -443,7 +463,7 @@ fn header<Op: Debug, Out: Debug>(
                     .map_or(String::new(), |l| format!(" ({})", esc(&l)))
             );
         }
-        (Verdict::NotLinearizable(v), None) => {
+        (Verdict::Violated(v), None) => {
             let _ = writeln!(
                 out,
                 "<p class=\"summary\">The report names operation #{} (of {}), which this history \
@@ -455,7 +475,7 @@ fn header<Op: Debug, Out: Debug>(
         (Verdict::Unknown(_), _) => out.push_str(
             "<p class=\"summary\">The checker gave up before deciding; no order is shown.</p>\n",
         ),
-        (Verdict::Linearizable, _) => out.push_str(
+        (Verdict::Holds, _) => out.push_str(
             "<p class=\"summary\">Each operation is numbered with its place in an order that \
              respects real time and matches the model; hover one for the model's state.</p>\n",
         ),

@@ -1,6 +1,6 @@
 //! Idempotency: retried and duplicated requests must take effect at most once.
 
-use stateprop::check::{check_idempotent, IdempotencyVerdict, IdempotencyViolation, SearchBudget};
+use stateprop::check::{check_idempotent, CheckConfig, IdempotencyViolation, Verdict};
 use stateprop::history::History;
 use stateprop::models::{
     Counter, CounterOp, CounterOut, QueueModel, QueueOp, QueueOut, SetModel, SetOp, SetOut,
@@ -12,11 +12,11 @@ fn check<M: Model + Hash + Eq>(
     h: &History<M::Op, M::Output>,
     ids: &[u64],
     m: &M,
-) -> IdempotencyVerdict
+) -> Verdict<IdempotencyViolation>
 where
     M::Op: PartialEq,
 {
-    check_idempotent(h, ids, m, &SearchBudget::default()).verdict
+    check_idempotent(h, ids, m, &CheckConfig::default()).verdict
 }
 
 fn violation<M: Model + Hash + Eq>(
@@ -28,7 +28,7 @@ where
     M::Op: PartialEq,
 {
     match check(h, ids, m) {
-        IdempotencyVerdict::NotIdempotent(v) => v,
+        Verdict::Violated(v) => v,
         other => panic!("expected a violation, got {other:?}"),
     }
 }
@@ -41,14 +41,9 @@ fn retry_after_timeout_applied_once() {
     h.push_unknown(0, ADD5, 0);
     h.push(0, ADD5, 2, 3, CounterOut::Done);
     h.push(1, CounterOp::Read, 4, 5, CounterOut::Value(5));
-    let report = check_idempotent(
-        &h,
-        &[1, 1, 2],
-        &Counter::default(),
-        &SearchBudget::default(),
-    );
-    assert_eq!(report.verdict, IdempotencyVerdict::Idempotent);
-    assert_eq!(report.order, [0, 2]);
+    let report = check_idempotent(&h, &[1, 1, 2], &Counter::default(), &CheckConfig::default());
+    assert_eq!(report.verdict, Verdict::Holds);
+    assert_eq!(report.orders[0].ops, [0, 2]);
 }
 
 #[test]
@@ -61,10 +56,10 @@ fn duplicate_answered_with_the_original_result() {
         &h,
         &[1, 1, 2],
         &SetModel::default(),
-        &SearchBudget::default(),
+        &CheckConfig::default(),
     );
-    assert_eq!(report.verdict, IdempotencyVerdict::Idempotent);
-    assert_eq!(report.order, [0, 2]);
+    assert_eq!(report.verdict, Verdict::Holds);
+    assert_eq!(report.orders[0].ops, [0, 2]);
 }
 
 #[test]
@@ -73,10 +68,7 @@ fn request_that_never_took_effect() {
     h.push_unknown(0, ADD5, 0);
     h.push_unknown(0, ADD5, 2);
     h.push(1, CounterOp::Read, 4, 5, CounterOut::Value(0));
-    assert_eq!(
-        check(&h, &[1, 1, 2], &Counter::default()),
-        IdempotencyVerdict::Idempotent
-    );
+    assert_eq!(check(&h, &[1, 1, 2], &Counter::default()), Verdict::Holds);
 }
 
 #[test]
@@ -86,10 +78,7 @@ fn distinct_requests_with_equal_operations() {
     h.push(0, ADD5, 0, 1, CounterOut::Done);
     h.push(0, ADD5, 2, 3, CounterOut::Done);
     h.push(1, CounterOp::Read, 4, 5, CounterOut::Value(10));
-    assert_eq!(
-        check(&h, &[1, 2, 3], &Counter::default()),
-        IdempotencyVerdict::Idempotent
-    );
+    assert_eq!(check(&h, &[1, 2, 3], &Counter::default()), Verdict::Holds);
 }
 
 #[test]
@@ -230,11 +219,11 @@ fn budget_gives_unknown() {
         &h,
         &ids,
         &Counter::default(),
-        &SearchBudget::default().max_steps(20),
+        &CheckConfig::default().max_steps(20),
     );
     assert_eq!(
         report.verdict,
-        IdempotencyVerdict::Unknown("the step budget ran out after 20 steps".to_string())
+        Verdict::Unknown("the step budget ran out after 20 steps".to_string())
     );
 }
 
@@ -253,9 +242,9 @@ fn budget_spent_on_the_explanation_still_reports_the_violation() {
         &h,
         &ids,
         &Counter::default(),
-        &SearchBudget::default().max_steps(100),
+        &CheckConfig::default().max_steps(100),
     );
-    let IdempotencyVerdict::NotIdempotent(v) = report.verdict else {
+    let Verdict::Violated(v) = report.verdict else {
         panic!("expected a violation, got {:?}", report.verdict);
     };
     assert!(

@@ -2,8 +2,7 @@
 //! histories that are neither.
 
 use stateprop::check::{
-    check_linearizable, check_sequentially_consistent, CheckConfig, ScVerdict, ScViolation,
-    SearchBudget, Verdict,
+    check_linearizable, check_sequentially_consistent, CheckConfig, ScViolation, Verdict,
 };
 use stateprop::history::History;
 use stateprop::models::{
@@ -26,19 +25,19 @@ fn read(v: Option<i64>) -> RegisterOut {
 const W: RegisterOut = RegisterOut::Written;
 
 fn linearizable<M: Model + Hash + Eq>(h: &History<M::Op, M::Output>, m: &M) -> bool {
-    check_linearizable(h, m, &CheckConfig::default()).verdict == Verdict::Linearizable
+    check_linearizable(h, m, &CheckConfig::default()).verdict == Verdict::Holds
 }
 
 /// The order found for a consistent history.
 fn order<M: Model + Hash + Eq>(h: &History<M::Op, M::Output>, m: &M) -> Vec<usize> {
-    let report = check_sequentially_consistent(h, m, &SearchBudget::default());
-    assert_eq!(report.verdict, ScVerdict::Consistent);
-    report.order
+    let report = check_sequentially_consistent(h, m, &CheckConfig::default());
+    assert_eq!(report.verdict, Verdict::Holds);
+    report.orders[0].ops.clone()
 }
 
 fn violation<M: Model + Hash + Eq>(h: &History<M::Op, M::Output>, m: &M) -> ScViolation {
-    match check_sequentially_consistent(h, m, &SearchBudget::default()).verdict {
-        ScVerdict::NotConsistent(v) => v,
+    match check_sequentially_consistent(h, m, &CheckConfig::default()).verdict {
+        Verdict::Violated(v) => v,
         other => panic!("expected a violation, got {other:?}"),
     }
 }
@@ -171,10 +170,10 @@ fn budget_gives_unknown() {
     let report = check_sequentially_consistent(
         &h,
         &Counter::default(),
-        &SearchBudget::default().max_steps(50),
+        &CheckConfig::default().max_steps(50),
     );
     assert_eq!(
         report.verdict,
-        ScVerdict::Unknown("the step budget ran out after 50 steps".to_string())
+        Verdict::Unknown("the step budget ran out after 50 steps".to_string())
     );
 }

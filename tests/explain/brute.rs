@@ -107,11 +107,7 @@ fn minimal_violations_hold_by_brute_force() {
     for _ in 0..10_000 {
         let h = random_history(&mut rng);
         let report = check_linearizable(&h, &CasRegister::default(), &CheckConfig::default());
-        assert_eq!(
-            matches!(report.verdict, Verdict::Linearizable),
-            brute(&h),
-            "{h:?}"
-        );
+        assert_eq!(matches!(report.verdict, Verdict::Holds), brute(&h), "{h:?}");
         if brute(&h) {
             // Relaxing any operation of a linearizable history keeps it linearizable.
             for i in 0..h.ops.len() {

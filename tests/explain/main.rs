@@ -43,9 +43,9 @@ where
 
 pub fn is_linearizable(h: &RegHistory) -> bool {
     match check(h, &CasRegister::default(), |_| ()).verdict {
-        Verdict::Linearizable => true,
-        Verdict::NotLinearizable(_) => false,
-        Verdict::Unknown(reason) => panic!("undecided: {reason}"),
+        Verdict::Holds => true,
+        Verdict::Violated(_) => false,
+        other => panic!("undecided: {other:?}"),
     }
 }
 

@@ -54,9 +54,9 @@ where
     K: std::hash::Hash + Eq + std::fmt::Debug,
 {
     match check(h, m, part).verdict {
-        Verdict::NotLinearizable(_) => true,
-        Verdict::Linearizable => false,
-        Verdict::Unknown(reason) => panic!("undecided: {reason}"),
+        Verdict::Violated(_) => true,
+        Verdict::Holds => false,
+        other => panic!("undecided: {other:?}"),
     }
 }
 
@@ -216,7 +216,7 @@ fn the_stale_read_is_picked_rather_than_the_correct_neighbour_the_checker_blames
     let h = stale_among_correct();
     let initial = CasRegister::default();
     let report = check(&h, &initial, |_| ());
-    let Verdict::NotLinearizable(v) = &report.verdict else {
+    let Verdict::Violated(v) = &report.verdict else {
         panic!()
     };
     // Today's blame: the first read of 2, which is correct.

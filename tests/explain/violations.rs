@@ -27,12 +27,12 @@ fn both_faults_are_reported_and_then_nothing_else() {
         let m = f.minimal.as_ref().unwrap();
         assert!(matches!(
             check(&m.history, &CasRegister::default(), |_| ()).verdict,
-            Verdict::NotLinearizable(_)
+            Verdict::Violated(_)
         ));
     }
     // The checker alone stops at the first.
     let first = check(&h, &CasRegister::default(), |_| ());
-    assert!(matches!(first.verdict, Verdict::NotLinearizable(v) if v.blocked == 3));
+    assert!(matches!(first.verdict, Verdict::Violated(v) if v.blocked == 3));
 }
 
 #[test]
@@ -61,7 +61,7 @@ fn relaxing_never_invents_a_violation() {
         assert!(
             matches!(
                 check(&r, &CasRegister::default(), |_| ()).verdict,
-                Verdict::Linearizable
+                Verdict::Holds
             ),
             "{i}"
         );

@@ -11,7 +11,7 @@ fn the_explanation_of_a_long_history_is_a_window_with_file_lines() {
     let (text, events) = long_history(2000);
     let h = stateprop::history::import::json(&text).unwrap();
     let report = check(&h, &CasRegister::default(), |_| ());
-    let Verdict::NotLinearizable(v) = &report.verdict else {
+    let Verdict::Violated(v) = &report.verdict else {
         panic!("{:?}", report.verdict)
     };
     assert!(v.linearized.len() > 3000, "{}", v.linearized.len());
@@ -50,7 +50,7 @@ fn nearby_operations_include_the_concurrent_ones() {
         &ExplainOptions::default(),
     )
     .unwrap();
-    let Verdict::NotLinearizable(Violation { blocked, .. }) = report.verdict else {
+    let Verdict::Violated(Violation { blocked, .. }) = report.verdict else {
         panic!()
     };
     assert_eq!(e.blocked.index, blocked);

@@ -41,14 +41,14 @@ fn config() -> CheckConfig {
 /// Checks the verdict and returns a line for the timing table.
 fn verdict_matches(path: &str, verdict: &Verdict, expected: bool) {
     match verdict {
-        Verdict::Unknown(reason) => panic!("{path}: no verdict: {reason}"),
-        Verdict::Linearizable => assert!(expected, "{path}: linearizable, expected a violation"),
-        Verdict::NotLinearizable(v) => {
+        Verdict::Holds => assert!(expected, "{path}: linearizable, expected a violation"),
+        Verdict::Violated(v) => {
             assert!(
                 !expected,
                 "{path}: expected linearizable, found a violation: {v:?}"
             )
         }
+        other => panic!("{path}: no verdict: {other:?}"),
     }
 }
 

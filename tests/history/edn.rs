@@ -104,7 +104,7 @@ fn both_dialects_read_to_the_same_operations() {
     let list = format!("({})", &VECTOR.trim()[1..VECTOR.trim().len() - 1]).replace('\n', "\r\n");
     assert_eq!(jepsen_edn_register(&list).unwrap().ops, expected().ops);
     let report = check_linearizable(&vector, &CasRegister::default(), &CheckConfig::default());
-    assert_eq!(report.verdict, Verdict::Linearizable);
+    assert_eq!(report.verdict, Verdict::Holds);
 }
 
 #[test]
@@ -119,13 +119,13 @@ fn jepsen_meaning_of_fail_and_info_decides_the_verdict() {
     let h = jepsen_edn_register(failed).unwrap();
     assert_eq!(h.len(), 2);
     let report = check_linearizable(&h, &CasRegister::default(), &CheckConfig::default());
-    assert!(matches!(report.verdict, Verdict::NotLinearizable(_)));
+    assert!(matches!(report.verdict, Verdict::Violated(_)));
     // The same cas timing out (:info) may have happened: reading 2 is fine.
     let h = jepsen_edn_register(&failed.replace(":fail", ":info")).unwrap();
     assert_eq!(h.len(), 3);
     assert!(h.ops[1].is_unknown());
     let report = check_linearizable(&h, &CasRegister::default(), &CheckConfig::default());
-    assert_eq!(report.verdict, Verdict::Linearizable);
+    assert_eq!(report.verdict, Verdict::Holds);
     // An operation never completed is unknown as well.
     let open = jepsen_edn_register("{:process 3, :type :invoke, :f :write, :value 9}").unwrap();
     assert_eq!(open.ops[0].ret, None);

@@ -33,7 +33,7 @@
 //!      {:process 1, :type :ok, :f :read, :value 3}",
 //! )?;
 //! let report = check_linearizable(&history, &CasRegister::default(), &CheckConfig::default());
-//! assert_eq!(report.verdict, Verdict::Linearizable);
+//! assert_eq!(report.verdict, Verdict::Holds);
 //! # Ok::<(), import::ImportError>(())
 //! ```
 
