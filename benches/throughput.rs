@@ -417,6 +417,7 @@ fn steps_since(before: Mix) -> Mix {
 fn stateprop_throughput(swarm: bool) -> Mix {
     let before = steps_now();
     let config = Config::default()
+        .ignore_env()
         .cases(CASES)
         .steps(1..=MAX_LEN)
         .seed(THROUGHPUT_SEED)
@@ -507,6 +508,7 @@ fn is_one_minimal<S: Sut>(ops: &[KvOp]) -> bool {
 fn stateprop_shrink<S: Sut>(seed: u64) -> Option<Shrunk> {
     let built = BUILT.load(Ordering::Relaxed);
     let config = Config::default()
+        .ignore_env()
         .cases(SHRINK_CASES)
         .steps(1..=MAX_LEN)
         .seed(seed)
@@ -520,7 +522,8 @@ fn stateprop_shrink<S: Sut>(seed: u64) -> Option<Shrunk> {
     Some(Shrunk {
         before: shrink.steps_before,
         executions: built - result.report.stats.cases,
-        reported: Some(shrink.runs),
+        // The shrinker's runs, and the run that confirms the result before it is reported.
+        reported: Some(shrink.runs + 1),
         time: shrink.time,
         budget_exhausted: shrink.budget_exhausted,
         one_minimal: is_one_minimal::<S>(&result.minimal),
@@ -659,7 +662,7 @@ fn print_bug(framework: &str, bug: &BugResult) {
             .filter(|s| s.reported == Some(s.executions))
             .count();
         println!(
-            "    shrink.runs = counted executions {agree}/{}",
+            "    shrink.runs + 1 confirming run = counted executions {agree}/{}",
             checked.len()
         );
     }
@@ -809,7 +812,8 @@ fn main() {
     );
     println!(
         "  SUT executions = stores constructed after the first failing case was found \
-         (stateprop: checked against report.shrink.runs)."
+         (stateprop: checked against report.shrink.runs plus the one run that confirms the \
+         shrunk program before it is reported)."
     );
     println!(
         "  1-minimal = the program fails, and deleting any one step gives a program that \
