@@ -264,8 +264,15 @@ struct FirstFailure {
     steps: usize,
 }
 
-/// A seeded proptest runner: the same seed gives the same run.
-fn pst_runner(cases: u64, seed: u64) -> TestRunner {
+/// The shrink budget both frameworks get: proptest's automatic `max_shrink_iters` for
+/// `SHRINK_CASES` cases, given to stateprop as `max_shrink_runs`.
+fn shrink_budget() -> u64 {
+    u64::from(pst_runner(SHRINK_CASES, 0).config().max_shrink_iters())
+}
+
+/// A seeded proptest runner: the same seed gives the same run. proptest's default generator is
+/// ChaCha; `XorShift` is the fastest it offers, the nearest to stateprop's SplitMix64.
+fn pst_runner_with(cases: u64, seed: u64, rng: RngAlgorithm) -> TestRunner {
     let config = ProptestConfig {
         cases: cases as u32,
         failure_persistence: None,
@@ -275,7 +282,16 @@ fn pst_runner(cases: u64, seed: u64) -> TestRunner {
     for (i, chunk) in bytes.chunks_mut(8).enumerate() {
         chunk.copy_from_slice(&splitmix(seed.wrapping_add(i as u64)).to_le_bytes());
     }
-    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+    // ChaCha takes 32 bytes of seed, XorShift 16.
+    let len = match rng {
+        RngAlgorithm::XorShift => 16,
+        _ => 32,
+    };
+    TestRunner::new_with_rng(config, TestRng::from_seed(rng, &bytes[..len]))
+}
+
+fn pst_runner(cases: u64, seed: u64) -> TestRunner {
+    pst_runner_with(cases, seed, RngAlgorithm::ChaCha)
 }
 
 /// Runs proptest-state-machine as `prop_state_machine!` would (one `test_sequential` per case),
@@ -285,7 +301,14 @@ fn pst_run<S: Sut>(
     seed: u64,
     first: &Cell<Option<FirstFailure>>,
 ) -> Result<Option<Vec<KvOp>>, String> {
-    let mut runner = pst_runner(cases, seed);
+    pst_run_with::<S>(pst_runner(cases, seed), first)
+}
+
+/// [`pst_run`] on a given runner.
+fn pst_run_with<S: Sut>(
+    mut runner: TestRunner,
+    first: &Cell<Option<FirstFailure>>,
+) -> Result<Option<Vec<KvOp>>, String> {
     let config = runner.config().clone();
     let strategy = KvRef::sequential_strategy(1..=MAX_LEN);
     let outcome = runner.run(&strategy, |(state, transitions, seen)| {
@@ -440,9 +463,14 @@ fn stateprop_throughput(swarm: bool) -> Mix {
 }
 
 fn pst_throughput() -> Mix {
+    pst_throughput_with(RngAlgorithm::ChaCha)
+}
+
+fn pst_throughput_with(rng: RngAlgorithm) -> Mix {
     let before = steps_now();
     let first = Cell::new(None);
-    match pst_run::<Store<CORRECT>>(CASES, THROUGHPUT_SEED, &first) {
+    let runner = pst_runner_with(CASES, THROUGHPUT_SEED, rng);
+    match pst_run_with::<Store<CORRECT>>(runner, &first) {
         Ok(None) => {}
         Ok(Some(program)) => panic!("proptest-state-machine false alarm: {program:?}"),
         Err(e) => panic!("{e}"),
@@ -510,6 +538,7 @@ fn stateprop_shrink<S: Sut>(seed: u64) -> Option<Shrunk> {
     let config = Config::default()
         .ignore_env()
         .cases(SHRINK_CASES)
+        .max_shrink_runs(shrink_budget())
         .steps(1..=MAX_LEN)
         .seed(seed)
         .persist(false);
@@ -741,13 +770,14 @@ fn main() {
          seed {THROUGHPUT_SEED:#x} =="
     );
     // Interleave the contenders so drift on a busy machine hits all of them alike.
-    let mut runs: [Vec<(Mix, Duration)>; 4] = Default::default();
+    let mut runs: [Vec<(Mix, Duration)>; 5] = Default::default();
     for _ in 0..REPEATS {
-        let contenders: [&dyn Fn() -> Mix; 4] = [
+        let contenders: [&dyn Fn() -> Mix; 5] = [
             &|| stateprop_throughput(true),
             &|| stateprop_throughput(false),
             &pst_throughput,
             &raw_throughput,
+            &|| pst_throughput_with(RngAlgorithm::XorShift),
         ];
         for (i, f) in contenders.iter().enumerate() {
             let start = Instant::now();
@@ -769,9 +799,11 @@ fn main() {
     let sp_plain = summarize("stateprop (swarm off)", &runs[1]);
     let pst = summarize("proptest-state-machine", &runs[2]);
     let raw = summarize("raw loop", &runs[3]);
+    let pst_fast = summarize("proptest-state-machine (XorShift)", &runs[4]);
     print_measured("stateprop, swarm on (default)", &sp_swarm);
     print_measured("stateprop, swarm off", &sp_plain);
     print_measured("proptest-state-machine 0.9", &pst);
+    print_measured("proptest-state-machine, XorShift rng", &pst_fast);
     print_measured("raw loop (splitmix, no framework)", &raw);
     let sp_over_pst = sp_swarm.rate() / pst.rate();
     let raw_over_sp = raw.rate() / sp_swarm.rate();
@@ -779,6 +811,11 @@ fn main() {
     println!(
         "  stateprop/proptest-state-machine   {sp_over_pst:6.2}x (swarm on)   {:6.2}x (swarm off)",
         sp_plain.rate() / pst.rate()
+    );
+    println!(
+        "  stateprop/p-s-m with XorShift      {:6.2}x (swarm on)   {:6.2}x (swarm off)",
+        sp_swarm.rate() / pst_fast.rate(),
+        sp_plain.rate() / pst_fast.rate()
     );
     println!(
         "  raw/stateprop                      {raw_over_sp:6.2}x (swarm on)   {:6.2}x (swarm off)",
@@ -799,8 +836,9 @@ fn main() {
         SHRINK_SEEDS.count()
     );
     println!(
-        "  stateprop: Config::default() (swarm on, max_shrink_runs {}, max_shrink_time {:?}).",
-        Config::default().max_shrink_runs,
+        "  stateprop: Config::default() (swarm on) with max_shrink_runs {} (the same budget as \
+         proptest's below), max_shrink_time {:?}.",
+        shrink_budget(),
         Config::default().max_shrink_time
     );
     let pc = pst_runner(SHRINK_CASES, 0);
