@@ -1,10 +1,21 @@
 //! The page's text, without a browser.
 
 use super::{check_kv, check_register, kv_violation, linearizable_register, stale_read};
+use stateprop::check::Report;
 use stateprop::check::Verdict;
 use stateprop::history::History;
 use stateprop::models::{CasRegister, KvModel, KvOp, KvOut, RegisterOp, RegisterOut};
-use stateprop::render::{render_html, render_html_with, RenderOptions};
+use stateprop::render::{render_html, render_html_with, PageTooLarge, RenderOptions};
+
+/// A register history drawn unpartitioned with `options`.
+fn render_register(
+    h: &History<RegisterOp, RegisterOut>,
+    report: &Report,
+    name: &str,
+    options: &RenderOptions,
+) -> Result<String, PageTooLarge> {
+    render_html_with(h, &CasRegister::default(), report, |_| (), name, options)
+}
 
 /// The start tag of the element with `id`.
 fn tag_with_id<'a>(html: &'a str, id: &str) -> &'a str {
@@ -243,15 +254,7 @@ fn a_long_history_draws_a_window_around_the_violation_and_says_so() {
     let h = long_register(20_001, Some(15_001));
     let report = check_register(&h);
     let options = RenderOptions::default().max_ops(1_000);
-    let html = render_html_with(
-        &h,
-        &CasRegister::default(),
-        &report,
-        |_| (),
-        "long",
-        &options,
-    )
-    .unwrap();
+    let html = render_register(&h, &report, "long", &options).unwrap();
     let bars = html.matches("<div class=\"op ").count();
     assert_eq!(bars, 1_000);
     let tag = tag_with_id(&html, "impossible-op");
@@ -268,11 +271,9 @@ fn a_long_history_draws_a_window_around_the_violation_and_says_so() {
     );
     assert!(html.contains("14251 earlier and 4750 later ones are left out"));
     // Before the window, the page held every operation: 20 times as many bars.
-    let everything = render_html_with(
+    let everything = render_register(
         &h,
-        &CasRegister::default(),
         &report,
-        |_| (),
         "long",
         &RenderOptions::default().max_ops(usize::MAX),
     )
@@ -282,15 +283,7 @@ fn a_long_history_draws_a_window_around_the_violation_and_says_so() {
     // A linearizable one shows its first operations.
     let ok = long_register(3_000, None);
     let report = check_register(&ok);
-    let html = render_html_with(
-        &ok,
-        &CasRegister::default(),
-        &report,
-        |_| (),
-        "ok",
-        &options,
-    )
-    .unwrap();
+    let html = render_register(&ok, &report, "ok", &options).unwrap();
     assert!(html.contains("Showing 1000 of 3000 operations, the first ones"));
     assert!(html.contains("data-index=\"999\"") && !html.contains("data-index=\"1000\""));
 }
@@ -302,24 +295,14 @@ fn a_page_over_the_size_cap_is_refused_with_its_estimate() {
     let options = RenderOptions::default()
         .max_ops(usize::MAX)
         .max_page_bytes(1 << 20);
-    let e = render_html_with(
-        &h,
-        &CasRegister::default(),
-        &report,
-        |_| (),
-        "big",
-        &options,
-    )
-    .unwrap_err();
+    let e = render_register(&h, &report, "big", &options).unwrap_err();
     assert_eq!(e.ops, 20_000);
     assert!(e.estimate > 1 << 20, "{e:?}");
     assert!(e.to_string().contains("--max-ops"), "{e}");
     // The estimate is of the right size: within a factor of two of the page.
-    let page = render_html_with(
+    let page = render_register(
         &h,
-        &CasRegister::default(),
         &report,
-        |_| (),
         "big",
         &RenderOptions::default().max_ops(usize::MAX),
     )
