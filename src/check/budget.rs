@@ -160,9 +160,20 @@ pub(crate) struct Meter {
     pub(crate) peak_bytes: u64,
     poller: Poller,
     pub(crate) steps: u64,
+    /// When the check began.
+    start: Instant,
 }
 
 impl Meter {
+    /// Writes what the meter counted (steps, peak memory, time since the check began) into the
+    /// check's report.
+    pub(crate) fn stamp<V>(&self, mut report: super::Report<V>) -> super::Report<V> {
+        report.steps = self.steps;
+        report.peak_bytes = self.peak_bytes;
+        report.elapsed = self.start.elapsed();
+        report
+    }
+
     pub(crate) fn new(budget: &CheckConfig, now: Instant) -> Self {
         Meter {
             max_steps: budget.max_steps,
@@ -172,6 +183,7 @@ impl Meter {
             peak_bytes: 0,
             poller: Poller::new(now),
             steps: 0,
+            start: now,
         }
     }
 

@@ -143,11 +143,8 @@ where
     let mut meter = Meter::new(config, start);
     let check =
         |at: &mut Whereabouts<M>| check_guarded(history, request_ids, initial, &mut meter, at);
-    let mut report = guarded(history, initial, check).unwrap_or_else(Report::panicked);
-    report.steps = meter.steps;
-    report.peak_bytes = meter.peak_bytes;
-    report.elapsed = start.elapsed();
-    report
+    let report = guarded(history, initial, check).unwrap_or_else(Report::panicked);
+    meter.stamp(report)
 }
 
 /// The check, the live state of its searches and their current operation kept in `at`.

@@ -76,11 +76,7 @@ where
     let start = Instant::now();
     let mut meter = Meter::new(config, start);
     let searched = guarded(history, initial, |at| search(history, &mut meter, at));
-    let mut report = searched.unwrap_or_else(Report::panicked);
-    report.steps = meter.steps;
-    report.peak_bytes = meter.peak_bytes;
-    report.elapsed = start.elapsed();
-    report
+    meter.stamp(searched.unwrap_or_else(Report::panicked))
 }
 
 /// The search, its live state and current operation kept in `at`.
