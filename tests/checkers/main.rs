@@ -6,6 +6,7 @@ mod bounds;
 mod idempotency;
 mod sequential_consistency;
 mod session;
+mod var_history;
 
 use stateprop::models::{KvOp, KvOut};
 
