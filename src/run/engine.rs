@@ -173,13 +173,13 @@ impl<M: Model> Run<M> {
             .saturating_sub(best.as_ref().map_or(Default::default(), |b| b.shrink.time));
         let Some(mut found) = best else {
             return Ok(RunResult {
-                report: self.reporting.report::<M::Op>(stats, None),
+                report: self.reporting.passed(stats),
                 minimal: Vec::new(),
             });
         };
         // The statistics cover the whole run, also the cases after the first failure.
         found.stats = stats;
-        let mut report = self.reporting.report(Stats::default(), Some(&found));
+        let mut report = self.reporting.failed(&found);
         if !hb.abandoned() {
             self.reporting.save(&mut report);
         }

@@ -314,7 +314,7 @@ where
             trace,
             reproduced: None,
         };
-        fail_with(reporting.report(Stats::default(), Some(&found)).text());
+        fail_with(reporting.failed(&found).text());
     }
 }
 

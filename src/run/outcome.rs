@@ -48,12 +48,9 @@ pub(crate) struct Found<Op> {
 }
 
 impl Reporting {
-    pub(crate) fn report<Op: StateMachine>(
-        &self,
-        stats: Stats,
-        found: Option<&Found<Op>>,
-    ) -> Report {
-        let mut report = Report {
+    /// The report of a run in which every case passed.
+    pub(crate) fn passed(&self, stats: Stats) -> Report {
+        Report {
             test: self.test.clone(),
             verdict: Verdict::Pass,
             seed: self.seed,
@@ -71,20 +68,23 @@ impl Reporting {
             reproduction: None,
             rerun: self.rerun.clone(),
             rerun_env: self.rerun_env.clone(),
-        };
-        if let Some(found) = found {
-            report.verdict = Verdict::Fail;
-            report.failure = Some(found.failure.clone());
-            report.minimal_rust = found.ops.iter().map(|o| o.to_rust()).collect();
-            report.minimal_json = found.ops.iter().map(|o| o.to_json()).collect();
-            report.origin = Some(found.origin.clone());
-            report.stats = found.stats.clone();
-            report.shrink = found.shrink.clone();
-            report.note = found.note.clone();
-            report.reproduction = found.reproduced;
-            report.trace = found.trace.clone();
         }
-        report
+    }
+
+    /// The report of a failure.
+    pub(crate) fn failed<Op: StateMachine>(&self, found: &Found<Op>) -> Report {
+        Report {
+            verdict: Verdict::Fail,
+            failure: Some(found.failure.clone()),
+            minimal_rust: found.ops.iter().map(|o| o.to_rust()).collect(),
+            minimal_json: found.ops.iter().map(|o| o.to_json()).collect(),
+            origin: Some(found.origin.clone()),
+            shrink: found.shrink.clone(),
+            note: found.note.clone(),
+            reproduction: found.reproduced,
+            trace: found.trace.clone(),
+            ..self.passed(found.stats.clone())
+        }
     }
 
     /// Saves the report's program in the regression file (unless it came from there).
@@ -270,7 +270,7 @@ pub(crate) fn hang_report<M: Model>(
              the smallest failing program found before that. The candidate that hung: [{candidate}]",
             hung.step
         ));
-        let mut report = reporting.report(Stats::default(), Some(&found));
+        let mut report = reporting.failed(&found);
         reporting.save(&mut report);
         return (report, found.ops);
     }
@@ -313,7 +313,7 @@ pub(crate) fn hang_report<M: Model>(
         reproduced: None,
         ops,
     };
-    let mut report = reporting.report(Stats::default(), Some(&found));
+    let mut report = reporting.failed(&found);
     reporting.save(&mut report);
     (report, found.ops)
 }
