@@ -459,7 +459,9 @@ pub use generate::{program_from_unstructured, strategy};
 
 mod catch;
 mod persist;
-mod program;
+
+pub mod program;
+pub use program::{Program, StepId};
 
 pub use stateprop_macros::StateMachine;
 

@@ -5,6 +5,7 @@
 
 pub use crate::generate::strategy::{ArbitraryDefault, BoundaryDefault, DefaultFor};
 pub use crate::generate::{ArgTree, FastArg, Gen, Mismatch, SlowArg, TreeBox, Typed};
+pub use crate::program::{Outputs, StepId};
 pub use crate::spec::{
     DebugFallback, FromOutput, Model, RuleInfo, RustFallback, RustWrap, StateMachine, Var,
 };

@@ -83,6 +83,8 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
     let bind_vars = variants.iter().map(|v| {
         vars_arm(v, |field, binding| {
             let inner = field.var.expect("var field");
+            // Spanned at `T`, so a `Var<T>` whose `T` no output holds is reported there.
+            let binding = syn::Ident::new(&binding.to_string(), inner.span());
             quote_spanned!(inner.span()=> #binding.bind_from(__outputs))
         })
     });
@@ -162,7 +164,10 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
                 }
             }
 
-            fn bind_vars(&mut self, __outputs: #outputs) -> bool {
+            fn bind_vars<__L>(&mut self, __outputs: &__L) -> bool
+            where
+                __L: #p::Outputs<<Self::Model as #p::Model>::Output> + ?::core::marker::Sized,
+            {
                 let _ = __outputs;
                 match self {
                     #(#bind_vars)*
@@ -171,7 +176,7 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
 
             fn remap_vars(
                 &mut self,
-                __map: &mut dyn ::core::ops::FnMut(usize) -> #p::Option<usize>,
+                __map: &mut dyn ::core::ops::FnMut(#p::StepId) -> #p::Option<#p::StepId>,
             ) -> bool {
                 let _ = &__map;
                 match self {

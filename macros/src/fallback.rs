@@ -28,10 +28,15 @@ pub(crate) fn stub(input: &Input, model: &Type, krate: &TokenStream) -> TokenStr
                 ::core::unreachable!()
             }
             fn set_arg(&mut self, _: usize, _: &dyn #p::ArgTree) { ::core::unreachable!() }
-            fn bind_vars(&mut self, _: #outputs) -> bool { ::core::unreachable!() }
+            fn bind_vars<__L>(&mut self, _: &__L) -> bool
+            where
+                __L: #p::Outputs<<Self::Model as #p::Model>::Output> + ?::core::marker::Sized,
+            {
+                ::core::unreachable!()
+            }
             fn remap_vars(
                 &mut self,
-                _: &mut dyn ::core::ops::FnMut(usize) -> #p::Option<usize>,
+                _: &mut dyn ::core::ops::FnMut(#p::StepId) -> #p::Option<#p::StepId>,
             ) -> bool {
                 ::core::unreachable!()
             }

@@ -49,6 +49,8 @@ impl Verdict {
 pub enum Shape {
     /// One list of steps, run in order on one system.
     Sequential,
+    /// A prefix, then branches run side by side.
+    Parallel,
 }
 
 impl Shape {
@@ -56,6 +58,7 @@ impl Shape {
     pub fn as_str(self) -> &'static str {
         match self {
             Shape::Sequential => "sequential",
+            Shape::Parallel => "parallel",
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::failure::Failure;
 use crate::generate::{ArgTree, ModelRun};
-use crate::program::fingerprint;
+use crate::program::{fingerprint, StepId};
 use crate::report::ShrinkStats;
 use crate::spec::{Model, StateMachine};
 use std::collections::HashMap;
@@ -343,7 +343,8 @@ impl<'a, M: Model> Shrinker<'a, M> {
         while step < cur.ops.len() {
             let mut targets = Vec::new();
             cur.ops[step].clone().remap_vars(&mut |old| {
-                targets.push(old);
+                // A sequential program's vars all name prefix steps.
+                targets.extend(old.prefix_index());
                 Some(old)
             });
             'slots: for (slot, &old) in targets.iter().enumerate() {
@@ -355,7 +356,11 @@ impl<'a, M: Model> Shrinker<'a, M> {
                     let mut seen = 0;
                     op.remap_vars(&mut |v| {
                         seen += 1;
-                        Some(if seen - 1 == slot { new } else { v })
+                        Some(if seen - 1 == slot {
+                            StepId::prefix(new)
+                        } else {
+                            v
+                        })
                     });
                     let all: Vec<usize> = (0..cur.ops.len()).collect();
                     let len_before = cur.ops.len();
@@ -518,7 +523,10 @@ impl<'a, M: Model> Shrinker<'a, M> {
                 Some((_, op)) => op.clone(),
                 None => ops[k].clone(),
             };
-            if !op.remap_vars(&mut |old| new_index.get(old).copied().flatten()) {
+            if !op.remap_vars(&mut |old| {
+                let new = new_index.get(old.prefix_index()?).copied().flatten()?;
+                Some(StepId::prefix(new))
+            }) {
                 continue;
             }
             if !run.admits(&op) {

@@ -11,6 +11,7 @@ pub use var::{FromOutput, Var};
 pub use rust::{DebugFallback, RustFallback, RustWrap};
 
 use crate::generate::{ArgTree, Gen};
+use crate::program::{Outputs, StepId};
 use std::fmt::Debug;
 
 /// The sequential specification of a system: its state and what every operation returns.
@@ -137,11 +138,15 @@ pub trait StateMachine: Clone + Debug + Sized + 'static {
     /// counted) to the current value of `tree`, which was made by the same field's strategy.
     fn set_arg(&mut self, index: usize, tree: &dyn ArgTree);
 
-    /// Resolves every `Var` field against `outputs`; `false` if one does not resolve.
-    fn bind_vars(&mut self, outputs: &[<Self::Model as Model>::Output]) -> bool;
+    /// Resolves every `Var` field against `outputs`, looked up by step id (for a sequential
+    /// program, a slice of the outputs so far); `false` if one does not resolve.
+    fn bind_vars<L>(&mut self, outputs: &L) -> bool
+    where
+        L: Outputs<<Self::Model as Model>::Output> + ?Sized;
 
-    /// Renumbers every `Var` field with `map` (old step index to new); `false` if one maps to `None`.
-    fn remap_vars(&mut self, map: &mut dyn FnMut(usize) -> Option<usize>) -> bool;
+    /// Renames the step of every `Var` field with `map` (old id to new); `false` if one maps to
+    /// `None`. Every field is renamed even after one fails.
+    fn remap_vars(&mut self, map: &mut dyn FnMut(StepId) -> Option<StepId>) -> bool;
 
     /// Whether any rule has a `Var` field (runners skip output bookkeeping otherwise).
     fn uses_vars() -> bool;

@@ -94,7 +94,7 @@ impl<T: ToRust + ?Sized> ToRust for Box<T> {
 
 impl<T> ToRust for Var<T> {
     fn to_rust(&self) -> String {
-        format!("Var::at({})", self.step())
+        format!("{self:?}")
     }
 }
 

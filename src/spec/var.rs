@@ -1,5 +1,6 @@
 //! `Var<T>`: a symbolic reference to the value an earlier step returned.
 
+use crate::program::{Outputs, StepId};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -14,20 +15,47 @@ use std::hash::{Hash, Hasher};
 /// output holds a `T` (see [`FromOutput`]), and a rule whose `Var` fields have no such step is not
 /// enabled. The shrinker renumbers vars when it deletes steps and drops steps whose var would
 /// dangle, so every shrunk program stays well formed.
+///
+/// A var names a [`StepId`]: a step of the prefix (in a sequential program, any earlier step) or
+/// an earlier step of the var's own branch.
 pub struct Var<T> {
-    step: usize,
+    id: StepId,
     value: Option<T>,
 }
 
 impl<T> Var<T> {
-    /// A reference to the output of step `step` (0-based), as printed in reports.
+    /// A reference to the output of prefix step `step` (0-based), as printed in reports; in a
+    /// sequential program, step `step`.
+    ///
+    /// # Panics
+    /// If `step` does not fit in a `u32`.
     pub fn at(step: usize) -> Self {
-        Var { step, value: None }
+        Var::to(StepId::prefix(step))
     }
 
-    /// The index of the step whose output this refers to.
+    /// A reference to the output of step `index` (0-based) of branch `branch`, as printed in
+    /// reports.
+    ///
+    /// # Panics
+    /// If `index` does not fit in a `u32`.
+    pub fn in_branch(branch: u16, index: usize) -> Self {
+        Var::to(StepId::in_branch(branch, index))
+    }
+
+    /// A reference to the output of step `id`.
+    pub fn to(id: StepId) -> Self {
+        Var { id, value: None }
+    }
+
+    /// The step whose output this refers to.
+    pub fn id(&self) -> StepId {
+        self.id
+    }
+
+    /// The index of the step whose output this refers to, within its prefix or branch (see
+    /// [`id`](Var::id) for which); for a sequential program, the step's number.
     pub fn step(&self) -> usize {
-        self.step
+        self.id.index as usize
     }
 
     /// The bound value.
@@ -38,9 +66,8 @@ impl<T> Var<T> {
         match &self.value {
             Some(value) => value,
             None => panic!(
-                "stateprop: Var::at({}) read before it was bound; vars are bound only while the \
-                 runner applies an operation",
-                self.step
+                "stateprop: {self:?} read before it was bound; vars are bound only while the \
+                 runner applies an operation"
             ),
         }
     }
@@ -51,11 +78,12 @@ impl<T> Var<T> {
     }
 
     #[doc(hidden)]
-    pub fn bind_from<O>(&mut self, outputs: &[O]) -> bool
+    #[inline]
+    pub fn bind_from<O>(&mut self, outputs: &(impl Outputs<O> + ?Sized)) -> bool
     where
         T: FromOutput<O>,
     {
-        match outputs.get(self.step).and_then(T::from_output) {
+        match outputs.output(self.id).and_then(T::from_output) {
             Some(value) => {
                 self.value = Some(value);
                 true
@@ -65,10 +93,10 @@ impl<T> Var<T> {
     }
 
     #[doc(hidden)]
-    pub fn remap(&mut self, map: &mut dyn FnMut(usize) -> Option<usize>) -> bool {
-        match map(self.step) {
-            Some(step) => {
-                self.step = step;
+    pub fn remap(&mut self, map: &mut dyn FnMut(StepId) -> Option<StepId>) -> bool {
+        match map(self.id) {
+            Some(id) => {
+                self.id = id;
                 true
             }
             None => false,
@@ -87,7 +115,7 @@ impl<T> std::ops::Deref for Var<T> {
 impl<T: Clone> Clone for Var<T> {
     fn clone(&self) -> Self {
         Var {
-            step: self.step,
+            id: self.id,
             value: self.value.clone(),
         }
     }
@@ -95,7 +123,7 @@ impl<T: Clone> Clone for Var<T> {
 
 impl<T> PartialEq for Var<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.step == other.step
+        self.id == other.id
     }
 }
 
@@ -103,7 +131,7 @@ impl<T> Eq for Var<T> {}
 
 impl<T> Hash for Var<T> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.step.hash(state);
+        self.id.hash(state);
     }
 }
 
@@ -115,26 +143,55 @@ impl<T> PartialOrd for Var<T> {
 
 impl<T> Ord for Var<T> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.step.cmp(&other.step)
+        self.id.cmp(&other.id)
     }
 }
 
+// The constructor call that makes this var, so the `Debug` text and pasted tests agree.
 impl<T> fmt::Debug for Var<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Var::at({})", self.step)
+        match self.id.branch {
+            None => write!(f, "Var::at({})", self.id.index),
+            Some(b) => write!(f, "Var::in_branch({b}, {})", self.id.index),
+        }
     }
+}
+
+/// The JSON of a var: a prefix step is its bare index (the only form regression files held
+/// before branches existed, so they keep loading), a branch step `{"branch": b, "index": i}`.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum VarJson {
+    Prefix(u32),
+    Branch { branch: u16, index: u32 },
 }
 
 impl<T> serde::Serialize for Var<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_u64(self.step as u64)
+        let json = match self.id.branch {
+            None => VarJson::Prefix(self.id.index),
+            Some(branch) => VarJson::Branch {
+                branch,
+                index: self.id.index,
+            },
+        };
+        json.serialize(serializer)
     }
 }
 
 impl<'de, T> serde::Deserialize<'de> for Var<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let step = u64::deserialize(deserializer)?;
-        Ok(Var::at(step as usize))
+        let id = match VarJson::deserialize(deserializer)? {
+            VarJson::Prefix(index) => StepId {
+                branch: None,
+                index,
+            },
+            VarJson::Branch { branch, index } => StepId {
+                branch: Some(branch),
+                index,
+            },
+        };
+        Ok(Var::to(id))
     }
 }
 

@@ -12,7 +12,9 @@ mod rare_rule;
 mod three_steps;
 mod var_reference;
 
-use stateprop::{run_program, Config, FailureKind, Model, RunResult, Runner, StateMachine, System};
+use stateprop::{
+    run_program, Config, FailureKind, Model, RunResult, Runner, StateMachine, StepId, System,
+};
 
 /// Seeds every zoo test runs with: the expected program must not depend on luck.
 pub const SEEDS: [u64; 5] = [1, 2, 3, 0xDEAD_BEEF, 20261121];
@@ -74,10 +76,10 @@ where
         let shorter: Vec<M::Op> = shorter
             .into_iter()
             .filter_map(|mut op| {
-                op.remap_vars(&mut |v| match v {
-                    v if v < i => Some(v),
+                op.remap_vars(&mut |v| match v.prefix_index()? {
+                    v if v < i => Some(StepId::prefix(v)),
                     v if v == i => None,
-                    v => Some(v - 1),
+                    v => Some(StepId::prefix(v - 1)),
                 })
                 .then_some(op)
             })

@@ -5,6 +5,7 @@ use proptest::test_runner::TestRunner;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use stateprop::prelude::*;
+use stateprop::StepId;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountId(pub u32);
@@ -190,7 +191,7 @@ fn remap_vars_renumbers_every_var() {
         amount: 5,
         to: Var::at(2),
     };
-    assert!(op.remap_vars(&mut |step| Some(step / 2)));
+    assert!(op.remap_vars(&mut |id| Some(StepId::prefix(id.index as usize / 2))));
     assert_eq!(
         op,
         BankOp::Transfer {
@@ -201,9 +202,9 @@ fn remap_vars_renumbers_every_var() {
     );
 
     let mut calls = 0;
-    assert!(!op.remap_vars(&mut |step| {
+    assert!(!op.remap_vars(&mut |id| {
         calls += 1;
-        (step != 2).then_some(step + 10)
+        (id.index != 2).then(|| StepId::prefix(id.index as usize + 10))
     }));
     assert_eq!(calls, 2, "every var is remapped even after one fails");
     assert_eq!(

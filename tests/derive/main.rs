@@ -5,6 +5,7 @@
 
 mod bank;
 mod kv;
+mod program;
 mod shapes;
 
 use proptest::test_runner::TestRunner;
