@@ -351,7 +351,8 @@
 //!
 //! `FromOutput` is implemented for `T` itself, `Option<T>` and `Result<T, E>`, so a model whose
 //! output is `Option<Id>` needs no impl. A report prints a var as `Var::at(3)`, the output of step
-//! 3; the shrinker renumbers vars as it deletes steps and never leaves one dangling, and it tries
+//! 3 (a var names a [`StepId`]; in a program with branches, `Var::in_branch(1, 0)` is the first
+//! step of branch 1, see [`program`]); the shrinker renumbers vars as it deletes steps and never leaves one dangling, and it tries
 //! pointing each var at an earlier result of its type, so that the steps that made the later
 //! results can go. The `bank` example (`cargo run --example bank`) is a larger case.
 //!

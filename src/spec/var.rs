@@ -159,39 +159,67 @@ impl<T> fmt::Debug for Var<T> {
 
 /// The JSON of a var: a prefix step is its bare index (the only form regression files held
 /// before branches existed, so they keep loading), a branch step `{"branch": b, "index": i}`.
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-enum VarJson {
-    Prefix(u32),
-    Branch { branch: u16, index: u32 },
-}
-
 impl<T> serde::Serialize for Var<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let json = match self.id.branch {
-            None => VarJson::Prefix(self.id.index),
-            Some(branch) => VarJson::Branch {
-                branch,
-                index: self.id.index,
-            },
-        };
-        json.serialize(serializer)
+        use serde::ser::SerializeStruct;
+        match self.id.branch {
+            None => serializer.serialize_u32(self.id.index),
+            Some(branch) => {
+                let mut s = serializer.serialize_struct("Var", 2)?;
+                s.serialize_field("branch", &branch)?;
+                s.serialize_field("index", &self.id.index)?;
+                s.end()
+            }
+        }
     }
 }
 
 impl<'de, T> serde::Deserialize<'de> for Var<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let id = match VarJson::deserialize(deserializer)? {
-            VarJson::Prefix(index) => StepId {
-                branch: None,
+        deserializer.deserialize_any(StepIdVisitor).map(Var::to)
+    }
+}
+
+struct StepIdVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StepIdVisitor {
+    type Value = StepId;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(r#"a `Var`: a prefix step's index, or {"branch": b, "index": i}"#)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, index: u64) -> Result<StepId, E> {
+        let index = u32::try_from(index)
+            .map_err(|_| E::custom(format!("a `Var` step index {index} past u32::MAX")))?;
+        Ok(StepId {
+            branch: None,
+            index,
+        })
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<StepId, A::Error> {
+        use serde::de::Error;
+        let (mut branch, mut index) = (None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "branch" => branch = Some(map.next_value::<u16>()?),
+                "index" => index = Some(map.next_value::<u32>()?),
+                other => {
+                    return Err(A::Error::custom(format!(
+                        "unknown key `{other}` in a `Var`; expected `branch` and `index`"
+                    )))
+                }
+            }
+        }
+        match (branch, index) {
+            (Some(b), Some(index)) => Ok(StepId {
+                branch: Some(b),
                 index,
-            },
-            VarJson::Branch { branch, index } => StepId {
-                branch: Some(branch),
-                index,
-            },
-        };
-        Ok(Var::to(id))
+            }),
+            (None, _) => Err(A::Error::missing_field("branch")),
+            (_, None) => Err(A::Error::missing_field("index")),
+        }
     }
 }
 

@@ -141,7 +141,15 @@ fn json_keeps_prefix_vars_as_numbers_and_round_trips_branch_vars() {
         Ok(BankOp::Balance(Var::at(5)))
     );
     let err = BankOp::from_json(&json!({"Balance": {"branch": 1}})).unwrap_err();
-    assert!(err.contains("Balance"), "{err}");
+    assert!(
+        err.contains("Balance") && err.contains("missing field `index`"),
+        "{err}"
+    );
+    let err = BankOp::from_json(&json!({"Balance": "first"})).unwrap_err();
+    assert!(
+        err.contains(r#"a prefix step's index, or {"branch": b, "index": i}"#),
+        "{err}"
+    );
 }
 
 #[test]

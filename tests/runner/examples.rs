@@ -44,6 +44,43 @@ fn bank_self_transfer_is_found_through_var_handles() {
     }
 }
 
+#[test]
+fn a_saved_case_whose_vars_are_bare_step_indices_still_loads() {
+    // Regression files written before vars named step ids hold a var as its step's index.
+    let file = crate::scratch("bank-saved-vars").join("bank.stateprop-regressions");
+    let steps = serde_json::json!([
+        {"Open": {"initial": 1}},
+        {"Transfer": {"from": 0, "to": 0, "amount": 1}},
+        {"Balance": {"account": 0}},
+    ]);
+    let entry = serde_json::json!({
+        "format": 2, "shape": "sequential", "test": "bank_saved", "seed": 1, "steps": steps
+    });
+    std::fs::write(&file, format!("{entry}\n")).unwrap();
+    let config = Config::default()
+        .ignore_env()
+        .seed(1)
+        .cases(1)
+        .name("bank_saved")
+        .regression_file(&file);
+    let r = Runner::<bank::Ledger>::new(config).run_default::<bank::Bank>();
+    assert!(r.failed());
+    assert!(
+        matches!(r.report.origin, Some(stateprop::Origin::Saved { .. })),
+        "{}",
+        r.report.text()
+    );
+    assert_eq!(r.report.stats.replayed, 1);
+    assert_eq!(
+        r.report.minimal_rust,
+        [
+            "BankOp::Open { initial: 1 }",
+            "BankOp::Transfer { from: Var::at(0), to: Var::at(0), amount: 1 }",
+            "BankOp::Balance { account: Var::at(0) }",
+        ]
+    );
+}
+
 #[path = "../../examples/diehard.rs"]
 #[allow(dead_code)]
 mod diehard;
