@@ -343,8 +343,9 @@ impl<'a, M: Model> Shrinker<'a, M> {
         while step < cur.ops.len() {
             let mut targets = Vec::new();
             cur.ops[step].clone().remap_vars(&mut |old| {
-                // A sequential program's vars all name prefix steps.
-                targets.extend(old.prefix_index());
+                // One entry per var, so that `slot` below counts the vars `remap_vars` visits.
+                // A sequential program has no branch vars; one would get 0, nothing to try.
+                targets.push(old.prefix_index().unwrap_or(0));
                 Some(old)
             });
             'slots: for (slot, &old) in targets.iter().enumerate() {
