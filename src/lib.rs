@@ -443,7 +443,7 @@ pub use run::{
 mod shrink;
 
 mod report;
-pub use report::{Origin, Report, Shape, ShrinkStats, Stats, Verdict};
+pub use report::{Origin, Report, RunVerdict, Shape, ShrinkStats, Stats};
 
 pub mod history;
 

@@ -26,19 +26,19 @@ pub struct Stats {
 
 /// Whether the run found a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum RunVerdict {
     /// Every case passed.
     Pass,
     /// A case failed; see the report.
     Fail,
 }
 
-impl Verdict {
+impl RunVerdict {
     /// `"pass"` or `"fail"`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
+            RunVerdict::Pass => "pass",
+            RunVerdict::Fail => "fail",
         }
     }
 }
@@ -90,7 +90,7 @@ pub struct Report {
     /// The test's name (thread name, or `Config::name`).
     pub test: String,
     /// Pass or fail.
-    pub verdict: Verdict,
+    pub verdict: RunVerdict,
     /// The run seed.
     pub seed: u64,
     /// The failure of the minimal program.

@@ -1,6 +1,6 @@
 //! The human-readable report.
 
-use super::{Origin, Report, Verdict};
+use super::{Origin, Report, RunVerdict};
 use crate::failure::seconds;
 use crate::program::fingerprint;
 use std::fmt::Write;
@@ -185,6 +185,6 @@ impl Report {
 
     /// Whether the verdict is a pass.
     pub fn passed(&self) -> bool {
-        self.verdict == Verdict::Pass
+        self.verdict == RunVerdict::Pass
     }
 }

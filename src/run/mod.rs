@@ -10,7 +10,7 @@ use crate::config::{Config, MAX_STEPS};
 use crate::failure::{Failure, FailureKind};
 use crate::generate::rng::fresh_seed;
 use crate::persist;
-use crate::report::{Origin, Report, ShrinkStats, Stats, Verdict};
+use crate::report::{Origin, Report, RunVerdict, ShrinkStats, Stats};
 use crate::spec::{Model, StateMachine, System};
 use engine::Run;
 use exec::execute;
@@ -31,7 +31,7 @@ pub struct RunResult<Op> {
 impl<Op> RunResult<Op> {
     /// Whether the run found a failure.
     pub fn failed(&self) -> bool {
-        self.report.verdict == Verdict::Fail
+        self.report.verdict == RunVerdict::Fail
     }
 }
 
@@ -221,7 +221,7 @@ where
 
 /// Fails the test with the report if the run failed (the timing line goes first).
 fn conclude(report: &Report) {
-    if report.verdict == Verdict::Fail {
+    if report.verdict == RunVerdict::Fail {
         eprintln!("{}", report.timing_line());
         fail_with(report.text());
     }

@@ -12,7 +12,7 @@ use crate::failure::{Failure, FailureKind};
 use crate::generate::{generate_program, CaseGenerator};
 use crate::persist;
 use crate::report::ShrinkStats;
-use crate::report::{Origin, Report, Shape, Stats, Verdict};
+use crate::report::{Origin, Report, RunVerdict, Shape, Stats};
 use crate::shrink::Shrunk;
 use crate::spec::{Model, StateMachine, System};
 use std::path::PathBuf;
@@ -52,7 +52,7 @@ impl Reporting {
     pub(crate) fn passed(&self, stats: Stats) -> Report {
         Report {
             test: self.test.clone(),
-            verdict: Verdict::Pass,
+            verdict: RunVerdict::Pass,
             seed: self.seed,
             failure: None,
             shape: Shape::Sequential,
@@ -74,7 +74,7 @@ impl Reporting {
     /// The report of a failure.
     pub(crate) fn failed<Op: StateMachine>(&self, found: &Found<Op>) -> Report {
         Report {
-            verdict: Verdict::Fail,
+            verdict: RunVerdict::Fail,
             failure: Some(found.failure.clone()),
             minimal_rust: found.ops.iter().map(|o| o.to_rust()).collect(),
             minimal_json: found.ops.iter().map(|o| o.to_json()).collect(),
