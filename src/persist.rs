@@ -5,6 +5,8 @@
 //! soon as a strategy does). Writes go to a temporary file that is renamed over the old one, so an
 //! interrupted run never leaves a half-written file.
 
+use crate::program::Program;
+use crate::report::Shape;
 use serde_json::{json, Value};
 use std::fs;
 use std::io::Write;
@@ -21,7 +23,8 @@ const HEADER: &str = "\
 pub(crate) struct Entry {
     pub(crate) line: usize,
     pub(crate) test: String,
-    pub(crate) steps: Vec<Value>,
+    /// Sequential entries (`"steps"`) load as a prefix without branches.
+    pub(crate) program: Program<Value>,
 }
 
 /// The regression file for the test source `source` (as `Location::file` gives it).
@@ -55,8 +58,8 @@ fn resolve_dir(dir: &Path) -> Option<PathBuf> {
 }
 
 /// The format of the entries this version writes. Format 1 (no `"format"` field) is a
-/// sequential program in `"steps"`; format 2 adds `"format"` and `"shape"` (`"sequential"`,
-/// with `"steps"`), so that programs of other shapes can be saved beside them.
+/// sequential program in `"steps"`; format 2 adds `"format"` and `"shape"`: `"sequential"` with
+/// `"steps"`, or `"parallel"` with `"prefix"` and `"branches"`.
 const FORMAT: u64 = 2;
 
 /// Reads the entries of `test`; a line that is not a valid entry is an error naming it.
@@ -72,8 +75,8 @@ pub(crate) fn load(path: &Path, test: &str) -> Result<Vec<Entry>, String> {
         let at = format!("{}:{line_no}", path.display());
         let entry = match parse_entry(trimmed) {
             Ok(entry) => entry,
-            // Written by a newer stateprop, or a program this runner cannot run: not this
-            // version's to judge, so not an error; the test goes on without it.
+            // Written by a newer stateprop, or a shape it does not know: not this version's to
+            // judge, so not an error; the test goes on without it.
             Err(Unreadable::Later(why)) => {
                 eprintln!("stateprop: {at}: skipped a saved case: {why}");
                 continue;
@@ -115,26 +118,49 @@ fn parse_entry(line: &str) -> Result<Entry, Unreadable> {
              to {FORMAT})"
         )));
     }
-    match value.get("shape").and_then(Value::as_str) {
-        None | Some("sequential") => {}
+    let list = |key: &str| -> Result<Vec<Value>, Unreadable> {
+        value
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .ok_or_else(|| Malformed(format!("the entry has no \"{key}\" list")))
+    };
+    let program = match value.get("shape").and_then(Value::as_str) {
+        None | Some("sequential") => Program::sequential(list("steps")?),
+        Some("parallel") => {
+            let branches = list("branches")?
+                .into_iter()
+                .enumerate()
+                .map(|(b, branch)| match branch {
+                    Value::Array(steps) => Ok(steps),
+                    other => Err(Malformed(format!(
+                        "branch {b} of \"branches\" is not a list of steps: {other}"
+                    ))),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if branches.len() > usize::from(u16::MAX) {
+                return Err(Malformed(format!(
+                    "the entry has {} branches; a program has at most {}",
+                    branches.len(),
+                    u16::MAX
+                )));
+            }
+            Program::parallel(list("prefix")?, branches)
+        }
         Some(other) => {
             return Err(Later(format!(
-                "it holds a `{other}` program, which this runner does not run"
+                "it holds a `{other}` program, a shape this version does not know"
             )))
         }
-    }
+    };
     let test = value
         .get("test")
         .and_then(Value::as_str)
         .ok_or_else(|| Malformed("the entry has no \"test\" string".to_string()))?;
-    let steps = value
-        .get("steps")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Malformed("the entry has no \"steps\" list".to_string()))?;
     Ok(Entry {
         line: 0,
         test: test.to_string(),
-        steps: steps.clone(),
+        program,
     })
 }
 
@@ -166,23 +192,34 @@ fn read_text(path: &Path) -> Result<String, String> {
 /// Tests of one file may fail at once, in threads of one process or in processes of their own
 /// (nextest): a lock file beside the regression file serializes the read-modify-rename, so no
 /// entry is lost.
-pub(crate) fn save(path: &Path, test: &str, seed: u64, steps: &[Value]) -> Result<bool, String> {
+pub(crate) fn save(
+    path: &Path,
+    test: &str,
+    seed: u64,
+    program: &Program<Value>,
+) -> Result<bool, String> {
     // Lock the file written, not a link to it: two links to one file share one lock.
     let target = follow_links(path);
     let _lock = Lock::acquire(&target);
     let old = read_text(path)?;
-    let line = json!({
+    let shape = program.shape();
+    let mut entry = json!({
         "format": FORMAT,
         "test": test,
         "seed": seed,
-        "shape": crate::report::Shape::Sequential.as_str(),
-        "steps": steps,
-    })
-    .to_string();
+        "shape": shape.as_str(),
+    });
+    match shape {
+        Shape::Sequential => entry["steps"] = json!(program.prefix),
+        _ => {
+            entry["prefix"] = json!(program.prefix);
+            entry["branches"] = json!(program.branches);
+        }
+    }
+    let line = entry.to_string();
     // The same program saved before, in this format or an older one, is not saved again.
-    let saved = |l: &str| {
-        parse_entry(l.trim()).is_ok_and(|e| e.test == test && e.steps.as_slice() == steps)
-    };
+    let saved =
+        |l: &str| parse_entry(l.trim()).is_ok_and(|e| e.test == test && e.program == *program);
     if old.lines().any(saved) {
         return Ok(false);
     }
@@ -311,4 +348,87 @@ fn follow_links(path: &Path) -> PathBuf {
         }
     }
     current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "stateprop-persist-unit-{}-{name}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir.join("t.stateprop-regressions")
+    }
+
+    #[test]
+    fn a_parallel_program_round_trips_and_is_saved_once() {
+        let file = scratch("parallel");
+        let program = Program::parallel(
+            vec![json!({"Put": {"key": 1, "value": 2}})],
+            vec![
+                vec![json!({"Get": {"key": 1}})],
+                vec![json!("Clear"), json!({"Add": 3})],
+            ],
+        );
+        assert!(save(&file, "t", 9, &program).unwrap());
+        let text = fs::read_to_string(&file).unwrap();
+        let line = text.lines().find(|l| !l.starts_with('#')).unwrap();
+        let raw: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(raw["shape"], "parallel");
+        assert_eq!(raw["format"], 2);
+        assert!(raw.get("steps").is_none(), "{line}");
+        let loaded = load(&file, "t").unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].program, program);
+        assert_eq!(loaded[0].line, 5);
+        // The same program again is recognised as saved; a sequential one with the same
+        // steps in one list is a different program.
+        assert!(!save(&file, "t", 10, &program).unwrap());
+        let flat = Program::sequential(program.steps().map(|(_, op)| op.clone()).collect());
+        assert!(save(&file, "t", 11, &flat).unwrap());
+        let loaded = load(&file, "t").unwrap();
+        assert_eq!(loaded.len(), 2);
+        assert_eq!(loaded[1].program, flat);
+        assert!(loaded[1].program.branches.is_empty());
+    }
+
+    #[test]
+    fn a_malformed_parallel_entry_is_an_error_naming_its_line() {
+        let file = scratch("malformed");
+        fs::write(
+            &file,
+            "# c\n{\"format\":2,\"shape\":\"parallel\",\"test\":\"t\",\"prefix\":[],\"branches\":[1]}\n",
+        )
+        .unwrap();
+        let err = load(&file, "t").err().unwrap();
+        assert!(
+            err.ends_with(":2: branch 0 of \"branches\" is not a list of steps: 1"),
+            "{err}"
+        );
+        fs::write(
+            &file,
+            "{\"format\":2,\"shape\":\"parallel\",\"test\":\"t\",\"prefix\":[]}\n",
+        )
+        .unwrap();
+        let err = load(&file, "t").err().unwrap();
+        assert!(
+            err.ends_with(":1: the entry has no \"branches\" list"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_shape_is_skipped_not_an_error() {
+        let file = scratch("unknown");
+        fs::write(
+            &file,
+            "{\"format\":2,\"shape\":\"simulated\",\"test\":\"t\"}\n",
+        )
+        .unwrap();
+        assert!(load(&file, "t").unwrap().is_empty());
+    }
 }

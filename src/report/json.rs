@@ -1,6 +1,6 @@
 //! The JSON report (schema in docs/report-schema.md).
 
-use super::{Origin, Report};
+use super::{Origin, Report, Shape};
 use serde_json::{json, Value};
 
 impl Report {
@@ -19,12 +19,26 @@ impl Report {
             }
             v
         });
-        let minimal = self.failure.as_ref().map(|_| {
-            self.minimal_json
-                .iter()
-                .zip(&self.minimal_rust)
+        let steps = |json: &[Value], rust: &[String]| -> Vec<Value> {
+            json.iter()
+                .zip(rust)
                 .map(|(op, rust)| json!({ "op": op, "rust": rust }))
-                .collect::<Vec<_>>()
+                .collect()
+        };
+        let (json_program, rust_program) = (&self.minimal_json, &self.minimal_rust);
+        let prefix = steps(&json_program.prefix, &rust_program.prefix);
+        // A sequential program stays a flat list, as readers of schema 1 expect.
+        let minimal = self.failure.as_ref().map(|_| match self.shape() {
+            Shape::Sequential => json!(prefix),
+            _ => {
+                let branches: Vec<Vec<Value>> = json_program
+                    .branches
+                    .iter()
+                    .zip(&rust_program.branches)
+                    .map(|(json, rust)| steps(json, rust))
+                    .collect();
+                json!({ "prefix": prefix, "branches": branches })
+            }
         });
         let origin = match &self.origin {
             Some(Origin::Generated { case, case_seed }) => {
@@ -42,7 +56,7 @@ impl Report {
             .collect();
         json!({
             "schema": "stateprop-report/1",
-            "shape": self.shape.as_str(),
+            "shape": self.shape().as_str(),
             "test": self.test,
             "verdict": self.verdict.as_str(),
             "seed": self.seed,

@@ -7,6 +7,7 @@ mod json;
 mod text;
 
 use crate::failure::Failure;
+use crate::program::Program;
 use std::time::Duration;
 
 /// Counts of a run.
@@ -95,12 +96,11 @@ pub struct Report {
     pub seed: u64,
     /// The failure of the minimal program.
     pub failure: Option<Failure>,
-    /// How the program's steps are arranged.
-    pub shape: Shape,
-    /// The minimal program, one Rust expression per step.
-    pub minimal_rust: Vec<String>,
-    /// The minimal program, one JSON value per step.
-    pub minimal_json: Vec<serde_json::Value>,
+    /// The minimal program, one Rust expression per step; its shape is the report's
+    /// ([`Report::shape`]). Empty when the run passed.
+    pub minimal_rust: Program<String>,
+    /// The same program, one JSON value per step (what the regression file stores).
+    pub minimal_json: Program<serde_json::Value>,
     /// Where the failing program came from.
     pub origin: Option<Origin>,
     /// Run counts.
@@ -126,6 +126,13 @@ pub struct Report {
     pub rerun_env: String,
 }
 
+impl Report {
+    /// How the minimal program's steps are arranged (sequential when the run passed).
+    pub fn shape(&self) -> Shape {
+        self.minimal_rust.shape()
+    }
+}
+
 /// What shrinking did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ShrinkStats {
@@ -144,3 +151,6 @@ pub struct ShrinkStats {
     /// Failing cases shrunk (more than one with `Config::failures`); the counts add up over all.
     pub failures: u32,
 }
+
+#[cfg(test)]
+mod tests;

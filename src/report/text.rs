@@ -1,6 +1,6 @@
 //! The human-readable report.
 
-use super::{Origin, Report, RunVerdict};
+use super::{Origin, Report, RunVerdict, Shape};
 use crate::failure::seconds;
 use crate::program::fingerprint;
 use std::fmt::Write;
@@ -9,7 +9,8 @@ impl Report {
     /// The report as printed: cause, minimal program, seed, statistics, pasteable test.
     pub fn text(&self) -> String {
         let mut t = String::new();
-        let steps = self.minimal_rust.len();
+        let program = &self.minimal_rust;
+        let steps = program.len();
         let Some(failure) = &self.failure else {
             let _ = writeln!(
                 t,
@@ -49,8 +50,17 @@ impl Report {
             "minimal program"
         };
         let _ = writeln!(t, "stateprop: {label} ({steps} steps{shrunk}):");
-        for (i, op) in self.minimal_rust.iter().enumerate() {
+        for (i, op) in program.prefix.iter().enumerate() {
             let _ = writeln!(t, "stateprop: {i:>4}. {op}");
+        }
+        // Branch steps carry their ids, the names a `Var` in a later step prints.
+        for (id, op) in program.steps().skip(program.prefix.len()) {
+            if id.index == 0 {
+                if let Some(b) = id.branch {
+                    let _ = writeln!(t, "stateprop: branch {b}, run beside the others:");
+                }
+            }
+            let _ = writeln!(t, "stateprop:   {id}: {op}");
         }
         if let Some(note) = &self.note {
             let _ = writeln!(t, "stateprop: note: {note}");
@@ -115,7 +125,14 @@ impl Report {
             );
         }
         if self.origin != Some(Origin::Replay) {
-            let _ = writeln!(t, "stateprop: paste this test to keep the case:");
+            let keep = match self.shape() {
+                Shape::Sequential => "paste this test to keep the case:",
+                _ => {
+                    "stateprop has no parallel replay yet; keep the case as this program \
+                     (prefix, then branches):"
+                }
+            };
+            let _ = writeln!(t, "stateprop: {keep}");
             t.push_str(&self.pasteable_test());
         }
         t
@@ -139,8 +156,41 @@ impl Report {
         let _ = writeln!(t, "stateprop: rules: {}", counts.join(", "));
     }
 
-    /// A `#[test]` replaying the minimal program.
+    /// What a user pastes to keep the minimal program: for a sequential program, a `#[test]`
+    /// replaying it; for a parallel one, which nothing replays yet, the program as a
+    /// `Program::parallel(...)` expression.
     pub fn pasteable_test(&self) -> String {
+        match self.shape() {
+            Shape::Sequential => self.sequential_test(),
+            _ => self.program_expression(),
+        }
+    }
+
+    /// The minimal program as a Rust expression building it.
+    fn program_expression(&self) -> String {
+        let program = &self.minimal_rust;
+        let mut t = String::new();
+        let _ = writeln!(t, "stateprop::Program::parallel(");
+        let _ = writeln!(t, "    vec![");
+        for op in &program.prefix {
+            let _ = writeln!(t, "        {op},");
+        }
+        let _ = writeln!(t, "    ],");
+        let _ = writeln!(t, "    vec![");
+        for (b, branch) in program.branches.iter().enumerate() {
+            let _ = writeln!(t, "        // branch {b}");
+            let _ = writeln!(t, "        vec![");
+            for op in branch {
+                let _ = writeln!(t, "            {op},");
+            }
+            let _ = writeln!(t, "        ],");
+        }
+        let _ = writeln!(t, "    ],");
+        let _ = writeln!(t, ")");
+        t
+    }
+
+    fn sequential_test(&self) -> String {
         let base: String = self
             .test
             .rsplit("::")
@@ -155,7 +205,7 @@ impl Report {
                 }
             })
             .collect();
-        let id = fingerprint(&self.minimal_rust) & 0xffff;
+        let id = fingerprint(&self.minimal_rust.prefix) & 0xffff;
         let mut t = String::new();
         let _ = writeln!(t, "#[test]");
         let _ = writeln!(t, "fn regression_{base}_{id:04x}() {{");
@@ -166,7 +216,7 @@ impl Report {
         } else {
             ("        ", "    ]);")
         };
-        for op in &self.minimal_rust {
+        for op in &self.minimal_rust.prefix {
             let _ = writeln!(t, "{indent}{op},");
         }
         let _ = writeln!(t, "{close}");

@@ -12,7 +12,7 @@ use crate::failure::Failure;
 use crate::generate::rng::case_seed;
 use crate::generate::{generate_program, ArgTree, CaseGenerator, GenError};
 use crate::persist;
-use crate::report::{Origin, ShrinkStats, Stats};
+use crate::report::{Origin, Shape, ShrinkStats, Stats};
 use crate::shrink::Shrinker;
 use crate::spec::{Model, StateMachine, System};
 use std::time::Instant;
@@ -201,8 +201,16 @@ impl<M: Model> Run<M> {
         };
         for entry in persist::load(path, &self.reporting.test)? {
             let location = format!("{}:{}", path.display(), entry.line);
+            if entry.program.shape() != Shape::Sequential {
+                eprintln!(
+                    "stateprop: {location}: skipped a saved case: it holds a `{}` program, \
+                     which this runner does not run",
+                    entry.program.shape().as_str()
+                );
+                continue;
+            }
             let ops: Result<Vec<M::Op>, String> =
-                entry.steps.iter().map(M::Op::from_json).collect();
+                entry.program.prefix.iter().map(M::Op::from_json).collect();
             let ops = match ops {
                 Ok(ops) => ops,
                 Err(e) => {

@@ -11,8 +11,9 @@ use super::watchdog::{Activity, Heartbeat, Hung};
 use crate::failure::{Failure, FailureKind};
 use crate::generate::{generate_program, CaseGenerator};
 use crate::persist;
+use crate::program::Program;
 use crate::report::ShrinkStats;
-use crate::report::{Origin, Report, RunVerdict, Shape, Stats};
+use crate::report::{Origin, Report, RunVerdict, Stats};
 use crate::shrink::Shrunk;
 use crate::spec::{Model, StateMachine, System};
 use std::path::PathBuf;
@@ -55,9 +56,8 @@ impl Reporting {
             verdict: RunVerdict::Pass,
             seed: self.seed,
             failure: None,
-            shape: Shape::Sequential,
-            minimal_rust: Vec::new(),
-            minimal_json: Vec::new(),
+            minimal_rust: Program::sequential(Vec::new()),
+            minimal_json: Program::sequential(Vec::new()),
             origin: None,
             stats,
             shrink: ShrinkStats::default(),
@@ -76,8 +76,8 @@ impl Reporting {
         Report {
             verdict: RunVerdict::Fail,
             failure: Some(found.failure.clone()),
-            minimal_rust: found.ops.iter().map(|o| o.to_rust()).collect(),
-            minimal_json: found.ops.iter().map(|o| o.to_json()).collect(),
+            minimal_rust: Program::sequential(found.ops.iter().map(|o| o.to_rust()).collect()),
+            minimal_json: Program::sequential(found.ops.iter().map(|o| o.to_json()).collect()),
             origin: Some(found.origin.clone()),
             shrink: found.shrink.clone(),
             note: found.note.clone(),

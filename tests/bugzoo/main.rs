@@ -41,7 +41,7 @@ where
         let result = run::<M, S>(config.clone(), seed);
         assert!(result.failed(), "seed {seed}: the bug was not found");
         assert_eq!(
-            result.report.minimal_rust,
+            result.report.minimal_rust.prefix,
             expected,
             "seed {seed}: unexpected minimal program\n{}",
             result.report.text()

@@ -81,7 +81,7 @@ fn the_json_report_is_written_where_asked() {
     assert_eq!(v["schema"], "stateprop-report/1");
     let minimal = v["minimal"].as_array().unwrap();
     assert_eq!(minimal.len(), 3);
-    assert_eq!(minimal[1]["rust"], r.minimal_rust[1]);
+    assert_eq!(minimal[1]["rust"], r.minimal_rust.prefix[1]);
     assert!(minimal[0]["op"]["Put"]["key"].is_u64());
     assert_eq!(v["failure"]["kind"], "postcondition");
     assert_eq!(v["failure"]["step"], 2);

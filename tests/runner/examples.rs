@@ -11,7 +11,7 @@ fn quickstart_finds_the_stale_cache() {
     for seed in [1, 2, 3] {
         let r = crate::buggy_kv(Config::default().ignore_env().steps(1..50).seed(seed));
         assert!(r.failed());
-        let ops = &r.report.minimal_rust;
+        let ops = &r.report.minimal_rust.prefix;
         assert_eq!(ops.len(), 3, "{}", r.report.text());
         assert!(ops[0].starts_with("KvOp::Put { key: "));
         assert!(ops[1].starts_with("KvOp::Delete { key: "));
@@ -33,7 +33,7 @@ fn bank_self_transfer_is_found_through_var_handles() {
         let r = Runner::<bank::Ledger>::new(config).run_default::<bank::Bank>();
         assert!(r.failed());
         assert_eq!(
-            r.report.minimal_rust,
+            r.report.minimal_rust.prefix,
             [
                 "BankOp::Open { initial: 1 }",
                 "BankOp::Transfer { from: Var::at(0), to: Var::at(0), amount: 1 }",
@@ -72,7 +72,7 @@ fn a_saved_case_whose_vars_are_bare_step_indices_still_loads() {
     );
     assert_eq!(r.report.stats.replayed, 1);
     assert_eq!(
-        r.report.minimal_rust,
+        r.report.minimal_rust.prefix,
         [
             "BankOp::Open { initial: 1 }",
             "BankOp::Transfer { from: Var::at(0), to: Var::at(0), amount: 1 }",

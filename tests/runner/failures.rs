@@ -35,7 +35,7 @@ fn a_hanging_step_is_reported_with_its_program() {
         "{}",
         r.report.text()
     );
-    let last = r.report.minimal_rust.last().unwrap();
+    let last = r.report.minimal_rust.prefix.last().unwrap();
     assert_eq!(last, "KvOp::Get { key: 3 }", "{}", r.report.text());
     assert_eq!(failure.op.as_deref(), Some("KvOp::Get { key: 3 }"));
     let text = r.report.text();
@@ -111,7 +111,7 @@ fn a_model_panic_is_blamed_on_the_model() {
         .run_default::<Nothing>();
     assert!(r.failed());
     assert_eq!(
-        r.report.minimal_rust,
+        r.report.minimal_rust.prefix,
         ["BadOp::Put { key: 0 }", "BadOp::Delete"]
     );
     let text = r.report.text();

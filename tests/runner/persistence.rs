@@ -308,11 +308,17 @@ fn entries_carry_their_format_and_shape_and_older_ones_still_load() {
     assert!(matches!(again.report.origin, Some(Origin::Saved { .. })));
     let after = std::fs::read_to_string(&file).unwrap();
     assert_eq!(after.lines().count(), 1, "{after}");
-    // A later format, or a program of another shape, is skipped, not an error.
+    // A later format, or a parallel program (which the sequential runner cannot run), is
+    // skipped, not an error.
+    let parallel = serde_json::json!({
+        "format": 2, "shape": "parallel", "test": entry["test"], "seed": entry["seed"],
+        "prefix": entry["steps"], "branches": [entry["steps"], []],
+    });
     std::fs::write(
         &file,
-        "{\"format\": 99, \"test\": \"store_matches_model\", \"steps\": []}\n\
-         {\"format\": 2, \"shape\": \"parallel\", \"test\": \"store_matches_model\", \"steps\": []}\n",
+        format!(
+            "{{\"format\": 99, \"test\": \"store_matches_model\", \"steps\": []}}\n{parallel}\n"
+        ),
     )
     .unwrap();
     let later = Runner::<Kv>::new(

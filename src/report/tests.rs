@@ -1,0 +1,142 @@
+//! Rendering a parallel program, on a report built by hand (no runner writes one yet).
+
+use super::{Origin, Report, RunVerdict, Shape, ShrinkStats, Stats};
+use crate::failure::{Failure, FailureKind};
+use crate::program::Program;
+use serde_json::json;
+
+fn report(rust: Program<String>, json: Program<serde_json::Value>) -> Report {
+    Report {
+        test: "kv::store_matches_model".to_string(),
+        verdict: RunVerdict::Fail,
+        seed: 7,
+        failure: Some(Failure {
+            step: Some(2),
+            op: Some("KvOp::Get { key: 1 }".to_string()),
+            kind: FailureKind::Postcondition {
+                expected: "Some(2)".to_string(),
+                actual: "None".to_string(),
+            },
+        }),
+        minimal_rust: rust,
+        minimal_json: json,
+        origin: Some(Origin::Generated {
+            case: 3,
+            case_seed: 11,
+        }),
+        stats: Stats {
+            cases: 4,
+            steps: 40,
+            ..Stats::default()
+        },
+        shrink: ShrinkStats::default(),
+        trace: Vec::new(),
+        saved_to: None,
+        replay_call: "stateprop::replay::<Kv, Store>(".to_string(),
+        note: None,
+        reproduction: None,
+        rerun: "cargo test --test kv store_matches_model -- --exact".to_string(),
+        rerun_env: String::new(),
+    }
+}
+
+fn parallel() -> Report {
+    report(
+        Program::parallel(
+            vec!["KvOp::Put { key: 1, value: 2 }".to_string()],
+            vec![
+                vec!["KvOp::Get { key: 1 }".to_string()],
+                vec![
+                    "KvOp::Delete { key: 1 }".to_string(),
+                    "KvOp::Get { key: 1 }".to_string(),
+                ],
+            ],
+        ),
+        Program::parallel(
+            vec![json!({"Put": {"key": 1, "value": 2}})],
+            vec![
+                vec![json!({"Get": {"key": 1}})],
+                vec![json!({"Delete": {"key": 1}}), json!({"Get": {"key": 1}})],
+            ],
+        ),
+    )
+}
+
+#[test]
+fn the_text_report_numbers_the_prefix_then_names_each_branch_step_by_its_id() {
+    let text = parallel().text();
+    let program = "\
+stateprop: minimal program (4 steps):
+stateprop:    0. KvOp::Put { key: 1, value: 2 }
+stateprop: branch 0, run beside the others:
+stateprop:   branch 0 step 0: KvOp::Get { key: 1 }
+stateprop: branch 1, run beside the others:
+stateprop:   branch 1 step 0: KvOp::Delete { key: 1 }
+stateprop:   branch 1 step 1: KvOp::Get { key: 1 }
+";
+    assert!(text.contains(program), "{text}");
+    let kept = "\
+stateprop: stateprop has no parallel replay yet; keep the case as this program (prefix, then branches):
+stateprop::Program::parallel(
+    vec![
+        KvOp::Put { key: 1, value: 2 },
+    ],
+    vec![
+        // branch 0
+        vec![
+            KvOp::Get { key: 1 },
+        ],
+        // branch 1
+        vec![
+            KvOp::Delete { key: 1 },
+            KvOp::Get { key: 1 },
+        ],
+    ],
+)
+";
+    assert!(text.ends_with(kept), "{text}");
+    assert!(!text.contains("#[test]"), "{text}");
+}
+
+#[test]
+fn the_json_report_gives_a_parallel_program_as_prefix_and_branches() {
+    let r = parallel();
+    assert_eq!(r.shape(), Shape::Parallel);
+    let v = r.json();
+    assert_eq!(v["shape"], "parallel");
+    let step = |op: serde_json::Value, rust: &str| json!({ "op": op, "rust": rust });
+    assert_eq!(
+        v["minimal"],
+        json!({
+            "prefix": [step(json!({"Put": {"key": 1, "value": 2}}), "KvOp::Put { key: 1, value: 2 }")],
+            "branches": [
+                [step(json!({"Get": {"key": 1}}), "KvOp::Get { key: 1 }")],
+                [
+                    step(json!({"Delete": {"key": 1}}), "KvOp::Delete { key: 1 }"),
+                    step(json!({"Get": {"key": 1}}), "KvOp::Get { key: 1 }"),
+                ],
+            ],
+        })
+    );
+    assert_eq!(v["pasteable_test"], json!(r.pasteable_test()));
+}
+
+#[test]
+fn a_sequential_program_stays_a_flat_list_and_a_test() {
+    let r = report(
+        Program::sequential(vec!["KvOp::Get { key: 1 }".to_string()]),
+        Program::sequential(vec![json!({"Get": {"key": 1}})]),
+    );
+    let v = r.json();
+    assert_eq!(v["shape"], "sequential");
+    assert_eq!(
+        v["minimal"],
+        json!([{ "op": {"Get": {"key": 1}}, "rust": "KvOp::Get { key: 1 }" }])
+    );
+    let text = r.text();
+    assert!(
+        text.contains("stateprop: paste this test to keep the case:\n#[test]\n"),
+        "{text}"
+    );
+    assert!(!text.contains("branch"), "{text}");
+}
