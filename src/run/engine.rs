@@ -12,6 +12,7 @@ use crate::failure::Failure;
 use crate::generate::rng::case_seed;
 use crate::generate::{generate_program, ArgTree, CaseGenerator, GenError};
 use crate::persist;
+use crate::program::Program;
 use crate::report::{Origin, Shape, ShrinkStats, Stats};
 use crate::shrink::Shrinker;
 use crate::spec::{Model, StateMachine, System};
@@ -71,16 +72,19 @@ impl<M: Model> Run<M> {
             trace: Vec::new(),
             reproduced: None,
         });
-        let publish = |ops: &[M::Op], failure: &Failure, shrink: &ShrinkStats| {
+        let publish = |program: &Program<M::Op>, failure: &Failure, shrink: &ShrinkStats| {
             if let Some(best) = &mut outcome::lock(&self.progress).best {
-                best.ops = ops.to_vec();
+                best.ops = program.prefix.clone();
                 best.failure = failure.clone();
                 best.shrink.runs = shrink.runs;
                 best.shrink.skipped = shrink.skipped;
             }
         };
         // A candidate runs like any fixed program: announced to the watchdog, then executed.
-        let property = |ops: &[M::Op]| {
+        let property = |program: &Program<M::Op>| {
+            // The sequential executor runs a prefix; the shrinker's passes make nothing else.
+            debug_assert!(program.branches.is_empty());
+            let ops = &program.prefix;
             hb.begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
             execute(&self.initial, factory, ops, hb, false).failure
         };

@@ -153,7 +153,7 @@ pub(crate) fn confirm<M: Model, S: System<M>>(
     if matches!(shrunk.failure.kind, FailureKind::Hang { .. }) {
         // Rerunning a hang would leave one more thread stuck: it is reported as found.
         return Confirmed {
-            ops: shrunk.ops,
+            ops: shrunk.program.prefix,
             failure: shrunk.failure,
             note: None,
             trace: Vec::new(),
@@ -162,7 +162,8 @@ pub(crate) fn confirm<M: Model, S: System<M>>(
     }
     let last = shrunk.trail.len().saturating_sub(1);
     let mut first_miss: Option<String> = None;
-    for (i, (ops, failure)) in shrunk.trail.into_iter().enumerate().rev() {
+    for (i, (program, failure)) in shrunk.trail.into_iter().enumerate().rev() {
+        let ops = program.prefix;
         let steps = ops.len();
         let (mut alike, mut exact) = (0, false);
         let (mut differently, mut elsewhere): (Option<String>, Option<String>) = (None, None);
@@ -225,7 +226,7 @@ pub(crate) fn confirm<M: Model, S: System<M>>(
          is not deterministic (the time, randomness or global state?); this program failed once"
     );
     Confirmed {
-        ops: shrunk.ops,
+        ops: shrunk.program.prefix,
         failure: shrunk.failure,
         note: Some(note),
         trace: Vec::new(),

@@ -8,15 +8,16 @@
 
 use crate::failure::Failure;
 use crate::generate::{ArgTree, ModelRun};
-use crate::program::{fingerprint, StepId};
+use crate::program::{fingerprint, Program, StepId};
 use crate::report::ShrinkStats;
 use crate::spec::{Model, StateMachine};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Runs a well-formed candidate program and says how it failed, if it did. The shrinker knows
-/// nothing of how programs run: the runner decides (a sequential executor today).
-pub(crate) type Property<'a, Op> = &'a dyn Fn(&[Op]) -> Option<Failure>;
+/// nothing of how programs run: the runner decides (a sequential executor today). The passes are
+/// sequential for now, so every candidate is a prefix without branches.
+pub(crate) type Property<'a, Op> = &'a dyn Fn(&Program<Op>) -> Option<Failure>;
 
 pub(crate) struct Shrinker<'a, M: Model> {
     pub(crate) initial: &'a M,
@@ -30,7 +31,7 @@ pub(crate) struct Shrinker<'a, M: Model> {
     on_adopt: Option<OnAdopt<'a, M::Op>>,
     /// The programs adopted, oldest first (the original, then each smaller one), capped at
     /// `TRAIL`: if the result does not fail again when rerun, the caller walks back through them.
-    trail: Vec<(Vec<M::Op>, Failure)>,
+    trail: Vec<(Program<M::Op>, Failure)>,
     /// How each candidate tried so far fared, by content: runs and failing runs. A candidate is
     /// judged once, with up to `reruns` runs, and never run again.
     judged: HashMap<u64, Counts>,
@@ -58,18 +59,18 @@ struct Counts {
 }
 
 /// Told of each adopted program, with its failure and the shrink counts so far.
-pub(crate) type OnAdopt<'a, Op> = &'a dyn Fn(&[Op], &Failure, &ShrinkStats);
+pub(crate) type OnAdopt<'a, Op> = &'a dyn Fn(&Program<Op>, &Failure, &ShrinkStats);
 
 /// How many adopted programs the trail keeps (the original is always kept).
 const TRAIL: usize = 64;
 
 /// A shrunk program, its failure, and how shrinking went.
 pub(crate) struct Shrunk<Op> {
-    pub(crate) ops: Vec<Op>,
+    pub(crate) program: Program<Op>,
     pub(crate) failure: Failure,
     pub(crate) stats: ShrinkStats,
-    /// Earlier failing programs, oldest first, ending with `ops` itself.
-    pub(crate) trail: Vec<(Vec<Op>, Failure)>,
+    /// Earlier failing programs, oldest first, ending with `program` itself.
+    pub(crate) trail: Vec<(Program<Op>, Failure)>,
 }
 
 /// What became of a candidate.
@@ -160,7 +161,8 @@ impl<'a, M: Model> Shrinker<'a, M> {
         }
         self.stats.steps_before = ops.len();
         self.stats.failures = 1;
-        self.trail.push((ops.clone(), failure.clone()));
+        self.trail
+            .push((Program::sequential(ops.clone()), failure.clone()));
         self.judged.insert(
             fingerprint(&ops),
             Counts {
@@ -197,7 +199,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
         self.stats.steps_after = cur.ops.len();
         self.stats.time = self.start.elapsed();
         Shrunk {
-            ops: cur.ops,
+            program: Program::sequential(cur.ops),
             failure: cur.failure,
             stats: self.stats,
             trail: self.trail,
@@ -455,6 +457,8 @@ impl<'a, M: Model> Shrinker<'a, M> {
             return Try::NotSimpler;
         }
         let key = fingerprint(&ops);
+        // Moved in and out of the program the property sees: no copy per candidate.
+        let candidate = Program::sequential(ops);
         if self.judged.contains_key(&key) {
             self.stats.skipped += 1;
             return Try::Duplicate;
@@ -471,7 +475,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
             self.stats.runs += 1;
             counts.runs += 1;
             self.progress(cur.ops.len());
-            failed = (self.property)(&ops);
+            failed = (self.property)(&candidate);
         }
         if counts.runs == 0 {
             return Try::OutOfBudget;
@@ -481,6 +485,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
         let Some(failure) = failed else {
             return Try::Passed;
         };
+        let ops = candidate.prefix;
         // Steps after the failing one are not needed.
         let end = failure.step.map_or(ops.len(), |s| s + 1).min(ops.len());
         let mut trees: Vec<Vec<Box<dyn ArgTree>>> = Vec::with_capacity(end);
@@ -497,13 +502,14 @@ impl<'a, M: Model> Shrinker<'a, M> {
         cur.ops = ops;
         cur.trees = trees;
         cur.failure = failure;
-        if let Some(on_adopt) = self.on_adopt {
-            on_adopt(&cur.ops, &cur.failure, &self.stats);
-        }
         if self.trail.len() > TRAIL {
             self.trail.remove(1);
         }
-        self.trail.push((cur.ops.clone(), cur.failure.clone()));
+        self.trail
+            .push((Program::sequential(cur.ops.clone()), cur.failure.clone()));
+        if let (Some(on_adopt), Some((adopted, _))) = (self.on_adopt, self.trail.last()) {
+            on_adopt(adopted, &cur.failure, &self.stats);
+        }
         Try::Adopted
     }
 
