@@ -333,3 +333,38 @@ fn entries_carry_their_format_and_shape_and_older_ones_still_load() {
     assert!(!later.failed());
     assert_eq!(later.report.stats.replayed, 0);
 }
+
+#[test]
+fn a_parallel_entry_is_not_run_by_the_sequential_runner_and_stays_in_the_file() {
+    let file = scratch("persist-parallel").join("kv.stateprop-regressions");
+    assert!(run(&file, 5).failed());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let line = text.lines().find(|l| !l.starts_with('#')).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(line).unwrap();
+    // The failing program as the prefix of a parallel entry: were it run, it would fail and be
+    // reported as found by replaying it.
+    let parallel = serde_json::json!({
+        "format": 2, "shape": "parallel", "test": "store_matches_model", "seed": 5,
+        "prefix": saved["steps"], "branches": [[], saved["steps"]],
+    });
+    std::fs::write(&file, format!("{parallel}\n")).unwrap();
+    let r = run(&file, 5);
+    assert!(r.failed());
+    assert_eq!(r.report.stats.replayed, 0);
+    assert!(
+        matches!(r.report.origin, Some(Origin::Generated { .. })),
+        "{:?}",
+        r.report.origin
+    );
+    // The sequential case found is saved beside the parallel entry, which is kept as written.
+    let after = std::fs::read_to_string(&file).unwrap();
+    let entries: Vec<serde_json::Value> = after
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2, "{after}");
+    assert_eq!(entries[0], parallel);
+    assert_eq!(entries[1]["shape"], "sequential");
+    assert_eq!(entries[1]["steps"], saved["steps"]);
+}
