@@ -16,6 +16,23 @@ fn run(file: &std::path::Path, seed: u64) -> stateprop::RunResult<crate::kv::KvO
     .run_default::<BuggyStore>()
 }
 
+/// The correct store from `seed` for `cases` cases, with the regression file `file`.
+fn run_good(
+    file: &std::path::Path,
+    seed: u64,
+    cases: u64,
+) -> stateprop::RunResult<crate::kv::KvOp> {
+    Runner::<Kv>::new(
+        Config::default()
+            .ignore_env()
+            .seed(seed)
+            .cases(cases)
+            .name("store_matches_model")
+            .regression_file(file),
+    )
+    .run_default::<crate::GoodStore>()
+}
+
 #[test]
 fn a_failure_is_saved_and_replayed_first() {
     let file = scratch("persist").join("kv.stateprop-regressions");
@@ -55,15 +72,7 @@ fn a_failure_is_saved_and_replayed_first() {
 fn a_fixed_bug_lets_saved_cases_pass() {
     let file = scratch("persist-fixed").join("kv.stateprop-regressions");
     assert!(run(&file, 5).failed());
-    let fixed = Runner::<Kv>::new(
-        Config::default()
-            .ignore_env()
-            .seed(5)
-            .cases(50)
-            .name("store_matches_model")
-            .regression_file(&file),
-    )
-    .run_default::<crate::GoodStore>();
+    let fixed = run_good(&file, 5, 50);
     assert!(!fixed.failed());
     assert_eq!(fixed.report.stats.replayed, 1);
 }
@@ -91,15 +100,7 @@ fn a_stale_case_is_skipped_with_a_warning_not_an_error() {
         "{\"test\": \"store_matches_model\", \"seed\": 1, \"steps\": [\"Frobnicate\"]}\n",
     )
     .unwrap();
-    let r = Runner::<Kv>::new(
-        Config::default()
-            .ignore_env()
-            .seed(1)
-            .cases(20)
-            .name("store_matches_model")
-            .regression_file(&file),
-    )
-    .run_default::<crate::GoodStore>();
+    let r = run_good(&file, 1, 20);
     assert!(!r.failed());
     assert_eq!(r.report.stats.replayed, 0);
     assert_eq!(r.report.stats.cases, 20);
@@ -321,15 +322,7 @@ fn entries_carry_their_format_and_shape_and_older_ones_still_load() {
         ),
     )
     .unwrap();
-    let later = Runner::<Kv>::new(
-        Config::default()
-            .ignore_env()
-            .seed(1)
-            .cases(5)
-            .name("store_matches_model")
-            .regression_file(&file),
-    )
-    .run_default::<crate::GoodStore>();
+    let later = run_good(&file, 1, 5);
     assert!(!later.failed());
     assert_eq!(later.report.stats.replayed, 0);
 }
