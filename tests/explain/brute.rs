@@ -3,10 +3,8 @@
 //! 1-minimal when it says so, and relaxing never turns a linearizable history into a violation.
 
 use crate::RegHistory;
-use stateprop::check::violations::{relax, violations};
-use stateprop::check::{
-    check_linearizable, minimal_violation, CheckConfig, MinimizeOptions, Verdict,
-};
+use stateprop::check::violations::relax;
+use stateprop::check::{check_linearizable, CheckConfig, Verdict};
 use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
 use stateprop::Model;
 
@@ -116,13 +114,7 @@ fn minimal_violations_hold_by_brute_force() {
             continue;
         }
         violations_seen += 1;
-        let m = minimal_violation(
-            &h,
-            &CasRegister::default(),
-            &report,
-            &MinimizeOptions::default(),
-        )
-        .unwrap();
+        let m = crate::minimal_register(&h, &report);
         assert!(!brute(&m.history), "{m:?}");
         assert!(!brute(&doubted(&h, &m.outcomes, &m.effects)), "{h:?} {m:?}");
         if m.one_minimal {
@@ -137,15 +129,7 @@ fn minimal_violations_hold_by_brute_force() {
             }
         }
         // Every violation reported after relaxing is one of the original history.
-        let all = violations(
-            &h,
-            &CasRegister::default(),
-            |_: &RegisterOp| (),
-            3,
-            &CheckConfig::default(),
-            &MinimizeOptions::default(),
-            Some(&report),
-        );
+        let all = crate::register_violations(&h, 3, Some(&report));
         // Each is a violation of the history with the earlier culprits relaxed, which allows
         // more than the history: so it is one of the history too.
         for f in &all.found {

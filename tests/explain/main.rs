@@ -9,7 +9,7 @@ mod sources;
 mod violations;
 mod window;
 
-use stateprop::check::{check_linearizable_by, CheckConfig, Report, Verdict};
+use stateprop::check::{check_linearizable_by, CheckConfig, MinimizeOptions, Report, Verdict};
 use stateprop::history::History;
 use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
 use stateprop::Model;
@@ -39,6 +39,37 @@ where
     K: Hash + Eq + std::fmt::Debug,
 {
     check_linearizable_by(h, initial, &CheckConfig::default(), part)
+}
+
+/// The smallest violation of a register history, at the default options.
+pub fn minimal_register(
+    h: &RegHistory,
+    report: &Report,
+) -> stateprop::check::minimize::Minimal<RegisterOp, RegisterOut> {
+    stateprop::check::minimal_violation(
+        h,
+        &CasRegister::default(),
+        report,
+        &MinimizeOptions::default(),
+    )
+    .expect("a violation to minimize")
+}
+
+/// Up to `max` violations of an unpartitioned register history, at the default options.
+pub fn register_violations(
+    h: &RegHistory,
+    max: usize,
+    first: Option<&Report>,
+) -> stateprop::check::violations::Violations<RegisterOp, RegisterOut> {
+    stateprop::check::violations::violations(
+        h,
+        &CasRegister::default(),
+        |_: &RegisterOp| (),
+        max,
+        &CheckConfig::default(),
+        &MinimizeOptions::default(),
+        first,
+    )
 }
 
 pub fn is_linearizable(h: &RegHistory) -> bool {

@@ -2,22 +2,14 @@
 
 use crate::explained::two_faults;
 use crate::{check, RegHistory};
-use stateprop::check::violations::{relax, violations, End};
-use stateprop::check::{CheckConfig, MinimizeOptions, Verdict};
+use stateprop::check::violations::{relax, End};
+use stateprop::check::Verdict;
 use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
 
 #[test]
 fn both_faults_are_reported_and_then_nothing_else() {
     let h = two_faults();
-    let all = violations(
-        &h,
-        &CasRegister::default(),
-        |_: &RegisterOp| (),
-        5,
-        &CheckConfig::default(),
-        &MinimizeOptions::default(),
-        None,
-    );
+    let all = crate::register_violations(&h, 5, None);
     assert_eq!(all.end, End::Linearizable, "{:?}", all.end);
     let relaxed: Vec<usize> = all.found.iter().map(|f| f.relaxed.unwrap()).collect();
     // The reads are operations 3 (of 1) and 35 (of 15).
