@@ -1,13 +1,14 @@
 //! What went wrong in a case.
 
+use crate::program::StepId;
 use std::fmt;
 use std::time::Duration;
 
 /// A failed check, with everything the report needs, already rendered as text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
-    /// The step (0-based) that failed; `None` when setting the system up failed.
-    pub step: Option<usize>,
+    /// The step that failed; `None` when setting the system up failed.
+    pub step: Option<StepId>,
     /// The operation of that step, as Rust source.
     pub op: Option<String>,
     /// Which check failed.
@@ -64,10 +65,15 @@ impl FailureKind {
 }
 
 impl Failure {
-    /// The cause in one line, without the step count: `postcondition failed at step 2: ...`.
+    /// The cause in one line: `postcondition failed at step 2 of 3: ...`; `steps` is the length
+    /// of the prefix (a branch step is named `at branch 1 step 2`).
     pub fn cause(&self, steps: usize) -> String {
         let at = match self.step {
-            Some(s) => format!("at step {s} of {steps}"),
+            Some(StepId {
+                branch: None,
+                index,
+            }) => format!("at step {index} of {steps}"),
+            Some(id) => format!("at {id}"),
             None => "while setting up the system".to_string(),
         };
         let op = self.op.as_deref().unwrap_or("");
@@ -100,7 +106,11 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.cause(self.step.map_or(0, |s| s + 1)))
+        let steps = self
+            .step
+            .and_then(StepId::prefix_index)
+            .map_or(0, |s| s + 1);
+        f.write_str(&self.cause(steps))
     }
 }
 

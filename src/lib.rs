@@ -435,6 +435,7 @@ pub use config::{Config, StepRange};
 mod failure;
 pub use failure::{Failure, FailureKind};
 
+mod exec;
 mod run;
 pub use run::{
     check_sequential, check_sequential_with, replay, replay_with, run_program, RunResult, Runner,

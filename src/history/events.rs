@@ -208,6 +208,7 @@ impl<Op, Out> History<Op, Out> {
         Ok(History {
             ops,
             sources: if keep_sources { sources } else { Vec::new() },
+            steps: Vec::new(),
         })
     }
 

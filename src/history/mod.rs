@@ -12,6 +12,7 @@ pub mod import;
 
 pub use events::{Event, EventKind};
 
+use crate::program::StepId;
 use serde::{Deserialize, Serialize};
 
 /// One operation of a history.
@@ -53,6 +54,11 @@ pub struct History<Op, Out> {
     /// it, do not carry it through their search.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<Source>,
+    /// The program step each operation ran, in the same order as `ops`; empty when the history
+    /// was not recorded from a program (imported, or built in code). A checker binds the `Var`
+    /// fields of an operation through these ids, and a report names steps by them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepId>,
 }
 
 /// Where an operation came from in the input it was read from. Every field is optional: each
@@ -101,6 +107,7 @@ impl<Op, Out> Default for History<Op, Out> {
         History {
             ops: Vec::new(),
             sources: Vec::new(),
+            steps: Vec::new(),
         }
     }
 }
@@ -116,6 +123,7 @@ impl<Op, Out> History<Op, Out> {
         History {
             ops,
             sources: Vec::new(),
+            steps: Vec::new(),
         }
     }
 
@@ -137,6 +145,11 @@ impl<Op, Out> History<Op, Out> {
             } else {
                 Vec::new()
             },
+            steps: if self.steps.len() == self.ops.len() {
+                indices.iter().map(|&i| self.steps[i]).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -145,6 +158,11 @@ impl<Op, Out> History<Op, Out> {
         if !self.sources.is_empty() {
             self.sources.resize(self.ops.len(), Source::default());
         }
+    }
+
+    /// The program step operation `index` ran, when the history was recorded from a program.
+    pub fn step(&self, index: usize) -> Option<StepId> {
+        self.steps.get(index).copied()
     }
 
     /// Adds an operation that returned `output` at `ret`.

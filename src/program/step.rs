@@ -1,5 +1,6 @@
 //! Step ids, and looking up a step's output by id.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Where a step sits in a [`Program`](super::Program): the prefix, or one of the branches.
@@ -7,7 +8,7 @@ use std::fmt;
 /// A [`Var`](crate::Var) names a step id. Ids are positional (deleting a step renumbers the later
 /// ones of its sequence, which the shrinker does for every `Var`), so an id means nothing without
 /// its program. A sequential program has only prefix ids.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct StepId {
     /// `None` for the prefix, `Some(b)` for branch `b` (0-based).
     pub branch: Option<u16>,

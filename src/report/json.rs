@@ -9,7 +9,7 @@ impl Report {
         let failure = self.failure.as_ref().map(|f| {
             let mut v = json!({
                 "kind": f.kind.name(),
-                "step": f.step,
+                "step": f.step.map(step_json),
                 "op": f.op,
                 "message": f.cause(self.minimal_rust.len()),
             });
@@ -84,5 +84,14 @@ impl Report {
             "saved_to": self.saved_to,
             "pasteable_test": self.failure.as_ref().map(|_| self.pasteable_test()),
         })
+    }
+}
+
+/// A step id as the report writes it: a bare number for a prefix step (as schema 1 did), an
+/// object `{"branch", "index"}` for a branch step.
+fn step_json(id: crate::program::StepId) -> Value {
+    match id.branch {
+        None => json!(id.index),
+        Some(branch) => json!({ "branch": branch, "index": id.index }),
     }
 }

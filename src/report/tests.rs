@@ -11,7 +11,7 @@ fn report(rust: Program<String>, json: Program<serde_json::Value>) -> Report {
         verdict: RunVerdict::Fail,
         seed: 7,
         failure: Some(Failure {
-            step: Some(2),
+            step: Some(crate::program::StepId::prefix(2)),
             op: Some("KvOp::Get { key: 1 }".to_string()),
             kind: FailureKind::Postcondition {
                 expected: "Some(2)".to_string(),

@@ -3,16 +3,16 @@
 //! Everything it learns that a report needs is published in `outcome::Progress`, so a hang does
 //! not lose it.
 
-use super::exec::{execute, Case};
 use super::outcome::{self, Found, Reporting, Shared};
-use super::watchdog::{Activity, Heartbeat};
 use super::RunResult;
 use crate::config::Config;
+use crate::exec::sequential::{execute, Case};
+use crate::exec::watchdog::{Activity, Heartbeat};
 use crate::failure::Failure;
 use crate::generate::rng::case_seed;
 use crate::generate::{generate_program, ArgTree, CaseGenerator, GenError};
 use crate::persist;
-use crate::program::Program;
+use crate::program::{Program, StepId};
 use crate::report::{Origin, Shape, ShrinkStats, Stats};
 use crate::shrink::Shrinker;
 use crate::spec::{Model, StateMachine, System};
@@ -303,7 +303,10 @@ impl<M: Model> Run<M> {
             stats.steps += ran as u64;
             if let Some(failure) = failure {
                 // Regenerate the failing case, this time keeping the argument value trees.
-                let len = failure.step.map_or(0, |s| s + 1);
+                let len = failure
+                    .step
+                    .and_then(StepId::prefix_index)
+                    .map_or(0, |s| s + 1);
                 let mut trees = Vec::new();
                 let mut plan = self.plan(seed);
                 let ops = generate_program(&self.initial, &mut plan, len, Some(&mut trees))

@@ -1,23 +1,21 @@
 //! Runners: generate cases, run them against the system, shrink and report the first failure.
 
 mod engine;
-pub(crate) mod exec;
 mod outcome;
 mod rerun;
-pub(crate) mod watchdog;
 
 use crate::config::{Config, MAX_STEPS};
+use crate::exec::sequential::execute;
+use crate::exec::watchdog::{run_watched, Activity, Heartbeat};
 use crate::failure::{Failure, FailureKind};
 use crate::generate::rng::fresh_seed;
 use crate::persist;
 use crate::report::{Origin, Report, RunVerdict, ShrinkStats, Stats};
 use crate::spec::{Model, StateMachine, System};
 use engine::Run;
-use exec::execute;
 use outcome::{Found, Reporting};
 use std::panic::Location;
 use std::path::PathBuf;
-use watchdog::{run_watched, Activity, Heartbeat};
 
 /// A finished run: the report, and the minimal failing program as typed operations.
 #[derive(Debug)]
@@ -280,7 +278,7 @@ where
         Ok(r) => r,
         Err(hung) => (
             Some(Failure {
-                step: Some(hung.step),
+                step: Some(crate::program::StepId::prefix(hung.step)),
                 op: ops.get(hung.step).map(|o| o.to_rust()),
                 kind: FailureKind::Hang {
                     timeout_ms: config.step_timeout.as_millis() as u64,

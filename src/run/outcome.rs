@@ -6,8 +6,8 @@
 //! the worker hangs in a system that never returns: a hang while shrinking must not hide the bug
 //! that was being shrunk.
 
-use super::exec::execute;
-use super::watchdog::{Activity, Heartbeat, Hung};
+use crate::exec::sequential::execute;
+use crate::exec::watchdog::{Activity, Heartbeat, Hung};
 use crate::failure::{Failure, FailureKind};
 use crate::generate::{generate_program, CaseGenerator};
 use crate::persist;
@@ -293,7 +293,7 @@ pub(crate) fn hang_report<M: Model>(
     ops.truncate(hung.step + 1);
     let found = Found {
         failure: Failure {
-            step: Some(hung.step),
+            step: Some(crate::program::StepId::prefix(hung.step)),
             op: ops.get(hung.step).map(|o| o.to_rust()),
             kind: FailureKind::Hang {
                 timeout_ms: reporting.step_timeout.as_millis().min(u64::MAX as u128) as u64,

@@ -487,7 +487,11 @@ impl<'a, M: Model> Shrinker<'a, M> {
         };
         let ops = candidate.prefix;
         // Steps after the failing one are not needed.
-        let end = failure.step.map_or(ops.len(), |s| s + 1).min(ops.len());
+        let end = failure
+            .step
+            .and_then(StepId::prefix_index)
+            .map_or(ops.len(), |s| s + 1)
+            .min(ops.len());
         let mut trees: Vec<Vec<Box<dyn ArgTree>>> = Vec::with_capacity(end);
         let mut old: Vec<Option<Vec<Box<dyn ArgTree>>>> = std::mem::take(&mut cur.trees)
             .into_iter()

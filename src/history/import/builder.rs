@@ -161,6 +161,7 @@ impl<Op, Out> Builder<Op, Out> {
         History {
             ops: self.ops,
             sources: self.sources,
+            steps: Vec::new(),
         }
     }
 }

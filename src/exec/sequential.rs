@@ -3,6 +3,7 @@
 use super::watchdog::Heartbeat;
 use crate::catch::catch;
 use crate::failure::{Failure, FailureKind};
+use crate::program::StepId;
 use crate::spec::{Model, StateMachine, System};
 
 /// One case in progress: a model, a system, and the outputs `Var`s bind to.
@@ -47,7 +48,7 @@ impl<M: Model, S: System<M>> Case<M, S> {
             span
         });
         let fail = |kind| Failure {
-            step: Some(index),
+            step: Some(StepId::prefix(index)),
             op: Some(op.to_rust()),
             kind,
         };
@@ -107,7 +108,7 @@ impl<M: Model, S: System<M>> Case<M, S> {
     pub(crate) fn finish(mut self, last: Option<(usize, &M::Op)>) -> Result<(), Failure> {
         let sut = &mut self.sut;
         catch(|| sut.teardown()).map_err(|message| Failure {
-            step: last.map(|(i, _)| i),
+            step: last.map(|(i, _)| StepId::prefix(i)),
             op: last.map(|(_, op)| op.to_rust()),
             kind: FailureKind::Panic {
                 message: format!("in teardown: {message}"),
