@@ -2,6 +2,7 @@
 
 use super::draw::{Bits, Draw, RunnerRef};
 use super::rng::CaseRunner;
+use crate::program::StepId;
 use crate::spec::{FromOutput, Model, Var};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -56,11 +57,40 @@ fn gave_up(field: &str, reason: &dyn std::fmt::Display) -> String {
     format!("the strategy of field `{field}` gave up: {reason}")
 }
 
+/// Which step ids the outputs a [`Gen`] sees belong to: the first `prefix` are the prefix's
+/// steps, the rest (in a branch) that branch's own steps so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Scope {
+    pub(crate) prefix: usize,
+    pub(crate) branch: Option<u16>,
+}
+
+impl Scope {
+    /// A sequential program (or the prefix of a parallel one): every output is a prefix step's.
+    pub(crate) const SEQUENTIAL: Scope = Scope {
+        prefix: usize::MAX,
+        branch: None,
+    };
+
+    /// The id of the `i`-th visible output.
+    #[inline]
+    pub(crate) fn id(self, i: usize) -> StepId {
+        match self.branch {
+            Some(b) if i >= self.prefix => StepId::in_branch(b, i - self.prefix),
+            _ => StepId::prefix(i),
+        }
+    }
+}
+
 /// What a derived `generate` draws its arguments from: proptest's runner (for strategies) and
 /// the outputs of earlier steps (for `Var` fields).
+///
+/// In a branch of a parallel program the outputs are the prefix's, then the branch's own so far
+/// (never another branch's, which may not have run yet), so a `Var` can name only those.
 pub struct Gen<'a, M: Model> {
     runner: RunnerRef<'a>,
     outputs: &'a [M::Output],
+    scope: Scope,
     trees: Option<&'a mut Vec<Box<dyn ArgTree>>>,
     /// The case's inline generator for fast draws; `None` draws from the runner.
     choices: Option<&'a mut u64>,
@@ -79,21 +109,25 @@ impl<'a, M: Model> Gen<'a, M> {
         Gen {
             runner: RunnerRef::Ready(runner),
             outputs,
+            scope: Scope::SEQUENTIAL,
             trees,
             choices: None,
         }
     }
 
-    /// A context whose runner is made only if a strategy needs proptest's runner.
+    /// A context whose runner is made only if a strategy needs proptest's runner; `outputs`
+    /// belong to the steps `scope` says.
     pub(crate) fn lazy(
         runner: &'a mut CaseRunner,
         outputs: &'a [M::Output],
+        scope: Scope,
         trees: Option<&'a mut Vec<Box<dyn ArgTree>>>,
         choices: Option<&'a mut u64>,
     ) -> Self {
         Gen {
             runner: RunnerRef::Lazy(runner),
             outputs,
+            scope,
             trees,
             choices,
         }
@@ -142,7 +176,8 @@ impl<'a, M: Model> Gen<'a, M> {
         Ok(value)
     }
 
-    /// Picks one of the earlier steps whose output holds a `T`.
+    /// Picks one of the earlier steps whose output holds a `T` (in a branch: a prefix step or an
+    /// earlier step of the same branch).
     pub fn var<T: FromOutput<M::Output>>(&mut self, field: &str) -> Result<Var<T>, String> {
         let candidates = self
             .outputs
@@ -158,7 +193,7 @@ impl<'a, M: Model> Gen<'a, M> {
         for (step, output) in self.outputs.iter().enumerate() {
             if T::from_output(output).is_some() {
                 if pick == 0 {
-                    return Ok(Var::at(step));
+                    return Ok(Var::to(self.scope.id(step)));
                 }
                 pick -= 1;
             }

@@ -17,9 +17,11 @@ pub use draw::{Bits, Clamped, Draw};
 pub use draw::{FastArg, Mismatch, SlowArg, Typed};
 #[doc(hidden)]
 pub use gen::TreeBox;
+pub(crate) use gen::Scope;
 pub use gen::{ArgTree, Gen};
 
 use crate::catch::catch;
+use crate::program::{BranchOutputs, Program};
 use crate::spec::{Model, RuleInfo, StateMachine};
 use rng::CaseRunner;
 
@@ -101,8 +103,20 @@ impl CaseGenerator {
         outputs: &[M::Output],
         trees: Option<&mut Vec<Box<dyn ArgTree>>>,
     ) -> Result<M::Op, GenError> {
+        self.next_op_in(model, outputs, Scope::SEQUENTIAL, trees)
+    }
+
+    /// [`next_op`](Self::next_op) for a step whose visible `outputs` belong to the steps `scope`
+    /// says (a branch sees the prefix's, then its own).
+    pub(crate) fn next_op_in<M: Model>(
+        &mut self,
+        model: &M,
+        outputs: &[M::Output],
+        scope: Scope,
+        trees: Option<&mut Vec<Box<dyn ArgTree>>>,
+    ) -> Result<M::Op, GenError> {
         // One unwind guard around all the user code (preconditions, strategies) of a step.
-        catch(|| self.draw(model, outputs, trees))
+        catch(|| self.draw(model, outputs, scope, trees))
             .unwrap_or_else(|message| Err(model_panic(message)))
     }
 
@@ -110,6 +124,7 @@ impl CaseGenerator {
         &mut self,
         model: &M,
         outputs: &[M::Output],
+        scope: Scope,
         trees: Option<&mut Vec<Box<dyn ArgTree>>>,
     ) -> Result<M::Op, GenError> {
         let rules = M::Op::rules();
@@ -147,7 +162,13 @@ impl CaseGenerator {
             }
             pick -= w as u64;
         }
-        let mut gen = Gen::<M>::lazy(&mut self.runner, outputs, trees, self.choices.as_mut());
+        let mut gen = Gen::<M>::lazy(
+            &mut self.runner,
+            outputs,
+            scope,
+            trees,
+            self.choices.as_mut(),
+        );
         M::Op::generate(rule, model, &mut gen).map_err(|e| {
             GenError::Strategy(format!("could not generate `{}`: {e}", rules[rule].name))
         })
@@ -242,6 +263,107 @@ pub(crate) fn generate_program<M: Model>(
         ops.push(op);
     }
     Ok(ops)
+}
+
+/// Argument value trees, one list per step, kept in the shape of the program they belong to, so
+/// the shrinker finds a step's trees by its [`StepId`](crate::StepId).
+pub(crate) type ProgramTrees = Program<Vec<Box<dyn ArgTree>>>;
+
+/// Generates a parallel program against the model alone: `prefix_len` steps, then `branches`
+/// branches of `branch_len` steps each, optionally keeping argument trees (in the program's
+/// shape).
+///
+/// Every branch is generated from the model state after the prefix, as if it ran alone there:
+/// its rules are chosen among those enabled in that branch's own sequential view, and its `Var`
+/// fields pick a prefix step or an earlier step of the same branch, never another branch's step
+/// (which may not have run yet when it runs). Whether an interleaving of the branches keeps every
+/// step enabled is the executor's and the judges' business.
+pub(crate) fn generate_parallel<M: Model>(
+    initial: &M,
+    plan: &mut CaseGenerator,
+    prefix_len: usize,
+    branches: usize,
+    branch_len: usize,
+    mut trees: Option<&mut ProgramTrees>,
+) -> Result<Program<M::Op>, GenError> {
+    let branch_ids = u16::try_from(branches).map_err(|_| {
+        GenError::Strategy(format!(
+            "a program with {branches} branches; at most {} are possible",
+            u16::MAX
+        ))
+    })?;
+    let mut run = ModelRun::new(initial.clone());
+    let mut prefix = Vec::with_capacity(prefix_len);
+    let mut prefix_trees = Vec::new();
+    for i in 0..prefix_len {
+        let mut step_trees = Vec::new();
+        let op = plan.next_op(
+            &run.model,
+            &run.outputs,
+            trees.is_some().then_some(&mut step_trees),
+        )?;
+        // The branches start from the state after the whole prefix; without them the last
+        // step's effect is not needed (and may be the panic being reported).
+        if branches > 0 || i + 1 < prefix_len {
+            run.apply(&op).map_err(model_panic)?;
+        }
+        prefix_trees.push(step_trees);
+        prefix.push(op);
+    }
+    let uses_vars = M::Op::uses_vars();
+    let mut program = Program::parallel(prefix, Vec::with_capacity(branches));
+    let mut all_trees = Program::parallel(prefix_trees, Vec::new());
+    for b in 0..branch_ids {
+        let mut model = run.model.clone();
+        // What the branch sees, in the order `Scope` numbers it: the prefix, then its own.
+        let mut visible = if uses_vars {
+            run.outputs.clone()
+        } else {
+            Vec::new()
+        };
+        let scope = Scope {
+            prefix: run.outputs.len(),
+            branch: Some(b),
+        };
+        let mut ops = Vec::with_capacity(branch_len);
+        let mut branch_trees = Vec::new();
+        for i in 0..branch_len {
+            let mut step_trees = Vec::new();
+            let op = plan.next_op_in(
+                &model,
+                &visible,
+                scope,
+                trees.is_some().then_some(&mut step_trees),
+            )?;
+            if i + 1 < branch_len {
+                let (prefix, own) = visible.split_at(scope.prefix.min(visible.len()));
+                let outputs = BranchOutputs {
+                    prefix,
+                    branch: b,
+                    own,
+                };
+                let mut bound = op.clone();
+                let out = catch(|| {
+                    if uses_vars {
+                        bound.bind_vars(&outputs);
+                    }
+                    model.step(&bound)
+                })
+                .map_err(model_panic)?;
+                if uses_vars {
+                    visible.push(out);
+                }
+            }
+            branch_trees.push(step_trees);
+            ops.push(op);
+        }
+        program.branches.push(ops);
+        all_trees.branches.push(branch_trees);
+    }
+    if let Some(t) = trees.as_deref_mut() {
+        *t = all_trees;
+    }
+    Ok(program)
 }
 
 /// Builds a program from a fuzzer's bytes, so a coverage-guided fuzzer (cargo fuzz, AFL) drives

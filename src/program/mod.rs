@@ -83,6 +83,71 @@ impl<Op> Program<Op> {
         steps.get(id.index as usize)
     }
 
+    /// The step with id `id`, mutably, if there is one.
+    pub fn get_mut(&mut self, id: StepId) -> Option<&mut Op> {
+        let steps = match id.branch {
+            None => &mut self.prefix,
+            Some(b) => self.branches.get_mut(usize::from(b))?,
+        };
+        steps.get_mut(id.index as usize)
+    }
+
+    /// The id of the `k`-th step counted as [`steps`](Self::steps) does (the prefix, then each
+    /// branch), if there are more than `k` steps.
+    pub(crate) fn id_at(&self, k: usize) -> Option<StepId> {
+        if k < self.prefix.len() {
+            return Some(StepId::prefix(k));
+        }
+        let mut k = k - self.prefix.len();
+        for (b, ops) in self.branches.iter().enumerate() {
+            if k < ops.len() {
+                return Some(StepId::in_branch(branch_id(b), k));
+            }
+            k -= ops.len();
+        }
+        None
+    }
+
+    /// The same arrangement with every step replaced by `f` of it.
+    pub(crate) fn map<U>(self, mut f: impl FnMut(Op) -> U) -> Program<U> {
+        Program {
+            prefix: self.prefix.into_iter().map(&mut f).collect(),
+            branches: self
+                .branches
+                .into_iter()
+                .map(|ops| ops.into_iter().map(&mut f).collect())
+                .collect(),
+        }
+    }
+
+    /// Each step's id, in the program's arrangement.
+    pub(crate) fn ids(&self) -> Program<StepId> {
+        Program {
+            prefix: (0..self.prefix.len()).map(StepId::prefix).collect(),
+            branches: self
+                .branches
+                .iter()
+                .enumerate()
+                .map(|(b, ops)| {
+                    (0..ops.len())
+                        .map(|i| StepId::in_branch(branch_id(b), i))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether `other` has the same prefix length and branch lengths.
+    pub(crate) fn same_shape<U>(&self, other: &Program<U>) -> bool {
+        self.prefix.len() == other.prefix.len()
+            && self.branches.len() == other.branches.len()
+            && self
+                .branches
+                .iter()
+                .zip(&other.branches)
+                .all(|(a, b)| a.len() == b.len())
+    }
+
     /// Every step with its id: the prefix in order, then each branch in order.
     pub fn steps(&self) -> impl Iterator<Item = (StepId, &Op)> + '_ {
         let prefix = self
@@ -91,15 +156,19 @@ impl<Op> Program<Op> {
             .enumerate()
             .map(|(i, op)| (StepId::prefix(i), op));
         let branches = self.branches.iter().enumerate().flat_map(|(b, ops)| {
-            // `parallel` and the struct's users keep the count within u16.
-            let b =
-                u16::try_from(b).expect("stateprop: a program with more than u16::MAX branches");
+            let b = branch_id(b);
             ops.iter()
                 .enumerate()
                 .map(move |(i, op)| (StepId::in_branch(b, i), op))
         });
         prefix.chain(branches)
     }
+}
+
+/// A branch's position as the `u16` of its step ids.
+fn branch_id(b: usize) -> u16 {
+    // `parallel` and the struct's users keep the count within u16.
+    u16::try_from(b).expect("stateprop: a program with more than u16::MAX branches")
 }
 
 /// Why a program is not one the generator could have made.
@@ -260,6 +329,20 @@ pub(crate) fn fingerprint<Op: std::fmt::Debug>(ops: &[Op]) -> u64 {
     let mut h = DefaultHasher::new();
     for op in ops {
         let _ = std::fmt::write(&mut W(&mut h), format_args!("{op:?};"));
+    }
+    h.finish()
+}
+
+/// A content hash of a whole program: [`fingerprint`] of a sequential one, and of a parallel one
+/// its prefix and each branch apart (so moving a step across a boundary changes it).
+pub(crate) fn fingerprint_program<Op: std::fmt::Debug>(program: &Program<Op>) -> u64 {
+    if program.branches.is_empty() {
+        return fingerprint(&program.prefix);
+    }
+    let mut h = DefaultHasher::new();
+    fingerprint(&program.prefix).hash(&mut h);
+    for ops in &program.branches {
+        fingerprint(ops).hash(&mut h);
     }
     h.finish()
 }

@@ -14,7 +14,7 @@ use crate::generate::{generate_program, ArgTree, CaseGenerator, GenError};
 use crate::persist;
 use crate::program::{Program, StepId};
 use crate::report::{Origin, Shape, ShrinkStats, Stats};
-use crate::shrink::Shrinker;
+use crate::shrink::{Judgement, Shrinker};
 use crate::spec::{Model, StateMachine, System};
 use std::time::Instant;
 
@@ -86,7 +86,7 @@ impl<M: Model> Run<M> {
             debug_assert!(program.branches.is_empty());
             let ops = &program.prefix;
             hb.begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
-            execute(&self.initial, factory, ops, hb, false).failure
+            Judgement::once(execute(&self.initial, factory, ops, hb, false).failure)
         };
         let stop = || hb.abandoned();
         let shrinker = Shrinker::new(

@@ -1,23 +1,65 @@
-//! stateprop's shrinker: delete chunks of steps, then single steps, then simplify arguments,
-//! repeated until nothing changes (a fixpoint), so the result is 1-minimal: deleting any one step
-//! makes the failure go away.
+//! stateprop's shrinker: passes taken from the program's shape, repeated until nothing changes
+//! (a fixpoint), so the result is 1-minimal: deleting any one step makes the failure go away.
 //!
-//! Every candidate is first replayed against the model alone. Steps whose precondition no longer
-//! holds, or whose `Var` names a deleted step, are dropped (and later vars renumbered), so the
-//! system under test only ever sees well-formed programs. Candidates are memoized by content.
+//! Each round: drop whole branches; delete chunks of steps (halves, then smaller, down to single
+//! steps) within the prefix and within each branch; move a branch's steps to the end of the
+//! prefix; point `Var`s at earlier results; shrink equal arguments together; shrink each
+//! argument (`shape` and `args` hold the passes). A sequential program has no branches, so for
+//! it the branch passes try nothing and the rest run exactly as they always have.
+//!
+//! Every candidate is first replayed against the model alone (`repair`). Steps whose
+//! precondition no longer holds, or whose `Var` names a deleted step, are dropped (and the vars
+//! of the rest renamed), so the system under test only ever sees well-formed programs.
+//!
+//! Candidates are judged by a property that may run a program several times (a concurrent
+//! executor repeats a race); the counts are memoized by content, and a candidate gets up to
+//! `reruns` runs in all before it counts as passing: one failing run is enough to fail.
+
+mod args;
+mod repair;
+mod shape;
+#[cfg(test)]
+mod tests;
 
 use crate::failure::Failure;
-use crate::generate::{ArgTree, ModelRun};
-use crate::program::{fingerprint, Program, StepId};
+use crate::generate::{ArgTree, ProgramTrees};
+use crate::program::{fingerprint_program, Program, StepId};
 use crate::report::ShrinkStats;
-use crate::spec::{Model, StateMachine};
+use crate::spec::Model;
+use repair::{repair, Plan, Repaired};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// Runs a well-formed candidate program and says how it failed, if it did. The shrinker knows
-/// nothing of how programs run: the runner decides (a sequential executor today). The passes are
-/// sequential for now, so every candidate is a prefix without branches.
-pub(crate) type Property<'a, Op> = &'a dyn Fn(&Program<Op>) -> Option<Failure>;
+/// How a program fared when judged: whether it failed (and how, the first failure seen), in how
+/// many runs, of how many.
+///
+/// A sequential executor runs a program once ([`Judgement::once`]); a concurrent one may run it
+/// several times in one judgement, since a race shows only sometimes.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Judgement {
+    /// The first failure seen, or `None` if every run passed.
+    pub(crate) failure: Option<Failure>,
+    /// Runs made.
+    pub(crate) runs: u32,
+    /// Runs that failed (at least 1 when `failure` is set).
+    pub(crate) failures: u32,
+}
+
+impl Judgement {
+    /// The judgement of a single run.
+    pub(crate) fn once(failure: Option<Failure>) -> Self {
+        let failures = u32::from(failure.is_some());
+        Judgement {
+            failure,
+            runs: 1,
+            failures,
+        }
+    }
+}
+
+/// Judges a well-formed candidate program. The shrinker knows nothing of how programs run: the
+/// runner decides, through its executor.
+pub(crate) type Property<'a, Op> = &'a dyn Fn(&Program<Op>) -> Judgement;
 
 pub(crate) struct Shrinker<'a, M: Model> {
     pub(crate) initial: &'a M,
@@ -32,8 +74,9 @@ pub(crate) struct Shrinker<'a, M: Model> {
     /// The programs adopted, oldest first (the original, then each smaller one), capped at
     /// `TRAIL`: if the result does not fail again when rerun, the caller walks back through them.
     trail: Vec<(Program<M::Op>, Failure)>,
-    /// How each candidate tried so far fared, by content: runs and failing runs. A candidate is
-    /// judged once, with up to `reruns` runs, and never run again.
+    /// How each candidate tried so far fared, by content: runs and failing runs. A candidate
+    /// that passed fewer than `reruns` runs (the budget cut it short) is asked again for the
+    /// rest when it comes back; one that has all its runs is never run again.
     judged: HashMap<u64, Counts>,
     /// Runs of a candidate before it counts as passing (`Config::reruns`).
     reruns: u32,
@@ -42,17 +85,18 @@ pub(crate) struct Shrinker<'a, M: Model> {
     last_progress: Instant,
 }
 
-/// The program being shrunk: each step's operation and the value trees of its arguments.
+/// The program being shrunk: its steps, the value trees of their arguments, and where each
+/// came from, all in the program's shape.
 struct Current<Op> {
-    ops: Vec<Op>,
-    trees: Vec<Vec<Box<dyn ArgTree>>>,
-    /// Each step's index in the program shrinking started from.
-    origin: Vec<usize>,
+    program: Program<Op>,
+    trees: ProgramTrees,
+    /// Each step's id in the program shrinking started from.
+    origin: Program<StepId>,
     failure: Failure,
 }
 
 /// How a candidate fared: runs, and runs that failed.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Counts {
     runs: u32,
     failures: u32,
@@ -71,6 +115,12 @@ pub(crate) struct Shrunk<Op> {
     pub(crate) stats: ShrinkStats,
     /// Earlier failing programs, oldest first, ending with `program` itself.
     pub(crate) trail: Vec<(Program<Op>, Failure)>,
+    /// Of the runs of `program` itself, how many failed and how many there were: its
+    /// reproduction rate. With more than one rerun the shrinker tops the final program's runs up
+    /// to `reruns`; `None` when it never ran by itself (a program cut after its failing step,
+    /// with one run per candidate).
+    #[allow(dead_code)] // the run loop reports the rate of its own confirming reruns for now
+    pub(crate) reproduced: Option<(u32, u32)>,
 }
 
 /// What became of a candidate.
@@ -80,8 +130,8 @@ enum Try {
     Adopted,
     /// It ran and passed.
     Passed,
-    /// An identical candidate already ran (and passed: a failing one would be the current
-    /// program), so it was not run again.
+    /// An identical candidate already had all its runs (and passed: a failing one would be the
+    /// current program), so it was not run again.
     Duplicate,
     /// Repaired against the model, nothing of it was left to run.
     Empty,
@@ -101,12 +151,15 @@ impl Try {
     }
 }
 
-/// Makes fresh value trees for the original program, one list per original step.
+/// Makes fresh value trees for the original sequential program, one list per original step.
 ///
 /// proptest's value trees remember the bounds of their binary search, and those bounds go stale
 /// once other steps change (an amount that had to stay above a balance may drop after the
 /// balance shrank). Each round after the first starts from fresh trees.
 pub(crate) type Regenerate<'a> = &'a dyn Fn() -> Vec<Vec<Box<dyn ArgTree>>>;
+
+/// [`Regenerate`] for a program of any shape: the trees in the original program's shape.
+pub(crate) type RegenerateProgram<'a> = &'a dyn Fn() -> ProgramTrees;
 
 impl<'a, M: Model> Shrinker<'a, M> {
     /// A shrinker of programs that start from `initial` (candidates are repaired against it),
@@ -147,48 +200,70 @@ impl<'a, M: Model> Shrinker<'a, M> {
         self
     }
 
-    /// Shrinks a failing program. `trees` may be empty (no argument shrinking) or hold one entry
-    /// per step.
+    /// Shrinks a failing sequential program. `trees` may be empty (no argument shrinking) or
+    /// hold one entry per step.
     pub(crate) fn shrink(
-        mut self,
+        self,
         ops: Vec<M::Op>,
-        mut trees: Vec<Vec<Box<dyn ArgTree>>>,
+        trees: Vec<Vec<Box<dyn ArgTree>>>,
         regenerate: Option<Regenerate<'_>>,
         failure: Failure,
     ) -> Shrunk<M::Op> {
-        if trees.len() != ops.len() {
-            trees = ops.iter().map(|_| Vec::new()).collect();
-        }
-        self.stats.steps_before = ops.len();
+        let in_shape = regenerate.map(|r| move || Program::sequential(r()));
+        self.shrink_program(
+            Program::sequential(ops),
+            Program::sequential(trees),
+            in_shape.as_ref().map(|r| r as RegenerateProgram<'_>),
+            failure,
+        )
+    }
+
+    /// Shrinks a failing program of any shape. `trees` may be empty (no argument shrinking) or
+    /// hold one entry per step, in the program's shape.
+    pub(crate) fn shrink_program(
+        mut self,
+        program: Program<M::Op>,
+        trees: ProgramTrees,
+        regenerate: Option<RegenerateProgram<'_>>,
+        failure: Failure,
+    ) -> Shrunk<M::Op> {
+        let trees = if trees.same_shape(&program) {
+            trees
+        } else {
+            program.ids().map(|_| Vec::new())
+        };
+        self.stats.steps_before = program.len();
         self.stats.failures = 1;
-        self.trail
-            .push((Program::sequential(ops.clone()), failure.clone()));
+        self.trail.push((program.clone(), failure.clone()));
         self.judged.insert(
-            fingerprint(&ops),
+            fingerprint_program(&program),
             Counts {
                 runs: 1,
                 failures: 1,
             },
         );
         let mut cur = Current {
-            origin: (0..ops.len()).collect(),
-            ops,
+            origin: program.ids(),
+            program,
             trees,
             failure,
         };
         let mut round = 0;
         loop {
             if let (true, Some(regenerate)) = (round > 0, regenerate) {
-                let mut fresh: Vec<Option<Vec<Box<dyn ArgTree>>>> =
-                    regenerate().into_iter().map(Some).collect();
-                for (i, &o) in cur.origin.iter().enumerate() {
-                    if let Some(t) = fresh.get_mut(o).and_then(Option::take) {
-                        cur.trees[i] = t;
+                let mut fresh = regenerate().map(Some);
+                for (id, &origin) in cur.origin.steps() {
+                    if let Some(t) = fresh.get_mut(origin).and_then(Option::take) {
+                        if let Some(slot) = cur.trees.get_mut(id) {
+                            *slot = t;
+                        }
                     }
                 }
             }
             round += 1;
-            let mut changed = self.delete_chunks(&mut cur);
+            let mut changed = self.drop_branches(&mut cur);
+            changed |= self.delete_chunks(&mut cur);
+            changed |= self.move_into_prefix(&mut cur);
             changed |= self.shrink_vars(&mut cur);
             changed |= self.shrink_equal_args(&mut cur);
             changed |= self.shrink_args(&mut cur, regenerate);
@@ -196,14 +271,31 @@ impl<'a, M: Model> Shrinker<'a, M> {
                 break;
             }
         }
-        self.stats.steps_after = cur.ops.len();
+        let reproduced = self.rate(&cur.program);
+        self.stats.steps_after = cur.program.len();
         self.stats.time = self.start.elapsed();
         Shrunk {
-            program: Program::sequential(cur.ops),
+            program: cur.program,
             failure: cur.failure,
             stats: self.stats,
             trail: self.trail,
+            reproduced,
         }
+    }
+
+    /// The final program's reproduction rate. With more than one rerun its runs are topped up
+    /// to `reruns` (adoption stops at the first failing run), so the rate has a fixed base.
+    fn rate(&mut self, program: &Program<M::Op>) -> Option<(u32, u32)> {
+        let key = fingerprint_program(program);
+        let mut counts = self.judged.get(&key).copied().unwrap_or_default();
+        while self.reruns > 1 && counts.runs < self.reruns && !(self.stop)() {
+            self.stats.runs += 1;
+            let judgement = (self.property)(program);
+            self.stats.runs += u64::from(judgement.runs.max(1) - 1);
+            add(&mut counts, &judgement);
+        }
+        self.judged.insert(key, counts);
+        (counts.runs > 0).then_some((counts.failures, counts.runs))
     }
 
     fn out_of_budget(&mut self) -> bool {
@@ -216,256 +308,47 @@ impl<'a, M: Model> Shrinker<'a, M> {
         over
     }
 
-    /// Deletes runs of steps, halving the run length down to single steps; a pass over single
-    /// steps that deletes nothing is what makes the result 1-minimal.
-    fn delete_chunks(&mut self, cur: &mut Current<M::Op>) -> bool {
-        let mut changed = false;
-        let mut size = (cur.ops.len() / 2).max(1);
-        loop {
-            let mut start = 0;
-            while start + size <= cur.ops.len() {
-                if self.out_of_budget() {
-                    return changed;
-                }
-                let keep: Vec<usize> = (0..cur.ops.len())
-                    .filter(|&i| i < start || i >= start + size)
-                    .collect();
-                if self.try_keep(cur, &keep, Vec::new()) == Try::Adopted {
-                    changed = true;
-                } else {
-                    start += if size == 1 { 1 } else { size };
-                }
-            }
-            if size == 1 {
-                return changed;
-            }
-            size /= 2;
-        }
-    }
-
-    /// Simplifies each argument with proptest's value-tree protocol (binary search toward the
-    /// strategy's simplest value).
-    ///
-    /// Each argument is first tried at its simplest value in one run: most arguments do not
-    /// matter to the failure, and for them this saves the whole binary search (about 30 runs for
-    /// a `u32`).
-    fn shrink_args(
-        &mut self,
-        cur: &mut Current<M::Op>,
-        regenerate: Option<Regenerate<'_>>,
-    ) -> bool {
-        let mut changed = false;
-        let mut step = 0;
-        // Throwaway trees, driven to their simplest value for the probes.
-        let mut spare: Vec<Option<Vec<Box<dyn ArgTree>>>> = match regenerate {
-            Some(regenerate) => regenerate().into_iter().map(Some).collect(),
-            None => Vec::new(),
-        };
-        while step < cur.ops.len() {
-            let mut arg = 0;
-            while step < cur.ops.len() && arg < cur.trees[step].len() {
-                let origin = cur.origin[step];
-                if let Some(probe) = spare
-                    .get_mut(origin)
-                    .and_then(Option::as_mut)
-                    .and_then(|trees| trees.get_mut(arg))
-                {
-                    let mut moved = false;
-                    while probe.simplify() {
-                        moved = true;
-                    }
-                    if moved {
-                        let mut op = cur.ops[step].clone();
-                        op.set_arg(arg, &**probe);
-                        let all: Vec<usize> = (0..cur.ops.len()).collect();
-                        let len_before = cur.ops.len();
-                        if self.try_keep(cur, &all, vec![(step, op)]) == Try::Adopted {
-                            changed = true;
-                            if cur.ops.len() != len_before {
-                                break; // indices are stale; the next round starts over
-                            }
-                            // Already at the simplest value: nothing left to search.
-                            arg += 1;
-                            continue;
-                        }
-                    }
-                }
-                if !cur.trees[step][arg].simplify() {
-                    arg += 1;
-                    continue;
-                }
-                loop {
-                    if self.out_of_budget() {
-                        return changed;
-                    }
-                    let mut op = cur.ops[step].clone();
-                    op.set_arg(arg, &*cur.trees[step][arg]);
-                    let all: Vec<usize> = (0..cur.ops.len()).collect();
-                    let len_before = cur.ops.len();
-                    match self.try_keep(cur, &all, vec![(step, op)]) {
-                        Try::Adopted => {
-                            changed = true;
-                            if cur.ops.len() != len_before || step >= cur.ops.len() {
-                                // Steps were dropped; the indices we hold are stale. Move on.
-                                break;
-                            }
-                            if !cur.trees[step][arg].simplify() {
-                                break;
-                            }
-                        }
-                        // Still above the current value: keep descending without running it.
-                        Try::NotSimpler => {
-                            if !cur.trees[step][arg].simplify() {
-                                break;
-                            }
-                        }
-                        passing => {
-                            debug_assert!(passing.kept_passing());
-                            if !cur.trees[step][arg].complicate() {
-                                break;
-                            }
-                        }
-                    }
-                }
-                arg += 1;
-            }
-            step += 1;
-        }
-        changed
-    }
-
-    /// Points each `Var` at an earlier result of the same type, so that the steps which made
-    /// the later results can go (transfers between two accounts become transfers within one).
-    fn shrink_vars(&mut self, cur: &mut Current<M::Op>) -> bool {
-        if !M::Op::uses_vars() {
-            return false;
-        }
-        let mut changed = false;
-        let mut step = 0;
-        while step < cur.ops.len() {
-            let mut targets = Vec::new();
-            cur.ops[step].clone().remap_vars(&mut |old| {
-                // One entry per var, so that `slot` below counts the vars `remap_vars` visits.
-                // A sequential program has no branch vars; one would get 0, nothing to try.
-                targets.push(old.prefix_index().unwrap_or(0));
-                Some(old)
+    /// The candidate of the steps in `keep` of the current sequence `seq` (the prefix, or a
+    /// branch), everything else unchanged.
+    fn keep_in(cur: &Current<M::Op>, seq: Seq, keep: impl Fn(usize) -> bool) -> Plan {
+        let mut plan = cur.program.ids();
+        if let Some(steps) = seq.of_mut(&mut plan) {
+            let mut i = 0;
+            steps.retain(|_| {
+                i += 1;
+                keep(i - 1)
             });
-            'slots: for (slot, &old) in targets.iter().enumerate() {
-                for new in 0..old {
-                    if self.out_of_budget() {
-                        return changed;
-                    }
-                    let mut op = cur.ops[step].clone();
-                    let mut seen = 0;
-                    op.remap_vars(&mut |v| {
-                        seen += 1;
-                        Some(if seen - 1 == slot {
-                            StepId::prefix(new)
-                        } else {
-                            v
-                        })
-                    });
-                    let all: Vec<usize> = (0..cur.ops.len()).collect();
-                    let len_before = cur.ops.len();
-                    if self.try_keep(cur, &all, vec![(step, op)]) == Try::Adopted {
-                        changed = true;
-                        if cur.ops.len() != len_before {
-                            return changed;
-                        }
-                        continue 'slots;
-                    }
-                }
-            }
-            step += 1;
         }
-        changed
+        plan
     }
 
-    /// Shrinks arguments that hold equal values together (the same key in a put and a later
-    /// get), which one-at-a-time shrinking cannot do: changing either alone loses the failure.
-    fn shrink_equal_args(&mut self, cur: &mut Current<M::Op>) -> bool {
-        // (value key, the (step, argument) positions holding that value)
-        type Group = ((std::any::TypeId, String), Vec<(usize, usize)>);
-        let mut groups: Vec<Group> = Vec::new();
-        for (step, trees) in cur.trees.iter().enumerate() {
-            for (arg, tree) in trees.iter().enumerate() {
-                let key = tree.key();
-                match groups.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, members)) => members.push((step, arg)),
-                    None => groups.push((key, vec![(step, arg)])),
-                }
-            }
-        }
-        let mut changed = false;
-        for (_, group) in groups.into_iter().filter(|(_, g)| g.len() > 1) {
-            let len_before = cur.ops.len();
-            let mut all_moved = group.iter().all(|&(s, a)| cur.trees[s][a].simplify());
-            while all_moved {
-                if self.out_of_budget() {
-                    return changed;
-                }
-                // One replacement per step, with every grouped argument of that step set.
-                let mut merged: Vec<(usize, M::Op)> = Vec::new();
-                for &(s, a) in &group {
-                    match merged.iter_mut().find(|(m, _)| *m == s) {
-                        Some((_, op)) => op.set_arg(a, &*cur.trees[s][a]),
-                        None => {
-                            let mut op = cur.ops[s].clone();
-                            op.set_arg(a, &*cur.trees[s][a]);
-                            merged.push((s, op));
-                        }
-                    }
-                }
-                let all: Vec<usize> = (0..cur.ops.len()).collect();
-                match self.try_keep(cur, &all, merged) {
-                    Try::Adopted => {
-                        changed = true;
-                        if cur.ops.len() != len_before {
-                            return changed; // indices are stale; the next round regroups
-                        }
-                        all_moved = group.iter().all(|&(s, a)| cur.trees[s][a].simplify());
-                    }
-                    Try::NotSimpler => {
-                        all_moved = group.iter().all(|&(s, a)| cur.trees[s][a].simplify());
-                    }
-                    passing => {
-                        debug_assert!(passing.kept_passing());
-                        all_moved = group.iter().all(|&(s, a)| cur.trees[s][a].complicate());
-                    }
-                }
-            }
-        }
-        changed
-    }
-
-    /// Builds the candidate of the steps in `keep` (with one step replaced, if given), repairs
-    /// it against the model, and adopts it if it still fails.
-    fn try_keep(
+    /// Builds the candidate `plan` (with some steps replaced, if given), repairs it against the
+    /// model, and adopts it if it still fails.
+    fn try_plan(
         &mut self,
         cur: &mut Current<M::Op>,
-        keep: &[usize],
-        replace: Vec<(usize, M::Op)>,
+        plan: &Plan,
+        replace: Vec<(StepId, M::Op)>,
     ) -> Try {
         let replacing = !replace.is_empty();
-        let (ops, kept) = self.repair(&cur.ops, keep, replace);
-        if ops.is_empty() {
+        let Repaired { program, kept } = repair(self.initial, &cur.program, plan, &replace);
+        if program.is_empty() {
             return Try::Empty;
         }
         // Only ever move to a simpler program: fresh value trees start from the original values
         // and would otherwise wander back up.
-        if replacing && !simpler(&ops, &cur.ops) {
+        if replacing && !simpler_program(&program, &cur.program) {
             return Try::NotSimpler;
         }
-        let key = fingerprint(&ops);
-        // Moved in and out of the program the property sees: no copy per candidate.
-        let candidate = Program::sequential(ops);
-        if self.judged.contains_key(&key) {
+        let key = fingerprint_program(&program);
+        let mut counts = self.judged.get(&key).copied().unwrap_or_default();
+        if counts.failures > 0 || counts.runs >= self.reruns {
             self.stats.skipped += 1;
             return Try::Duplicate;
         }
         // A failure that shows only sometimes gets `reruns` chances; the first failing run
         // decides. Every run counts against the budget.
-        let mut counts = Counts::default();
+        let before = counts.runs;
         let mut failed = None;
         while counts.runs < self.reruns && failed.is_none() {
             // Every phase stops on this, so no phase can overrun the budget by a run.
@@ -473,86 +356,57 @@ impl<'a, M: Model> Shrinker<'a, M> {
                 break;
             }
             self.stats.runs += 1;
-            counts.runs += 1;
-            self.progress(cur.ops.len());
-            failed = (self.property)(&candidate);
+            self.progress(cur.program.len());
+            let judgement = (self.property)(&program);
+            // A judgement of several runs (a concurrent executor's repeats) counts them all.
+            self.stats.runs += u64::from(judgement.runs.max(1) - 1);
+            add(&mut counts, &judgement);
+            failed = judgement.failure;
         }
-        if counts.runs == 0 {
+        if counts.runs == before {
             return Try::OutOfBudget;
         }
-        counts.failures = u32::from(failed.is_some());
         self.judged.insert(key, counts);
         let Some(failure) = failed else {
             return Try::Passed;
         };
-        let ops = candidate.prefix;
-        // Steps after the failing one are not needed.
-        let end = failure
-            .step
-            .and_then(StepId::prefix_index)
-            .map_or(ops.len(), |s| s + 1)
-            .min(ops.len());
-        let mut trees: Vec<Vec<Box<dyn ArgTree>>> = Vec::with_capacity(end);
-        let mut old: Vec<Option<Vec<Box<dyn ArgTree>>>> = std::mem::take(&mut cur.trees)
-            .into_iter()
-            .map(Some)
-            .collect();
-        for &k in kept.iter().take(end) {
-            trees.push(old[k].take().unwrap_or_default());
+        self.adopt(cur, program, kept, failure);
+        Try::Adopted
+    }
+
+    /// Makes a failing candidate the current program, its trees and origins following its steps.
+    fn adopt(
+        &mut self,
+        cur: &mut Current<M::Op>,
+        mut program: Program<M::Op>,
+        mut kept: Plan,
+        failure: Failure,
+    ) {
+        // Steps after a failing prefix step are not needed: the branches run after the prefix.
+        if let Some(s) = failure.step.and_then(StepId::prefix_index) {
+            if s < program.prefix.len() {
+                program.prefix.truncate(s + 1);
+                kept.prefix.truncate(s + 1);
+                program.branches.clear();
+                kept.branches.clear();
+            }
         }
-        cur.origin = kept.iter().take(end).map(|&k| cur.origin[k]).collect();
-        let mut ops = ops;
-        ops.truncate(end);
-        cur.ops = ops;
-        cur.trees = trees;
+        let mut old = std::mem::replace(&mut cur.trees, Program::sequential(Vec::new())).map(Some);
+        cur.trees = kept.clone().map(|id| {
+            old.get_mut(id)
+                .and_then(Option::take)
+                .unwrap_or_default()
+        });
+        cur.origin = kept.map(|id| *cur.origin.get(id).expect("a kept step has an origin"));
+        cur.program = program;
         cur.failure = failure;
         if self.trail.len() > TRAIL {
             self.trail.remove(1);
         }
-        self.trail
-            .push((Program::sequential(cur.ops.clone()), cur.failure.clone()));
+        self.trail.push((cur.program.clone(), cur.failure.clone()));
         if let (Some(on_adopt), Some((adopted, _))) = (self.on_adopt, self.trail.last()) {
             on_adopt(adopted, &cur.failure, &self.stats);
         }
-        Try::Adopted
-    }
-
-    /// Replays the chosen steps on the model, dropping those that are no longer admissible and
-    /// renumbering the vars of the rest. Returns the program and the old index of each step.
-    fn repair(
-        &self,
-        ops: &[M::Op],
-        keep: &[usize],
-        replace: Vec<(usize, M::Op)>,
-    ) -> (Vec<M::Op>, Vec<usize>) {
-        let mut run = ModelRun::new(self.initial.clone());
-        let mut new_index: Vec<Option<usize>> = vec![None; ops.len()];
-        let mut out = Vec::with_capacity(keep.len());
-        let mut kept = Vec::with_capacity(keep.len());
-        for &k in keep {
-            let mut op = match replace.iter().find(|(i, _)| *i == k) {
-                Some((_, op)) => op.clone(),
-                None => ops[k].clone(),
-            };
-            if !op.remap_vars(&mut |old| {
-                let new = new_index.get(old.prefix_index()?).copied().flatten()?;
-                Some(StepId::prefix(new))
-            }) {
-                continue;
-            }
-            if !run.admits(&op) {
-                continue;
-            }
-            let model_ok = run.apply(&op).is_ok();
-            new_index[k] = Some(out.len());
-            out.push(op);
-            kept.push(k);
-            if !model_ok {
-                // The model panics here: that is the failure; nothing after it can run.
-                break;
-            }
-        }
-        (out, kept)
     }
 
     fn progress(&mut self, len: usize) {
@@ -570,11 +424,63 @@ impl<'a, M: Model> Shrinker<'a, M> {
     }
 }
 
+/// Adds a judgement's runs to a candidate's counts.
+fn add(counts: &mut Counts, judgement: &Judgement) {
+    let runs = judgement.runs.max(1);
+    counts.runs += runs;
+    if judgement.failure.is_some() {
+        counts.failures += judgement.failures.clamp(1, runs);
+    }
+}
+
+/// A sequence of a program: its prefix, or one of its branches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Seq {
+    Prefix,
+    Branch(usize),
+}
+
+impl Seq {
+    fn of_mut<T>(self, program: &mut Program<T>) -> Option<&mut Vec<T>> {
+        match self {
+            Seq::Prefix => Some(&mut program.prefix),
+            Seq::Branch(b) => program.branches.get_mut(b),
+        }
+    }
+
+    fn len<T>(self, program: &Program<T>) -> usize {
+        match self {
+            Seq::Prefix => program.prefix.len(),
+            Seq::Branch(b) => program.branches.get(b).map_or(0, Vec::len),
+        }
+    }
+}
+
 /// Shortlex order on the programs' `Debug` text: fewer steps, then shorter text, then smaller
 /// text. Numbers shrink toward 0 under it ("7" before "12"), as do strings and collections.
 pub(crate) fn simpler<Op: std::fmt::Debug>(candidate: &[Op], current: &[Op]) -> bool {
     if candidate.len() != current.len() {
         return candidate.len() < current.len();
+    }
+    let a = format!("{candidate:?}");
+    let b = format!("{current:?}");
+    (a.len(), a) < (b.len(), b)
+}
+
+/// The order candidates must descend in, for programs of any shape: fewer steps in total; then
+/// fewer steps in branches (a step that can run before the branches start is one less step
+/// racing, and one less interleaving to read); then [`simpler`]'s shortlex order on the `Debug`
+/// text. On sequential programs it is exactly [`simpler`].
+pub(crate) fn simpler_program<Op: std::fmt::Debug>(
+    candidate: &Program<Op>,
+    current: &Program<Op>,
+) -> bool {
+    if candidate.branches.is_empty() && current.branches.is_empty() {
+        return simpler(&candidate.prefix, &current.prefix);
+    }
+    let size = |p: &Program<Op>| (p.len(), p.len() - p.prefix.len());
+    if size(candidate) != size(current) {
+        return size(candidate) < size(current);
     }
     let a = format!("{candidate:?}");
     let b = format!("{current:?}");

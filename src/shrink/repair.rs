@@ -1,0 +1,166 @@
+//! Turning a candidate arrangement into a well-formed program: replay it on the model, drop what
+//! can no longer run, and rename the `Var`s of what is left.
+//!
+//! A candidate is a [`Plan`]: the current program's step ids, rearranged (some deleted, a
+//! branch's step moved to the end of the prefix, a branch dropped). Replaying it on the model
+//! decides which steps survive: a step whose precondition fails where it now runs, or whose `Var`
+//! names a step that is gone, out of its scope, or (after a move) not earlier, is dropped.
+//! Survivors get new ids from their new positions, and every `Var` is renamed through the map of
+//! old ids to new ones, so deleting a step renumbers only the later steps of its own sequence and
+//! the `Var`s naming them — never another branch's steps.
+
+use crate::catch::catch;
+use crate::generate::ModelRun;
+use crate::program::{BranchOutputs, Program, StepId};
+use crate::spec::{Model, StateMachine};
+
+/// A candidate: which step of the current program goes where, by its current id.
+pub(super) type Plan = Program<StepId>;
+
+/// A repaired candidate: the program, and each of its steps' id in the current program.
+pub(super) struct Repaired<Op> {
+    pub(super) program: Program<Op>,
+    pub(super) kept: Plan,
+}
+
+/// The new id of every step placed so far, by old id.
+struct Renames {
+    prefix: Vec<Option<StepId>>,
+    branches: Vec<Vec<Option<StepId>>>,
+}
+
+impl Renames {
+    fn new<Op>(program: &Program<Op>) -> Self {
+        Renames {
+            prefix: vec![None; program.prefix.len()],
+            branches: program.branches.iter().map(|b| vec![None; b.len()]).collect(),
+        }
+    }
+
+    fn slot(&mut self, old: StepId) -> Option<&mut Option<StepId>> {
+        let steps = match old.branch {
+            None => &mut self.prefix,
+            Some(b) => self.branches.get_mut(usize::from(b))?,
+        };
+        steps.get_mut(old.index as usize)
+    }
+
+    fn get(&self, old: StepId) -> Option<StepId> {
+        let steps = match old.branch {
+            None => &self.prefix,
+            Some(b) => self.branches.get(usize::from(b))?,
+        };
+        steps.get(old.index as usize).copied().flatten()
+    }
+
+    fn set(&mut self, old: StepId, new: StepId) {
+        if let Some(slot) = self.slot(old) {
+            *slot = Some(new);
+        }
+    }
+}
+
+/// Replays `plan` (steps of `current`, with the replacements in `replace`) on the model from
+/// `initial`, keeping the steps that can run where they now stand and renaming their `Var`s.
+///
+/// The prefix is replayed first; each branch then alone from the state after the prefix, as the
+/// generator made it. A branch left with no step is dropped (the later ones move up). If the
+/// model panics in the prefix, that step is the failure: it is kept and nothing after it is.
+pub(super) fn repair<M: Model>(
+    initial: &M,
+    current: &Program<M::Op>,
+    plan: &Plan,
+    replace: &[(StepId, M::Op)],
+) -> Repaired<M::Op> {
+    let op_of = |old: StepId| -> M::Op {
+        match replace.iter().find(|(id, _)| *id == old) {
+            Some((_, op)) => op.clone(),
+            None => current
+                .get(old)
+                .expect("stateprop: a shrink plan names a step of the current program")
+                .clone(),
+        }
+    };
+    let mut renames = Renames::new(current);
+    let mut run = ModelRun::new(initial.clone());
+    let mut program = Program::sequential(Vec::with_capacity(plan.prefix.len()));
+    let mut kept = Program::sequential(Vec::with_capacity(plan.prefix.len()));
+    for &old in &plan.prefix {
+        let mut op = op_of(old);
+        // A prefix step may name only an earlier prefix step: only those are renamed yet.
+        if !op.remap_vars(&mut |v| renames.get(v).filter(|n| n.branch.is_none())) {
+            continue;
+        }
+        if !run.admits(&op) {
+            continue;
+        }
+        let model_ok = run.apply(&op).is_ok();
+        renames.set(old, StepId::prefix(program.prefix.len()));
+        program.prefix.push(op);
+        kept.prefix.push(old);
+        if !model_ok {
+            // The model panics here: that is the failure; nothing after it can run.
+            return Repaired { program, kept };
+        }
+    }
+    let uses_vars = M::Op::uses_vars();
+    for steps in &plan.branches {
+        let branch = u16::try_from(program.branches.len())
+            .expect("stateprop: a program with more than u16::MAX branches");
+        let mut model = run.model.clone();
+        // What the branch sees: the prefix's outputs, then its own (as `enabled` expects).
+        let mut visible = if uses_vars {
+            run.outputs.clone()
+        } else {
+            Vec::new()
+        };
+        let seen_prefix = visible.len();
+        let mut ops = Vec::with_capacity(steps.len());
+        let mut ids = Vec::with_capacity(steps.len());
+        for &old in steps {
+            let mut op = op_of(old);
+            let here = ops.len();
+            let in_scope = op.remap_vars(&mut |v| {
+                let new = renames.get(v)?;
+                match new.branch {
+                    None => Some(new),
+                    Some(b) if b == branch && (new.index as usize) < here => Some(new),
+                    Some(_) => None,
+                }
+            });
+            if !in_scope {
+                continue;
+            }
+            let (prefix, own) = visible.split_at(seen_prefix);
+            let outputs = BranchOutputs {
+                prefix,
+                branch,
+                own,
+            };
+            let rule = op.rule_index();
+            let mut bound = op.clone();
+            let admitted = catch(|| {
+                M::Op::enabled(rule, &model, &visible)
+                    && (!uses_vars || bound.bind_vars(&outputs))
+            });
+            if admitted != Ok(true) {
+                continue;
+            }
+            let out = catch(|| model.step(&bound));
+            renames.set(old, StepId::in_branch(branch, here));
+            ops.push(op);
+            ids.push(old);
+            match out {
+                Ok(out) if uses_vars => visible.push(out),
+                Ok(_) => {}
+                // The model panics here: the rest of this branch cannot run after it.
+                Err(_) => break,
+            }
+        }
+        if !ops.is_empty() {
+            program.branches.push(ops);
+            kept.branches.push(ids);
+        }
+    }
+    Repaired { program, kept }
+}

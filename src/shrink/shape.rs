@@ -1,0 +1,92 @@
+//! The passes that change a program's shape: drop a branch, delete steps, move a branch's step
+//! into the prefix.
+
+use super::{Current, Seq, Shrinker, Try};
+use crate::spec::Model;
+
+impl<M: Model> Shrinker<'_, M> {
+    /// Drops whole branches, one at a time: a race between two branches rarely needs a third.
+    pub(super) fn drop_branches(&mut self, cur: &mut Current<M::Op>) -> bool {
+        let mut changed = false;
+        let mut b = 0;
+        while b < cur.program.branches.len() {
+            if self.out_of_budget() {
+                return changed;
+            }
+            let mut plan = cur.program.ids();
+            plan.branches.remove(b);
+            if self.try_plan(cur, &plan, Vec::new()) == Try::Adopted {
+                changed = true;
+            } else {
+                b += 1;
+            }
+        }
+        changed
+    }
+
+    /// Deletes runs of steps within the prefix, then within each branch, halving the run length
+    /// down to single steps; a pass over single steps that deletes nothing is what makes the
+    /// result 1-minimal. A deletion renumbers only later steps of its own sequence.
+    pub(super) fn delete_chunks(&mut self, cur: &mut Current<M::Op>) -> bool {
+        let mut changed = self.delete_chunks_in(cur, Seq::Prefix);
+        // Adoptions may drop branches (emptied, or cut after a failing prefix step): the count
+        // is read again every time.
+        let mut b = 0;
+        while b < cur.program.branches.len() {
+            changed |= self.delete_chunks_in(cur, Seq::Branch(b));
+            b += 1;
+        }
+        changed
+    }
+
+    fn delete_chunks_in(&mut self, cur: &mut Current<M::Op>, seq: Seq) -> bool {
+        let mut changed = false;
+        let mut size = (seq.len(&cur.program) / 2).max(1);
+        loop {
+            let mut start = 0;
+            while start + size <= seq.len(&cur.program) {
+                if self.out_of_budget() {
+                    return changed;
+                }
+                let plan = Self::keep_in(cur, seq, |i| i < start || i >= start + size);
+                if self.try_plan(cur, &plan, Vec::new()) == Try::Adopted {
+                    changed = true;
+                } else {
+                    start += if size == 1 { 1 } else { size };
+                }
+            }
+            if size == 1 {
+                return changed;
+            }
+            size /= 2;
+        }
+    }
+
+    /// Moves each branch's steps, first ones first, to the end of the prefix. A race that needs
+    /// one step per branch often needs some setup too; once the setup runs before the branches
+    /// start, the program shows which steps race. A step moved ahead of an earlier step of its
+    /// branch that it names by `Var` is dropped by the repair: that candidate is a deletion.
+    pub(super) fn move_into_prefix(&mut self, cur: &mut Current<M::Op>) -> bool {
+        let mut changed = false;
+        let mut b = 0;
+        while b < cur.program.branches.len() {
+            let mut i = 0;
+            while i < Seq::Branch(b).len(&cur.program) {
+                if self.out_of_budget() {
+                    return changed;
+                }
+                let mut plan = cur.program.ids();
+                let moved = plan.branches[b].remove(i);
+                plan.prefix.push(moved);
+                // On adoption the next step of the branch slides into place `i`.
+                if self.try_plan(cur, &plan, Vec::new()) == Try::Adopted {
+                    changed = true;
+                } else {
+                    i += 1;
+                }
+            }
+            b += 1;
+        }
+        changed
+    }
+}
