@@ -209,7 +209,7 @@ impl<M: Model> Shrinker<'_, M> {
 }
 
 /// The value tree of argument `arg` of step `id`.
-fn tree<'c, Op>(cur: &'c mut Current<Op>, id: StepId, arg: usize) -> &'c mut Box<dyn ArgTree> {
+fn tree<Op>(cur: &mut Current<Op>, id: StepId, arg: usize) -> &mut Box<dyn ArgTree> {
     &mut cur.trees.get_mut(id).expect("every step has its trees")[arg]
 }
 

@@ -392,11 +392,9 @@ impl<'a, M: Model> Shrinker<'a, M> {
             }
         }
         let mut old = std::mem::replace(&mut cur.trees, Program::sequential(Vec::new())).map(Some);
-        cur.trees = kept.clone().map(|id| {
-            old.get_mut(id)
-                .and_then(Option::take)
-                .unwrap_or_default()
-        });
+        cur.trees = kept
+            .clone()
+            .map(|id| old.get_mut(id).and_then(Option::take).unwrap_or_default());
         cur.origin = kept.map(|id| *cur.origin.get(id).expect("a kept step has an origin"));
         cur.program = program;
         cur.failure = failure;

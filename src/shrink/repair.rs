@@ -33,7 +33,11 @@ impl Renames {
     fn new<Op>(program: &Program<Op>) -> Self {
         Renames {
             prefix: vec![None; program.prefix.len()],
-            branches: program.branches.iter().map(|b| vec![None; b.len()]).collect(),
+            branches: program
+                .branches
+                .iter()
+                .map(|b| vec![None; b.len()])
+                .collect(),
         }
     }
 
@@ -140,8 +144,7 @@ pub(super) fn repair<M: Model>(
             let rule = op.rule_index();
             let mut bound = op.clone();
             let admitted = catch(|| {
-                M::Op::enabled(rule, &model, &visible)
-                    && (!uses_vars || bound.bind_vars(&outputs))
+                M::Op::enabled(rule, &model, &visible) && (!uses_vars || bound.bind_vars(&outputs))
             });
             if admitted != Ok(true) {
                 continue;
