@@ -82,11 +82,11 @@ fn judge(fails: impl Fn(&Program<TallyOp>) -> bool) -> impl Fn(&Program<TallyOp>
 
 /// A generated program (and its trees) of the first seed from `seed` on for which `keep` holds.
 fn generated(
-    mut seed: u64,
+    first: u64,
     shape: (usize, usize, usize),
     keep: impl Fn(&Program<TallyOp>) -> bool,
 ) -> (Program<TallyOp>, ProgramTrees) {
-    loop {
+    for seed in first..first + 10_000 {
         let (prefix, branches, len) = shape;
         let mut plan = CaseGenerator::new::<TallyOp>(seed, (1, 1), false);
         let mut trees = Program::sequential(Vec::new());
@@ -102,8 +102,8 @@ fn generated(
         if keep(&program) {
             return (program, trees);
         }
-        seed += 1;
     }
+    panic!("no seed of 10000 from {first} generates the program the test needs");
 }
 
 fn shrink(
@@ -336,6 +336,72 @@ fn vars_in_branches_stay_valid_while_other_branches_shrink() {
                     }
                 ],
             ]
+        )
+    );
+    assert_one_minimal(&shrunk.program, fails);
+}
+
+#[test]
+fn arguments_of_branch_steps_shrink_through_their_trees() {
+    // Fails when branch 0 increments while branch 1 makes noise of at least 10.
+    let loud = |ops: &[TallyOp]| ops.iter().any(|op| matches!(op, Noise { n } if *n >= 10));
+    let fails = |p: &Program<TallyOp>| {
+        p.branches.len() >= 2 && has(&p.branches[0], &Incr) && loud(&p.branches[1])
+    };
+    let shape = (5, 3, 8);
+    let (program, trees) = generated(21, shape, |p| {
+        fails(p)
+            && p.branches[1]
+                .iter()
+                .all(|op| !matches!(op, Noise { n: 10 }))
+    });
+    let seed = (21..)
+        .find(|&s| generated(s, shape, |_| true).0 == program)
+        .expect("found above");
+    // Fresh trees of the original program, as the runner makes them from the case's seed.
+    let regenerate = || generated(seed, shape, |_| true).1;
+    let property = judge(fails);
+    let never = || false;
+    let shrunk = Shrinker::new(
+        &Tally::default(),
+        &property,
+        &never,
+        Duration::from_secs(60),
+        100_000,
+    )
+    .shrink_program(program, trees, Some(&regenerate), failure());
+    assert_eq!(
+        shrunk.program,
+        Program::parallel(vec![], vec![vec![Incr], vec![Noise { n: 10 }]])
+    );
+}
+
+#[test]
+fn vars_of_branch_steps_are_pointed_at_earlier_results() {
+    // Fails when branches 0 and 1 each use a result of the prefix: with both pointed at the
+    // same `Open`, the other `Open` can go.
+    let uses_prefix = |ops: &[TallyOp]| {
+        ops.iter()
+            .any(|op| matches!(op, Use { id } if id.id().branch.is_none()))
+    };
+    let fails = |p: &Program<TallyOp>| {
+        p.branches.len() >= 2 && uses_prefix(&p.branches[0]) && uses_prefix(&p.branches[1])
+    };
+    let program = Program::parallel(
+        vec![Open, Noise { n: 3 }, Open],
+        vec![
+            vec![Incr, Use { id: Var::at(0) }],
+            vec![Use { id: Var::at(2) }, Setup],
+        ],
+    );
+    let trees = program.ids().map(|_| Vec::new());
+    let property = judge(fails);
+    let shrunk = shrink(&property, 1, program, trees);
+    assert_eq!(
+        shrunk.program,
+        Program::parallel(
+            vec![Open],
+            vec![vec![Use { id: Var::at(0) }], vec![Use { id: Var::at(0) }]]
         )
     );
     assert_one_minimal(&shrunk.program, fails);
