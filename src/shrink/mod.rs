@@ -16,46 +16,25 @@
 //! `reruns` runs in all before it counts as passing: one failing run is enough to fail.
 
 mod args;
+mod judgement;
+mod order;
 mod repair;
 mod shape;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use judgement::Judgement;
+pub(crate) use order::{simpler, simpler_program};
 
 use crate::failure::Failure;
 use crate::generate::{ArgTree, ProgramTrees};
 use crate::program::{fingerprint_program, Program, StepId};
 use crate::report::ShrinkStats;
 use crate::spec::Model;
+use judgement::{add, Counts};
 use repair::{repair, Plan, Repaired};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-/// How a program fared when judged: whether it failed (and how, the first failure seen), in how
-/// many runs, of how many.
-///
-/// A sequential executor runs a program once ([`Judgement::once`]); a concurrent one may run it
-/// several times in one judgement, since a race shows only sometimes.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Judgement {
-    /// The first failure seen, or `None` if every run passed.
-    pub(crate) failure: Option<Failure>,
-    /// Runs made.
-    pub(crate) runs: u32,
-    /// Runs that failed (at least 1 when `failure` is set).
-    pub(crate) failures: u32,
-}
-
-impl Judgement {
-    /// The judgement of a single run.
-    pub(crate) fn once(failure: Option<Failure>) -> Self {
-        let failures = u32::from(failure.is_some());
-        Judgement {
-            failure,
-            runs: 1,
-            failures,
-        }
-    }
-}
 
 /// Judges a well-formed candidate program. The shrinker knows nothing of how programs run: the
 /// runner decides, through its executor.
@@ -93,13 +72,6 @@ struct Current<Op> {
     /// Each step's id in the program shrinking started from.
     origin: Program<StepId>,
     failure: Failure,
-}
-
-/// How a candidate fared: runs, and runs that failed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Counts {
-    runs: u32,
-    failures: u32,
 }
 
 /// Told of each adopted program, with its failure and the shrink counts so far.
@@ -422,15 +394,6 @@ impl<'a, M: Model> Shrinker<'a, M> {
     }
 }
 
-/// Adds a judgement's runs to a candidate's counts.
-fn add(counts: &mut Counts, judgement: &Judgement) {
-    let runs = judgement.runs.max(1);
-    counts.runs += runs;
-    if judgement.failure.is_some() {
-        counts.failures += judgement.failures.clamp(1, runs);
-    }
-}
-
 /// A sequence of a program: its prefix, or one of its branches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Seq {
@@ -452,35 +415,4 @@ impl Seq {
             Seq::Branch(b) => program.branches.get(b).map_or(0, Vec::len),
         }
     }
-}
-
-/// Shortlex order on the programs' `Debug` text: fewer steps, then shorter text, then smaller
-/// text. Numbers shrink toward 0 under it ("7" before "12"), as do strings and collections.
-pub(crate) fn simpler<Op: std::fmt::Debug>(candidate: &[Op], current: &[Op]) -> bool {
-    if candidate.len() != current.len() {
-        return candidate.len() < current.len();
-    }
-    let a = format!("{candidate:?}");
-    let b = format!("{current:?}");
-    (a.len(), a) < (b.len(), b)
-}
-
-/// The order candidates must descend in, for programs of any shape: fewer steps in total; then
-/// fewer steps in branches (a step that can run before the branches start is one less step
-/// racing, and one less interleaving to read); then [`simpler`]'s shortlex order on the `Debug`
-/// text. On sequential programs it is exactly [`simpler`].
-pub(crate) fn simpler_program<Op: std::fmt::Debug>(
-    candidate: &Program<Op>,
-    current: &Program<Op>,
-) -> bool {
-    if candidate.branches.is_empty() && current.branches.is_empty() {
-        return simpler(&candidate.prefix, &current.prefix);
-    }
-    let size = |p: &Program<Op>| (p.len(), p.len() - p.prefix.len());
-    if size(candidate) != size(current) {
-        return size(candidate) < size(current);
-    }
-    let a = format!("{candidate:?}");
-    let b = format!("{current:?}");
-    (a.len(), a) < (b.len(), b)
 }
