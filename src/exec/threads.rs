@@ -92,6 +92,58 @@ impl<S, F: Fn() -> S> Threads<S, F> {
     }
 }
 
+/// The runs of [`Threads::execute_repeated`].
+pub(crate) struct Repeated<M: Model, J> {
+    /// The run that failed or was rejected, else the last one.
+    pub(crate) execution: Execution<M>,
+    /// How many runs there were, that one included.
+    pub(crate) runs: u32,
+    /// What the judge said about that run's history, if it rejected it.
+    pub(crate) rejected: Option<J>,
+}
+
+impl<S, F: Fn() -> S> Threads<S, F> {
+    /// Runs `program` up to `repeats` times, each from a fresh system, and stops at the first
+    /// run that fails or whose history `judge` rejects (`Some`). A race shows only in some
+    /// interleavings, so one run proves little; the judge is the caller's, so any history
+    /// check fits. Every run records a history, since the judge needs one.
+    pub(crate) fn execute_repeated<M, J>(
+        &self,
+        program: &Program<M::Op>,
+        recording: Recording,
+        hb: &Heartbeat,
+        repeats: u32,
+        mut judge: impl FnMut(&History<M::Op, M::Output>) -> Option<J>,
+    ) -> Repeated<M, J>
+    where
+        Self: Executor<M>,
+        M: Model,
+    {
+        let recording = Recording {
+            history: true,
+            ..recording
+        };
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            let execution = self.execute(program, recording, hb);
+            let rejected = match (&execution.failure, &execution.history) {
+                (None, Some(history)) => judge(history),
+                _ => None,
+            };
+            let done = execution.failure.is_some() || rejected.is_some();
+            // An abandoned worker (a step hung and was reported) must not go on running.
+            if done || runs >= repeats.max(1) || hb.abandoned() {
+                return Repeated {
+                    execution,
+                    runs,
+                    rejected,
+                };
+            }
+        }
+    }
+}
+
 /// A branch thread's stack: as large as the worker's, so a system that recurses deeply fails
 /// the same way on either.
 const STACK_SIZE: usize = 16 << 20;
@@ -178,6 +230,9 @@ where
     }
 }
 
+/// An operation as recorded, with the step it ran.
+type Recorded<M> = (StepId, Operation<<M as Model>::Op, <M as Model>::Output>);
+
 /// What one thread (the prefix, or a branch) recorded.
 struct Lane<M: Model> {
     client: u64,
@@ -186,7 +241,7 @@ struct Lane<M: Model> {
     /// The system's outputs, by index, for `Var`s of later steps (kept only if the machine has
     /// vars).
     outputs: Vec<M::Output>,
-    ops: Vec<(StepId, Operation<M::Op, M::Output>)>,
+    ops: Vec<Recorded<M>>,
     trace: Vec<String>,
     /// The branch's failure, with the clock's reading when it happened.
     failure: Option<(u64, Failure)>,

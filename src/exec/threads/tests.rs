@@ -165,6 +165,50 @@ fn a_racy_dispenser_gives_a_history_the_checker_rejects() {
     assert!(tickets.len() < history.len(), "{history:?}");
 }
 
+#[test]
+fn repeats_stop_at_the_first_rejected_history() {
+    let judge = |history: &History<TicketOp, u64>| {
+        let report = check_linearizable(history, &Tickets::default(), &CheckConfig::default());
+        match report.verdict {
+            Verdict::Holds => None,
+            other => Some(other),
+        }
+    };
+    let program = Program::parallel(vec![], vec![vec![TicketOp::Take; 2]; 2]);
+    let hb = Heartbeat::default();
+    crate::catch::capture_on_this_thread();
+    let racy = Threads::new(RacyDispenser::default).execute_repeated(
+        &program,
+        Recording::default(),
+        &hb,
+        2000,
+        judge,
+    );
+    assert!(matches!(racy.rejected, Some(Verdict::Violated(_))));
+    assert!(racy.runs < 2000);
+    // The history returned is the one the judge rejected.
+    assert!(judge(&racy.execution.history.unwrap()).is_some());
+
+    /// The same dispenser, taking its ticket atomically.
+    #[derive(Default)]
+    struct Dispenser(AtomicU64);
+    impl ConcurrentSystem<Tickets> for Dispenser {
+        fn apply(&self, _: &TicketOp) -> u64 {
+            self.0.fetch_add(1, Ordering::SeqCst)
+        }
+    }
+    let correct = Threads::new(Dispenser::default).execute_repeated(
+        &program,
+        Recording::default(),
+        &hb,
+        50,
+        judge,
+    );
+    assert!(correct.rejected.is_none());
+    assert_eq!(correct.execution.failure, None);
+    assert_eq!(correct.runs, 50);
+}
+
 // ---- panics, vars, hangs: a store of cells handing out its own ids ----
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
