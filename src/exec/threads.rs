@@ -199,18 +199,14 @@ where
         }
         let mut lanes = vec![prefix];
         if failure.is_none() && !program.branches.is_empty() {
-            match run_branches(&sut, program, &lanes[0].outputs, &clock, recording, hb) {
-                Ok(branches) => {
-                    // The failure that happened first on the shared clock is the cause.
-                    failure = branches
-                        .iter()
-                        .filter_map(|lane| lane.failure.clone())
-                        .min_by_key(|(when, _)| *when)
-                        .map(|(_, f)| f);
-                    lanes.extend(branches);
-                }
-                Err(f) => failure = Some(f),
-            }
+            let branches = run_branches(&sut, program, &lanes[0].outputs, &clock, recording, hb);
+            // The failure that happened first on the shared clock is the cause.
+            failure = branches
+                .iter()
+                .filter_map(|lane| lane.failure.clone())
+                .min_by_key(|(when, _)| *when)
+                .map(|(_, f)| f);
+            lanes.extend(branches);
         }
         let teardown = catch(|| sut.teardown()).map_err(|message| {
             let last = program.steps().last();
@@ -354,8 +350,11 @@ fn call<M: Model, S: ConcurrentSystem<M>>(
     }
 }
 
-/// Runs every branch on its own thread and waits for all of them; `Err` if a thread could not
-/// be started (then none of the branches ran).
+/// Runs every branch on its own thread and waits for all of them.
+///
+/// # Panics
+/// If a thread cannot be started (the worker reports it as stateprop's own error); none of the
+/// branches has run then.
 fn run_branches<M, S>(
     sut: &S,
     program: &Program<M::Op>,
@@ -363,7 +362,7 @@ fn run_branches<M, S>(
     clock: &AtomicU64,
     recording: Recording,
     hb: &Heartbeat,
-) -> Result<Vec<Lane<M>>, Failure>
+) -> Vec<Lane<M>>
 where
     M: Model,
     M::Op: Send + Sync,
@@ -393,23 +392,19 @@ where
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(e) => {
+                    // Not the system's doing, so not reported as its failure; the threads
+                    // already started are released first so that the scope can join them.
                     start.abort();
-                    return Err(Failure {
-                        step: Some(StepId::in_branch(branch, 0)),
-                        op: ops.first().map(|op| op.to_rust()),
-                        kind: FailureKind::Panic {
-                            message: format!("stateprop could not start a thread for it: {e}"),
-                        },
-                    });
+                    panic!("stateprop: could not start a thread for branch {b}: {e}");
                 }
             }
         }
         // A branch thread catches the system's panics; one that escapes is stateprop's own and
         // goes on to the worker, which reports it as an internal error.
-        Ok(handles
+        handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect())
+            .collect()
     });
     hb.unwatch_branches();
     result

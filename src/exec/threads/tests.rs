@@ -419,6 +419,74 @@ fn a_panicking_branch_step_is_an_unknown_outcome_and_the_other_branch_finishes()
 }
 
 #[test]
+fn a_panicking_prefix_step_stops_the_run_before_the_branches() {
+    let program = Program::parallel(
+        vec![CellOp::Create { value: 1 }, CellOp::Create { value: 13 }],
+        vec![vec![CellOp::Create { value: 2 }]; 2],
+    );
+    let execution = run(CellStore::new, &program);
+    let failure = execution.failure.expect("fails");
+    assert_eq!(failure.step, Some(StepId::prefix(1)));
+    assert!(matches!(failure.kind, FailureKind::Panic { .. }));
+    let history = execution.history.unwrap();
+    assert_eq!(history.steps, [StepId::prefix(0), StepId::prefix(1)]);
+    assert!(history.ops[1].is_unknown());
+    assert_eq!(history.ops[1].client, 0);
+}
+
+#[test]
+fn a_panicking_teardown_fails_the_run_after_every_branch_ran() {
+    struct Grumpy(AtomicCounter);
+    impl ConcurrentSystem<Counter> for Grumpy {
+        fn apply(&self, op: &CounterOp) -> CounterOut {
+            self.0.apply(op)
+        }
+        fn teardown(&mut self) {
+            panic!("will not close");
+        }
+    }
+    let program = Program::parallel(vec![], vec![vec![CounterOp::Read]; 2]);
+    let execution = run(|| Grumpy(AtomicCounter::default()), &program);
+    let failure = execution.failure.expect("fails");
+    let FailureKind::Panic { message } = &failure.kind else {
+        panic!("{failure:?}")
+    };
+    assert!(
+        message.starts_with("in teardown: will not close"),
+        "{message}"
+    );
+    assert_eq!(failure.step, Some(StepId::in_branch(1, 0)));
+    assert_eq!(execution.history.unwrap().len(), 2);
+}
+
+#[test]
+fn a_trace_has_a_line_per_step_naming_it_and_its_client() {
+    let program = Program::parallel(
+        vec![CounterOp::Add { by: 2 }],
+        vec![vec![CounterOp::Read], vec![CounterOp::Add { by: 1 }]],
+    );
+    crate::catch::capture_on_this_thread();
+    let recording = Recording {
+        history: false,
+        trace: true,
+    };
+    let execution =
+        Threads::new(AtomicCounter::default).execute(&program, recording, &Heartbeat::default());
+    assert!(execution.history.is_none());
+    let trace = execution.trace;
+    assert_eq!(trace.len(), 3, "{trace:?}");
+    assert!(trace[0].starts_with("step 0 (client 0, 0..1): CounterOp::Add { by: 2 } -> Done"));
+    assert!(
+        trace[1].starts_with("branch 0 step 0 (client 1, "),
+        "{trace:?}"
+    );
+    assert!(
+        trace[2].starts_with("branch 1 step 0 (client 2, "),
+        "{trace:?}"
+    );
+}
+
+#[test]
 fn a_panicking_factory_fails_the_set_up() {
     let execution = run::<Cells, CellStore>(|| panic!("no store"), &Program::sequential(vec![]));
     let failure = execution.failure.expect("fails");
