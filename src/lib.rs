@@ -436,6 +436,7 @@ mod failure;
 pub use failure::{Failure, FailureKind};
 
 mod exec;
+pub use exec::threads::ConcurrentSystem;
 mod run;
 pub use run::{
     check_sequential, check_sequential_with, replay, replay_with, run_program, RunResult, Runner,

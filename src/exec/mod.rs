@@ -3,12 +3,15 @@
 //!
 //! - `sequential`: the prefix, one step at a time, on `&mut` system; it judges every step inline
 //!   (postcondition and invariant) — the fast path the sequential runner generates into.
-//! - `watchdog`: hang detection, shared by every executor.
+//! - `threads`: the prefix on the calling thread, then each branch on a thread of its own,
+//!   recording a history with step ids for the caller's judges.
+//! - `watchdog`: hang detection, shared by every executor, timing each branch thread apart.
 
 // The interface lands before its users (issue 7, part 2); the lint goes when they do.
 #![allow(dead_code)]
 
 pub(crate) mod sequential;
+pub(crate) mod threads;
 pub(crate) mod watchdog;
 
 use crate::failure::Failure;

@@ -1,0 +1,499 @@
+//! The threads executor: a program's prefix on the calling thread, then each branch on a real
+//! thread of its own, all branches released together, every operation recorded in a
+//! [`History`] for a history judge (linearizability) to hold against the model.
+//!
+//! # What a recorded history means
+//!
+//! - **Operations and steps.** Each operation that was invoked is one [`Operation`], and
+//!   `History.steps` holds the [`StepId`] of the program step it ran, in the same order. The
+//!   operation is recorded with its `Var` fields bound to the *system's* outputs of the steps
+//!   they name (the values the system was actually called with). A step whose `Var` did not
+//!   resolve was never invoked and is not in the history; the execution fails there instead.
+//! - **Clients.** The prefix runs as client 0; branch `b` as client `b + 1`. Each client has at
+//!   most one operation in flight, as the checkers require.
+//! - **Times.** `call` and `ret` come from one logical clock shared by all threads, advanced by
+//!   an atomic read-modify-write immediately before the system is called and immediately after
+//!   it returns. So if one operation returned before another was invoked, its `ret` is smaller
+//!   than the other's `call`: real-time order is kept, and operations whose intervals overlap
+//!   really may have run at the same time. The numbers are only ordered, never durations.
+//! - **Unknown outcomes.** An operation whose call panicked is recorded with `ret` and `output`
+//!   `None`: it may have taken effect at any point after its call, or not at all, and a checker
+//!   must allow both. Its branch runs no further step (the client's state is unknown), while the
+//!   other branches run to their end.
+//! - **Failures.** The execution's `failure` is set only for what the executor itself sees: the
+//!   factory panicking (set-up), a call panicking, a `Var` that does not resolve, `teardown`
+//!   panicking. Whether the history is correct is for the caller's judges; a hang is reported by
+//!   the watchdog ([`super::watchdog::run_watched`]), which names the branch step that did not
+//!   return, because the thread running it cannot be stopped.
+//!
+//! Vars in a branch bind through [`BranchOutputs`]: the prefix's outputs and the branch's own
+//! earlier ones, never another branch's.
+
+use super::watchdog::{Beat, Heartbeat};
+use super::{Execution, Executor, Recording};
+use crate::catch::catch;
+use crate::failure::{Failure, FailureKind};
+use crate::history::{History, Operation};
+use crate::program::{BranchOutputs, Outputs, Program, StepId};
+use crate::spec::{Model, StateMachine};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+/// A system under test shared by several threads, each calling it through `&self`.
+///
+/// The concurrent counterpart of [`System`](crate::System): a lock-free structure, a store
+/// behind a mutex, a client of a server. A fresh one is built for every run of a program, so
+/// runs do not leak state into each other. A call that panics is recorded as an operation whose
+/// outcome is unknown, and reported.
+///
+/// ```
+/// use stateprop::models::{Counter, CounterOp, CounterOut};
+/// use stateprop::ConcurrentSystem;
+/// use std::sync::atomic::{AtomicI64, Ordering};
+///
+/// #[derive(Default)]
+/// struct AtomicCounter(AtomicI64);
+///
+/// impl ConcurrentSystem<Counter> for AtomicCounter {
+///     fn apply(&self, op: &CounterOp) -> CounterOut {
+///         match *op {
+///             CounterOp::Add { by } => {
+///                 self.0.fetch_add(by, Ordering::SeqCst);
+///                 CounterOut::Done
+///             }
+///             CounterOp::Read => CounterOut::Value(self.0.load(Ordering::SeqCst)),
+///         }
+///     }
+/// }
+/// ```
+pub trait ConcurrentSystem<M: Model>: Sync {
+    /// Applies `op` to the real system and returns its answer; called from several threads at
+    /// once.
+    fn apply(&self, op: &M::Op) -> M::Output;
+
+    /// Runs after every run of a program, once every thread has finished (close files, stop
+    /// threads).
+    fn teardown(&mut self) {}
+}
+
+/// Runs the prefix on the calling thread, then every branch on a thread of its own.
+pub(crate) struct Threads<S, F> {
+    factory: F,
+    system: PhantomData<fn() -> S>,
+}
+
+impl<S, F: Fn() -> S> Threads<S, F> {
+    /// An executor building a fresh system with `factory` for every run.
+    pub(crate) fn new(factory: F) -> Self {
+        Threads {
+            factory,
+            system: PhantomData,
+        }
+    }
+}
+
+/// The runs of [`Threads::execute_repeated`].
+pub(crate) struct Repeated<M: Model, J> {
+    /// The run that failed or was rejected, else the last one.
+    pub(crate) execution: Execution<M>,
+    /// How many runs there were, that one included.
+    pub(crate) runs: u32,
+    /// What the judge said about that run's history, if it rejected it.
+    pub(crate) rejected: Option<J>,
+}
+
+impl<S, F: Fn() -> S> Threads<S, F> {
+    /// Runs `program` up to `repeats` times, each from a fresh system, and stops at the first
+    /// run that fails or whose history `judge` rejects (`Some`). A race shows only in some
+    /// interleavings, so one run proves little; the judge is the caller's, so any history
+    /// check fits. Every run records a history, since the judge needs one.
+    pub(crate) fn execute_repeated<M, J>(
+        &self,
+        program: &Program<M::Op>,
+        recording: Recording,
+        hb: &Heartbeat,
+        repeats: u32,
+        mut judge: impl FnMut(&History<M::Op, M::Output>) -> Option<J>,
+    ) -> Repeated<M, J>
+    where
+        Self: Executor<M>,
+        M: Model,
+    {
+        let recording = Recording {
+            history: true,
+            ..recording
+        };
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            let execution = self.execute(program, recording, hb);
+            let rejected = match (&execution.failure, &execution.history) {
+                (None, Some(history)) => judge(history),
+                _ => None,
+            };
+            let done = execution.failure.is_some() || rejected.is_some();
+            // An abandoned worker (a step hung and was reported) must not go on running.
+            if done || runs >= repeats.max(1) || hb.abandoned() {
+                return Repeated {
+                    execution,
+                    runs,
+                    rejected,
+                };
+            }
+        }
+    }
+}
+
+/// A branch thread's stack: as large as the worker's, so a system that recurses deeply fails
+/// the same way on either.
+const STACK_SIZE: usize = 16 << 20;
+
+impl<M, S, F> Executor<M> for Threads<S, F>
+where
+    M: Model,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ConcurrentSystem<M>,
+    F: Fn() -> S,
+{
+    fn execute(
+        &self,
+        program: &Program<M::Op>,
+        recording: Recording,
+        hb: &Heartbeat,
+    ) -> Execution<M> {
+        hb.restart_steps();
+        let mut sut = match catch(&self.factory) {
+            Ok(sut) => sut,
+            Err(message) => {
+                return Execution {
+                    failure: Some(Failure {
+                        step: None,
+                        op: None,
+                        kind: FailureKind::Panic { message },
+                    }),
+                    history: recording.history.then(History::new),
+                    trace: Vec::new(),
+                }
+            }
+        };
+        let clock = AtomicU64::new(0);
+        let mut prefix = Lane::<M>::new(0, recording);
+        let mut failure = None;
+        for (i, op) in program.prefix.iter().enumerate() {
+            let outputs = prefix.outputs.as_slice();
+            match call(&sut, op, StepId::prefix(i), outputs, &clock, hb.main()) {
+                Called::Returned(bound, call, ret, out) => {
+                    prefix.returned(bound, i, call, ret, out)
+                }
+                Called::Panicked(bound, call, f) => {
+                    prefix.unknown(bound, StepId::prefix(i), call);
+                    failure = Some(f);
+                    break;
+                }
+                Called::Unbound(f) => {
+                    failure = Some(f);
+                    break;
+                }
+            }
+        }
+        let mut lanes = vec![prefix];
+        if failure.is_none() && !program.branches.is_empty() {
+            let branches = run_branches(&sut, program, &lanes[0].outputs, &clock, recording, hb);
+            // The failure that happened first on the shared clock is the cause.
+            failure = branches
+                .iter()
+                .filter_map(|lane| lane.failure.clone())
+                .min_by_key(|(when, _)| *when)
+                .map(|(_, f)| f);
+            lanes.extend(branches);
+        }
+        let teardown = catch(|| sut.teardown()).map_err(|message| {
+            let last = program.steps().last();
+            Failure {
+                step: last.map(|(id, _)| id),
+                op: last.map(|(_, op)| op.to_rust()),
+                kind: FailureKind::Panic {
+                    message: format!("in teardown: {message}"),
+                },
+            }
+        });
+        Execution {
+            failure: failure.or(teardown.err()),
+            history: recording.history.then(|| merge(&mut lanes)),
+            trace: lanes.iter_mut().flat_map(|l| l.trace.drain(..)).collect(),
+        }
+    }
+}
+
+/// An operation as recorded, with the step it ran.
+type Recorded<M> = (StepId, Operation<<M as Model>::Op, <M as Model>::Output>);
+
+/// What one thread (the prefix, or a branch) recorded.
+struct Lane<M: Model> {
+    client: u64,
+    branch: Option<u16>,
+    recording: Recording,
+    /// The system's outputs, by index, for `Var`s of later steps (kept only if the machine has
+    /// vars).
+    outputs: Vec<M::Output>,
+    ops: Vec<Recorded<M>>,
+    trace: Vec<String>,
+    /// The branch's failure, with the clock's reading when it happened.
+    failure: Option<(u64, Failure)>,
+}
+
+impl<M: Model> Lane<M> {
+    fn new(client: u64, recording: Recording) -> Self {
+        Lane {
+            client,
+            branch: client.checked_sub(1).map(|b| b as u16),
+            recording,
+            outputs: Vec::new(),
+            ops: Vec::new(),
+            trace: Vec::new(),
+            failure: None,
+        }
+    }
+
+    fn id(&self, index: usize) -> StepId {
+        match self.branch {
+            None => StepId::prefix(index),
+            Some(b) => StepId::in_branch(b, index),
+        }
+    }
+
+    fn returned(&mut self, op: M::Op, index: usize, call: u64, ret: u64, output: M::Output) {
+        let id = self.id(index);
+        if self.recording.trace {
+            let client = self.client;
+            self.trace.push(format!(
+                "{id} (client {client}, {call}..{ret}): {} -> {output:?}",
+                op.to_rust()
+            ));
+        }
+        if M::Op::uses_vars() {
+            self.outputs.push(output.clone());
+        }
+        if self.recording.history {
+            let operation = Operation {
+                client: self.client,
+                op,
+                call,
+                ret: Some(ret),
+                output: Some(output),
+            };
+            self.ops.push((id, operation));
+        }
+    }
+
+    fn unknown(&mut self, op: M::Op, id: StepId, call: u64) {
+        if self.recording.trace {
+            let client = self.client;
+            self.trace.push(format!(
+                "{id} (client {client}, {call}..): {} -> panicked, outcome unknown",
+                op.to_rust()
+            ));
+        }
+        if self.recording.history {
+            let operation = Operation {
+                client: self.client,
+                op,
+                call,
+                ret: None,
+                output: None,
+            };
+            self.ops.push((id, operation));
+        }
+    }
+}
+
+/// How one call went.
+enum Called<Op, Out> {
+    /// It returned `output`; with the bound operation and its call and return times.
+    Returned(Op, u64, u64, Out),
+    /// It panicked after being invoked at the given time: its outcome is unknown.
+    Panicked(Op, u64, Failure),
+    /// A `Var` did not resolve, so it was never invoked.
+    Unbound(Failure),
+}
+
+/// Binds `op`'s vars in `outputs`, then calls the system, timing the call on `clock` and
+/// beating on `beat` around it.
+fn call<M: Model, S: ConcurrentSystem<M>>(
+    sut: &S,
+    op: &M::Op,
+    id: StepId,
+    outputs: &(impl Outputs<M::Output> + ?Sized),
+    clock: &AtomicU64,
+    beat: &Beat,
+) -> Called<M::Op, M::Output> {
+    let fail = |kind| Failure {
+        step: Some(id),
+        op: Some(op.to_rust()),
+        kind,
+    };
+    let mut bound = op.clone();
+    if M::Op::uses_vars() && !bound.bind_vars(outputs) {
+        return Called::Unbound(fail(FailureKind::UnboundVar));
+    }
+    beat.enter_step();
+    // AcqRel: a call that reads the clock after another's return also sees everything that
+    // operation did to the system, so the recorded order is one the system could have shown.
+    let call = clock.fetch_add(1, Ordering::AcqRel);
+    let result = catch(|| sut.apply(&bound));
+    let ret = clock.fetch_add(1, Ordering::AcqRel);
+    beat.leave_step();
+    match result {
+        Ok(output) => Called::Returned(bound, call, ret, output),
+        Err(message) => Called::Panicked(bound, call, fail(FailureKind::Panic { message })),
+    }
+}
+
+/// Runs every branch on its own thread and waits for all of them.
+///
+/// # Panics
+/// If a thread cannot be started (the worker reports it as stateprop's own error); none of the
+/// branches has run then.
+fn run_branches<M, S>(
+    sut: &S,
+    program: &Program<M::Op>,
+    prefix: &[M::Output],
+    clock: &AtomicU64,
+    recording: Recording,
+    hb: &Heartbeat,
+) -> Vec<Lane<M>>
+where
+    M: Model,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ConcurrentSystem<M>,
+{
+    let count = program.branches.len();
+    let beats = hb.watch_branches(count);
+    let start = StartLine::new(count);
+    let result = std::thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(count);
+        for (b, ops) in program.branches.iter().enumerate() {
+            // `Program::parallel` keeps the count within u16.
+            let branch = b as u16;
+            let (beat, start) = (&beats[b], &start);
+            let spawned = std::thread::Builder::new()
+                .name(format!("stateprop-branch-{b}"))
+                .stack_size(STACK_SIZE)
+                .spawn_scoped(scope, move || {
+                    crate::catch::capture_on_this_thread();
+                    let mut lane = Lane::new(u64::from(branch) + 1, recording);
+                    if start.wait() {
+                        run_branch(&mut lane, sut, ops, prefix, clock, beat);
+                    }
+                    lane
+                });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    // Not the system's doing, so not reported as its failure; the threads
+                    // already started are released first so that the scope can join them.
+                    start.abort();
+                    panic!("stateprop: could not start a thread for branch {b}: {e}");
+                }
+            }
+        }
+        // A branch thread catches the system's panics; one that escapes is stateprop's own and
+        // goes on to the worker, which reports it as an internal error.
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    hb.unwatch_branches();
+    result
+}
+
+/// One branch, in order, until its end or its first failure.
+fn run_branch<M: Model, S: ConcurrentSystem<M>>(
+    lane: &mut Lane<M>,
+    sut: &S,
+    ops: &[M::Op],
+    prefix: &[M::Output],
+    clock: &AtomicU64,
+    beat: &Beat,
+) {
+    let branch = lane.branch.unwrap_or_default();
+    for (i, op) in ops.iter().enumerate() {
+        let id = StepId::in_branch(branch, i);
+        let outputs = BranchOutputs {
+            prefix,
+            branch,
+            own: &lane.outputs,
+        };
+        match call(sut, op, id, &outputs, clock, beat) {
+            Called::Returned(bound, call, ret, out) => lane.returned(bound, i, call, ret, out),
+            Called::Panicked(bound, call, f) => {
+                lane.unknown(bound, id, call);
+                lane.failure = Some((call, f));
+                return;
+            }
+            Called::Unbound(f) => {
+                lane.failure = Some((clock.load(Ordering::Acquire), f));
+                return;
+            }
+        }
+    }
+}
+
+/// Every lane's operations in one history, ordered by call time (the prefix first, as it ran
+/// first).
+fn merge<M: Model>(lanes: &mut [Lane<M>]) -> History<M::Op, M::Output> {
+    let mut all: Vec<_> = lanes.iter_mut().flat_map(|l| l.ops.drain(..)).collect();
+    all.sort_by_key(|(_, op)| op.call);
+    let mut history = History::new();
+    for (id, op) in all {
+        history.ops.push(op);
+        history.steps.push(id);
+    }
+    history
+}
+
+/// Releases the branch threads together once all have started, so their first steps overlap
+/// as much as the machine allows (a thread that starts late would otherwise run its branch
+/// alone). Spins rather than sleeps: waking sleeping threads one by one would stagger them
+/// again.
+struct StartLine {
+    arrived: AtomicUsize,
+    count: usize,
+    aborted: AtomicBool,
+}
+
+impl StartLine {
+    fn new(count: usize) -> Self {
+        StartLine {
+            arrived: AtomicUsize::new(0),
+            count,
+            aborted: AtomicBool::new(false),
+        }
+    }
+
+    /// Waits for every thread; `false` if the run was called off instead.
+    fn wait(&self) -> bool {
+        self.arrived.fetch_add(1, Ordering::AcqRel);
+        loop {
+            if self.aborted.load(Ordering::Acquire) {
+                return false;
+            }
+            if self.arrived.load(Ordering::Acquire) >= self.count {
+                return true;
+            }
+            // More threads than cores is the common case on small machines: let the late ones run.
+            std::thread::yield_now();
+        }
+    }
+
+    /// Calls the run off: threads waiting, and those yet to arrive, return without running.
+    fn abort(&self) {
+        self.aborted.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests;
