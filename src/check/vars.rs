@@ -14,13 +14,16 @@
 //! `PartialEq`), so the cache needs neither `Output: Hash` nor `Eq`, and a history without
 //! `Var`s pays for none of this: no [`Vars`] is made for it.
 //!
-//! When a `Var` cannot be bound — it names a step no operation of the history ran, a step that
-//! has not returned before it was invoked, or a step whose model output does not hold a value
-//! of the `Var`'s type — the operation cannot be placed there, and the search notes why: if it
+//! An operation used the output of every step its `Var`s name, so those steps took effect
+//! before it, whatever the recorded times say: the search places an operation only after the
+//! steps it names (in a recorded history the times already force that). When a `Var` cannot be
+//! bound for another reason — it names a step no operation of the history ran, or a step whose
+//! model output in the order tried holds no value of the `Var`'s type (the model made no handle
+//! where the system did) — the operation cannot be placed there and the search notes why: if it
 //! then finds no order, the verdict is unknown, never a violation. An operation whose `Var`
-//! names a step with an unknown outcome (it never returned) is placed like any other, but its
-//! own output is not compared, since nothing recorded ties the model's value for that step to
-//! the system's.
+//! names a step with an unknown outcome (it never returned) is placed like any other, after
+//! that step, but its own output is not compared, since nothing recorded ties the model's value
+//! for that step to the system's.
 
 use super::budget::{reserve_in, Budget};
 use crate::history::{History, Operation};
@@ -261,16 +264,22 @@ impl<M: Model> Vars<M> {
 
     /// A copy of `op` (operation `local`) with its vars bound to the outputs of the placed
     /// steps, or `None`, noting why, when one cannot be bound.
+    ///
+    /// A step a var names took effect before the operation that used its output, whatever
+    /// the recorded times say, so an operation whose named steps are not all placed is simply
+    /// not a candidate yet: that cut loses no order and notes nothing.
     pub(crate) fn bind(&mut self, local: usize, op: &Operation<M::Op, M::Output>) -> Option<M::Op> {
+        let refs = self.refs(local);
+        if !refs.contains(&NONE) && refs.iter().any(|&r| !self.placed(r)) {
+            return None;
+        }
         let bound = self.try_bind(local, &op.op);
         if bound.is_none() && self.doubt.is_none() {
-            let why = if self.refs(local).contains(&NONE) {
+            let why = if refs.contains(&NONE) {
                 "names a step that no operation of the history ran"
-            } else if self.refs(local).iter().any(|&r| !self.placed(r)) {
-                "names a step that was not placed before it (it did not return before this \
-                 operation was invoked)"
             } else {
-                "names a step whose model output holds no value of the var's type"
+                "names a step whose model output (in the order tried) holds no value of the \
+                 var's type"
             };
             self.doubt = Some(format!(
                 "a `Var` of {:?} (client {}, invoked at {}) {why}, so not every order could be \
