@@ -358,17 +358,38 @@ impl<M: Model> Vars<M> {
     }
 
     /// The outputs that are part of the state: those of placed steps that operations not yet
-    /// placed still name, slot by slot. Which slots these are follows from the placed set (the
-    /// rest of the key), so the list alone is canonical.
+    /// placed still name, each as its slot (high half) and its index among that step's outputs
+    /// (low half), so the list is canonical whatever else the key holds.
     pub(crate) fn key_words(&mut self) -> &[u64] {
         self.words.clear();
-        for (b, p) in self.bound.iter().zip(&self.pending) {
+        for (slot, (b, p)) in self.bound.iter().zip(&self.pending).enumerate() {
             if *b != NONE && *p != 0 {
                 // `words` has room for every slot.
-                self.words.push(u64::from(*b));
+                self.words.push((slot as u64) << 32 | u64::from(*b));
             }
         }
         &self.words
+    }
+
+    /// Operation `local` will never be placed (an unknown outcome left out): it no longer keeps
+    /// the outputs it names in the state.
+    pub(crate) fn drop_op(&mut self, local: usize) {
+        for k in self.start[local]..self.start[local + 1] {
+            let r = self.refs[k as usize];
+            if r != NONE {
+                self.pending[self.slot_of[r as usize] as usize] -= 1;
+            }
+        }
+    }
+
+    /// Undoes [`drop_op`](Self::drop_op).
+    pub(crate) fn undrop_op(&mut self, local: usize) {
+        for k in self.start[local]..self.start[local + 1] {
+            let r = self.refs[k as usize];
+            if r != NONE {
+                self.pending[self.slot_of[r as usize] as usize] += 1;
+            }
+        }
     }
 }
 
@@ -460,4 +481,55 @@ pub(crate) fn merge_partitions<M: Model>(
     drop(at);
     budget.release(owned);
     Ok(())
+}
+
+/// Binds the vars of operations replayed in a known order (for reports): each var gets the
+/// model output its step had earlier in the replay.
+pub(crate) struct Replay<M: Model> {
+    outputs: Vec<(StepId, M::Output)>,
+}
+
+impl<M: Model> Replay<M> {
+    pub(crate) fn new() -> Self {
+        Replay {
+            outputs: Vec::new(),
+        }
+    }
+
+    /// Operation `i` of `history`, bound (`None` when a var does not bind); the operation as
+    /// it is when the history does not bind vars.
+    pub(crate) fn op(&self, history: &History<M::Op, M::Output>, i: usize) -> Option<M::Op> {
+        let mut op = history.ops[i].op.clone();
+        if !in_use::<M>(history) {
+            return Some(op);
+        }
+        let lookup = ReplayOutputs(&self.outputs);
+        op.bind_vars(&lookup).then_some(op)
+    }
+
+    /// Steps `state` on operation `i`, bound; `None` (the state untouched) when a var does not
+    /// bind.
+    pub(crate) fn step(
+        &mut self,
+        history: &History<M::Op, M::Output>,
+        i: usize,
+        state: &mut M,
+    ) -> Option<M::Output> {
+        let op = self.op(history, i)?;
+        let out = state.step(&op);
+        if let Some(&id) = history.steps.get(i) {
+            if M::Op::uses_vars() {
+                self.outputs.push((id, out.clone()));
+            }
+        }
+        Some(out)
+    }
+}
+
+struct ReplayOutputs<'a, O>(&'a [(StepId, O)]);
+
+impl<O> Outputs<O> for ReplayOutputs<'_, O> {
+    fn output(&self, id: StepId) -> Option<&O> {
+        self.0.iter().rev().find(|(s, _)| *s == id).map(|(_, o)| o)
+    }
 }

@@ -402,3 +402,85 @@ fn two_orders_reaching_one_state_with_different_outputs_are_both_searched() {
     };
     assert_eq!(v.blocked, 3, "{v:?}");
 }
+
+mod sequential_consistency {
+    use super::*;
+    use stateprop::check::check_sequentially_consistent;
+
+    fn sc(h: &History<CellOp, Out>) -> Verdict<stateprop::check::ScViolation> {
+        check_sequentially_consistent(h, &Cells::default(), &CheckConfig::default()).verdict
+    }
+
+    #[test]
+    fn a_stale_read_through_a_handle_is_sequentially_consistent() {
+        // Client 2 reads the first cell as 0 after client 1's write of 5 returned: not
+        // linearizable, but client 2's read may be ordered first.
+        let h = two_cells(vec![
+            (1, b(0, 0), write(p(0), 5), 4, Some(5), DONE),
+            (2, b(1, 0), read(p(0)), 6, Some(7), ok(0)),
+        ]);
+        assert!(matches!(check(&h).verdict, Verdict::Violated(_)));
+        assert_eq!(sc(&h), Verdict::Holds);
+    }
+
+    #[test]
+    fn a_read_through_the_wrong_handle_is_not_sequentially_consistent() {
+        let h = two_cells(vec![
+            (1, b(0, 0), write(p(1), 9), 4, Some(5), DONE),
+            (2, b(1, 0), read(p(0)), 6, Some(7), ok(9)),
+        ]);
+        let Verdict::Violated(v) = sc(&h) else {
+            panic!("expected a violation");
+        };
+        assert!(v.blocked.contains(&3), "{v:?}");
+        assert!(
+            v.explanation
+                .contains("returned Value(9) where the model says Value(0)"),
+            "{}",
+            v.explanation
+        );
+    }
+
+    #[test]
+    fn the_step_a_var_names_is_ordered_first_even_from_another_client() {
+        // Client 2's read names client 1's `Create`; sequential consistency does not order
+        // clients, but the read used the handle, so the `Create` came first.
+        let h = recorded(vec![
+            (1, p(0), CellOp::Create, 0, Some(1), made(5)),
+            (1, p(1), write(p(0), 3), 2, Some(3), DONE),
+            (2, b(0, 0), read(p(0)), 4, Some(5), ok(3)),
+        ]);
+        let report = check_sequentially_consistent(&h, &Cells::default(), &CheckConfig::default());
+        assert_eq!(report.verdict, Verdict::Holds);
+        assert_eq!(report.orders[0].ops, [0, 1, 2]);
+    }
+
+    #[test]
+    fn two_orders_reaching_one_state_with_different_outputs_are_both_searched() {
+        // As for linearizability: whichever `Take` goes first, the state after both is the
+        // same; only `b` first gives `a` the winning ticket.
+        let mut h: History<TicketOp, u32> = History::new();
+        let rows = [
+            (1, b(0, 0), TicketOp::Take, 0, 1, 500),
+            (2, b(1, 0), TicketOp::Take, 2, 3, 501),
+            (
+                1,
+                b(0, 1),
+                TicketOp::Redeem {
+                    t: Var::to(b(0, 0)),
+                },
+                4,
+                5,
+                1,
+            ),
+        ];
+        for (client, step, op, call, ret, out) in rows {
+            h.push(client, op, call, ret, out);
+            h.steps.push(step);
+        }
+        let report =
+            check_sequentially_consistent(&h, &Tickets::default(), &CheckConfig::default());
+        assert_eq!(report.verdict, Verdict::Holds, "{report:?}");
+        assert_eq!(report.orders[0].ops, [1, 0, 2]);
+    }
+}
