@@ -484,3 +484,36 @@ mod sequential_consistency {
         assert_eq!(report.orders[0].ops, [1, 0, 2]);
     }
 }
+
+#[test]
+fn the_idempotency_checker_refuses_vars_with_the_reason() {
+    let h = two_cells(vec![(0, p(2), read(p(1)), 4, Some(5), ok(0))]);
+    let report = stateprop::check::check_idempotent(
+        &h,
+        &[1, 2, 3],
+        &Cells::default(),
+        &CheckConfig::default(),
+    );
+    let Verdict::Unknown(reason) = &report.verdict else {
+        panic!("expected an unknown verdict, got {:?}", report.verdict);
+    };
+    assert!(report.model_panic.is_none(), "{report:?}");
+    assert!(reason.contains("does not bind `Var`s"), "{reason}");
+    assert!(reason.contains("operation 2"), "{reason}");
+}
+
+#[test]
+fn a_violation_through_handles_is_explained_with_vars_bound() {
+    use stateprop::check::{explain, ExplainOptions};
+    let h = two_cells(vec![
+        (0, p(2), write(p(1), 9), 4, Some(5), DONE),
+        (0, p(3), read(p(0)), 6, Some(7), ok(9)),
+    ]);
+    let report = check(&h);
+    let e = explain(&h, &Cells::default(), &report, &ExplainOptions::default())
+        .expect("an explanation");
+    assert_eq!(e.linearized, 3);
+    assert_eq!(e.expected.as_deref(), Some("Value(0)"));
+    // The state after the write through the second handle holds 9 in the model's second cell.
+    assert!(e.state.contains("1: 9"), "{}", e.state);
+}
