@@ -34,6 +34,15 @@
 //!
 //! A model that panics ends the check with [`Verdict::Unknown`] and [`Report::model_panic`]
 //! naming the operation, the state and the message, instead of unwinding into the caller.
+//!
+//! `Var`s: in a history recorded from a program ([`History::steps`]), an operation's `Var`
+//! stands for the model's output of the step it names along the order being tried; that step is
+//! placed first, its output is part of the cached state while an operation still to be placed
+//! names it, partitions that `Var`s connect are searched as one, and a `Var` that cannot be bound
+//! makes a failed search [`Verdict::Unknown`], never a violation. An operation naming a step with
+//! an unknown outcome is placed but its output is not compared. The cache still needs only
+//! `M: Hash + Eq`: outputs are told apart with `PartialEq` and numbered. Details in
+//! `docs/history-format.md`.
 
 use super::budget::{reserve_in, Budget, CheckConfig};
 use super::result::{ModelPanic, Order, Report, Verdict};

@@ -13,6 +13,10 @@
 //! (steps, time, memory) makes it answer [`Verdict::Unknown`] instead of running on. An operation whose outcome is
 //! unknown may take effect at its place in its client's order, or not at all; its output is not
 //! checked.
+//!
+//! `Var`s are bound as in [`check_linearizable`](super::check_linearizable): to the model's
+//! output of the step named, which is placed before the operation naming it even when another
+//! client ran it; the outputs still named are part of each explored node.
 
 use super::budget::{Budget, CheckConfig, Meter};
 use super::guard::{guarded, Whereabouts};

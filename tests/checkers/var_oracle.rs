@@ -259,7 +259,7 @@ fn var_steps(op: &CellOp) -> Vec<StepId> {
 
 #[test]
 fn random_var_histories_get_the_verdict_of_an_enumeration_of_every_order() {
-    let mut rng = Rng(0x5eed_0f_7a15);
+    let mut rng = Rng(0x005e_ed0f_7a15);
     let (mut holds, mut violated, mut unknown) = (0, 0, 0);
     for case in 0..600 {
         let h = random_history(&mut rng);
