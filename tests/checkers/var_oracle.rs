@@ -4,7 +4,7 @@
 //! not compared.
 
 use super::var_history::{recorded, CellOp, Cells, Out, Row, CAPACITY};
-use stateprop::check::{check_linearizable, CheckConfig, Verdict};
+use stateprop::check::{check_linearizable, check_sequentially_consistent, CheckConfig, Verdict};
 use stateprop::history::History;
 use stateprop::prelude::*;
 use stateprop::StepId;
@@ -158,21 +158,58 @@ struct Brute {
     unbindable: bool,
 }
 
-/// Every order that keeps real time, places the steps vars name first and places every
-/// operation with a known outcome (the others may be left out), tried one by one.
-fn brute_force(h: &History<CellOp, Out>) -> Brute {
+/// Which orders count.
+#[derive(Clone, Copy, Debug)]
+enum Consistency {
+    /// Real time: an operation that returned before another was invoked goes first.
+    Linearizable,
+    /// Each client's own order (by invocation); an unknown operation left out of it stays out.
+    Sequential,
+}
+
+/// Whether `a` may be placed after exactly the operations of `order`.
+fn may_place(h: &History<CellOp, Out>, rule: Consistency, a: usize, order: &[usize]) -> bool {
+    let o = &h.ops[a];
+    match rule {
+        Consistency::Linearizable => (0..h.ops.len())
+            .all(|b| !h.ops[b].ret.is_some_and(|r| r < o.call) || order.contains(&b)),
+        Consistency::Sequential => (0..h.ops.len()).all(|b| {
+            let other = &h.ops[b];
+            if b == a || other.client != o.client {
+                return true;
+            }
+            if other.call < o.call {
+                other.is_unknown() || order.contains(&b)
+            } else {
+                !order.contains(&b)
+            }
+        }),
+    }
+}
+
+/// Every order that keeps `rule`, places the steps vars name first and places every operation
+/// with a known outcome (the others may be left out), tried one by one.
+fn brute_force(h: &History<CellOp, Out>, rule: Consistency) -> Brute {
     let mut found = Brute {
         order: None,
         unbindable: false,
     };
     let mut order = Vec::new();
     let mut outputs: Vec<Option<Out>> = vec![None; h.ops.len()];
-    dfs(h, &Cells::default(), &mut order, &mut outputs, &mut found);
+    dfs(
+        h,
+        rule,
+        &Cells::default(),
+        &mut order,
+        &mut outputs,
+        &mut found,
+    );
     found
 }
 
 fn dfs(
     h: &History<CellOp, Out>,
+    rule: Consistency,
     state: &Cells,
     order: &mut Vec<usize>,
     outputs: &mut Vec<Option<Out>>,
@@ -191,8 +228,7 @@ fn dfs(
             continue;
         }
         let o = &h.ops[a];
-        let before_a = |b: usize| h.ops[b].ret.is_some_and(|r| r < o.call);
-        if (0..h.ops.len()).any(|b| before_a(b) && !placed(b, order)) {
+        if !may_place(h, rule, a, order) {
             continue;
         }
         let named: Vec<usize> = var_steps(&o.op)
@@ -232,7 +268,7 @@ fn dfs(
         }
         order.push(a);
         outputs[a] = Some(expected);
-        dfs(h, &next, order, outputs, found);
+        dfs(h, rule, &next, order, outputs, found);
         order.pop();
         outputs[a] = None;
     }
@@ -259,27 +295,69 @@ fn var_steps(op: &CellOp) -> Vec<StepId> {
 
 #[test]
 fn random_var_histories_get_the_verdict_of_an_enumeration_of_every_order() {
-    let mut rng = Rng(0x005e_ed0f_7a15);
+    compare(Consistency::Linearizable, 0x005e_ed0f_7a15);
+}
+
+#[test]
+fn random_var_histories_get_the_sequential_consistency_verdict_of_the_enumeration() {
+    compare(Consistency::Sequential, 0x0000_5c0f_7a15);
+}
+
+/// A verdict without its violation.
+#[derive(Debug)]
+enum Got {
+    Holds,
+    Violated,
+    Unknown(String),
+}
+
+impl<V> From<Verdict<V>> for Got {
+    fn from(verdict: Verdict<V>) -> Self {
+        if verdict.holds() {
+            Got::Holds
+        } else if let Some(reason) = verdict.unknown_reason() {
+            Got::Unknown(reason.to_string())
+        } else {
+            Got::Violated
+        }
+    }
+}
+
+fn compare(rule: Consistency, seed: u64) {
+    let mut rng = Rng(seed);
     let (mut holds, mut violated, mut unknown) = (0, 0, 0);
+    let config = CheckConfig::default();
     for case in 0..600 {
         let h = random_history(&mut rng);
-        let brute = brute_force(&h);
-        let report = check_linearizable(&h, &Cells::default(), &CheckConfig::default());
-        match (&report.verdict, &brute.order) {
-            (Verdict::Holds, Some(_)) => {
+        let brute = brute_force(&h, rule);
+        let (verdict, orders) = match rule {
+            Consistency::Linearizable => {
+                let r = check_linearizable(&h, &Cells::default(), &config);
+                (Got::from(r.verdict), r.orders)
+            }
+            Consistency::Sequential => {
+                let r = check_sequentially_consistent(&h, &Cells::default(), &config);
+                (Got::from(r.verdict), r.orders)
+            }
+        };
+        match (&verdict, &brute.order) {
+            (Got::Holds, Some(_)) => {
                 holds += 1;
                 // The checker's own order passes the enumeration's rules.
-                let order = &report.orders[0].ops;
-                assert!(replays(&h, order), "case {case}: order {order:?} of {h:#?}");
+                let order = &orders[0].ops;
+                assert!(
+                    replays(&h, rule, order),
+                    "case {case}: order {order:?} of {h:#?}"
+                );
             }
             // With no order at all, every failure to bind was met by both, or by neither.
-            (Verdict::Violated(_), None) if !brute.unbindable => violated += 1,
-            (Verdict::Unknown(reason), None) if brute.unbindable => {
+            (Got::Violated, None) if !brute.unbindable => violated += 1,
+            (Got::Unknown(reason), None) if brute.unbindable => {
                 assert!(reason.contains("holds no value"), "case {case}: {reason}");
                 unknown += 1;
             }
             (verdict, _) => {
-                panic!("case {case}: checker {verdict:?}, enumeration {brute:?}: {h:#?}")
+                panic!("case {case}: {rule:?} checker {verdict:?}, enumeration {brute:?}: {h:#?}")
             }
         }
     }
@@ -294,18 +372,14 @@ fn random_var_histories_get_the_verdict_of_an_enumeration_of_every_order() {
     );
 }
 
-/// Whether `order` keeps real time, names steps after they are placed, matches every compared
+/// Whether `order` keeps `rule`, names steps after they are placed, matches every compared
 /// output and places every operation with a known outcome.
-fn replays(h: &History<CellOp, Out>, order: &[usize]) -> bool {
+fn replays(h: &History<CellOp, Out>, rule: Consistency, order: &[usize]) -> bool {
     let mut state = Cells::default();
     let mut outputs = vec![Out::Done; h.ops.len()];
     for (k, &a) in order.iter().enumerate() {
         let o = &h.ops[a];
-        let later = &order[k + 1..];
-        if later
-            .iter()
-            .any(|&b| h.ops[b].ret.is_some_and(|r| r < o.call))
-        {
+        if !may_place(h, rule, a, &order[..k]) {
             return false;
         }
         let named: Vec<usize> = var_steps(&o.op)
