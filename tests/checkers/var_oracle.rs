@@ -171,8 +171,9 @@ enum Consistency {
 fn may_place(h: &History<CellOp, Out>, rule: Consistency, a: usize, order: &[usize]) -> bool {
     let o = &h.ops[a];
     match rule {
-        Consistency::Linearizable => (0..h.ops.len())
-            .all(|b| !h.ops[b].ret.is_some_and(|r| r < o.call) || order.contains(&b)),
+        Consistency::Linearizable => {
+            (0..h.ops.len()).all(|b| h.ops[b].ret.is_none_or(|r| r >= o.call) || order.contains(&b))
+        }
         Consistency::Sequential => (0..h.ops.len()).all(|b| {
             let other = &h.ops[b];
             if b == a || other.client != o.client {
