@@ -160,17 +160,7 @@ impl<M: Model> Vars<M> {
         budget: &mut Budget,
     ) -> Result<Option<Self>, String> {
         let n = ops.len();
-        let named: Vec<Vec<StepId>> = ops.iter().map(|&i| var_steps(&history.ops[i].op)).collect();
-        let total: usize = named.iter().map(Vec::len).sum();
-        if total == 0 {
-            return Ok(None);
-        }
-        let mut local_of: Vec<(StepId, u32)> = ops
-            .iter()
-            .enumerate()
-            .map(|(l, &i)| (history.steps[i], l as u32))
-            .collect();
-        local_of.sort_unstable();
+        let h = &history.ops;
         let mut vars = Vars {
             start: Vec::new(),
             refs: Vec::new(),
@@ -184,28 +174,43 @@ impl<M: Model> Vars<M> {
             doubt: None,
             bytes: 0,
         };
+        // Which local operation ran each step: needed only here.
+        let mut local_of: Vec<(StepId, u32)> = Vec::new();
+        let mut temporary = 0;
         let b = &mut vars.bytes;
-        let fits = reserve_in(&mut vars.start, n + 1, budget, b)
-            && reserve_in(&mut vars.refs, total, budget, b)
+        let fits = reserve_in(&mut local_of, n, budget, &mut temporary)
+            && reserve_in(&mut vars.start, n + 1, budget, b)
             && reserve_in(&mut vars.slot_of, n, budget, b)
             && reserve_in(&mut vars.blind, n, budget, b);
         if !fits {
             return Err(budget.exhausted());
         }
+        local_of.extend(
+            ops.iter()
+                .enumerate()
+                .map(|(l, &i)| (history.steps[i], l as u32)),
+        );
+        local_of.sort_unstable();
         vars.slot_of.resize(n, NONE);
-        let h = &history.ops;
-        for ids in &named {
+        for &i in ops {
             vars.start.push(vars.refs.len() as u32);
+            let ids = var_steps(&h[i].op);
+            if !reserve_in(&mut vars.refs, ids.len(), budget, &mut vars.bytes) {
+                return Err(budget.exhausted());
+            }
             let mut blind = false;
             for id in ids {
-                let r = match local_of.binary_search_by_key(id, |e| e.0) {
+                let r = match local_of.binary_search_by_key(&id, |e| e.0) {
                     Ok(k) => local_of[k].1,
                     Err(_) => NONE,
                 };
                 if r != NONE {
                     if vars.slot_of[r as usize] == NONE {
+                        if !reserve_in(&mut vars.by_step, 1, budget, &mut vars.bytes) {
+                            return Err(budget.exhausted());
+                        }
                         vars.slot_of[r as usize] = vars.by_step.len() as u32;
-                        vars.by_step.push((*id, vars.slot_of[r as usize]));
+                        vars.by_step.push((id, vars.slot_of[r as usize]));
                     }
                     blind |= h[ops[r as usize]].is_unknown();
                 }
@@ -213,7 +218,13 @@ impl<M: Model> Vars<M> {
             }
             vars.blind.push(blind);
         }
+        drop(local_of);
+        budget.release(temporary);
         vars.start.push(vars.refs.len() as u32);
+        if vars.refs.is_empty() {
+            budget.release(vars.bytes);
+            return Ok(None);
+        }
         let k = vars.by_step.len();
         let b = &mut vars.bytes;
         let fits = reserve_in(&mut vars.seen, k, budget, b)

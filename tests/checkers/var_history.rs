@@ -517,3 +517,36 @@ fn a_violation_through_handles_is_explained_with_vars_bound() {
     // The state after the write through the second handle holds 9 in the model's second cell.
     assert!(e.state.contains("1: 9"), "{}", e.state);
 }
+
+#[test]
+fn a_var_history_under_a_tiny_memory_cap_is_unknown_not_a_crash() {
+    // Three cells, each written and read through its handle by two clients at once, many
+    // times.
+    let mut rows: Vec<Row> = (0..3)
+        .map(|i| {
+            (
+                0,
+                p(i),
+                CellOp::Create,
+                i as u64,
+                Some(i as u64),
+                made(i as u32 + 50),
+            )
+        })
+        .collect();
+    for i in 0..200 {
+        let t = 10 + 10 * i as u64;
+        let v = i as u32 + 1;
+        rows.push((1, b(0, i), write(p(i % 3), v), t, Some(t + 5), DONE));
+        rows.push((2, b(1, i), read(p(i % 3)), t + 1, Some(t + 6), ok(v)));
+    }
+    let h = recorded(rows);
+    assert_eq!(check(&h).verdict, Verdict::Holds);
+    let tight = CheckConfig::default().max_memory(4096);
+    let report = check_linearizable(&h, &Cells::default(), &tight);
+    let Verdict::Unknown(reason) = &report.verdict else {
+        panic!("expected an unknown verdict, got {:?}", report.verdict);
+    };
+    assert!(reason.contains("memory"), "{reason}");
+    assert!(report.peak_bytes <= 4096, "{report:?}");
+}
