@@ -41,14 +41,19 @@ impl Key<'_> {
 
     /// Whether `stored` (a key as laid in the arena) is this key. Word loops: keys are a few
     /// words, and `==` on slices calls memcmp.
-    #[inline]
+    #[inline(always)]
     fn is(&self, stored: &[u64]) -> bool {
         let (window, rest) = stored[1..].split_at(self.window.len());
-        let (never, vars) = rest.split_at(self.never.len());
+        // `zip` stops at `never`'s end; the vars words, when there are any, end the key. Without
+        // vars this is the comparison of a key without them, instruction for instruction.
         stored[0] == self.frontier
             && window.iter().zip(self.window).all(|(a, b)| a == b)
-            && never.iter().zip(self.never).all(|(a, b)| a == b)
-            && vars.iter().zip(self.vars).all(|(a, b)| a == b)
+            && rest.iter().zip(self.never).all(|(a, b)| a == b)
+            && (self.vars.is_empty()
+                || stored[stored.len() - self.vars.len()..]
+                    .iter()
+                    .zip(self.vars)
+                    .all(|(a, b)| a == b))
     }
 }
 

@@ -170,6 +170,17 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         Ok(())
     }
 
+    /// The `Var` bookkeeping; `None` for operations without vars, which the compiler knows,
+    /// so their search compiles to what it was before vars.
+    #[inline]
+    fn vars_mut(&mut self) -> Option<&mut Vars<M>> {
+        if M::Op::uses_vars() {
+            self.vars.as_deref_mut()
+        } else {
+            None
+        }
+    }
+
     /// Why the search could not try every order, when a `Var` could not be bound.
     pub(crate) fn doubt(&self) -> Option<&str> {
         self.vars.as_ref().and_then(|v| v.doubt())
@@ -218,7 +229,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
     /// it was there, `Err` when the budget stops the search.
     #[inline]
     fn insert_key(&mut self, state: Option<&M>, budget: &mut Budget) -> Result<bool, String> {
-        let vars: &[u64] = match &mut self.vars {
+        let vars: &[u64] = match self.vars.as_deref_mut() {
             Some(v) if M::Op::uses_vars() => v.key_words(),
             _ => &[],
         };
@@ -352,7 +363,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                 };
                 if fits {
                     self.mark(local);
-                    if let Some(v) = &mut self.vars {
+                    if let Some(v) = self.vars_mut() {
                         if !v.enter(local, Some(&expected), budget) {
                             return Step::OutOfBudget(budget.exhausted());
                         }
@@ -380,7 +391,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                         }
                         Ok(false) => {
                             self.unmark(local);
-                            if let Some(v) = &mut self.vars {
+                            if let Some(v) = self.vars_mut() {
                                 v.leave(local);
                             }
                         }
@@ -430,7 +441,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                 if M::is_observation(this, out) && self.state.observes(this, out) {
                     self.steps += 1;
                     self.mark(local);
-                    if let Some(v) = &mut self.vars {
+                    if let Some(v) = self.vars_mut() {
                         // Not named (skipped above): nothing to remember, nothing to allocate.
                         v.enter(local, None, budget);
                     }
@@ -439,7 +450,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                         Ok(false) => {
                             // Already refuted with it first, so this level is refuted.
                             self.unmark(local);
-                            if let Some(v) = &mut self.vars {
+                            if let Some(v) = self.vars_mut() {
                                 v.leave(local);
                             }
                             return Observation::Refuted;
@@ -497,7 +508,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             let local = local as usize;
             self.state = state;
             self.unmark(local);
-            if let Some(v) = &mut self.vars {
+            if let Some(v) = self.vars_mut() {
                 v.leave(local);
             }
             if !self.op(local).is_unknown() {
