@@ -23,26 +23,37 @@ pub(crate) enum Insert {
     OutOfTime(String),
 }
 
-/// A cache key in three parts (see `Search::key`): laid end to end they are the key.
+/// A cache key in four parts (see `Search::insert_key`): laid end to end they are the key.
+/// The first word tells how many `vars` words there are, so two keys of one length split the
+/// same way.
 pub(crate) struct Key<'a> {
     pub(crate) frontier: u64,
     pub(crate) window: &'a [u64],
     pub(crate) never: &'a [u64],
+    /// The outputs of named steps that are part of the state (empty without `Var`s).
+    pub(crate) vars: &'a [u64],
 }
 
 impl Key<'_> {
     pub(crate) fn len(&self) -> usize {
-        1 + self.window.len() + self.never.len()
+        1 + self.window.len() + self.never.len() + self.vars.len()
     }
 
     /// Whether `stored` (a key as laid in the arena) is this key. Word loops: keys are a few
     /// words, and `==` on slices calls memcmp.
-    #[inline]
+    #[inline(always)]
     fn is(&self, stored: &[u64]) -> bool {
-        let (window, never) = stored[1..].split_at(self.window.len());
+        let (window, rest) = stored[1..].split_at(self.window.len());
+        // `zip` stops at `never`'s end; the vars words, when there are any, end the key. Without
+        // vars this is the comparison of a key without them, instruction for instruction.
         stored[0] == self.frontier
             && window.iter().zip(self.window).all(|(a, b)| a == b)
-            && never.iter().zip(self.never).all(|(a, b)| a == b)
+            && rest.iter().zip(self.never).all(|(a, b)| a == b)
+            && (self.vars.is_empty()
+                || stored[stored.len() - self.vars.len()..]
+                    .iter()
+                    .zip(self.vars)
+                    .all(|(a, b)| a == b))
     }
 }
 
@@ -82,6 +93,9 @@ impl<M: Hash + Eq + Clone> Cache<M> {
         let mut h = FxHasher::default();
         h.write_u64(key.frontier);
         for &w in key.window.iter().chain(key.never) {
+            h.write_u64(w);
+        }
+        for &w in key.vars {
             h.write_u64(w);
         }
         state.hash(&mut h);
@@ -141,6 +155,7 @@ impl<M: Hash + Eq + Clone> Cache<M> {
         self.arena.push(key.frontier);
         self.arena.extend_from_slice(key.window);
         self.arena.extend_from_slice(key.never);
+        self.arena.extend_from_slice(key.vars);
         self.states.push(state.clone());
         Insert::New
     }

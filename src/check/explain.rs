@@ -212,8 +212,10 @@ where
     let mut state = initial.clone();
     let skip = v.linearized.len().saturating_sub(k);
     let mut tail = Vec::new();
+    // Vars are bound to the model outputs of the replay, as the checker bound them.
+    let mut replay = super::vars::Replay::new();
     for (position, &i) in v.linearized.iter().enumerate() {
-        state.step(&history.ops[i].op);
+        replay.step(history, i, &mut state)?;
         if position >= skip {
             tail.push((view(i), format!("{state:?}")));
         }

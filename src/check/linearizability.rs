@@ -34,10 +34,20 @@
 //!
 //! A model that panics ends the check with [`Verdict::Unknown`] and [`Report::model_panic`]
 //! naming the operation, the state and the message, instead of unwinding into the caller.
+//!
+//! `Var`s: in a history recorded from a program ([`History::steps`]), an operation's `Var`
+//! stands for the model's output of the step it names along the order being tried; that step is
+//! placed first, its output is part of the cached state while an operation still to be placed
+//! names it, partitions that `Var`s connect are searched as one, and a `Var` that cannot be bound
+//! makes a failed search [`Verdict::Unknown`], never a violation. An operation naming a step with
+//! an unknown outcome is placed but its output is not compared. The cache still needs only
+//! `M: Hash + Eq`: outputs are told apart with `PartialEq` and numbered. Details in
+//! `docs/history-format.md`.
 
 use super::budget::{reserve_in, Budget, CheckConfig};
 use super::result::{ModelPanic, Order, Report, Verdict};
 use super::search::{Search, Step};
+use super::vars;
 use crate::history::History;
 use crate::spec::Model;
 use std::fmt::{Debug, Write};
@@ -101,6 +111,10 @@ where
         report.elapsed = start.elapsed();
         report
     };
+    if let Some(reason) = vars::unbindable::<M>(history) {
+        report.verdict = Verdict::Unknown(reason);
+        return finish(report, &[], &budget);
+    }
     let parts = match Partitions::new::<M, K, P>(history, &partition, &mut budget) {
         Ok(parts) => parts,
         Err(reason) => {
@@ -153,7 +167,13 @@ where
                     report.verdict = Verdict::Unknown(budget.exhausted());
                     return finish(report, &active, &budget);
                 }
-                let search = Search::new(history, parts.ops(started), initial.clone());
+                let mut search = Search::new(history, parts.ops(started), initial.clone());
+                if vars::in_use::<M>(history) {
+                    if let Err(reason) = search.bind_vars(&mut budget) {
+                        report.verdict = Verdict::Unknown(reason);
+                        return finish(report, &active, &budget);
+                    }
+                }
                 active.push((started, search));
                 started += 1;
             }
@@ -176,7 +196,7 @@ where
         match step {
             Step::Done(Ok(order)) => {
                 let (_, s) = active.remove(turn);
-                budget.release(s.cache.bytes + s.fixed_bytes);
+                budget.release(s.grown_bytes() + s.fixed_bytes);
                 budget.finished_steps += s.steps;
                 let key = key_of(parts.first_op(part));
                 if !budget.reserve(key.capacity() as u64) {
@@ -184,6 +204,11 @@ where
                     return finish(report, &active, &budget);
                 }
                 linearizations[part] = Order::new(Some(key), order);
+            }
+            Step::Done(Err(_)) if search.doubt().is_some() => {
+                let doubt = search.doubt().unwrap_or_default().to_string();
+                report.verdict = Verdict::Unknown(doubt);
+                return finish(report, &active, &budget);
             }
             Step::Done(Err(mut violation)) => {
                 if partitioned {
@@ -233,8 +258,18 @@ impl Partitions {
         if !reserve_in(&mut pairs, n, budget, &mut owned) {
             return Err(budget.exhausted());
         }
+        let vars = vars::in_use::<M>(history);
+        // An unknown read that a var names is kept: without it, the var could not be bound.
+        let named = if vars {
+            vars::named_steps::<M>(history, budget)?
+        } else {
+            Vec::new()
+        };
         for (i, op) in history.ops.iter().enumerate() {
-            if op.is_unknown() && M::is_read_only(&op.op) {
+            if op.is_unknown()
+                && M::is_read_only(&op.op)
+                && !(vars && named.binary_search(&history.steps[i]).is_ok())
+            {
                 continue;
             }
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -245,6 +280,9 @@ impl Partitions {
                     return Err(reason);
                 }
             }
+        }
+        if vars {
+            vars::merge_partitions::<M>(history, &mut pairs, budget)?;
         }
         pairs.sort_unstable();
         if let Some(reason) = budget.poll() {

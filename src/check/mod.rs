@@ -27,6 +27,7 @@ pub(crate) mod fxhash;
 mod guard;
 pub mod linearizability;
 mod search;
+mod vars;
 
 pub use linearizability::{check_linearizable, check_linearizable_by, Violation};
 

@@ -9,12 +9,17 @@
 //! last non-zero word span about the operations concurrent with that one. Operations that never
 //! returned may stay unlinearized forever and would pin such a frontier, so they have their own
 //! fixed bitset in every key: a key takes `1 + window / 64 + never-returned / 64` words.
+//!
+//! In a history whose operations hold `Var`s, a key also holds the outputs of placed steps that
+//! operations not placed yet name (see [`super::vars`]), one word each, and the frontier word
+//! counts them in its high half.
 
 use super::budget::Budget;
 use super::cache::{Cache, Insert, Key};
 use super::linearizability::Violation;
+use super::vars::Vars;
 use crate::history::{History, Operation};
-use crate::spec::Model;
+use crate::spec::{Model, StateMachine};
 use std::hash::Hash;
 
 const HEAD: usize = usize::MAX;
@@ -71,6 +76,8 @@ pub(crate) struct Search<'h, M: Model> {
     pub(crate) trying: usize,
     /// Bytes of the vectors above, counted in the budget when the search was made.
     pub(crate) fixed_bytes: u64,
+    /// `Var` bookkeeping, when some operation holds a var (its bytes are its own).
+    vars: Option<Box<Vars<M>>>,
 }
 
 impl<'h, M: Model + Hash + Eq> Search<'h, M> {
@@ -139,6 +146,7 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             fresh_level: true,
             trying: 0,
             fixed_bytes,
+            vars: None,
         }
     }
 
@@ -153,6 +161,34 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
 
     pub(crate) fn state(&self) -> &M {
         &self.state
+    }
+
+    /// Makes the search bind the `Var`s its operations hold (a no-op when none does). `Err`
+    /// when the budget refuses the memory.
+    pub(crate) fn bind_vars(&mut self, budget: &mut Budget) -> Result<(), String> {
+        self.vars = Vars::new(self.history, &self.ops, budget)?.map(Box::new);
+        Ok(())
+    }
+
+    /// The `Var` bookkeeping; `None` for operations without vars, which the compiler knows,
+    /// so their search compiles to what it was before vars.
+    #[inline]
+    fn vars_mut(&mut self) -> Option<&mut Vars<M>> {
+        if M::Op::uses_vars() {
+            self.vars.as_deref_mut()
+        } else {
+            None
+        }
+    }
+
+    /// Why the search could not try every order, when a `Var` could not be bound.
+    pub(crate) fn doubt(&self) -> Option<&str> {
+        self.vars.as_ref().and_then(|v| v.doubt())
+    }
+
+    /// Bytes held by the search beyond its fixed vectors.
+    pub(crate) fn grown_bytes(&self) -> u64 {
+        self.cache.bytes + self.vars.as_ref().map_or(0, |v| v.bytes)
     }
 
     #[inline]
@@ -193,12 +229,17 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
     /// it was there, `Err` when the budget stops the search.
     #[inline]
     fn insert_key(&mut self, state: Option<&M>, budget: &mut Budget) -> Result<bool, String> {
+        let vars: &[u64] = match self.vars.as_deref_mut() {
+            Some(v) if M::Op::uses_vars() => v.key_words(),
+            _ => &[],
+        };
         let key = Key {
-            frontier: self.frontier as u64,
+            frontier: self.frontier as u64 | (vars.len() as u64) << 32,
             window: &self.known[self.frontier..self.end.max(self.frontier)],
             never: &self.never,
+            vars,
         };
-        if let Some(reason) = budget.work(1 + key.window.len() as u64 + key.never.len() as u64) {
+        if let Some(reason) = budget.work(key.len() as u64) {
             return Err(reason);
         }
         let state = state.unwrap_or(&self.state);
@@ -292,19 +333,50 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                 let local = e / 2;
                 self.trying = local;
                 let op = self.op(local);
+                // With `Var`s: the operation bound to the placed steps' outputs, whether its
+                // output can be compared, whether a var names it (then its output is state).
+                let (bound, blind, named) = match &mut self.vars {
+                    Some(v) if M::Op::uses_vars() => {
+                        let bound = if v.holds(local) {
+                            match v.bind(local, op) {
+                                Some(b) => Some(b),
+                                None => {
+                                    self.cursor = self.next[e];
+                                    continue;
+                                }
+                            }
+                        } else {
+                            None
+                        };
+                        (bound, v.blind(local), v.named(local))
+                    }
+                    _ => (None, false, false),
+                };
+                let this = bound.as_ref().unwrap_or(&op.op);
                 let mut next_state = self.state.clone();
-                let expected = next_state.step(&op.op);
+                let expected = next_state.step(this);
                 let fits = match (&op.ret, &op.output) {
-                    (Some(_), Some(actual)) => next_state.outputs_match(&op.op, &expected, actual),
+                    (Some(_), Some(actual)) => {
+                        blind || next_state.outputs_match(this, &expected, actual)
+                    }
                     _ => true,
                 };
                 if fits {
                     self.mark(local);
+                    if let Some(v) = self.vars_mut() {
+                        if !v.enter(local, Some(&expected), budget) {
+                            return Step::OutOfBudget(budget.exhausted());
+                        }
+                    }
                     match self.insert_key(Some(&next_state), budget) {
                         Err(reason) => return Step::OutOfBudget(reason),
                         Ok(true) => {
+                            // A named step's output is state, which an observation would fix
+                            // early; an unchecked output observes nothing.
                             let neutral = match (&op.ret, &op.output) {
-                                (Some(_), Some(out)) => M::is_observation(&op.op, out),
+                                (Some(_), Some(out)) => {
+                                    !named && !blind && M::is_observation(this, out)
+                                }
                                 _ => false,
                             };
                             let previous = std::mem::replace(&mut self.state, next_state);
@@ -317,7 +389,12 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                             self.fresh_level = true;
                             continue;
                         }
-                        Ok(false) => self.unmark(local),
+                        Ok(false) => {
+                            self.unmark(local);
+                            if let Some(v) = self.vars_mut() {
+                                v.leave(local);
+                            }
+                        }
                     }
                 }
                 self.cursor = self.next[e];
@@ -337,15 +414,45 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             self.trying = local;
             let op = self.op(local);
             if let (Some(_), Some(out)) = (&op.ret, &op.output) {
+                // A var-holding operation is bound quietly here: the main loop tries it again
+                // and notes a var that does not bind.
+                let bound = match &self.vars {
+                    Some(v) if M::Op::uses_vars() => {
+                        if v.named(local) || v.blind(local) {
+                            e = self.next[e];
+                            continue;
+                        }
+                        if v.holds(local) {
+                            match v.try_bind(local, &op.op) {
+                                Some(b) => Some(b),
+                                None => {
+                                    e = self.next[e];
+                                    continue;
+                                }
+                            }
+                        } else {
+                            None
+                        }
+                    }
+                    _ => None,
+                };
+                let this = bound.as_ref().unwrap_or(&op.op);
                 // An observation leaves the state as it is: ask, without stepping a copy.
-                if M::is_observation(&op.op, out) && self.state.observes(&op.op, out) {
+                if M::is_observation(this, out) && self.state.observes(this, out) {
                     self.steps += 1;
                     self.mark(local);
+                    if let Some(v) = self.vars_mut() {
+                        // Not named (skipped above): nothing to remember, nothing to allocate.
+                        v.enter(local, None, budget);
+                    }
                     match self.insert_key(None, budget) {
                         Err(reason) => return Observation::Stop(reason),
                         Ok(false) => {
                             // Already refuted with it first, so this level is refuted.
                             self.unmark(local);
+                            if let Some(v) = self.vars_mut() {
+                                v.leave(local);
+                            }
                             return Observation::Refuted;
                         }
                         Ok(true) => {}
@@ -396,11 +503,14 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         }
         loop {
             let Some((local, state, neutral)) = self.stack.pop() else {
-                return Some(Step::Done(Err(self.violation())));
+                return Some(Step::Done(Err(self.violation(budget))));
             };
             let local = local as usize;
             self.state = state;
             self.unmark(local);
+            if let Some(v) = self.vars_mut() {
+                v.leave(local);
+            }
             if !self.op(local).is_unknown() {
                 self.remaining += 1;
             }
@@ -412,7 +522,8 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         }
     }
 
-    fn violation(&mut self) -> Violation {
+    /// Called with nothing placed (so every var is unbound), and leaves it so.
+    fn violation(&mut self, budget: &mut Budget) -> Violation {
         let linearized: Vec<usize> = self.best.iter().map(|&i| self.ops[i as usize]).collect();
         // Replay the best partial linearization to report the state it reaches.
         let (blocked_local, state_text) = match &self.blocked {
@@ -420,11 +531,18 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             None => (0, String::new()),
         };
         let mut state = None;
+        // The steps placed in the replay, to unplace afterwards.
+        let mut placed = 0;
         if !self.best.is_empty() || self.blocked.is_some() {
             let mut s = self.stack_base_state();
             for k in 0..self.best.len() {
-                self.trying = self.best[k] as usize;
-                s.step(&self.op(self.trying).op);
+                let local = self.best[k] as usize;
+                self.trying = local;
+                let op = &self.op(local).op;
+                if self.replay_step(&mut s, local, op, budget).is_none() {
+                    break;
+                }
+                placed += 1;
             }
             state = Some(s);
         }
@@ -433,11 +551,20 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         let (expected, actual) = match (&state, &blocked_op.output) {
             (Some(s), Some(actual)) => {
                 let mut s = s.clone();
-                let e = s.step(&blocked_op.op);
-                (Some(format!("{e:?}")), Some(format!("{actual:?}")))
+                let bound = match &self.vars {
+                    Some(v) if v.holds(blocked_local) => v.try_bind(blocked_local, &blocked_op.op),
+                    _ => Some(blocked_op.op.clone()),
+                };
+                let e = bound.map(|op| format!("{:?}", s.step(&op)));
+                (e, Some(format!("{actual:?}")))
             }
             _ => (None, blocked_op.output.as_ref().map(|a| format!("{a:?}"))),
         };
+        if let Some(v) = &mut self.vars {
+            for k in (0..placed).rev() {
+                v.leave(self.best[k] as usize);
+            }
+        }
         Violation {
             partition: None,
             linearized,
@@ -446,6 +573,28 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             expected,
             actual,
         }
+    }
+
+    /// Steps `s` on operation `local` (`op`) bound to the outputs placed so far, and places it;
+    /// `None` (placing nothing) when a var does not bind or the budget refuses its output.
+    fn replay_step(
+        &mut self,
+        s: &mut M,
+        local: usize,
+        op: &M::Op,
+        budget: &mut Budget,
+    ) -> Option<()> {
+        let Some(v) = &mut self.vars else {
+            s.step(op);
+            return Some(());
+        };
+        let bound = if v.holds(local) {
+            v.try_bind(local, op)?
+        } else {
+            op.clone()
+        };
+        let out = s.step(&bound);
+        v.enter(local, Some(&out), budget).then_some(())
     }
 
     /// The initial state (the bottom of the stack, or the current state when it is empty).

@@ -13,10 +13,15 @@
 //! (steps, time, memory) makes it answer [`Verdict::Unknown`] instead of running on. An operation whose outcome is
 //! unknown may take effect at its place in its client's order, or not at all; its output is not
 //! checked.
+//!
+//! `Var`s are bound as in [`check_linearizable`](super::check_linearizable): to the model's
+//! output of the step named, which is placed before the operation naming it even when another
+//! client ran it; the outputs still named are part of each explored node.
 
-use super::budget::{CheckConfig, Meter};
+use super::budget::{Budget, CheckConfig, Meter};
 use super::guard::{guarded, Whereabouts};
 use super::result::{Order, Report, Verdict};
+use super::vars::{self, Replay, Vars};
 use crate::history::History;
 use crate::spec::Model;
 use std::collections::{BTreeMap, HashSet};
@@ -75,13 +80,19 @@ where
 {
     let start = Instant::now();
     let mut meter = Meter::new(config, start);
-    let searched = guarded(history, initial, |at| search(history, &mut meter, at));
+    if let Some(reason) = vars::unbindable::<M>(history) {
+        return meter.stamp(Report::new(Verdict::Unknown(reason)));
+    }
+    let searched = guarded(history, initial, |at| {
+        search(history, initial, &mut meter, at)
+    });
     meter.stamp(searched.unwrap_or_else(Report::panicked))
 }
 
 /// The search, its live state and current operation kept in `at`.
 fn search<M>(
     history: &History<M::Op, M::Output>,
+    initial: &M,
     meter: &mut Meter,
     at: &mut Whereabouts<M>,
 ) -> Report<ScViolation>
@@ -89,11 +100,36 @@ where
     M: Model + Hash + Eq,
 {
     let ops = &history.ops;
+    let unknown = |reason: String| Report::new(Verdict::Unknown(reason));
+    // With `Var`s: what binds them (see `super::vars`), its memory metered here. A step a var
+    // names is placed before the operation naming it, as in the linearizability search (client
+    // order alone does not order a prefix step before another client's operation).
+    let mut scratch = Budget::new(None, None, Instant::now());
+    let mut vars = None;
+    let mut named = Vec::new();
+    if vars::in_use::<M>(history) {
+        let all: Vec<usize> = (0..ops.len()).collect();
+        let made = Vars::<M>::new(history, &all, &mut scratch)
+            .and_then(|v| Ok((v, vars::named_steps::<M>(history, &mut scratch)?)));
+        match made {
+            Ok((v, n)) => (vars, named) = (v, n),
+            Err(reason) => return unknown(reason),
+        }
+        if let Err(reason) = meter.grow(scratch.peak_bytes) {
+            return unknown(reason);
+        }
+    }
     let mut by_client: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     for (i, o) in ops.iter().enumerate() {
         // A read whose outcome is unknown changes nothing and checks nothing: it could only be
-        // skipped, after the search tried placing it everywhere.
-        if o.is_unknown() && M::is_read_only(&o.op) {
+        // skipped, after the search tried placing it everywhere. (Unless a var names it.)
+        if o.is_unknown()
+            && M::is_read_only(&o.op)
+            && !(vars.is_some() && named.binary_search(&history.steps[i]).is_ok())
+        {
+            if let Some(v) = vars.as_mut() {
+                v.drop_op(i);
+            }
             continue;
         }
         by_client.entry(o.client).or_default().push(i);
@@ -106,7 +142,6 @@ where
         })
         .collect();
     let total: usize = programs.iter().map(Vec::len).sum();
-    let unknown = |reason: String| Report::new(Verdict::Unknown(reason));
     // The path and the copy of the best one grow to one entry per operation.
     let per_op = size_of::<(usize, Option<usize>, M, usize)>() + size_of::<Option<usize>>();
     if let Err(reason) = meter.grow((total * per_op + 3 * programs.len() * 8) as u64) {
@@ -151,22 +186,66 @@ where
                 continue;
             }
             at.trying = Some(i);
+            let (mut bound, mut blind) = (None, false);
+            if let (Some(v), false) = (vars.as_mut(), skip) {
+                if v.holds(i) {
+                    match v.bind(i, op) {
+                        Some(b) => bound = Some(b),
+                        None => continue,
+                    }
+                }
+                blind = v.blind(i);
+            }
+            let this = bound.as_ref().unwrap_or(&op.op);
             let mut next = state.clone();
+            let mut expected = None;
             if !skip {
-                let expected = next.step(&op.op);
+                let e = next.step(this);
                 if let Some(actual) = op.output.as_ref().filter(|_| op.ret.is_some()) {
-                    if !next.outputs_match(&op.op, &expected, actual) {
+                    if !blind && !next.outputs_match(this, &e, actual) {
                         continue;
                     }
                 }
+                expected = Some(e);
             }
             cursors[client] += 1;
+            // The visited key: the cursors, then (with vars) the named outputs in the state.
+            let mut key = cursors.clone();
+            if let Some(v) = vars.as_mut() {
+                if skip {
+                    v.drop_op(i);
+                } else {
+                    let before = v.bytes;
+                    // Metered below instead: the scratch budget has no cap.
+                    let entered = v.enter(i, expected.as_ref(), &mut scratch);
+                    debug_assert!(entered, "an uncapped budget refuses nothing");
+                    if let Err(reason) = meter.grow(v.bytes - before) {
+                        return unknown(reason);
+                    }
+                }
+                key.extend(
+                    v.key_words()
+                        .iter()
+                        .flat_map(|&w| [(w >> 32) as usize, (w & 0xffff_ffff) as usize]),
+                );
+            }
+            let key_bytes = key_bytes + (key.len() - cursors.len()) as u64 * 8;
+            let undo = |vars: &mut Option<Vars<M>>| {
+                if let Some(v) = vars.as_mut() {
+                    if skip {
+                        v.undrop_op(i);
+                    } else {
+                        v.leave(i);
+                    }
+                }
+            };
             if let Err(reason) = meter.room_in(&mut visited, key_bytes) {
                 return unknown(reason);
             }
-            if !visited.insert((cursors.clone(), next.clone())) {
+            if !visited.insert((key, next.clone())) {
                 meter.release(key_bytes);
                 cursors[client] -= 1;
+                undo(&mut vars);
                 continue;
             }
             let before = std::mem::replace(state, next);
@@ -185,15 +264,26 @@ where
         if moved {
             continue;
         }
-        let Some((client, _, before, resume)) = path.pop() else {
+        let Some((client, applied, before, resume)) = path.pop() else {
+            if let Some(doubt) = vars.as_ref().and_then(|v| v.doubt()) {
+                let mut report = unknown(doubt.to_string());
+                report.cache_entries = visited.len() as u64;
+                return report;
+            }
             // Explaining steps the model from the best state: a panic there names it.
             *state = best.2.clone();
-            let violation = explain(history, &programs, best, &mut at.trying);
+            let violation = explain(history, initial, &programs, best, &mut at.trying);
             let mut report = Report::new(Verdict::Violated(violation));
             report.cache_entries = visited.len() as u64;
             return report;
         };
         cursors[client] -= 1;
+        if let Some(v) = vars.as_mut() {
+            match applied {
+                Some(i) => v.leave(i),
+                None => v.undrop_op(programs[client][cursors[client]]),
+            }
+        }
         *state = before;
         next_move = resume;
     }
@@ -201,11 +291,21 @@ where
 
 fn explain<M: Model>(
     history: &History<M::Op, M::Output>,
+    initial: &M,
     programs: &[Vec<usize>],
     (path, cursors, state): (Vec<Option<usize>>, Vec<usize>, M),
     trying: &mut Option<usize>,
 ) -> ScViolation {
     let ordered: Vec<usize> = path.into_iter().flatten().collect();
+    // Vars of the blocked operations name steps of `ordered` (or nothing): replay it to bind.
+    let mut replay = Replay::new();
+    if vars::in_use::<M>(history) {
+        let mut s = initial.clone();
+        for &i in &ordered {
+            *trying = Some(i);
+            replay.step(history, i, &mut s);
+        }
+    }
     let mut blocked = Vec::new();
     let mut reasons = Vec::new();
     for (client, program) in programs.iter().enumerate() {
@@ -215,13 +315,16 @@ fn explain<M: Model>(
         blocked.push(i);
         let op = &history.ops[i];
         *trying = Some(i);
-        let expected = state.clone().step(&op.op);
+        let expected = match replay.op(history, i) {
+            Some(op) => format!("{:?}", state.clone().step(&op)),
+            None => "nothing (a `Var` of it names no step placed before it)".to_string(),
+        };
         let actual = match &op.output {
             Some(out) => format!("{out:?}"),
             None => "nothing".to_string(),
         };
         reasons.push(format!(
-            "op {i} ({:?}, client {}) returned {actual} where the model says {expected:?}",
+            "op {i} ({:?}, client {}) returned {actual} where the model says {expected}",
             op.op, op.client
         ));
     }

@@ -8,6 +8,7 @@
 //! several processes can simply be concatenated.
 
 use super::{History, Operation, Source};
+use crate::program::StepId;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -92,6 +93,49 @@ fn none<T>() -> Option<T> {
     None
 }
 
+/// A `step` field, written as a `Var` is: a prefix step's index, or `{"branch": b, "index": i}`.
+fn step_id(value: &serde_json::Value) -> Result<StepId, String> {
+    let index = |v: Option<&serde_json::Value>| {
+        v.and_then(|v| v.as_u64())
+            .and_then(|i| u32::try_from(i).ok())
+    };
+    let bad = || {
+        format!(
+            "\"step\" is {value}; expected a prefix step's index (`3`) or \
+             {{\"branch\": b, \"index\": i}}"
+        )
+    };
+    match value {
+        serde_json::Value::Number(_) => index(Some(value))
+            .map(|index| StepId {
+                branch: None,
+                index,
+            })
+            .ok_or_else(bad),
+        serde_json::Value::Object(map) if map.len() == 2 => {
+            let branch = map
+                .get("branch")
+                .and_then(|b| b.as_u64())
+                .and_then(|b| u16::try_from(b).ok())
+                .ok_or_else(bad)?;
+            let index = index(map.get("index")).ok_or_else(bad)?;
+            Ok(StepId {
+                branch: Some(branch),
+                index,
+            })
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// The `step` field of an invocation (the form [`step_id`] reads).
+fn step_json(id: StepId) -> serde_json::Value {
+    match id.branch {
+        None => serde_json::json!(id.index),
+        Some(b) => serde_json::json!({"branch": b, "index": id.index}),
+    }
+}
+
 impl<Op, Out> History<Op, Out> {
     /// Builds a history from events in real-time order. `fail`ed operations are left out (they
     /// did not happen); `info` and never-completed ones are unknown. `Err((index, message))`
@@ -115,12 +159,38 @@ impl<Op, Out> History<Op, Out> {
             lines.is_some() || times.is_some() || events.iter().any(|e| !e.extra.is_empty());
         let mut open: std::collections::HashMap<u64, usize> = Default::default();
         let mut ops: Vec<Option<(Operation<Op, Out>, Source)>> = Vec::new();
+        // The program step of each invocation, from its `step` field (all or none).
+        let mut steps: Vec<Option<StepId>> = Vec::new();
+        let mut seen_steps: std::collections::HashSet<StepId> = Default::default();
+        let mut with_steps: Option<bool> = None;
         for (index, event) in events.into_iter().enumerate() {
             let t = times.as_ref().map_or(index as u64, |t| t[index]);
             let line = lines.and_then(|l| l.get(index).copied());
             let written_time = event.time.as_ref().map(|n| n.to_string());
+            let mut event = event;
             match event.kind {
                 EventKind::Invoke => {
+                    let step = match event.extra.remove("step") {
+                        Some(value) => Some(step_id(&value).map_err(|m| (index, m))?),
+                        None => None,
+                    };
+                    if let Some(id) = step {
+                        if !seen_steps.insert(id) {
+                            return Err((
+                                index,
+                                format!("{id} is the step of an earlier operation too"),
+                            ));
+                        }
+                    }
+                    if *with_steps.get_or_insert(step.is_some()) != step.is_some() {
+                        return Err((
+                            index,
+                            "a \"step\" on some invocations but not all: give every invocation \
+                             its program step, or none"
+                                .to_string(),
+                        ));
+                    }
+                    steps.push(step);
                     let op = event
                         .op
                         .ok_or_else(|| (index, "an invoke event needs an \"op\"".to_string()))?;
@@ -197,7 +267,10 @@ impl<Op, Out> History<Op, Out> {
                             op.ret = Some(t);
                             op.output = Some(output);
                         }
-                        EventKind::Fail => ops[at] = None,
+                        EventKind::Fail => {
+                            ops[at] = None;
+                            steps[at] = None;
+                        }
                         // Unknown: leave it open, returning at the end of time.
                         _ => {}
                     }
@@ -208,7 +281,7 @@ impl<Op, Out> History<Op, Out> {
         Ok(History {
             ops,
             sources: if keep_sources { sources } else { Vec::new() },
-            steps: Vec::new(),
+            steps: steps.into_iter().flatten().collect(),
         })
     }
 
@@ -227,12 +300,15 @@ impl<Op, Out> History<Op, Out> {
             .max()
             .unwrap_or(0)
             + 1;
-        for o in &self.ops {
-            timed.push((
-                o.call,
-                1,
-                Event::new(EventKind::Invoke, o.client, Some(o.op.clone()), None),
-            ));
+        let with_steps = self.steps.len() == self.ops.len();
+        for (i, o) in self.ops.iter().enumerate() {
+            let mut invoke = Event::new(EventKind::Invoke, o.client, Some(o.op.clone()), None);
+            if with_steps {
+                invoke
+                    .extra
+                    .insert("step".to_string(), step_json(self.steps[i]));
+            }
+            timed.push((o.call, 1, invoke));
             let (t, kind, output) = match (&o.ret, &o.output) {
                 (Some(t), Some(out)) => (*t, EventKind::Ok, Some(out.clone())),
                 (Some(t), None) => (*t, EventKind::Info, None),

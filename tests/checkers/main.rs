@@ -7,6 +7,7 @@ mod idempotency;
 mod sequential_consistency;
 mod session;
 mod var_history;
+mod var_oracle;
 
 use stateprop::models::{KvOp, KvOut};
 

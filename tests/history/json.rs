@@ -91,3 +91,72 @@ fn json_errors_name_the_line_and_the_problem() {
     );
     assert_error(register(""), 1, &["the input ends too early"]);
 }
+
+#[test]
+fn json_steps_round_trip_and_bad_ones_name_the_line() {
+    use stateprop::StepId;
+    let mut h = Register::new();
+    h.push(
+        0,
+        RegisterOp::Write { value: 3 },
+        0,
+        1,
+        RegisterOut::Written,
+    );
+    h.push(1, RegisterOp::Read, 2, 4, RegisterOut::Value(Some(3)));
+    h.push_unknown(2, RegisterOp::Read, 3);
+    h.steps = vec![
+        StepId::prefix(0),
+        StepId::in_branch(0, 0),
+        StepId::in_branch(1, 0),
+    ];
+    let text = serde_json::to_string_pretty(&h.to_events()).unwrap();
+    assert!(text.contains(r#""step": 0"#), "{text}");
+    let again = register(&text).unwrap();
+    assert_eq!((&again.ops, &again.steps), (&h.ops, &h.steps));
+    // The step is not shown as one of the operation's other fields.
+    assert!(
+        again.sources.iter().all(|s| s.fields.is_empty()),
+        "{again:?}"
+    );
+    // Without steps, none are written or read.
+    h.steps.clear();
+    let text = serde_json::to_string(&h.to_events()).unwrap();
+    assert!(!text.contains("step"), "{text}");
+    assert!(register(&text).unwrap().steps.is_empty());
+    // A failed operation leaves with its step.
+    let failed = r#"[{"type": "invoke", "client": 1, "op": "Read", "step": 0},
+        {"type": "fail", "client": 1},
+        {"type": "invoke", "client": 1, "op": "Read", "step": 1},
+        {"type": "ok", "client": 1, "output": {"Value": null}}]"#;
+    assert_eq!(register(failed).unwrap().steps, [StepId::prefix(1)]);
+
+    let read = |step: &str| format!(r#"{{"type": "invoke", "client": 1, "op": "Read"{step}}}"#);
+    let ok = r#"{"type": "ok", "client": 1, "output": {"Value": null}}"#;
+    let some_not_all = format!(
+        "[\n{},\n{ok},\n{},\n{ok}\n]",
+        read(r#", "step": 0"#),
+        read("")
+    );
+    assert_error(
+        register(&some_not_all),
+        4,
+        &["\"step\" on some invocations but not all"],
+    );
+    let twice = format!(
+        "[\n{},\n{ok},\n{},\n{ok}\n]",
+        read(r#", "step": {"branch": 1, "index": 2}"#),
+        read(r#", "step": {"branch": 1, "index": 2}"#)
+    );
+    assert_error(
+        register(&twice),
+        4,
+        &["branch 1 step 2 is the step of an earlier operation"],
+    );
+    let bad = format!("[\n{},\n{ok}\n]", read(r#", "step": "x""#));
+    assert_error(
+        register(&bad),
+        2,
+        &["\"step\" is \"x\"", "expected a prefix step's index"],
+    );
+}
