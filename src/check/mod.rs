@@ -28,6 +28,7 @@ mod guard;
 pub mod linearizability;
 mod search;
 mod vars;
+pub(crate) use vars::Replay;
 
 pub use linearizability::{check_linearizable, check_linearizable_by, Violation};
 

@@ -215,8 +215,14 @@ where
     let mut marks = vec![Mark::default(); n];
     for order in orders.iter().flatten() {
         let mut state = initial.clone();
+        // `Var`s stand for the model's outputs of the steps they name, along this order.
+        let mut replay = crate::check::Replay::<M>::new();
         for (position, &h) in order.iter().enumerate() {
-            let says = state.step(&history.ops[h].op);
+            // An order the checker found binds every var; a hand-made one may not, and the
+            // states after it would be made up.
+            let Some(says) = replay.step(history, h, &mut state) else {
+                break;
+            };
             if shown[h] {
                 marks[h] = Mark {
                     position: Some(position + 1),

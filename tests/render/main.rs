@@ -4,6 +4,7 @@
 
 mod browser;
 mod page;
+mod vars;
 
 use stateprop::check::{check_linearizable, check_linearizable_by, CheckConfig, Report};
 use stateprop::history::History;
