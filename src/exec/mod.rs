@@ -4,14 +4,17 @@
 //! - `sequential`: the prefix, one step at a time, on `&mut` system; it judges every step inline
 //!   (postcondition and invariant) — the fast path the sequential runner generates into.
 //! - `watchdog`: hang detection, shared by every executor.
-
-// The interface lands before its users (issue 7, part 2); the lint goes when they do.
-#![allow(dead_code)]
+//!
+//! The run loop (`run::engine`) holds a `&dyn Executor`: saved cases, the shrinker's candidates,
+//! the confirming reruns and the walk back over earlier candidates all run through
+//! [`Executor::execute`], and generated cases through [`Executor::execute_generated`]. History
+//! judges run on what an execution recorded, outside the executor, so any executor gets them.
 
 pub(crate) mod sequential;
 pub(crate) mod watchdog;
 
 use crate::failure::Failure;
+use crate::generate::{generate_program, CaseGenerator, GenError};
 use crate::history::History;
 use crate::program::Program;
 use crate::spec::Model;
@@ -27,6 +30,25 @@ pub(crate) struct Execution<M: Model> {
     pub(crate) trace: Vec<String>,
 }
 
+impl<M: Model> Execution<M> {
+    /// A run that ended before anything ran (the system could not be built).
+    pub(crate) fn failed(failure: Failure) -> Self {
+        Execution {
+            failure: Some(failure),
+            history: None,
+            trace: Vec::new(),
+        }
+    }
+}
+
+/// A generated case, run.
+pub(crate) struct Generated<M: Model> {
+    pub(crate) execution: Execution<M>,
+    /// Steps generated and run (the failing one included): regenerating that many from the
+    /// case's seed gives the program that ran.
+    pub(crate) ran: usize,
+}
+
 /// What a run is asked to keep besides its verdict.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Recording {
@@ -38,11 +60,36 @@ pub(crate) struct Recording {
 
 /// Runs programs of one shape against fresh systems.
 pub(crate) trait Executor<M: Model> {
-    /// Runs `program` once from a fresh system, reporting progress to `hb`.
+    /// The model state every program starts from.
+    fn initial(&self) -> &M;
+
+    /// Runs `program` once from a fresh system, reporting progress to `hb`. Judges each step
+    /// with the step judge; history judges are the caller's, on `Execution::history`.
     fn execute(
         &self,
         program: &Program<M::Op>,
         recording: Recording,
         hb: &Heartbeat,
     ) -> Execution<M>;
+
+    /// Generates a case from `plan` and runs it, calling `generated` with each operation drawn.
+    /// `Err` is a generation error and the step it happened at. The default generates the whole
+    /// program against the model, then executes it; an executor that can draw each step as it
+    /// runs (the sequential one) overrides it to stop at the first failure.
+    fn execute_generated(
+        &self,
+        plan: &mut CaseGenerator,
+        recording: Recording,
+        hb: &Heartbeat,
+        generated: &mut dyn FnMut(&M::Op),
+    ) -> Result<Generated<M>, (GenError, usize)> {
+        let len = plan.len;
+        let ops = generate_program(self.initial(), plan, len, None).map_err(|e| (e, 0))?;
+        ops.iter().for_each(&mut *generated);
+        let execution = self.execute(&Program::sequential(ops), recording, hb);
+        Ok(Generated {
+            execution,
+            ran: len,
+        })
+    }
 }
