@@ -286,7 +286,8 @@ impl Failure {
                 blocked,
                 state,
             } => format!(
-                "the history is not sequentially consistent: after {} in that order (model                  state {state}), no client's next step fits: {}",
+                "the history is not sequentially consistent: after {} in that order (model \
+                 state {state}), no client's next step fits: {}",
                 list(ordered),
                 list(blocked)
             ),
@@ -299,7 +300,8 @@ impl Failure {
                 others,
             } => {
                 let mut t = format!(
-                    "{guarantee} violated for client {session}: {} does not respect its earlier                      {} (steps involved: {})",
+                    "{guarantee} violated for client {session}: {} does not respect its earlier \
+                     {} (steps involved: {})",
                     name(later),
                     name(earlier),
                     list(involved)
@@ -317,15 +319,18 @@ impl Failure {
                 let request = request.map(|r| format!(" {r}")).unwrap_or_default();
                 match problem {
                     IdempotencyProblem::ConflictingRequest => format!(
-                        "the history is not idempotent: request{request} is used by steps that                          ask for different things: {}",
+                        "the history is not idempotent: request{request} is used by steps that \
+                         ask for different things: {}",
                         list(involved)
                     ),
                     IdempotencyProblem::AppliedTwice => format!(
-                        "the history is not idempotent: request{request} took effect twice,                          by {}",
+                        "the history is not idempotent: request{request} took effect twice, \
+                         by {}",
                         list(involved)
                     ),
                     IdempotencyProblem::Unexplained => format!(
-                        "the history is not idempotent: no order applying each request at most                          once explains the outputs (steps involved: {})",
+                        "the history is not idempotent: no order applying each request at most \
+                         once explains the outputs (steps involved: {})",
                         list(involved)
                     ),
                 }
