@@ -17,7 +17,7 @@ use crate::failure::Failure;
 use crate::generate::{generate_program, CaseGenerator, GenError};
 use crate::history::History;
 use crate::program::Program;
-use crate::spec::Model;
+use crate::spec::{Model, StateMachine};
 use watchdog::Heartbeat;
 
 /// What one run of a program left behind.
@@ -72,7 +72,8 @@ pub(crate) trait Executor<M: Model> {
         hb: &Heartbeat,
     ) -> Execution<M>;
 
-    /// Generates a case from `plan` and runs it, calling `generated` with each operation drawn.
+    /// Generates a case from `plan` and runs it, counting each operation drawn in `rules` (by
+    /// rule index; a slice, not a callback, as this is the runner's hot loop).
     /// `Err` is a generation error and the step it happened at. The default generates the whole
     /// program against the model, then executes it; an executor that can draw each step as it
     /// runs (the sequential one) overrides it to stop at the first failure.
@@ -81,11 +82,13 @@ pub(crate) trait Executor<M: Model> {
         plan: &mut CaseGenerator,
         recording: Recording,
         hb: &Heartbeat,
-        generated: &mut dyn FnMut(&M::Op),
+        rules: &mut [(&'static str, u64)],
     ) -> Result<Generated<M>, (GenError, usize)> {
         let len = plan.len;
         let ops = generate_program(self.initial(), plan, len, None).map_err(|e| (e, 0))?;
-        ops.iter().for_each(&mut *generated);
+        for op in &ops {
+            rules[op.rule_index()].1 += 1;
+        }
         let execution = self.execute(&Program::sequential(ops), recording, hb);
         Ok(Generated {
             execution,

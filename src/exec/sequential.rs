@@ -188,7 +188,7 @@ impl<M: Model, S: System<M>> Executor<M> for Sequential<'_, M, S> {
         plan: &mut CaseGenerator,
         recording: Recording,
         hb: &Heartbeat,
-        generated: &mut dyn FnMut(&M::Op),
+        rules: &mut [(&'static str, u64)],
     ) -> Result<Generated<M>, (GenError, usize)> {
         let mut case = match Case::start(self.initial.clone(), self.factory, recording) {
             Ok(case) => case,
@@ -206,7 +206,7 @@ impl<M: Model, S: System<M>> Executor<M> for Sequential<'_, M, S> {
             let op = plan
                 .next_op(&case.model, &case.model_outputs, None)
                 .map_err(|e| (e, i))?;
-            generated(&op);
+            rules[op.rule_index()].1 += 1;
             ran = i + 1;
             let step = case.step(i, &op, hb);
             last = Some((i, op));

@@ -8,7 +8,7 @@ use crate::failure::FailureKind;
 use crate::spec::{Model, System};
 
 /// The postcondition: `model` (after the step) accepts `actual` where it says `expected`.
-#[inline]
+#[inline(always)]
 pub(crate) fn postcondition<M: Model>(
     model: &M,
     op: &M::Op,
@@ -26,7 +26,7 @@ pub(crate) fn postcondition<M: Model>(
 }
 
 /// `System::invariant` after the step; a panic in it is the system's.
-#[inline]
+#[inline(always)]
 pub(crate) fn invariant<M: Model, S: System<M>>(sut: &S, model: &M) -> Result<(), FailureKind> {
     match catch(|| sut.invariant(model)) {
         Ok(Ok(())) => Ok(()),

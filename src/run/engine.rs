@@ -322,10 +322,8 @@ impl<M: Model> Run<M> {
                 seed,
             });
             let mut plan = self.plan(seed);
-            let rules = &mut stats.rules;
-            let mut generated = |op: &M::Op| rules[op.rule_index()].1 += 1;
             let mut run = executor
-                .execute_generated(&mut plan, recording, hb, &mut generated)
+                .execute_generated(&mut plan, recording, hb, &mut stats.rules)
                 .map_err(|(e, step)| self.gen_error(e, case_index, step))?;
             self.judge(&mut run.execution);
             stats.cases += 1;

@@ -88,7 +88,7 @@ impl System<Cache> for LaggingCache {
             CacheOp::Write { value } => {
                 self.primary = value;
                 self.writes += 1;
-                if self.writes % 2 == 0 {
+                if self.writes.is_multiple_of(2) {
                     self.replica = self.primary;
                 }
                 None
