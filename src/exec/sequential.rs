@@ -94,14 +94,7 @@ impl<M: Model, S: System<M>> Case<M, S> {
         let actual = catch(|| sut.apply(sut_op));
         hb.leave_step();
         if let Some(history) = &mut self.history {
-            // Logical times: each step returns before the next is invoked.
-            let call = 2 * index as u64;
-            match &actual {
-                Ok(out) => history.push(0, model_op.clone(), call, call + 1, out.clone()),
-                // It may have taken effect, or not: an unknown outcome.
-                Err(_) => history.push_unknown(0, model_op.clone(), call),
-            }
-            history.steps.push(StepId::prefix(index));
+            record(history, index, model_op, actual.as_ref().ok());
         }
         let actual = actual.map_err(|message| fail(FailureKind::Panic { message }))?;
         if let Some(trace) = &mut self.trace {
@@ -142,6 +135,25 @@ impl<M: Model, S: System<M>> Case<M, S> {
             trace,
         }
     }
+}
+
+/// Adds step `index` to a sequential history: `output` is `None` when the system panicked (the
+/// step may have taken effect, or not: an unknown outcome). Kept out of line so the step the
+/// runner inlines into its hot loop stays small when nothing is recorded.
+#[inline(never)]
+fn record<Op: Clone, Out: Clone>(
+    history: &mut History<Op, Out>,
+    index: usize,
+    op: &Op,
+    output: Option<&Out>,
+) {
+    // Logical times: each step returns before the next is invoked.
+    let call = 2 * index as u64;
+    match output {
+        Some(out) => history.push(0, op.clone(), call, call + 1, out.clone()),
+        None => history.push_unknown(0, op.clone(), call),
+    }
+    history.steps.push(StepId::prefix(index));
 }
 
 /// Runs sequential programs against systems from `factory`.

@@ -8,7 +8,7 @@ use crate::failure::FailureKind;
 use crate::spec::{Model, System};
 
 /// The postcondition: `model` (after the step) accepts `actual` where it says `expected`.
-#[inline(always)]
+#[inline]
 pub(crate) fn postcondition<M: Model>(
     model: &M,
     op: &M::Op,
@@ -18,15 +18,23 @@ pub(crate) fn postcondition<M: Model>(
     if model.outputs_match(op, expected, actual) {
         Ok(())
     } else {
-        Err(FailureKind::Postcondition {
-            expected: format!("{expected:?}"),
-            actual: format!("{actual:?}"),
-        })
+        Err(mismatch(expected, actual))
+    }
+}
+
+/// The failure of a postcondition, out of line: rendering it is rare, and its code kept out of
+/// the step keeps the step small enough to inline into the runner's loop.
+#[cold]
+#[inline(never)]
+fn mismatch<Out: std::fmt::Debug>(expected: &Out, actual: &Out) -> FailureKind {
+    FailureKind::Postcondition {
+        expected: format!("{expected:?}"),
+        actual: format!("{actual:?}"),
     }
 }
 
 /// `System::invariant` after the step; a panic in it is the system's.
-#[inline(always)]
+#[inline]
 pub(crate) fn invariant<M: Model, S: System<M>>(sut: &S, model: &M) -> Result<(), FailureKind> {
     match catch(|| sut.invariant(model)) {
         Ok(Ok(())) => Ok(()),
