@@ -128,6 +128,16 @@ impl Report {
             );
         }
         if self.origin != Some(Origin::Replay) {
+            if failure.kind.involved().is_some() {
+                // A pasted test replays through `replay`, which runs no history judge: say so
+                // rather than offer a test that passes on the case it claims to keep.
+                let _ = writeln!(
+                    t,
+                    "stateprop: note: `replay` checks each step, not the history, so the test \
+                     below passes on this case; the regression file keeps it (the runner replays \
+                     it with its judges)"
+                );
+            }
             let keep = match self.shape() {
                 Shape::Sequential => "paste this test to keep the case:",
                 _ => {

@@ -177,6 +177,11 @@ fn a_session_judge_fails_the_lagging_cache_naming_the_steps() {
         ),
         "{text}"
     );
+    // The pasted test would replay the steps only, which pass: the report must not hide that.
+    assert!(
+        text.contains("stateprop: note: `replay` checks each step, not the history, so the test"),
+        "{text}"
+    );
 }
 
 /// HistoryViolation is `#[non_exhaustive]`: built by matching, as a user would read it.
@@ -313,4 +318,33 @@ fn a_step_that_panicked_is_recorded_with_an_unknown_outcome() {
         result.report.json()["history"][0]["ret"],
         serde_json::Value::Null
     );
+}
+
+#[test]
+fn a_saved_case_is_replayed_through_the_judges() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("judge-saved-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let file = dir.join("cache.stateprop-regressions");
+    let judged = |config: Config| {
+        Runner::<Cache>::new(config.persist(true).regression_file(&file))
+            .judge(judge::session_guarantees(&[Guarantee::ReadYourWrites]))
+            .run(LaggingCache::default)
+    };
+    let first = judged(config());
+    assert!(first.report.saved_to.is_some(), "{}", first.report.text());
+    // No case is generated the second time: only the saved one can fail it, and only through
+    // the judge (its steps pass the step judge).
+    let again = judged(config().cases(0));
+    assert!(again.failed(), "{}", again.report.text());
+    assert!(matches!(
+        again.report.origin,
+        Some(stateprop::Origin::Saved { .. })
+    ));
+    assert_eq!(
+        again.report.failure.expect("a failure").kind.name(),
+        "session-guarantee"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
