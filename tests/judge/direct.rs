@@ -102,3 +102,15 @@ fn a_starved_budget_is_unknown() {
         Judgement::Unknown(_)
     ));
 }
+
+/// A failure crosses threads (the worker reports it to the caller's thread); a judge moves into
+/// the worker with its runner.
+#[test]
+fn failures_and_judges_cross_threads() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    send::<Failure>();
+    sync::<Failure>();
+    send::<judge::Judge<CasRegister>>();
+    sync::<judge::Judge<CasRegister>>();
+}
