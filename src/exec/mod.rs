@@ -5,10 +5,12 @@
 //!   (postcondition and invariant) — the fast path the sequential runner generates into.
 //! - `watchdog`: hang detection, shared by every executor.
 //!
-//! The run loop (`run::engine`) holds a `&dyn Executor`: saved cases, the shrinker's candidates,
-//! the confirming reruns and the walk back over earlier candidates all run through
-//! [`Executor::execute`], and generated cases through [`Executor::execute_generated`]. History
-//! judges run on what an execution recorded, outside the executor, so any executor gets them.
+//! The run loop (`run::engine`) takes any `E: Executor + ?Sized`, a `&dyn Executor` as well
+//! (the runner passes the concrete one, so the sequential hot loop inlines). Saved cases, the
+//! shrinker's candidates, the confirming reruns and the walk back over earlier candidates all
+//! run through [`Executor::execute`], and generated cases through
+//! [`Executor::execute_generated`]. History judges run on what an execution recorded, outside
+//! the executor, so any executor gets them.
 
 pub(crate) mod sequential;
 pub(crate) mod watchdog;

@@ -195,6 +195,9 @@ impl<M: Model, S: System<M>> Executor<M> for Sequential<'_, M, S> {
     /// Generates each step from the model's state as the case runs, and stops at the first
     /// failing step: no program is built ahead, and none of a failing case is generated past
     /// its failure. The runner's hot loop.
+    // `inline` gives the run loop its own copy to inline, as it was before the loop moved here
+    // (measured by `cargo bench --bench throughput`: about 10% of throughput without it).
+    #[inline]
     fn execute_generated(
         &self,
         plan: &mut CaseGenerator,

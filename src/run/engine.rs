@@ -61,9 +61,9 @@ impl<M: Model> Run<M> {
     }
 
     /// Runs a fixed program, announced to the watchdog, and judges it.
-    pub(super) fn run_once(
+    pub(super) fn run_once<E: Executor<M> + ?Sized>(
         &self,
-        executor: &dyn Executor<M>,
+        executor: &E,
         program: &Program<M::Op>,
         recording: Recording,
         hb: &Heartbeat,
@@ -91,9 +91,9 @@ impl<M: Model> Run<M> {
 
     /// Shrinks a failing case and confirms the result by a rerun. Every program adopted on the
     /// way is published in `progress`, so a candidate that hangs cannot take the bug with it.
-    fn shrink(
+    fn shrink<E: Executor<M> + ?Sized>(
         &self,
-        executor: &dyn Executor<M>,
+        executor: &E,
         hb: &Heartbeat,
         candidate: Candidate<M::Op>,
         stats: &Stats,
@@ -170,9 +170,9 @@ impl<M: Model> Run<M> {
         }
     }
 
-    pub(super) fn work(
+    pub(super) fn work<E: Executor<M> + ?Sized>(
         &self,
-        executor: &dyn Executor<M>,
+        executor: &E,
         hb: &Heartbeat,
     ) -> Result<RunResult<M::Op>, String> {
         let mut stats = Stats {
@@ -238,9 +238,9 @@ impl<M: Model> Run<M> {
     }
 
     /// Replays this test's saved programs; the first that still fails is the result.
-    fn replay_saved(
+    fn replay_saved<E: Executor<M> + ?Sized>(
         &self,
-        executor: &dyn Executor<M>,
+        executor: &E,
         hb: &Heartbeat,
         stats: &mut Stats,
     ) -> Result<Option<Candidate<M::Op>>, String> {
@@ -298,9 +298,9 @@ impl<M: Model> Run<M> {
     }
 
     /// Generates and runs cases until one fails or the budget (cases or duration) is spent.
-    fn generate_cases(
+    fn generate_cases<E: Executor<M> + ?Sized>(
         &self,
-        executor: &dyn Executor<M>,
+        executor: &E,
         hb: &Heartbeat,
         stats: &mut Stats,
         case: &mut u64,
