@@ -98,3 +98,11 @@ pub(crate) trait Executor<M: Model> {
         })
     }
 }
+
+/// Other executors plug into the run loop as trait objects: this stops compiling if the trait
+/// stops being object safe.
+#[cfg(test)]
+#[allow(dead_code)]
+fn object_safe<M: Model>(executor: &dyn Executor<M>) -> &M {
+    executor.initial()
+}
