@@ -433,7 +433,7 @@ mod config;
 pub use config::{Config, StepRange};
 
 mod failure;
-pub use failure::{Failure, FailureKind};
+pub use failure::{Failure, FailureKind, HistoryViolation, IdempotencyProblem};
 
 mod exec;
 pub use exec::threads::ConcurrentSystem;
@@ -445,7 +445,9 @@ pub use run::{
 mod shrink;
 
 mod report;
-pub use report::{Origin, Report, RunVerdict, Shape, ShrinkStats, Stats};
+pub use report::{Origin, RecordedOp, Report, RunVerdict, Shape, ShrinkStats, Stats, Undecided};
+
+pub mod judge;
 
 pub mod history;
 

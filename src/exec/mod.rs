@@ -6,18 +6,25 @@
 //! - `threads`: the prefix on the calling thread, then each branch on a thread of its own,
 //!   recording a history with step ids for the caller's judges.
 //! - `watchdog`: hang detection, shared by every executor, timing each branch thread apart.
-
-// The interface lands before its users (issue 7, part 2); the lint goes when they do.
-#![allow(dead_code)]
+//!
+//! The run loop (`run::engine`) takes any `E: Executor + ?Sized`, a `&dyn Executor` as well
+//! (the runner passes the concrete one, so the sequential hot loop inlines). Saved cases, the
+//! shrinker's candidates, the confirming reruns and the walk back over earlier candidates all
+//! run through [`Executor::execute`], and generated cases through
+//! [`Executor::execute_generated`]. History judges run on what an execution recorded, outside
+//! the executor, so any executor gets them.
 
 pub(crate) mod sequential;
+// Tested on its own; the concurrent runner that drives it is the next step (issue 9).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod threads;
 pub(crate) mod watchdog;
 
 use crate::failure::Failure;
+use crate::generate::{generate_program, CaseGenerator, GenError};
 use crate::history::History;
 use crate::program::Program;
-use crate::spec::Model;
+use crate::spec::{Model, StateMachine};
 use watchdog::Heartbeat;
 
 /// What one run of a program left behind.
@@ -28,6 +35,25 @@ pub(crate) struct Execution<M: Model> {
     pub(crate) history: Option<History<M::Op, M::Output>>,
     /// Step-by-step lines for verbose reports, when asked for.
     pub(crate) trace: Vec<String>,
+}
+
+impl<M: Model> Execution<M> {
+    /// A run that ended before anything ran (the system could not be built).
+    pub(crate) fn failed(failure: Failure) -> Self {
+        Execution {
+            failure: Some(failure),
+            history: None,
+            trace: Vec::new(),
+        }
+    }
+}
+
+/// A generated case, run.
+pub(crate) struct Generated<M: Model> {
+    pub(crate) execution: Execution<M>,
+    /// Steps generated and run (the failing one included): regenerating that many from the
+    /// case's seed gives the program that ran.
+    pub(crate) ran: usize,
 }
 
 /// What a run is asked to keep besides its verdict.
@@ -41,11 +67,47 @@ pub(crate) struct Recording {
 
 /// Runs programs of one shape against fresh systems.
 pub(crate) trait Executor<M: Model> {
-    /// Runs `program` once from a fresh system, reporting progress to `hb`.
+    /// The model state every program starts from.
+    fn initial(&self) -> &M;
+
+    /// Runs `program` once from a fresh system, reporting progress to `hb`. Judges each step
+    /// with the step judge; history judges are the caller's, on `Execution::history`.
     fn execute(
         &self,
         program: &Program<M::Op>,
         recording: Recording,
         hb: &Heartbeat,
     ) -> Execution<M>;
+
+    /// Generates a case from `plan` and runs it, counting each operation drawn in `rules` (by
+    /// rule index; a slice, not a callback, as this is the runner's hot loop).
+    /// `Err` is a generation error and the step it happened at. The default generates the whole
+    /// program against the model, then executes it; an executor that can draw each step as it
+    /// runs (the sequential one) overrides it to stop at the first failure.
+    fn execute_generated(
+        &self,
+        plan: &mut CaseGenerator,
+        recording: Recording,
+        hb: &Heartbeat,
+        rules: &mut [(&'static str, u64)],
+    ) -> Result<Generated<M>, (GenError, usize)> {
+        let len = plan.len;
+        let ops = generate_program(self.initial(), plan, len, None).map_err(|e| (e, 0))?;
+        for op in &ops {
+            rules[op.rule_index()].1 += 1;
+        }
+        let execution = self.execute(&Program::sequential(ops), recording, hb);
+        Ok(Generated {
+            execution,
+            ran: len,
+        })
+    }
+}
+
+/// Other executors plug into the run loop as trait objects: this stops compiling if the trait
+/// stops being object safe.
+#[cfg(test)]
+#[allow(dead_code)]
+fn object_safe<M: Model>(executor: &dyn Executor<M>) -> &M {
+    executor.initial()
 }

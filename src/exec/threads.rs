@@ -77,15 +77,19 @@ pub trait ConcurrentSystem<M: Model>: Sync {
 }
 
 /// Runs the prefix on the calling thread, then every branch on a thread of its own.
-pub(crate) struct Threads<S, F> {
+pub(crate) struct Threads<M, S, F> {
+    /// The model state programs start from (generation needs it; judging is the caller's).
+    initial: M,
     factory: F,
     system: PhantomData<fn() -> S>,
 }
 
-impl<S, F: Fn() -> S> Threads<S, F> {
-    /// An executor building a fresh system with `factory` for every run.
-    pub(crate) fn new(factory: F) -> Self {
+impl<M, S, F: Fn() -> S> Threads<M, S, F> {
+    /// An executor of programs generated from `initial`, building a fresh system with
+    /// `factory` for every run.
+    pub(crate) fn new(initial: M, factory: F) -> Self {
         Threads {
+            initial,
             factory,
             system: PhantomData,
         }
@@ -102,12 +106,12 @@ pub(crate) struct Repeated<M: Model, J> {
     pub(crate) rejected: Option<J>,
 }
 
-impl<S, F: Fn() -> S> Threads<S, F> {
+impl<M: Model, S, F: Fn() -> S> Threads<M, S, F> {
     /// Runs `program` up to `repeats` times, each from a fresh system, and stops at the first
     /// run that fails or whose history `judge` rejects (`Some`). A race shows only in some
     /// interleavings, so one run proves little; the judge is the caller's, so any history
     /// check fits. Every run records a history, since the judge needs one.
-    pub(crate) fn execute_repeated<M, J>(
+    pub(crate) fn execute_repeated<J>(
         &self,
         program: &Program<M::Op>,
         recording: Recording,
@@ -117,7 +121,6 @@ impl<S, F: Fn() -> S> Threads<S, F> {
     ) -> Repeated<M, J>
     where
         Self: Executor<M>,
-        M: Model,
     {
         let recording = Recording {
             history: true,
@@ -148,7 +151,7 @@ impl<S, F: Fn() -> S> Threads<S, F> {
 /// the same way on either.
 const STACK_SIZE: usize = 16 << 20;
 
-impl<M, S, F> Executor<M> for Threads<S, F>
+impl<M, S, F> Executor<M> for Threads<M, S, F>
 where
     M: Model,
     M::Op: Send + Sync,
@@ -156,6 +159,10 @@ where
     S: ConcurrentSystem<M>,
     F: Fn() -> S,
 {
+    fn initial(&self) -> &M {
+        &self.initial
+    }
+
     fn execute(
         &self,
         program: &Program<M::Op>,

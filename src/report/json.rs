@@ -1,6 +1,7 @@
 //! The JSON report (schema in docs/report-schema.md).
 
 use super::{Origin, Report, Shape};
+use crate::failure::{FailureKind, HistoryViolation};
 use serde_json::{json, Value};
 
 impl Report {
@@ -11,9 +12,13 @@ impl Report {
                 "kind": f.kind.name(),
                 "step": f.step.map(step_json),
                 "op": f.op,
-                "message": f.cause(self.minimal_rust.len()),
+                "message": f.cause_in(&self.minimal_rust),
             });
-            if let crate::failure::FailureKind::Postcondition { expected, actual } = &f.kind {
+            if let Some(involved) = f.kind.involved() {
+                v["involved"] = json!(involved.into_iter().map(step_json).collect::<Vec<_>>());
+            }
+            history_failure_json(&f.kind, &mut v);
+            if let FailureKind::Postcondition { expected, actual } = &f.kind {
                 v["expected"] = json!(expected);
                 v["actual"] = json!(actual);
             }
@@ -69,6 +74,11 @@ impl Report {
                 "rules": rules,
                 "replayed": self.stats.replayed,
                 "time_ms": self.stats.time.as_millis() as u64,
+                "undecided": self.stats.undecided.iter().map(|u| json!({
+                    "judge": u.judge,
+                    "reason": u.reason,
+                    "histories": u.histories,
+                })).collect::<Vec<_>>(),
             },
             "shrink": {
                 "runs": self.shrink.runs,
@@ -83,6 +93,14 @@ impl Report {
             "reproduction": self.reproduction.map(|(failed, runs)| json!({ "failed": failed, "runs": runs })),
             "saved_to": self.saved_to,
             "pasteable_test": self.failure.as_ref().map(|_| self.pasteable_test()),
+            "history": self.history.as_ref().map(|ops| ops.iter().map(|op| json!({
+                "step": step_json(op.step),
+                "client": op.client,
+                "op": op.op,
+                "output": op.output,
+                "call": op.call,
+                "ret": op.ret,
+            })).collect::<Vec<_>>()),
         })
     }
 }
@@ -93,5 +111,62 @@ fn step_json(id: crate::program::StepId) -> Value {
     match id.branch {
         None => json!(id.index),
         Some(branch) => json!({ "branch": branch, "index": id.index }),
+    }
+}
+
+/// The fields of a history judge's violation, beside `involved`.
+fn history_failure_json(kind: &FailureKind, v: &mut Value) {
+    let FailureKind::History(violation) = kind else {
+        return;
+    };
+    match &**violation {
+        HistoryViolation::NotLinearizable {
+            partition,
+            linearized,
+            blocked,
+            state,
+            expected,
+            actual,
+        } => {
+            v["partition"] = json!(partition);
+            v["linearized"] = json!(linearized
+                .iter()
+                .copied()
+                .map(step_json)
+                .collect::<Vec<_>>());
+            v["blocked"] = step_json(*blocked);
+            v["state"] = json!(state);
+            v["expected"] = json!(expected);
+            v["actual"] = json!(actual);
+        }
+        HistoryViolation::NotSequentiallyConsistent {
+            ordered,
+            blocked,
+            state,
+        } => {
+            v["ordered"] = json!(ordered.iter().copied().map(step_json).collect::<Vec<_>>());
+            v["blocked"] = json!(blocked.iter().copied().map(step_json).collect::<Vec<_>>());
+            v["state"] = json!(state);
+        }
+        HistoryViolation::SessionGuarantee {
+            guarantee,
+            session,
+            earlier,
+            later,
+            others,
+            ..
+        } => {
+            v["guarantee"] = json!(guarantee.to_string());
+            v["session"] = json!(session);
+            v["earlier"] = step_json(*earlier);
+            v["later"] = step_json(*later);
+            v["others"] = json!(others);
+        }
+        HistoryViolation::NotIdempotent {
+            problem, request, ..
+        } => {
+            v["problem"] = json!(format!("{problem:?}"));
+            v["request"] = json!(request);
+        }
     }
 }

@@ -7,7 +7,7 @@ mod json;
 mod text;
 
 use crate::failure::Failure;
-use crate::program::Program;
+use crate::program::{Program, StepId};
 use std::time::Duration;
 
 /// Counts of a run.
@@ -23,6 +23,39 @@ pub struct Stats {
     pub replayed: usize,
     /// Wall-clock time generating and running cases (not part of the text report).
     pub time: Duration,
+    /// History judges that gave no verdict (budget exhausted, model panicked) on some
+    /// histories: not failures, but the run did not check what it was asked to there.
+    pub undecided: Vec<Undecided>,
+}
+
+/// A history judge that gave no verdict on some histories of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Undecided {
+    /// The judge's name (`linearizable`, ...).
+    pub judge: String,
+    /// Why, for the first such history.
+    pub reason: String,
+    /// How many histories (cases, shrink candidates and reruns) it gave no verdict on.
+    pub histories: u64,
+}
+
+/// One operation of a recorded history, as the report shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordedOp {
+    /// The step it ran.
+    pub step: StepId,
+    /// The client that ran it (0 for a sequential run).
+    pub client: u64,
+    /// The operation, as Rust source.
+    pub op: String,
+    /// What it returned (`Debug`); `None` when the outcome is unknown.
+    pub output: Option<String>,
+    /// When it was invoked (a logical time: only the order counts).
+    pub call: u64,
+    /// When it returned; `None` if it never did.
+    pub ret: Option<u64>,
 }
 
 /// Whether the run found a failure.
@@ -124,6 +157,9 @@ pub struct Report {
     /// Environment settings the rerun needs besides the seed and case count
     /// (` STATEPROP_STEPS=1..=120` when the environment changed them).
     pub rerun_env: String,
+    /// The history of one run of the minimal program, when it was recorded (a failing run's
+    /// confirming rerun records it; a hang's report has none).
+    pub history: Option<Vec<RecordedOp>>,
 }
 
 impl Report {

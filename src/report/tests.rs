@@ -37,6 +37,7 @@ fn report(rust: Program<String>, json: Program<serde_json::Value>) -> Report {
         reproduction: None,
         rerun: "cargo test --test kv store_matches_model -- --exact".to_string(),
         rerun_env: String::new(),
+        history: None,
     }
 }
 

@@ -18,10 +18,11 @@ impl Report {
                 self.test, self.stats.cases, self.stats.steps, self.seed
             );
             self.write_rule_counts(&mut t);
+            self.write_undecided(&mut t);
             return t;
         };
         let _ = writeln!(t, "stateprop: `{}` failed", self.test);
-        let _ = writeln!(t, "stateprop: cause: {}", failure.cause(steps));
+        let _ = writeln!(t, "stateprop: cause: {}", failure.cause_in(program));
         let shrunk = if self.shrink.steps_before > 0 {
             format!(
                 ", shrunk from {} steps in {} runs{}{}",
@@ -62,6 +63,7 @@ impl Report {
             }
             let _ = writeln!(t, "stateprop:   {id}: {op}");
         }
+        self.write_involved(&mut t);
         if let Some(note) = &self.note {
             let _ = writeln!(t, "stateprop: note: {note}");
         }
@@ -71,6 +73,7 @@ impl Report {
                 "stateprop: reproduced: {failed} of {runs} runs of this program failed this way"
             );
         }
+        self.write_undecided(&mut t);
         if !self.trace.is_empty() {
             let _ = writeln!(t, "stateprop: trace of the minimal program:");
             for line in &self.trace {
@@ -125,6 +128,16 @@ impl Report {
             );
         }
         if self.origin != Some(Origin::Replay) {
+            if failure.kind.involved().is_some() {
+                // A pasted test replays through `replay`, which runs no history judge: say so
+                // rather than offer a test that passes on the case it claims to keep.
+                let _ = writeln!(
+                    t,
+                    "stateprop: note: `replay` checks each step, not the history, so the test \
+                     below passes on this case; the regression file keeps it (the runner replays \
+                     it with its judges)"
+                );
+            }
             let keep = match self.shape() {
                 Shape::Sequential => "paste this test to keep the case:",
                 _ => {
@@ -136,6 +149,48 @@ impl Report {
             t.push_str(&self.pasteable_test());
         }
         t
+    }
+
+    /// For a history judge's failure, the operations it involves as they were recorded.
+    fn write_involved(&self, t: &mut String) {
+        let (Some(failure), Some(history)) = (&self.failure, &self.history) else {
+            return;
+        };
+        let Some(involved) = failure.kind.involved() else {
+            return;
+        };
+        let _ = writeln!(
+            t,
+            "stateprop: operations involved, as recorded (client, invoked..returned):"
+        );
+        for op in history.iter().filter(|op| involved.contains(&op.step)) {
+            let output = op.output.as_deref().unwrap_or("(unknown)");
+            let ret = op.ret.map_or("never".to_string(), |r| r.to_string());
+            let _ = writeln!(
+                t,
+                "stateprop:   {}: {} -> {output} (client {}, {}..{ret})",
+                op.step, op.op, op.client, op.call
+            );
+        }
+    }
+
+    /// History judges that gave no verdict: not failures, but never left unsaid.
+    fn write_undecided(&self, t: &mut String) {
+        for u in &self.stats.undecided {
+            let _ = writeln!(
+                t,
+                "stateprop: undecided: the {} judge gave no verdict on {} {} (not counted as \
+                 failures): {}",
+                u.judge,
+                u.histories,
+                if u.histories == 1 {
+                    "history"
+                } else {
+                    "histories"
+                },
+                u.reason
+            );
+        }
     }
 
     fn write_rule_counts(&self, t: &mut String) {

@@ -6,16 +6,18 @@
 use super::outcome::{self, Found, Reporting, Shared};
 use super::RunResult;
 use crate::config::Config;
-use crate::exec::sequential::{execute, Case};
 use crate::exec::watchdog::{Activity, Heartbeat};
+use crate::exec::{Execution, Executor, Recording};
 use crate::failure::Failure;
 use crate::generate::rng::case_seed;
 use crate::generate::{generate_program, ArgTree, CaseGenerator, GenError};
+use crate::judge::{judge_history, Judge};
 use crate::persist;
-use crate::program::{Program, StepId};
-use crate::report::{Origin, Shape, ShrinkStats, Stats};
+use crate::program::Program;
+use crate::report::{Origin, Shape, ShrinkStats, Stats, Undecided};
 use crate::shrink::{Judgement, Shrinker};
-use crate::spec::{Model, StateMachine, System};
+use crate::spec::{Model, StateMachine};
+use std::cell::RefCell;
 use std::time::Instant;
 
 /// Everything the worker thread needs.
@@ -24,6 +26,10 @@ pub(super) struct Run<M: Model> {
     pub(super) initial: M,
     pub(super) reporting: Reporting,
     pub(super) progress: Shared<M::Op>,
+    /// History judges, run on every program's history after the step judge passed it.
+    pub(super) judges: Vec<Judge<M>>,
+    /// Judges that gave no verdict, over every history judged (cases, candidates, reruns).
+    pub(super) undecided: RefCell<Vec<Undecided>>,
 }
 
 /// A failing program before shrinking.
@@ -35,6 +41,41 @@ struct Candidate<Op> {
 }
 
 impl<M: Model> Run<M> {
+    /// What every run records: a history when a judge needs one.
+    fn recording(&self, trace: bool) -> Recording {
+        Recording {
+            history: !self.judges.is_empty(),
+            trace,
+        }
+    }
+
+    /// The history judges' verdict on an execution the step judge passed.
+    fn judge(&self, execution: &mut Execution<M>) {
+        if execution.failure.is_some() || self.judges.is_empty() {
+            return;
+        }
+        if let Some(history) = &execution.history {
+            let mut undecided = self.undecided.borrow_mut();
+            execution.failure = judge_history(&self.judges, &self.initial, history, &mut undecided);
+        }
+    }
+
+    /// Runs a fixed program, announced to the watchdog, and judges it.
+    pub(super) fn run_once<E: Executor<M> + ?Sized>(
+        &self,
+        executor: &E,
+        program: &Program<M::Op>,
+        recording: Recording,
+        hb: &Heartbeat,
+    ) -> Execution<M> {
+        hb.begin(Activity::Program(
+            program.prefix.iter().map(|o| o.to_rust()).collect(),
+        ));
+        let mut execution = executor.execute(program, recording, hb);
+        self.judge(&mut execution);
+        execution
+    }
+
     /// Fresh argument trees for a generated case (see `shrink::Regenerate`).
     fn fresh_trees(&self, origin: &Origin, len: usize) -> Vec<Vec<Box<dyn ArgTree>>> {
         let Origin::Generated { case_seed, .. } = origin else {
@@ -50,9 +91,9 @@ impl<M: Model> Run<M> {
 
     /// Shrinks a failing case and confirms the result by a rerun. Every program adopted on the
     /// way is published in `progress`, so a candidate that hangs cannot take the bug with it.
-    fn shrink<S: System<M>>(
+    fn shrink<E: Executor<M> + ?Sized>(
         &self,
-        factory: &dyn Fn() -> S,
+        executor: &E,
         hb: &Heartbeat,
         candidate: Candidate<M::Op>,
         stats: &Stats,
@@ -71,6 +112,7 @@ impl<M: Model> Run<M> {
             note: None,
             trace: Vec::new(),
             reproduced: None,
+            history: None,
         });
         let publish = |program: &Program<M::Op>, failure: &Failure, shrink: &ShrinkStats| {
             if let Some(best) = &mut outcome::lock(&self.progress).best {
@@ -82,11 +124,10 @@ impl<M: Model> Run<M> {
         };
         // A candidate runs like any fixed program: announced to the watchdog, then executed.
         let property = |program: &Program<M::Op>| {
-            // The sequential executor runs a prefix; the shrinker's passes make nothing else.
-            debug_assert!(program.branches.is_empty());
-            let ops = &program.prefix;
-            hb.begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
-            Judgement::once(execute(&self.initial, factory, ops, hb, false).failure)
+            Judgement::once(
+                self.run_once(executor, program, self.recording(false), hb)
+                    .failure,
+            )
         };
         let stop = || hb.abandoned();
         let shrinker = Shrinker::new(
@@ -108,14 +149,15 @@ impl<M: Model> Run<M> {
         );
         let shrink = shrunk.stats.clone();
         let verbose = self.config.verbose > 0;
-        let confirmed = outcome::confirm(
-            &self.initial,
-            factory,
-            hb,
-            shrunk,
-            verbose,
-            self.config.reruns,
-        );
+        let run = |program: &Program<M::Op>, first: bool| {
+            // The first rerun records the history the report shows, judges or not.
+            let recording = Recording {
+                history: first || !self.judges.is_empty(),
+                trace: verbose && first,
+            };
+            self.run_once(executor, program, recording, hb)
+        };
+        let confirmed = outcome::confirm(&run, shrunk, self.config.reruns);
         Found {
             ops: confirmed.ops,
             failure: confirmed.failure,
@@ -126,12 +168,13 @@ impl<M: Model> Run<M> {
             trace: confirmed.trace,
             // A rate says something only when there was more than one run to count.
             reproduced: (confirmed.reproduced.1 > 1).then_some(confirmed.reproduced),
+            history: confirmed.history,
         }
     }
 
-    pub(super) fn work<S: System<M>>(
+    pub(super) fn work<E: Executor<M> + ?Sized>(
         &self,
-        factory: &dyn Fn() -> S,
+        executor: &E,
         hb: &Heartbeat,
     ) -> Result<RunResult<M::Op>, String> {
         let mut stats = Stats {
@@ -139,8 +182,8 @@ impl<M: Model> Run<M> {
             ..Stats::default()
         };
         let start = Instant::now();
-        let mut best = match self.replay_saved(factory, hb, &mut stats)? {
-            Some(candidate) => Some(self.shrink(factory, hb, candidate, &stats)),
+        let mut best = match self.replay_saved(executor, hb, &mut stats)? {
+            Some(candidate) => Some(self.shrink(executor, hb, candidate, &stats)),
             None => None,
         };
         if best.is_none() {
@@ -148,12 +191,12 @@ impl<M: Model> Run<M> {
             let mut case = 0;
             let mut total = ShrinkStats::default();
             for _ in 0..self.config.failures {
-                let found = self.generate_cases(factory, hb, &mut stats, &mut case, start)?;
+                let found = self.generate_cases(executor, hb, &mut stats, &mut case, start)?;
                 let Some(found) = found else {
                     break;
                 };
                 case += 1;
-                let candidate = self.shrink(factory, hb, found, &stats);
+                let candidate = self.shrink(executor, hb, found, &stats);
                 total.runs += candidate.shrink.runs;
                 total.skipped += candidate.shrink.skipped;
                 total.time += candidate.shrink.time;
@@ -175,10 +218,12 @@ impl<M: Model> Run<M> {
         stats.time = start
             .elapsed()
             .saturating_sub(best.as_ref().map_or(Default::default(), |b| b.shrink.time));
+        stats.undecided = self.undecided.take();
         let Some(mut found) = best else {
             return Ok(RunResult {
                 report: self.reporting.passed(stats),
                 minimal: Vec::new(),
+                minimal_program: Program::sequential(Vec::new()),
             });
         };
         // The statistics cover the whole run, also the cases after the first failure.
@@ -189,14 +234,15 @@ impl<M: Model> Run<M> {
         }
         Ok(RunResult {
             report,
+            minimal_program: Program::sequential(found.ops.clone()),
             minimal: found.ops,
         })
     }
 
     /// Replays this test's saved programs; the first that still fails is the result.
-    fn replay_saved<S: System<M>>(
+    fn replay_saved<E: Executor<M> + ?Sized>(
         &self,
-        factory: &dyn Fn() -> S,
+        executor: &E,
         hb: &Heartbeat,
         stats: &mut Stats,
     ) -> Result<Option<Candidate<M::Op>>, String> {
@@ -235,8 +281,11 @@ impl<M: Model> Run<M> {
             stats.replayed += 1;
             let origin = Origin::Saved { location };
             outcome::lock(&self.progress).program = Some((ops.clone(), origin.clone()));
-            hb.begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
-            let failure = execute(&self.initial, factory, &ops, hb, false).failure;
+            let program = Program::sequential(ops);
+            let failure = self
+                .run_once(executor, &program, self.recording(false), hb)
+                .failure;
+            let ops = program.prefix;
             outcome::lock(&self.progress).program = None;
             if let Some(failure) = failure {
                 return Ok(Some(Candidate {
@@ -251,14 +300,15 @@ impl<M: Model> Run<M> {
     }
 
     /// Generates and runs cases until one fails or the budget (cases or duration) is spent.
-    fn generate_cases<S: System<M>>(
+    fn generate_cases<E: Executor<M> + ?Sized>(
         &self,
-        factory: &dyn Fn() -> S,
+        executor: &E,
         hb: &Heartbeat,
         stats: &mut Stats,
         case: &mut u64,
         start: Instant,
     ) -> Result<Option<Candidate<M::Op>>, String> {
+        let recording = self.recording(false);
         loop {
             let case_index = *case;
             let more = match self.config.duration {
@@ -274,42 +324,17 @@ impl<M: Model> Run<M> {
                 seed,
             });
             let mut plan = self.plan(seed);
-            let mut failure = None;
-            let mut ran = 0;
-            match Case::start(self.initial.clone(), factory, false) {
-                Err(f) => failure = Some(f),
-                Ok(mut exec) => {
-                    let mut last = None;
-                    for i in 0..plan.len {
-                        let op = plan
-                            .next_op(&exec.model, &exec.model_outputs, None)
-                            .map_err(|e| self.gen_error(e, case_index, i))?;
-                        stats.rules[op.rule_index()].1 += 1;
-                        ran = i + 1;
-                        let step = exec.step(i, &op, hb);
-                        last = Some((i, op));
-                        if let Err(f) = step {
-                            failure = Some(f);
-                            break;
-                        }
-                    }
-                    let teardown = exec.finish(last.as_ref().map(|(i, op)| (*i, op)));
-                    if failure.is_none() {
-                        failure = teardown.err();
-                    }
-                }
-            }
+            let mut run = executor
+                .execute_generated(&mut plan, recording, hb, &mut stats.rules)
+                .map_err(|(e, step)| self.gen_error(e, case_index, step))?;
+            self.judge(&mut run.execution);
             stats.cases += 1;
-            stats.steps += ran as u64;
-            if let Some(failure) = failure {
-                // Regenerate the failing case, this time keeping the argument value trees.
-                let len = failure
-                    .step
-                    .and_then(StepId::prefix_index)
-                    .map_or(0, |s| s + 1);
+            stats.steps += run.ran as u64;
+            if let Some(failure) = run.execution.failure {
+                // Regenerate the case as far as it ran, this time keeping the argument trees.
                 let mut trees = Vec::new();
                 let mut plan = self.plan(seed);
-                let ops = generate_program(&self.initial, &mut plan, len, Some(&mut trees))
+                let ops = generate_program(&self.initial, &mut plan, run.ran, Some(&mut trees))
                     .map_err(|e| self.gen_error(e, case_index, 0))?;
                 return Ok(Some(Candidate {
                     ops,

@@ -5,11 +5,14 @@ mod outcome;
 mod rerun;
 
 use crate::config::{Config, MAX_STEPS};
-use crate::exec::sequential::execute;
+use crate::exec::sequential::Sequential;
 use crate::exec::watchdog::{run_watched, Activity, Heartbeat};
-use crate::failure::{Failure, FailureKind};
+use crate::exec::{Executor, Recording};
+use crate::failure::Failure;
 use crate::generate::rng::fresh_seed;
+use crate::judge::Judge;
 use crate::persist;
+use crate::program::Program;
 use crate::report::{Origin, Report, RunVerdict, ShrinkStats, Stats};
 use crate::spec::{Model, StateMachine, System};
 use engine::Run;
@@ -22,8 +25,11 @@ use std::path::PathBuf;
 pub struct RunResult<Op> {
     /// The report (text with [`Report::text`], JSON with [`Report::json`]).
     pub report: Report,
-    /// The minimal failing program; empty when the run passed.
+    /// The minimal failing program's steps, for a sequential program (its prefix otherwise);
+    /// empty when the run passed.
     pub minimal: Vec<Op>,
+    /// The minimal failing program, whatever its shape; empty when the run passed.
+    pub minimal_program: Program<Op>,
 }
 
 impl<Op> RunResult<Op> {
@@ -49,6 +55,7 @@ pub struct Runner<M: Model> {
     config: Config,
     initial: M,
     replay_call: Option<String>,
+    judges: Vec<Judge<M>>,
 }
 
 impl<M: Model + Default> Runner<M> {
@@ -65,7 +72,27 @@ impl<M: Model> Runner<M> {
             config,
             initial,
             replay_call: None,
+            judges: Vec::new(),
         }
+    }
+
+    /// Adds a history judge ([`judge::linearizable`](crate::judge::linearizable), ...), run on
+    /// the history of every program after its steps passed the step judge; call it again for
+    /// more (they run in the order given, and the first violation is the failure). With a
+    /// judge, every run records its history.
+    ///
+    /// ```no_run
+    /// # use stateprop::{judge, Config, Runner};
+    /// # use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
+    /// # fn demo<S: stateprop::System<CasRegister> + Default + 'static>() {
+    /// let result = Runner::<CasRegister>::new(Config::default())
+    ///     .judge(judge::linearizable())
+    ///     .run(S::default);
+    /// # }
+    /// ```
+    pub fn judge(mut self, judge: Judge<M>) -> Self {
+        self.judges.push(judge);
+        self
     }
 
     /// How the pasteable test starts its call, up to the list of operations: by default
@@ -166,15 +193,27 @@ impl<M: Model> Runner<M> {
             initial: self.initial.clone(),
             reporting: reporting.clone(),
             progress: progress.clone(),
+            judges: self.judges,
+            undecided: Default::default(),
         };
-        let outcome = run_watched(config.step_timeout, move |hb| job.work(&factory, hb));
+        let outcome = run_watched(config.step_timeout, move |hb| {
+            let executor = Sequential {
+                initial: &job.initial,
+                factory: &factory,
+            };
+            job.work(&executor, hb)
+        });
         let result = match outcome {
             Ok(Ok(result)) => result,
             Ok(Err(message)) => panic!("stateprop: {message}"),
             Err(hung) => {
                 let (report, minimal) =
                     outcome::hang_report(&reporting, &self.initial, &progress, hung);
-                RunResult { report, minimal }
+                RunResult {
+                    report,
+                    minimal_program: Program::sequential(minimal.clone()),
+                    minimal,
+                }
             }
         };
         if let Some(path) = &config.report_path {
@@ -271,19 +310,21 @@ where
         hb.begin(Activity::Program(
             owned.iter().map(|o| o.to_rust()).collect(),
         ));
-        let out = execute(&start, &factory, &owned, hb, verbose);
+        let executor = Sequential {
+            initial: &start,
+            factory: &factory,
+        };
+        let recording = Recording {
+            history: false,
+            trace: verbose,
+        };
+        let out = executor.execute(&Program::sequential(owned), recording, hb);
         (out.failure, out.trace)
     });
     let (failure, trace) = match outcome {
         Ok(r) => r,
         Err(hung) => (
-            Some(Failure {
-                step: Some(crate::program::StepId::prefix(hung.step)),
-                op: ops.get(hung.step).map(|o| o.to_rust()),
-                kind: FailureKind::Hang {
-                    timeout_ms: config.step_timeout.as_millis() as u64,
-                },
-            }),
+            Some(hung.failure(&Program::sequential(ops.to_vec()), config.step_timeout)),
             Vec::new(),
         ),
     };
@@ -311,6 +352,7 @@ where
             note: None,
             trace,
             reproduced: None,
+            history: None,
         };
         fail_with(reporting.failed(&found).text());
     }
@@ -330,7 +372,11 @@ where
     S: System<M>,
 {
     crate::program::validate(initial, ops).map_err(|invalid| invalid.to_string())?;
-    Ok(execute(initial, factory, ops, &Heartbeat::default(), false).failure)
+    let executor = Sequential { initial, factory };
+    let program = Program::sequential(ops.to_vec());
+    Ok(executor
+        .execute(&program, Recording::default(), &Heartbeat::default())
+        .failure)
 }
 
 /// The test's name: `Config::name`, else the test thread's name, else the source file's stem.

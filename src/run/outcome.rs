@@ -6,16 +6,16 @@
 //! the worker hangs in a system that never returns: a hang while shrinking must not hide the bug
 //! that was being shrunk.
 
-use crate::exec::sequential::execute;
-use crate::exec::watchdog::{Activity, Heartbeat, Hung};
+use crate::exec::watchdog::{Activity, Hung};
+use crate::exec::Execution;
 use crate::failure::{Failure, FailureKind};
 use crate::generate::{generate_program, CaseGenerator};
+use crate::history::History;
 use crate::persist;
 use crate::program::Program;
-use crate::report::ShrinkStats;
-use crate::report::{Origin, Report, RunVerdict, Stats};
+use crate::report::{Origin, RecordedOp, Report, RunVerdict, ShrinkStats, Stats};
 use crate::shrink::Shrunk;
-use crate::spec::{Model, StateMachine, System};
+use crate::spec::{Model, StateMachine};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,6 +46,8 @@ pub(crate) struct Found<Op> {
     pub(crate) trace: Vec<String>,
     /// Runs of the program that failed as reported, and runs, when it was run more than once.
     pub(crate) reproduced: Option<(u32, u32)>,
+    /// The history of one run of `ops`, when recorded.
+    pub(crate) history: Option<Vec<RecordedOp>>,
 }
 
 impl Reporting {
@@ -68,6 +70,7 @@ impl Reporting {
             reproduction: None,
             rerun: self.rerun.clone(),
             rerun_env: self.rerun_env.clone(),
+            history: None,
         }
     }
 
@@ -83,6 +86,7 @@ impl Reporting {
             note: found.note.clone(),
             reproduction: found.reproduced,
             trace: found.trace.clone(),
+            history: found.history.clone(),
             ..self.passed(found.stats.clone())
         }
     }
@@ -131,6 +135,37 @@ pub(crate) struct Confirmed<Op> {
     pub(crate) trace: Vec<String>,
     /// Runs that failed as it did (at the same step, by the same check), and runs.
     pub(crate) reproduced: (u32, u32),
+    /// The history of its first rerun.
+    pub(crate) history: Option<Vec<RecordedOp>>,
+}
+
+/// Runs and judges a program; the flag says it is the program's first rerun.
+pub(crate) type RunOnce<'a, M> = &'a dyn Fn(&Program<<M as Model>::Op>, bool) -> Execution<M>;
+
+/// A recorded history as the report shows it, each operation's text looked up by its step in
+/// `program` (the program as generated, where a `Var` prints as the step it names).
+pub(crate) fn recorded<M: Model>(
+    program: &Program<M::Op>,
+    history: &History<M::Op, M::Output>,
+) -> Vec<RecordedOp> {
+    history
+        .ops
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let step = history.step(i).unwrap_or(crate::program::StepId::prefix(i));
+            RecordedOp {
+                step,
+                client: op.client,
+                op: program
+                    .get(step)
+                    .map_or_else(|| op.op.to_rust(), |o| o.to_rust()),
+                output: op.output.as_ref().map(|o| format!("{o:?}")),
+                call: op.call,
+                ret: op.ret,
+            }
+        })
+        .collect()
 }
 
 /// Reruns the shrunk program to confirm it fails the same way before it is reported.
@@ -141,12 +176,12 @@ pub(crate) struct Confirmed<Op> {
 /// the programs adopted before it are rerun, newest first, and the first that fails again is
 /// reported, with a note saying plainly what happened. Each program gets `reruns` runs, and the
 /// reported one's count of failing runs is its reproduction rate.
-pub(crate) fn confirm<M: Model, S: System<M>>(
-    initial: &M,
-    factory: &dyn Fn() -> S,
-    hb: &Heartbeat,
+///
+/// `run` runs and judges a program; its flag is `true` for a program's first rerun, whose
+/// trace and history the report shows.
+pub(crate) fn confirm<M: Model>(
+    run: RunOnce<'_, M>,
     shrunk: Shrunk<M::Op>,
-    trace: bool,
     reruns: u32,
 ) -> Confirmed<M::Op> {
     let reruns = reruns.max(1);
@@ -158,21 +193,22 @@ pub(crate) fn confirm<M: Model, S: System<M>>(
             note: None,
             trace: Vec::new(),
             reproduced: (1, 1),
+            history: None,
         };
     }
     let last = shrunk.trail.len().saturating_sub(1);
     let mut first_miss: Option<String> = None;
     for (i, (program, failure)) in shrunk.trail.into_iter().enumerate().rev() {
-        let ops = program.prefix;
-        let steps = ops.len();
+        let steps = program.prefix.len();
         let (mut alike, mut exact) = (0, false);
         let (mut differently, mut elsewhere): (Option<String>, Option<String>) = (None, None);
         let mut first_trace = Vec::new();
-        for run in 0..reruns {
-            hb.begin(Activity::Program(ops.iter().map(|o| o.to_rust()).collect()));
-            let rerun = execute(initial, factory, &ops, hb, trace && run == 0);
-            if run == 0 {
+        let mut first_history = None;
+        for attempt in 0..reruns {
+            let rerun = run(&program, attempt == 0);
+            if attempt == 0 {
                 first_trace = rerun.trace;
+                first_history = rerun.history.map(|h| recorded::<M>(&program, &h));
             }
             match rerun.failure {
                 Some(f) if f == failure => {
@@ -202,11 +238,12 @@ pub(crate) fn confirm<M: Model, S: System<M>>(
                 _ => None,
             };
             return Confirmed {
-                ops,
+                ops: program.prefix,
                 failure,
                 note,
                 trace: first_trace,
                 reproduced: (alike, reruns),
+                history: first_history,
             };
         }
         if i == last {
@@ -231,6 +268,7 @@ pub(crate) fn confirm<M: Model, S: System<M>>(
         note: Some(note),
         trace: Vec::new(),
         reproduced: (0, reruns),
+        history: None,
     }
 }
 
@@ -291,14 +329,9 @@ pub(crate) fn hang_report<M: Model>(
         },
     };
     ops.truncate(hung.step + 1);
+    let program = Program::sequential(ops);
     let found = Found {
-        failure: Failure {
-            step: Some(crate::program::StepId::prefix(hung.step)),
-            op: ops.get(hung.step).map(|o| o.to_rust()),
-            kind: FailureKind::Hang {
-                timeout_ms: reporting.step_timeout.as_millis().min(u64::MAX as u128) as u64,
-            },
-        },
+        failure: hung.failure(&program, reporting.step_timeout),
         origin: origin.unwrap_or(Origin::Replay),
         stats: Stats {
             cases,
@@ -312,7 +345,8 @@ pub(crate) fn hang_report<M: Model>(
         ),
         trace: Vec::new(),
         reproduced: None,
-        ops,
+        history: None,
+        ops: program.prefix,
     };
     let mut report = reporting.failed(&found);
     reporting.save(&mut report);

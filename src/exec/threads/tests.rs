@@ -18,13 +18,13 @@ fn with_history() -> Recording {
 
 fn run<M, S>(factory: impl Fn() -> S, program: &Program<M::Op>) -> Execution<M>
 where
-    M: Model,
+    M: Model + Default,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
     S: ConcurrentSystem<M>,
 {
     crate::catch::capture_on_this_thread();
-    Threads::new(factory).execute(program, with_history(), &Heartbeat::default())
+    Threads::new(M::default(), factory).execute(program, with_history(), &Heartbeat::default())
 }
 
 /// Every recorded operation is the program step its id names (vars aside), on the right client.
@@ -177,7 +177,7 @@ fn repeats_stop_at_the_first_rejected_history() {
     let program = Program::parallel(vec![], vec![vec![TicketOp::Take; 2]; 2]);
     let hb = Heartbeat::default();
     crate::catch::capture_on_this_thread();
-    let racy = Threads::new(RacyDispenser::default).execute_repeated(
+    let racy = Threads::new(Tickets::default(), RacyDispenser::default).execute_repeated(
         &program,
         Recording::default(),
         &hb,
@@ -197,7 +197,7 @@ fn repeats_stop_at_the_first_rejected_history() {
             self.0.fetch_add(1, Ordering::SeqCst)
         }
     }
-    let correct = Threads::new(Dispenser::default).execute_repeated(
+    let correct = Threads::new(Tickets::default(), Dispenser::default).execute_repeated(
         &program,
         Recording::default(),
         &hb,
@@ -470,8 +470,11 @@ fn a_trace_has_a_line_per_step_naming_it_and_its_client() {
         history: false,
         trace: true,
     };
-    let execution =
-        Threads::new(AtomicCounter::default).execute(&program, recording, &Heartbeat::default());
+    let execution = Threads::new(Counter::default(), AtomicCounter::default).execute(
+        &program,
+        recording,
+        &Heartbeat::default(),
+    );
     assert!(execution.history.is_none());
     let trace = execution.trace;
     assert_eq!(trace.len(), 3, "{trace:?}");
@@ -531,7 +534,7 @@ fn a_hanging_branch_step_is_named_while_the_other_branch_still_runs() {
             *job_created.lock().unwrap() = Some(Arc::clone(&store.created));
             Slow(store)
         };
-        Threads::new(factory).execute(&job_program, with_history(), hb)
+        Threads::new(Cells::default(), factory).execute(&job_program, with_history(), hb)
     })
     .err()
     .expect("the run hangs");
@@ -566,7 +569,7 @@ fn a_hanging_prefix_step_is_named_as_a_prefix_step() {
     );
     let job = program.clone();
     let hung = run_watched(Duration::from_millis(100), move |hb| {
-        Threads::new(CellStore::new).execute(&job, with_history(), hb)
+        Threads::new(Cells::default(), CellStore::new).execute(&job, with_history(), hb)
     })
     .err()
     .expect("the run hangs");
