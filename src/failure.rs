@@ -11,6 +11,7 @@ use std::time::Duration;
 
 /// A failed check, with everything the report needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Failure {
     /// The step that failed; `None` when setting the system up failed, and for a history
     /// judge's violation, which the whole history is at fault for (its kind names the steps).
@@ -183,6 +184,16 @@ impl HistoryViolation {
 }
 
 impl Failure {
+    /// A failure of `step` (`None`: while setting the system up), for executors and judges
+    /// outside this crate and for tests; the report names the step's operation from the program.
+    pub fn new(step: Option<StepId>, kind: FailureKind) -> Self {
+        Failure {
+            step,
+            op: None,
+            kind,
+        }
+    }
+
     /// The cause in one line: `postcondition failed at step 2 of 3: ...`; `steps` is the length
     /// of the prefix (a branch step is named `at branch 1 step 2`).
     pub fn cause(&self, steps: usize) -> String {

@@ -72,6 +72,7 @@ impl RenderOptions {
 
 /// The page would be larger than [`RenderOptions::max_page_bytes`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PageTooLarge {
     /// The estimate, in bytes.
     pub estimate: u64,

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 /// Counts of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Generated cases run.
     pub cases: u64,
@@ -60,6 +61,7 @@ pub struct RecordedOp {
 
 /// Whether the run found a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RunVerdict {
     /// Every case passed.
     Pass,
@@ -99,6 +101,7 @@ impl Shape {
 
 /// Where a failing program came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Origin {
     /// Generated case number `case` (0-based), whose own seed is `case_seed`.
     Generated {
@@ -171,6 +174,7 @@ impl Report {
 
 /// What shrinking did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ShrinkStats {
     /// Candidate programs run against the system under test.
     pub runs: u64,

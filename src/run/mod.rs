@@ -22,6 +22,7 @@ use std::path::PathBuf;
 
 /// A finished run: the report, and the minimal failing program as typed operations.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct RunResult<Op> {
     /// The report (text with [`Report::text`], JSON with [`Report::json`]).
     pub report: Report,

@@ -67,11 +67,7 @@ fn linearizability_names_the_steps_of_the_violation() {
         .involved()
         .expect("steps")
         .contains(&StepId::in_branch(1, 0)));
-    let failure = Failure {
-        step: None,
-        op: None,
-        kind: kind.clone(),
-    };
+    let failure = Failure::new(None, kind.clone());
     let cause = failure.cause_in(&program);
     assert!(
         cause.starts_with("the history is not linearizable: branch 1 step 0 (RegisterOp::Read)"),

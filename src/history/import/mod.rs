@@ -57,6 +57,7 @@ use std::str::FromStr;
 ///
 /// It displays as `line N: message`; prefix the file name for `FILE:LINE: message`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ImportError {
     /// The line of the offending event (for a syntax error, where the broken form starts).
     pub line: usize,
