@@ -143,6 +143,10 @@
 //! | `STATEPROP_PERSIST` | `0` neither replays nor saves regression files | on |
 //! | `STATEPROP_REGRESSIONS` | path of the regression file | `<test file stem>.stateprop-regressions` beside the test |
 //! | `STATEPROP_STEP_TIMEOUT` | a call to [`System::apply`] running longer than this is reported as a hang | `60s` |
+//! | `STATEPROP_BRANCHES` | branches of a concurrent program, 2 to 8 ([`Config::branches`]) | 2 |
+//! | `STATEPROP_BRANCH_STEPS` | steps per branch of a concurrent program ([`Config::branch_steps`]) | `1..=4` |
+//! | `STATEPROP_PREFIX_STEPS` | steps of a concurrent program's prefix ([`Config::prefix_steps`]) | `0..=4` |
+//! | `STATEPROP_REPEATS` | runs on threads of each concurrent case and candidate ([`Config::repeats`]) | 20 |
 //!
 //! Durations read `500ms`, `30s`, `10m`, `1h` (a bare number is seconds, at most 10^10 s; the
 //! same parser, [`units::parse_duration`], reads the `stateprop` command's options);
@@ -439,7 +443,8 @@ mod exec;
 pub use exec::threads::ConcurrentSystem;
 mod run;
 pub use run::{
-    check_sequential, check_sequential_with, replay, replay_with, run_program, RunResult, Runner,
+    check_concurrent, check_concurrent_with, check_sequential, check_sequential_with, replay,
+    replay_concurrent, replay_concurrent_with, replay_with, run_program, RunResult, Runner,
 };
 
 mod shrink;
