@@ -76,7 +76,7 @@ pub struct Config {
     /// Runs of each concurrent case and of each shrink candidate on threads: a race shows only
     /// in some interleavings, so a program fails if any of its runs fails, and the report gives
     /// the minimal program's reproduction rate over this many runs. `STATEPROP_REPEATS`
-    /// (1 to 10,000). Default 20 (see `docs/concurrent.md` for the measurement behind it).
+    /// (1 to 10,000). Default 10 (see `docs/concurrent.md` for the measurement behind it).
     /// Sequential runs ignore it (see [`Config::reruns`]).
     pub repeats: u32,
     /// Whether the `STATEPROP_*` (and `PROPTEST_*`) environment variables apply. Default on.
@@ -375,7 +375,7 @@ const MIN_BRANCHES: usize = 2;
 const MAX_BRANCHES: usize = 8;
 
 /// Runs of each concurrent case and candidate, by default (`Config::repeats`).
-const DEFAULT_REPEATS: u32 = 20;
+const DEFAULT_REPEATS: u32 = 10;
 
 /// The longest program the runner generates: a program is held in memory, step by step, and
 /// millions of operations belong to a stress run, not to one case.
@@ -498,7 +498,10 @@ mod tests {
              such as 500ms, 10s, 2m or 1h"
         );
         let e = with(&[("STATEPROP_BRANCHES", "9")]).unwrap_err();
-        assert!(e.contains("STATEPROP_BRANCHES=\"9\" is out of range"), "{e}");
+        assert!(
+            e.contains("STATEPROP_BRANCHES=\"9\" is out of range"),
+            "{e}"
+        );
         // A space between number and unit is refused on the command line, so here too.
         let e = with(&[("STATEPROP_MAX_SHRINK_TIME", "10 s")]).unwrap_err();
         assert!(e.contains("unknown unit ` s`"), "{e}");

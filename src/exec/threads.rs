@@ -32,9 +32,9 @@
 use super::parallel::ParallelShape;
 use super::watchdog::{Beat, Heartbeat};
 use super::{Execution, Executor, Generated, Recording};
-use crate::generate::{CaseGenerator, GenError};
 use crate::catch::catch;
 use crate::failure::{Failure, FailureKind};
+use crate::generate::{CaseGenerator, GenError};
 use crate::history::{History, Operation};
 use crate::program::{BranchOutputs, Outputs, Program, StepId};
 use crate::spec::{Model, StateMachine};

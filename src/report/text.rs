@@ -259,12 +259,8 @@ impl Report {
         let mut t = String::new();
         let _ = writeln!(t, "#[test]");
         let _ = writeln!(t, "fn regression_{}_{id:04x}() {{", self.test_base());
-        // A call spread over lines (`replay_concurrent_with`) puts the program one level deeper.
-        let (indent, close) = if self.replay_call.contains('\n') {
-            ("        ", "    );")
-        } else {
-            ("    ", "    );")
-        };
+        // The program is the call's last argument, on lines of its own.
+        let indent = "        ";
         let _ = writeln!(t, "    {}", self.replay_call.trim_end());
         let expression = self.program_expression(indent);
         // `&` before the expression's first line, a comma after its last.
@@ -274,7 +270,7 @@ impl Report {
             1,
         );
         let _ = writeln!(t, "{expression},");
-        let _ = writeln!(t, "{close}");
+        let _ = writeln!(t, "    );");
         let _ = writeln!(t, "}}");
         t
     }

@@ -152,7 +152,10 @@ impl<M: Model> Run<M> {
     fn fresh_trees(&self, origin: &Origin, len: usize) -> ProgramTrees {
         let mut trees = Program::sequential(Vec::new());
         if let Origin::Generated { case_seed, .. } = origin {
-            if self.case_program(*case_seed, len, Some(&mut trees)).is_err() {
+            if self
+                .case_program(*case_seed, len, Some(&mut trees))
+                .is_err()
+            {
                 trees = Program::sequential(Vec::new());
             }
         }

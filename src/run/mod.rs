@@ -234,7 +234,11 @@ impl<M: Model> Runner<M> {
             judges: self.judges,
             undecided: Default::default(),
             shape: parallel,
-            repeats: if parallel.is_some() { config.repeats } else { 1 },
+            repeats: if parallel.is_some() {
+                config.repeats
+            } else {
+                1
+            },
         };
         let outcome = run_watched(config.step_timeout, move |hb| work(&job, hb));
         let result = match outcome {
