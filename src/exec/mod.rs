@@ -83,7 +83,8 @@ pub(crate) trait Executor<M: Model> {
     /// rule index; a slice, not a callback, as this is the runner's hot loop).
     /// `Err` is a generation error and the step it happened at. The default generates the whole
     /// program against the model, then executes it; an executor that can draw each step as it
-    /// runs (the sequential one) overrides it to stop at the first failure.
+    /// runs (the sequential one) overrides it to stop at the first failure, and one that runs
+    /// another shape of program (the threads one) to generate that shape.
     fn execute_generated(
         &self,
         plan: &mut CaseGenerator,

@@ -7,7 +7,6 @@
 use super::outcome::{self, Found, Reporting};
 use super::{conclude, fail_with, RunResult, Runner};
 use crate::config::Config;
-use crate::exec::parallel::ParallelShape;
 use crate::exec::threads::{ConcurrentSystem, Threads};
 use crate::exec::watchdog::{run_watched, Activity};
 use crate::exec::{Executor, Recording};
@@ -52,9 +51,7 @@ impl<M: Model> Runner<M> {
                  || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
             )
         };
-        // Replaced by the configuration's shape (environment applied) in `start`.
-        let shape = Some(ParallelShape::of(&self.config));
-        self.start::<S>(source, shape, replay_call, move |job, hb| {
+        self.start::<S>(source, true, replay_call, move |job, hb| {
             let shape = job.shape.expect("a concurrent run has a shape");
             let executor = Threads::new(job.initial.clone(), factory).shape(shape);
             job.work(&executor, hb)

@@ -144,7 +144,7 @@ impl<M: Model> Runner<M> {
                  || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
             )
         };
-        self.start::<S>(source, None, replay_call, move |job, hb| {
+        self.start::<S>(source, false, replay_call, move |job, hb| {
             let executor = Sequential {
                 initial: &job.initial,
                 factory: &factory,
@@ -154,13 +154,14 @@ impl<M: Model> Runner<M> {
     }
 
     /// What [`run`](Runner::run) and the concurrent runner share: the configuration, the
-    /// report's settings, the worker watched for hangs, the JSON report. `parallel` is the
-    /// shape of a concurrent run's cases; `replay_call` makes the pasted call's default from the
-    /// short names of the model and the system; `work` runs on the worker.
+    /// report's settings, the worker watched for hangs, the JSON report. `concurrent` runs
+    /// generate parallel programs of the configuration's shape; `replay_call` makes the pasted
+    /// call's default from the short names of the model and the system; `work` runs on the
+    /// worker.
     fn start<S>(
         self,
         source: &str,
-        parallel: Option<ParallelShape>,
+        concurrent: bool,
         replay_call: impl FnOnce(&str, &str) -> String,
         work: impl FnOnce(&Run<M>, &Heartbeat) -> Result<RunResult<M::Op>, String> + Send + 'static,
     ) -> RunResult<M::Op>
@@ -190,8 +191,8 @@ impl<M: Model> Runner<M> {
         if config.failures != self.config.failures {
             rerun_env += &format!(" STATEPROP_FAILURES={}", config.failures);
         }
-        let parallel = parallel.map(|_| ParallelShape::of(&config));
-        if parallel.is_some() {
+        let parallel = concurrent.then(|| ParallelShape::of(&config));
+        if concurrent {
             rerun_env += &concurrent::rerun_env(&config, &self.config);
         }
         let regression_file = match (&config.regression_file, config.persist) {
