@@ -114,6 +114,11 @@
 //! - [`check_sequential`] builds a fresh model and a fresh `MyStore::default()` for every case;
 //!   [`check_sequential_with`] takes a factory instead, and [`Runner`] returns the report rather
 //!   than panicking.
+//! - A system shared by threads implements [`ConcurrentSystem`] (`&self`) instead;
+//!   [`check_concurrent`] runs a prefix, then branches on real threads, each case many times,
+//!   and checks every history for linearizability against the model; a race shrinks like any
+//!   failure and is pasted as a [`replay_concurrent`] test (`docs/concurrent.md`,
+//!   `examples/ticket_dispenser.rs`).
 //!
 //! # Running
 //!
@@ -394,9 +399,11 @@
 //!
 //! # Limitations
 //!
-//! - **Sequential only, for now.** [`check_sequential`] drives one system from one thread. The
-//!   concurrent runner (several threads, histories checked for linearizability) and the
-//!   deterministic multi-node simulation are planned, not written.
+//! - **Races are found by chance.** [`check_concurrent`] runs real threads, many times per case,
+//!   and finds a race only when the scheduler interleaves it: a race with a window of a few
+//!   instructions may go unseen, and its minimal program may not fail again when rerun (the
+//!   report says so). A deterministic scheduler and the multi-node simulation are planned, not
+//!   written.
 //! - **Hangs are reported, not shrunk.** A call to [`System::apply`] that outlives
 //!   `STATEPROP_STEP_TIMEOUT` fails the test with the program up to that step, unshrunk, and its
 //!   thread is left running, because a thread cannot be killed. The report has no seed or
