@@ -89,3 +89,11 @@ fn the_shape_follows_the_configuration() {
     );
     assert_eq!(result.minimal_program, two_takes());
 }
+
+#[test]
+fn of_several_races_the_least_concurrent_is_reported() {
+    let config = pinned(9).failures(3);
+    let result = Runner::<Tickets>::new(config).run_concurrent_default::<RacyDispenser>();
+    assert_eq!(result.report.shrink.failures, 3, "{}", result.report.text());
+    assert_eq!(result.minimal_program, two_takes());
+}

@@ -1,8 +1,9 @@
 //! Reports, regression files and replay of parallel programs.
 
-use crate::tickets::{AtomicDispenser, RacyDispenser, Tickets};
+use crate::tickets::{AtomicDispenser, RacyDispenser, TicketOp, Tickets};
 use crate::{pinned, scratch, two_takes};
-use stateprop::{Origin, Runner};
+use stateprop::{ConcurrentSystem, Origin, Program, Runner};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[test]
 fn the_json_report_has_the_program_by_branch_and_the_history() {
@@ -76,4 +77,38 @@ fn the_report_pastes_a_replay_concurrent_test() {
         "{pasted}"
     );
     assert!(!result.report.text().contains("no parallel replay"));
+}
+
+/// A dispenser whose first ticket is 1: wrong from one thread already.
+struct FromOne(AtomicU64);
+
+impl ConcurrentSystem<Tickets> for FromOne {
+    fn apply(&self, _: &TicketOp) -> u64 {
+        self.0.fetch_add(1, Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn a_saved_sequential_case_runs_on_threads_too() {
+    // A program without branches is a prefix: the concurrent runner replays it before
+    // generating anything.
+    let file = scratch("saved-sequential").join("tickets.stateprop-regressions");
+    let entry = serde_json::json!({
+        "format": 2, "shape": "sequential", "test": "concurrent", "seed": 1, "steps": ["Take"],
+    });
+    std::fs::write(&file, format!("{entry}\n")).unwrap();
+    let config = pinned(1).persist(true).regression_file(&file);
+    let result = Runner::<Tickets>::new(config).run_concurrent(|| FromOne(AtomicU64::new(1)));
+    let text = result.report.text();
+    assert!(result.failed(), "{text}");
+    assert_eq!(result.report.stats.replayed, 1, "{text}");
+    assert_eq!(result.report.stats.cases, 0, "{text}");
+    assert!(
+        matches!(result.report.origin, Some(Origin::Saved { .. })),
+        "{text}"
+    );
+    assert_eq!(
+        result.minimal_program,
+        Program::sequential(vec![TicketOp::Take])
+    );
 }
