@@ -76,7 +76,7 @@ pub struct Config {
     /// Runs of each concurrent case and of each shrink candidate on threads: a race shows only
     /// in some interleavings, so a program fails if any of its runs fails, and the report gives
     /// the minimal program's reproduction rate over this many runs. `STATEPROP_REPEATS`
-    /// (1 to 10,000). Default 10 (see `docs/concurrent.md` for the measurement behind it).
+    /// (1 to 10,000). Default 20 (see `docs/concurrent.md` for the measurement behind it).
     /// Sequential runs ignore it (see [`Config::reruns`]).
     pub repeats: u32,
     /// Whether the `STATEPROP_*` (and `PROPTEST_*`) environment variables apply. Default on.
@@ -375,7 +375,7 @@ const MIN_BRANCHES: usize = 2;
 const MAX_BRANCHES: usize = 8;
 
 /// Runs of each concurrent case and candidate, by default (`Config::repeats`).
-const DEFAULT_REPEATS: u32 = 10;
+const DEFAULT_REPEATS: u32 = 20;
 
 /// The longest program the runner generates: a program is held in memory, step by step, and
 /// millions of operations belong to a stress run, not to one case.

@@ -151,7 +151,7 @@
 //! | `STATEPROP_BRANCHES` | branches of a concurrent program, 2 to 8 ([`Config::branches`]) | 2 |
 //! | `STATEPROP_BRANCH_STEPS` | steps per branch of a concurrent program ([`Config::branch_steps`]) | `1..=4` |
 //! | `STATEPROP_PREFIX_STEPS` | steps of a concurrent program's prefix ([`Config::prefix_steps`]) | `0..=4` |
-//! | `STATEPROP_REPEATS` | runs on threads of each concurrent case and candidate ([`Config::repeats`]) | 10 |
+//! | `STATEPROP_REPEATS` | runs on threads of each concurrent case and candidate ([`Config::repeats`]) | 20 |
 //!
 //! Durations read `500ms`, `30s`, `10m`, `1h` (a bare number is seconds, at most 10^10 s; the
 //! same parser, [`units::parse_duration`], reads the `stateprop` command's options);

@@ -4,7 +4,7 @@
 use crate::tickets::{AtomicDispenser, RacyDispenser, Tickets};
 use crate::{pinned, two_takes};
 use stateprop::models::{Counter, CounterOp, CounterOut};
-use stateprop::{ConcurrentSystem, FailureKind, Runner, Shape};
+use stateprop::{ConcurrentSystem, Config, FailureKind, Runner, Shape};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 #[test]
@@ -25,7 +25,11 @@ fn the_racy_dispenser_is_found_and_shrunk_to_two_takes() {
         );
         // The minimal program is rerun for its reproduction rate, and the report gives it.
         let (failed, runs) = result.report.reproduction.expect("a rate");
-        assert!(failed > 0 && runs == 50, "seed {seed}: {failed} of {runs}");
+        let reruns = 5 * Config::default().repeats;
+        assert!(
+            failed > 0 && runs == reruns,
+            "seed {seed}: {failed} of {runs}"
+        );
         assert!(
             text.contains(&format!(
                 "stateprop: reproduced: {failed} of {runs} runs of this program failed this way"

@@ -104,19 +104,22 @@ fn a_pasted_regression_test_compiles_and_fails_the_same_way() {
     .run(kv::BuggyStore::default);
     assert!(kv.failed() && bank.failed() && factory.failed());
 
-    let dir = scratch_crate("paste-check", &[
-        ("kv", "examples/support/kv.rs", kv.report.pasteable_test()),
-        (
-            "bank",
-            "examples/support/bank.rs",
-            bank.report.pasteable_test(),
-        ),
-        (
-            "factory",
-            "examples/support/kv.rs",
-            factory.report.pasteable_test(),
-        ),
-    ]);
+    let dir = scratch_crate(
+        "paste-check",
+        &[
+            ("kv", "examples/support/kv.rs", kv.report.pasteable_test()),
+            (
+                "bank",
+                "examples/support/bank.rs",
+                bank.report.pasteable_test(),
+            ),
+            (
+                "factory",
+                "examples/support/kv.rs",
+                factory.report.pasteable_test(),
+            ),
+        ],
+    );
     let (passed, output) = cargo_test(&dir);
     assert!(
         !passed,
