@@ -60,6 +60,25 @@ pub struct Config {
     /// rate. `STATEPROP_RERUNS`. Default 1: a sequential system is expected to be
     /// deterministic (one whose minimal program does not fail again is reported as such).
     pub reruns: u32,
+    /// Branches of a concurrent run's programs ([`check_concurrent`](crate::check_concurrent)):
+    /// each case runs its prefix, then this many branches at once, each on a thread of its own.
+    /// `STATEPROP_BRANCHES`, 2 to 8. Default 2: most races need two parties, and every extra
+    /// branch multiplies the interleavings the linearizability judge must search.
+    pub branches: usize,
+    /// Shortest and longest branch of a concurrent run, in steps (inclusive), drawn per case.
+    /// `STATEPROP_BRANCH_STEPS` as `1..=4` or `3`. Default `1..=4`: short branches overlap
+    /// more of their steps, and a history of a few steps per branch is checked in microseconds.
+    /// (`Config::steps` is the length of a sequential program; a concurrent run ignores it.)
+    pub branch_steps: (usize, usize),
+    /// Shortest and longest prefix of a concurrent run (the steps run alone before the branches
+    /// start), drawn per case. `STATEPROP_PREFIX_STEPS`. Default `0..=4`.
+    pub prefix_steps: (usize, usize),
+    /// Runs of each concurrent case and of each shrink candidate on threads: a race shows only
+    /// in some interleavings, so a program fails if any of its runs fails, and the report gives
+    /// the minimal program's reproduction rate over this many runs. `STATEPROP_REPEATS`
+    /// (1 to 10,000). Default 20 (see `docs/concurrent.md` for the measurement behind it).
+    /// Sequential runs ignore it (see [`Config::reruns`]).
+    pub repeats: u32,
     /// Whether the `STATEPROP_*` (and `PROPTEST_*`) environment variables apply. Default on.
     /// Turn it off with [`Config::ignore_env`] in tests that pin a seed, a case count or lengths
     /// and assert what those give: a `STATEPROP_SEED` exported for the whole suite must not
@@ -85,6 +104,10 @@ impl Default for Config {
             failures: 1,
             regression_file: None,
             reruns: 1,
+            branches: 2,
+            branch_steps: (1, 4),
+            prefix_steps: (0, 4),
+            repeats: DEFAULT_REPEATS,
             read_env: true,
         }
     }
@@ -186,6 +209,26 @@ impl Config {
         self.reruns = runs.max(1);
         self
     }
+    /// See [`Config::branches`]; clamped to 2..=8.
+    pub fn branches(mut self, n: usize) -> Self {
+        self.branches = n.clamp(MIN_BRANCHES, MAX_BRANCHES);
+        self
+    }
+    /// See [`Config::branch_steps`].
+    pub fn branch_steps(mut self, steps: impl StepRange) -> Self {
+        self.branch_steps = steps.bounds();
+        self
+    }
+    /// See [`Config::prefix_steps`].
+    pub fn prefix_steps(mut self, steps: impl StepRange) -> Self {
+        self.prefix_steps = steps.bounds();
+        self
+    }
+    /// See [`Config::repeats`] (at least 1).
+    pub fn repeats(mut self, runs: u32) -> Self {
+        self.repeats = runs.max(1);
+        self
+    }
     /// See [`Config::regression_file`].
     pub fn regression_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.regression_file = Some(path.into());
@@ -277,6 +320,25 @@ impl Config {
         if let Some((n, v)) = get(&["STATEPROP_STEP_TIMEOUT"]) {
             self.step_timeout = parse_duration(n, &v)?;
         }
+        if let Some((n, v)) = get(&["STATEPROP_BRANCHES"]) {
+            let b = parse_u64(n, &v)?;
+            if !(MIN_BRANCHES as u64..=MAX_BRANCHES as u64).contains(&b) {
+                return Err(format!(
+                    "{n}={v:?} is out of range: a concurrent program has {MIN_BRANCHES} to \
+                     {MAX_BRANCHES} branches"
+                ));
+            }
+            self.branches = b as usize;
+        }
+        if let Some((n, v)) = get(&["STATEPROP_BRANCH_STEPS"]) {
+            self.branch_steps = parse_steps(n, &v)?;
+        }
+        if let Some((n, v)) = get(&["STATEPROP_PREFIX_STEPS"]) {
+            self.prefix_steps = parse_steps(n, &v)?;
+        }
+        if let Some((n, v)) = get(&["STATEPROP_REPEATS"]) {
+            self.repeats = parse_u64(n, &v)?.clamp(1, 10_000) as u32;
+        }
         Ok(self)
     }
 }
@@ -302,7 +364,18 @@ const VARIABLES: &[&str] = &[
     "STATEPROP_RERUNS",
     "STATEPROP_REGRESSIONS",
     "STATEPROP_STEP_TIMEOUT",
+    "STATEPROP_BRANCHES",
+    "STATEPROP_BRANCH_STEPS",
+    "STATEPROP_PREFIX_STEPS",
+    "STATEPROP_REPEATS",
 ];
+
+/// Fewest and most branches of a concurrent program.
+const MIN_BRANCHES: usize = 2;
+const MAX_BRANCHES: usize = 8;
+
+/// Runs of each concurrent case and candidate, by default (`Config::repeats`).
+const DEFAULT_REPEATS: u32 = 20;
 
 /// The longest program the runner generates: a program is held in memory, step by step, and
 /// millions of operations belong to a stress run, not to one case.
@@ -394,6 +467,17 @@ mod tests {
         assert_eq!(with(&[("STATEPROP_STEPS", "30")]).unwrap().steps, (30, 30));
         let d = with(&[("STATEPROP_DURATION", "2m")]).unwrap().duration;
         assert_eq!(d, Some(Duration::from_secs(120)));
+        let c = with(&[
+            ("STATEPROP_BRANCHES", "3"),
+            ("STATEPROP_BRANCH_STEPS", "2..=5"),
+            ("STATEPROP_PREFIX_STEPS", "0"),
+            ("STATEPROP_REPEATS", "7"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.branches, c.branch_steps, c.prefix_steps, c.repeats),
+            (3, (2, 5), (0, 0), 7)
+        );
         let t = with(&[("STATEPROP_MAX_SHRINK_TIME", "500ms")]).unwrap();
         assert_eq!(t.max_shrink_time, Duration::from_millis(500));
     }
@@ -412,6 +496,11 @@ mod tests {
             e,
             "STATEPROP_STEP_TIMEOUT=\"-1s\": a duration cannot be negative; expected a duration \
              such as 500ms, 10s, 2m or 1h"
+        );
+        let e = with(&[("STATEPROP_BRANCHES", "9")]).unwrap_err();
+        assert!(
+            e.contains("STATEPROP_BRANCHES=\"9\" is out of range"),
+            "{e}"
         );
         // A space between number and unit is refused on the command line, so here too.
         let e = with(&[("STATEPROP_MAX_SHRINK_TIME", "10 s")]).unwrap_err();

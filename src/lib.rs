@@ -114,6 +114,11 @@
 //! - [`check_sequential`] builds a fresh model and a fresh `MyStore::default()` for every case;
 //!   [`check_sequential_with`] takes a factory instead, and [`Runner`] returns the report rather
 //!   than panicking.
+//! - A system shared by threads implements [`ConcurrentSystem`] (`&self`) instead;
+//!   [`check_concurrent`] runs a prefix, then branches on real threads, each case many times,
+//!   and checks every history for linearizability against the model; a race shrinks like any
+//!   failure and is pasted as a [`replay_concurrent`] test (`docs/concurrent.md`,
+//!   `examples/ticket_dispenser.rs`).
 //!
 //! # Running
 //!
@@ -143,6 +148,10 @@
 //! | `STATEPROP_PERSIST` | `0` neither replays nor saves regression files | on |
 //! | `STATEPROP_REGRESSIONS` | path of the regression file | `<test file stem>.stateprop-regressions` beside the test |
 //! | `STATEPROP_STEP_TIMEOUT` | a call to [`System::apply`] running longer than this is reported as a hang | `60s` |
+//! | `STATEPROP_BRANCHES` | branches of a concurrent program, 2 to 8 ([`Config::branches`]) | 2 |
+//! | `STATEPROP_BRANCH_STEPS` | steps per branch of a concurrent program ([`Config::branch_steps`]) | `1..=4` |
+//! | `STATEPROP_PREFIX_STEPS` | steps of a concurrent program's prefix ([`Config::prefix_steps`]) | `0..=4` |
+//! | `STATEPROP_REPEATS` | runs on threads of each concurrent case and candidate ([`Config::repeats`]) | 20 |
 //!
 //! Durations read `500ms`, `30s`, `10m`, `1h` (a bare number is seconds, at most 10^10 s; the
 //! same parser, [`units::parse_duration`], reads the `stateprop` command's options);
@@ -390,9 +399,11 @@
 //!
 //! # Limitations
 //!
-//! - **Sequential only, for now.** [`check_sequential`] drives one system from one thread. The
-//!   concurrent runner (several threads, histories checked for linearizability) and the
-//!   deterministic multi-node simulation are planned, not written.
+//! - **Races are found by chance.** [`check_concurrent`] runs real threads, many times per case,
+//!   and finds a race only when the scheduler interleaves it: a race with a window of a few
+//!   instructions may go unseen, and its minimal program may not fail again when rerun (the
+//!   report says so). A deterministic scheduler and the multi-node simulation are planned, not
+//!   written.
 //! - **Hangs are reported, not shrunk.** A call to [`System::apply`] that outlives
 //!   `STATEPROP_STEP_TIMEOUT` fails the test with the program up to that step, unshrunk, and its
 //!   thread is left running, because a thread cannot be killed. The report has no seed or
@@ -439,7 +450,8 @@ mod exec;
 pub use exec::threads::ConcurrentSystem;
 mod run;
 pub use run::{
-    check_sequential, check_sequential_with, replay, replay_with, run_program, RunResult, Runner,
+    check_concurrent, check_concurrent_with, check_sequential, check_sequential_with, replay,
+    replay_concurrent, replay_concurrent_with, replay_with, run_program, RunResult, Runner,
 };
 
 mod shrink;

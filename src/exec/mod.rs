@@ -4,7 +4,8 @@
 //! - `sequential`: the prefix, one step at a time, on `&mut` system; it judges every step inline
 //!   (postcondition and invariant) — the fast path the sequential runner generates into.
 //! - `threads`: the prefix on the calling thread, then each branch on a thread of its own,
-//!   recording a history with step ids for the caller's judges.
+//!   recording a history with step ids for the caller's judges; it generates parallel programs
+//!   of the shape `parallel` draws per case.
 //! - `watchdog`: hang detection, shared by every executor, timing each branch thread apart.
 //!
 //! The run loop (`run::engine`) takes any `E: Executor + ?Sized`, a `&dyn Executor` as well
@@ -14,9 +15,8 @@
 //! [`Executor::execute_generated`]. History judges run on what an execution recorded, outside
 //! the executor, so any executor gets them.
 
+pub(crate) mod parallel;
 pub(crate) mod sequential;
-// Tested on its own; the concurrent runner that drives it is the next step (issue 9).
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod threads;
 pub(crate) mod watchdog;
 
@@ -83,7 +83,8 @@ pub(crate) trait Executor<M: Model> {
     /// rule index; a slice, not a callback, as this is the runner's hot loop).
     /// `Err` is a generation error and the step it happened at. The default generates the whole
     /// program against the model, then executes it; an executor that can draw each step as it
-    /// runs (the sequential one) overrides it to stop at the first failure.
+    /// runs (the sequential one) overrides it to stop at the first failure, and one that runs
+    /// another shape of program (the threads one) to generate that shape.
     fn execute_generated(
         &self,
         plan: &mut CaseGenerator,

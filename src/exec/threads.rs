@@ -29,10 +29,12 @@
 //! Vars in a branch bind through [`BranchOutputs`]: the prefix's outputs and the branch's own
 //! earlier ones, never another branch's.
 
+use super::parallel::ParallelShape;
 use super::watchdog::{Beat, Heartbeat};
-use super::{Execution, Executor, Recording};
+use super::{Execution, Executor, Generated, Recording};
 use crate::catch::catch;
 use crate::failure::{Failure, FailureKind};
+use crate::generate::{CaseGenerator, GenError};
 use crate::history::{History, Operation};
 use crate::program::{BranchOutputs, Outputs, Program, StepId};
 use crate::spec::{Model, StateMachine};
@@ -81,22 +83,32 @@ pub(crate) struct Threads<M, S, F> {
     /// The model state programs start from (generation needs it; judging is the caller's).
     initial: M,
     factory: F,
+    /// The shape of the programs it generates.
+    shape: ParallelShape,
     system: PhantomData<fn() -> S>,
 }
 
 impl<M, S, F: Fn() -> S> Threads<M, S, F> {
     /// An executor of programs generated from `initial`, building a fresh system with
-    /// `factory` for every run.
+    /// `factory` for every run; it generates programs of the default configuration's shape.
     pub(crate) fn new(initial: M, factory: F) -> Self {
         Threads {
             initial,
             factory,
+            shape: ParallelShape::of(&crate::Config::default()),
             system: PhantomData,
         }
+    }
+
+    /// Generates programs of `shape`.
+    pub(crate) fn shape(mut self, shape: ParallelShape) -> Self {
+        self.shape = shape;
+        self
     }
 }
 
 /// The runs of [`Threads::execute_repeated`].
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct Repeated<M: Model, J> {
     /// The run that failed or was rejected, else the last one.
     pub(crate) execution: Execution<M>,
@@ -106,6 +118,9 @@ pub(crate) struct Repeated<M: Model, J> {
     pub(crate) rejected: Option<J>,
 }
 
+// The run loop repeats programs itself (`run::engine`), through any executor; this form, with
+// its judge over the raw history, serves the executor's own tests.
+#[cfg_attr(not(test), allow(dead_code))]
 impl<M: Model, S, F: Fn() -> S> Threads<M, S, F> {
     /// Runs `program` up to `repeats` times, each from a fresh system, and stops at the first
     /// run that fails or whose history `judge` rejects (`Some`). A race shows only in some
@@ -230,6 +245,30 @@ where
             history: recording.history.then(|| merge(&mut lanes)),
             trace: lanes.iter_mut().flat_map(|l| l.trace.drain(..)).collect(),
         }
+    }
+
+    /// Generates a parallel program of the executor's shape, drawn from the case's plan, and
+    /// runs it once (the run loop repeats it). A branch cannot stop early where the model
+    /// would, so the whole program is generated first.
+    fn execute_generated(
+        &self,
+        plan: &mut CaseGenerator,
+        recording: Recording,
+        hb: &Heartbeat,
+        rules: &mut [(&'static str, u64)],
+    ) -> Result<Generated<M>, (GenError, usize)> {
+        let program = self
+            .shape
+            .generate(&self.initial, plan, None)
+            .map_err(|e| (e, 0))?;
+        for (_, op) in program.steps() {
+            rules[op.rule_index()].1 += 1;
+        }
+        let execution = self.execute(&program, recording, hb);
+        Ok(Generated {
+            execution,
+            ran: program.len(),
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::{Origin, Report, RunVerdict, Shape};
 use crate::failure::seconds;
-use crate::program::fingerprint;
+use crate::program::{fingerprint, fingerprint_program};
 use std::fmt::Write;
 
 impl Report {
@@ -128,7 +128,7 @@ impl Report {
             );
         }
         if self.origin != Some(Origin::Replay) {
-            if failure.kind.involved().is_some() {
+            if failure.kind.involved().is_some() && !self.replays_concurrently() {
                 // A pasted test replays through `replay`, which runs no history judge: say so
                 // rather than offer a test that passes on the case it claims to keep.
                 let _ = writeln!(
@@ -139,6 +139,7 @@ impl Report {
                 );
             }
             let keep = match self.shape() {
+                _ if self.replays_concurrently() => "paste this test to keep the case:",
                 Shape::Sequential => "paste this test to keep the case:",
                 _ => {
                     "stateprop has no parallel replay yet; keep the case as this program \
@@ -211,43 +212,72 @@ impl Report {
         let _ = writeln!(t, "stateprop: rules: {}", counts.join(", "));
     }
 
-    /// What a user pastes to keep the minimal program: for a sequential program, a `#[test]`
-    /// replaying it; for a parallel one, which nothing replays yet, the program as a
-    /// `Program::parallel(...)` expression.
+    /// What a user pastes to keep the minimal program: a `#[test]` replaying it, through
+    /// `replay` for a sequential program, through `replay_concurrent` for one a concurrent run
+    /// found (whatever its shape); for a parallel program from elsewhere, which nothing here
+    /// replays, the program as a `Program::parallel(...)` expression.
     pub fn pasteable_test(&self) -> String {
         match self.shape() {
+            _ if self.replays_concurrently() => self.concurrent_test(),
             Shape::Sequential => self.sequential_test(),
-            _ => self.program_expression(),
+            _ => self.program_expression(""),
         }
     }
 
-    /// The minimal program as a Rust expression building it.
-    fn program_expression(&self) -> String {
+    /// Whether the pasted test replays on threads: the run was a concurrent one.
+    fn replays_concurrently(&self) -> bool {
+        self.replay_call.contains("replay_concurrent")
+    }
+
+    /// The minimal program as a Rust expression building it, each line after `indent`.
+    fn program_expression(&self, indent: &str) -> String {
         let program = &self.minimal_rust;
         let mut t = String::new();
-        let _ = writeln!(t, "stateprop::Program::parallel(");
-        let _ = writeln!(t, "    vec![");
+        let _ = writeln!(t, "{indent}stateprop::Program::parallel(");
+        let _ = writeln!(t, "{indent}    vec![");
         for op in &program.prefix {
-            let _ = writeln!(t, "        {op},");
+            let _ = writeln!(t, "{indent}        {op},");
         }
-        let _ = writeln!(t, "    ],");
-        let _ = writeln!(t, "    vec![");
+        let _ = writeln!(t, "{indent}    ],");
+        let _ = writeln!(t, "{indent}    vec![");
         for (b, branch) in program.branches.iter().enumerate() {
-            let _ = writeln!(t, "        // branch {b}");
-            let _ = writeln!(t, "        vec![");
+            let _ = writeln!(t, "{indent}        // branch {b}");
+            let _ = writeln!(t, "{indent}        vec![");
             for op in branch {
-                let _ = writeln!(t, "            {op},");
+                let _ = writeln!(t, "{indent}            {op},");
             }
-            let _ = writeln!(t, "        ],");
+            let _ = writeln!(t, "{indent}        ],");
         }
-        let _ = writeln!(t, "    ],");
-        let _ = writeln!(t, ")");
+        let _ = writeln!(t, "{indent}    ],");
+        let _ = writeln!(t, "{indent})");
         t
     }
 
-    fn sequential_test(&self) -> String {
-        let base: String = self
-            .test
+    /// A `#[test]` calling `replay_concurrent` on the minimal program.
+    fn concurrent_test(&self) -> String {
+        let id = fingerprint_program(&self.minimal_rust) & 0xffff;
+        let mut t = String::new();
+        let _ = writeln!(t, "#[test]");
+        let _ = writeln!(t, "fn regression_{}_{id:04x}() {{", self.test_base());
+        // The program is the call's last argument, on lines of its own.
+        let indent = "        ";
+        let _ = writeln!(t, "    {}", self.replay_call.trim_end());
+        let expression = self.program_expression(indent);
+        // `&` before the expression's first line, a comma after its last.
+        let expression = expression.trim_end().replacen(
+            &format!("{indent}stateprop::"),
+            &format!("{indent}&stateprop::"),
+            1,
+        );
+        let _ = writeln!(t, "{expression},");
+        let _ = writeln!(t, "    );");
+        let _ = writeln!(t, "}}");
+        t
+    }
+
+    /// The test's name as a Rust identifier part.
+    fn test_base(&self) -> String {
+        self.test
             .rsplit("::")
             .next()
             .unwrap_or("case")
@@ -259,7 +289,11 @@ impl Report {
                     '_'
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    fn sequential_test(&self) -> String {
+        let base = self.test_base();
         let id = fingerprint(&self.minimal_rust.prefix) & 0xffff;
         let mut t = String::new();
         let _ = writeln!(t, "#[test]");

@@ -2,20 +2,25 @@
 //! (or, with `Config::failures`, several); shrink it, confirm it by a rerun, and report it.
 //! Everything it learns that a report needs is published in `outcome::Progress`, so a hang does
 //! not lose it.
+//!
+//! It is written once for every shape of program: a sequential run and a concurrent one differ
+//! in the executor, in the shape generated cases are regenerated in (`Run::shape`), and in how
+//! many runs judge a program (`Run::repeats`, since a race shows only in some interleavings).
 
 use super::outcome::{self, Found, Reporting, Shared};
 use super::RunResult;
 use crate::config::Config;
+use crate::exec::parallel::ParallelShape;
 use crate::exec::watchdog::{Activity, Heartbeat};
 use crate::exec::{Execution, Executor, Recording};
 use crate::failure::Failure;
 use crate::generate::rng::case_seed;
-use crate::generate::{generate_program, ArgTree, CaseGenerator, GenError};
+use crate::generate::{generate_program, CaseGenerator, GenError, ProgramTrees};
 use crate::judge::{judge_history, Judge};
 use crate::persist;
 use crate::program::Program;
 use crate::report::{Origin, Shape, ShrinkStats, Stats, Undecided};
-use crate::shrink::{Judgement, Shrinker};
+use crate::shrink::{simpler_program, Judgement, RegenerateProgram, Shrinker};
 use crate::spec::{Model, StateMachine};
 use std::cell::RefCell;
 use std::time::Instant;
@@ -30,15 +35,24 @@ pub(super) struct Run<M: Model> {
     pub(super) judges: Vec<Judge<M>>,
     /// Judges that gave no verdict, over every history judged (cases, candidates, reruns).
     pub(super) undecided: RefCell<Vec<Undecided>>,
+    /// The shape of generated cases when they are parallel (the executor generates them; the
+    /// loop regenerates them for their argument trees); `None` for sequential ones.
+    pub(super) shape: Option<ParallelShape>,
+    /// Runs that judge a case or a shrink candidate: the first failing one decides. 1 for a
+    /// sequential executor, `Config::repeats` for one whose branches race.
+    pub(super) repeats: u32,
 }
 
 /// A failing program before shrinking.
 struct Candidate<Op> {
-    ops: Vec<Op>,
-    trees: Vec<Vec<Box<dyn ArgTree>>>,
+    program: Program<Op>,
+    trees: ProgramTrees,
     failure: Failure,
     origin: Origin,
 }
+
+/// Runs of the minimal racing program, per `Config::repeats`, for its reproduction rate.
+const CONFIRM_REPEATS: u32 = 5;
 
 impl<M: Model> Run<M> {
     /// What every run records: a history when a judge needs one.
@@ -60,7 +74,8 @@ impl<M: Model> Run<M> {
         }
     }
 
-    /// Runs a fixed program, announced to the watchdog, and judges it.
+    /// Runs a fixed program, announced to the watchdog (its steps in order, prefix first), and
+    /// judges it.
     pub(super) fn run_once<E: Executor<M> + ?Sized>(
         &self,
         executor: &E,
@@ -69,24 +84,82 @@ impl<M: Model> Run<M> {
         hb: &Heartbeat,
     ) -> Execution<M> {
         hb.begin(Activity::Program(
-            program.prefix.iter().map(|o| o.to_rust()).collect(),
+            program.steps().map(|(_, o)| o.to_rust()).collect(),
         ));
+        self.run_judged(executor, program, recording, hb)
+    }
+
+    /// Runs a program and judges it, under whatever activity the watchdog was last told of.
+    fn run_judged<E: Executor<M> + ?Sized>(
+        &self,
+        executor: &E,
+        program: &Program<M::Op>,
+        recording: Recording,
+        hb: &Heartbeat,
+    ) -> Execution<M> {
         let mut execution = executor.execute(program, recording, hb);
         self.judge(&mut execution);
         execution
     }
 
-    /// Fresh argument trees for a generated case (see `shrink::Regenerate`).
-    fn fresh_trees(&self, origin: &Origin, len: usize) -> Vec<Vec<Box<dyn ArgTree>>> {
-        let Origin::Generated { case_seed, .. } = origin else {
-            return Vec::new();
-        };
-        let mut trees = Vec::new();
-        let mut plan = self.plan(*case_seed);
-        match generate_program(&self.initial, &mut plan, len, Some(&mut trees)) {
-            Ok(_) => trees,
-            Err(_) => Vec::new(),
+    /// Runs a fixed program up to `repeats` times, stopping at the first failing run, whose
+    /// execution comes back (else the last one's), with the shrinker's judgement of them all.
+    fn run_repeated<E: Executor<M> + ?Sized>(
+        &self,
+        executor: &E,
+        program: &Program<M::Op>,
+        recording: Recording,
+        hb: &Heartbeat,
+    ) -> (Execution<M>, Judgement) {
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            let execution = self.run_once(executor, program, recording, hb);
+            if execution.failure.is_some() || runs >= self.repeats || hb.abandoned() {
+                let judgement = Judgement {
+                    runs,
+                    ..Judgement::once(execution.failure.clone())
+                };
+                return (execution, judgement);
+            }
         }
+    }
+
+    /// Generated case `case_seed` again, in the run's shape: `len` steps of a sequential one
+    /// (as far as it ran), or the whole parallel one; with its argument trees if asked for.
+    fn case_program(
+        &self,
+        case_seed: u64,
+        len: usize,
+        trees: Option<&mut ProgramTrees>,
+    ) -> Result<Program<M::Op>, GenError> {
+        let mut plan = self.plan(case_seed);
+        match &self.shape {
+            Some(shape) => shape.generate(&self.initial, &mut plan, trees),
+            None => {
+                let mut steps = Vec::new();
+                let keep = trees.is_some().then_some(&mut steps);
+                let ops = generate_program(&self.initial, &mut plan, len, keep)?;
+                if let Some(t) = trees {
+                    *t = Program::sequential(steps);
+                }
+                Ok(Program::sequential(ops))
+            }
+        }
+    }
+
+    /// Fresh argument trees for a generated case, in its shape (see `shrink::Regenerate`).
+    fn fresh_trees(&self, origin: &Origin, len: usize) -> ProgramTrees {
+        let mut trees = Program::sequential(Vec::new());
+        if let Origin::Generated { case_seed, .. } = origin {
+            if self
+                .case_program(*case_seed, len, Some(&mut trees))
+                .is_err()
+            {
+                trees = Program::sequential(Vec::new());
+            }
+        }
+        trees
     }
 
     /// Shrinks a failing case and confirms the result by a rerun. Every program adopted on the
@@ -100,12 +173,12 @@ impl<M: Model> Run<M> {
     ) -> Found<M::Op> {
         let origin = candidate.origin.clone();
         outcome::lock(&self.progress).best = Some(Found {
-            ops: candidate.ops.clone(),
+            program: candidate.program.clone(),
             failure: candidate.failure.clone(),
             origin: origin.clone(),
             stats: stats.clone(),
             shrink: ShrinkStats {
-                steps_before: candidate.ops.len(),
+                steps_before: candidate.program.len(),
                 failures: 1,
                 ..ShrinkStats::default()
             },
@@ -116,7 +189,7 @@ impl<M: Model> Run<M> {
         });
         let publish = |program: &Program<M::Op>, failure: &Failure, shrink: &ShrinkStats| {
             if let Some(best) = &mut outcome::lock(&self.progress).best {
-                best.ops = program.prefix.clone();
+                best.program = program.clone();
                 best.failure = failure.clone();
                 best.shrink.runs = shrink.runs;
                 best.shrink.skipped = shrink.skipped;
@@ -124,10 +197,8 @@ impl<M: Model> Run<M> {
         };
         // A candidate runs like any fixed program: announced to the watchdog, then executed.
         let property = |program: &Program<M::Op>| {
-            Judgement::once(
-                self.run_once(executor, program, self.recording(false), hb)
-                    .failure,
-            )
+            self.run_repeated(executor, program, self.recording(false), hb)
+                .1
         };
         let stop = || hb.abandoned();
         let shrinker = Shrinker::new(
@@ -139,12 +210,12 @@ impl<M: Model> Run<M> {
         )
         .on_adopt(&publish)
         .reruns(self.config.reruns);
-        let len = candidate.ops.len();
+        let len = candidate.program.len();
         let regenerate = || self.fresh_trees(&origin, len);
-        let shrunk = shrinker.shrink(
-            candidate.ops,
+        let shrunk = shrinker.shrink_program(
+            candidate.program,
             candidate.trees,
-            Some(&regenerate),
+            Some(&regenerate as RegenerateProgram<'_>),
             candidate.failure,
         );
         let shrink = shrunk.stats.clone();
@@ -157,9 +228,15 @@ impl<M: Model> Run<M> {
             };
             self.run_once(executor, program, recording, hb)
         };
-        let confirmed = outcome::confirm(&run, shrunk, self.config.reruns);
+        // A racing program is rerun more, so that its reproduction rate means something.
+        let racy = self.shape.is_some();
+        let reruns = match racy {
+            true => self.config.reruns.max(self.repeats * CONFIRM_REPEATS),
+            false => self.config.reruns,
+        };
+        let confirmed = outcome::confirm(&run, shrunk, reruns, racy);
         Found {
-            ops: confirmed.ops,
+            program: confirmed.program,
             failure: confirmed.failure,
             origin,
             stats: stats.clone(),
@@ -204,7 +281,7 @@ impl<M: Model> Run<M> {
                 total.failures += 1;
                 if best
                     .as_ref()
-                    .is_none_or(|b| crate::shrink::simpler(&candidate.ops, &b.ops))
+                    .is_none_or(|b| simpler_program(&candidate.program, &b.program))
                 {
                     best = Some(candidate);
                 }
@@ -234,12 +311,14 @@ impl<M: Model> Run<M> {
         }
         Ok(RunResult {
             report,
-            minimal_program: Program::sequential(found.ops.clone()),
-            minimal: found.ops,
+            minimal: found.program.prefix.clone(),
+            minimal_program: found.program,
         })
     }
 
-    /// Replays this test's saved programs; the first that still fails is the result.
+    /// Replays this test's saved programs; the first that still fails is the result. A
+    /// sequential run skips parallel programs; a concurrent one runs both shapes (a sequential
+    /// program is a prefix without branches).
     fn replay_saved<E: Executor<M> + ?Sized>(
         &self,
         executor: &E,
@@ -251,18 +330,28 @@ impl<M: Model> Run<M> {
         };
         for entry in persist::load(path, &self.reporting.test)? {
             let location = format!("{}:{}", path.display(), entry.line);
-            if entry.program.shape() != Shape::Sequential {
+            let shape = entry.program.shape();
+            if shape != Shape::Sequential && (self.shape.is_none() || shape != Shape::Parallel) {
                 eprintln!(
                     "stateprop: {location}: skipped a saved case: it holds a `{}` program, \
                      which this runner does not run",
-                    entry.program.shape().as_str()
+                    shape.as_str()
                 );
                 continue;
             }
-            let ops: Result<Vec<M::Op>, String> =
-                entry.program.prefix.iter().map(M::Op::from_json).collect();
-            let ops = match ops {
-                Ok(ops) => ops,
+            let parse = |steps: &[serde_json::Value]| -> Result<Vec<M::Op>, String> {
+                steps.iter().map(M::Op::from_json).collect()
+            };
+            let program = parse(&entry.program.prefix).and_then(|prefix| {
+                let branches: Result<Vec<_>, String> =
+                    entry.program.branches.iter().map(|b| parse(b)).collect();
+                Ok(Program {
+                    prefix,
+                    branches: branches?,
+                })
+            });
+            let program = match program {
+                Ok(program) => program,
                 Err(e) => {
                     eprintln!(
                         "stateprop: {location}: skipped a saved case for `{}`: {e}",
@@ -271,7 +360,12 @@ impl<M: Model> Run<M> {
                     continue;
                 }
             };
-            if let Err(invalid) = crate::program::validate(&self.initial, &ops) {
+            let valid = match shape {
+                Shape::Sequential => crate::program::validate(&self.initial, &program.prefix)
+                    .map_err(|invalid| invalid.to_string()),
+                _ => crate::program::validate_program(&self.initial, &program),
+            };
+            if let Err(invalid) = valid {
                 eprintln!(
                     "stateprop: {location}: skipped a saved case, which the model no longer \
                      allows: {invalid}"
@@ -280,17 +374,13 @@ impl<M: Model> Run<M> {
             }
             stats.replayed += 1;
             let origin = Origin::Saved { location };
-            outcome::lock(&self.progress).program = Some((ops.clone(), origin.clone()));
-            let program = Program::sequential(ops);
-            let failure = self
-                .run_once(executor, &program, self.recording(false), hb)
-                .failure;
-            let ops = program.prefix;
+            outcome::lock(&self.progress).program = Some((program.clone(), origin.clone()));
+            let (execution, _) = self.run_repeated(executor, &program, self.recording(false), hb);
             outcome::lock(&self.progress).program = None;
-            if let Some(failure) = failure {
+            if let Some(failure) = execution.failure {
                 return Ok(Some(Candidate {
-                    ops,
-                    trees: Vec::new(),
+                    program,
+                    trees: Program::sequential(Vec::new()),
                     failure,
                     origin,
                 }));
@@ -330,14 +420,30 @@ impl<M: Model> Run<M> {
             self.judge(&mut run.execution);
             stats.cases += 1;
             stats.steps += run.ran as u64;
-            if let Some(failure) = run.execution.failure {
+            let mut failure = run.execution.failure;
+            if failure.is_none() && self.repeats > 1 {
+                // The same case again, still announced as the case, so a hang reports it.
+                let program = self
+                    .case_program(seed, run.ran, None)
+                    .map_err(|e| self.gen_error(e, case_index, 0))?;
+                for _ in 1..self.repeats {
+                    if hb.abandoned() {
+                        break;
+                    }
+                    failure = self.run_judged(executor, &program, recording, hb).failure;
+                    if failure.is_some() {
+                        break;
+                    }
+                }
+            }
+            if let Some(failure) = failure {
                 // Regenerate the case as far as it ran, this time keeping the argument trees.
-                let mut trees = Vec::new();
-                let mut plan = self.plan(seed);
-                let ops = generate_program(&self.initial, &mut plan, run.ran, Some(&mut trees))
+                let mut trees = Program::sequential(Vec::new());
+                let program = self
+                    .case_program(seed, run.ran, Some(&mut trees))
                     .map_err(|e| self.gen_error(e, case_index, 0))?;
                 return Ok(Some(Candidate {
-                    ops,
+                    program,
                     trees,
                     failure,
                     origin: Origin::Generated {

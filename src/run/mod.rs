@@ -1,10 +1,16 @@
 //! Runners: generate cases, run them against the system, shrink and report the first failure.
 
+mod concurrent;
 mod engine;
 mod outcome;
 mod rerun;
 
+pub use concurrent::{
+    check_concurrent, check_concurrent_with, replay_concurrent, replay_concurrent_with,
+};
+
 use crate::config::{Config, MAX_STEPS};
+use crate::exec::parallel::ParallelShape;
 use crate::exec::sequential::Sequential;
 use crate::exec::watchdog::{run_watched, Activity, Heartbeat};
 use crate::exec::{Executor, Recording};
@@ -133,6 +139,37 @@ impl<M: Model> Runner<M> {
         M::Op: Send,
     {
         let source = Location::caller().file();
+        let replay_call = |m: &str, s: &str| {
+            format!(
+                "stateprop::replay_with::<{m}, {s}>(\n        {m}::default(),\n        \
+                 || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
+            )
+        };
+        self.start::<S>(source, false, replay_call, move |job, hb| {
+            let executor = Sequential {
+                initial: &job.initial,
+                factory: &factory,
+            };
+            job.work(&executor, hb)
+        })
+    }
+
+    /// What [`run`](Runner::run) and the concurrent runner share: the configuration, the
+    /// report's settings, the worker watched for hangs, the JSON report. `concurrent` runs
+    /// generate parallel programs of the configuration's shape; `replay_call` makes the pasted
+    /// call's default from the short names of the model and the system; `work` runs on the
+    /// worker.
+    fn start<S>(
+        self,
+        source: &str,
+        concurrent: bool,
+        replay_call: impl FnOnce(&str, &str) -> String,
+        work: impl FnOnce(&Run<M>, &Heartbeat) -> Result<RunResult<M::Op>, String> + Send + 'static,
+    ) -> RunResult<M::Op>
+    where
+        M: Send,
+        M::Op: Send,
+    {
         let config = match self.config.clone().with_env() {
             Ok(c) => c,
             Err(e) => panic!("stateprop: bad environment: {e}"),
@@ -142,10 +179,7 @@ impl<M: Model> Runner<M> {
         let replay_call = self.replay_call.unwrap_or_else(|| {
             let m = short_type_name(std::any::type_name::<M>());
             let s = short_type_name(std::any::type_name::<S>());
-            format!(
-                "stateprop::replay_with::<{m}, {s}>(\n        {m}::default(),\n        \
-                 || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
-            )
+            replay_call(&m, &s)
         });
         // Settings that change which programs are generated, where the environment changed them.
         let mut rerun_env = String::new();
@@ -157,6 +191,10 @@ impl<M: Model> Runner<M> {
         }
         if config.failures != self.config.failures {
             rerun_env += &format!(" STATEPROP_FAILURES={}", config.failures);
+        }
+        let parallel = concurrent.then(|| ParallelShape::of(&config));
+        if concurrent {
+            rerun_env += &concurrent::rerun_env(&config, &self.config);
         }
         let regression_file = match (&config.regression_file, config.persist) {
             (_, false) => None,
@@ -187,6 +225,7 @@ impl<M: Model> Runner<M> {
             step_timeout: config.step_timeout,
             steps: config.steps,
             swarm: config.swarm,
+            parallel,
         };
         let progress = outcome::shared();
         let job = Run {
@@ -196,14 +235,14 @@ impl<M: Model> Runner<M> {
             progress: progress.clone(),
             judges: self.judges,
             undecided: Default::default(),
+            shape: parallel,
+            repeats: if parallel.is_some() {
+                config.repeats
+            } else {
+                1
+            },
         };
-        let outcome = run_watched(config.step_timeout, move |hb| {
-            let executor = Sequential {
-                initial: &job.initial,
-                factory: &factory,
-            };
-            job.work(&executor, hb)
-        });
+        let outcome = run_watched(config.step_timeout, move |hb| work(&job, hb));
         let result = match outcome {
             Ok(Ok(result)) => result,
             Ok(Err(message)) => panic!("stateprop: {message}"),
@@ -212,8 +251,8 @@ impl<M: Model> Runner<M> {
                     outcome::hang_report(&reporting, &self.initial, &progress, hung);
                 RunResult {
                     report,
-                    minimal_program: Program::sequential(minimal.clone()),
-                    minimal,
+                    minimal: minimal.prefix.clone(),
+                    minimal_program: minimal,
                 }
             }
         };
@@ -343,9 +382,10 @@ where
             step_timeout: config.step_timeout,
             steps: config.steps,
             swarm: config.swarm,
+            parallel: None,
         };
         let found = Found {
-            ops: ops.to_vec(),
+            program: Program::sequential(ops.to_vec()),
             failure,
             origin: Origin::Replay,
             stats: Stats::default(),

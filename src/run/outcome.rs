@@ -6,6 +6,7 @@
 //! the worker hangs in a system that never returns: a hang while shrinking must not hide the bug
 //! that was being shrunk.
 
+use crate::exec::parallel::ParallelShape;
 use crate::exec::watchdog::{Activity, Hung};
 use crate::exec::Execution;
 use crate::failure::{Failure, FailureKind};
@@ -33,11 +34,13 @@ pub(crate) struct Reporting {
     pub(crate) step_timeout: Duration,
     pub(crate) steps: (usize, usize),
     pub(crate) swarm: bool,
+    /// The shape of generated cases, for a concurrent run; `None` for a sequential one.
+    pub(crate) parallel: Option<ParallelShape>,
 }
 
 /// A failing program and everything its report says.
 pub(crate) struct Found<Op> {
-    pub(crate) ops: Vec<Op>,
+    pub(crate) program: Program<Op>,
     pub(crate) failure: Failure,
     pub(crate) origin: Origin,
     pub(crate) stats: Stats,
@@ -79,8 +82,8 @@ impl Reporting {
         Report {
             verdict: RunVerdict::Fail,
             failure: Some(found.failure.clone()),
-            minimal_rust: Program::sequential(found.ops.iter().map(|o| o.to_rust()).collect()),
-            minimal_json: Program::sequential(found.ops.iter().map(|o| o.to_json()).collect()),
+            minimal_rust: found.program.clone().map(|o| o.to_rust()),
+            minimal_json: found.program.clone().map(|o| o.to_json()),
             origin: Some(found.origin.clone()),
             shrink: found.shrink.clone(),
             note: found.note.clone(),
@@ -111,7 +114,7 @@ pub(crate) struct Progress<Op> {
     /// The failure being shrunk, at its smallest so far.
     pub(crate) best: Option<Found<Op>>,
     /// A fixed program being run (a saved case) and where it was saved.
-    pub(crate) program: Option<(Vec<Op>, Origin)>,
+    pub(crate) program: Option<(Program<Op>, Origin)>,
 }
 
 pub(crate) type Shared<Op> = Arc<Mutex<Progress<Op>>>;
@@ -129,7 +132,7 @@ pub(crate) fn lock<Op>(progress: &Shared<Op>) -> std::sync::MutexGuard<'_, Progr
 
 /// The program a report shows, after `confirm`.
 pub(crate) struct Confirmed<Op> {
-    pub(crate) ops: Vec<Op>,
+    pub(crate) program: Program<Op>,
     pub(crate) failure: Failure,
     pub(crate) note: Option<String>,
     pub(crate) trace: Vec<String>,
@@ -177,18 +180,24 @@ pub(crate) fn recorded<M: Model>(
 /// reported, with a note saying plainly what happened. Each program gets `reruns` runs, and the
 /// reported one's count of failing runs is its reproduction rate.
 ///
-/// `run` runs and judges a program; its flag is `true` for a program's first rerun, whose
-/// trace and history the report shows.
+/// `run` runs and judges a program; its flag is `true` for a run whose trace and history the
+/// report may show: a program's first rerun, or with `racy` every run until one fails.
+///
+/// `racy` is for programs whose branches race: a run failing by the same check with other
+/// values (another interleaving) is the expected way of such a program, not a sign of a model
+/// that is not deterministic, and the report shows a failing run's failure and history (the
+/// first rerun may well have passed).
 pub(crate) fn confirm<M: Model>(
     run: RunOnce<'_, M>,
     shrunk: Shrunk<M::Op>,
     reruns: u32,
+    racy: bool,
 ) -> Confirmed<M::Op> {
     let reruns = reruns.max(1);
     if matches!(shrunk.failure.kind, FailureKind::Hang { .. }) {
         // Rerunning a hang would leave one more thread stuck: it is reported as found.
         return Confirmed {
-            ops: shrunk.program.prefix,
+            program: shrunk.program,
             failure: shrunk.failure,
             note: None,
             trace: Vec::new(),
@@ -199,36 +208,50 @@ pub(crate) fn confirm<M: Model>(
     let last = shrunk.trail.len().saturating_sub(1);
     let mut first_miss: Option<String> = None;
     for (i, (program, failure)) in shrunk.trail.into_iter().enumerate().rev() {
-        let steps = program.prefix.len();
+        let steps = program.len();
         let (mut alike, mut exact) = (0, false);
         let (mut differently, mut elsewhere): (Option<String>, Option<String>) = (None, None);
         let mut first_trace = Vec::new();
         let mut first_history = None;
+        // With `racy`, the first run that failed alike: its failure, trace and history.
+        let mut shown: Option<(Failure, Vec<String>, Option<Vec<RecordedOp>>)> = None;
         for attempt in 0..reruns {
-            let rerun = run(&program, attempt == 0);
+            let wanted = attempt == 0 || (racy && shown.is_none());
+            let rerun = run(&program, wanted);
+            let history = match (&rerun.history, wanted) {
+                (Some(h), true) => Some(recorded::<M>(&program, h)),
+                _ => None,
+            };
             if attempt == 0 {
-                first_trace = rerun.trace;
-                first_history = rerun.history.map(|h| recorded::<M>(&program, &h));
+                first_trace = rerun.trace.clone();
+                first_history = history.clone();
             }
-            match rerun.failure {
+            let same = match rerun.failure {
                 Some(f) if f == failure => {
-                    alike += 1;
                     exact = true;
+                    Some(f)
                 }
                 // Where it did and by the same check, with other values.
                 Some(f) if f.step == failure.step && f.kind.name() == failure.kind.name() => {
-                    alike += 1;
                     differently.get_or_insert_with(|| f.cause(steps));
+                    Some(f)
                 }
                 Some(f) => {
                     elsewhere
                         .get_or_insert_with(|| format!("failed differently: {}", f.cause(steps)));
+                    None
                 }
-                None => {}
+                None => None,
+            };
+            if let Some(f) = same {
+                alike += 1;
+                if racy && shown.is_none() {
+                    shown = Some((f, rerun.trace, history));
+                }
             }
         }
         if alike > 0 {
-            let note = match (first_miss, exact, differently) {
+            let note = match (first_miss, exact || racy, differently) {
                 (Some(miss), _, _) => Some(nondeterministic(&miss, steps)),
                 (None, false, Some(cause)) => Some(format!(
                     "rerun to confirm it, this program failed again at the same step but \
@@ -237,13 +260,17 @@ pub(crate) fn confirm<M: Model>(
                 )),
                 _ => None,
             };
+            let (failure, trace, history) = match shown {
+                Some(shown) => shown,
+                None => (failure, first_trace, first_history),
+            };
             return Confirmed {
-                ops: program.prefix,
+                program,
                 failure,
                 note,
-                trace: first_trace,
+                trace,
                 reproduced: (alike, reruns),
-                history: first_history,
+                history,
             };
         }
         if i == last {
@@ -263,7 +290,7 @@ pub(crate) fn confirm<M: Model>(
          is not deterministic (the time, randomness or global state?); this program failed once"
     );
     Confirmed {
-        ops: shrunk.program.prefix,
+        program: shrunk.program,
         failure: shrunk.failure,
         note: Some(note),
         trace: Vec::new(),
@@ -289,7 +316,7 @@ pub(crate) fn hang_report<M: Model>(
     initial: &M,
     progress: &Shared<M::Op>,
     hung: Hung,
-) -> (Report, Vec<M::Op>) {
+) -> (Report, Program<M::Op>) {
     let mut progress = lock(progress);
     let timeout = crate::failure::seconds(reporting.step_timeout);
     if let Some(mut found) = progress.best.take() {
@@ -297,39 +324,55 @@ pub(crate) fn hang_report<M: Model>(
             Activity::Program(lines) => lines.join("; "),
             _ => String::new(),
         };
-        let op = match &hung.activity {
-            Activity::Program(lines) => lines.get(hung.step).cloned().unwrap_or_default(),
-            _ => String::new(),
+        // The lines are the candidate's steps in order; a branch step is named by its id.
+        let at = match (&hung.activity, hung.branch) {
+            (Activity::Program(lines), None) => format!(
+                "step {} ({})",
+                hung.step,
+                lines.get(hung.step).cloned().unwrap_or_default()
+            ),
+            _ => format!("step {}", hung.at()),
         };
-        found.shrink.steps_after = found.ops.len();
+        found.shrink.steps_after = found.program.len();
         found.shrink.budget_exhausted = true;
         found.note = Some(format!(
-            "shrinking stopped: a candidate program hung at step {} ({op}), which did not return \
+            "shrinking stopped: a candidate program hung at {at}, which did not return \
              within {timeout} and cannot be interrupted (its thread is left running); shown is \
-             the smallest failing program found before that. The candidate that hung: [{candidate}]",
-            hung.step
+             the smallest failing program found before that. The candidate that hung: [{candidate}]"
         ));
         let mut report = reporting.failed(&found);
         reporting.save(&mut report);
-        return (report, found.ops);
+        return (report, found.program);
     }
-    let (mut ops, origin, cases): (Vec<M::Op>, Option<Origin>, u64) = match &hung.activity {
+    let (program, origin, cases): (Program<M::Op>, Option<Origin>, u64) = match &hung.activity {
         Activity::Case { index, seed } => {
             let mut plan = CaseGenerator::new::<M::Op>(*seed, reporting.steps, reporting.swarm);
-            let ops = generate_program(initial, &mut plan, hung.step + 1, None).unwrap_or_default();
+            let program = match &reporting.parallel {
+                // The whole case: its branches ran at once, so each may matter.
+                Some(shape) => shape
+                    .generate(initial, &mut plan, None)
+                    .unwrap_or_else(|_| Program::sequential(Vec::new())),
+                None => Program::sequential(
+                    generate_program(initial, &mut plan, hung.step + 1, None).unwrap_or_default(),
+                ),
+            };
             let origin = Origin::Generated {
                 case: *index,
                 case_seed: *seed,
             };
-            (ops, Some(origin), index + 1)
+            (program, Some(origin), index + 1)
         }
         _ => match progress.program.take() {
-            Some((ops, origin)) => (ops, Some(origin), 0),
-            None => (Vec::new(), None, 0),
+            Some((program, origin)) => (program, Some(origin), 0),
+            None => (Program::sequential(Vec::new()), None, 0),
         },
     };
-    ops.truncate(hung.step + 1);
-    let program = Program::sequential(ops);
+    // Steps after the one that hung never ran: a prefix step hung before any branch started.
+    let mut program = program;
+    if hung.branch.is_none() {
+        program.prefix.truncate(hung.step + 1);
+        program.branches.clear();
+    }
     let found = Found {
         failure: hung.failure(&program, reporting.step_timeout),
         origin: origin.unwrap_or(Origin::Replay),
@@ -346,9 +389,9 @@ pub(crate) fn hang_report<M: Model>(
         trace: Vec::new(),
         reproduced: None,
         history: None,
-        ops: program.prefix,
+        program,
     };
     let mut report = reporting.failed(&found);
     reporting.save(&mut report);
-    (report, found.ops)
+    (report, found.program)
 }

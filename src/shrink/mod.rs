@@ -24,10 +24,10 @@ mod shape;
 mod tests;
 
 pub(crate) use judgement::Judgement;
-pub(crate) use order::{simpler, simpler_program};
+pub(crate) use order::simpler_program;
 
 use crate::failure::Failure;
-use crate::generate::{ArgTree, ProgramTrees};
+use crate::generate::ProgramTrees;
 use crate::program::{fingerprint_program, Program, StepId};
 use crate::report::ShrinkStats;
 use crate::spec::Model;
@@ -123,14 +123,12 @@ impl Try {
     }
 }
 
-/// Makes fresh value trees for the original sequential program, one list per original step.
+/// Makes fresh value trees for the original program, in its shape (one list per original
+/// step).
 ///
 /// proptest's value trees remember the bounds of their binary search, and those bounds go stale
 /// once other steps change (an amount that had to stay above a balance may drop after the
 /// balance shrank). Each round after the first starts from fresh trees.
-pub(crate) type Regenerate<'a> = &'a dyn Fn() -> Vec<Vec<Box<dyn ArgTree>>>;
-
-/// [`Regenerate`] for a program of any shape: the trees in the original program's shape.
 pub(crate) type RegenerateProgram<'a> = &'a dyn Fn() -> ProgramTrees;
 
 impl<'a, M: Model> Shrinker<'a, M> {
@@ -170,24 +168,6 @@ impl<'a, M: Model> Shrinker<'a, M> {
     pub(crate) fn on_adopt(mut self, f: OnAdopt<'a, M::Op>) -> Self {
         self.on_adopt = Some(f);
         self
-    }
-
-    /// Shrinks a failing sequential program. `trees` may be empty (no argument shrinking) or
-    /// hold one entry per step.
-    pub(crate) fn shrink(
-        self,
-        ops: Vec<M::Op>,
-        trees: Vec<Vec<Box<dyn ArgTree>>>,
-        regenerate: Option<Regenerate<'_>>,
-        failure: Failure,
-    ) -> Shrunk<M::Op> {
-        let in_shape = regenerate.map(|r| move || Program::sequential(r()));
-        self.shrink_program(
-            Program::sequential(ops),
-            Program::sequential(trees),
-            in_shape.as_ref().map(|r| r as RegenerateProgram<'_>),
-            failure,
-        )
     }
 
     /// Shrinks a failing program of any shape. `trees` may be empty (no argument shrinking) or

@@ -12,6 +12,10 @@ mod kv;
 #[allow(dead_code)]
 mod bank;
 
+#[path = "../../examples/ticket_dispenser.rs"]
+#[allow(dead_code)]
+mod tickets;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,9 +28,10 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-/// A crate whose modules are the given model files, each followed by its pasted test.
-fn scratch_crate(modules: &[(&str, &str, String)]) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("paste-check");
+/// A crate named `name` whose modules are the given model files, each followed by its pasted
+/// test (a crate per test, as the tests run at the same time).
+fn scratch_crate(name: &str, modules: &[(&str, &str, String)]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(dir.join("src"));
     write(
         &dir.join("Cargo.toml"),
@@ -99,19 +104,22 @@ fn a_pasted_regression_test_compiles_and_fails_the_same_way() {
     .run(kv::BuggyStore::default);
     assert!(kv.failed() && bank.failed() && factory.failed());
 
-    let dir = scratch_crate(&[
-        ("kv", "examples/support/kv.rs", kv.report.pasteable_test()),
-        (
-            "bank",
-            "examples/support/bank.rs",
-            bank.report.pasteable_test(),
-        ),
-        (
-            "factory",
-            "examples/support/kv.rs",
-            factory.report.pasteable_test(),
-        ),
-    ]);
+    let dir = scratch_crate(
+        "paste-check",
+        &[
+            ("kv", "examples/support/kv.rs", kv.report.pasteable_test()),
+            (
+                "bank",
+                "examples/support/bank.rs",
+                bank.report.pasteable_test(),
+            ),
+            (
+                "factory",
+                "examples/support/kv.rs",
+                factory.report.pasteable_test(),
+            ),
+        ],
+    );
     let (passed, output) = cargo_test(&dir);
     assert!(
         !passed,
@@ -137,4 +145,58 @@ fn a_pasted_regression_test_compiles_and_fails_the_same_way() {
         "the factory test compiles and asks for the factory:\n{output}"
     );
     assert!(output.contains("3 failed"), "{output}");
+}
+
+#[test]
+fn a_pasted_replay_concurrent_test_compiles_and_fails_on_the_race() {
+    let racy = Runner::<tickets::Tickets>::new(
+        Config::default()
+            .ignore_env()
+            .seed(42)
+            .persist(false)
+            .name("ticket_dispenser"),
+    )
+    .run_concurrent_default::<tickets::RacyDispenser>();
+    // A factory-built system: the pasted call names the types and leaves the factory to fill in.
+    let factory = Runner::<tickets::Tickets>::new(
+        Config::default()
+            .ignore_env()
+            .seed(7)
+            .persist(false)
+            .name("dispenser_factory"),
+    )
+    .run_concurrent(tickets::RacyDispenser::default);
+    assert!(racy.failed() && factory.failed());
+    let pasted = racy.report.pasteable_test();
+    assert!(pasted.contains("stateprop::replay_concurrent::<Tickets, RacyDispenser>("));
+
+    let dir = scratch_crate(
+        "paste-check-concurrent",
+        &[
+            ("tickets", "examples/ticket_dispenser.rs", pasted),
+            (
+                "factory",
+                "examples/ticket_dispenser.rs",
+                factory.report.pasteable_test(),
+            ),
+        ],
+    );
+    let (passed, output) = cargo_test(&dir);
+    assert!(
+        !passed,
+        "the pasted tests must fail while the race is there:\n{output}"
+    );
+    assert!(
+        !output.contains("error[E"),
+        "the pasted tests must compile:\n{output}"
+    );
+    assert!(
+        output.contains("the history is not linearizable"),
+        "the pasted test must fail on the race:\n{output}"
+    );
+    assert!(
+        output.contains("build the system as the test does"),
+        "the factory test compiles and asks for the factory:\n{output}"
+    );
+    assert!(output.contains("2 failed"), "{output}");
 }

@@ -1,0 +1,240 @@
+//! The concurrent runner: the same run loop as the sequential one, driving the threads
+//! executor. Each case is a parallel program (a prefix, then branches on threads released
+//! together), run `Config::repeats` times since a race shows only in some interleavings, its
+//! history judged for linearizability unless other judges were chosen; failures shrink as
+//! programs of that shape, and the report's pasted test calls [`replay_concurrent`].
+
+use super::outcome::{self, Found, Reporting};
+use super::{conclude, fail_with, RunResult, Runner};
+use crate::config::Config;
+use crate::exec::threads::{ConcurrentSystem, Threads};
+use crate::exec::watchdog::{run_watched, Activity};
+use crate::exec::{Executor, Recording};
+use crate::failure::Failure;
+use crate::judge::{self, judge_history, Judge};
+use crate::program::Program;
+use crate::report::{Origin, ShrinkStats, Stats};
+use crate::spec::{Model, StateMachine};
+use std::hash::Hash;
+use std::panic::Location;
+
+impl<M: Model> Runner<M> {
+    /// Runs parallel programs against concurrent systems from `factory`: each case's prefix on
+    /// one thread, then [`Config::branches`] branches at once on threads of their own, each
+    /// case [`Config::repeats`] times. With no judge chosen ([`Runner::judge`]), histories are
+    /// judged for linearizability against the model. Saved cases, of either shape, run first.
+    ///
+    /// ```no_run
+    /// # use stateprop::{Config, Runner};
+    /// # use stateprop::models::Counter;
+    /// # fn demo<S: stateprop::ConcurrentSystem<Counter> + Default + 'static>() {
+    /// let result = Runner::<Counter>::new(Config::default().branches(3)).run_concurrent(S::default);
+    /// assert!(!result.failed(), "{}", result.report.text());
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn run_concurrent<S, F>(mut self, factory: F) -> RunResult<M::Op>
+    where
+        M: Hash + Eq + Send,
+        M::Op: Send + Sync,
+        M::Output: Send + Sync,
+        S: ConcurrentSystem<M> + 'static,
+        F: Fn() -> S + Send + 'static,
+    {
+        let source = Location::caller().file();
+        if self.judges.is_empty() {
+            self.judges.push(judge::linearizable());
+        }
+        let replay_call = |m: &str, s: &str| {
+            format!(
+                "stateprop::replay_concurrent_with::<{m}, {s}>(\n        {m}::default(),\n        \
+                 || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
+            )
+        };
+        self.start::<S>(source, true, replay_call, move |job, hb| {
+            let shape = job.shape.expect("a concurrent run has a shape");
+            let executor = Threads::new(job.initial.clone(), factory).shape(shape);
+            job.work(&executor, hb)
+        })
+    }
+
+    /// [`run_concurrent`](Runner::run_concurrent) with `S::default()` as the factory; the
+    /// pasteable test calls [`replay_concurrent`].
+    #[track_caller]
+    pub fn run_concurrent_default<S>(mut self) -> RunResult<M::Op>
+    where
+        M: Hash + Eq + Send,
+        M::Op: Send + Sync,
+        M::Output: Send + Sync,
+        S: ConcurrentSystem<M> + Default + 'static,
+    {
+        if self.replay_call.is_none() {
+            self.replay_call = Some(format!(
+                "stateprop::replay_concurrent::<{}, {}>(",
+                super::short_type_name(std::any::type_name::<M>()),
+                super::short_type_name(std::any::type_name::<S>())
+            ));
+        }
+        self.run_concurrent(S::default)
+    }
+}
+
+/// Checks a concurrent system against its model: parallel programs run on real threads, many
+/// times each, their histories judged for linearizability; on failure, panics with the report
+/// (cause, minimal program by branch, the history, its reproduction rate, a test to paste).
+///
+/// `S::default()` builds a fresh system for each run; see [`check_concurrent_with`] for a
+/// factory. The environment (`STATEPROP_SEED`, `STATEPROP_REPEATS`, ...) overrides `config`.
+#[track_caller]
+pub fn check_concurrent<M, S>(config: Config)
+where
+    M: Model + Default + Hash + Eq + Send,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ConcurrentSystem<M> + Default + 'static,
+{
+    let result = Runner::<M>::new(config).run_concurrent_default::<S>();
+    conclude(&result.report);
+}
+
+/// [`check_concurrent`] with a factory that builds each run's system.
+#[track_caller]
+pub fn check_concurrent_with<M, S, F>(config: Config, factory: F)
+where
+    M: Model + Default + Hash + Eq + Send,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ConcurrentSystem<M> + 'static,
+    F: Fn() -> S + Send + 'static,
+{
+    let result = Runner::<M>::new(config).run_concurrent(factory);
+    conclude(&result.report);
+}
+
+/// Replays a parallel program (a pasted regression test): runs it [`Config::repeats`] times
+/// (`STATEPROP_REPEATS`) from `M::default()` on fresh `S::default()` systems, each history
+/// judged for linearizability, and panics with a report if any run fails.
+#[track_caller]
+pub fn replay_concurrent<M, S>(program: &Program<M::Op>)
+where
+    M: Model + Default + Hash + Eq + Send,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ConcurrentSystem<M> + Default + 'static,
+{
+    replay_concurrent_with::<M, S>(M::default(), S::default, program)
+}
+
+/// [`replay_concurrent`] from an initial model and a factory for the system.
+#[track_caller]
+pub fn replay_concurrent_with<M, S>(
+    initial: M,
+    factory: impl Fn() -> S + Send + 'static,
+    program: &Program<M::Op>,
+) where
+    M: Model + Hash + Eq + Send,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ConcurrentSystem<M> + 'static,
+{
+    let config = match Config::default().with_env() {
+        Ok(c) => c,
+        Err(e) => panic!("stateprop: bad environment: {e}"),
+    };
+    // Check the program is one the generator could have made before running the system.
+    if let Err(invalid) = crate::program::validate_program(&initial, program) {
+        panic!("stateprop: the replayed program is not valid: {invalid}");
+    }
+    let owned = program.clone();
+    let start = initial.clone();
+    let repeats = config.repeats;
+    let verbose = config.verbose > 0;
+    let outcome = run_watched(config.step_timeout, move |hb| {
+        hb.begin(Activity::Program(
+            owned.steps().map(|(_, o)| o.to_rust()).collect(),
+        ));
+        let judges: Vec<Judge<M>> = vec![judge::linearizable()];
+        let executor = Threads::new(start, factory);
+        let recording = Recording {
+            history: true,
+            trace: verbose,
+        };
+        // Every run, so the report can give the rate; the first failing one is shown.
+        let mut shown: Option<(Failure, Vec<String>, _)> = None;
+        let mut failed = 0;
+        for _ in 0..repeats {
+            let mut run = executor.execute(&owned, recording, hb);
+            if run.failure.is_none() {
+                if let Some(history) = &run.history {
+                    run.failure =
+                        judge_history(&judges, executor.initial(), history, &mut Vec::new());
+                }
+            }
+            if let Some(failure) = run.failure {
+                failed += 1;
+                if shown.is_none() {
+                    let history = run.history.map(|h| outcome::recorded::<M>(&owned, &h));
+                    shown = Some((failure, run.trace, history));
+                }
+            }
+            if hb.abandoned() {
+                break;
+            }
+        }
+        shown.map(|s| (s, failed))
+    });
+    let shown = match outcome {
+        Ok(shown) => shown,
+        Err(hung) => Some((
+            (hung.failure(program, config.step_timeout), Vec::new(), None),
+            1,
+        )),
+    };
+    let Some(((failure, trace, history), failed)) = shown else {
+        return;
+    };
+    let reporting = Reporting {
+        test: std::thread::current()
+            .name()
+            .unwrap_or("replay")
+            .to_string(),
+        seed: 0,
+        replay_call: String::new(),
+        rerun: String::new(),
+        rerun_env: String::new(),
+        regression_file: None,
+        step_timeout: config.step_timeout,
+        steps: config.steps,
+        swarm: config.swarm,
+        parallel: None,
+    };
+    let found = Found {
+        program: program.clone(),
+        failure,
+        origin: Origin::Replay,
+        stats: Stats::default(),
+        shrink: ShrinkStats::default(),
+        note: None,
+        trace,
+        reproduced: (repeats > 1).then_some((failed, repeats)),
+        history,
+    };
+    fail_with(reporting.failed(&found).text());
+}
+
+/// ` STATEPROP_BRANCHES=...` etc. for the shape settings the environment changed.
+pub(super) fn rerun_env(config: &Config, code: &Config) -> String {
+    let mut env = String::new();
+    if config.branches != code.branches {
+        env += &format!(" STATEPROP_BRANCHES={}", config.branches);
+    }
+    if config.branch_steps != code.branch_steps {
+        let (lo, hi) = config.branch_steps;
+        env += &format!(" STATEPROP_BRANCH_STEPS={lo}..={hi}");
+    }
+    if config.prefix_steps != code.prefix_steps {
+        let (lo, hi) = config.prefix_steps;
+        env += &format!(" STATEPROP_PREFIX_STEPS={lo}..={hi}");
+    }
+    env
+}
