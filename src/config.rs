@@ -235,6 +235,10 @@ impl Config {
         self
     }
 
+    /// Every environment variable a run reads (`STATEPROP_*`, and the `PROPTEST_*` ones it
+    /// honours), for tools and tests that set or clear them all.
+    pub const VARIABLES: &'static [&'static str] = VARIABLES;
+
     /// See [`Config::read_env`]: this configuration is used exactly as the code sets it,
     /// whatever the environment says.
     pub fn ignore_env(mut self) -> Self {
@@ -343,7 +347,7 @@ impl Config {
     }
 }
 
-/// Every variable [`Config::with_vars`] reads.
+/// Every variable [`Config::with_vars`] reads (see [`Config::VARIABLES`]).
 const VARIABLES: &[&str] = &[
     "STATEPROP_CASES",
     "PROPTEST_CASES",

@@ -25,7 +25,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let outcome = stateprop::run_program(&kv::Kv::default(), &kv::BuggyStore::default, &ops);
     if let Ok(Some(failure)) = outcome {
-        let end = failure.step.map_or(0, |s| s + 1);
+        // A sequential program's steps are all prefix steps.
+        let end = failure.step.and_then(|s| s.prefix_index()).map_or(0, |s| s + 1);
         let steps: Vec<String> = ops[..end].iter().map(|op| op.to_rust()).collect();
         panic!("stateprop: {failure}\nprogram:\n  {}", steps.join("\n  "));
     }

@@ -6,21 +6,8 @@ use proptest::prelude::*;
 use stateprop::{Config, Runner};
 use std::collections::HashMap;
 
-const VARIABLES: &[&str] = &[
-    "STATEPROP_CASES",
-    "STATEPROP_STEPS",
-    "STATEPROP_SEED",
-    "STATEPROP_MAX_SHRINK_TIME",
-    "STATEPROP_MAX_SHRINK_RUNS",
-    "STATEPROP_DURATION",
-    "STATEPROP_VERBOSE",
-    "STATEPROP_SWARM",
-    "STATEPROP_PERSIST",
-    "STATEPROP_FAILURES",
-    "STATEPROP_STEP_TIMEOUT",
-    "PROPTEST_CASES",
-    "PROPTEST_MAX_SHRINK_TIME",
-];
+/// Every variable the library reads, from its own list, so a new one cannot be missed here.
+const VARIABLES: &[&str] = Config::VARIABLES;
 
 /// Values people type, and values nobody should.
 fn absurd_value() -> impl Strategy<Value = String> {
