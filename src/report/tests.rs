@@ -1,4 +1,5 @@
-//! Rendering a parallel program, on a report built by hand (no runner writes one yet).
+//! Rendering a parallel program, on a report built by hand (so every field is pinned, whatever
+//! the threads did).
 
 use super::{Origin, Report, RunVerdict, Shape, ShrinkStats, Stats};
 use crate::failure::{Failure, FailureKind};

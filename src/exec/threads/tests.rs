@@ -1,3 +1,6 @@
+//! The threads executor alone: histories it records, races it exposes, panics and hangs per
+//! thread, `Var`s bound to the system's own outputs.
+
 use super::*;
 use crate::check::{check_linearizable, CheckConfig, Verdict};
 use crate::exec::watchdog::{run_watched, Heartbeat};
