@@ -219,7 +219,7 @@ impl<M: Model, S: System<M>> Executor<M> for Sequential<'_, M, S> {
         let mut ran = 0;
         for i in 0..plan.len {
             let op = plan
-                .next_op(&case.model, &case.model_outputs, None)
+                .next_op_inline(&case.model, &case.model_outputs)
                 .map_err(|e| (e, i))?;
             rules[op.rule_index()].1 += 1;
             ran = i + 1;

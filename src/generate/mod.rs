@@ -117,6 +117,19 @@ impl CaseGenerator {
         self.next_op_in(model, outputs, Scope::SEQUENTIAL, trees)
     }
 
+    /// [`next_op`](Self::next_op) without argument trees, inlined into its caller: the
+    /// sequential runner's hot loop, where the call's frame and the moves of its result cost
+    /// nearly as much as the drawing (callgrind on `cargo bench --bench throughput`).
+    #[inline(always)]
+    pub(crate) fn next_op_inline<M: Model>(
+        &mut self,
+        model: &M,
+        outputs: &[M::Output],
+    ) -> Result<M::Op, GenError> {
+        catch(|| self.draw(model, outputs, Scope::SEQUENTIAL, None))
+            .unwrap_or_else(|message| Err(model_panic(message)))
+    }
+
     /// [`next_op`](Self::next_op) for a step whose visible `outputs` belong to the steps `scope`
     /// says (a branch sees the prefix's, then its own).
     pub(crate) fn next_op_in<M: Model>(
@@ -131,6 +144,7 @@ impl CaseGenerator {
             .unwrap_or_else(|message| Err(model_panic(message)))
     }
 
+    #[inline]
     fn draw<M: Model>(
         &mut self,
         model: &M,
