@@ -37,6 +37,12 @@ pub(crate) enum GenError {
 }
 
 impl GenError {
+    /// A precondition or strategy panicked with `message`.
+    #[cold]
+    pub(crate) fn panicked(message: String) -> Self {
+        model_panic(message)
+    }
+
     pub(crate) fn message(&self) -> &str {
         match self {
             GenError::NoRuleEnabled(m) | GenError::Strategy(m) => m,
@@ -128,6 +134,17 @@ impl CaseGenerator {
     ) -> Result<M::Op, GenError> {
         catch(|| self.draw(model, outputs, Scope::SEQUENTIAL, None))
             .unwrap_or_else(|message| Err(model_panic(message)))
+    }
+
+    /// [`next_op`](Self::next_op) without its unwind guard, for a caller whose own guard covers
+    /// the whole step and reports a panic while generating with [`GenError::panicked`].
+    #[inline(always)]
+    pub(crate) fn next_op_unguarded<M: Model>(
+        &mut self,
+        model: &M,
+        outputs: &[M::Output],
+    ) -> Result<M::Op, GenError> {
+        self.draw(model, outputs, Scope::SEQUENTIAL, None)
     }
 
     /// [`next_op`](Self::next_op) for a step whose visible `outputs` belong to the steps `scope`
