@@ -113,17 +113,20 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
         impl #p::StateMachine for #ident #bound {
             type Model = #model;
 
+            #[inline]
             fn rules() -> &'static [#p::RuleInfo] {
                 const RULES: &[#p::RuleInfo] = &[#(#rules),*];
                 RULES
             }
 
+            #[inline]
             fn rule_index(&self) -> usize {
                 match self {
                     #(#rule_index)*
                 }
             }
 
+            #[inline]
             fn enabled(__rule: usize, __model: &Self::Model, __outputs: #outputs) -> bool {
                 let _ = (__model, __outputs);
                 match __rule {

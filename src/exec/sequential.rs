@@ -10,6 +10,7 @@ use crate::history::History;
 use crate::judge::step;
 use crate::program::{Program, StepId};
 use crate::spec::{Model, StateMachine, System};
+use std::cell::Cell;
 
 /// One case in progress: a model, a system, and the outputs `Var`s bind to.
 pub(crate) struct Case<M: Model, S> {
@@ -112,6 +113,84 @@ impl<M: Model, S: System<M>> Case<M, S> {
         Ok(())
     }
 
+    /// Whether nothing but the verdict is wanted of a step: no `Var`s to bind, nothing recorded
+    /// or traced. Such a step can run under one unwind guard ([`generate_and_step`]).
+    ///
+    /// [`generate_and_step`]: Self::generate_and_step
+    fn plain(&self) -> bool {
+        !self.track_vars && self.history.is_none() && self.trace.is_none() && !self.trace_steps
+    }
+
+    /// Generates step `index` into `slot` and runs it, judged as [`step`](Self::step) judges it,
+    /// with one unwind guard around all of the step's user code instead of four: a panic is
+    /// told apart by the part of the step that was running. Only for a [`plain`](Self::plain)
+    /// case.
+    #[inline(always)]
+    fn generate_and_step(
+        &mut self,
+        index: usize,
+        plan: &mut CaseGenerator,
+        slot: &mut Option<M::Op>,
+        rules: &mut [(&'static str, u64)],
+        hb: &Heartbeat,
+    ) -> Result<(), Stop> {
+        // A `Cell`: the closure sets it, and only the unwinding path reads it afterwards.
+        let part = Cell::new(Part::Generate);
+        let model = &mut self.model;
+        let sut = &mut self.sut;
+        let outputs = &self.model_outputs;
+        let ran = catch(|| {
+            let op = plan
+                .next_op_unguarded(&*model, outputs)
+                .map_err(Stop::Gen)?;
+            let op = &*slot.insert(op);
+            rules[op.rule_index()].1 += 1;
+            part.set(Part::Model);
+            let expected = model.step(op);
+            part.set(Part::System);
+            hb.enter_step();
+            let actual = sut.apply(op);
+            hb.leave_step();
+            part.set(Part::Postcondition);
+            step::postcondition(&*model, op, &expected, &actual)
+                .and_then(|()| {
+                    part.set(Part::Invariant);
+                    step::invariant_unguarded(&*sut, &*model)
+                })
+                .map_err(|kind| Stop::Failed(step_failure(index, op, kind)))
+        });
+        match ran {
+            Ok(judged) => judged,
+            Err(message) => Err(self.panicked(index, part.get(), slot.as_ref(), message, hb)),
+        }
+    }
+
+    /// What a panic in `part` of step `index` means, as [`step`](Self::step) reports it.
+    #[cold]
+    #[inline(never)]
+    fn panicked(
+        &self,
+        index: usize,
+        part: Part,
+        op: Option<&M::Op>,
+        message: String,
+        hb: &Heartbeat,
+    ) -> Stop {
+        let kind = match part {
+            Part::Generate => return Stop::Gen(GenError::panicked(message)),
+            Part::Model => FailureKind::ModelPanic { message },
+            Part::System => {
+                hb.leave_step();
+                FailureKind::Panic { message }
+            }
+            Part::Invariant => FailureKind::Panic { message },
+            // `step` does not guard the postcondition: its panic goes on unwinding, as there.
+            Part::Postcondition => std::panic::resume_unwind(Box::new(message)),
+        };
+        let op = op.expect("an operation was generated before the step ran");
+        Stop::Failed(step_failure(index, op, kind))
+    }
+
     /// Tears the system down; a panic there fails the case at its last step.
     pub(crate) fn finish(mut self, last: Option<(usize, &M::Op)>) -> Result<(), Failure> {
         let sut = &mut self.sut;
@@ -134,6 +213,34 @@ impl<M: Model, S: System<M>> Case<M, S> {
             history,
             trace,
         }
+    }
+}
+
+/// Which part of a step was running, for a panic caught around the whole step.
+#[derive(Clone, Copy)]
+enum Part {
+    Generate,
+    Model,
+    System,
+    Postcondition,
+    Invariant,
+}
+
+/// Why a generated case stopped before its last step.
+enum Stop {
+    /// No operation could be generated: the run's error, not the system's.
+    Gen(GenError),
+    /// The step failed.
+    Failed(Failure),
+}
+
+#[cold]
+#[inline(never)]
+fn step_failure<Op: StateMachine>(index: usize, op: &Op, kind: FailureKind) -> Failure {
+    Failure {
+        step: Some(StepId::prefix(index)),
+        op: Some(op.to_rust()),
+        kind,
     }
 }
 
@@ -215,22 +322,38 @@ impl<M: Model, S: System<M>> Executor<M> for Sequential<'_, M, S> {
             }
         };
         let mut failure = None;
-        let mut last = None;
+        // The step's operation; after the loop, the last one run (for teardown's failure).
+        let mut slot = None;
         let mut ran = 0;
+        let plain = case.plain();
         for i in 0..plan.len {
-            let op = plan
-                .next_op(&case.model, &case.model_outputs, None)
-                .map_err(|e| (e, i))?;
-            rules[op.rule_index()].1 += 1;
-            ran = i + 1;
-            let step = case.step(i, &op, hb);
-            last = Some((i, op));
-            if let Err(f) = step {
-                failure = Some(f);
-                break;
+            let step = if plain {
+                case.generate_and_step(i, plan, &mut slot, rules, hb)
+            } else {
+                match plan.next_op_inline(&case.model, &case.model_outputs) {
+                    Ok(op) => {
+                        let op = &*slot.insert(op);
+                        rules[op.rule_index()].1 += 1;
+                        case.step(i, op, hb).map_err(Stop::Failed)
+                    }
+                    Err(e) => Err(Stop::Gen(e)),
+                }
+            };
+            match step {
+                Ok(()) => ran = i + 1,
+                Err(Stop::Gen(e)) => return Err((e, i)),
+                Err(Stop::Failed(f)) => {
+                    ran = i + 1;
+                    failure = Some(f);
+                    break;
+                }
             }
         }
-        let execution = case.end(failure, last.as_ref().map(|(i, op)| (*i, op)));
+        let last = slot.as_ref().map(|op| (ran - 1, op));
+        let execution = case.end(failure, last);
         Ok(Generated { execution, ran })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -154,6 +154,7 @@ pub struct Clamped<T> {
 }
 
 impl<T> Clamped<T> {
+    #[inline(always)]
     fn new(target: i128, value: i128) -> Self {
         let sign = if value >= target { 1 } else { -1 };
         let distance = (value - target) * sign;
@@ -182,6 +183,7 @@ macro_rules! int_draw {
     ($($t:ident),*) => {$(
         impl ValueTree for Clamped<$t> {
             type Value = $t;
+            #[inline]
             fn current(&self) -> $t {
                 (self.target + self.sign * self.curr) as $t
             }
@@ -203,7 +205,7 @@ macro_rules! int_draw {
 
         impl Draw for std::ops::Range<$t> {
             type FastTree = Clamped<$t>;
-            #[inline]
+            #[inline(always)]
             fn draw(&self, bits: &mut Bits<'_>) -> Result<Clamped<$t>, String> {
                 if self.start >= self.end {
                     return Err(format!("empty range {}..{}", self.start, self.end));
@@ -215,7 +217,7 @@ macro_rules! int_draw {
 
         impl Draw for std::ops::RangeInclusive<$t> {
             type FastTree = Clamped<$t>;
-            #[inline]
+            #[inline(always)]
             fn draw(&self, bits: &mut Bits<'_>) -> Result<Clamped<$t>, String> {
                 if self.start() > self.end() {
                     return Err(format!("empty range {}..={}", self.start(), self.end()));
@@ -230,7 +232,9 @@ int_draw!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
 /// A uniform value in `lo..=hi` (both within 64-bit types), as a tree shrinking toward the
 /// range's simplest value.
-#[inline]
+// Always inlined, like the `draw`s above: with the range's constant bounds the 128-bit
+// arithmetic folds to a multiply and a shift.
+#[inline(always)]
 fn draw_between<T>(lo: i128, hi: i128, bits: &mut Bits<'_>) -> Clamped<T> {
     let span = (hi - lo) as u128 + 1;
     let value = if span > u128::from(u64::MAX) {

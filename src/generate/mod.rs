@@ -10,6 +10,8 @@ mod draw;
 mod gen;
 pub(crate) mod rng;
 pub mod strategy;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use draw::RunnerRef;
 pub use draw::{Bits, Clamped, Draw};
@@ -35,6 +37,12 @@ pub(crate) enum GenError {
 }
 
 impl GenError {
+    /// A precondition or strategy panicked with `message`.
+    #[cold]
+    pub(crate) fn panicked(message: String) -> Self {
+        model_panic(message)
+    }
+
     pub(crate) fn message(&self) -> &str {
         match self {
             GenError::NoRuleEnabled(m) | GenError::Strategy(m) => m,
@@ -46,9 +54,11 @@ impl GenError {
 pub(crate) struct CaseGenerator {
     pub(crate) runner: CaseRunner,
     pub(crate) len: usize,
-    /// Rules this case may use (swarm testing); all true without swarm.
-    pub(crate) swarm: Vec<bool>,
-    /// Scratch space for the weights of the enabled rules, reused every step.
+    /// Rules this case may use (swarm testing): rule `i` when bit `i % 64` is set; every bit
+    /// without swarm. A mask rather than a `Vec<bool>`: a case then allocates nothing to plan.
+    swarm: u64,
+    /// Scratch space for the weights of the enabled rules of a machine with more than 64 rules
+    /// (fewer fit a mask, see [`draw_rule_small`](Self::draw_rule_small)); reused every step.
     weights: Vec<u32>,
     /// State of the generator for rule choices (SplitMix64, cheaper than a call into proptest's
     /// RNG every step), or `None` to draw them from the runner (a fuzzer's bytes steer them).
@@ -59,6 +69,11 @@ impl CaseGenerator {
     /// The plan of the case with seed `seed`: its length, swarm and choice generator come from
     /// the seed directly; proptest's runner is made only if a strategy needs it.
     pub(crate) fn new<Op: StateMachine>(seed: u64, steps: (usize, usize), swarm: bool) -> Self {
+        Self::for_rules(seed, steps, swarm, Op::rules().len())
+    }
+
+    /// [`new`](Self::new) for a machine of `rules` rules.
+    fn for_rules(seed: u64, steps: (usize, usize), swarm: bool, rules: usize) -> Self {
         let mut state = crate::generate::rng::mix(seed ^ 0x5EED);
         let mut next = || {
             state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -66,16 +81,18 @@ impl CaseGenerator {
         };
         let (lo, hi) = steps;
         let len = lo + crate::generate::rng::below(next(), (hi - lo + 1) as u64) as usize;
-        let rules = Op::rules().len();
-        let mut mask = vec![true; rules];
+        let mut mask = u64::MAX;
         if swarm && rules > 1 {
             // Each rule is in with probability 1/2; a case with none would be a waste.
+            let used = if rules >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << rules) - 1
+            };
             loop {
                 let bits = next();
-                for (i, m) in mask.iter_mut().enumerate() {
-                    *m = (bits >> (i % 64)) & 1 == 1;
-                }
-                if mask.iter().any(|&m| m) {
+                if bits & used != 0 {
+                    mask = bits;
                     break;
                 }
             }
@@ -85,7 +102,7 @@ impl CaseGenerator {
             runner: CaseRunner::lazy(seed),
             len,
             swarm: mask,
-            weights: vec![0; rules],
+            weights: Vec::new(),
             choices,
         }
     }
@@ -106,6 +123,30 @@ impl CaseGenerator {
         self.next_op_in(model, outputs, Scope::SEQUENTIAL, trees)
     }
 
+    /// [`next_op`](Self::next_op) without argument trees, inlined into its caller: the
+    /// sequential runner's hot loop, where the call's frame and the moves of its result cost
+    /// nearly as much as the drawing (callgrind on `cargo bench --bench throughput`).
+    #[inline(always)]
+    pub(crate) fn next_op_inline<M: Model>(
+        &mut self,
+        model: &M,
+        outputs: &[M::Output],
+    ) -> Result<M::Op, GenError> {
+        catch(|| self.draw(model, outputs, Scope::SEQUENTIAL, None))
+            .unwrap_or_else(|message| Err(model_panic(message)))
+    }
+
+    /// [`next_op`](Self::next_op) without its unwind guard, for a caller whose own guard covers
+    /// the whole step and reports a panic while generating with [`GenError::panicked`].
+    #[inline(always)]
+    pub(crate) fn next_op_unguarded<M: Model>(
+        &mut self,
+        model: &M,
+        outputs: &[M::Output],
+    ) -> Result<M::Op, GenError> {
+        self.draw(model, outputs, Scope::SEQUENTIAL, None)
+    }
+
     /// [`next_op`](Self::next_op) for a step whose visible `outputs` belong to the steps `scope`
     /// says (a branch sees the prefix's, then its own).
     pub(crate) fn next_op_in<M: Model>(
@@ -120,6 +161,7 @@ impl CaseGenerator {
             .unwrap_or_else(|message| Err(model_panic(message)))
     }
 
+    #[inline]
     fn draw<M: Model>(
         &mut self,
         model: &M,
@@ -128,40 +170,11 @@ impl CaseGenerator {
         trees: Option<&mut Vec<Box<dyn ArgTree>>>,
     ) -> Result<M::Op, GenError> {
         let rules = M::Op::rules();
-        let weights = &mut self.weights;
-        weights.resize(rules.len(), 0);
-        // A rule with no precondition and no `Var` field is always enabled: no call needed.
-        let enabled = |rule: usize, info: &RuleInfo| {
-            (info.precondition.is_none() && info.var_fields.is_empty())
-                || M::Op::enabled(rule, model, outputs)
-        };
-        let mut total = 0u64;
-        for (rule, info) in rules.iter().enumerate() {
-            let on = self.swarm[rule] && enabled(rule, info);
-            weights[rule] = if on { info.weight } else { 0 };
-            total += u64::from(weights[rule]);
-        }
-        if total == 0 {
-            // The swarm left no enabled rule here; fall back to every rule rather than stop.
-            for (rule, info) in rules.iter().enumerate() {
-                if !self.swarm[rule] && enabled(rule, info) {
-                    weights[rule] = info.weight;
-                    total += u64::from(info.weight);
-                }
-            }
-        }
-        if total == 0 {
-            return Err(GenError::NoRuleEnabled(no_rule_message::<M>(model)));
-        }
-        let mut pick = crate::generate::rng::below(self.choice_bits(), total);
-        let mut rule = 0;
-        for (i, &w) in self.weights.iter().enumerate() {
-            if pick < w as u64 {
-                rule = i;
-                break;
-            }
-            pick -= w as u64;
-        }
+        let rule = if rules.len() <= 64 {
+            self.draw_rule_small::<M>(model, outputs)
+        } else {
+            self.draw_rule_large::<M>(model, outputs)
+        }?;
         let mut gen = Gen::<M>::lazy(
             &mut self.runner,
             outputs,
@@ -173,6 +186,114 @@ impl CaseGenerator {
             GenError::Strategy(format!("could not generate `{}`: {e}", rules[rule].name))
         })
     }
+
+    /// Whether rule `rule` is in this case's swarm.
+    #[inline]
+    fn in_swarm(&self, rule: usize) -> bool {
+        (self.swarm >> (rule % 64)) & 1 == 1
+    }
+
+    /// Chooses a rule among the enabled ones of a machine of at most 64 rules, the enabled set a
+    /// bit mask: no table written per step, and with the derive's constant rule list inlined the
+    /// loops unroll. Makes exactly the choices of [`draw_rule_large`](Self::draw_rule_large)
+    /// (the same precondition calls in the same order, the same bits drawn, the same rule).
+    #[inline]
+    fn draw_rule_small<M: Model>(
+        &mut self,
+        model: &M,
+        outputs: &[M::Output],
+    ) -> Result<usize, GenError> {
+        let rules = M::Op::rules();
+        let mut on = 0u64;
+        let mut total = 0u64;
+        for (rule, info) in rules.iter().enumerate() {
+            if self.in_swarm(rule) && enabled::<M>(rule, info, model, outputs) {
+                on |= 1 << rule;
+                total += u64::from(info.weight);
+            }
+        }
+        if total == 0 {
+            // The swarm left no enabled rule here; fall back to every rule rather than stop.
+            for (rule, info) in rules.iter().enumerate() {
+                if !self.in_swarm(rule) && enabled::<M>(rule, info, model, outputs) {
+                    on |= 1 << rule;
+                    total += u64::from(info.weight);
+                }
+            }
+        }
+        if total == 0 {
+            return Err(no_rule_enabled(model));
+        }
+        let mut pick = crate::generate::rng::below(self.choice_bits(), total);
+        for (rule, info) in rules.iter().enumerate() {
+            if (on >> rule) & 1 == 0 {
+                continue;
+            }
+            let weight = u64::from(info.weight);
+            if pick < weight {
+                return Ok(rule);
+            }
+            pick -= weight;
+        }
+        unreachable!("the pick is below the total weight of the enabled rules")
+    }
+
+    /// [`draw_rule_small`](Self::draw_rule_small) for a machine of more than 64 rules, the
+    /// enabled rules' weights in a table.
+    fn draw_rule_large<M: Model>(
+        &mut self,
+        model: &M,
+        outputs: &[M::Output],
+    ) -> Result<usize, GenError> {
+        let rules = M::Op::rules();
+        let mut weights = std::mem::take(&mut self.weights);
+        weights.clear();
+        weights.resize(rules.len(), 0);
+        let mut total = 0u64;
+        for (rule, info) in rules.iter().enumerate() {
+            if self.in_swarm(rule) && enabled::<M>(rule, info, model, outputs) {
+                weights[rule] = info.weight;
+                total += u64::from(info.weight);
+            }
+        }
+        if total == 0 {
+            for (rule, info) in rules.iter().enumerate() {
+                if !self.in_swarm(rule) && enabled::<M>(rule, info, model, outputs) {
+                    weights[rule] = info.weight;
+                    total += u64::from(info.weight);
+                }
+            }
+        }
+        let chosen = if total == 0 {
+            Err(no_rule_enabled(model))
+        } else {
+            let mut pick = crate::generate::rng::below(self.choice_bits(), total);
+            let mut chosen = 0;
+            for (rule, &weight) in weights.iter().enumerate() {
+                if pick < u64::from(weight) {
+                    chosen = rule;
+                    break;
+                }
+                pick -= u64::from(weight);
+            }
+            Ok(chosen)
+        };
+        self.weights = weights;
+        chosen
+    }
+}
+
+/// Whether `rule` may run now. A rule with no precondition and no `Var` field is always
+/// enabled: no call needed.
+#[inline]
+fn enabled<M: Model>(rule: usize, info: &RuleInfo, model: &M, outputs: &[M::Output]) -> bool {
+    (info.precondition.is_none() && info.var_fields.is_empty())
+        || M::Op::enabled(rule, model, outputs)
+}
+
+#[cold]
+fn no_rule_enabled<M: Model>(model: &M) -> GenError {
+    GenError::NoRuleEnabled(no_rule_message::<M>(model))
 }
 
 fn model_panic(message: String) -> GenError {
@@ -396,7 +517,7 @@ pub fn program_from_unstructured<M: Model>(
     let mut plan = CaseGenerator {
         runner: CaseRunner::ready(crate::generate::rng::passthrough_runner(&bytes)),
         len,
-        swarm: vec![true; M::Op::rules().len()],
+        swarm: u64::MAX,
         weights: Vec::new(),
         choices: None,
     };

@@ -23,7 +23,7 @@ macro_rules! boundary_int {
     ($($t:ident),*) => {$(
         impl Draw for Boundary<$t> {
             type FastTree = proptest::num::$t::BinarySearch;
-            #[inline]
+            #[inline(always)]
             fn draw(&self, bits: &mut Bits<'_>) -> Result<Self::FastTree, String> {
                 const EDGES: &[$t] = &[
                     0, 1, 2, $t::MAX, $t::MAX - 1, $t::MIN, $t::MIN.wrapping_add(1),
@@ -98,7 +98,7 @@ where
 {
     type FastTree = PickTree<I::Item>;
 
-    #[inline]
+    #[inline(always)]
     fn draw(&self, bits: &mut Bits<'_>) -> Result<PickTree<I::Item>, String> {
         // Collections' iterators know their length; others are counted.
         let count = match self.0.size_hint() {

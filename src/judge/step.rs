@@ -36,9 +36,17 @@ fn mismatch<Out: std::fmt::Debug>(expected: &Out, actual: &Out) -> FailureKind {
 /// `System::invariant` after the step; a panic in it is the system's.
 #[inline]
 pub(crate) fn invariant<M: Model, S: System<M>>(sut: &S, model: &M) -> Result<(), FailureKind> {
-    match catch(|| sut.invariant(model)) {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(message)) => Err(FailureKind::Invariant { message }),
-        Err(message) => Err(FailureKind::Panic { message }),
-    }
+    catch(|| invariant_unguarded(sut, model))
+        .unwrap_or_else(|message| Err(FailureKind::Panic { message }))
+}
+
+/// [`invariant`] for a caller whose unwind guard covers it (and reports a panic as the
+/// system's).
+#[inline]
+pub(crate) fn invariant_unguarded<M: Model, S: System<M>>(
+    sut: &S,
+    model: &M,
+) -> Result<(), FailureKind> {
+    sut.invariant(model)
+        .map_err(|message| FailureKind::Invariant { message })
 }

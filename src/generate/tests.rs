@@ -1,0 +1,127 @@
+//! The rule choice must not change with its representation: programs from a seed are part of
+//! the contract (saved seeds, byte-checked reports), so these pin the masks and choices against
+//! the table-based formulation they replaced.
+
+use super::rng::{below, mix};
+use super::{CaseGenerator, GenError};
+use crate::{Model, StateMachine};
+
+/// The swarm as it was drawn with one `bool` per rule: the case's length, the mask, and the
+/// state the choice generator starts from.
+fn swarm_as_table(
+    seed: u64,
+    steps: (usize, usize),
+    swarm: bool,
+    rules: usize,
+) -> (usize, Vec<bool>, u64) {
+    let mut state = mix(seed ^ 0x5EED);
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        mix(state)
+    };
+    let len = steps.0 + below(next(), (steps.1 - steps.0 + 1) as u64) as usize;
+    let mut mask = vec![true; rules];
+    if swarm && rules > 1 {
+        loop {
+            let bits = next();
+            for (i, m) in mask.iter_mut().enumerate() {
+                *m = (bits >> (i % 64)) & 1 == 1;
+            }
+            if mask.iter().any(|&m| m) {
+                break;
+            }
+        }
+    }
+    (len, mask, next())
+}
+
+#[test]
+fn swarm_masks_are_the_per_rule_draws() {
+    let mut partial = 0;
+    for rules in [1, 2, 3, 7, 63, 64, 65, 130] {
+        for seed in 0..300 {
+            for swarm in [false, true] {
+                let plan = CaseGenerator::for_rules(seed, (1, 50), swarm, rules);
+                let (len, mask, choices) = swarm_as_table(seed, (1, 50), swarm, rules);
+                assert_eq!(plan.len, len, "{rules} rules, seed {seed}");
+                for (rule, &on) in mask.iter().enumerate() {
+                    assert_eq!(
+                        plan.in_swarm(rule),
+                        on,
+                        "{rules} rules, seed {seed}, {rule}"
+                    );
+                }
+                assert_eq!(plan.choices, Some(choices), "{rules} rules, seed {seed}");
+                partial += usize::from(mask.iter().any(|&m| !m));
+            }
+        }
+    }
+    // Not vacuous: swarm left rules out of many cases.
+    assert!(partial > 1000, "{partial}");
+}
+
+#[derive(Debug, Clone, Default)]
+struct Dial {
+    n: u8,
+}
+
+/// Weighted rules whose preconditions switch on and off with the dial; at 5 none holds.
+#[derive(Debug, Clone, StateMachine)]
+#[state_machine(model = Dial)]
+enum DialOp {
+    #[rule(weight = 3, precondition = |m: &Dial| m.n < 10 && m.n != 5)]
+    Up,
+    #[rule(precondition = |m: &Dial| m.n > 0 && m.n != 5)]
+    Down,
+    #[rule(weight = 2, precondition = |m: &Dial| m.n % 2 == 1 && m.n != 5)]
+    Odd,
+    #[rule(precondition = |m: &Dial| m.n != 5)]
+    Any,
+}
+
+impl Model for Dial {
+    type Op = DialOp;
+    type Output = u8;
+
+    fn step(&mut self, op: &DialOp) -> u8 {
+        match op {
+            DialOp::Up => self.n += 1,
+            DialOp::Down => self.n -= 1,
+            DialOp::Odd | DialOp::Any => {}
+        }
+        self.n
+    }
+}
+
+#[test]
+fn mask_and_table_choose_the_same_rules() {
+    let mut chosen = [0u32; 4];
+    let mut none_enabled = 0;
+    for seed in 0..200 {
+        for swarm in [false, true] {
+            let mut mask = CaseGenerator::new::<DialOp>(seed, (1, 50), swarm);
+            let mut table = CaseGenerator::new::<DialOp>(seed, (1, 50), swarm);
+            for n in (0..=12).cycle().take(40) {
+                let model = Dial { n };
+                let a = mask.draw_rule_small(&model, &[]);
+                let b = table.draw_rule_large(&model, &[]);
+                match (a, b) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(a, b, "seed {seed}, swarm {swarm}, n {n}");
+                        assert!(DialOp::enabled(a, &model, &[]), "rule {a} at n {n}");
+                        chosen[a] += 1;
+                    }
+                    (Err(GenError::NoRuleEnabled(_)), Err(GenError::NoRuleEnabled(_))) => {
+                        assert_eq!(n, 5);
+                        none_enabled += 1;
+                    }
+                    (a, b) => panic!("seed {seed}, swarm {swarm}, n {n}: {a:?} against {b:?}"),
+                }
+                // The same bits drawn: the next choice starts from the same state.
+                assert_eq!(mask.choices, table.choices, "seed {seed}, n {n}");
+            }
+        }
+    }
+    assert!(chosen.iter().all(|&c| c > 100), "{chosen:?}");
+    assert!(none_enabled > 0);
+}
