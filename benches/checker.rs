@@ -3,7 +3,8 @@
 //! PASS/FAIL. Run: `cargo bench --bench checker`.
 
 use stateprop::check::{check_linearizable, check_linearizable_by, CheckConfig, Report, Verdict};
-use stateprop::history::{import, History};
+use stateprop::history::History;
+use stateprop::import;
 use stateprop::models::{
     CasRegister, KvModel, KvOp, KvOut, RegisterOp, RegisterOut, SetModel, SetOp, SetOut,
 };

@@ -392,7 +392,7 @@
 //! ```
 //!
 //! The `stateprop` command does the same for files (`stateprop check --model kv FILE`), reads
-//! Jepsen and Porcupine histories ([`history::import`]), and draws a history as a page
+//! Jepsen and Porcupine histories ([`import`]), and draws a history as a page
 //! (`stateprop render`); see the README and `docs/history-format.md`. It is its own crate
 //! (`cli/` in the repository, `cargo install --path cli`), so this library carries no
 //! command-line dependency.
@@ -457,11 +457,13 @@ pub use run::{
 mod shrink;
 
 mod report;
-pub use report::{Origin, RecordedOp, Report, RunVerdict, Shape, ShrinkStats, Stats, Undecided};
+pub use report::{Origin, RecordedOp, Report, RunVerdict, ShrinkStats, Stats, Undecided};
 
 pub mod judge;
 
 pub mod history;
+
+pub mod import;
 
 pub mod check;
 
@@ -475,10 +477,11 @@ pub mod generate;
 pub use generate::{program_from_unstructured, strategy};
 
 mod catch;
+mod hash;
 mod persist;
 
 pub mod program;
-pub use program::{Program, StepId};
+pub use program::{Program, Shape, StepId};
 
 pub use stateprop_macros::StateMachine;
 

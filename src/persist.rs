@@ -6,7 +6,7 @@
 //! interrupted run never leaves a half-written file.
 
 use crate::program::Program;
-use crate::report::Shape;
+use crate::program::Shape;
 use serde_json::{json, Value};
 use std::fs;
 use std::io::Write;

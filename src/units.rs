@@ -30,7 +30,7 @@
 //! assert_eq!(e.to_string(), "unknown unit `e9s`; expected a duration such as 500ms, 10s, 2m or 1h");
 //! ```
 
-use crate::history::import::printable;
+use crate::import::printable;
 use std::fmt;
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use stateprop::check::CheckConfig;
-use stateprop::history::import::Format;
+use stateprop::import::Format;
 use stateprop::units::{parse_bytes, parse_duration, Problem, MAX_DURATION};
 use std::path::PathBuf;
 use std::time::Duration;

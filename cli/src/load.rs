@@ -1,8 +1,8 @@
 //! Reading a history file for the chosen model: refusing devices, decoding, guessing the
 //! format, importing, and handing the history to the caller's code.
 
-use stateprop::history::import::{self, Format, ImportError};
 use stateprop::history::History;
+use stateprop::import::{self, Format, ImportError};
 use std::path::Path;
 
 /// One file's result.
@@ -26,7 +26,7 @@ macro_rules! with_history {
         // Paths for the expansion, whatever the caller imported; the body sees them too.
         use $crate::args::ModelName;
         use $crate::load::{read, take_json, Outcome};
-        use ::stateprop::history::import::{self, Format, ImportError};
+        use ::stateprop::import::{self, Format, ImportError};
         use ::stateprop::models;
         let input: &$crate::args::Input = $options;
         let file: &str = $file;

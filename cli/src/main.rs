@@ -27,7 +27,7 @@ mod render;
 use args::{Cli, Command};
 use clap::error::{ContextValue, ErrorKind};
 use clap::{CommandFactory, Parser};
-use stateprop::history::import::printable;
+use stateprop::import::printable;
 use std::ffi::OsStr;
 use std::fmt::Display;
 use std::io::Write;

@@ -8,7 +8,7 @@
 //! [`Budget`] before it is made.
 
 use super::budget::{reserve_in, Budget};
-use super::fxhash::FxHasher;
+use crate::hash::FxHasher;
 use std::hash::{Hash, Hasher};
 
 /// What [`Cache::insert`] did.

@@ -23,7 +23,6 @@
 //! [`Report::model_panic`] saying where.
 
 mod cache;
-pub(crate) mod fxhash;
 mod guard;
 pub mod linearizability;
 mod search;

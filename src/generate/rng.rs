@@ -2,14 +2,7 @@
 
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 
-/// SplitMix64's output function: a tiny, well-mixed hash for deriving seeds and choices.
-#[inline]
-pub(crate) fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+pub(crate) use crate::hash::mix;
 
 /// The seed of case `index` of a run: each case is reproducible on its own. Below 2^53, like
 /// run seeds, so JSON readers that parse numbers as doubles keep it exact.

@@ -8,7 +8,6 @@
 //! checkers hold the history to.
 
 mod events;
-pub mod import;
 
 pub use events::{Event, EventKind};
 

@@ -85,7 +85,7 @@ fn roll(mut h: u64, bytes: &[u8]) -> u64 {
 
 impl Entry {
     fn new(key: Arc<str>, value: String, rolling: u64) -> Self {
-        let mut h = crate::check::fxhash::FxHasher::default();
+        let mut h = crate::hash::FxHasher::default();
         key.hash(&mut h);
         h.write_u64(rolling);
         h.write_usize(value.len());

@@ -15,7 +15,6 @@ mod step;
 pub use step::{BranchOutputs, Outputs, StepId};
 
 use crate::generate::ModelRun;
-use crate::report::Shape;
 use crate::spec::{Model, StateMachine};
 use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -345,4 +344,24 @@ pub(crate) fn fingerprint_program<Op: std::fmt::Debug>(program: &Program<Op>) ->
         fingerprint(ops).hash(&mut h);
     }
     h.finish()
+}
+
+/// The shape of a program: how its steps are arranged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Shape {
+    /// One list of steps, run in order on one system.
+    Sequential,
+    /// A prefix, then branches run side by side.
+    Parallel,
+}
+
+impl Shape {
+    /// `"sequential"`: the name in the JSON report and in regression lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::Sequential => "sequential",
+            Shape::Parallel => "parallel",
+        }
+    }
 }

@@ -7,6 +7,7 @@ mod json;
 mod text;
 
 use crate::failure::Failure;
+use crate::program::Shape;
 use crate::program::{Program, StepId};
 use std::time::Duration;
 
@@ -75,26 +76,6 @@ impl RunVerdict {
         match self {
             RunVerdict::Pass => "pass",
             RunVerdict::Fail => "fail",
-        }
-    }
-}
-
-/// The shape of a program: how its steps are arranged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Shape {
-    /// One list of steps, run in order on one system.
-    Sequential,
-    /// A prefix, then branches run side by side.
-    Parallel,
-}
-
-impl Shape {
-    /// `"sequential"`: the name in the JSON report and in regression lines.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Shape::Sequential => "sequential",
-            Shape::Parallel => "parallel",
         }
     }
 }

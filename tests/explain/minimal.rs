@@ -5,7 +5,8 @@ use stateprop::check::violations::culprit;
 use stateprop::check::{
     minimal_violation, minimal_violation_by, CheckConfig, Minimal, MinimizeOptions, Verdict,
 };
-use stateprop::history::{import, History};
+use stateprop::history::History;
+use stateprop::import;
 use stateprop::models::{CasRegister, KvModel, KvOp, KvOut, RegisterOp, RegisterOut};
 use stateprop::Model;
 use std::time::Duration;

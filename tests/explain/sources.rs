@@ -1,7 +1,7 @@
 //! Every imported operation knows where it was written; JSON events may carry a time.
 
 use crate::{is_linearizable, RegHistory};
-use stateprop::history::import::{self, json};
+use stateprop::import::{self, json};
 use stateprop::models::{RegisterOp, RegisterOut};
 
 fn register(text: &str) -> Result<RegHistory, import::ImportError> {

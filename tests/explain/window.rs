@@ -9,7 +9,7 @@ use stateprop::models::CasRegister;
 #[test]
 fn the_explanation_of_a_long_history_is_a_window_with_file_lines() {
     let (text, events) = long_history(2000);
-    let h = stateprop::history::import::json(&text).unwrap();
+    let h = stateprop::import::json(&text).unwrap();
     let report = check(&h, &CasRegister::default(), |_| ());
     let Verdict::Violated(v) = &report.verdict else {
         panic!("{:?}", report.verdict)

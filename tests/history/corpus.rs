@@ -1,7 +1,7 @@
 //! Porcupine's corpus: every file imports, and the checker gives its known verdict.
 
 use stateprop::check::{check_linearizable, check_linearizable_by, CheckConfig, Verdict};
-use stateprop::history::import;
+use stateprop::import;
 use stateprop::models::{CasRegister, KvModel};
 use std::time::Duration;
 

@@ -2,8 +2,8 @@
 
 use crate::assert_error;
 use stateprop::check::{check_linearizable, CheckConfig, Verdict};
-use stateprop::history::import::{jepsen_edn_register, kv_edn};
 use stateprop::history::{History, Operation};
+use stateprop::import::{jepsen_edn_register, kv_edn};
 use stateprop::models::{CasRegister, KvOp, KvOut, RegisterOp, RegisterOut};
 
 /// As Jepsen writes `history.edn` with a pretty-printer: one vector, extra keys, a nemesis.

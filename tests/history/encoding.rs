@@ -3,7 +3,7 @@
 //! by a plain register names its line.
 
 use crate::assert_error;
-use stateprop::history::import::{
+use stateprop::import::{
     self, decode, etcd, jepsen_edn_register, json, kv_edn, plain_register, Format,
 };
 use stateprop::models::{RegisterOp, RegisterOut};

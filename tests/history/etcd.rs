@@ -1,8 +1,8 @@
 //! Jepsen's etcd logs: their meaning of :fail and :info, and errors.
 
 use crate::assert_error;
-use stateprop::history::import::etcd;
 use stateprop::history::Operation;
+use stateprop::import::etcd;
 use stateprop::models::{RegisterOp, RegisterOut};
 
 /// Builds a log line; `sep` separates the fields (the corpus uses tabs, some files spaces).

@@ -1,6 +1,6 @@
 //! Choosing a format by name or by guess.
 
-use stateprop::history::import::Format;
+use stateprop::import::Format;
 
 #[test]
 fn formats_parse_by_name() {

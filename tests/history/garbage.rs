@@ -1,7 +1,7 @@
 //! Truncated, mutated and random inputs: every importer answers, none panics, and an error's
 //! line lies within the input.
 
-use stateprop::history::import::{self, ImportError};
+use stateprop::import::{self, ImportError};
 use stateprop::models::{RegisterOp, RegisterOut};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

@@ -1,13 +1,13 @@
 //! stateprop's JSON event list.
 
 use crate::assert_error;
-use stateprop::history::import::json;
 use stateprop::history::History;
+use stateprop::import::json;
 use stateprop::models::{RegisterOp, RegisterOut};
 
 type Register = History<RegisterOp, RegisterOut>;
 
-fn register(text: &str) -> Result<Register, stateprop::history::import::ImportError> {
+fn register(text: &str) -> Result<Register, stateprop::import::ImportError> {
     json::<RegisterOp, RegisterOut>(text)
 }
 

@@ -10,7 +10,7 @@ mod garbage;
 mod json;
 mod memory;
 
-use stateprop::history::import::ImportError;
+use stateprop::import::ImportError;
 
 /// Asserts that `result` failed on `line` with a message containing every one of `parts`.
 #[track_caller]

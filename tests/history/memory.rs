@@ -1,7 +1,7 @@
 //! Importing holds little more than the history it builds: measured by counting this thread's
 //! allocations (the importers are single-threaded; other tests run on other threads).
 
-use stateprop::history::import::{jepsen_edn_register, kv_edn};
+use stateprop::import::{jepsen_edn_register, kv_edn};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

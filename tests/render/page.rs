@@ -324,7 +324,7 @@ fn lines_times_and_fields_from_the_file_are_on_each_operation() {
       {"type": "invoke", "client": 1, "op": "Read", "time": 160, "node": "n2"},
       {"type": "ok", "client": 1, "output": {"Value": 2}, "time": 170}
     ]"#;
-    let h: History<RegisterOp, RegisterOut> = stateprop::history::import::json(text).unwrap();
+    let h: History<RegisterOp, RegisterOut> = stateprop::import::json(text).unwrap();
     let report = check_register(&h);
     let html = render_html(&h, &CasRegister::default(), &report, |_| (), "sources");
     let tag = tag_with_id(&html, "impossible-op");

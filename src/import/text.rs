@@ -23,7 +23,7 @@ pub(crate) fn strip_bom(text: &str) -> &str {
 /// file from a tool writing Latin-1 or UTF-16 says where to look, as every other error does.
 ///
 /// ```
-/// use stateprop::history::import;
+/// use stateprop::import;
 ///
 /// assert_eq!(import::decode(b"\xef\xbb\xbf[]").unwrap(), "[]");
 /// let e = import::decode(b"[\n {\"op\": \"caf\xe9\"}]").unwrap_err();
@@ -61,7 +61,7 @@ pub fn decode(bytes: &[u8]) -> Result<&str, ImportError> {
 /// terminal. Everything else, including other non-ASCII text, is kept as it is.
 ///
 /// ```
-/// use stateprop::history::import::printable;
+/// use stateprop::import::printable;
 ///
 /// assert_eq!(printable("a\u{1b}[2Jb\r\n\0"), "a\\u{1b}[2Jb\\r\\n\\0");
 /// assert_eq!(printable("café"), "café");

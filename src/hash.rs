@@ -1,7 +1,18 @@
-//! A small, fast, deterministic hasher for the checker's cache (the standard `SipHash` is
-//! several times slower on short keys, and its per-process random keys would make runs differ).
+//! Hashing that is fast and the same in every process: SplitMix64's mixer, from which every seed
+//! and choice of a run is derived, and a small hasher for the checker's cache (the standard
+//! `SipHash` is several times slower on short keys, and its per-process random keys would make
+//! runs differ).
 
 use std::hash::Hasher;
+
+/// SplitMix64's output function: a tiny, well-mixed hash for deriving seeds and choices.
+#[inline]
+pub(crate) fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
 
 const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
@@ -49,6 +60,6 @@ impl Hasher for FxHasher {
     #[inline]
     fn finish(&self) -> u64 {
         // A final avalanche so the low bits a hash table uses depend on every input bit.
-        crate::generate::rng::mix(self.0)
+        mix(self.0)
     }
 }

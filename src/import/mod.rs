@@ -23,7 +23,7 @@
 //!
 //! ```
 //! use stateprop::check::{check_linearizable, CheckConfig, Verdict};
-//! use stateprop::history::import;
+//! use stateprop::import;
 //! use stateprop::models::CasRegister;
 //!
 //! let history = import::jepsen_edn_register(
