@@ -1,4 +1,4 @@
-//! Importers: histories recorded elsewhere, read into a [`History`](super::History) to check.
+//! Importers: histories recorded elsewhere, read into a [`History`](crate::history::History) to check.
 //!
 //! | Function | Input | Model |
 //! |---|---|---|
