@@ -47,6 +47,16 @@ impl<T> Var<T> {
         Var { id, value: None }
     }
 
+    /// A var to `id` already bound to `value`: how generation offers a candidate to a
+    /// precondition before choosing it.
+    #[doc(hidden)]
+    pub fn bound(id: StepId, value: T) -> Self {
+        Var {
+            id,
+            value: Some(value),
+        }
+    }
+
     /// The step whose output this refers to.
     pub fn id(&self) -> StepId {
         self.id

@@ -3,6 +3,7 @@
 //! Two machines: a key-value store (strategies, preconditions, every variant style) and a bank
 //! whose operations name accounts opened by earlier steps (`Var` fields).
 
+mod arguments;
 mod bank;
 mod kv;
 mod program;
