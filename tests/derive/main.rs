@@ -8,6 +8,7 @@ mod bank;
 mod kv;
 mod program;
 mod shapes;
+mod user_types;
 
 use proptest::test_runner::TestRunner;
 use stateprop::generate::{ArgTree, Gen};
