@@ -274,15 +274,12 @@ fn rule_info(v: &Variant, p: &TokenStream) -> TokenStream {
 fn enabled_arm(index: usize, v: &Variant, model: &Type, p: &TokenStream) -> TokenStream {
     let mut checks = Vec::new();
     let pre_args = v.pre_args();
-    match (&v.attrs.precondition, &pre_args) {
-        (Some(precondition), PreArgs::ModelOnly) => {
-            let span = precondition.key;
-            let p = respan(p, span);
-            let expr = &precondition.expr;
-            checks.push(quote_spanned!(span=> #p::precondition(#expr, __model)));
-        }
-        // Over arguments: only generation can tell, by drawing them.
-        _ => {}
+    // A precondition over arguments is checked by generation, which draws them.
+    if let (Some(precondition), PreArgs::ModelOnly) = (&v.attrs.precondition, &pre_args) {
+        let span = precondition.key;
+        let p = respan(p, span);
+        let expr = &precondition.expr;
+        checks.push(quote_spanned!(span=> #p::precondition(#expr, __model)));
     }
     for field in v.var_fields() {
         let inner = field.var.expect("var field");

@@ -153,7 +153,7 @@ fn strategy_params(variant: &Variant, errors: &mut Errors) {
             let earlier = param_ident(param).and_then(|ident| {
                 variant.fields[..position]
                     .iter()
-                    .position(|f| f.name == syn::ext::IdentExt::unraw(ident).to_string())
+                    .position(|f| syn::ext::IdentExt::unraw(ident) == f.name)
             });
             match earlier {
                 Some(i) if variant.fields[i].var.is_none() => {}

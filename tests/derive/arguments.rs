@@ -59,7 +59,7 @@ pub enum FileOp {
         #[strategy(|_m: &Files, lo: &u32| *lo..=100u32)]
         hi: u32,
     },
-    #[rule(precondition = |_m: &Files, n: &u8| n % 2 == 0)]
+    #[rule(precondition = |_m: &Files, n: &u8| n.is_multiple_of(2))]
     Even {
         n: u8,
     },
