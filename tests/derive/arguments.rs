@@ -215,3 +215,56 @@ proptest! {
         validate_program(&Files::default(), &Program::sequential(ops)).unwrap();
     }
 }
+
+/// Answers every write after the first close wrongly, whichever descriptor it names: the
+/// shrinker is then free to point the write at any descriptor, and only the precondition keeps
+/// it on an open one.
+#[derive(Default)]
+struct SloppyFiles {
+    model: Files,
+    closed: bool,
+}
+
+impl System<Files> for SloppyFiles {
+    fn apply(&mut self, op: &FileOp) -> Out {
+        let out = self.model.step(op);
+        match op {
+            FileOp::Close { .. } => self.closed = true,
+            FileOp::Write { .. } if self.closed => return Out::Opened(Fd(99)),
+            _ => {}
+        }
+        out
+    }
+}
+
+#[test]
+fn shrunk_programs_keep_arguments_eligible() {
+    for seed in [1, 2, 3, 0xDEAD_BEEF, 20261121] {
+        let config = Config::default().ignore_env().persist(false).seed(seed);
+        let result = stateprop::Runner::<Files>::new(config).run_default::<SloppyFiles>();
+        assert!(result.failed(), "seed {seed}: not found");
+        assert_eligible(&result.minimal);
+        let minimal: Vec<String> = result.minimal.iter().map(|op| op.to_rust()).collect();
+        // Two 4-step minima, neither reachable from the other by one simplification: write to
+        // a second descriptor, or to the first one's reused number.
+        let forms: [[&str; 4]; 2] = [
+            [
+                "FileOp::Open",
+                "FileOp::Close { fd: Var::at(0) }",
+                "FileOp::Open",
+                "FileOp::Write { fd: Var::at(0), byte: 0 }",
+            ],
+            [
+                "FileOp::Open",
+                "FileOp::Open",
+                "FileOp::Close { fd: Var::at(0) }",
+                "FileOp::Write { fd: Var::at(1), byte: 0 }",
+            ],
+        ];
+        assert!(
+            forms.iter().any(|form| minimal == *form),
+            "seed {seed}:\n{}",
+            result.report.text()
+        );
+    }
+}
