@@ -5,6 +5,7 @@
 
 mod arguments;
 mod bank;
+mod consume;
 mod dependent;
 mod kv;
 mod program;
