@@ -1,11 +1,13 @@
 //! A descriptor table that reuses the slots of closed descriptors, with a bug when one is
 //! reused: closing forgets to clear the slot's buffer, so a reopened descriptor reads what the
 //! closed one wrote. Every operation on a descriptor has a precondition over its `Var` (the
-//! descriptor must be open), so generation and shrinking only ever name open descriptors.
+//! descriptor must be open, and not one a close retired), so generation and shrinking only ever
+//! name live descriptors.
 
 use crate::{assert_finds, assert_passes, run, SEEDS};
 use stateprop::prelude::*;
-use std::collections::BTreeMap;
+use stateprop::StepId;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Fd(pub u32);
@@ -29,11 +31,18 @@ impl FromOutput<FdOut> for Fd {
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     files: BTreeMap<Fd, Vec<u8>>,
+    /// The steps whose descriptors were closed: their vars are spent even once the number is
+    /// handed out again (Hypothesis's `consumes`).
+    retired: BTreeSet<StepId>,
 }
 
 impl Table {
     fn is_open(&self, fd: &Fd) -> bool {
         self.files.contains_key(fd)
+    }
+
+    fn live(&self, fd: &Var<Fd>) -> bool {
+        self.is_open(fd) && !self.retired.contains(&fd.id())
     }
 }
 
@@ -41,16 +50,16 @@ impl Table {
 #[state_machine(model = Table)]
 pub enum FdOp {
     Open,
-    #[rule(weight = 2, precondition = |m: &Table, fd: &Var<Fd>| m.is_open(fd))]
+    #[rule(weight = 2, precondition = |m: &Table, fd: &Var<Fd>| m.live(fd))]
     Write {
         fd: Var<Fd>,
         byte: u8,
     },
-    #[rule(weight = 2, precondition = |m: &Table, fd: &Var<Fd>| m.is_open(fd))]
+    #[rule(weight = 2, precondition = |m: &Table, fd: &Var<Fd>| m.live(fd))]
     Read {
         fd: Var<Fd>,
     },
-    #[rule(precondition = |m: &Table, fd: &Var<Fd>| m.is_open(fd))]
+    #[rule(precondition = |m: &Table, fd: &Var<Fd>| m.live(fd))]
     Close {
         fd: Var<Fd>,
     },
@@ -76,6 +85,7 @@ impl Model for Table {
             FdOp::Read { fd } => FdOut::Data(self.files[&**fd].clone()),
             FdOp::Close { fd } => {
                 self.files.remove(&**fd);
+                self.retired.insert(fd.id());
                 FdOut::Done
             }
         }
@@ -129,8 +139,8 @@ fn finds_a_reused_descriptor_reading_stale_data() {
             "FdOp::Write { fd: Var::at(0), byte: 0 }",
             "FdOp::Close { fd: Var::at(0) }",
             "FdOp::Open",
-            // The old handle: its slot is open again, which is all the precondition asks.
-            "FdOp::Read { fd: Var::at(0) }",
+            // The new handle: the old one, with the same number, was retired by the close.
+            "FdOp::Read { fd: Var::at(3) }",
         ],
         "postcondition",
     );
