@@ -2,7 +2,7 @@
 //! forgets to clear the slot's buffer, so the next descriptor given that slot reads stale data.
 //!
 //! Run it with `cargo run --example resource_table`. It shows three derive features:
-//! - a precondition over a `Var` field (`|m: &Table, fd: &Var<Fd>| m.is_open(fd)`), so every
+//! - a precondition over a `Var` field (`|m: &Table, fd: &Var<Fd>| m.live(fd)`), so every
 //!   generated and every shrunk program names only open descriptors;
 //! - a field of the user's own type (`Mode`, with `proptest_derive::Arbitrary`), generated,
 //!   shrunk and printed as Rust like any other;
@@ -10,8 +10,8 @@
 
 use proptest_derive::Arbitrary;
 use stateprop::prelude::*;
-use stateprop::{Runner, ToRust};
-use std::collections::BTreeMap;
+use stateprop::{Runner, StepId, ToRust};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Fd(pub u32);
@@ -46,15 +46,21 @@ impl FromOutput<Out> for Fd {
     }
 }
 
-/// The model: each open descriptor's mode and contents.
+/// The model: each open descriptor's mode and contents, and the steps whose descriptors were
+/// closed (a closed handle stays spent when its number is handed out again).
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     files: BTreeMap<Fd, (Mode, Vec<u8>)>,
+    retired: BTreeSet<StepId>,
 }
 
 impl Table {
     fn is_open(&self, fd: &Fd) -> bool {
         self.files.contains_key(fd)
+    }
+
+    fn live(&self, fd: &Var<Fd>) -> bool {
+        self.is_open(fd) && !self.retired.contains(&fd.id())
     }
 }
 
@@ -64,7 +70,7 @@ pub enum FdOp {
     Open {
         mode: Mode,
     },
-    #[rule(weight = 2, precondition = |m: &Table, fd: &Var<Fd>| m.is_open(fd))]
+    #[rule(weight = 2, precondition = |m: &Table, fd: &Var<Fd>| m.live(fd))]
     Write {
         fd: Var<Fd>,
         #[strategy(1..8usize)]
@@ -72,11 +78,11 @@ pub enum FdOp {
         #[strategy(|_m: &Table, cap: &usize| 0..=*cap)]
         len: usize,
     },
-    #[rule(weight = 2, precondition = |m: &Table, fd: &Var<Fd>| m.is_open(fd))]
+    #[rule(weight = 2, precondition = |m: &Table, fd: &Var<Fd>| m.live(fd))]
     Read {
         fd: Var<Fd>,
     },
-    #[rule(precondition = |m: &Table, fd: &Var<Fd>| m.is_open(fd))]
+    #[rule(precondition = |m: &Table, fd: &Var<Fd>| m.live(fd))]
     Close {
         fd: Var<Fd>,
     },
@@ -105,6 +111,7 @@ impl Model for Table {
             FdOp::Read { fd } => Out::Data(self.files[&**fd].1.clone()),
             FdOp::Close { fd } => {
                 self.files.remove(&**fd);
+                self.retired.insert(fd.id());
                 Out::Done
             }
         }
