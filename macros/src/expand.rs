@@ -74,11 +74,11 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
     let enabled = variants
         .iter()
         .enumerate()
-        .map(|(i, v)| enabled_arm(i, v, model, &p));
+        .map(|(i, v)| enabled_arm(i, v, &p));
     let generate = variants
         .iter()
         .enumerate()
-        .map(|(i, v)| generate_arm(i, v, model, &p));
+        .map(|(i, v)| generate_arm(i, v, &p));
     let set_arg = variants.iter().map(|v| set_arg_arm(v, &p));
     let bind_vars = variants.iter().map(|v| {
         vars_arm(v, |field, binding| {
@@ -98,7 +98,7 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
     let checks_args = variants
         .iter()
         .any(|v| !matches!(v.pre_args(), PreArgs::ModelOnly));
-    let admits = variants.iter().map(|v| admits_arm(v, model));
+    let admits = variants.iter().map(admits_arm);
     let to_rust = variants.iter().map(|v| to_rust_arm(input, v, &p));
     let to_json = variants.iter().map(|v| json::to_json_arm(v, &p));
     let from_json = variants.iter().map(|v| json::from_json_arm(v, &p));
@@ -112,7 +112,11 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
         .join(", ");
     let unknown = format!("` for `{enum_name}`; expected one of {known}");
 
+    let preconditions = variants.iter().filter_map(|v| precondition_item(v, model));
+
     quote! {
+        #(#preconditions)*
+
         #[automatically_derived]
         impl #p::StateMachine for #ident #bound {
             type Model = #model;
@@ -271,7 +275,7 @@ fn rule_info(v: &Variant, p: &TokenStream) -> TokenStream {
     }
 }
 
-fn enabled_arm(index: usize, v: &Variant, model: &Type, p: &TokenStream) -> TokenStream {
+fn enabled_arm(index: usize, v: &Variant, p: &TokenStream) -> TokenStream {
     let mut checks = Vec::new();
     let pre_args = v.pre_args();
     // A precondition over arguments is checked by generation, which draws them.
@@ -285,7 +289,7 @@ fn enabled_arm(index: usize, v: &Variant, model: &Type, p: &TokenStream) -> Toke
         let inner = field.var.expect("var field");
         match &pre_args {
             PreArgs::OneVar(f) if f.name == field.name => {
-                let pre = precondition_fn(v, model, &[field]);
+                let pre = precondition_fn(v);
                 checks.push(quote_spanned! {inner.span()=>
                     #p::Gen::<Self::Model>::has_var_where::<#inner>(
                         __outputs,
@@ -304,14 +308,37 @@ fn enabled_arm(index: usize, v: &Variant, model: &Type, p: &TokenStream) -> Toke
     quote!(#index => #(#checks)&&*,)
 }
 
-/// The precondition as a value of `fn(&Model, &A, ...) -> bool` over `fields`: passing it through
-/// a function with that bound gives an unannotated closure its parameter types.
-fn precondition_fn(v: &Variant, model: &Type, fields: &[&Field]) -> TokenStream {
+/// The function that checks a precondition over arguments, written once per rule (see
+/// [`precondition_item`]) so a mistake in it is reported once.
+fn precondition_fn(v: &Variant) -> TokenStream {
+    let name = precondition_name(v);
+    quote!(#name)
+}
+
+fn precondition_name(v: &Variant) -> syn::Ident {
+    syn::Ident::new(
+        &format!("__stateprop_precondition_{}", v.name),
+        Span::call_site(),
+    )
+}
+
+/// `fn(&Model, &A, ...) -> bool` calling a precondition over arguments; passing the closure
+/// through a function with that bound gives an unannotated closure its parameter types.
+fn precondition_item(v: &Variant, model: &Type) -> Option<TokenStream> {
+    let fields = match v.pre_args() {
+        PreArgs::ModelOnly => return None,
+        PreArgs::OneVar(f) => vec![f],
+        PreArgs::Fields(fields) => fields,
+    };
     let pre = v.attrs.precondition.as_ref().expect("a precondition");
     let span = pre.key;
     let expr = &pre.expr;
-    let tys = fields.iter().map(|f| f.ty);
-    quote_spanned! {span=>
+    let name = precondition_name(v);
+    let tys: Vec<_> = fields.iter().map(|f| f.ty).collect();
+    let args: Vec<_> = (0..fields.len())
+        .map(|i| syn::Ident::new(&format!("__arg{i}"), Span::call_site()))
+        .collect();
+    let check = quote_spanned! {span=>
         {
             #[inline(always)]
             fn __precondition<__F: ::core::ops::Fn(&#model #(, &#tys)*) -> bool>(f: __F) -> __F {
@@ -319,14 +346,21 @@ fn precondition_fn(v: &Variant, model: &Type, fields: &[&Field]) -> TokenStream 
             }
             __precondition(#expr)
         }
-    }
+    };
+    Some(quote! {
+        #[allow(non_snake_case)]
+        #[inline]
+        fn #name(__model: &#model #(, #args: &#tys)*) -> bool {
+            (#check)(__model #(, #args)*)
+        }
+    })
 }
 
 /// How many times generation draws a rule's arguments before its precondition over them is
 /// given up on.
 const ARG_TRIES: u32 = 100;
 
-fn admits_arm(v: &Variant, model: &Type) -> TokenStream {
+fn admits_arm(v: &Variant) -> TokenStream {
     let fields = match v.pre_args() {
         PreArgs::ModelOnly => {
             let pattern = pattern(v, std::iter::empty());
@@ -336,12 +370,12 @@ fn admits_arm(v: &Variant, model: &Type) -> TokenStream {
         PreArgs::Fields(fields) => fields,
     };
     let pattern = pattern(v, fields.iter().copied());
-    let pre = precondition_fn(v, model, &fields);
+    let pre = precondition_fn(v);
     let bindings = fields.iter().map(|f| binding(f));
     quote!(#pattern => (#pre)(__model #(, #bindings)*),)
 }
 
-fn generate_arm(index: usize, v: &Variant, model: &Type, p: &TokenStream) -> TokenStream {
+fn generate_arm(index: usize, v: &Variant, p: &TokenStream) -> TokenStream {
     let var = v.ident;
     let pre_args = v.pre_args();
     let dependent = v.fields.iter().any(|f| {
@@ -353,7 +387,7 @@ fn generate_arm(index: usize, v: &Variant, model: &Type, p: &TokenStream) -> Tok
     if !dependent && !matches!(pre_args, PreArgs::Fields(_)) {
         let fields = v.fields.iter().map(|field| {
             let member = &field.member;
-            let value = generate_field(v, field, model, &pre_args, p);
+            let value = generate_field(v, field, &pre_args, p);
             quote!(#member: #value,)
         });
         // A struct expression evaluates its fields in source order, so values are drawn in
@@ -367,7 +401,7 @@ fn generate_arm(index: usize, v: &Variant, model: &Type, p: &TokenStream) -> Tok
         .iter()
         .map(|field| {
             let binding = binding(field);
-            let value = generate_field(v, field, model, &pre_args, p);
+            let value = generate_field(v, field, &pre_args, p);
             quote!(#[allow(unused_mut)] let mut #binding = #value;)
         })
         .collect::<Vec<_>>();
@@ -382,7 +416,7 @@ fn generate_arm(index: usize, v: &Variant, model: &Type, p: &TokenStream) -> Tok
     let PreArgs::Fields(fields) = &pre_args else {
         return quote!(#index => { #(#lets)* #p::Ok(#build) },);
     };
-    let pre = precondition_fn(v, model, fields);
+    let pre = precondition_fn(v);
     let binds = v.var_fields().map(|f| {
         let binding = binding(f);
         quote!(&& __gen.bind(&mut #binding))
@@ -415,19 +449,13 @@ fn generate_arm(index: usize, v: &Variant, model: &Type, p: &TokenStream) -> Tok
     }
 }
 
-fn generate_field(
-    v: &Variant,
-    field: &Field,
-    model: &Type,
-    pre_args: &PreArgs,
-    p: &TokenStream,
-) -> TokenStream {
+fn generate_field(v: &Variant, field: &Field, pre_args: &PreArgs, p: &TokenStream) -> TokenStream {
     let name = &field.name;
     let ty = field.ty;
     if let Some(inner) = field.var {
         if let PreArgs::OneVar(f) = pre_args {
             if f.name == field.name {
-                let pre = precondition_fn(v, model, &[field]);
+                let pre = precondition_fn(v);
                 return quote_spanned! {inner.span()=>
                     {
                         let __pre = #pre;
