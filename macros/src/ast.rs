@@ -135,6 +135,66 @@ impl<'a> Field<'a> {
     }
 }
 
+/// How a rule's precondition reads the operation's fields.
+pub(crate) enum PreArgs<'v, 'a> {
+    /// No precondition, or one over the model alone (`|m: &M| ...`).
+    ModelOnly,
+    /// Over the model and one `Var` field: generation chooses among the earlier results that
+    /// satisfy it.
+    OneVar(&'v Field<'a>),
+    /// Over the model and these fields, in parameter order: generation draws the arguments
+    /// again until it holds (at most `ARG_TRIES` times).
+    Fields(Vec<&'v Field<'a>>),
+}
+
+/// The closure of a precondition or strategy, looking through parentheses.
+pub(crate) fn closure(expr: &syn::Expr) -> Option<&syn::ExprClosure> {
+    match expr {
+        syn::Expr::Closure(c) => Some(c),
+        syn::Expr::Group(group) => closure(&group.expr),
+        syn::Expr::Paren(paren) => closure(&paren.expr),
+        _ => None,
+    }
+}
+
+/// The identifier a closure parameter binds (`fd` in `fd: &Var<Fd>`), if it is a plain name.
+pub(crate) fn param_ident(pat: &syn::Pat) -> Option<&Ident> {
+    match pat {
+        syn::Pat::Type(typed) => param_ident(&typed.pat),
+        syn::Pat::Ident(ident) if ident.subpat.is_none() => Some(&ident.ident),
+        _ => None,
+    }
+}
+
+impl<'a> Variant<'a> {
+    /// The field named `name`, if any.
+    pub(crate) fn field(&self, name: &Ident) -> Option<&Field<'a>> {
+        let name = name.unraw().to_string();
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// How the precondition reads the fields; parameters that name no field are left out
+    /// (validation reports them).
+    pub(crate) fn pre_args(&self) -> PreArgs<'_, 'a> {
+        let Some(pre) = &self.attrs.precondition else {
+            return PreArgs::ModelOnly;
+        };
+        let Some(c) = closure(&pre.expr).filter(|c| c.inputs.len() > 1) else {
+            return PreArgs::ModelOnly;
+        };
+        let fields: Vec<_> = c
+            .inputs
+            .iter()
+            .skip(1)
+            .filter_map(|p| param_ident(p).and_then(|i| self.field(i)))
+            .collect();
+        match fields.as_slice() {
+            [one] if one.var.is_some() => PreArgs::OneVar(one),
+            _ => PreArgs::Fields(fields),
+        }
+    }
+}
+
 /// `T` if `ty` is `Var<T>` (by the last path segment, so `stateprop::Var<T>` counts).
 fn var_inner(ty: &Type) -> Option<&Type> {
     match ty {

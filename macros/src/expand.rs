@@ -6,7 +6,7 @@
 //! by the user are emitted with their own spans (`quote_spanned!`), so a type error in a
 //! precondition or a strategy points at that expression, not at the derive.
 
-use crate::ast::{Field, Input, Style, Variant};
+use crate::ast::{param_ident, Field, Input, PreArgs, Style, Variant};
 use crate::{fallback, json, Errors};
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
@@ -95,6 +95,10 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
         )
     });
     let uses_vars = variants.iter().any(|v| v.var_fields().next().is_some());
+    let checks_args = variants
+        .iter()
+        .any(|v| !matches!(v.pre_args(), PreArgs::ModelOnly));
+    let admits = variants.iter().map(admits_arm);
     let to_rust = variants.iter().map(|v| to_rust_arm(input, v, &p));
     let to_json = variants.iter().map(|v| json::to_json_arm(v, &p));
     let from_json = variants.iter().map(|v| json::from_json_arm(v, &p));
@@ -108,7 +112,11 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
         .join(", ");
     let unknown = format!("` for `{enum_name}`; expected one of {known}");
 
+    let preconditions = variants.iter().filter_map(|v| precondition_item(v, model));
+
     quote! {
+        #(#preconditions)*
+
         #[automatically_derived]
         impl #p::StateMachine for #ident #bound {
             type Model = #model;
@@ -191,6 +199,17 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
                 #uses_vars
             }
 
+            fn admits(&self, __model: &Self::Model) -> bool {
+                let _ = __model;
+                match self {
+                    #(#admits)*
+                }
+            }
+
+            fn checks_args() -> bool {
+                #checks_args
+            }
+
             fn to_rust(&self) -> #p::String {
                 use #p::{DebugFallback as _, RustFallback as _};
                 match self {
@@ -258,7 +277,9 @@ fn rule_info(v: &Variant, p: &TokenStream) -> TokenStream {
 
 fn enabled_arm(index: usize, v: &Variant, p: &TokenStream) -> TokenStream {
     let mut checks = Vec::new();
-    if let Some(precondition) = &v.attrs.precondition {
+    let pre_args = v.pre_args();
+    // A precondition over arguments is checked by generation, which draws them.
+    if let (Some(precondition), PreArgs::ModelOnly) = (&v.attrs.precondition, &pre_args) {
         let span = precondition.key;
         let p = respan(p, span);
         let expr = &precondition.expr;
@@ -266,9 +287,20 @@ fn enabled_arm(index: usize, v: &Variant, p: &TokenStream) -> TokenStream {
     }
     for field in v.var_fields() {
         let inner = field.var.expect("var field");
-        checks.push(quote_spanned! {inner.span()=>
-            #p::Gen::<Self::Model>::has_var::<#inner>(__outputs)
-        });
+        match &pre_args {
+            PreArgs::OneVar(f) if f.name == field.name => {
+                let pre = precondition_fn(v);
+                checks.push(quote_spanned! {inner.span()=>
+                    #p::Gen::<Self::Model>::has_var_where::<#inner>(
+                        __outputs,
+                        |__v| (#pre)(__model, __v),
+                    )
+                });
+            }
+            _ => checks.push(quote_spanned! {inner.span()=>
+                #p::Gen::<Self::Model>::has_var::<#inner>(__outputs)
+            }),
+        }
     }
     if checks.is_empty() {
         checks.push(quote!(true));
@@ -276,22 +308,162 @@ fn enabled_arm(index: usize, v: &Variant, p: &TokenStream) -> TokenStream {
     quote!(#index => #(#checks)&&*,)
 }
 
-fn generate_arm(index: usize, v: &Variant, p: &TokenStream) -> TokenStream {
-    let var = v.ident;
-    let fields = v.fields.iter().map(|field| {
-        let member = &field.member;
-        let value = generate_field(field, p);
-        quote!(#member: #value,)
-    });
-    // A struct expression evaluates its fields in source order, so values are drawn in
-    // declaration order whatever the variant's style.
-    quote!(#index => #p::Ok(Self::#var { #(#fields)* }),)
+/// The function that checks a precondition over arguments, written once per rule (see
+/// [`precondition_item`]) so a mistake in it is reported once.
+fn precondition_fn(v: &Variant) -> TokenStream {
+    let name = precondition_name(v);
+    quote!(#name)
 }
 
-fn generate_field(field: &Field, p: &TokenStream) -> TokenStream {
+fn precondition_name(v: &Variant) -> syn::Ident {
+    syn::Ident::new(
+        &format!("__stateprop_precondition_{}", v.name),
+        Span::call_site(),
+    )
+}
+
+/// `fn(&Model, &A, ...) -> bool` calling a precondition over arguments; passing the closure
+/// through a function with that bound gives an unannotated closure its parameter types.
+fn precondition_item(v: &Variant, model: &Type) -> Option<TokenStream> {
+    let fields = match v.pre_args() {
+        PreArgs::ModelOnly => return None,
+        PreArgs::OneVar(f) => vec![f],
+        PreArgs::Fields(fields) => fields,
+    };
+    let pre = v.attrs.precondition.as_ref().expect("a precondition");
+    let span = pre.key;
+    let expr = &pre.expr;
+    let name = precondition_name(v);
+    let tys: Vec<_> = fields.iter().map(|f| f.ty).collect();
+    let args: Vec<_> = (0..fields.len())
+        .map(|i| syn::Ident::new(&format!("__arg{i}"), Span::call_site()))
+        .collect();
+    let check = quote_spanned! {span=>
+        {
+            #[inline(always)]
+            fn __precondition<__F: ::core::ops::Fn(&#model #(, &#tys)*) -> bool>(f: __F) -> __F {
+                f
+            }
+            __precondition(#expr)
+        }
+    };
+    Some(quote! {
+        #[allow(non_snake_case)]
+        #[inline]
+        fn #name(__model: &#model #(, #args: &#tys)*) -> bool {
+            (#check)(__model #(, #args)*)
+        }
+    })
+}
+
+/// How many times generation draws a rule's arguments before its precondition over them is
+/// given up on.
+const ARG_TRIES: u32 = 100;
+
+fn admits_arm(v: &Variant) -> TokenStream {
+    let fields = match v.pre_args() {
+        PreArgs::ModelOnly => {
+            let pattern = pattern(v, std::iter::empty());
+            return quote!(#pattern => true,);
+        }
+        PreArgs::OneVar(f) => vec![f],
+        PreArgs::Fields(fields) => fields,
+    };
+    let pattern = pattern(v, fields.iter().copied());
+    let pre = precondition_fn(v);
+    let bindings = fields.iter().map(|f| binding(f));
+    quote!(#pattern => (#pre)(__model #(, #bindings)*),)
+}
+
+fn generate_arm(index: usize, v: &Variant, p: &TokenStream) -> TokenStream {
+    let var = v.ident;
+    let pre_args = v.pre_args();
+    let dependent = v.fields.iter().any(|f| {
+        f.strategy
+            .as_ref()
+            .and_then(|s| crate::ast::closure(&s.expr))
+            .is_some_and(|c| c.inputs.len() > 1)
+    });
+    if !dependent && !matches!(pre_args, PreArgs::Fields(_)) {
+        let fields = v.fields.iter().map(|field| {
+            let member = &field.member;
+            let value = generate_field(v, field, &pre_args, p);
+            quote!(#member: #value,)
+        });
+        // A struct expression evaluates its fields in source order, so values are drawn in
+        // declaration order whatever the variant's style.
+        return quote!(#index => #p::Ok(Self::#var { #(#fields)* }),);
+    }
+    // Fields drawn one `let` at a time, in declaration order, so a strategy can read the
+    // fields drawn before it.
+    let lets = v
+        .fields
+        .iter()
+        .map(|field| {
+            let binding = binding(field);
+            let value = generate_field(v, field, &pre_args, p);
+            quote!(#[allow(unused_mut)] let mut #binding = #value;)
+        })
+        .collect::<Vec<_>>();
+    let build = {
+        let members = v.fields.iter().map(|f| {
+            let member = &f.member;
+            let binding = binding(f);
+            quote!(#member: #binding,)
+        });
+        quote!(Self::#var { #(#members)* })
+    };
+    let PreArgs::Fields(fields) = &pre_args else {
+        return quote!(#index => { #(#lets)* #p::Ok(#build) },);
+    };
+    let pre = precondition_fn(v);
+    let binds = v.var_fields().map(|f| {
+        let binding = binding(f);
+        quote!(&& __gen.bind(&mut #binding))
+    });
+    let unbind = v.var_fields().map(|f| {
+        let binding = binding(f);
+        quote!(#binding = #p::Var::to(#binding.id());)
+    });
+    let args = fields.iter().map(|f| binding(f));
+    let name = &v.name;
+    let message = format!(
+        "the precondition of `{name}` held for none of {ARG_TRIES} sets of arguments drawn; \
+         draw arguments that satisfy it with their strategies"
+    );
+    quote! {
+        #index => {
+            let __pre = #pre;
+            let __mark = __gen.mark();
+            for _ in 0..#ARG_TRIES {
+                __gen.rewind(__mark);
+                #(#lets)*
+                if true #(#binds)* && __pre(__model #(, &#args)*) {
+                    // Generated operations hold unbound vars, whatever bound them to check.
+                    #(#unbind)*
+                    return #p::Ok(#build);
+                }
+            }
+            #p::Err(#p::String::from(#message))
+        }
+    }
+}
+
+fn generate_field(v: &Variant, field: &Field, pre_args: &PreArgs, p: &TokenStream) -> TokenStream {
     let name = &field.name;
     let ty = field.ty;
     if let Some(inner) = field.var {
+        if let PreArgs::OneVar(f) = pre_args {
+            if f.name == field.name {
+                let pre = precondition_fn(v);
+                return quote_spanned! {inner.span()=>
+                    {
+                        let __pre = #pre;
+                        __gen.var_where::<#inner>(#name, |__v| __pre(__model, __v))?
+                    }
+                };
+            }
+        }
         return quote_spanned!(inner.span()=> __gen.var::<#inner>(#name)?);
     }
     // The helpers take the field's type, so a strategy of another value type fails on the
@@ -304,13 +476,22 @@ fn generate_field(field: &Field, p: &TokenStream) -> TokenStream {
             // The closure's body is inlined with its parameter bound to the model, rather than
             // called: a called closure cannot return a strategy that borrows its argument
             // (`|m: &Kv| pick(m.map.keys())`), while a `let` binding can lend for the whole step.
+            // Later parameters are fields drawn before this one (validated), lent the same way.
             let param = &closure.inputs[0];
+            let earlier = closure.inputs.iter().skip(1).map(|param| {
+                let field = param_ident(param)
+                    .and_then(|ident| v.field(ident))
+                    .expect("validated: names an earlier field");
+                let value = binding(field);
+                quote_spanned!(param.span()=> let #param = &#value;)
+            });
             let body = &closure.body;
             let model = quote_spanned!(param.span()=> __model);
             quote_spanned! {span=>
                 {
                     #[allow(unused_variables, clippy::needless_borrow)]
                     let #param = #model;
+                    #(#[allow(unused_variables)] #earlier)*
                     let __strategy = #p::arg::<Self::Model, #ty, _>(__gen, #name, #body);
                     (&&&__strategy).draw_arg(__gen, #name)?
                 }
@@ -364,15 +545,10 @@ fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// The closure of a strategy that reads the model, `#[strategy(|m: &Model| pick(m.keys()))]`:
-/// one parameter.
+/// The closure of a strategy that reads the model, `#[strategy(|m: &Model| pick(m.keys()))]`,
+/// and possibly fields drawn before it, `#[strategy(|m: &Model, lo: &u32| *lo..=100)]`.
 fn model_closure(expr: &Expr) -> Option<&syn::ExprClosure> {
-    match expr {
-        Expr::Closure(c) if c.inputs.len() == 1 => Some(c),
-        Expr::Group(group) => model_closure(&group.expr),
-        Expr::Paren(paren) => model_closure(&paren.expr),
-        _ => None,
-    }
+    crate::ast::closure(expr).filter(|c| !c.inputs.is_empty())
 }
 
 fn set_arg_arm(v: &Variant, p: &TokenStream) -> TokenStream {

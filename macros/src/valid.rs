@@ -1,6 +1,6 @@
 //! Checks of what parsed but cannot be derived. Every problem is reported, none stops the others.
 
-use crate::ast::{is_ours, Body, Input};
+use crate::ast::{closure, is_ours, param_ident, Body, Input, Variant};
 use crate::Errors;
 use syn::{Attribute, Error};
 
@@ -77,10 +77,13 @@ impl Input<'_> {
                     errors.push(Error::new_spanned(
                         strategy.original,
                         "a `Var` field is chosen among earlier results and takes no strategy; \
-                         remove this `#[strategy(...)]`",
+                         to choose only some, give the rule a precondition over the field, like \
+                         `#[rule(precondition = |m: &Model, fd: &Var<Fd>| ...)]`",
                     ));
                 }
             }
+            precondition_params(variant, errors);
+            strategy_params(variant, errors);
         }
     }
 }
@@ -101,5 +104,73 @@ fn misplaced(attrs: &[Attribute], forbidden: &[&str], errors: &mut Errors, place
             attr,
             format!("`#[{name}(...)]` {belongs}, not on {place}"),
         ));
+    }
+}
+
+/// Checks that a precondition's parameters after the model name fields of its variant, once each.
+fn precondition_params(variant: &Variant, errors: &mut Errors) {
+    let Some(pre) = &variant.attrs.precondition else {
+        return;
+    };
+    let Some(c) = closure(&pre.expr) else { return };
+    let mut seen: Vec<String> = Vec::new();
+    for param in c.inputs.iter().skip(1) {
+        let Some(ident) = param_ident(param) else {
+            errors.push(Error::new_spanned(
+                param,
+                "a precondition's parameters after the model are fields of the variant, by \
+                 name, like `|m: &Model, fd: &Var<Fd>|`",
+            ));
+            continue;
+        };
+        if variant.field(ident).is_none() {
+            errors.push(Error::new_spanned(
+                param,
+                format!(
+                    "precondition parameter `{ident}` names no field of `{}`; parameters after \
+                     the model are fields, by name",
+                    variant.name
+                ),
+            ));
+        } else if seen.contains(&ident.to_string()) {
+            errors.push(Error::new_spanned(
+                param,
+                format!("field `{ident}` is named twice in the precondition"),
+            ));
+        }
+        seen.push(ident.to_string());
+    }
+}
+
+/// Checks that a strategy's parameters after the model name generated fields declared before
+/// its own: those are the values drawn before it.
+fn strategy_params(variant: &Variant, errors: &mut Errors) {
+    for (position, field) in variant.fields.iter().enumerate() {
+        let Some(c) = field.strategy.as_ref().and_then(|s| closure(&s.expr)) else {
+            continue;
+        };
+        for param in c.inputs.iter().skip(1) {
+            let earlier = param_ident(param).and_then(|ident| {
+                variant.fields[..position]
+                    .iter()
+                    .position(|f| syn::ext::IdentExt::unraw(ident) == f.name)
+            });
+            match earlier {
+                Some(i) if variant.fields[i].var.is_none() => {}
+                Some(_) => errors.push(Error::new_spanned(
+                    param,
+                    "a strategy cannot read a `Var` field: its value is known only when the \
+                     step runs",
+                )),
+                None => errors.push(Error::new_spanned(
+                    param,
+                    format!(
+                        "a strategy's parameters after the model name fields declared before \
+                         `{}`, by name, like `|m: &Model, lo: &u32| *lo..=100`",
+                        field.name
+                    ),
+                )),
+            }
+        }
     }
 }

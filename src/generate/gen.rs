@@ -208,4 +208,79 @@ impl<'a, M: Model> Gen<'a, M> {
     pub fn has_var<T: FromOutput<M::Output>>(outputs: &[M::Output]) -> bool {
         outputs.iter().any(|o| T::from_output(o).is_some())
     }
+
+    /// Picks one of the earlier steps whose output holds a `T` for which `eligible` (a
+    /// precondition over this field, given the candidate bound) holds: choosing among the
+    /// eligible results rather than drawing and rejecting.
+    pub fn var_where<T: FromOutput<M::Output>>(
+        &mut self,
+        field: &str,
+        mut eligible: impl FnMut(&Var<T>) -> bool,
+    ) -> Result<Var<T>, String> {
+        let scope = self.scope;
+        let mut candidates: Vec<StepId> = Vec::new();
+        for (step, output) in self.outputs.iter().enumerate() {
+            if let Some(value) = T::from_output(output) {
+                let var = Var::bound(scope.id(step), value);
+                if eligible(&var) {
+                    candidates.push(var.id());
+                }
+            }
+        }
+        if candidates.is_empty() {
+            return Err(format!(
+                "no earlier result satisfies the precondition of `Var` field `{field}`"
+            ));
+        }
+        let pick = crate::generate::rng::below(self.bits().u64(), candidates.len() as u64);
+        Ok(Var::to(candidates[pick as usize]))
+    }
+
+    /// Whether some earlier step returned a `T` for which `eligible` holds (the precondition of
+    /// a rule whose precondition reads one `Var` field).
+    pub fn has_var_where<T: FromOutput<M::Output>>(
+        outputs: &[M::Output],
+        mut eligible: impl FnMut(&Var<T>) -> bool,
+    ) -> bool {
+        outputs.iter().enumerate().any(|(step, o)| {
+            T::from_output(o)
+                .is_some_and(|value| eligible(&Var::bound(StepId::prefix(step), value)))
+        })
+    }
+
+    /// Binds `var` to the output of the step it names, among those this generator sees; `false`
+    /// if it names none. Generation binds vars this way to check a precondition over arguments.
+    pub fn bind<T: FromOutput<M::Output>>(&self, var: &mut Var<T>) -> bool {
+        let id = var.id();
+        let index = match (self.scope.branch, id.branch) {
+            (_, None) => Some(id.index as usize).filter(|&i| i < self.scope.prefix),
+            (Some(own), Some(b)) if own == b => {
+                Some(self.scope.prefix.saturating_add(id.index as usize))
+            }
+            _ => None,
+        };
+        match index
+            .and_then(|i| self.outputs.get(i))
+            .and_then(T::from_output)
+        {
+            Some(value) => {
+                *var = Var::bound(id, value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// How many argument trees have been kept so far; [`rewind`](Self::rewind) drops those kept
+    /// after, when a rule's arguments are drawn again because its precondition failed.
+    pub fn mark(&self) -> usize {
+        self.trees.as_deref().map_or(0, Vec::len)
+    }
+
+    /// Drops the argument trees kept since `mark`.
+    pub fn rewind(&mut self, mark: usize) {
+        if let Some(trees) = self.trees.as_deref_mut() {
+            trees.truncate(mark);
+        }
+    }
 }

@@ -263,7 +263,9 @@ pub(crate) fn check_program<M: Model>(
             let mut bound = op.clone();
             let rule = op.rule_index();
             let admitted = crate::catch::catch(|| {
-                M::Op::enabled(rule, &model, &visible) && bound.bind_vars(&outputs)
+                M::Op::enabled(rule, &model, &visible)
+                    && bound.bind_vars(&outputs)
+                    && (!M::Op::checks_args() || bound.admits(&model))
             });
             if admitted != Ok(true) {
                 let state = format!("{model:?}");
@@ -275,6 +277,21 @@ pub(crate) fn check_program<M: Model>(
         }
     }
     Ok(())
+}
+
+/// Whether `op`, its `Var`s bound to `outputs`, satisfies its rule's precondition over
+/// arguments in `model` (see [`StateMachine::admits`]); `true` at once for a machine without one.
+/// Validation and the shrinker's repair both ask it, so no rearranged program keeps a step whose
+/// arguments its precondition refuses.
+pub(crate) fn admits_args<M: Model, L>(model: &M, outputs: &L, op: &M::Op) -> bool
+where
+    L: Outputs<M::Output> + ?Sized,
+{
+    if !M::Op::checks_args() {
+        return true;
+    }
+    let mut bound = op.clone();
+    crate::catch::catch(|| bound.bind_vars(outputs) && bound.admits(model)).unwrap_or(false)
 }
 
 /// The first `Var` of `op` naming a step for which `visible` is false.
@@ -305,7 +322,7 @@ fn validate_prefix<M: Model>(model: &mut ModelRun<M>, ops: &[M::Op]) -> Result<(
         if let Some(var) = var_outside(op, |id| id.branch.is_none()) {
             return Err(invalid(Reason::OutOfScope { var }));
         }
-        if !model.admits(op) {
+        if !model.admits(op) || !admits_args(&model.model, &model.outputs, op) {
             let state = format!("{:?}", model.model);
             return Err(invalid(Reason::NotEnabled { state }));
         }

@@ -95,7 +95,7 @@ pub(super) fn repair<M: Model>(
         if !op.remap_vars(&mut |v| renames.get(v).filter(|n| n.branch.is_none())) {
             continue;
         }
-        if !run.admits(&op) {
+        if !run.admits(&op) || !crate::program::admits_args(&run.model, &run.outputs, &op) {
             continue;
         }
         let model_ok = run.apply(&op).is_ok();
@@ -144,7 +144,9 @@ pub(super) fn repair<M: Model>(
             let rule = op.rule_index();
             let mut bound = op.clone();
             let admitted = catch(|| {
-                M::Op::enabled(rule, &model, &visible) && (!uses_vars || bound.bind_vars(&outputs))
+                M::Op::enabled(rule, &model, &visible)
+                    && (!uses_vars || bound.bind_vars(&outputs))
+                    && (!M::Op::checks_args() || bound.admits(&model))
             });
             if admitted != Ok(true) {
                 continue;

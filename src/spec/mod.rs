@@ -151,6 +151,21 @@ pub trait StateMachine: Clone + Debug + Sized + 'static {
     /// Whether any rule has a `Var` field (runners skip output bookkeeping otherwise).
     fn uses_vars() -> bool;
 
+    /// Whether this operation's arguments satisfy its rule's precondition over arguments
+    /// (`#[rule(precondition = |m: &M, fd: &Var<Fd>| ...)]`) in `model`. Call it on an operation
+    /// whose `Var`s are bound. Generation makes only operations that pass; validation and the
+    /// shrinker's repair call it so a rearranged or shrunk program never holds one that does not.
+    fn admits(&self, model: &Self::Model) -> bool {
+        let _ = model;
+        true
+    }
+
+    /// Whether any rule has a precondition over its arguments (callers skip
+    /// [`admits`](StateMachine::admits) otherwise).
+    fn checks_args() -> bool {
+        false
+    }
+
     /// The operation as a Rust expression, e.g. `KvOp::Put { key: 1, value: 7 }`.
     fn to_rust(&self) -> String;
 

@@ -13,7 +13,10 @@ use std::hash::{Hash, Hasher};
 ///
 /// A `Var<T>` field is never given a strategy: the generator picks one of the earlier steps whose
 /// output holds a `T` (see [`FromOutput`]), and a rule whose `Var` fields have no such step is not
-/// enabled. The shrinker renumbers vars when it deletes steps and drops steps whose var would
+/// enabled. A rule precondition over the var (`|m: &Files, fd: &Var<Fd>| m.is_open(fd)`) narrows
+/// the choice to the results it admits; it sees the candidate bound, and its step in
+/// [`id`](Var::id), so a model can retire a closed handle by its step even when its number is
+/// reused. The shrinker renumbers vars when it deletes steps and drops steps whose var would
 /// dangle, so every shrunk program stays well formed.
 ///
 /// A var names a [`StepId`]: a step of the prefix (in a sequential program, any earlier step) or
@@ -45,6 +48,16 @@ impl<T> Var<T> {
     /// A reference to the output of step `id`.
     pub fn to(id: StepId) -> Self {
         Var { id, value: None }
+    }
+
+    /// A var to `id` already bound to `value`: how generation offers a candidate to a
+    /// precondition before choosing it.
+    #[doc(hidden)]
+    pub fn bound(id: StepId, value: T) -> Self {
+        Var {
+            id,
+            value: Some(value),
+        }
     }
 
     /// The step whose output this refers to.

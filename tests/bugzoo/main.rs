@@ -4,6 +4,7 @@
 //! twin that must pass thousands of cases.
 
 mod boundary;
+mod descriptors;
 mod invariant;
 mod long;
 mod panic;

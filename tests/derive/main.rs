@@ -3,10 +3,14 @@
 //! Two machines: a key-value store (strategies, preconditions, every variant style) and a bank
 //! whose operations name accounts opened by earlier steps (`Var` fields).
 
+mod arguments;
 mod bank;
+mod consume;
+mod dependent;
 mod kv;
 mod program;
 mod shapes;
+mod user_types;
 
 use proptest::test_runner::TestRunner;
 use stateprop::generate::{ArgTree, Gen};
