@@ -10,6 +10,7 @@ mod panic;
 mod precondition;
 mod rare_rule;
 mod three_steps;
+mod ties;
 mod var_reference;
 
 use stateprop::{
