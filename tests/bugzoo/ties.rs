@@ -364,7 +364,9 @@ fn finds_a_bag_answering_one_element_and_removing_another() {
         assert!(result.failed(), "seed {seed}: the bug was not found");
         let program = &result.report.minimal_rust.prefix;
         assert!(
-            minima.iter().any(|m| program[..] == [m[0], m[1], "BagOp::TakeAny", "BagOp::TakeAny"]),
+            minima
+                .iter()
+                .any(|m| program[..] == [m[0], m[1], "BagOp::TakeAny", "BagOp::TakeAny"]),
             "seed {seed}: unexpected minimal program\n{text}"
         );
         let failure = result.report.failure.as_ref().expect("failure");
