@@ -6,6 +6,7 @@
 
 use crate::{assert_finds, assert_one_minimal, run, SEEDS};
 use stateprop::prelude::*;
+use stateprop::{ConcurrentSystem, Runner};
 
 // ---- A priority queue with ties ----
 
@@ -241,6 +242,52 @@ fn finds_a_queue_losing_an_element_after_a_tie() {
         ],
         "postcondition",
     );
+}
+
+/// The queue shared by threads, behind a lock: each pop is atomic, and ties go first in, first
+/// out, unlike the model's.
+#[derive(Default)]
+pub struct SharedPq<const BUG: u8>(std::sync::Mutex<Pq<BUG>>);
+
+impl<const BUG: u8> ConcurrentSystem<PqModel> for SharedPq<BUG> {
+    fn apply(&self, op: &PqOp) -> Option<(u8, u8)> {
+        let mut queue = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        System::<PqModel>::apply(&mut *queue, op)
+    }
+}
+
+/// On threads the linearizability judge places each pop with the model following the recorded
+/// tie: no false alarm, and a lost tied element is still a violation.
+#[test]
+fn on_threads_ties_pass_and_a_lost_tie_is_a_violation() {
+    let config = |seed| {
+        Config::default()
+            .ignore_env()
+            .seed(seed)
+            .persist(false)
+            .cases(100)
+    };
+    for seed in SEEDS {
+        let result = Runner::<PqModel>::new(config(seed)).run_concurrent_default::<SharedPq<0>>();
+        assert!(
+            !result.failed(),
+            "seed {seed}: false alarm:\n{}",
+            result.report.text()
+        );
+        let result = Runner::<PqModel>::new(config(seed)).run_concurrent_default::<SharedPq<2>>();
+        let text = result.report.text();
+        assert!(
+            result.failed(),
+            "seed {seed}: the lost element was not found"
+        );
+        assert!(
+            text.contains("the history is not linearizable"),
+            "seed {seed}:\n{text}"
+        );
+    }
 }
 
 // ---- A bag with "take any", and a `Var` naming what was taken ----
