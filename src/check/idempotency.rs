@@ -369,14 +369,7 @@ fn search_counted<M: Model + Hash + Eq>(
             let unit = &units[u];
             at.trying = Some(unit.attempts[0]);
             let mut next = state.clone();
-            let expected = next.step(&ops[unit.attempts[0]].op);
-            let fits = unit.attempts.iter().all(|&a| match &ops[a].output {
-                Some(actual) if ops[a].ret.is_some() => {
-                    next.outputs_match(&ops[a].op, &expected, actual)
-                }
-                _ => true,
-            });
-            if !fits {
+            if apply_unit(&mut next, ops, &unit.attempts).is_err() {
                 continue;
             }
             applied[u] = true;
@@ -409,6 +402,33 @@ fn search_counted<M: Model + Hash + Eq>(
 }
 
 /// The first request applied more than once in `order`, as a violation.
+/// Applies one request to `state` once and judges every attempt's known output: the first
+/// through [`Model::accept`] (the model follows the system's choice where its specification
+/// allows one), the retries against the output the model then stands by, since a retry of an
+/// idempotent request answers as the request did. `Err` names the attempt that does not fit.
+fn apply_unit<M: Model>(
+    state: &mut M,
+    ops: &[crate::history::Operation<M::Op, M::Output>],
+    attempts: &[usize],
+) -> Result<(), usize> {
+    let mut kept = state.step(&ops[attempts[0]].op);
+    let mut followed = false;
+    for &a in attempts {
+        let Some(actual) = ops[a].output.as_ref().filter(|_| ops[a].ret.is_some()) else {
+            continue;
+        };
+        if followed {
+            if !state.outputs_match(&ops[a].op, &kept, actual) {
+                return Err(a);
+            }
+        } else {
+            kept = state.accept(&ops[a].op, kept, actual).map_err(|_| a)?;
+            followed = true;
+        }
+    }
+    Ok(())
+}
+
 fn applied_twice<Op: std::fmt::Debug, Out: std::fmt::Debug>(
     history: &History<Op, Out>,
     units: &[Unit],
@@ -485,23 +505,16 @@ fn unexplained<M: Model>(
     // Explaining steps the model from the best state: a panic there names it.
     at.state = state.clone();
     at.trying = Some(units[u].attempts[0]);
-    let mut after = state.clone();
-    let expected = after.step(&ops[units[u].attempts[0]].op);
+    let expected = state.clone().step(&ops[units[u].attempts[0]].op);
     // The attempt whose output the model contradicts (the unit failed, so one does).
-    let known: Vec<usize> = units[u]
-        .attempts
-        .iter()
-        .copied()
-        .filter(|&a| !ops[a].is_unknown())
-        .collect();
-    let blocked = known
-        .iter()
-        .copied()
-        .find(|&a| {
-            let actual = ops[a].output.as_ref().expect("a known output");
-            !after.outputs_match(&ops[a].op, &expected, actual)
-        })
-        .unwrap_or(known[0]);
+    let blocked = match apply_unit(&mut state.clone(), ops, &units[u].attempts) {
+        Err(a) => a,
+        Ok(()) => {
+            let attempts = &units[u].attempts;
+            let known = attempts.iter().copied().find(|&a| !ops[a].is_unknown());
+            known.unwrap_or(attempts[0])
+        }
+    };
     let actual = ops[blocked]
         .output
         .as_ref()

@@ -19,7 +19,7 @@ use super::cache::{Cache, Insert, Key};
 use super::linearizability::Violation;
 use super::vars::Vars;
 use crate::history::{History, Operation};
-use crate::spec::{Model, StateMachine};
+use crate::spec::{step_on, Model, StateMachine};
 use std::hash::Hash;
 
 const HEAD: usize = usize::MAX;
@@ -354,14 +354,13 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
                 };
                 let this = bound.as_ref().unwrap_or(&op.op);
                 let mut next_state = self.state.clone();
-                let expected = next_state.step(this);
-                let fits = match (&op.ret, &op.output) {
-                    (Some(_), Some(actual)) => {
-                        blind || next_state.outputs_match(this, &expected, actual)
-                    }
-                    _ => true,
+                // A known output is judged, and the model follows it where its specification
+                // allows a choice: the state placed (and cached) is the one the system chose.
+                let actual = match (&op.ret, &op.output) {
+                    (Some(_), Some(actual)) if !blind => Some(actual),
+                    _ => None,
                 };
-                if fits {
+                if let Ok(expected) = step_on(&mut next_state, this, actual) {
                     self.mark(local);
                     if let Some(v) = self.vars_mut() {
                         if !v.enter(local, Some(&expected), budget) {
@@ -584,8 +583,14 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         op: &M::Op,
         budget: &mut Budget,
     ) -> Option<()> {
+        // The model follows the recorded output as the search did when it placed the step.
+        let recorded = self.op(local);
+        let known = match (&recorded.ret, &recorded.output) {
+            (Some(_), Some(out)) => Some(out),
+            _ => None,
+        };
         let Some(v) = &mut self.vars else {
-            s.step(op);
+            let _ = step_on(s, op, known);
             return Some(());
         };
         let bound = if v.holds(local) {
@@ -593,7 +598,8 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         } else {
             op.clone()
         };
-        let out = s.step(&bound);
+        let known = known.filter(|_| !v.blind(local));
+        let out = step_on(s, &bound, known).unwrap_or_else(|expected| expected);
         v.enter(local, Some(&out), budget).then_some(())
     }
 

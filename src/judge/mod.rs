@@ -2,7 +2,8 @@
 //!
 //! Two kinds share one vocabulary, [`FailureKind`]:
 //! - the step judge, run on every step by every executor: the system's output against the
-//!   model's ([`Model::outputs_match`]), then [`System::invariant`](crate::System::invariant).
+//!   model's ([`Model::accept`], which may let the model follow the system's choice), then
+//!   [`System::invariant`](crate::System::invariant).
 //!   It is always on.
 //! - history judges, run on the history of a whole program after it ran: linearizability,
 //!   sequential consistency, session guarantees, idempotency. A run selects them with

@@ -38,6 +38,80 @@ pub trait Model: Clone + Debug + 'static {
         expected == actual
     }
 
+    /// Judges the system's output `actual` where the model, just stepped on `op`, said
+    /// `expected`, and lets the model follow the system where the specification allows a choice.
+    ///
+    /// `self` is the model *after* [`step`](Model::step). `Ok` carries the output the model
+    /// stands by (the one later `Var`s of the model bind to); `Err` gives `expected` back and
+    /// fails the step. The default accepts what [`outputs_match`](Model::outputs_match) accepts
+    /// and keeps the model's own output and state: ids and timestamps the model cannot predict
+    /// stay the model's own.
+    ///
+    /// Override it where several answers are right *and the choice changes the state*: a
+    /// priority queue whose equal-priority elements may pop in any order, a set whose "remove
+    /// any" may remove any element. There `outputs_match` alone accepts the system's choice
+    /// but leaves the model holding its own, and the two drift apart. The override checks that
+    /// `actual` was allowed in the state before the step, swaps the model's choice for the
+    /// system's (put back what `step` took, take what the system took) and returns
+    /// `Ok(actual.clone())`. When it returns `Err`, the state is left as `step` left it.
+    ///
+    /// It runs after `step`, not instead of it, so the model still steps before the system is
+    /// called (a model that panics never reaches the system) and a model that does not override
+    /// it pays nothing. The step judge, the history checkers and their reports all judge and
+    /// advance the model through it, so a choice followed in one is followed in all.
+    ///
+    /// ```
+    /// # use stateprop::prelude::*;
+    /// # use std::collections::BTreeSet;
+    /// #[derive(Debug, Clone, Default)]
+    /// struct Bag { items: BTreeSet<u8> }
+    ///
+    /// #[derive(Debug, Clone, StateMachine)]
+    /// #[state_machine(model = Bag)]
+    /// enum BagOp {
+    ///     Insert { #[strategy(0..8u8)] item: u8 },
+    ///     /// Removes and returns any element.
+    ///     TakeAny,
+    /// }
+    ///
+    /// impl Model for Bag {
+    ///     type Op = BagOp;
+    ///     type Output = Option<u8>;
+    ///     fn step(&mut self, op: &BagOp) -> Option<u8> {
+    ///         match *op {
+    ///             BagOp::Insert { item } => { self.items.insert(item); None }
+    ///             BagOp::TakeAny => self.items.pop_first(),
+    ///         }
+    ///     }
+    ///     fn accept(&mut self, op: &BagOp, expected: Option<u8>, actual: &Option<u8>)
+    ///         -> Result<Option<u8>, Option<u8>>
+    ///     {
+    ///         match (op, expected, *actual) {
+    ///             // The system took another element that was there: take it instead.
+    ///             (BagOp::TakeAny, Some(mine), Some(theirs)) if self.items.remove(&theirs) => {
+    ///                 self.items.insert(mine);
+    ///                 Ok(Some(theirs))
+    ///             }
+    ///             (_, expected, actual) if expected == actual => Ok(expected),
+    ///             (_, expected, _) => Err(expected),
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    #[inline]
+    fn accept(
+        &mut self,
+        op: &Self::Op,
+        expected: Self::Output,
+        actual: &Self::Output,
+    ) -> Result<Self::Output, Self::Output> {
+        if self.outputs_match(op, &expected, actual) {
+            Ok(expected)
+        } else {
+            Err(expected)
+        }
+    }
+
     /// Whether `op`, in any state where it returns `output`, leaves the state unchanged: a
     /// read, a compare-and-set that failed. The linearizability checker linearizes such
     /// operations eagerly and prunes the alternatives, which can shrink its search by orders of
@@ -66,7 +140,23 @@ pub trait Model: Clone + Debug + 'static {
     fn observes(&self, op: &Self::Op, output: &Self::Output) -> bool {
         let mut copy = self.clone();
         let expected = copy.step(op);
-        copy.outputs_match(op, &expected, output)
+        copy.accept(op, expected, output).is_ok()
+    }
+}
+
+/// Steps `model` on `op` and, when the system's output is known, judges it and follows the
+/// system's choice ([`Model::accept`]); `Ok` carries the output the model stands by. Every
+/// checker that places an operation with a recorded output steps the model through this.
+#[inline]
+pub(crate) fn step_on<M: Model>(
+    model: &mut M,
+    op: &M::Op,
+    actual: Option<&M::Output>,
+) -> Result<M::Output, M::Output> {
+    let expected = model.step(op);
+    match actual {
+        Some(actual) => model.accept(op, expected, actual),
+        None => Ok(expected),
     }
 }
 

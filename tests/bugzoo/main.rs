@@ -11,6 +11,7 @@ mod panic;
 mod precondition;
 mod rare_rule;
 mod three_steps;
+mod ties;
 mod var_reference;
 
 use stateprop::{

@@ -6,6 +6,7 @@ mod bounds;
 mod idempotency;
 mod sequential_consistency;
 mod session;
+mod ties;
 mod var_history;
 mod var_oracle;
 

@@ -4,7 +4,7 @@
 use crate::check::budget::{reserve_in, Budget};
 use crate::history::History;
 use crate::program::{Outputs, StepId};
-use crate::spec::{Model, StateMachine};
+use crate::spec::{step_on, Model, StateMachine};
 
 /// The steps the `Var`s of `op` name, in field order.
 pub(crate) fn var_steps<Op: StateMachine>(op: &Op) -> Vec<StepId> {
@@ -193,8 +193,8 @@ impl<M: Model> Replay<M> {
         op.bind_vars(&lookup).then_some(op)
     }
 
-    /// Steps `state` on operation `i`, bound; `None` (the state untouched) when a var does not
-    /// bind.
+    /// Steps `state` on operation `i`, bound, following its recorded output as the checkers
+    /// do ([`Model::accept`]); `None` (the state untouched) when a var does not bind.
     pub(crate) fn step(
         &mut self,
         history: &History<M::Op, M::Output>,
@@ -202,7 +202,14 @@ impl<M: Model> Replay<M> {
         state: &mut M,
     ) -> Option<M::Output> {
         let op = self.op(history, i)?;
-        let out = state.step(&op);
+        let recorded = &history.ops[i];
+        let known = match (&recorded.ret, &recorded.output) {
+            (Some(_), Some(out)) if !blind::<M>(history, i) => Some(out),
+            _ => None,
+        };
+        // An output the model does not accept is the checker's to report; the replay goes on
+        // with the model's own.
+        let out = step_on(state, &op, known).unwrap_or_else(|expected| expected);
         if let Some(&id) = history.steps.get(i) {
             if M::Op::uses_vars() {
                 self.outputs.push((id, out.clone()));
@@ -210,6 +217,18 @@ impl<M: Model> Replay<M> {
         }
         Some(out)
     }
+}
+
+/// Whether the checkers leave operation `i`'s output unjudged: a var of it names a step whose
+/// outcome is unknown (see the module docs of `vars`).
+fn blind<M: Model>(history: &History<M::Op, M::Output>, i: usize) -> bool {
+    if !in_use::<M>(history) {
+        return false;
+    }
+    var_steps(&history.ops[i].op).iter().any(|id| {
+        let named = history.steps.iter().position(|s| s == id);
+        named.is_some_and(|k| history.ops[k].is_unknown())
+    })
 }
 
 struct ReplayOutputs<'a, O>(&'a [(StepId, O)]);

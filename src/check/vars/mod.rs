@@ -2,7 +2,7 @@
 //!
 //! A `Var` in an operation stands for *the model's* output of the step it names, along the order
 //! being tried. The system under test saw its own value for that step (an id it chose), which
-//! the checker compared with the model's through [`Model::outputs_match`] where the step itself
+//! the checker compared with the model's through [`Model::accept`] where the step itself
 //! was placed; the operation holding the `Var` is then judged against what the model would do
 //! with the model's value. A recorded step's `Var` names a step that returned before it was
 //! invoked, so in a linearizability search the named step is always placed first.
