@@ -12,6 +12,7 @@ pub(crate) mod rng;
 pub mod strategy;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 pub(crate) use draw::RunnerRef;
 pub use draw::{Bits, Clamped, Draw};
@@ -21,6 +22,10 @@ pub(crate) use gen::Scope;
 #[doc(hidden)]
 pub use gen::TreeBox;
 pub use gen::{ArgTree, Gen};
+#[cfg(test)]
+pub(crate) use validate::check_program;
+pub use validate::validate_program;
+pub(crate) use validate::{admits_args, validate};
 
 use crate::catch::catch;
 use crate::program::{BranchOutputs, Program};

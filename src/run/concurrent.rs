@@ -142,7 +142,7 @@ pub fn replay_concurrent_with<M, S>(
         Err(e) => panic!("stateprop: bad environment: {e}"),
     };
     // Check the program is one the generator could have made before running the system.
-    if let Err(invalid) = crate::program::validate_program(&initial, program) {
+    if let Err(invalid) = crate::generate::validate_program(&initial, program) {
         panic!("stateprop: the replayed program is not valid: {invalid}");
     }
     let owned = program.clone();

@@ -362,9 +362,9 @@ impl<M: Model> Run<M> {
                 }
             };
             let valid = match shape {
-                Shape::Sequential => crate::program::validate(&self.initial, &program.prefix)
+                Shape::Sequential => crate::generate::validate(&self.initial, &program.prefix)
                     .map_err(|invalid| invalid.to_string()),
-                _ => crate::program::validate_program(&self.initial, &program),
+                _ => crate::generate::validate_program(&self.initial, &program),
             };
             if let Err(invalid) = valid {
                 eprintln!(

@@ -340,7 +340,7 @@ where
         Err(e) => panic!("stateprop: bad environment: {e}"),
     };
     // Check the program is one the generator could have made before running the system.
-    if let Err(invalid) = crate::program::validate(&initial, ops) {
+    if let Err(invalid) = crate::generate::validate(&initial, ops) {
         panic!("stateprop: the replayed program is not valid: {invalid}");
     }
     let owned: Vec<M::Op> = ops.to_vec();
@@ -412,7 +412,7 @@ where
     M: Model,
     S: System<M>,
 {
-    crate::program::validate(initial, ops).map_err(|invalid| invalid.to_string())?;
+    crate::generate::validate(initial, ops).map_err(|invalid| invalid.to_string())?;
     let executor = Sequential { initial, factory };
     let program = Program::sequential(ops.to_vec());
     Ok(executor

@@ -95,7 +95,7 @@ pub(super) fn repair<M: Model>(
         if !op.remap_vars(&mut |v| renames.get(v).filter(|n| n.branch.is_none())) {
             continue;
         }
-        if !run.admits(&op) || !crate::program::admits_args(&run.model, &run.outputs, &op) {
+        if !run.admits(&op) || !crate::generate::admits_args(&run.model, &run.outputs, &op) {
             continue;
         }
         let model_ok = run.apply(&op).is_ok();

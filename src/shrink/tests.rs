@@ -4,8 +4,9 @@
 use super::repair::repair;
 use super::{Judgement, Shrinker, Shrunk};
 use crate::failure::{Failure, FailureKind};
+use crate::generate::check_program;
 use crate::generate::{generate_parallel, CaseGenerator, ProgramTrees};
-use crate::program::{check_program, Program, StepId};
+use crate::program::{Program, StepId};
 use crate::{Model, StateMachine, Var};
 use proptest::prelude::*;
 use std::cell::Cell;

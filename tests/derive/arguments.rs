@@ -4,8 +4,8 @@
 use crate::generate;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, TestRunner};
+use stateprop::generate::validate_program;
 use stateprop::prelude::*;
-use stateprop::program::validate_program;
 use stateprop::{program_from_unstructured, Program};
 use std::collections::{BTreeMap, BTreeSet};
 

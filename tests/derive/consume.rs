@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::Config as PtConfig;
+use stateprop::generate::validate_program;
 use stateprop::prelude::*;
-use stateprop::program::validate_program;
 use stateprop::{program_from_unstructured, Program, StepId};
 use std::collections::BTreeSet;
 

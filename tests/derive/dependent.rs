@@ -153,7 +153,7 @@ proptest::proptest! {
             proptest::prop_assert!(bound.admits(&model), "{:?} in {:?}", op, model);
             outputs.push(model.step(&bound));
         }
-        stateprop::program::validate_program(&Ledger::default(), &stateprop::Program::sequential(ops))
+        stateprop::generate::validate_program(&Ledger::default(), &stateprop::Program::sequential(ops))
             .unwrap();
     }
 }

@@ -3,8 +3,9 @@
 
 use crate::bank::{AccountId, Bank, BankOp, BankOut};
 use serde_json::json;
+use stateprop::generate::validate_program;
 use stateprop::prelude::*;
-use stateprop::program::{validate_program, BranchOutputs, Outputs};
+use stateprop::program::{BranchOutputs, Outputs};
 use stateprop::{Program, Shape, StepId};
 
 fn open() -> BankOp {

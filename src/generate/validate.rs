@@ -1,0 +1,174 @@
+//! Validation: a program that did not come from the generator (a pasted regression test, a saved
+//! case, a fuzzer's bytes, a hand-written list, a shrink candidate) is replayed on the model alone
+//! first. Every step's rule must be enabled where it runs, its arguments must satisfy the rule's
+//! precondition over them, and its `Var`s must name results that exist, in the prefix or earlier
+//! in its own branch — exactly what generation guarantees by construction. One function says so
+//! for every caller, with one message. It lives with generation because it is the same replay.
+
+use super::ModelRun;
+use crate::program::{BranchOutputs, Outputs, Program, StepId};
+use crate::spec::{Model, StateMachine};
+use std::fmt;
+
+/// Why a program is not one the generator could have made.
+#[derive(Clone, Debug)]
+pub(crate) struct Invalid {
+    /// The first step that cannot run.
+    pub(crate) step: StepId,
+    /// That step, as Rust.
+    pub(crate) op: String,
+    pub(crate) reason: Reason,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Reason {
+    /// Its precondition fails, or a `Var` names a missing result, in this model state (`Debug`).
+    NotEnabled { state: String },
+    /// The model panicked stepping it (a bug in the model): the message.
+    ModelPanicked(String),
+    /// A `Var` names a step of another branch, or a later step of its own: one that may not
+    /// have run when this step runs.
+    OutOfScope { var: StepId },
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (step, op) = (self.step, &self.op);
+        match &self.reason {
+            Reason::OutOfScope { var } => write!(
+                f,
+                "{step}, {op}, has a `Var` naming {var}, which is neither a prefix step nor an \
+                 earlier step of its own branch"
+            ),
+            Reason::NotEnabled { state } => write!(
+                f,
+                "{step}, {op}, is not enabled in model state {state} (its precondition \
+                 fails or a `Var` names a missing result)"
+            ),
+            Reason::ModelPanicked(message) => {
+                write!(f, "the model panicked at {step}, {op}: {message}")
+            }
+        }
+    }
+}
+
+/// Replays the sequential program `ops` on the model from `initial`; `Err` names the first step
+/// that cannot run.
+pub(crate) fn validate<M: Model>(initial: &M, ops: &[M::Op]) -> Result<(), Invalid> {
+    validate_prefix(&mut ModelRun::new(initial.clone()), ops)
+}
+
+/// Checks that `program` is one the generator could have made, by replaying it on the model
+/// from `initial`: the prefix, then each branch alone after the prefix. `Err` says which step
+/// cannot run (its precondition fails, a `Var` names a missing result, the model panics) or
+/// holds a `Var` naming a step that is neither in the prefix nor earlier in its own branch.
+///
+/// Each branch is checked as if it ran alone after the prefix; whether every interleaving of the
+/// branches keeps each step enabled is for a concurrent executor to decide, not this check.
+pub fn validate_program<M: Model>(initial: &M, program: &Program<M::Op>) -> Result<(), String> {
+    check_program(initial, program).map_err(|invalid| invalid.to_string())
+}
+
+/// [`validate_program`], with the reason kept structured.
+pub(crate) fn check_program<M: Model>(
+    initial: &M,
+    program: &Program<M::Op>,
+) -> Result<(), Invalid> {
+    let mut after_prefix = ModelRun::new(initial.clone());
+    validate_prefix(&mut after_prefix, &program.prefix)?;
+    for (b, ops) in program.branches.iter().enumerate() {
+        let b = u16::try_from(b).expect("stateprop: a program with more than u16::MAX branches");
+        let mut model = after_prefix.model.clone();
+        let mut own: Vec<<M as Model>::Output> = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            let invalid = |reason| Invalid {
+                step: StepId::in_branch(b, i),
+                op: op.to_rust(),
+                reason,
+            };
+            let visible = |id: StepId| match id.branch {
+                None => (id.index as usize) < program.prefix.len(),
+                Some(own) => own == b && (id.index as usize) < i,
+            };
+            if let Some(var) = var_outside(op, visible) {
+                return Err(invalid(Reason::OutOfScope { var }));
+            }
+            let outputs = BranchOutputs {
+                prefix: &after_prefix.outputs,
+                branch: b,
+                own: &own,
+            };
+            // `enabled` asks only whether some earlier output can feed each `Var` field.
+            let visible: Vec<_> = after_prefix.outputs.iter().chain(&own).cloned().collect();
+            let mut bound = op.clone();
+            let rule = op.rule_index();
+            let admitted = crate::catch::catch(|| {
+                M::Op::enabled(rule, &model, &visible)
+                    && bound.bind_vars(&outputs)
+                    && (!M::Op::checks_args() || bound.admits(&model))
+            });
+            if admitted != Ok(true) {
+                let state = format!("{model:?}");
+                return Err(invalid(Reason::NotEnabled { state }));
+            }
+            let out = crate::catch::catch(|| model.step(&bound))
+                .map_err(|m| invalid(Reason::ModelPanicked(m)))?;
+            own.push(out);
+        }
+    }
+    Ok(())
+}
+
+/// Whether `op`, its `Var`s bound to `outputs`, satisfies its rule's precondition over
+/// arguments in `model` (see [`StateMachine::admits`]); `true` at once for a machine without one.
+/// Validation and the shrinker's repair both ask it, so no rearranged program keeps a step whose
+/// arguments its precondition refuses.
+pub(crate) fn admits_args<M: Model, L>(model: &M, outputs: &L, op: &M::Op) -> bool
+where
+    L: Outputs<M::Output> + ?Sized,
+{
+    if !M::Op::checks_args() {
+        return true;
+    }
+    let mut bound = op.clone();
+    crate::catch::catch(|| bound.bind_vars(outputs) && bound.admits(model)).unwrap_or(false)
+}
+
+/// The first `Var` of `op` naming a step for which `visible` is false.
+fn var_outside<Op: StateMachine>(op: &Op, visible: impl Fn(StepId) -> bool) -> Option<StepId> {
+    if !Op::uses_vars() {
+        return None;
+    }
+    let mut outside = None;
+    // Remapping every var to itself is the derive's way to visit them.
+    op.clone().remap_vars(&mut |id| {
+        if outside.is_none() && !visible(id) {
+            outside = Some(id);
+        }
+        Some(id)
+    });
+    outside
+}
+
+fn validate_prefix<M: Model>(model: &mut ModelRun<M>, ops: &[M::Op]) -> Result<(), Invalid> {
+    for (step, op) in ops.iter().enumerate() {
+        let invalid = |reason| Invalid {
+            step: StepId::prefix(step),
+            op: op.to_rust(),
+            reason,
+        };
+        // A prefix step never sees a branch; a forward prefix var fails to bind below, with
+        // the message sequential programs always had.
+        if let Some(var) = var_outside(op, |id| id.branch.is_none()) {
+            return Err(invalid(Reason::OutOfScope { var }));
+        }
+        if !model.admits(op) || !admits_args(&model.model, &model.outputs, op) {
+            let state = format!("{:?}", model.model);
+            return Err(invalid(Reason::NotEnabled { state }));
+        }
+        model
+            .apply(op)
+            .map_err(|m| invalid(Reason::ModelPanicked(m)))?;
+    }
+    Ok(())
+}
