@@ -16,12 +16,15 @@
 //! `reruns` runs in all before it counts as passing: one failing run is enough to fail.
 
 mod args;
+mod canon;
+mod escape;
 mod judgement;
 mod order;
 mod repair;
 mod shape;
 #[cfg(test)]
 mod tests;
+mod values;
 
 pub(crate) use judgement::Judgement;
 pub(crate) use order::simpler_program;
@@ -32,7 +35,9 @@ use crate::program::{fingerprint_program, Program, StepId};
 use crate::report::ShrinkStats;
 use crate::spec::Model;
 use judgement::{add, Counts};
+use order::simpler_by_values;
 use repair::{repair, Plan, Repaired};
+use values::{simplest_key, weight, Key};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -62,6 +67,9 @@ pub(crate) struct Shrinker<'a, M: Model> {
     stats: ShrinkStats,
     start: Instant,
     last_progress: Instant,
+    /// Each argument's simplest value, by the id of its step in the original program (empty
+    /// without fresh trees to find them with): measure 3 of the order (see `order`).
+    simplest: Program<Vec<Key>>,
 }
 
 /// The program being shrunk: its steps, the value trees of their arguments, and where each
@@ -71,8 +79,15 @@ struct Current<Op> {
     trees: ProgramTrees,
     /// Each step's id in the program shrinking started from.
     origin: Program<StepId>,
+    /// Each argument's current value, in step with `program` (empty for a step whose arguments
+    /// the shrinker does not know).
+    values: Program<Vec<Key>>,
     failure: Failure,
 }
+
+/// A candidate's replaced steps: the new operation, and its arguments' values when they changed
+/// (`None`: the same as the step's current ones).
+pub(super) type Replace<Op> = Vec<(StepId, Op, Option<Vec<Key>>)>;
 
 /// Told of each adopted program, with its failure and the shrink counts so far.
 pub(crate) type OnAdopt<'a, Op> = &'a dyn Fn(&Program<Op>, &Failure, &ShrinkStats);
@@ -155,6 +170,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
             stats: ShrinkStats::default(),
             start: now,
             last_progress: now,
+            simplest: Program::sequential(Vec::new()),
         }
     }
 
@@ -194,10 +210,25 @@ impl<'a, M: Model> Shrinker<'a, M> {
                 failures: 1,
             },
         );
+        if let Some(regenerate) = regenerate {
+            self.simplest = regenerate().map(|mut trees| {
+                trees
+                    .iter_mut()
+                    .map(|t| simplest_key(&mut **t))
+                    .collect()
+            });
+        }
+        let values = trees.ids().map(|id| {
+            trees
+                .get(id)
+                .map(|t| t.iter().map(|t| t.key()).collect())
+                .unwrap_or_default()
+        });
         let mut cur = Current {
             origin: program.ids(),
             program,
             trees,
+            values,
             failure,
         };
         let mut round = 0;
@@ -219,7 +250,12 @@ impl<'a, M: Model> Shrinker<'a, M> {
             changed |= self.shrink_vars(&mut cur);
             changed |= self.shrink_equal_args(&mut cur);
             changed |= self.shrink_args(&mut cur, regenerate);
-            if !changed || self.out_of_budget() {
+            if self.out_of_budget() {
+                break;
+            }
+            // The program is 1-minimal here. The passes that canonicalize arguments and escape
+            // local minima try many candidates, so they run only once the cheap passes stop.
+            if !changed && !self.canonicalize(&mut cur) && !self.escape(&mut cur) {
                 break;
             }
         }
@@ -280,16 +316,20 @@ impl<'a, M: Model> Shrinker<'a, M> {
         &mut self,
         cur: &mut Current<M::Op>,
         plan: &Plan,
-        replace: Vec<(StepId, M::Op)>,
+        replace: Replace<M::Op>,
     ) -> Try {
         let replacing = !replace.is_empty();
-        let Repaired { program, kept } = repair(self.initial, &cur.program, plan, &replace);
+        let ops: Vec<(StepId, M::Op)> = replace
+            .iter()
+            .map(|(id, op, _)| (*id, op.clone()))
+            .collect();
+        let Repaired { program, kept } = repair(self.initial, &cur.program, plan, &ops);
         if program.is_empty() {
             return Try::Empty;
         }
         // Only ever move to a simpler program: fresh value trees start from the original values
         // and would otherwise wander back up.
-        if replacing && !simpler_program(&program, &cur.program) {
+        if replacing && !simpler_by_values(&program, &cur.program, self.away(cur, &replace)) {
             return Try::NotSimpler;
         }
         let key = fingerprint_program(&program);
@@ -322,8 +362,35 @@ impl<'a, M: Model> Shrinker<'a, M> {
         let Some(failure) = failed else {
             return Try::Passed;
         };
+        for (id, _, values) in replace {
+            if let (Some(values), Some(slot)) = (values, cur.values.get_mut(id)) {
+                *slot = values;
+            }
+        }
         self.adopt(cur, program, kept, failure);
         Try::Adopted
+    }
+
+    /// How many more arguments the replaced steps hold away from their simplest values than
+    /// the current ones do: measure 3 of the order.
+    fn away(&self, cur: &Current<M::Op>, replace: &Replace<M::Op>) -> i64 {
+        let mut away = 0;
+        for (id, _, values) in replace {
+            let (Some(values), Some(old), Some(&origin)) =
+                (values, cur.values.get(*id), cur.origin.get(*id))
+            else {
+                continue;
+            };
+            let simplest = self.simplest.get(origin);
+            let count = |vals: &[Key]| -> i64 {
+                vals.iter()
+                    .enumerate()
+                    .map(|(a, v)| weight(v, simplest.and_then(|s| s.get(a))))
+                    .sum()
+            };
+            away += count(values) - count(old);
+        }
+        away
     }
 
     /// Makes a failing candidate the current program, its trees and origins following its steps.
@@ -345,6 +412,10 @@ impl<'a, M: Model> Shrinker<'a, M> {
         }
         let mut old = std::mem::replace(&mut cur.trees, Program::sequential(Vec::new())).map(Some);
         cur.trees = kept
+            .clone()
+            .map(|id| old.get_mut(id).and_then(Option::take).unwrap_or_default());
+        let mut old = std::mem::replace(&mut cur.values, Program::sequential(Vec::new())).map(Some);
+        cur.values = kept
             .clone()
             .map(|id| old.get_mut(id).and_then(Option::take).unwrap_or_default());
         cur.origin = kept.map(|id| *cur.origin.get(id).expect("a kept step has an origin"));

@@ -4,11 +4,14 @@
 //! twin that must pass thousands of cases.
 
 mod boundary;
+mod canonical;
 mod invariant;
 mod long;
+mod merge;
 mod panic;
 mod precondition;
 mod rare_rule;
+mod simplest_value;
 mod three_steps;
 mod var_reference;
 
