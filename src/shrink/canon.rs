@@ -84,7 +84,7 @@ impl<M: Model> Shrinker<'_, M> {
     }
 
     /// Renumbers each type's values to first-use order; `true` on the first adoption.
-    fn renumber(&mut self, cur: &mut Current<M::Op>) -> bool {
+    pub(super) fn renumber(&mut self, cur: &mut Current<M::Op>) -> bool {
         let ints = self.ints(cur);
         for group in by_type(&ints) {
             let simplest = group[0].simplest;
@@ -118,13 +118,10 @@ impl<M: Model> Shrinker<'_, M> {
 
     /// Subtracts one delta from every argument of a type above its simplest value, then from
     /// each pair of them; `true` on the first adoption.
-    fn lower_jointly(&mut self, cur: &mut Current<M::Op>) -> bool {
+    pub(super) fn lower_jointly(&mut self, cur: &mut Current<M::Op>) -> bool {
         let ints = self.ints(cur);
         for group in by_type(&ints) {
-            let above: Vec<Int> = group
-                .into_iter()
-                .filter(|i| i.value > i.simplest)
-                .collect();
+            let above: Vec<Int> = group.into_iter().filter(|i| i.value > i.simplest).collect();
             if above.len() < 2 {
                 continue;
             }
@@ -169,7 +166,7 @@ impl<M: Model> Shrinker<'_, M> {
 
     /// Swaps the values of two arguments of a type where the later one is smaller; `true` on
     /// the first adoption.
-    fn swap_values(&mut self, cur: &mut Current<M::Op>) -> bool {
+    pub(super) fn swap_values(&mut self, cur: &mut Current<M::Op>) -> bool {
         let ints = self.ints(cur);
         for group in by_type(&ints) {
             for a in 0..group.len() {

@@ -37,9 +37,9 @@ use crate::spec::Model;
 use judgement::{add, Counts};
 use order::simpler_by_values;
 use repair::{repair, Plan, Repaired};
-use values::{simplest_key, weight, Key};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use values::{simplest_key, weight, Key};
 
 /// Judges a well-formed candidate program. The shrinker knows nothing of how programs run: the
 /// runner decides, through its executor.
@@ -211,12 +211,8 @@ impl<'a, M: Model> Shrinker<'a, M> {
             },
         );
         if let Some(regenerate) = regenerate {
-            self.simplest = regenerate().map(|mut trees| {
-                trees
-                    .iter_mut()
-                    .map(|t| simplest_key(&mut **t))
-                    .collect()
-            });
+            self.simplest = regenerate()
+                .map(|mut trees| trees.iter_mut().map(|t| simplest_key(&mut **t)).collect());
         }
         let values = trees.ids().map(|id| {
             trees
@@ -312,12 +308,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
 
     /// Builds the candidate `plan` (with some steps replaced, if given), repairs it against the
     /// model, and adopts it if it still fails.
-    fn try_plan(
-        &mut self,
-        cur: &mut Current<M::Op>,
-        plan: &Plan,
-        replace: Replace<M::Op>,
-    ) -> Try {
+    fn try_plan(&mut self, cur: &mut Current<M::Op>, plan: &Plan, replace: Replace<M::Op>) -> Try {
         let replacing = !replace.is_empty();
         let ops: Vec<(StepId, M::Op)> = replace
             .iter()

@@ -33,6 +33,7 @@ pub struct LogModel(Vec<u32>);
 #[derive(Debug, Clone, StateMachine)]
 #[state_machine(model = LogModel)]
 pub enum LogOp {
+    #[rule(weight = 3)]
     Create,
     #[rule(weight = 3)]
     Write {

@@ -3,8 +3,8 @@
 //! their strategy's simplest value, not at the value with the shorter text.
 
 use crate::{assert_finds, assert_passes};
-use stateprop::prelude::*;
 use serde::{Deserialize, Serialize};
+use stateprop::prelude::*;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
