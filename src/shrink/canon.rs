@@ -134,11 +134,14 @@ impl<M: Model> Shrinker<'_, M> {
                     }
                 }
             }
-            for subset in subsets {
+            for (k, subset) in subsets.into_iter().enumerate() {
                 if self.out_of_budget() {
                     return false;
                 }
-                if self.lower_by_delta(cur, &subset) {
+                // The whole group searches for its delta; a pair tries only the largest, which
+                // takes one of the two to its simplest value (most pairs that must move together
+                // are one apart, or one a multiple of the other).
+                if self.lower_by_delta(cur, &subset, k == 0) {
                     return true;
                 }
             }
@@ -147,9 +150,9 @@ impl<M: Model> Shrinker<'_, M> {
     }
 
     /// Subtracts a delta from every argument of `subset`: the largest possible first (most
-    /// often the answer), then halves of it; `true` on the first adoption. Bisecting toward the
+    /// often the answer), then, if `halve`, halves of it; `true` on the first adoption. Bisecting toward the
     /// largest failing delta is left to the next call, which starts from the adopted values.
-    fn lower_by_delta(&mut self, cur: &mut Current<M::Op>, subset: &[Int]) -> bool {
+    fn lower_by_delta(&mut self, cur: &mut Current<M::Op>, subset: &[Int], halve: bool) -> bool {
         let Some(mut delta) = subset.iter().map(|i| i.value - i.simplest).min() else {
             return false;
         };
@@ -157,7 +160,7 @@ impl<M: Model> Shrinker<'_, M> {
             let set: Vec<(Int, i128)> = subset.iter().map(|&i| (i, i.value - delta)).collect();
             match self.try_values(cur, &set) {
                 Some(Try::Adopted) => return true,
-                Some(t) if t.kept_passing() || t == Try::NotSimpler => delta /= 2,
+                Some(t) if halve && (t.kept_passing() || t == Try::NotSimpler) => delta /= 2,
                 _ => return false,
             }
         }
