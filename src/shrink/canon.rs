@@ -4,8 +4,9 @@
 //!
 //! - renumber: the distinct values of one type, in first-use order, become the simplest value
 //!   and the next ones (keys 5, 2, 5 become 0, 1, 0);
-//! - lower jointly: subtract the same delta from several arguments (every argument of a type, or
-//!   a pair), the largest delta that still fails found by bisection;
+//! - lower jointly: subtract the same delta from every argument of a type above its simplest
+//!   value (the largest possible delta, then halves of it), then the largest delta from pairs of
+//!   steps of different rules;
 //! - swap: exchange the values of two arguments of a type, so the smaller comes first.
 //!
 //! Each candidate still has to be simpler in the order of `order`, so the passes cannot undo one
@@ -17,6 +18,9 @@ use super::{Current, Replace, Shrinker, Try};
 use crate::program::StepId;
 use crate::spec::{Model, StateMachine};
 use std::any::TypeId;
+
+/// Groups of integers up to this size also try lowering pairs.
+const PAIRS_UP_TO: usize = 4;
 
 /// An integer argument: where it is, its type, its value and its strategy's simplest value.
 #[derive(Clone, Copy, Debug)]
@@ -116,37 +120,44 @@ impl<M: Model> Shrinker<'_, M> {
         false
     }
 
-    /// Subtracts one delta from every argument of a type above its simplest value, then from
-    /// each pair of them; `true` on the first adoption.
+    /// Subtracts one delta from every argument of a type above its simplest value, then the
+    /// largest delta from pairs of them; `true` on the first adoption.
     pub(super) fn lower_jointly(&mut self, cur: &mut Current<M::Op>) -> bool {
         let ints = self.ints(cur);
         for group in by_type(&ints) {
             let above: Vec<Int> = group.into_iter().filter(|i| i.value > i.simplest).collect();
-            if above.len() < 2 {
+            // Equal values are `shrink_equal_args`'s to lower, in lockstep.
+            if above.len() < 2 || above.iter().all(|i| i.value == above[0].value) {
                 continue;
             }
-            let mut subsets = vec![above.clone()];
-            // Pairs too, but not so many that a long program pays for them on every round.
-            if above.len() > 2 && above.len() <= 8 {
-                for a in 0..above.len() {
-                    for b in a + 1..above.len() {
-                        subsets.push(vec![above[a], above[b]]);
-                    }
-                }
+            if self.lower_by_delta(cur, &above, true) {
+                return true;
             }
-            for (k, subset) in subsets.into_iter().enumerate() {
-                if self.out_of_budget() {
-                    return false;
-                }
-                // The whole group searches for its delta; a pair tries only the largest, which
-                // takes one of the two to its simplest value (most pairs that must move together
-                // are one apart, or one a multiple of the other).
-                if self.lower_by_delta(cur, &subset, k == 0) {
-                    return true;
+            // Pairs of steps of different rules (a deposit and a withdrawal), in small groups
+            // only: every program with several keys would pay for them otherwise.
+            if above.len() > PAIRS_UP_TO {
+                continue;
+            }
+            for a in 0..above.len() {
+                for b in a + 1..above.len() {
+                    let (x, y) = (above[a], above[b]);
+                    if x.value == y.value || self.rule(cur, x.step) == self.rule(cur, y.step) {
+                        continue;
+                    }
+                    if self.out_of_budget() {
+                        return false;
+                    }
+                    if self.lower_by_delta(cur, &[x, y], false) {
+                        return true;
+                    }
                 }
             }
         }
         false
+    }
+
+    fn rule(&self, cur: &Current<M::Op>, step: StepId) -> Option<usize> {
+        cur.program.get(step).map(StateMachine::rule_index)
     }
 
     /// Subtracts a delta from every argument of `subset`: the largest possible first (most

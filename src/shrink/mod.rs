@@ -249,9 +249,17 @@ impl<'a, M: Model> Shrinker<'a, M> {
             if self.out_of_budget() {
                 break;
             }
+            if changed {
+                continue;
+            }
             // The program is 1-minimal here. The passes that canonicalize arguments and escape
             // local minima try many candidates, so they run only once the cheap passes stop.
-            if !changed && !self.canonicalize(&mut cur) && !self.escape(&mut cur) {
+            // Canonical values change no step, but may let one go: single deletions run again
+            // (what keeps the result 1-minimal); a full round follows only if one does.
+            if self.canonicalize(&mut cur) && self.delete_singles(&mut cur) {
+                continue;
+            }
+            if !self.escape(&mut cur) {
                 break;
             }
         }
