@@ -5,7 +5,16 @@
 //! steps) within the prefix and within each branch; move a branch's steps to the end of the
 //! prefix; point `Var`s at earlier results; shrink equal arguments together; shrink each
 //! argument (`shape` and `args` hold the passes). A sequential program has no branches, so for
-//! it the branch passes try nothing and the rest run exactly as they always have.
+//! it the branch passes try nothing.
+//!
+//! 1-minimal is not minimal, so once a round changes nothing two more kinds of pass run, which
+//! try more candidates and so run only then: `canon` makes integer arguments canonical
+//! (renumbered in first-use order, lowered jointly, swapped), followed by single deletions; and
+//! `escape` tries two changes at once (merge a `Var`'s producer into an earlier one, delete a
+//! pair of steps). A step deleted after `canon`, or anything `escape` adopts, starts a new
+//! round. Every change must make the program
+//! simpler in the order `order` defines (shortlex over the program, then its arguments), which
+//! is also what makes the rounds end.
 //!
 //! Every candidate is first replayed against the model alone (`repair`). Steps whose
 //! precondition no longer holds, or whose `Var` names a deleted step, are dropped (and the vars
