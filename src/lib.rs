@@ -181,13 +181,13 @@
 //! ```text
 //! stateprop: `store_matches_model` failed
 //! stateprop: cause: postcondition failed at step 2 of 3: KvOp::Get { key: 5 } returned Some(0), model says None
-//! stateprop: minimal program (3 steps, shrunk from 5 steps in 16 runs):
+//! stateprop: minimal program (3 steps, shrunk from 5 steps in 17 runs):
 //! stateprop:    0. KvOp::Put { key: 5, value: 0 }
 //! stateprop:    1. KvOp::Delete { key: 5 }
 //! stateprop:    2. KvOp::Get { key: 5 }
 //! stateprop: found by case 16
 //! stateprop: seed 7423697292751233 (rerun exactly: STATEPROP_SEED=7423697292751233 STATEPROP_CASES=17 cargo test --test kv store_matches_model -- --exact)
-//! stateprop: statistics: 17 cases, 263 steps; shrink: 16 runs, 5 skipped as duplicates
+//! stateprop: statistics: 17 cases, 263 steps; shrink: 17 runs, 6 skipped as duplicates
 //! stateprop: rules: Put 129 (49%), Get 109 (41%), Delete 25 (10%)
 //! stateprop: saved to tests/kv.stateprop-regressions: replayed first on every run; commit it
 //! stateprop: paste this test to keep the case:
@@ -410,17 +410,18 @@
 //!   statistics lines and the program is not saved to the regression file; its pasteable test
 //!   reproduces the hang. Only `apply` is watched: a model, invariant or factory that never
 //!   returns hangs the test.
-//! - **Minimal means 1-minimal.** The shrinker deletes runs of steps, then single steps; it
+//! - **Minimal is a local minimum.** The shrinker deletes runs of steps, then single steps; it
 //!   points `Var`s at earlier results; it simplifies each argument, trying its simplest value
-//!   first and binary-searching only when that loses the failure; and it simplifies arguments
-//!   that hold the same value together (the key of a put and of a later get). It only ever moves
-//!   to a simpler program in shortlex order (fewer steps, then shorter `Debug` text, then smaller
-//!   text), and stops when no single deletion or simplification still fails. A shorter failing
-//!   program with other arguments may still exist: `STATEPROP_SEED=1 cargo run --example
-//!   bank` stops at four steps where three suffice. [`Config::failures`]
-//!   (`STATEPROP_FAILURES`) shrinks several failing cases and reports the shortest (ties go to
-//!   the shortlex-simpler one): with `STATEPROP_FAILURES=5` added, the same run reports three
-//!   steps.
+//!   first and binary-searching only when that loses the failure; it simplifies arguments that
+//!   hold the same value together (the key of a put and of a later get); then it renumbers small
+//!   values to first-use order, lowers related values jointly, merges two producers of a handle
+//!   into one and deletes pairs of steps. It only ever moves to a simpler program (fewer steps,
+//!   then fewer arguments away from their strategy's simplest value, then shorter `Debug` text,
+//!   then smaller text), and stops when no pass still fails. A shorter failing program with other
+//!   arguments may still exist: `STATEPROP_SEED=1 cargo run --example bank` stops at four steps
+//!   where three suffice. [`Config::failures`] (`STATEPROP_FAILURES`) shrinks several failing
+//!   cases and reports the shortest (ties go to the simpler one): with `STATEPROP_FAILURES=5`
+//!   added, the same run reports three steps.
 //! - **Pasted tests print fields with [`ToRust`], else with `Debug`.** The primitives, `String`,
 //!   `Vec`, `Option`, `Box`, tuples, arrays and `Var` print as Rust; other field types print their
 //!   `Debug` text. That is valid Rust for a struct with public fields, and for an enum once its

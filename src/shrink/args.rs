@@ -2,7 +2,8 @@
 //! groups, and `Var`s. Steps are visited in [`Program::steps`](crate::Program::steps) order (the
 //! prefix, then each branch), each step's value trees found by its id.
 
-use super::{Current, RegenerateProgram, Shrinker, Try};
+use super::values::Key;
+use super::{Current, RegenerateProgram, Replace, Shrinker, Try};
 use crate::generate::ArgTree;
 use crate::program::{Program, StepId};
 use crate::spec::{Model, StateMachine};
@@ -43,9 +44,10 @@ impl<M: Model> Shrinker<'_, M> {
                     if moved {
                         let mut op = cur.program.get(id).expect("step exists").clone();
                         op.set_arg(arg, &**probe);
+                        let values = with_value(cur, id, arg, probe.key());
                         let all = cur.program.ids();
                         let len_before = cur.program.len();
-                        if self.try_plan(cur, &all, vec![(id, op)]) == Try::Adopted {
+                        if self.try_plan(cur, &all, vec![(id, op, values)]) == Try::Adopted {
                             changed = true;
                             if cur.program.len() != len_before {
                                 break; // ids are stale; the next round starts over
@@ -66,9 +68,11 @@ impl<M: Model> Shrinker<'_, M> {
                     }
                     let mut op = cur.program.get(id).expect("step exists").clone();
                     op.set_arg(arg, &**tree(cur, id, arg));
+                    let key = tree(cur, id, arg).key();
+                    let values = with_value(cur, id, arg, key);
                     let all = cur.program.ids();
                     let len_before = cur.program.len();
-                    match self.try_plan(cur, &all, vec![(id, op)]) {
+                    match self.try_plan(cur, &all, vec![(id, op, values)]) {
                         Try::Adopted => {
                             changed = true;
                             if cur.program.len() != len_before || step >= cur.program.len() {
@@ -136,7 +140,7 @@ impl<M: Model> Shrinker<'_, M> {
                     });
                     let all = cur.program.ids();
                     let len_before = cur.program.len();
-                    if self.try_plan(cur, &all, vec![(id, op)]) == Try::Adopted {
+                    if self.try_plan(cur, &all, vec![(id, op, None)]) == Try::Adopted {
                         changed = true;
                         if cur.program.len() != len_before {
                             return changed;
@@ -174,15 +178,21 @@ impl<M: Model> Shrinker<'_, M> {
                     return changed;
                 }
                 // One replacement per step, with every grouped argument of that step set.
-                let mut merged: Vec<(StepId, M::Op)> = Vec::new();
+                let mut merged: Replace<M::Op> = Vec::new();
                 for &(s, a) in &group {
-                    match merged.iter_mut().find(|(m, _)| *m == s) {
-                        Some((_, op)) => op.set_arg(a, &**tree(cur, s, a)),
-                        None => {
-                            let mut op = cur.program.get(s).expect("step exists").clone();
-                            op.set_arg(a, &**tree(cur, s, a));
-                            merged.push((s, op));
-                        }
+                    let key = tree(cur, s, a).key();
+                    if !merged.iter().any(|(m, _, _)| *m == s) {
+                        let op = cur.program.get(s).expect("step exists").clone();
+                        let values = cur.values.get(s).cloned();
+                        merged.push((s, op, values));
+                    }
+                    let (_, op, values) = merged
+                        .iter_mut()
+                        .find(|(m, _, _)| *m == s)
+                        .expect("pushed above");
+                    op.set_arg(a, &**tree(cur, s, a));
+                    if let Some(slot) = values.as_mut().and_then(|v| v.get_mut(a)) {
+                        *slot = key;
                     }
                 }
                 let all = cur.program.ids();
@@ -208,6 +218,19 @@ impl<M: Model> Shrinker<'_, M> {
     }
 }
 
+/// The values of step `id`'s arguments with argument `arg` set to `key` (`None` if the shrinker
+/// does not know them).
+pub(super) fn with_value<Op>(
+    cur: &Current<Op>,
+    id: StepId,
+    arg: usize,
+    key: Key,
+) -> Option<Vec<Key>> {
+    let mut values = cur.values.get(id)?.clone();
+    *values.get_mut(arg)? = key;
+    Some(values)
+}
+
 /// The value tree of argument `arg` of step `id`.
 fn tree<Op>(cur: &mut Current<Op>, id: StepId, arg: usize) -> &mut Box<dyn ArgTree> {
     &mut cur.trees.get_mut(id).expect("every step has its trees")[arg]
@@ -215,7 +238,7 @@ fn tree<Op>(cur: &mut Current<Op>, id: StepId, arg: usize) -> &mut Box<dyn ArgTr
 
 /// The results a var of step `at` naming `old` may name instead, simplest first: earlier prefix
 /// steps, and for a branch step also earlier steps of its own branch.
-fn earlier(at: StepId, old: StepId, prefix_len: usize) -> Vec<StepId> {
+pub(super) fn earlier(at: StepId, old: StepId, prefix_len: usize) -> Vec<StepId> {
     match (at.branch, old.branch) {
         (_, None) => (0..old.index as usize).map(StepId::prefix).collect(),
         (Some(b), Some(ob)) if b == ob => (0..prefix_len)

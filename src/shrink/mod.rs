@@ -5,7 +5,16 @@
 //! steps) within the prefix and within each branch; move a branch's steps to the end of the
 //! prefix; point `Var`s at earlier results; shrink equal arguments together; shrink each
 //! argument (`shape` and `args` hold the passes). A sequential program has no branches, so for
-//! it the branch passes try nothing and the rest run exactly as they always have.
+//! it the branch passes try nothing.
+//!
+//! 1-minimal is not minimal, so once a round changes nothing two more kinds of pass run, which
+//! try more candidates and so run only then: `canon` makes integer arguments canonical
+//! (renumbered in first-use order, lowered jointly, swapped), followed by single deletions; and
+//! `escape` tries two changes at once (merge a `Var`'s producer into an earlier one, delete a
+//! pair of steps). A step deleted after `canon`, or anything `escape` adopts, starts a new
+//! round. Every change must make the program
+//! simpler in the order `order` defines (shortlex over the program, then its arguments), which
+//! is also what makes the rounds end.
 //!
 //! Every candidate is first replayed against the model alone (`repair`). Steps whose
 //! precondition no longer holds, or whose `Var` names a deleted step, are dropped (and the vars
@@ -16,12 +25,15 @@
 //! `reruns` runs in all before it counts as passing: one failing run is enough to fail.
 
 mod args;
+mod canon;
+mod escape;
 mod judgement;
 mod order;
 mod repair;
 mod shape;
 #[cfg(test)]
 mod tests;
+mod values;
 
 pub(crate) use judgement::Judgement;
 pub(crate) use order::simpler_program;
@@ -32,9 +44,11 @@ use crate::program::{fingerprint_program, Program, StepId};
 use crate::report::ShrinkStats;
 use crate::spec::Model;
 use judgement::{add, Counts};
+use order::simpler_by_values;
 use repair::{repair, Plan, Repaired};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use values::{simplest_key, weight, Key};
 
 /// Judges a well-formed candidate program. The shrinker knows nothing of how programs run: the
 /// runner decides, through its executor.
@@ -62,6 +76,9 @@ pub(crate) struct Shrinker<'a, M: Model> {
     stats: ShrinkStats,
     start: Instant,
     last_progress: Instant,
+    /// Each argument's simplest value, by the id of its step in the original program (empty
+    /// without fresh trees to find them with): measure 3 of the order (see `order`).
+    simplest: Program<Vec<Key>>,
 }
 
 /// The program being shrunk: its steps, the value trees of their arguments, and where each
@@ -71,8 +88,15 @@ struct Current<Op> {
     trees: ProgramTrees,
     /// Each step's id in the program shrinking started from.
     origin: Program<StepId>,
+    /// Each argument's current value, in step with `program` (empty for a step whose arguments
+    /// the shrinker does not know).
+    values: Program<Vec<Key>>,
     failure: Failure,
 }
+
+/// A candidate's replaced steps: the new operation, and its arguments' values when they changed
+/// (`None`: the same as the step's current ones).
+pub(super) type Replace<Op> = Vec<(StepId, Op, Option<Vec<Key>>)>;
 
 /// Told of each adopted program, with its failure and the shrink counts so far.
 pub(crate) type OnAdopt<'a, Op> = &'a dyn Fn(&Program<Op>, &Failure, &ShrinkStats);
@@ -155,6 +179,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
             stats: ShrinkStats::default(),
             start: now,
             last_progress: now,
+            simplest: Program::sequential(Vec::new()),
         }
     }
 
@@ -194,10 +219,21 @@ impl<'a, M: Model> Shrinker<'a, M> {
                 failures: 1,
             },
         );
+        if let Some(regenerate) = regenerate {
+            self.simplest = regenerate()
+                .map(|mut trees| trees.iter_mut().map(|t| simplest_key(&mut **t)).collect());
+        }
+        let values = trees.ids().map(|id| {
+            trees
+                .get(id)
+                .map(|t| t.iter().map(|t| t.key()).collect())
+                .unwrap_or_default()
+        });
         let mut cur = Current {
             origin: program.ids(),
             program,
             trees,
+            values,
             failure,
         };
         let mut round = 0;
@@ -219,7 +255,20 @@ impl<'a, M: Model> Shrinker<'a, M> {
             changed |= self.shrink_vars(&mut cur);
             changed |= self.shrink_equal_args(&mut cur);
             changed |= self.shrink_args(&mut cur, regenerate);
-            if !changed || self.out_of_budget() {
+            if self.out_of_budget() {
+                break;
+            }
+            if changed {
+                continue;
+            }
+            // The program is 1-minimal here. The passes that canonicalize arguments and escape
+            // local minima try many candidates, so they run only once the cheap passes stop.
+            // Canonical values change no step, but may let one go: single deletions run again
+            // (what keeps the result 1-minimal); a full round follows only if one does.
+            if self.canonicalize(&mut cur) && self.delete_singles(&mut cur) {
+                continue;
+            }
+            if !self.escape(&mut cur) {
                 break;
             }
         }
@@ -276,20 +325,19 @@ impl<'a, M: Model> Shrinker<'a, M> {
 
     /// Builds the candidate `plan` (with some steps replaced, if given), repairs it against the
     /// model, and adopts it if it still fails.
-    fn try_plan(
-        &mut self,
-        cur: &mut Current<M::Op>,
-        plan: &Plan,
-        replace: Vec<(StepId, M::Op)>,
-    ) -> Try {
+    fn try_plan(&mut self, cur: &mut Current<M::Op>, plan: &Plan, replace: Replace<M::Op>) -> Try {
         let replacing = !replace.is_empty();
-        let Repaired { program, kept } = repair(self.initial, &cur.program, plan, &replace);
+        let ops: Vec<(StepId, M::Op)> = replace
+            .iter()
+            .map(|(id, op, _)| (*id, op.clone()))
+            .collect();
+        let Repaired { program, kept } = repair(self.initial, &cur.program, plan, &ops);
         if program.is_empty() {
             return Try::Empty;
         }
         // Only ever move to a simpler program: fresh value trees start from the original values
         // and would otherwise wander back up.
-        if replacing && !simpler_program(&program, &cur.program) {
+        if replacing && !simpler_by_values(&program, &cur.program, self.away(cur, &replace)) {
             return Try::NotSimpler;
         }
         let key = fingerprint_program(&program);
@@ -322,8 +370,35 @@ impl<'a, M: Model> Shrinker<'a, M> {
         let Some(failure) = failed else {
             return Try::Passed;
         };
+        for (id, _, values) in replace {
+            if let (Some(values), Some(slot)) = (values, cur.values.get_mut(id)) {
+                *slot = values;
+            }
+        }
         self.adopt(cur, program, kept, failure);
         Try::Adopted
+    }
+
+    /// How many more arguments the replaced steps hold away from their simplest values than
+    /// the current ones do: measure 3 of the order.
+    fn away(&self, cur: &Current<M::Op>, replace: &Replace<M::Op>) -> i64 {
+        let mut away = 0;
+        for (id, _, values) in replace {
+            let (Some(values), Some(old), Some(&origin)) =
+                (values, cur.values.get(*id), cur.origin.get(*id))
+            else {
+                continue;
+            };
+            let simplest = self.simplest.get(origin);
+            let count = |vals: &[Key]| -> i64 {
+                vals.iter()
+                    .enumerate()
+                    .map(|(a, v)| weight(v, simplest.and_then(|s| s.get(a))))
+                    .sum()
+            };
+            away += count(values) - count(old);
+        }
+        away
     }
 
     /// Makes a failing candidate the current program, its trees and origins following its steps.
@@ -345,6 +420,10 @@ impl<'a, M: Model> Shrinker<'a, M> {
         }
         let mut old = std::mem::replace(&mut cur.trees, Program::sequential(Vec::new())).map(Some);
         cur.trees = kept
+            .clone()
+            .map(|id| old.get_mut(id).and_then(Option::take).unwrap_or_default());
+        let mut old = std::mem::replace(&mut cur.values, Program::sequential(Vec::new())).map(Some);
+        cur.values = kept
             .clone()
             .map(|id| old.get_mut(id).and_then(Option::take).unwrap_or_default());
         cur.origin = kept.map(|id| *cur.origin.get(id).expect("a kept step has an origin"));

@@ -28,20 +28,34 @@ impl<M: Model> Shrinker<'_, M> {
     /// down to single steps; a pass over single steps that deletes nothing is what makes the
     /// result 1-minimal. A deletion renumbers only later steps of its own sequence.
     pub(super) fn delete_chunks(&mut self, cur: &mut Current<M::Op>) -> bool {
-        let mut changed = self.delete_chunks_in(cur, Seq::Prefix);
+        self.delete_runs(cur, false)
+    }
+
+    /// Deletes single steps only: after a pass that changed values, not steps, what may newly
+    /// go is a step or two, and halving chunks first would cost runs for nothing.
+    pub(super) fn delete_singles(&mut self, cur: &mut Current<M::Op>) -> bool {
+        self.delete_runs(cur, true)
+    }
+
+    fn delete_runs(&mut self, cur: &mut Current<M::Op>, singles: bool) -> bool {
+        let mut changed = self.delete_chunks_in(cur, Seq::Prefix, singles);
         // Adoptions may drop branches (emptied, or cut after a failing prefix step): the count
         // is read again every time.
         let mut b = 0;
         while b < cur.program.branches.len() {
-            changed |= self.delete_chunks_in(cur, Seq::Branch(b));
+            changed |= self.delete_chunks_in(cur, Seq::Branch(b), singles);
             b += 1;
         }
         changed
     }
 
-    fn delete_chunks_in(&mut self, cur: &mut Current<M::Op>, seq: Seq) -> bool {
+    fn delete_chunks_in(&mut self, cur: &mut Current<M::Op>, seq: Seq, singles: bool) -> bool {
         let mut changed = false;
-        let mut size = (seq.len(&cur.program) / 2).max(1);
+        let mut size = if singles {
+            1
+        } else {
+            (seq.len(&cur.program) / 2).max(1)
+        };
         loop {
             let mut start = 0;
             while start + size <= seq.len(&cur.program) {

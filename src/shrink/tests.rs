@@ -12,6 +12,8 @@ use proptest::prelude::*;
 use std::cell::Cell;
 use std::time::Duration;
 
+mod passes;
+
 #[derive(Debug, Clone, Default)]
 struct Tally {
     opened: u32,

@@ -4,12 +4,15 @@
 //! twin that must pass thousands of cases.
 
 mod boundary;
+mod canonical;
 mod descriptors;
 mod invariant;
 mod long;
+mod merge;
 mod panic;
 mod precondition;
 mod rare_rule;
+mod simplest_value;
 mod three_steps;
 mod ties;
 mod var_reference;

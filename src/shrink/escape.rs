@@ -1,0 +1,116 @@
+//! Passes past 1-minimal. A 1-minimal program loses its failure when any one step goes, yet a
+//! shorter failing program may still be two changes away: a second creation whose uses could
+//! use the first, or an operation and its inverse (a push and its pop) that only go together.
+//! These passes try such pairs of changes; they cost more runs than single deletions, so the
+//! shrinker runs them only once the cheap passes have stopped.
+
+use super::args::earlier;
+use super::{Current, Replace, Seq, Shrinker, Try};
+use crate::program::StepId;
+use crate::spec::{Model, StateMachine};
+
+/// Sequences up to this long try every pair of steps; longer ones only pairs this close.
+const ALL_PAIRS: usize = 16;
+
+impl<M: Model> Shrinker<'_, M> {
+    /// Runs the passes past 1-minimal; `true` on the first adoption (the cheap passes run again
+    /// on the smaller program before these do).
+    pub(super) fn escape(&mut self, cur: &mut Current<M::Op>) -> bool {
+        self.merge_producers(cur) || self.delete_pairs(cur)
+    }
+
+    /// For each step whose result a `Var` names, points every such `Var` at one earlier result
+    /// and deletes the step: two handles become one. The repair drops the candidate's steps if
+    /// the earlier result is of another type.
+    pub(super) fn merge_producers(&mut self, cur: &mut Current<M::Op>) -> bool {
+        if !M::Op::uses_vars() {
+            return false;
+        }
+        let mut k = 0;
+        while let Some(producer) = cur.program.id_at(k) {
+            k += 1;
+            let users = users_of(cur, producer);
+            if users.is_empty() {
+                continue;
+            }
+            for target in earlier(producer, producer, cur.program.prefix.len()) {
+                if self.out_of_budget() {
+                    return false;
+                }
+                let replace: Replace<M::Op> = users
+                    .iter()
+                    .map(|&user| {
+                        let mut op = cur.program.get(user).expect("step exists").clone();
+                        op.remap_vars(&mut |v| Some(if v == producer { target } else { v }));
+                        (user, op, None)
+                    })
+                    .collect();
+                let mut plan = cur.program.ids();
+                plan.prefix.retain(|&s| s != producer);
+                for branch in &mut plan.branches {
+                    branch.retain(|&s| s != producer);
+                }
+                if self.try_plan(cur, &plan, replace) == Try::Adopted {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Deletes two steps of one sequence at once; `true` on the first adoption. Only steps of
+    /// different rules pair up: an operation and its inverse (push and pop, create and delete)
+    /// are of different rules, and two steps of one rule would cost runs on every planted bug
+    /// that needs several (five puts) for nothing.
+    pub(super) fn delete_pairs(&mut self, cur: &mut Current<M::Op>) -> bool {
+        let seqs: Vec<Seq> = std::iter::once(Seq::Prefix)
+            .chain((0..cur.program.branches.len()).map(Seq::Branch))
+            .collect();
+        for seq in seqs {
+            let len = seq.len(&cur.program);
+            for i in 0..len {
+                for j in i + 1..len {
+                    if len > ALL_PAIRS && j - i > ALL_PAIRS / 2 {
+                        break;
+                    }
+                    if rule(cur, seq, i) == rule(cur, seq, j) {
+                        continue;
+                    }
+                    if self.out_of_budget() {
+                        return false;
+                    }
+                    let plan = Self::keep_in(cur, seq, |k| k != i && k != j);
+                    if self.try_plan(cur, &plan, Vec::new()) == Try::Adopted {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+}
+
+/// The rule of the `i`-th step of `seq`.
+fn rule<Op: StateMachine>(cur: &Current<Op>, seq: Seq, i: usize) -> Option<usize> {
+    let id = match seq {
+        Seq::Prefix => StepId::prefix(i),
+        Seq::Branch(b) => StepId::in_branch(u16::try_from(b).ok()?, i),
+    };
+    cur.program.get(id).map(StateMachine::rule_index)
+}
+
+/// The steps with a `Var` naming `producer`.
+fn users_of<Op: StateMachine>(cur: &Current<Op>, producer: StepId) -> Vec<StepId> {
+    cur.program
+        .steps()
+        .filter(|(_, op)| {
+            let mut names = false;
+            Op::clone(op).remap_vars(&mut |v| {
+                names |= v == producer;
+                Some(v)
+            });
+            names
+        })
+        .map(|(id, _)| id)
+        .collect()
+}
