@@ -11,54 +11,26 @@
 //! [`pick`]: crate::strategy::pick
 //! [`boundary_biased`]: crate::strategy::boundary_biased
 
-use super::rng::CaseRunner;
 use super::Gen;
-use crate::spec::Model;
+use crate::spec::{Model, RunnerSource};
 use proptest::prelude::Rng;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use std::fmt::Debug;
 
-/// A proptest runner, or the case's runner made on first use.
-pub(crate) enum RunnerRef<'a> {
-    Ready(&'a mut TestRunner),
-    Lazy(&'a mut CaseRunner),
-}
-
-impl RunnerRef<'_> {
-    #[inline]
-    pub(crate) fn get(&mut self) -> &mut TestRunner {
-        match self {
-            RunnerRef::Ready(runner) => runner,
-            RunnerRef::Lazy(case) => case.get(),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn reborrow(&mut self) -> RunnerRef<'_> {
-        match self {
-            RunnerRef::Ready(runner) => RunnerRef::Ready(runner),
-            RunnerRef::Lazy(case) => RunnerRef::Lazy(case),
-        }
-    }
-}
-
 /// A source of random bits for [`Draw`].
 pub struct Bits<'a> {
     state: Option<&'a mut u64>,
-    runner: RunnerRef<'a>,
+    runner: &'a mut dyn RunnerSource,
 }
 
 impl<'a> Bits<'a> {
     /// Bits from `state` (SplitMix64) if given, else from the runner's RNG.
     pub fn new(state: Option<&'a mut u64>, runner: &'a mut TestRunner) -> Self {
-        Bits {
-            state,
-            runner: RunnerRef::Ready(runner),
-        }
+        Bits { state, runner }
     }
 
-    pub(crate) fn with(state: Option<&'a mut u64>, runner: RunnerRef<'a>) -> Self {
+    pub(crate) fn with(state: Option<&'a mut u64>, runner: &'a mut dyn RunnerSource) -> Self {
         Bits { state, runner }
     }
 
@@ -70,7 +42,7 @@ impl<'a> Bits<'a> {
                 **state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
                 crate::generate::rng::mix(**state)
             }
-            None => self.runner.get().rng().next_u64(),
+            None => self.runner.runner().rng().next_u64(),
         }
     }
 }

@@ -1,25 +1,17 @@
-//! The generation context handed to derived `generate` functions.
+//! The generation context handed to derived `generate` functions: its methods. The types
+//! themselves ([`Gen`], [`ArgTree`]) are declared in `spec`, beside the trait whose signature
+//! names them, so the specification does not depend on generation.
 
-use super::draw::{Bits, Draw, RunnerRef};
+use super::draw::{Bits, Draw};
 use super::rng::CaseRunner;
 use crate::program::StepId;
+pub(crate) use crate::spec::Scope;
+pub use crate::spec::{ArgTree, Gen};
 use crate::spec::{FromOutput, Model, Var};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use std::any::Any;
 use std::fmt::Debug;
-
-/// One generated argument's proptest value tree, kept so the shrinker can simplify it.
-pub trait ArgTree {
-    /// See [`ValueTree::simplify`].
-    fn simplify(&mut self) -> bool;
-    /// See [`ValueTree::complicate`].
-    fn complicate(&mut self) -> bool;
-    /// The tree itself, for the derived `set_arg` to read its current value.
-    fn as_any(&self) -> &dyn Any;
-    /// The current value's type and `Debug` text: arguments equal in both shrink in lockstep.
-    fn key(&self) -> (std::any::TypeId, String);
-}
 
 /// A type-erased value tree producing `T`.
 #[doc(hidden)]
@@ -57,45 +49,6 @@ fn gave_up(field: &str, reason: &dyn std::fmt::Display) -> String {
     format!("the strategy of field `{field}` gave up: {reason}")
 }
 
-/// Which step ids the outputs a [`Gen`] sees belong to: the first `prefix` are the prefix's
-/// steps, the rest (in a branch) that branch's own steps so far.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Scope {
-    pub(crate) prefix: usize,
-    pub(crate) branch: Option<u16>,
-}
-
-impl Scope {
-    /// A sequential program (or the prefix of a parallel one): every output is a prefix step's.
-    pub(crate) const SEQUENTIAL: Scope = Scope {
-        prefix: usize::MAX,
-        branch: None,
-    };
-
-    /// The id of the `i`-th visible output.
-    #[inline]
-    pub(crate) fn id(self, i: usize) -> StepId {
-        match self.branch {
-            Some(b) if i >= self.prefix => StepId::in_branch(b, i - self.prefix),
-            _ => StepId::prefix(i),
-        }
-    }
-}
-
-/// What a derived `generate` draws its arguments from: proptest's runner (for strategies) and
-/// the outputs of earlier steps (for `Var` fields).
-///
-/// In a branch of a parallel program the outputs are the prefix's, then the branch's own so far
-/// (never another branch's, which may not have run yet), so a `Var` can name only those.
-pub struct Gen<'a, M: Model> {
-    runner: RunnerRef<'a>,
-    outputs: &'a [M::Output],
-    scope: Scope,
-    trees: Option<&'a mut Vec<Box<dyn ArgTree>>>,
-    /// The case's inline generator for fast draws; `None` draws from the runner.
-    choices: Option<&'a mut u64>,
-}
-
 impl<'a, M: Model> Gen<'a, M> {
     /// The context for one `generate` call: `outputs` are the model's outputs so far, `trees`
     /// (when given) receives each generated argument's value tree. Runners call this; tests of a
@@ -107,7 +60,7 @@ impl<'a, M: Model> Gen<'a, M> {
         trees: Option<&'a mut Vec<Box<dyn ArgTree>>>,
     ) -> Self {
         Gen {
-            runner: RunnerRef::Ready(runner),
+            runner,
             outputs,
             scope: Scope::SEQUENTIAL,
             trees,
@@ -125,7 +78,7 @@ impl<'a, M: Model> Gen<'a, M> {
         choices: Option<&'a mut u64>,
     ) -> Self {
         Gen {
-            runner: RunnerRef::Lazy(runner),
+            runner,
             outputs,
             scope,
             trees,
@@ -136,7 +89,7 @@ impl<'a, M: Model> Gen<'a, M> {
     /// Random bits: the inline generator, or the runner when there is none.
     #[inline]
     fn bits(&mut self) -> Bits<'_> {
-        Bits::with(self.choices.as_deref_mut(), self.runner.reborrow())
+        Bits::with(self.choices.as_deref_mut(), &mut *self.runner)
     }
 
     /// Draws a value from a [`Draw`] strategy, keeping its value tree when asked for.
@@ -168,7 +121,7 @@ impl<'a, M: Model> Gen<'a, M> {
         S::Tree: 'static,
         S::Value: 'static,
     {
-        let tree = match strategy.new_tree(self.runner.get()) {
+        let tree = match strategy.new_tree(self.runner.runner()) {
             Ok(tree) => tree,
             Err(reason) => return Err(gave_up(field, &reason)),
         };

@@ -14,7 +14,6 @@ pub mod strategy;
 mod tests;
 mod validate;
 
-pub(crate) use draw::RunnerRef;
 pub use draw::{Bits, Clamped, Draw};
 #[doc(hidden)]
 pub use draw::{FastArg, Mismatch, SlowArg, Typed};
@@ -115,7 +114,7 @@ impl CaseGenerator {
     /// 64 random bits for a rule choice.
     #[inline]
     fn choice_bits(&mut self) -> u64 {
-        Bits::with(self.choices.as_mut(), RunnerRef::Lazy(&mut self.runner)).u64()
+        Bits::with(self.choices.as_mut(), &mut self.runner).u64()
     }
 
     /// Draws the next operation for the current model state.

@@ -77,3 +77,10 @@ impl CaseRunner {
         self.runner.get_or_insert_with(|| proptest_runner(seed))
     }
 }
+
+impl crate::spec::RunnerSource for CaseRunner {
+    #[inline]
+    fn runner(&mut self) -> &mut TestRunner {
+        self.get()
+    }
+}

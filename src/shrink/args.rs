@@ -58,6 +58,30 @@ impl<M: Model> Shrinker<'_, M> {
                         }
                     }
                 }
+                // A tree searched in an earlier round can sit below the argument's value, which
+                // another pass (canonical values, a joint lowering) has since moved: its bounds
+                // are spent, but its current value may still be the simpler one to try.
+                let stale = {
+                    let key = tree(cur, id, arg).key();
+                    cur.values
+                        .get(id)
+                        .and_then(|values| values.get(arg))
+                        .is_some_and(|held| *held != key)
+                };
+                if stale {
+                    let mut op = cur.program.get(id).expect("step exists").clone();
+                    op.set_arg(arg, &**tree(cur, id, arg));
+                    let key = tree(cur, id, arg).key();
+                    let values = with_value(cur, id, arg, key);
+                    let all = cur.program.ids();
+                    let len_before = cur.program.len();
+                    if self.try_plan(cur, &all, vec![(id, op, values)]) == Try::Adopted {
+                        changed = true;
+                        if cur.program.len() != len_before {
+                            break; // ids are stale; the next round starts over
+                        }
+                    }
+                }
                 if !tree(cur, id, arg).simplify() {
                     arg += 1;
                     continue;

@@ -1,16 +1,18 @@
 //! The specification: a reference [`Model`], the operations it understands (a
 //! [`StateMachine`], usually derived), and the [`System`] under test.
 
+mod gen;
 mod rust;
 mod var;
 
+pub use gen::{ArgTree, Gen};
+pub(crate) use gen::{RunnerSource, Scope};
 pub use rust::ToRust;
 pub use var::{FromOutput, Var};
 
 #[doc(hidden)]
 pub use rust::{DebugFallback, RustFallback, RustWrap};
 
-use crate::generate::{ArgTree, Gen};
 use crate::program::{Outputs, StepId};
 use std::fmt::Debug;
 
