@@ -180,23 +180,23 @@
 //!
 //! ```text
 //! stateprop: `store_matches_model` failed
-//! stateprop: cause: postcondition failed at step 2 of 3: KvOp::Get { key: 5 } returned Some(0), model says None
-//! stateprop: minimal program (3 steps, shrunk from 5 steps in 16 runs):
-//! stateprop:    0. KvOp::Put { key: 5, value: 0 }
-//! stateprop:    1. KvOp::Delete { key: 5 }
-//! stateprop:    2. KvOp::Get { key: 5 }
-//! stateprop: found by case 16
-//! stateprop: seed 7423697292751233 (rerun exactly: STATEPROP_SEED=7423697292751233 STATEPROP_CASES=17 cargo test --test kv store_matches_model -- --exact)
-//! stateprop: statistics: 17 cases, 263 steps; shrink: 16 runs, 5 skipped as duplicates
-//! stateprop: rules: Put 129 (49%), Get 109 (41%), Delete 25 (10%)
+//! stateprop: cause: postcondition failed at step 2 of 3: KvOp::Get { key: 1 } returned Some(0), model says None
+//! stateprop: minimal program (3 steps, shrunk from 11 steps in 13 runs):
+//! stateprop:    0. KvOp::Put { key: 1, value: 0 }
+//! stateprop:    1. KvOp::Delete { key: 1 }
+//! stateprop:    2. KvOp::Get { key: 1 }
+//! stateprop: found by case 33
+//! stateprop: seed 7423697292751233 (rerun exactly: STATEPROP_SEED=7423697292751233 STATEPROP_CASES=34 cargo test --test kv store_matches_model -- --exact)
+//! stateprop: statistics: 34 cases, 473 steps; shrink: 13 runs, 5 skipped as duplicates
+//! stateprop: rules: Put 251 (53%), Get 141 (30%), Delete 81 (17%)
 //! stateprop: saved to tests/kv.stateprop-regressions: replayed first on every run; commit it
 //! stateprop: paste this test to keep the case:
 //! #[test]
-//! fn regression_store_matches_model_b793() {
+//! fn regression_store_matches_model_2228() {
 //!     stateprop::replay::<Kv, MyStore>(&[
-//!         KvOp::Put { key: 5, value: 0 },
-//!         KvOp::Delete { key: 5 },
-//!         KvOp::Get { key: 5 },
+//!         KvOp::Put { key: 1, value: 0 },
+//!         KvOp::Delete { key: 1 },
+//!         KvOp::Get { key: 1 },
 //!     ]);
 //! }
 //! ```
@@ -234,14 +234,14 @@
 //!
 //!    ```text
 //!    #[test]
-//!    fn regression_store_matches_model_with_b793() {
+//!    fn regression_store_matches_model_with_2228() {
 //!        stateprop::replay_with::<Kv, MyStore>(
 //!            Kv::default(),
 //!            || -> MyStore { todo!("build the system as the test does") },
 //!            &[
-//!                KvOp::Put { key: 5, value: 0 },
-//!                KvOp::Delete { key: 5 },
-//!                KvOp::Get { key: 5 },
+//!                KvOp::Put { key: 1, value: 0 },
+//!                KvOp::Delete { key: 1 },
+//!                KvOp::Get { key: 1 },
 //!            ],
 //!        );
 //!    }
@@ -253,9 +253,9 @@
 //!
 //! ```text
 //! stateprop: trace of the minimal program:
-//! stateprop:   step 0: KvOp::Put { key: 5, value: 0 } -> system None, model None
-//! stateprop:   step 1: KvOp::Delete { key: 5 } -> system Some(0), model Some(0)
-//! stateprop:   step 2: KvOp::Get { key: 5 } -> system Some(0), model None
+//! stateprop:   step 0: KvOp::Put { key: 1, value: 0 } -> system None, model None
+//! stateprop:   step 1: KvOp::Delete { key: 1 } -> system Some(0), model Some(0)
+//! stateprop:   step 2: KvOp::Get { key: 1 } -> system Some(0), model None
 //! stateprop: found by replaying the case saved at tests/kv.stateprop-regressions:5
 //! stateprop: rerun: cargo test --test kv store_matches_model -- --exact (saved cases are replayed before any new one)
 //! ```
@@ -416,7 +416,7 @@
 //!   that hold the same value together (the key of a put and of a later get). It only ever moves
 //!   to a simpler program in shortlex order (fewer steps, then shorter `Debug` text, then smaller
 //!   text), and stops when no single deletion or simplification still fails. A shorter failing
-//!   program with other arguments may still exist: `STATEPROP_SEED=1 cargo run --example
+//!   program with other arguments may still exist: `STATEPROP_SEED=2 cargo run --example
 //!   bank` stops at four steps where three suffice. [`Config::failures`]
 //!   (`STATEPROP_FAILURES`) shrinks several failing cases and reports the shortest (ties go to
 //!   the shortlex-simpler one): with `STATEPROP_FAILURES=5` added, the same run reports three
