@@ -28,12 +28,17 @@ pub struct Config {
     /// Generate for this long instead of a fixed number of cases (long campaigns): when set,
     /// `cases` is ignored. `STATEPROP_DURATION`. Default: none, `cases` decides.
     pub duration: Option<Duration>,
-    /// 0 quiet; 1 or more adds the step-by-step trace of the minimal case to the report.
+    /// 0 quiet; 1 or more adds the step-by-step trace of the minimal case to a failure's
+    /// report, and prints a passing run's report: cases, steps, per-rule counts, how often the
+    /// swarm enabled each rule, program lengths, labels ([`Runner::label`](crate::Runner::label))
+    /// and warnings. (A rule never generated or never enabled is warned about at any level.)
     /// (Every step also runs in a `stateprop_step` `tracing` span at TRACE level, whatever this
     /// says: install a subscriber to see them.) `STATEPROP_VERBOSE` (or `PROPTEST_VERBOSE`).
     /// Default 0.
     pub verbose: u8,
-    /// Swarm testing: each case enables a random subset of the rules. `STATEPROP_SWARM=0|1`.
+    /// Swarm testing: half the cases enable a random subset of the rules (each rule with
+    /// probability 1/2), the other half every rule, so no bug is less than half as likely per
+    /// case as without swarm (`docs/swarm.md` has the measurements). `STATEPROP_SWARM=0|1`.
     /// Default on.
     pub swarm: bool,
     /// Write the report as JSON to this file, or, when the path is an existing directory or ends

@@ -193,7 +193,7 @@ impl CaseGenerator {
 
     /// Whether rule `rule` is in this case's swarm.
     #[inline]
-    fn in_swarm(&self, rule: usize) -> bool {
+    pub(crate) fn in_swarm(&self, rule: usize) -> bool {
         (self.swarm >> (rule % 64)) & 1 == 1
     }
 
