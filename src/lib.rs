@@ -90,7 +90,7 @@
 //!
 //! #[test]
 //! fn store_matches_model() {
-//!     // 50 cases keep this example quick; the default is 256.
+//!     // 50 cases keep this example quick; the default is 1,000.
 //!     stateprop::check_sequential::<Kv, MyStore>(Config::default().cases(50));
 //! }
 //! # // Doc tests are not built with `--test`, so `#[test]` functions vanish; run the same call.
@@ -135,7 +135,7 @@
 //! | Variable | Meaning | Default |
 //! |---|---|---|
 //! | `STATEPROP_SEED` | run seed, decimal or `0x` hex; every random choice derives from it | from the clock, printed on failure |
-//! | `STATEPROP_CASES` | programs to generate ([`Config::cases`]) | 256 |
+//! | `STATEPROP_CASES` | programs to generate ([`Config::cases`]) | 1,000 (256 for a concurrent run) |
 //! | `STATEPROP_STEPS` | program length: `30`, `1..50` or `1..=50` ([`Config::steps`]) | `1..=32` |
 //! | `STATEPROP_DURATION` | generate until this much time has passed, instead of counting cases | none |
 //! | `STATEPROP_MAX_SHRINK_TIME` | wall-clock budget for shrinking | `60s` |

@@ -205,6 +205,7 @@ impl<M: Model> Runner<M> {
         M::Op: Send,
     {
         let config = match self.config.clone().with_env() {
+            Ok(c) if concurrent => c.for_concurrent(),
             Ok(c) => c,
             Err(e) => panic!("stateprop: bad environment: {e}"),
         };
