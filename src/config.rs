@@ -484,8 +484,11 @@ mod tests {
         assert_eq!(Config::default().for_concurrent().cases, 256);
         assert_eq!(Config::default().cases(1000).for_concurrent().cases, 1000);
         assert_eq!(Config::default().cases(40).for_concurrent().cases, 40);
-        let mut direct = Config::default();
-        direct.cases = 7;
+        // A value assigned to the field directly, as code outside the crate may.
+        let direct = Config {
+            cases: 7,
+            ..Config::default()
+        };
         assert_eq!(direct.for_concurrent().cases, 7);
         let env = with(&[("STATEPROP_CASES", "1000")]).unwrap();
         assert_eq!(env.for_concurrent().cases, 1000);
