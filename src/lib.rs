@@ -142,8 +142,8 @@
 //! | `STATEPROP_MAX_SHRINK_RUNS` | most candidate programs the shrinker runs | 100000 |
 //! | `STATEPROP_RERUNS` | runs of each shrink candidate and of the final program, for failures that show only sometimes; the report gives the reproduction rate ([`Config::reruns`]) | 1 |
 //! | `STATEPROP_FAILURES` | keep going until this many failing cases, shrink each, report the shortest ([`Config::failures`]) | 1 |
-//! | `STATEPROP_VERBOSE` | `1`: add a step-by-step trace of the minimal program to the report | 0 |
-//! | `STATEPROP_SWARM` | `0` turns off swarm testing (each case enables a random subset of the rules) | on |
+//! | `STATEPROP_VERBOSE` | `1`: add a step-by-step trace of the minimal program to the report, and print a passing run's coverage (rules, swarm, program lengths, labels) | 0 |
+//! | `STATEPROP_SWARM` | `0` turns off swarm testing (half the cases enable a random subset of the rules, the other half all of them) | on |
 //! | `STATEPROP_REPORT` | also write the report as JSON to this file, or to `<test name>.json` in it if it is a directory or ends in `/` (`docs/report-schema.md`) | none |
 //! | `STATEPROP_PERSIST` | `0` neither replays nor saves regression files | on |
 //! | `STATEPROP_REGRESSIONS` | path of the regression file | `<test file stem>.stateprop-regressions` beside the test |
