@@ -90,7 +90,7 @@
 //!
 //! #[test]
 //! fn store_matches_model() {
-//!     // 50 cases keep this example quick; the default is 256.
+//!     // 50 cases keep this example quick; the default is 1,000.
 //!     stateprop::check_sequential::<Kv, MyStore>(Config::default().cases(50));
 //! }
 //! # // Doc tests are not built with `--test`, so `#[test]` functions vanish; run the same call.
@@ -135,15 +135,15 @@
 //! | Variable | Meaning | Default |
 //! |---|---|---|
 //! | `STATEPROP_SEED` | run seed, decimal or `0x` hex; every random choice derives from it | from the clock, printed on failure |
-//! | `STATEPROP_CASES` | programs to generate ([`Config::cases`]) | 256 |
+//! | `STATEPROP_CASES` | programs to generate ([`Config::cases`]) | 1,000 (256 for a concurrent run) |
 //! | `STATEPROP_STEPS` | program length: `30`, `1..50` or `1..=50` ([`Config::steps`]) | `1..=32` |
 //! | `STATEPROP_DURATION` | generate until this much time has passed, instead of counting cases | none |
 //! | `STATEPROP_MAX_SHRINK_TIME` | wall-clock budget for shrinking | `60s` |
 //! | `STATEPROP_MAX_SHRINK_RUNS` | most candidate programs the shrinker runs | 100000 |
 //! | `STATEPROP_RERUNS` | runs of each shrink candidate and of the final program, for failures that show only sometimes; the report gives the reproduction rate ([`Config::reruns`]) | 1 |
 //! | `STATEPROP_FAILURES` | keep going until this many failing cases, shrink each, report the shortest ([`Config::failures`]) | 1 |
-//! | `STATEPROP_VERBOSE` | `1`: add a step-by-step trace of the minimal program to the report | 0 |
-//! | `STATEPROP_SWARM` | `0` turns off swarm testing (each case enables a random subset of the rules) | on |
+//! | `STATEPROP_VERBOSE` | `1`: add a step-by-step trace of the minimal program to the report, and print a passing run's coverage (rules, swarm, program lengths, labels) | 0 |
+//! | `STATEPROP_SWARM` | `0` turns off swarm testing (half the cases enable a random subset of the rules, the other half all of them) | on |
 //! | `STATEPROP_REPORT` | also write the report as JSON to this file, or to `<test name>.json` in it if it is a directory or ends in `/` (`docs/report-schema.md`) | none |
 //! | `STATEPROP_PERSIST` | `0` neither replays nor saves regression files | on |
 //! | `STATEPROP_REGRESSIONS` | path of the regression file | `<test file stem>.stateprop-regressions` beside the test |
@@ -180,23 +180,23 @@
 //!
 //! ```text
 //! stateprop: `store_matches_model` failed
-//! stateprop: cause: postcondition failed at step 2 of 3: KvOp::Get { key: 5 } returned Some(0), model says None
-//! stateprop: minimal program (3 steps, shrunk from 5 steps in 17 runs):
-//! stateprop:    0. KvOp::Put { key: 5, value: 0 }
-//! stateprop:    1. KvOp::Delete { key: 5 }
-//! stateprop:    2. KvOp::Get { key: 5 }
-//! stateprop: found by case 16
-//! stateprop: seed 7423697292751233 (rerun exactly: STATEPROP_SEED=7423697292751233 STATEPROP_CASES=17 cargo test --test kv store_matches_model -- --exact)
-//! stateprop: statistics: 17 cases, 263 steps; shrink: 17 runs, 6 skipped as duplicates
-//! stateprop: rules: Put 129 (49%), Get 109 (41%), Delete 25 (10%)
+//! stateprop: cause: postcondition failed at step 2 of 3: KvOp::Get { key: 1 } returned Some(0), model says None
+//! stateprop: minimal program (3 steps, shrunk from 11 steps in 14 runs):
+//! stateprop:    0. KvOp::Put { key: 1, value: 0 }
+//! stateprop:    1. KvOp::Delete { key: 1 }
+//! stateprop:    2. KvOp::Get { key: 1 }
+//! stateprop: found by case 33
+//! stateprop: seed 7423697292751233 (rerun exactly: STATEPROP_SEED=7423697292751233 STATEPROP_CASES=34 cargo test --test kv store_matches_model -- --exact)
+//! stateprop: statistics: 34 cases, 473 steps; shrink: 14 runs, 8 skipped as duplicates
+//! stateprop: rules: Put 251 (53%), Get 141 (30%), Delete 81 (17%)
 //! stateprop: saved to tests/kv.stateprop-regressions: replayed first on every run; commit it
 //! stateprop: paste this test to keep the case:
 //! #[test]
-//! fn regression_store_matches_model_b793() {
+//! fn regression_store_matches_model_2228() {
 //!     stateprop::replay::<Kv, MyStore>(&[
-//!         KvOp::Put { key: 5, value: 0 },
-//!         KvOp::Delete { key: 5 },
-//!         KvOp::Get { key: 5 },
+//!         KvOp::Put { key: 1, value: 0 },
+//!         KvOp::Delete { key: 1 },
+//!         KvOp::Get { key: 1 },
 //!     ]);
 //! }
 //! ```
@@ -234,14 +234,14 @@
 //!
 //!    ```text
 //!    #[test]
-//!    fn regression_store_matches_model_with_b793() {
+//!    fn regression_store_matches_model_with_2228() {
 //!        stateprop::replay_with::<Kv, MyStore>(
 //!            Kv::default(),
 //!            || -> MyStore { todo!("build the system as the test does") },
 //!            &[
-//!                KvOp::Put { key: 5, value: 0 },
-//!                KvOp::Delete { key: 5 },
-//!                KvOp::Get { key: 5 },
+//!                KvOp::Put { key: 1, value: 0 },
+//!                KvOp::Delete { key: 1 },
+//!                KvOp::Get { key: 1 },
 //!            ],
 //!        );
 //!    }
@@ -253,9 +253,9 @@
 //!
 //! ```text
 //! stateprop: trace of the minimal program:
-//! stateprop:   step 0: KvOp::Put { key: 5, value: 0 } -> system None, model None
-//! stateprop:   step 1: KvOp::Delete { key: 5 } -> system Some(0), model Some(0)
-//! stateprop:   step 2: KvOp::Get { key: 5 } -> system Some(0), model None
+//! stateprop:   step 0: KvOp::Put { key: 1, value: 0 } -> system None, model None
+//! stateprop:   step 1: KvOp::Delete { key: 1 } -> system Some(0), model Some(0)
+//! stateprop:   step 2: KvOp::Get { key: 1 } -> system Some(0), model None
 //! stateprop: found by replaying the case saved at tests/kv.stateprop-regressions:5
 //! stateprop: rerun: cargo test --test kv store_matches_model -- --exact (saved cases are replayed before any new one)
 //! ```
@@ -418,7 +418,7 @@
 //!   into one and deletes pairs of steps. It only ever moves to a simpler program (fewer steps,
 //!   then fewer arguments away from their strategy's simplest value, then shorter `Debug` text,
 //!   then smaller text), and stops when no pass still fails. A shorter failing program with other
-//!   arguments may still exist: `STATEPROP_SEED=1 cargo run --example bank` stops at four steps
+//!   arguments may still exist: `STATEPROP_SEED=2 cargo run --example bank` stops at four steps
 //!   where three suffice. [`Config::failures`] (`STATEPROP_FAILURES`) shrinks several failing
 //!   cases and reports the shortest (ties go to the simpler one): with `STATEPROP_FAILURES=5`
 //!   added, the same run reports three steps.

@@ -6,8 +6,9 @@ use super::rng::{below, mix};
 use super::{CaseGenerator, GenError};
 use crate::{Model, StateMachine};
 
-/// The swarm as it was drawn with one `bool` per rule: the case's length, the mask, and the
-/// state the choice generator starts from.
+/// The swarm drawn with one `bool` per rule, as it was before it became a mask (plus the coin
+/// that keeps every rule in half the swarm cases): the case's length, the mask, and the state the
+/// choice generator starts from.
 fn swarm_as_table(
     seed: u64,
     steps: (usize, usize),
@@ -21,7 +22,8 @@ fn swarm_as_table(
     };
     let len = steps.0 + below(next(), (steps.1 - steps.0 + 1) as u64) as usize;
     let mut mask = vec![true; rules];
-    if swarm && rules > 1 {
+    // Half the swarm cases keep every rule: the first draw's low bit says which.
+    if swarm && rules > 1 && next() & 1 == 1 {
         loop {
             let bits = next();
             for (i, m) in mask.iter_mut().enumerate() {
@@ -38,6 +40,7 @@ fn swarm_as_table(
 #[test]
 fn swarm_masks_are_the_per_rule_draws() {
     let mut partial = 0;
+    let (mut swarm_cases, mut full) = (0, 0);
     for rules in [1, 2, 3, 7, 63, 64, 65, 130] {
         for seed in 0..300 {
             for swarm in [false, true] {
@@ -52,12 +55,23 @@ fn swarm_masks_are_the_per_rule_draws() {
                     );
                 }
                 assert_eq!(plan.choices, Some(choices), "{rules} rules, seed {seed}");
-                partial += usize::from(mask.iter().any(|&m| !m));
+                let left_out = mask.iter().any(|&m| !m);
+                partial += usize::from(left_out);
+                if swarm && rules > 1 {
+                    swarm_cases += 1;
+                    full += usize::from(!left_out);
+                }
             }
         }
     }
     // Not vacuous: swarm left rules out of many cases.
     assert!(partial > 1000, "{partial}");
+    // At least half the swarm cases (about half, plus the subsets that drew every rule) keep every
+    // rule: no bug is less than half as likely per case as without swarm.
+    assert!(
+        full * 100 >= swarm_cases * 48 && full * 100 <= swarm_cases * 62,
+        "{full} of {swarm_cases} swarm cases kept every rule"
+    );
 }
 
 #[derive(Debug, Clone, Default)]

@@ -73,6 +73,9 @@ impl Report {
                 "steps": self.stats.steps,
                 "rules": rules,
                 "replayed": self.stats.replayed,
+                "enabled": self.stats.enabled.iter().map(|(name, n)| (name.to_string(), json!(n))).collect::<serde_json::Map<String, Value>>(),
+                "lengths": self.stats.lengths.iter().map(|(len, n)| (len.to_string(), json!(n))).collect::<serde_json::Map<String, Value>>(),
+                "labels": self.stats.labels.iter().map(|(label, n)| json!({ "label": label, "cases": n })).collect::<Vec<_>>(),
                 "time_ms": self.stats.time.as_millis() as u64,
                 "undecided": self.stats.undecided.iter().map(|u| json!({
                     "judge": u.judge,
@@ -89,6 +92,7 @@ impl Report {
                 "failures": self.shrink.failures,
                 "time_ms": self.shrink.time.as_millis() as u64,
             },
+            "warnings": self.warnings(),
             "note": self.note,
             "reproduction": self.reproduction.map(|(failed, runs)| json!({ "failed": failed, "runs": runs })),
             "saved_to": self.saved_to,

@@ -9,6 +9,7 @@ mod text;
 use crate::failure::Failure;
 use crate::program::Shape;
 use crate::program::{Program, StepId};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Counts of a run.
@@ -21,6 +22,14 @@ pub struct Stats {
     pub steps: u64,
     /// How often each rule was generated, in declaration order.
     pub rules: Vec<(&'static str, u64)>,
+    /// Generated cases whose swarm let each rule run, in declaration order (every case when
+    /// swarm is off).
+    pub enabled: Vec<(&'static str, u64)>,
+    /// Generated cases by program length (steps run): length → cases.
+    pub lengths: BTreeMap<usize, u64>,
+    /// Generated cases in which each label ([`Runner::label`](crate::Runner::label)) held at
+    /// some step, in the order the labels were added.
+    pub labels: Vec<(String, u64)>,
     /// Saved regression cases replayed before generating.
     pub replayed: usize,
     /// Wall-clock time generating and running cases (not part of the text report).
@@ -150,6 +159,32 @@ impl Report {
     /// How the minimal program's steps are arranged (sequential when the run passed).
     pub fn shape(&self) -> Shape {
         self.minimal_rust.shape()
+    }
+
+    /// What the run did not cover and the user should know: a rule never generated (its
+    /// precondition never held, or its weight left it no chance), or one the swarm never let
+    /// run. Empty when no case was generated.
+    pub fn warnings(&self) -> Vec<String> {
+        let cases = self.stats.cases;
+        let mut out = Vec::new();
+        if cases == 0 {
+            return out;
+        }
+        for (i, (name, generated)) in self.stats.rules.iter().enumerate() {
+            let enabled = self.stats.enabled.get(i).map_or(cases, |e| e.1);
+            if enabled == 0 {
+                out.push(format!(
+                    "rule `{name}` was never enabled: the swarm left it out of all {cases} \
+                     cases (run more cases, or STATEPROP_SWARM=0)"
+                ));
+            } else if *generated == 0 {
+                out.push(format!(
+                    "rule `{name}` was never generated in {cases} cases: its precondition \
+                     never held, or its weight gave it no chance against the other rules"
+                ));
+            }
+        }
+        out
     }
 }
 

@@ -18,7 +18,11 @@ impl Report {
                 self.test, self.stats.cases, self.stats.steps, self.seed
             );
             self.write_rule_counts(&mut t);
+            self.write_coverage(&mut t);
             self.write_undecided(&mut t);
+            for warning in self.warnings() {
+                let _ = writeln!(t, "stateprop: warning: {warning}");
+            }
             return t;
         };
         let _ = writeln!(t, "stateprop: `{}` failed", self.test);
@@ -212,6 +216,42 @@ impl Report {
         let _ = writeln!(t, "stateprop: rules: {}", counts.join(", "));
     }
 
+    /// What a passing run covered besides the rule counts: how often the swarm let each rule
+    /// run (when it left any out), the program lengths, and the user's labels.
+    fn write_coverage(&self, t: &mut String) {
+        let stats = &self.stats;
+        let percent = |n: u64| 100.0 * n as f64 / stats.cases.max(1) as f64;
+        if stats.enabled.iter().any(|&(_, n)| n < stats.cases) {
+            let enabled: Vec<String> = stats
+                .enabled
+                .iter()
+                .map(|(name, n)| format!("{name} {n} ({:.0}%)", percent(*n)))
+                .collect();
+            let _ = writeln!(
+                t,
+                "stateprop: cases whose swarm enabled each rule: {}",
+                enabled.join(", ")
+            );
+        }
+        if let Some(lengths) = length_buckets(&stats.lengths) {
+            let _ = writeln!(t, "stateprop: program lengths: {lengths}");
+        }
+        if !stats.labels.is_empty() {
+            let _ = writeln!(
+                t,
+                "stateprop: labels (cases in which one held at some step):"
+            );
+            let width = stats.labels.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+            for (label, n) in &stats.labels {
+                let _ = writeln!(
+                    t,
+                    "stateprop:   {label:<width$} {n:>7} ({:.0}%)",
+                    percent(*n)
+                );
+            }
+        }
+    }
+
     /// What a user pastes to keep the minimal program: a `#[test]` replaying it, through
     /// `replay` for a sequential program, through `replay_concurrent` for one a concurrent run
     /// found (whatever its shape); for a parallel program from elsewhere, which nothing here
@@ -326,4 +366,38 @@ impl Report {
     pub fn passed(&self) -> bool {
         self.verdict == RunVerdict::Pass
     }
+}
+
+/// The lengths as four ranges of equal width over the lengths seen, with the share of cases in
+/// each, then the minimum, median and maximum: `1-8 24%, 9-16 26%, … (min 1, median 16, max 32)`.
+fn length_buckets(lengths: &std::collections::BTreeMap<usize, u64>) -> Option<String> {
+    let (&min, _) = lengths.first_key_value()?;
+    let (&max, _) = lengths.last_key_value()?;
+    let total: u64 = lengths.values().sum();
+    let mut seen = 0;
+    let median = lengths
+        .iter()
+        .find(|&(_, n)| {
+            seen += n;
+            seen * 2 >= total
+        })
+        .map_or(min, |(len, _)| *len);
+    let width = (max - min) / 4 + 1;
+    let mut ranges = Vec::new();
+    let mut lo = min;
+    while lo <= max {
+        let hi = (lo + width - 1).min(max);
+        let n: u64 = lengths.range(lo..=hi).map(|(_, n)| n).sum();
+        let share = 100.0 * n as f64 / total as f64;
+        ranges.push(if lo == hi {
+            format!("{lo} {share:.0}%")
+        } else {
+            format!("{lo}-{hi} {share:.0}%")
+        });
+        lo = hi + 1;
+    }
+    Some(format!(
+        "{} (min {min}, median {median}, max {max})",
+        ranges.join(", ")
+    ))
 }

@@ -7,6 +7,7 @@
 //! in the executor, in the shape generated cases are regenerated in (`Run::shape`), and in how
 //! many runs judge a program (`Run::repeats`, since a race shows only in some interleavings).
 
+use super::coverage::{Coverage, Label};
 use super::outcome::{self, Found, Reporting, Shared};
 use super::RunResult;
 use crate::config::Config;
@@ -34,6 +35,8 @@ pub(super) struct Run<M: Model> {
     pub(super) progress: Shared<M::Op>,
     /// History judges, run on every program's history after the step judge passed it.
     pub(super) judges: Vec<Judge<M>>,
+    /// The user's labels, counted over the generated cases.
+    pub(super) labels: Vec<Label<M>>,
     /// Judges that gave no verdict, over every history judged (cases, candidates, reruns).
     pub(super) undecided: RefCell<Vec<Undecided>>,
     /// The shape of generated cases when they are parallel (the executor generates them; the
@@ -399,6 +402,25 @@ impl<M: Model> Run<M> {
         case: &mut u64,
         start: Instant,
     ) -> Result<Option<Candidate<M::Op>>, String> {
+        let mut coverage = Coverage::new::<M>(stats, self.config.swarm, self.labels.len());
+        let before = stats.cases;
+        let found = self.generate_covered(executor, hb, stats, case, start, &mut coverage);
+        let names: Vec<String> = self.labels.iter().map(|(name, _)| name.clone()).collect();
+        let cases = stats.cases - before;
+        coverage.finish(stats, &names, cases);
+        found
+    }
+
+    /// [`generate_cases`](Self::generate_cases), counting what the cases covered.
+    fn generate_covered<E: Executor<M> + ?Sized>(
+        &self,
+        executor: &E,
+        hb: &Heartbeat,
+        stats: &mut Stats,
+        case: &mut u64,
+        start: Instant,
+        coverage: &mut Coverage,
+    ) -> Result<Option<Candidate<M::Op>>, String> {
         let recording = self.recording(false);
         loop {
             let case_index = *case;
@@ -421,6 +443,13 @@ impl<M: Model> Run<M> {
             self.judge(&mut run.execution);
             stats.cases += 1;
             stats.steps += run.ran as u64;
+            coverage.case(&plan, run.ran, stats);
+            if !self.labels.is_empty() {
+                // The case again against the model alone: its steps were not kept.
+                if let Ok(program) = self.case_program(seed, run.ran, None) {
+                    coverage.label(&self.labels, &self.initial, &program);
+                }
+            }
             let mut failure = run.execution.failure;
             if failure.is_none() && self.repeats > 1 {
                 // The same case again, still announced as the case, so a hang reports it.

@@ -1,6 +1,7 @@
 //! Runners: generate cases, run them against the system, shrink and report the first failure.
 
 mod concurrent;
+mod coverage;
 mod engine;
 mod outcome;
 mod rerun;
@@ -63,6 +64,7 @@ pub struct Runner<M: Model> {
     initial: M,
     replay_call: Option<String>,
     judges: Vec<Judge<M>>,
+    labels: Vec<coverage::Label<M>>,
 }
 
 impl<M: Model + Default> Runner<M> {
@@ -80,6 +82,7 @@ impl<M: Model> Runner<M> {
             initial,
             replay_call: None,
             judges: Vec::new(),
+            labels: Vec::new(),
         }
     }
 
@@ -99,6 +102,37 @@ impl<M: Model> Runner<M> {
     /// ```
     pub fn judge(mut self, judge: Judge<M>) -> Self {
         self.judges.push(judge);
+        self
+    }
+
+    /// Labels the generated cases in which `holds(model, op)` is true at some step (the
+    /// model as it is before the step), like QuickCheck's `classify`: a passing run's report
+    /// ([`Report::text`], printed with `STATEPROP_VERBOSE=1`, and the JSON) gives how many cases
+    /// each label held in, so a test can show it reached the states it means to test. Call it
+    /// again for more labels.
+    ///
+    /// Counting needs the model at every step, so each case is generated a second time against
+    /// the model alone; runs without labels pay nothing. A concurrent run labels only its
+    /// programs' prefixes.
+    ///
+    /// ```no_run
+    /// # use stateprop::{Config, Runner};
+    /// # use stateprop::models::{Counter, CounterOp};
+    /// # fn demo<S: stateprop::System<Counter> + Default + 'static>() {
+    /// let result = Runner::<Counter>::new(Config::default().verbose(1))
+    ///     .label("goes negative", |m: &Counter, op: &CounterOp| {
+    ///         matches!(op, CounterOp::Add { by } if m.value + by < 0)
+    ///     })
+    ///     .run_default::<S>();
+    /// println!("{}", result.report.text());
+    /// # }
+    /// ```
+    pub fn label(
+        mut self,
+        name: impl Into<String>,
+        holds: impl Fn(&M, &M::Op) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.labels.push((name.into(), Box::new(holds)));
         self
     }
 
@@ -171,6 +205,7 @@ impl<M: Model> Runner<M> {
         M::Op: Send,
     {
         let config = match self.config.clone().with_env() {
+            Ok(c) if concurrent => c.for_concurrent(),
             Ok(c) => c,
             Err(e) => panic!("stateprop: bad environment: {e}"),
         };
@@ -234,6 +269,7 @@ impl<M: Model> Runner<M> {
             reporting: reporting.clone(),
             progress: progress.clone(),
             judges: self.judges,
+            labels: self.labels,
             undecided: Default::default(),
             shape: parallel,
             repeats: if parallel.is_some() {
@@ -256,6 +292,17 @@ impl<M: Model> Runner<M> {
                 }
             }
         };
+        if !result.failed() {
+            // A failure's report is printed by whoever ends the test; a pass says what it
+            // covered when asked to, and what it missed always.
+            if config.verbose > 0 {
+                eprint!("{}", result.report.text());
+            } else {
+                for warning in result.report.warnings() {
+                    eprintln!("stateprop: warning: `{test}`: {warning}");
+                }
+            }
+        }
         if let Some(path) = &config.report_path {
             let path = report_file(path, &test);
             let text = serde_json::to_string_pretty(&result.report.json()).expect("json");

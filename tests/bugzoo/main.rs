@@ -3,6 +3,7 @@
 //! that the result is 1-minimal by deleting each step in turn. Each zoo system also has a correct
 //! twin that must pass thousands of cases.
 
+mod all_rules;
 mod boundary;
 mod canonical;
 mod descriptors;

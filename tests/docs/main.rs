@@ -45,7 +45,7 @@ fn readme_quotes_the_quickstart_report_verbatim() {
 #[test]
 fn crate_docs_say_how_far_the_bank_example_shrinks() {
     let lib = crate_docs(&read("src/lib.rs"));
-    let claim = "`STATEPROP_SEED=1 cargo run --example bank` stops at four steps where three \
+    let claim = "`STATEPROP_SEED=2 cargo run --example bank` stops at four steps where three \
                  suffice";
     assert!(
         lib.split_whitespace()
@@ -62,9 +62,9 @@ fn crate_docs_say_how_far_the_bank_example_shrinks() {
             .join()
             .expect("the bank example panicked")
     };
-    let once = run_as_main(bank_example::config().seed(1).ignore_env());
+    let once = run_as_main(bank_example::config().seed(2).ignore_env());
     assert_eq!(once.minimal.len(), 4, "{}", once.report.text());
-    let five = run_as_main(bank_example::config().seed(1).failures(5).ignore_env());
+    let five = run_as_main(bank_example::config().seed(2).failures(5).ignore_env());
     assert_eq!(five.minimal.len(), 3, "{}", five.report.text());
 }
 

@@ -139,7 +139,10 @@ fn ignore_env_keeps_the_settings_the_code_gives() {
     // `with_env` is what the runner calls; with `ignore_env` it changes nothing, whatever the
     // process's environment holds.
     let kept = Config::default().seed(5).ignore_env().with_env().unwrap();
-    assert_eq!((kept.seed, kept.cases, kept.steps), (Some(5), 256, (1, 32)));
+    assert_eq!(
+        (kept.seed, kept.cases, kept.steps),
+        (Some(5), 1000, (1, 32))
+    );
     assert!(kept.swarm);
     // And a pinned test finds the same case whatever is exported.
     let r = Runner::<Kv>::new(Config::default().ignore_env().seed(42).persist(false))

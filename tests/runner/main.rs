@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 mod kv;
 
+mod coverage;
 mod determinism;
 mod environment;
 mod examples;
