@@ -371,9 +371,21 @@ pub(crate) fn generate_program<M: Model>(
     initial: &M,
     plan: &mut CaseGenerator,
     len: usize,
+    trees: Option<&mut Vec<Vec<Box<dyn ArgTree>>>>,
+) -> Result<Vec<M::Op>, GenError> {
+    generate_sequence(&mut ModelRun::new(initial.clone()), plan, len, false, trees)
+}
+
+/// Generates `len` steps in order from `run`'s state, stepping the model on each; on the last
+/// only if `apply_last` (what follows needs the state after it; otherwise its effect is not
+/// needed, and may be the panic being reported).
+fn generate_sequence<M: Model>(
+    run: &mut ModelRun<M>,
+    plan: &mut CaseGenerator,
+    len: usize,
+    apply_last: bool,
     mut trees: Option<&mut Vec<Vec<Box<dyn ArgTree>>>>,
 ) -> Result<Vec<M::Op>, GenError> {
-    let mut run = ModelRun::new(initial.clone());
     let mut ops = Vec::with_capacity(len);
     for _ in 0..len {
         let mut step_trees = Vec::new();
@@ -382,8 +394,7 @@ pub(crate) fn generate_program<M: Model>(
             &run.outputs,
             trees.is_some().then_some(&mut step_trees),
         )?;
-        // The last step's effect on the model is not needed (and may be the panic being reported).
-        if ops.len() + 1 < len {
+        if apply_last || ops.len() + 1 < len {
             run.apply(&op).map_err(model_panic)?;
         }
         if let Some(t) = trees.as_deref_mut() {
@@ -407,8 +418,6 @@ pub(crate) type ProgramTrees = Program<Vec<Box<dyn ArgTree>>>;
 /// fields pick a prefix step or an earlier step of the same branch, never another branch's step
 /// (which may not have run yet when it runs). Whether an interleaving of the branches keeps every
 /// step enabled is the executor's and the judges' business.
-// The concurrent runner (issue 7) is its caller; until it lands only the tests are.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn generate_parallel<M: Model>(
     initial: &M,
     plan: &mut CaseGenerator,
@@ -424,23 +433,15 @@ pub(crate) fn generate_parallel<M: Model>(
         ))
     })?;
     let mut run = ModelRun::new(initial.clone());
-    let mut prefix = Vec::with_capacity(prefix_len);
+    // The branches start from the state after the whole prefix.
     let mut prefix_trees = Vec::new();
-    for i in 0..prefix_len {
-        let mut step_trees = Vec::new();
-        let op = plan.next_op(
-            &run.model,
-            &run.outputs,
-            trees.is_some().then_some(&mut step_trees),
-        )?;
-        // The branches start from the state after the whole prefix; without them the last
-        // step's effect is not needed (and may be the panic being reported).
-        if branches > 0 || i + 1 < prefix_len {
-            run.apply(&op).map_err(model_panic)?;
-        }
-        prefix_trees.push(step_trees);
-        prefix.push(op);
-    }
+    let prefix = generate_sequence(
+        &mut run,
+        plan,
+        prefix_len,
+        branches > 0,
+        trees.is_some().then_some(&mut prefix_trees),
+    )?;
     let uses_vars = M::Op::uses_vars();
     let mut program = Program::parallel(prefix, Vec::with_capacity(branches));
     let mut all_trees = Program::parallel(prefix_trees, Vec::new());

@@ -4,8 +4,8 @@
 //! history judged for linearizability unless other judges were chosen; failures shrink as
 //! programs of that shape, and the report's pasted test calls [`replay_concurrent`].
 
-use super::outcome::{self, Found, Reporting};
-use super::{conclude, fail_with, RunResult, Runner};
+use super::outcome;
+use super::{conclude, fail_replay, RunResult, Runner};
 use crate::config::Config;
 use crate::exec::threads::{ConcurrentSystem, Threads};
 use crate::exec::watchdog::{run_watched, Activity};
@@ -13,7 +13,6 @@ use crate::exec::{Executor, Recording};
 use crate::failure::Failure;
 use crate::judge::{self, judge_history, Judge};
 use crate::program::Program;
-use crate::report::{Origin, ShrinkStats, Stats};
 use crate::spec::{Model, StateMachine};
 use std::hash::Hash;
 use std::panic::Location;
@@ -193,33 +192,15 @@ pub fn replay_concurrent_with<M, S>(
     let Some(((failure, trace, history), failed)) = shown else {
         return;
     };
-    let reporting = Reporting {
-        test: std::thread::current()
-            .name()
-            .unwrap_or("replay")
-            .to_string(),
-        seed: 0,
-        replay_call: String::new(),
-        rerun: String::new(),
-        rerun_env: String::new(),
-        regression_file: None,
-        step_timeout: config.step_timeout,
-        steps: config.steps,
-        swarm: config.swarm,
-        parallel: None,
-    };
-    let found = Found {
-        program: program.clone(),
+    let reproduced = (repeats > 1).then_some((failed, repeats));
+    fail_replay(
+        &config,
+        program.clone(),
         failure,
-        origin: Origin::Replay,
-        stats: Stats::default(),
-        shrink: ShrinkStats::default(),
-        note: None,
         trace,
-        reproduced: (repeats > 1).then_some((failed, repeats)),
         history,
-    };
-    fail_with(reporting.failed(&found).text());
+        reproduced,
+    );
 }
 
 /// ` STATEPROP_BRANCHES=...` etc. for the shape settings the environment changed.

@@ -416,34 +416,55 @@ where
         ),
     };
     if let Some(failure) = failure {
-        let reporting = Reporting {
-            test: std::thread::current()
-                .name()
-                .unwrap_or("replay")
-                .to_string(),
-            seed: 0,
-            replay_call: String::new(),
-            rerun: String::new(),
-            rerun_env: String::new(),
-            regression_file: None,
-            step_timeout: config.step_timeout,
-            steps: config.steps,
-            swarm: config.swarm,
-            parallel: None,
-        };
-        let found = Found {
-            program: Program::sequential(ops.to_vec()),
+        fail_replay(
+            &config,
+            Program::sequential(ops.to_vec()),
             failure,
-            origin: Origin::Replay,
-            stats: Stats::default(),
-            shrink: ShrinkStats::default(),
-            note: None,
             trace,
-            reproduced: None,
-            history: None,
-        };
-        fail_with(reporting.failed(&found).text());
+            None,
+            None,
+        );
     }
+}
+
+/// Ends a replay (`replay`, `replay_concurrent`) that failed: the report, as a panic. A replay
+/// has no seed, no statistics and nothing to save; `reproduced` is (failing runs, runs) when the
+/// program ran more than once.
+fn fail_replay<Op: StateMachine>(
+    config: &Config,
+    program: Program<Op>,
+    failure: Failure,
+    trace: Vec<String>,
+    history: Option<Vec<crate::report::RecordedOp>>,
+    reproduced: Option<(u32, u32)>,
+) -> ! {
+    let reporting = Reporting {
+        test: std::thread::current()
+            .name()
+            .unwrap_or("replay")
+            .to_string(),
+        seed: 0,
+        replay_call: String::new(),
+        rerun: String::new(),
+        rerun_env: String::new(),
+        regression_file: None,
+        step_timeout: config.step_timeout,
+        steps: config.steps,
+        swarm: config.swarm,
+        parallel: None,
+    };
+    let found = Found {
+        program,
+        failure,
+        origin: Origin::Replay,
+        stats: Stats::default(),
+        shrink: ShrinkStats::default(),
+        note: None,
+        trace,
+        reproduced,
+        history,
+    };
+    fail_with(reporting.failed(&found).text())
 }
 
 /// Runs one program on the calling thread and says how it ended: `Ok(None)` passed,
