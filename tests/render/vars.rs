@@ -2,103 +2,28 @@
 //! with each var bound to the model's output of the step it names.
 
 use stateprop::check::{check_linearizable, CheckConfig, Verdict};
-use stateprop::history::{History, Operation};
-use stateprop::prelude::*;
+use stateprop::history::History;
 use stateprop::render::render_html;
-use stateprop::StepId;
-use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Id(u32);
+#[path = "../support/cells.rs"]
+mod cells;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Out {
-    Made(Id),
-    Done,
-    Value(u32),
-}
-
-impl FromOutput<Out> for Id {
-    fn from_output(output: &Out) -> Option<Self> {
-        match output {
-            Out::Made(id) => Some(*id),
-            _ => None,
-        }
-    }
-}
-
-/// Cells behind handles the system names (the model numbers them from 0).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-struct Cells {
-    next: u32,
-    cells: BTreeMap<u32, u32>,
-}
-
-#[derive(Debug, Clone, PartialEq, StateMachine)]
-#[state_machine(model = Cells)]
-enum CellOp {
-    Create,
-    Write { h: Var<Id>, v: u32 },
-    Read { h: Var<Id> },
-}
-
-impl Model for Cells {
-    type Op = CellOp;
-    type Output = Out;
-    fn step(&mut self, op: &CellOp) -> Out {
-        match op {
-            CellOp::Create => {
-                self.cells.insert(self.next, 0);
-                self.next += 1;
-                Out::Made(Id(self.next - 1))
-            }
-            CellOp::Write { h, v } => {
-                self.cells.insert(h.get().0, *v);
-                Out::Done
-            }
-            CellOp::Read { h } => Out::Value(self.cells.get(&h.get().0).copied().unwrap_or(0)),
-        }
-    }
-
-    fn outputs_match(&self, op: &CellOp, expected: &Out, actual: &Out) -> bool {
-        match op {
-            CellOp::Create => matches!(actual, Out::Made(_)),
-            _ => expected == actual,
-        }
-    }
-}
+use cells::{p, read, recorded, write, CellOp, Cells, Id, Out};
 
 fn history(read_back: u32) -> History<CellOp, Out> {
-    let rows = [
-        (StepId::prefix(0), CellOp::Create, Out::Made(Id(907))),
-        (StepId::prefix(1), CellOp::Create, Out::Made(Id(13))),
+    recorded(vec![
         (
-            StepId::prefix(2),
-            CellOp::Write {
-                h: Var::at(1),
-                v: 5,
-            },
-            Out::Done,
+            0,
+            p(0),
+            CellOp::Create,
+            0,
+            Some(1),
+            Some(Out::Made(Id(907))),
         ),
-        (
-            StepId::prefix(3),
-            CellOp::Read { h: Var::at(1) },
-            Out::Value(read_back),
-        ),
-    ];
-    let mut h = History::new();
-    for (i, (step, op, output)) in rows.into_iter().enumerate() {
-        let t = 2 * i as u64;
-        h.ops.push(Operation {
-            client: 0,
-            op,
-            call: t,
-            ret: Some(t + 1),
-            output: Some(output),
-        });
-        h.steps.push(step);
-    }
-    h
+        (0, p(1), CellOp::Create, 2, Some(3), Some(Out::Made(Id(13)))),
+        (0, p(2), write(p(1), 5), 4, Some(5), Some(Out::Done)),
+        (0, p(3), read(p(1)), 6, Some(7), Some(Out::Value(read_back))),
+    ])
 }
 
 #[test]
