@@ -181,13 +181,13 @@
 //! ```text
 //! stateprop: `store_matches_model` failed
 //! stateprop: cause: postcondition failed at step 2 of 3: KvOp::Get { key: 1 } returned Some(0), model says None
-//! stateprop: minimal program (3 steps, shrunk from 11 steps in 14 runs):
+//! stateprop: minimal program (3 steps, shrunk from 11 steps in 13 runs):
 //! stateprop:    0. KvOp::Put { key: 1, value: 0 }
 //! stateprop:    1. KvOp::Delete { key: 1 }
 //! stateprop:    2. KvOp::Get { key: 1 }
 //! stateprop: found by case 33
 //! stateprop: seed 7423697292751233 (rerun exactly: STATEPROP_SEED=7423697292751233 STATEPROP_CASES=34 cargo test --test kv store_matches_model -- --exact)
-//! stateprop: statistics: 34 cases, 473 steps; shrink: 14 runs, 8 skipped as duplicates
+//! stateprop: statistics: 34 cases, 473 steps; shrink: 13 runs, 8 skipped as duplicates
 //! stateprop: rules: Put 251 (53%), Get 141 (30%), Delete 81 (17%)
 //! stateprop: saved to tests/kv.stateprop-regressions: replayed first on every run; commit it
 //! stateprop: paste this test to keep the case:

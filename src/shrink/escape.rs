@@ -61,11 +61,15 @@ impl<M: Model> Shrinker<'_, M> {
     /// Deletes two steps of one sequence at once; `true` on the first adoption. Only steps of
     /// different rules pair up: an operation and its inverse (push and pop, create and delete)
     /// are of different rules, and two steps of one rule would cost runs on every planted bug
-    /// that needs several (five puts) for nothing.
+    /// that needs several (five puts) for nothing. The step that failed never pairs: the pair
+    /// to take out is one that leaves the state as it was before the failing step, and with the
+    /// failing step gone only some other step could fail, which single deletions already cover
+    /// as well as pairs would.
     pub(super) fn delete_pairs(&mut self, cur: &mut Current<M::Op>) -> bool {
         let seqs: Vec<Seq> = std::iter::once(Seq::Prefix)
             .chain((0..cur.program.branches.len()).map(Seq::Branch))
             .collect();
+        let failing = cur.failure.step;
         for seq in seqs {
             let len = seq.len(&cur.program);
             for i in 0..len {
@@ -73,7 +77,9 @@ impl<M: Model> Shrinker<'_, M> {
                     if len > ALL_PAIRS && j - i > ALL_PAIRS / 2 {
                         break;
                     }
-                    if rule(cur, seq, i) == rule(cur, seq, j) {
+                    if rule(cur, seq, i) == rule(cur, seq, j)
+                        || failing.is_some_and(|f| [i, j].iter().any(|&k| id_in(seq, k) == Some(f)))
+                    {
                         continue;
                     }
                     if self.out_of_budget() {
@@ -90,13 +96,19 @@ impl<M: Model> Shrinker<'_, M> {
     }
 }
 
+/// The id of the `i`-th step of `seq`.
+fn id_in(seq: Seq, i: usize) -> Option<StepId> {
+    match seq {
+        Seq::Prefix => Some(StepId::prefix(i)),
+        Seq::Branch(b) => Some(StepId::in_branch(u16::try_from(b).ok()?, i)),
+    }
+}
+
 /// The rule of the `i`-th step of `seq`.
 fn rule<Op: StateMachine>(cur: &Current<Op>, seq: Seq, i: usize) -> Option<usize> {
-    let id = match seq {
-        Seq::Prefix => StepId::prefix(i),
-        Seq::Branch(b) => StepId::in_branch(u16::try_from(b).ok()?, i),
-    };
-    cur.program.get(id).map(StateMachine::rule_index)
+    cur.program
+        .get(id_in(seq, i)?)
+        .map(StateMachine::rule_index)
 }
 
 /// The steps with a `Var` naming `producer`.
