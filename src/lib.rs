@@ -180,23 +180,23 @@
 //!
 //! ```text
 //! stateprop: `store_matches_model` failed
-//! stateprop: cause: postcondition failed at step 2 of 3: KvOp::Get { key: 1 } returned Some(0), model says None
-//! stateprop: minimal program (3 steps, shrunk from 11 steps in 13 runs):
-//! stateprop:    0. KvOp::Put { key: 1, value: 0 }
-//! stateprop:    1. KvOp::Delete { key: 1 }
-//! stateprop:    2. KvOp::Get { key: 1 }
+//! stateprop: cause: postcondition failed at step 2 of 3: KvOp::Get { key: 0 } returned Some(0), model says None
+//! stateprop: minimal program (3 steps, shrunk from 11 steps in 11 runs):
+//! stateprop:    0. KvOp::Put { key: 0, value: 0 }
+//! stateprop:    1. KvOp::Delete { key: 0 }
+//! stateprop:    2. KvOp::Get { key: 0 }
 //! stateprop: found by case 33
 //! stateprop: seed 7423697292751233 (rerun exactly: STATEPROP_SEED=7423697292751233 STATEPROP_CASES=34 cargo test --test kv store_matches_model -- --exact)
-//! stateprop: statistics: 34 cases, 473 steps; shrink: 13 runs, 8 skipped as duplicates
+//! stateprop: statistics: 34 cases, 473 steps; shrink: 11 runs, 6 skipped as duplicates
 //! stateprop: rules: Put 251 (53%), Get 141 (30%), Delete 81 (17%)
 //! stateprop: saved to tests/kv.stateprop-regressions: replayed first on every run; commit it
 //! stateprop: paste this test to keep the case:
 //! #[test]
-//! fn regression_store_matches_model_2228() {
+//! fn regression_store_matches_model_6caf() {
 //!     stateprop::replay::<Kv, MyStore>(&[
-//!         KvOp::Put { key: 1, value: 0 },
-//!         KvOp::Delete { key: 1 },
-//!         KvOp::Get { key: 1 },
+//!         KvOp::Put { key: 0, value: 0 },
+//!         KvOp::Delete { key: 0 },
+//!         KvOp::Get { key: 0 },
 //!     ]);
 //! }
 //! ```
@@ -234,14 +234,14 @@
 //!
 //!    ```text
 //!    #[test]
-//!    fn regression_store_matches_model_with_2228() {
+//!    fn regression_store_matches_model_with_6caf() {
 //!        stateprop::replay_with::<Kv, MyStore>(
 //!            Kv::default(),
 //!            || -> MyStore { todo!("build the system as the test does") },
 //!            &[
-//!                KvOp::Put { key: 1, value: 0 },
-//!                KvOp::Delete { key: 1 },
-//!                KvOp::Get { key: 1 },
+//!                KvOp::Put { key: 0, value: 0 },
+//!                KvOp::Delete { key: 0 },
+//!                KvOp::Get { key: 0 },
 //!            ],
 //!        );
 //!    }
@@ -253,9 +253,9 @@
 //!
 //! ```text
 //! stateprop: trace of the minimal program:
-//! stateprop:   step 0: KvOp::Put { key: 1, value: 0 } -> system None, model None
-//! stateprop:   step 1: KvOp::Delete { key: 1 } -> system Some(0), model Some(0)
-//! stateprop:   step 2: KvOp::Get { key: 1 } -> system Some(0), model None
+//! stateprop:   step 0: KvOp::Put { key: 0, value: 0 } -> system None, model None
+//! stateprop:   step 1: KvOp::Delete { key: 0 } -> system Some(0), model Some(0)
+//! stateprop:   step 2: KvOp::Get { key: 0 } -> system Some(0), model None
 //! stateprop: found by replaying the case saved at tests/kv.stateprop-regressions:5
 //! stateprop: rerun: cargo test --test kv store_matches_model -- --exact (saved cases are replayed before any new one)
 //! ```

@@ -4,7 +4,9 @@
 //! cannot break them.
 
 pub use crate::generate::strategy::{ArbitraryDefault, BoundaryDefault, DefaultFor};
-pub use crate::generate::{ArgTree, FastArg, Gen, Mismatch, SlowArg, TreeBox, Typed};
+pub use crate::generate::{
+    ArgTree, FastArg, Follow, FollowKnown, FollowUnknown, Gen, Mismatch, SlowArg, TreeBox, Typed,
+};
 pub use crate::program::{Outputs, StepId};
 pub use crate::spec::{
     DebugFallback, FromOutput, Model, RuleInfo, RustFallback, RustWrap, StateMachine, Var,

@@ -99,6 +99,7 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
         .iter()
         .any(|v| !matches!(v.pre_args(), PreArgs::ModelOnly));
     let admits = variants.iter().map(admits_arm);
+    let follow = crate::follow::methods(variants, &p);
     let to_rust = variants.iter().map(|v| to_rust_arm(input, v, &p));
     let to_json = variants.iter().map(|v| json::to_json_arm(v, &p));
     let from_json = variants.iter().map(|v| json::from_json_arm(v, &p));
@@ -209,6 +210,8 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
             fn checks_args() -> bool {
                 #checks_args
             }
+
+            #follow
 
             fn to_rust(&self) -> #p::String {
                 use #p::{DebugFallback as _, RustFallback as _};

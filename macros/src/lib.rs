@@ -9,6 +9,7 @@ mod ast;
 mod attr;
 mod expand;
 mod fallback;
+mod follow;
 mod json;
 mod text;
 mod valid;

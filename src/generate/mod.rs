@@ -10,6 +10,7 @@ mod draw;
 mod gen;
 pub(crate) mod rng;
 pub mod strategy;
+mod support;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -21,6 +22,8 @@ pub(crate) use gen::Scope;
 #[doc(hidden)]
 pub use gen::TreeBox;
 pub use gen::{ArgTree, Gen};
+#[doc(hidden)]
+pub use support::{Follow, FollowKnown, FollowUnknown};
 #[cfg(test)]
 pub(crate) use validate::check_program;
 pub use validate::validate_program;

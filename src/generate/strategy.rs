@@ -5,6 +5,7 @@
 //! a uniform `u32` almost never lands there. They shrink toward 0 by binary search, like
 //! proptest's own integers. Every other type uses its proptest `Arbitrary` strategy.
 
+pub use super::support::Makes;
 use super::{Bits, Draw};
 use proptest::strategy::{NewTree, Strategy};
 use proptest::test_runner::TestRunner;
@@ -77,6 +78,13 @@ where
 /// See [`pick`].
 #[derive(Debug, Clone)]
 pub struct Pick<I>(I);
+
+impl<I: Clone> Pick<I> {
+    /// The collection's elements, from the start.
+    pub(crate) fn items(&self) -> I {
+        self.0.clone()
+    }
+}
 
 impl<I> Strategy for Pick<I>
 where

@@ -21,109 +21,135 @@ impl<M: Model> Shrinker<'_, M> {
         regenerate: Option<RegenerateProgram<'_>>,
     ) -> bool {
         let mut changed = false;
-        let mut step = 0;
         // Throwaway trees, driven to their simplest value for the probes.
         let mut spare: Program<Option<Vec<Box<dyn ArgTree>>>> = match regenerate {
             Some(regenerate) => regenerate().map(Some),
             None => Program::sequential(Vec::new()),
         };
         let trees_at = |cur: &Current<M::Op>, id: StepId| cur.trees.get(id).map_or(0, Vec::len);
-        while let Some(id) = cur.program.id_at(step) {
-            let mut arg = 0;
-            while step < cur.program.len() && arg < trees_at(cur, id) {
-                let origin = *cur.origin.get(id).expect("every step has an origin");
-                if let Some(probe) = spare
-                    .get_mut(origin)
-                    .and_then(Option::as_mut)
-                    .and_then(|trees| trees.get_mut(arg))
-                {
-                    let mut moved = false;
-                    while probe.simplify() {
-                        moved = true;
+        // Every argument's probe comes before any search: a search run with other arguments
+        // still at their generated values would run again, with new content, in the next round.
+        for probing in [true, false] {
+            let mut step = 0;
+            while let Some(id) = cur.program.id_at(step) {
+                let mut arg = 0;
+                while step < cur.program.len() && arg < trees_at(cur, id) {
+                    let origin = *cur.origin.get(id).expect("every step has an origin");
+                    if !probing {
+                        // Probed in the first sweep.
+                    } else if let Some(probe) = spare
+                        .get_mut(origin)
+                        .and_then(Option::as_mut)
+                        .and_then(|trees| trees.get_mut(arg))
+                    {
+                        let mut moved = false;
+                        while probe.simplify() {
+                            moved = true;
+                        }
+                        if moved {
+                            let mut op = cur.program.get(id).expect("step exists").clone();
+                            op.set_arg(arg, &**probe);
+                            let values = with_value(cur, id, arg, probe.key());
+                            let replace =
+                                dragging::<M>(cur, id, arg, &**probe, vec![(id, op, values)]);
+                            let all = cur.program.ids();
+                            let len_before = cur.program.len();
+                            if self.try_plan(cur, &all, replace) == Try::Adopted {
+                                changed = true;
+                                if cur.program.len() != len_before {
+                                    break; // ids are stale; the next round starts over
+                                }
+                                // Already at the simplest value: nothing left to search.
+                                arg += 1;
+                                continue;
+                            }
+                        }
                     }
-                    if moved {
+                    if probing {
+                        arg += 1;
+                        continue;
+                    }
+                    // A tree searched in an earlier round can sit below the argument's value, which
+                    // another pass (canonical values, a joint lowering) has since moved: its bounds
+                    // are spent, but its current value may still be the simpler one to try.
+                    let stale = {
+                        let key = tree(cur, id, arg).key();
+                        cur.values
+                            .get(id)
+                            .and_then(|values| values.get(arg))
+                            .is_some_and(|held| *held != key)
+                    };
+                    if stale {
                         let mut op = cur.program.get(id).expect("step exists").clone();
-                        op.set_arg(arg, &**probe);
-                        let values = with_value(cur, id, arg, probe.key());
+                        op.set_arg(arg, &**tree(cur, id, arg));
+                        let key = tree(cur, id, arg).key();
+                        let values = with_value(cur, id, arg, key);
+                        let replace = dragging::<M>(
+                            cur,
+                            id,
+                            arg,
+                            tree_of(cur, id, arg),
+                            vec![(id, op, values)],
+                        );
                         let all = cur.program.ids();
                         let len_before = cur.program.len();
-                        if self.try_plan(cur, &all, vec![(id, op, values)]) == Try::Adopted {
+                        if self.try_plan(cur, &all, replace) == Try::Adopted {
                             changed = true;
                             if cur.program.len() != len_before {
                                 break; // ids are stale; the next round starts over
                             }
-                            // Already at the simplest value: nothing left to search.
-                            arg += 1;
-                            continue;
                         }
                     }
-                }
-                // A tree searched in an earlier round can sit below the argument's value, which
-                // another pass (canonical values, a joint lowering) has since moved: its bounds
-                // are spent, but its current value may still be the simpler one to try.
-                let stale = {
-                    let key = tree(cur, id, arg).key();
-                    cur.values
-                        .get(id)
-                        .and_then(|values| values.get(arg))
-                        .is_some_and(|held| *held != key)
-                };
-                if stale {
-                    let mut op = cur.program.get(id).expect("step exists").clone();
-                    op.set_arg(arg, &**tree(cur, id, arg));
-                    let key = tree(cur, id, arg).key();
-                    let values = with_value(cur, id, arg, key);
-                    let all = cur.program.ids();
-                    let len_before = cur.program.len();
-                    if self.try_plan(cur, &all, vec![(id, op, values)]) == Try::Adopted {
-                        changed = true;
-                        if cur.program.len() != len_before {
-                            break; // ids are stale; the next round starts over
+                    if !tree(cur, id, arg).simplify() {
+                        arg += 1;
+                        continue;
+                    }
+                    loop {
+                        if self.out_of_budget() {
+                            return changed;
+                        }
+                        let mut op = cur.program.get(id).expect("step exists").clone();
+                        op.set_arg(arg, &**tree(cur, id, arg));
+                        let key = tree(cur, id, arg).key();
+                        let values = with_value(cur, id, arg, key);
+                        let replace = dragging::<M>(
+                            cur,
+                            id,
+                            arg,
+                            tree_of(cur, id, arg),
+                            vec![(id, op, values)],
+                        );
+                        let all = cur.program.ids();
+                        let len_before = cur.program.len();
+                        match self.try_plan(cur, &all, replace) {
+                            Try::Adopted => {
+                                changed = true;
+                                if cur.program.len() != len_before || step >= cur.program.len() {
+                                    // Steps were dropped; the ids we hold are stale. Move on.
+                                    break;
+                                }
+                                if !tree(cur, id, arg).simplify() {
+                                    break;
+                                }
+                            }
+                            // Still above the current value: keep descending without running it.
+                            Try::NotSimpler => {
+                                if !tree(cur, id, arg).simplify() {
+                                    break;
+                                }
+                            }
+                            passing => {
+                                debug_assert!(passing.kept_passing());
+                                if !tree(cur, id, arg).complicate() {
+                                    break;
+                                }
+                            }
                         }
                     }
-                }
-                if !tree(cur, id, arg).simplify() {
                     arg += 1;
-                    continue;
                 }
-                loop {
-                    if self.out_of_budget() {
-                        return changed;
-                    }
-                    let mut op = cur.program.get(id).expect("step exists").clone();
-                    op.set_arg(arg, &**tree(cur, id, arg));
-                    let key = tree(cur, id, arg).key();
-                    let values = with_value(cur, id, arg, key);
-                    let all = cur.program.ids();
-                    let len_before = cur.program.len();
-                    match self.try_plan(cur, &all, vec![(id, op, values)]) {
-                        Try::Adopted => {
-                            changed = true;
-                            if cur.program.len() != len_before || step >= cur.program.len() {
-                                // Steps were dropped; the ids we hold are stale. Move on.
-                                break;
-                            }
-                            if !tree(cur, id, arg).simplify() {
-                                break;
-                            }
-                        }
-                        // Still above the current value: keep descending without running it.
-                        Try::NotSimpler => {
-                            if !tree(cur, id, arg).simplify() {
-                                break;
-                            }
-                        }
-                        passing => {
-                            debug_assert!(passing.kept_passing());
-                            if !tree(cur, id, arg).complicate() {
-                                break;
-                            }
-                        }
-                    }
-                }
-                arg += 1;
+                step += 1;
             }
-            step += 1;
         }
         changed
     }
@@ -195,6 +221,18 @@ impl<M: Model> Shrinker<'_, M> {
         }
         let mut changed = false;
         for (_, group) in groups.into_iter().filter(|(_, g)| g.len() > 1) {
+            // Arguments picked from the model take the value the others move to (their own
+            // trees pick from a collection of the past); the others search.
+            let (followers, group): (Vec<_>, Vec<_>) = group
+                .into_iter()
+                .partition(|&(s, a)| Self::follows(cur, s, a));
+            let Some(&(lead_step, lead_arg)) = group.first() else {
+                continue;
+            };
+            // One argument with followers is `shrink_args`'s, which drags them along.
+            if group.len() < 2 {
+                continue;
+            }
             let len_before = cur.program.len();
             let mut all_moved = group.iter().all(|&(s, a)| tree(cur, s, a).simplify());
             while all_moved {
@@ -203,8 +241,13 @@ impl<M: Model> Shrinker<'_, M> {
                 }
                 // One replacement per step, with every grouped argument of that step set.
                 let mut merged: Replace<M::Op> = Vec::new();
-                for &(s, a) in &group {
-                    let key = tree(cur, s, a).key();
+                for &(s, a) in group.iter().chain(&followers) {
+                    let (from_step, from_arg) = if Self::follows(cur, s, a) {
+                        (lead_step, lead_arg)
+                    } else {
+                        (s, a)
+                    };
+                    let key = tree(cur, from_step, from_arg).key();
                     if !merged.iter().any(|(m, _, _)| *m == s) {
                         let op = cur.program.get(s).expect("step exists").clone();
                         let values = cur.values.get(s).cloned();
@@ -214,7 +257,7 @@ impl<M: Model> Shrinker<'_, M> {
                         .iter_mut()
                         .find(|(m, _, _)| *m == s)
                         .expect("pushed above");
-                    op.set_arg(a, &**tree(cur, s, a));
+                    op.set_arg(a, &**tree(cur, from_step, from_arg));
                     if let Some(slot) = values.as_mut().and_then(|v| v.get_mut(a)) {
                         *slot = key;
                     }
@@ -253,6 +296,50 @@ pub(super) fn with_value<Op>(
     let mut values = cur.values.get(id)?.clone();
     *values.get_mut(arg)? = key;
     Some(values)
+}
+
+/// `replace` (which sets argument `arg` of step `id` from `tree`) with every argument picked
+/// from the model that holds the same value as that argument now also set from `tree`: a
+/// deleted key moves with the key it was picked from, rather than the repair picking another.
+fn dragging<M: Model>(
+    cur: &Current<M::Op>,
+    id: StepId,
+    arg: usize,
+    tree: &dyn ArgTree,
+    mut replace: Replace<M::Op>,
+) -> Replace<M::Op> {
+    if !M::Op::follows_model() {
+        return replace;
+    }
+    let Some(old) = cur.values.get(id).and_then(|v| v.get(arg)) else {
+        return replace;
+    };
+    let key = tree.key();
+    for (step, values) in cur.values.steps() {
+        for (a, value) in values.iter().enumerate() {
+            if (step, a) == (id, arg) || value != old || !Shrinker::<M>::follows(cur, step, a) {
+                continue;
+            }
+            if !replace.iter().any(|(s, _, _)| *s == step) {
+                let op = cur.program.get(step).expect("step exists").clone();
+                replace.push((step, op, Some(values.clone())));
+            }
+            let (_, op, vals) = replace
+                .iter_mut()
+                .find(|(s, _, _)| *s == step)
+                .expect("pushed above");
+            op.set_arg(a, tree);
+            if let Some(slot) = vals.as_mut().and_then(|v| v.get_mut(a)) {
+                *slot = key.clone();
+            }
+        }
+    }
+    replace
+}
+
+/// The value tree of argument `arg` of step `id`, to read.
+fn tree_of<Op>(cur: &Current<Op>, id: StepId, arg: usize) -> &dyn ArgTree {
+    &*cur.trees.get(id).expect("every step has its trees")[arg]
 }
 
 /// The value tree of argument `arg` of step `id`.

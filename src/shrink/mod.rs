@@ -42,7 +42,7 @@ use crate::failure::Failure;
 use crate::generate::ProgramTrees;
 use crate::program::{fingerprint_program, Program, StepId};
 use crate::report::ShrinkStats;
-use crate::spec::Model;
+use crate::spec::{Model, StateMachine};
 use judgement::{add, Counts};
 use order::simpler_by_values;
 use repair::{repair, Plan, Repaired};
@@ -299,6 +299,17 @@ impl<'a, M: Model> Shrinker<'a, M> {
         (counts.runs > 0).then_some((counts.failures, counts.runs))
     }
 
+    /// Whether argument `arg` of step `step` is drawn from a strategy that reads the model: the
+    /// repair moves it along with the values it was picked from, so passes that lower values
+    /// together set it to theirs rather than searching its own tree.
+    fn follows(cur: &Current<M::Op>, step: StepId, arg: usize) -> bool {
+        M::Op::follows_model()
+            && cur
+                .program
+                .get(step)
+                .is_some_and(|op| M::Op::arg_follows_model(op.rule_index(), arg))
+    }
+
     fn out_of_budget(&mut self) -> bool {
         let over = self.stats.runs >= self.max_runs
             || self.start.elapsed() >= self.max_time
@@ -427,6 +438,20 @@ impl<'a, M: Model> Shrinker<'a, M> {
             .clone()
             .map(|id| old.get_mut(id).and_then(Option::take).unwrap_or_default());
         cur.origin = kept.map(|id| *cur.origin.get(id).expect("a kept step has an origin"));
+        // The repair may have moved arguments picked from the model: read them back.
+        if M::Op::follows_model() {
+            let ids: Vec<StepId> = program.steps().map(|(id, _)| id).collect();
+            for id in ids {
+                let (Some(op), Some(values)) = (program.get(id), cur.values.get_mut(id)) else {
+                    continue;
+                };
+                for (arg, value) in values.iter_mut().enumerate() {
+                    if let Some(key) = op.arg_key(arg) {
+                        *value = key;
+                    }
+                }
+            }
+        }
         cur.program = program;
         cur.failure = failure;
         if self.trail.len() > TRAIL {

@@ -4,7 +4,10 @@
 //! A candidate is a [`Plan`]: the current program's step ids, rearranged (some deleted, a
 //! branch's step moved to the end of the prefix, a branch dropped). Replaying it on the model
 //! decides which steps survive: a step whose precondition fails where it now runs, or whose `Var`
-//! names a step that is gone, out of its scope, or (after a move) not earlier, is dropped.
+//! names a step that is gone, out of its scope, or (after a move) not earlier, is dropped. An
+//! argument drawn from a strategy that reads the model, and that the strategy can no longer make
+//! where its step now runs (a deleted key whose put changed), becomes the strategy's simplest
+//! value there (`StateMachine::follow_model`).
 //! Survivors get new ids from their new positions, and every `Var` is renamed through the map of
 //! old ids to new ones, so deleting a step renumbers only the later steps of its own sequence and
 //! the `Var`s naming them — never another branch's steps.
@@ -95,6 +98,10 @@ pub(super) fn repair<M: Model>(
         if !op.remap_vars(&mut |v| renames.get(v).filter(|n| n.branch.is_none())) {
             continue;
         }
+        // An argument picked from the model follows the state its step now runs in.
+        if M::Op::follows_model() && !op.follow_model(&run.model) {
+            continue;
+        }
         if !run.admits(&op) || !crate::generate::admits_args(&run.model, &run.outputs, &op) {
             continue;
         }
@@ -133,6 +140,9 @@ pub(super) fn repair<M: Model>(
                 }
             });
             if !in_scope {
+                continue;
+            }
+            if M::Op::follows_model() && !op.follow_model(&model) {
                 continue;
             }
             let (prefix, own) = visible.split_at(seen_prefix);

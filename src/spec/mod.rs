@@ -258,6 +258,41 @@ pub trait StateMachine: Clone + Debug + Sized + 'static {
         false
     }
 
+    /// Makes the arguments drawn from strategies that read the model follow `model`: one its
+    /// strategy can no longer make there (a deleted key, after the key it was picked from
+    /// changed) becomes the strategy's simplest value there. `false` if such a strategy makes
+    /// nothing in `model` (a `pick` from an empty collection). Strategies that cannot tell what
+    /// they make leave their arguments alone (see [`Makes`](crate::strategy::Makes)). The
+    /// shrinker's repair calls it, so a shrunk program holds only arguments the generator could
+    /// have drawn where the step now runs.
+    fn follow_model(&mut self, model: &Self::Model) -> bool {
+        let _ = model;
+        true
+    }
+
+    /// Whether any rule has an argument whose strategy reads the model (callers skip
+    /// [`follow_model`](StateMachine::follow_model) otherwise).
+    fn follows_model() -> bool {
+        false
+    }
+
+    /// Whether argument `arg` (counting the fields drawn from strategies, `Var`s left out) of
+    /// rule `rule` is drawn from a strategy that reads the model. The shrinker moves such
+    /// arguments along with the values they were picked from, rather than on their own.
+    fn arg_follows_model(rule: usize, arg: usize) -> bool {
+        let _ = (rule, arg);
+        false
+    }
+
+    /// Argument `arg`'s type and `Debug` text (counting as
+    /// [`arg_follows_model`](StateMachine::arg_follows_model) does), as the shrinker compares
+    /// values; derived only for machines with arguments that follow the model, whose values
+    /// the repair may change.
+    fn arg_key(&self, arg: usize) -> Option<(std::any::TypeId, String)> {
+        let _ = arg;
+        None
+    }
+
     /// The operation as a Rust expression, e.g. `KvOp::Put { key: 1, value: 7 }`.
     fn to_rust(&self) -> String;
 

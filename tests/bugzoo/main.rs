@@ -11,6 +11,7 @@ mod invariant;
 mod long;
 mod merge;
 mod panic;
+mod picked_key;
 mod precondition;
 mod rare_rule;
 mod simplest_value;
