@@ -176,7 +176,6 @@ fn expected(program: &[&'static str]) -> Vec<Vec<&'static str>> {
     vec![program.to_vec()]
 }
 
-/// A bug both frameworks run.
 /// A bug both frameworks run: `S` has it, `C` is the zoo's correct twin.
 fn both<M, S, C>(name: &'static str, expected: Vec<Vec<&'static str>>) -> Bug
 where
@@ -356,8 +355,8 @@ fn main() {
         seeds.len()
     );
     println!(
-        "stateprop: stateprop: Config::default().ignore_env() + seed + persist(false): {} cases, \
-         steps {:?}, swarm {}, failures {}, max_shrink_runs {}",
+        "stateprop: stateprop settings: Config::default().ignore_env() + seed + persist(false): \
+         {} cases, steps {:?}, swarm {}, failures {}, max_shrink_runs {}",
         config.cases,
         default_steps(),
         config.swarm,
@@ -365,7 +364,7 @@ fn main() {
         config.max_shrink_runs
     );
     println!(
-        "stateprop: p-s-m: ProptestConfig::default() (no persistence): {} cases, \
+        "stateprop: p-s-m settings: ProptestConfig::default() (no persistence): {} cases, \
          max_shrink_iters {}, sequential {:?}; integers any::<T>() where the zoo uses the \
          default strategy",
         pc.cases,
@@ -373,7 +372,7 @@ fn main() {
         default_steps()
     );
     println!(
-        "stateprop: both: steps {:?} for long (its bug needs 42 steps)",
+        "stateprop: both frameworks: steps {:?} for long (its bug needs 42 steps)",
         long::STEPS
     );
     println!(
