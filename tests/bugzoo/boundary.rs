@@ -64,14 +64,18 @@ impl<const BUGGY: bool> System<Map> for Table<BUGGY> {
     }
 }
 
+/// The minimal program, as Rust source per step (the zoo test and the findpower bench compare
+/// against it).
+pub const EXPECTED: &[&str] = &[
+    "MapOp::Put { key: 255, value: 0 }",
+    "MapOp::Get { key: 255 }",
+];
+
 #[test]
 fn finds_the_boundary_key() {
     assert_finds::<Map, Table<true>>(
         Config::default().ignore_env().cases(1000),
-        &[
-            "MapOp::Put { key: 255, value: 0 }",
-            "MapOp::Get { key: 255 }",
-        ],
+        EXPECTED,
         "postcondition",
     );
 }

@@ -75,15 +75,19 @@ impl<const BUGGY: bool> System<Kv> for FifoKv<BUGGY> {
     }
 }
 
+/// The minimal program of the FIFO store, as Rust source per step (the zoo test and the
+/// findpower bench compare against it).
+pub const EXPECTED_FIFO: &[&str] = &[
+    "KvOp::Put { key: 0, value: 0 }",
+    "KvOp::Delete { key: 1 }",
+    "KvOp::Get { key: 0 }",
+];
+
 #[test]
 fn keys_are_numbered_in_first_use_order() {
     assert_finds::<Kv, FifoKv<true>>(
         Config::default().ignore_env(),
-        &[
-            "KvOp::Put { key: 0, value: 0 }",
-            "KvOp::Delete { key: 1 }",
-            "KvOp::Get { key: 0 }",
-        ],
+        EXPECTED_FIFO,
         "postcondition",
     );
 }
@@ -143,14 +147,18 @@ impl<const BUGGY: bool> System<Account> for Bank<BUGGY> {
     }
 }
 
+/// The minimal program of the bank, as Rust source per step (the zoo test and the findpower
+/// bench compare against it).
+pub const EXPECTED_BANK: &[&str] = &[
+    "AccountOp::Deposit { amount: 1 }",
+    "AccountOp::Withdraw { amount: 0 }",
+];
+
 #[test]
 fn a_deposit_and_a_withdrawal_drop_together() {
     assert_finds::<Account, Bank<true>>(
         Config::default().ignore_env(),
-        &[
-            "AccountOp::Deposit { amount: 1 }",
-            "AccountOp::Withdraw { amount: 0 }",
-        ],
+        EXPECTED_BANK,
         "postcondition",
     );
 }

@@ -81,12 +81,16 @@ impl<const BUGGY: bool> System<SetModel> for CountedSet<BUGGY> {
     }
 }
 
+/// The minimal program, as Rust source per step (the zoo test and the findpower bench compare
+/// against it).
+pub const EXPECTED: &[&str] = &["SetOp::Insert { x: 0 }", "SetOp::Insert { x: 0 }"];
+
 #[test]
 fn finds_an_invariant_break() {
     // Inserting the same value twice: the two values shrink together to 0.
     assert_finds::<SetModel, CountedSet<true>>(
         Config::default().ignore_env().steps(1..60),
-        &["SetOp::Insert { x: 0 }", "SetOp::Insert { x: 0 }"],
+        EXPECTED,
         "invariant",
     );
 }

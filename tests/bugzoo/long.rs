@@ -76,18 +76,27 @@ impl<const BUGGY: bool> System<LogModel> for Ring<BUGGY> {
     }
 }
 
-#[test]
-fn finds_a_bug_that_needs_41_appends() {
+/// The minimal program, as Rust source per step (the zoo test and the findpower bench compare
+/// against it).
+pub fn expected() -> Vec<&'static str> {
     let mut expected = vec!["LogOp::Append { byte: 0 }"; 41];
     expected.push("LogOp::Len");
+    expected
+}
+
+/// Program lengths the bug needs: 42 steps at least, past the default 32.
+pub const STEPS: std::ops::RangeInclusive<usize> = 1..=120;
+
+#[test]
+fn finds_a_bug_that_needs_41_appends() {
     assert_finds::<LogModel, Ring<true>>(
-        Config::default().ignore_env().steps(1..=120).cases(1000),
-        &expected,
+        Config::default().ignore_env().steps(STEPS).cases(1000),
+        &expected(),
         "postcondition",
     );
 }
 
 #[test]
 fn correct_ring_passes() {
-    assert_passes::<LogModel, Ring<false>>(Config::default().ignore_env().steps(1..=120), 2000);
+    assert_passes::<LogModel, Ring<false>>(Config::default().ignore_env().steps(STEPS), 2000);
 }

@@ -96,17 +96,21 @@ impl<const BUGGY: bool> System<LogModel> for LogStore<BUGGY> {
     }
 }
 
+/// The minimal program, as Rust source per step (the zoo test and the findpower bench compare
+/// against it).
+pub const EXPECTED: &[&str] = &[
+    "LogOp::Create",
+    "LogOp::Write { obj: Var::at(0), value: 0 }",
+    "LogOp::Write { obj: Var::at(0), value: 0 }",
+    "LogOp::Write { obj: Var::at(0), value: 1 }",
+    "LogOp::Read { obj: Var::at(0) }",
+];
+
 #[test]
 fn merges_two_handles_into_one() {
     assert_finds::<LogModel, LogStore<true>>(
         Config::default().ignore_env(),
-        &[
-            "LogOp::Create",
-            "LogOp::Write { obj: Var::at(0), value: 0 }",
-            "LogOp::Write { obj: Var::at(0), value: 0 }",
-            "LogOp::Write { obj: Var::at(0), value: 1 }",
-            "LogOp::Read { obj: Var::at(0) }",
-        ],
+        EXPECTED,
         "postcondition",
     );
 }

@@ -69,13 +69,13 @@ impl<const BUGGY: bool> System<Model2> for LenStack<BUGGY> {
     }
 }
 
+/// The minimal program, as Rust source per step (the zoo test and the findpower bench compare
+/// against it).
+pub const EXPECTED: &[&str] = &["Op::Push { value: 0 }", "Op::Clear", "Op::Pop"];
+
 #[test]
 fn a_panic_is_a_reported_failure() {
-    assert_finds::<Model2, LenStack<true>>(
-        Config::default().ignore_env(),
-        &["Op::Push { value: 0 }", "Op::Clear", "Op::Pop"],
-        "panic",
-    );
+    assert_finds::<Model2, LenStack<true>>(Config::default().ignore_env(), EXPECTED, "panic");
     let result = run::<Model2, LenStack<true>>(Config::default().ignore_env(), SEEDS[0]);
     let text = result.report.text();
     assert!(

@@ -47,15 +47,19 @@ impl<const BUGGY: bool> System<StackModel> for Stack<BUGGY> {
     }
 }
 
+/// The minimal program, as Rust source per step (the zoo test and the findpower bench compare
+/// against it).
+pub const EXPECTED: &[&str] = &[
+    "StackOp::Push { value: 0 }",
+    "StackOp::Push { value: 0 }",
+    "StackOp::Pop",
+];
+
 #[test]
 fn finds_a_wrong_answer_after_three_steps() {
     assert_finds::<StackModel, Stack<true>>(
         Config::default().ignore_env(),
-        &[
-            "StackOp::Push { value: 0 }",
-            "StackOp::Push { value: 0 }",
-            "StackOp::Pop",
-        ],
+        EXPECTED,
         "postcondition",
     );
 }

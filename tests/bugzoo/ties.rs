@@ -217,29 +217,37 @@ fn outputs_match_alone_drifts_into_a_false_alarm() {
     assert!(result.failed(), "{}", result.report.text());
 }
 
+/// The minimal program of the queue that pops last in, as Rust source per step (the zoo test
+/// and the findpower bench compare against it).
+pub const EXPECTED_STACK: &[&str] = &[
+    "PqOp::Push { prio: 1, value: 0 }",
+    "PqOp::Push { prio: 0, value: 0 }",
+    "PqOp::Pop",
+];
+
 #[test]
 fn finds_a_queue_popping_below_the_top_priority() {
     assert_finds::<PqModel, Pq<1>>(
         Config::default().ignore_env(),
-        &[
-            "PqOp::Push { prio: 1, value: 0 }",
-            "PqOp::Push { prio: 0, value: 0 }",
-            "PqOp::Pop",
-        ],
+        EXPECTED_STACK,
         "postcondition",
     );
 }
+
+/// The minimal program of the queue that loses a tied element, as Rust source per step (the zoo
+/// test and the findpower bench compare against it).
+pub const EXPECTED_LOSES_TIE: &[&str] = &[
+    "PqOp::Push { prio: 0, value: 0 }",
+    "PqOp::Push { prio: 0, value: 0 }",
+    "PqOp::Pop",
+    "PqOp::Pop",
+];
 
 #[test]
 fn finds_a_queue_losing_an_element_after_a_tie() {
     assert_finds::<PqModel, Pq<2>>(
         Config::default().ignore_env(),
-        &[
-            "PqOp::Push { prio: 0, value: 0 }",
-            "PqOp::Push { prio: 0, value: 0 }",
-            "PqOp::Pop",
-            "PqOp::Pop",
-        ],
+        EXPECTED_LOSES_TIE,
         "postcondition",
     );
 }
@@ -396,24 +404,34 @@ fn a_bag_taking_its_own_choice_passes_and_restores_it() {
     assert_passes_every_seed::<BagModel, Bag<false>>(Config::default().ignore_env(), 1000);
 }
 
+/// The two minimal programs of the bag (the zoo test and the findpower bench accept either).
+pub const BAG_MINIMA: [[&str; 4]; 2] = [
+    [
+        "BagOp::Insert { item: 0 }",
+        "BagOp::Insert { item: 1 }",
+        "BagOp::TakeAny",
+        "BagOp::TakeAny",
+    ],
+    [
+        "BagOp::Insert { item: 1 }",
+        "BagOp::Insert { item: 0 }",
+        "BagOp::TakeAny",
+        "BagOp::TakeAny",
+    ],
+];
+
 /// A set forgets the order of its inserts, so the minimum is exact up to that order: either
 /// two inserts of 0 and 1, then two takes (the first answers 0 and removes 1, the second
 /// answers 0, which the model, having followed the first, no longer holds).
 #[test]
 fn finds_a_bag_answering_one_element_and_removing_another() {
-    let minima = [
-        ["BagOp::Insert { item: 0 }", "BagOp::Insert { item: 1 }"],
-        ["BagOp::Insert { item: 1 }", "BagOp::Insert { item: 0 }"],
-    ];
     for seed in SEEDS {
         let result = run::<BagModel, Bag<true>>(Config::default().ignore_env(), seed);
         let text = result.report.text();
         assert!(result.failed(), "seed {seed}: the bug was not found");
         let program = &result.report.minimal_rust.prefix;
         assert!(
-            minima
-                .iter()
-                .any(|m| program[..] == [m[0], m[1], "BagOp::TakeAny", "BagOp::TakeAny"]),
+            BAG_MINIMA.iter().any(|m| program[..] == m[..]),
             "seed {seed}: unexpected minimal program\n{text}"
         );
         let failure = result.report.failure.as_ref().expect("failure");

@@ -124,6 +124,15 @@ impl<const BUGGY: bool> System<RegistryModel> for Registry<BUGGY> {
     }
 }
 
+/// The minimal program, as Rust source per step (the zoo test and the findpower bench compare
+/// against it).
+pub const EXPECTED: &[&str] = &[
+    "RegOp::Create { value: 0 }",
+    "RegOp::Delete { id: Var::at(0) }",
+    "RegOp::Create { value: 0 }",
+    "RegOp::Get { id: Var::at(0) }",
+];
+
 #[test]
 fn finds_a_bug_that_needs_a_var() {
     // The bug has a second 1-minimal form, one step longer: delete the old handle again (which
@@ -132,12 +141,7 @@ fn finds_a_bug_that_needs_a_var() {
     // failing cases, as `Config::failures` offers every user.
     assert_finds::<RegistryModel, Registry<true>>(
         Config::default().ignore_env().failures(4),
-        &[
-            "RegOp::Create { value: 0 }",
-            "RegOp::Delete { id: Var::at(0) }",
-            "RegOp::Create { value: 0 }",
-            "RegOp::Get { id: Var::at(0) }",
-        ],
+        EXPECTED,
         "postcondition",
     );
 }
