@@ -1,6 +1,8 @@
-//! The derived `follow_model`, `follows_model` and `arg_follows_model`: arguments drawn from
-//! strategies that read the model, re-checked by the shrinker's repair against the state their
-//! step now runs in (see `src/generate/support.rs`).
+//! The derived `follow_model`, `follows_model`, `arg_follows_model` and `arg_key`: arguments
+//! drawn from `#[strategy]`s, re-checked by the shrinker's repair against what their strategies
+//! make where their step now runs (see `src/generate/support.rs`). A strategy that reads the
+//! model makes different values in different states; a fixed one (`0..20u32`) is re-checked too,
+//! since passes that set values directly (sums, joint moves) must stay inside it.
 
 use crate::ast::{param_ident, Field, Variant};
 use crate::expand::{binding, pattern};
@@ -22,9 +24,14 @@ fn followers<'v, 'a>(v: &'v Variant<'a>) -> impl Iterator<Item = (usize, &'v Fie
         .filter(|(_, f)| model_closure(f).is_some())
 }
 
-/// The three methods, for the impl block.
+/// The generated fields with a `#[strategy]`, which `follow_model` re-checks.
+fn checked<'v, 'a>(v: &'v Variant<'a>) -> impl Iterator<Item = &'v Field<'a>> {
+    v.generated_fields().filter(|f| f.strategy.is_some())
+}
+
+/// The methods, for the impl block.
 pub(crate) fn methods(variants: &[Variant], p: &TokenStream) -> TokenStream {
-    let follows = variants.iter().any(|v| followers(v).next().is_some());
+    let follows = variants.iter().any(|v| checked(v).next().is_some());
     if !follows {
         return TokenStream::new();
     }
@@ -64,28 +71,38 @@ pub(crate) fn methods(variants: &[Variant], p: &TokenStream) -> TokenStream {
 }
 
 fn follow_arm(v: &Variant, p: &TokenStream) -> TokenStream {
-    if followers(v).next().is_none() {
+    if checked(v).next().is_none() {
         let pattern = pattern(v, std::iter::empty());
         return quote!(#pattern => true,);
     }
     let pattern = pattern(v, v.fields.iter());
-    let steps = followers(v).map(|(_, field)| {
-        let closure = model_closure(field).expect("a follower");
-        let param = &closure.inputs[0];
-        // Earlier fields the strategy reads, lent as they are (validated by `generate`).
-        let earlier = closure.inputs.iter().skip(1).filter_map(|param| {
-            let field = v.field(param_ident(param)?)?;
-            let value = binding(field);
-            Some(quote_spanned!(param.span()=> let #param = &*#value;))
-        });
-        let body = &closure.body;
+    let steps = checked(v).map(|field| {
         let value = binding(field);
+        let strategy = match model_closure(field) {
+            Some(closure) => {
+                let param = &closure.inputs[0];
+                // Earlier fields the strategy reads, lent as they are (validated by `generate`).
+                let earlier = closure.inputs.iter().skip(1).filter_map(|param| {
+                    let field = v.field(param_ident(param)?)?;
+                    let value = binding(field);
+                    Some(quote_spanned!(param.span()=> let #param = &*#value;))
+                });
+                let body = &closure.body;
+                quote! {
+                    #[allow(unused_variables, clippy::needless_borrow)]
+                    let #param = __model;
+                    #(#[allow(unused_variables)] #earlier)*
+                    let __strategy = #body;
+                }
+            }
+            None => {
+                let expr = &field.strategy.as_ref().expect("checked").expr;
+                quote!(let __strategy = #expr;)
+            }
+        };
         quote! {
             {
-                #[allow(unused_variables, clippy::needless_borrow)]
-                let #param = __model;
-                #(#[allow(unused_variables)] #earlier)*
-                let __strategy = #body;
+                #strategy
                 // The borrow picks the dispatch (see `Follow`), needed or not.
                 #[allow(clippy::needless_borrow)]
                 let __made = (&mut #p::Follow(&__strategy, #value)).__follow();

@@ -16,7 +16,10 @@ impl<M: Model> Shrinker<'_, M> {
     /// Runs the passes past 1-minimal; `true` on the first adoption (the cheap passes run again
     /// on the smaller program before these do).
     pub(super) fn escape(&mut self, cur: &mut Current<M::Op>) -> bool {
-        self.merge_producers(cur) || self.delete_pairs(cur)
+        self.merge_producers(cur)
+            || self.delete_pairs(cur)
+            || self.fold_steps(cur)
+            || self.delete_and_redirect(cur)
     }
 
     /// For each step whose result a `Var` names, points every such `Var` at one earlier result

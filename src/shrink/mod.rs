@@ -26,6 +26,7 @@
 
 mod args;
 mod canon;
+mod compound;
 mod escape;
 mod judgement;
 mod order;

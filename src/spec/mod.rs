@@ -258,9 +258,9 @@ pub trait StateMachine: Clone + Debug + Sized + 'static {
         false
     }
 
-    /// Makes the arguments drawn from strategies that read the model follow `model`: one its
-    /// strategy can no longer make there (a deleted key, after the key it was picked from
-    /// changed) becomes the strategy's simplest value there. `false` if such a strategy makes
+    /// Makes the arguments drawn from `#[strategy]`s follow `model`: one its strategy does not
+    /// make there (a deleted key, after the key it was picked from changed; an amount outside
+    /// its range) becomes the strategy's simplest value there. `false` if such a strategy makes
     /// nothing in `model` (a `pick` from an empty collection). Strategies that cannot tell what
     /// they make leave their arguments alone (see [`Makes`](crate::strategy::Makes)). The
     /// shrinker's repair calls it, so a shrunk program holds only arguments the generator could
@@ -270,7 +270,7 @@ pub trait StateMachine: Clone + Debug + Sized + 'static {
         true
     }
 
-    /// Whether any rule has an argument whose strategy reads the model (callers skip
+    /// Whether any rule has an argument with a `#[strategy]` (callers skip
     /// [`follow_model`](StateMachine::follow_model) otherwise).
     fn follows_model() -> bool {
         false
@@ -286,8 +286,8 @@ pub trait StateMachine: Clone + Debug + Sized + 'static {
 
     /// Argument `arg`'s type and `Debug` text (counting as
     /// [`arg_follows_model`](StateMachine::arg_follows_model) does), as the shrinker compares
-    /// values; derived only for machines with arguments that follow the model, whose values
-    /// the repair may change.
+    /// values; derived where [`follows_model`](StateMachine::follows_model) holds, since the
+    /// repair may then change values.
     fn arg_key(&self, arg: usize) -> Option<(std::any::TypeId, String)> {
         let _ = arg;
         None
