@@ -7,7 +7,7 @@ pub use crate::generate::strategy::{ArbitraryDefault, BoundaryDefault, DefaultFo
 pub use crate::generate::{ArgTree, FastArg, Gen, Mismatch, SlowArg, TreeBox, Typed};
 pub use crate::program::{Outputs, StepId};
 pub use crate::spec::{
-    DebugFallback, FromOutput, Model, RuleInfo, RustFallback, RustWrap, StateMachine, Var,
+    Consumed, DebugFallback, FromOutput, Model, RuleInfo, RustFallback, RustWrap, StateMachine, Var,
 };
 pub use proptest;
 pub use serde_json;

@@ -119,6 +119,10 @@ pub(super) fn repair<M: Model>(
             Vec::new()
         };
         let seen_prefix = visible.len();
+        // The prefix's uses hold in every branch; a branch's own only in it (its vars cannot
+        // name another branch's steps).
+        let mut consumed = run.consumed.clone();
+        let prefix_len = program.prefix.len();
         let mut ops = Vec::with_capacity(steps.len());
         let mut ids = Vec::with_capacity(steps.len());
         for &old in steps {
@@ -132,7 +136,7 @@ pub(super) fn repair<M: Model>(
                     Some(_) => None,
                 }
             });
-            if !in_scope {
+            if !in_scope || crate::generate::names_consumed(&op, &consumed, prefix_len).is_some() {
                 continue;
             }
             let (prefix, own) = visible.split_at(seen_prefix);
@@ -152,6 +156,7 @@ pub(super) fn repair<M: Model>(
                 continue;
             }
             let out = catch(|| model.step(&bound));
+            crate::generate::consume(&op, &mut consumed, prefix_len);
             renames.set(old, StepId::in_branch(branch, here));
             ops.push(op);
             ids.push(old);

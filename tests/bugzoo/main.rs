@@ -6,6 +6,7 @@
 mod all_rules;
 mod boundary;
 mod canonical;
+mod consumed;
 mod descriptors;
 mod invariant;
 mod long;
