@@ -4,7 +4,8 @@
 //! A candidate is a [`Plan`]: the current program's step ids, rearranged (some deleted, a
 //! branch's step moved to the end of the prefix, a branch dropped). Replaying it on the model
 //! decides which steps survive: a step whose precondition fails where it now runs, or whose `Var`
-//! names a step that is gone, out of its scope, or (after a move) not earlier, is dropped.
+//! names a step that is gone, out of its scope, (after a move) not earlier, or a result an
+//! earlier `#[consumes]` field used up, is dropped.
 //! Survivors get new ids from their new positions, and every `Var` is renamed through the map of
 //! old ids to new ones, so deleting a step renumbers only the later steps of its own sequence and
 //! the `Var`s naming them — never another branch's steps.
