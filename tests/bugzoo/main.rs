@@ -6,6 +6,7 @@
 mod all_rules;
 mod boundary;
 mod canonical;
+mod colours;
 mod consumed;
 mod descriptors;
 mod invariant;

@@ -146,7 +146,7 @@ fn one_pass(
     shrinker.simplest = shelf_trees(&program).map(|mut trees| {
         trees
             .iter_mut()
-            .map(|t| crate::shrink::values::simplest_key(&mut **t))
+            .map(|t| crate::shrink::values::simplest_of(&mut **t))
             .collect()
     });
     let trees = shelf_trees(&program);
