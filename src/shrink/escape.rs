@@ -3,6 +3,12 @@
 //! use the first, or an operation and its inverse (a push and its pop) that only go together.
 //! These passes try such pairs of changes; they cost more runs than single deletions, so the
 //! shrinker runs them only once the cheap passes have stopped.
+//!
+//! A third kind changes every argument of a step at once: the step becomes a copy of an earlier
+//! step of its rule (`[A(5), B, A(7)]` to `[A(5), B, A(5)]`), for failures that need a step to
+//! repeat an earlier one where one argument at a time cannot get there (lowering either argument
+//! of `Put { key, colour }` alone loses the failure). Only copies simpler than the step they
+//! replace, in the order of `order`, are tried; the rest are refused before they run.
 
 use super::args::earlier;
 use super::{Current, Replace, Seq, Shrinker, Try};
@@ -16,7 +22,45 @@ impl<M: Model> Shrinker<'_, M> {
     /// Runs the passes past 1-minimal; `true` on the first adoption (the cheap passes run again
     /// on the smaller program before these do).
     pub(super) fn escape(&mut self, cur: &mut Current<M::Op>) -> bool {
-        self.merge_producers(cur) || self.delete_pairs(cur)
+        self.merge_producers(cur) || self.copy_earlier(cur) || self.delete_pairs(cur)
+    }
+
+    /// Replaces a step by a copy of an earlier step of the same rule that it can see (in a
+    /// branch: a prefix step or an earlier step of its own branch), arguments, `Var`s and all;
+    /// `true` on the first adoption. A copy that is not simpler than the step is refused
+    /// without a run (`try_plan`), and a copy equal to the step is not a candidate.
+    pub(super) fn copy_earlier(&mut self, cur: &mut Current<M::Op>) -> bool {
+        let mut k = 0;
+        while let Some(step) = cur.program.id_at(k) {
+            k += 1;
+            let Some(op) = cur.program.get(step) else {
+                continue;
+            };
+            let (rule, text) = (op.rule_index(), format!("{op:?}"));
+            for source in earlier(step, step, cur.program.prefix.len()) {
+                let Some(copy) = cur.program.get(source) else {
+                    continue;
+                };
+                if copy.rule_index() != rule || format!("{copy:?}") == text {
+                    continue;
+                }
+                if self.out_of_budget() {
+                    return false;
+                }
+                let copy = copy.clone();
+                // The copy's values are the source's, judged against this step's simplest.
+                let values = cur
+                    .values
+                    .get(source)
+                    .filter(|v| Some(v.len()) == cur.values.get(step).map(Vec::len))
+                    .cloned();
+                let all = cur.program.ids();
+                if self.try_plan(cur, &all, vec![(step, copy, values)]) == Try::Adopted {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// For each step whose result a `Var` names, points every such `Var` at one earlier result
