@@ -10,10 +10,11 @@
 //! - swap: exchange the values of two arguments of a type, so the smaller comes first.
 //!
 //! Integers get all three. Other types (enums, `bool`, `char`, strings, the user's own) get
-//! renumbering and swapping among the values already in the program, ordered the way `order`
-//! orders them: the strategy's simplest value first, then up the ladder its value tree walked
-//! (see `values`), then by text. A value is set by reading it from a value tree that holds it
-//! (the derived `set_arg` reads any tree of the field's type), so no new value is invented;
+//! renumbering and swapping among the strategy's simplest value and the values already in the
+//! program, ordered the way `order` orders them: the simplest value first, then up the ladder
+//! its value tree walked (see `values`), then by text. A value is set by reading it from a
+//! value tree that holds it (the derived `set_arg` reads any tree of the field's type), so no
+//! value is invented;
 //! there is no joint lowering for them, as "lower by the same delta" has no meaning without
 //! numbers.
 //!
@@ -21,10 +22,10 @@
 //! another. New values stay between the argument's simplest value and the largest value already
 //! in the program, inside any range strategy that made them.
 
-use super::values::{int_of, int_tree, Key};
+use super::values::{int_of, int_tree, Key, Simplest};
 use super::{Current, Replace, Shrinker, Try};
 use crate::generate::ArgTree;
-use crate::program::StepId;
+use crate::program::{Program, StepId};
 use crate::spec::{Model, StateMachine};
 use std::any::TypeId;
 
@@ -279,11 +280,12 @@ impl<M: Model> Shrinker<'_, M> {
     }
 
     /// Tries the current program with each `(argument, new value)` set, each value read from a
-    /// value tree of the program that holds it; `None` if none does.
+    /// value tree that holds it (one of the program's, or one at an argument's simplest value);
+    /// `None` if none does.
     fn try_keys(&mut self, cur: &mut Current<M::Op>, set: &[(&Other, Key)]) -> Option<Try> {
         let mut replace: Replace<M::Op> = Vec::new();
         for (other, to) in set {
-            let tree = donor(cur, to)?;
+            let tree = donor(cur, &self.simplest, to)?;
             if !replace.iter().any(|(s, _, _)| *s == other.step) {
                 let op = cur.program.get(other.step)?.clone();
                 replace.push((other.step, op, cur.values.get(other.step).cloned()));
@@ -310,7 +312,11 @@ impl<M: Model> Shrinker<'_, M> {
                     seen.push(o.key.clone());
                 }
             }
+            // The values to number with: the simplest one, then those already present.
             let mut sorted = seen.clone();
+            if !sorted.contains(&group[0].simplest) {
+                sorted.push(group[0].simplest.clone());
+            }
             sorted.sort_by_cached_key(|v| self.rank(cur, &group, v));
             let set: Vec<(&Other, Key)> = group
                 .iter()
@@ -354,13 +360,25 @@ impl<M: Model> Shrinker<'_, M> {
     }
 }
 
-/// A value tree of the current program whose value is `key`: one to read it from.
-fn donor<'c, Op>(cur: &'c Current<Op>, key: &Key) -> Option<&'c dyn ArgTree> {
-    cur.trees
+/// A value tree whose value is `key`, to read it from: one of the current program's, or one
+/// at an argument's simplest value.
+fn donor<'c, Op>(
+    cur: &'c Current<Op>,
+    simplest: &'c Program<Vec<Simplest>>,
+    key: &Key,
+) -> Option<&'c dyn ArgTree> {
+    let at_simplest = simplest
         .steps()
-        .flat_map(|(_, trees)| trees.iter())
-        .find(|t| t.key() == *key)
-        .map(|t| &**t)
+        .flat_map(|(_, s)| s.iter())
+        .find(|s| s.key == *key)
+        .map(|s| &*s.tree);
+    at_simplest.or_else(|| {
+        cur.trees
+            .steps()
+            .flat_map(|(_, trees)| trees.iter())
+            .find(|t| t.key() == *key)
+            .map(|t| &**t)
+    })
 }
 
 /// [`by_type`] for non-integer arguments.

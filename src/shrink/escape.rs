@@ -8,9 +8,13 @@
 //! step of its rule (`[A(5), B, A(7)]` to `[A(5), B, A(5)]`), for failures that need a step to
 //! repeat an earlier one where one argument at a time cannot get there (lowering either argument
 //! of `Put { key, colour }` alone loses the failure). Only copies simpler than the step they
-//! replace, in the order of `order`, are tried; the rest are refused before they run.
+//! replace, in the order of `order`, are tried; the rest are refused before they run. A copy
+//! that changes a single integer argument is not tried either: it moves one value, which the
+//! argument and canonical passes already search (and trying it costs a run on every program
+//! whose steps differ in one key, as most do).
 
 use super::args::earlier;
+use super::values::{int_of, Key};
 use super::{Current, Replace, Seq, Shrinker, Try};
 use crate::program::StepId;
 use crate::spec::{Model, StateMachine};
@@ -41,7 +45,10 @@ impl<M: Model> Shrinker<'_, M> {
                 let Some(copy) = cur.program.get(source) else {
                     continue;
                 };
-                if copy.rule_index() != rule || format!("{copy:?}") == text {
+                if copy.rule_index() != rule
+                    || format!("{copy:?}") == text
+                    || !joint(cur.values.get(source), cur.values.get(step))
+                {
                     continue;
                 }
                 if self.out_of_budget() {
@@ -131,6 +138,24 @@ impl<M: Model> Shrinker<'_, M> {
             }
         }
         false
+    }
+}
+
+/// Whether changing arguments `from` into `to` is more than the other passes try: two or more
+/// arguments change, or one that is not an integer. Equal arguments (only `Var`s differ) are
+/// the `Var` passes' to point elsewhere; unknown arguments count as a joint change.
+fn joint(to: Option<&Vec<Key>>, from: Option<&Vec<Key>>) -> bool {
+    let (Some(to), Some(from)) = (to, from) else {
+        return true;
+    };
+    if to.len() != from.len() {
+        return true;
+    }
+    let mut changed = to.iter().zip(from).filter(|(a, b)| a != b);
+    match (changed.next(), changed.next()) {
+        (None, _) => false,
+        (Some((one, _)), None) => int_of(one).is_none(),
+        (Some(_), Some(_)) => true,
     }
 }
 

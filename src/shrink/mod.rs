@@ -220,8 +220,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
             },
         );
         if let Some(regenerate) = regenerate {
-            self.simplest = regenerate()
-                .map(|mut trees| trees.iter_mut().map(|t| simplest_of(&mut **t)).collect());
+            self.simplest = regenerate().map(|trees| trees.into_iter().map(simplest_of).collect());
         }
         let values = trees.ids().map(|id| {
             trees

@@ -22,6 +22,8 @@ pub(super) type Key = (TypeId, String);
 pub(super) struct Simplest {
     pub(super) key: Key,
     ladder: Vec<Key>,
+    /// A value tree at the simplest value, for the canonical passes to read it from.
+    pub(super) tree: Box<dyn ArgTree>,
 }
 
 impl Simplest {
@@ -33,7 +35,7 @@ impl Simplest {
 
 /// The simplest value `tree`'s strategy makes (the tree simplified as far as it goes), with the
 /// ladder of values on the way for a non-integer.
-pub(super) fn simplest_of(tree: &mut dyn ArgTree) -> Simplest {
+pub(super) fn simplest_of(mut tree: Box<dyn ArgTree>) -> Simplest {
     let first = tree.key();
     // Integers have their own canonical passes, which need no ladder; a binary search's stops
     // say little about which number is simpler.
@@ -63,6 +65,7 @@ pub(super) fn simplest_of(tree: &mut dyn ArgTree) -> Simplest {
     Simplest {
         key: tree.key(),
         ladder,
+        tree,
     }
 }
 
@@ -134,8 +137,7 @@ mod tests {
                 break tree;
             }
         };
-        let mut tree: Box<dyn ArgTree> = Box::new(TreeBox::<char>(Box::new(tree)));
-        let s = simplest_of(&mut *tree);
+        let s = simplest_of(Box::new(TreeBox::<char>(Box::new(tree))));
         assert_eq!(s.key, key_of('r'));
         let ranks: Vec<_> = "rgby".chars().map(|c| s.rank(&key_of(c))).collect();
         assert_eq!(ranks, [Some(0), Some(1), Some(2), Some(3)]);
@@ -144,8 +146,7 @@ mod tests {
         assert_eq!(climb(&key_of('g'), &key_of('y'), Some(&s)), 2);
         assert_eq!(climb(&key_of('g'), &key_of('q'), Some(&s)), 0);
 
-        let mut int: Box<dyn ArgTree> = Box::new(TreeBox::<u8>(Box::new(Just(9u8))));
-        let s = simplest_of(&mut *int);
+        let s = simplest_of(Box::new(TreeBox::<u8>(Box::new(Just(9u8)))));
         assert_eq!((&s.key, s.rank(&key_of(9u8))), (&key_of(9u8), None));
     }
 }

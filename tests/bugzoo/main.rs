@@ -15,6 +15,7 @@ mod merge;
 mod panic;
 mod precondition;
 mod rare_rule;
+mod repeat;
 mod simplest_value;
 mod three_steps;
 mod ties;

@@ -143,10 +143,10 @@ fn one_pass(
         Duration::from_secs(60),
         100_000,
     );
-    shrinker.simplest = shelf_trees(&program).map(|mut trees| {
+    shrinker.simplest = shelf_trees(&program).map(|trees| {
         trees
-            .iter_mut()
-            .map(|t| crate::shrink::values::simplest_of(&mut **t))
+            .into_iter()
+            .map(crate::shrink::values::simplest_of)
             .collect()
     });
     let trees = shelf_trees(&program);
