@@ -10,6 +10,7 @@ mod colours;
 mod consumed;
 mod descriptors;
 mod invariant;
+mod inverse;
 mod long;
 mod merge;
 mod panic;
