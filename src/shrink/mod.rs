@@ -8,10 +8,10 @@
 //! it the branch passes try nothing.
 //!
 //! 1-minimal is not minimal, so once a round changes nothing two more kinds of pass run, which
-//! try more candidates and so run only then: `canon` makes integer arguments canonical
-//! (renumbered in first-use order, lowered jointly, swapped), followed by single deletions; and
-//! `escape` tries two changes at once (merge a `Var`'s producer into an earlier one, delete a
-//! pair of steps). A step deleted after `canon`, or anything `escape` adopts, starts a new
+//! try more candidates and so run only then: `canon` makes arguments canonical (renumbered in
+//! first-use order and swapped; integers also lowered jointly), followed by single deletions;
+//! and `escape` tries changes in combination (merge a `Var`'s producer into an earlier one,
+//! replace a step by a copy of an earlier one, delete a pair of steps). A step deleted after `canon`, or anything `escape` adopts, starts a new
 //! round. Every change must make the program
 //! simpler in the order `order` defines (shortlex over the program, then its arguments), which
 //! is also what makes the rounds end.
