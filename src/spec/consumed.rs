@@ -4,7 +4,7 @@ use crate::program::StepId;
 
 /// The results of earlier steps that a `#[consumes]` `Var` field has used up (a closed handle),
 /// by their position among the outputs a step sees: a prefix step's index, then (in a branch)
-/// the prefix's length plus the index within the branch — the positions [`Gen`](crate::Gen)
+/// the prefix's length plus the index within the branch — the positions [`Gen`](crate::generate::Gen)
 /// and [`StateMachine::enabled`](crate::StateMachine::enabled) number outputs by.
 ///
 /// Generation, validation and the shrinker's repair keep one per sequence they replay; a
