@@ -45,9 +45,10 @@ impl<M: Model> Shrinker<'_, M> {
                 let Some(copy) = cur.program.get(source) else {
                     continue;
                 };
+                // The cheap tests first: the text is formatted only for the few that pass them.
                 if copy.rule_index() != rule
-                    || format!("{copy:?}") == text
                     || !joint(cur.values.get(source), cur.values.get(step))
+                    || format!("{copy:?}") == text
                 {
                     continue;
                 }
