@@ -439,7 +439,7 @@
 extern crate self as stateprop;
 
 mod spec;
-pub use spec::{FromOutput, Model, RuleInfo, StateMachine, System, ToRust, Var};
+pub use spec::{Consumed, FromOutput, Model, RuleInfo, StateMachine, System, ToRust, Var};
 
 mod config;
 pub use config::{Config, StepRange};

@@ -9,7 +9,7 @@ pub use crate::generate::{
 };
 pub use crate::program::{Outputs, StepId};
 pub use crate::spec::{
-    DebugFallback, FromOutput, Model, RuleInfo, RustFallback, RustWrap, StateMachine, Var,
+    Consumed, DebugFallback, FromOutput, Model, RuleInfo, RustFallback, RustWrap, StateMachine, Var,
 };
 pub use proptest;
 pub use serde_json;

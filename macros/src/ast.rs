@@ -48,6 +48,8 @@ pub(crate) struct Field<'a> {
     /// `T` when the field is a `Var<T>`.
     pub var: Option<&'a Type>,
     pub strategy: Option<Strategy<'a>>,
+    /// `#[consumes]`: a step using this `Var` uses its result up.
+    pub consumes: Option<&'a Attribute>,
 }
 
 impl<'a> Input<'a> {
@@ -110,6 +112,11 @@ impl<'a> Variant<'a> {
     pub(crate) fn var_fields(&self) -> impl Iterator<Item = &Field<'a>> {
         self.fields.iter().filter(|f| f.var.is_some())
     }
+
+    /// The `Var` fields marked `#[consumes]`.
+    pub(crate) fn consumed_fields(&self) -> impl Iterator<Item = &Field<'a>> {
+        self.var_fields().filter(|f| f.consumes.is_some())
+    }
 }
 
 impl<'a> Field<'a> {
@@ -131,6 +138,7 @@ impl<'a> Field<'a> {
             ty: &node.ty,
             var: var_inner(&node.ty),
             strategy: attr::strategy(&node.attrs, errors),
+            consumes: attr::consumes(&node.attrs, errors),
         }
     }
 }
@@ -223,7 +231,7 @@ fn var_inner(ty: &Type) -> Option<&Type> {
 
 /// Whether an attribute is one this derive owns (used to report misplaced ones).
 pub(crate) fn is_ours(attr: &Attribute) -> Option<&'static str> {
-    [attr::CONTAINER, attr::RULE, attr::STRATEGY]
+    [attr::CONTAINER, attr::RULE, attr::STRATEGY, attr::CONSUMES]
         .into_iter()
         .find(|name| attr.path().is_ident(name))
 }

@@ -1,5 +1,5 @@
-//! Parsing of the three attributes the derive understands: `#[state_machine(...)]` on the enum,
-//! `#[rule(...)]` on a variant and `#[strategy(...)]` on a field.
+//! Parsing of the four attributes the derive understands: `#[state_machine(...)]` on the enum,
+//! `#[rule(...)]` on a variant, and `#[strategy(...)]` and `#[consumes]` on a field.
 //!
 //! Each parser reads every attribute of its kind, records what it understood and pushes an error
 //! for everything else, so that all mistakes are reported at once.
@@ -46,6 +46,7 @@ pub(crate) struct Strategy<'a> {
 pub(crate) const CONTAINER: &str = "state_machine";
 pub(crate) const RULE: &str = "rule";
 pub(crate) const STRATEGY: &str = "strategy";
+pub(crate) const CONSUMES: &str = "consumes";
 
 pub(crate) fn container<'a>(attrs: &'a [Attribute], errors: &mut Errors) -> Container<'a> {
     let mut out = Container::default();
@@ -186,6 +187,27 @@ pub(crate) fn strategy<'a>(attrs: &'a [Attribute], errors: &mut Errors) -> Optio
             }
             Err(err) => errors.push(err),
         }
+    }
+    out
+}
+
+/// `#[consumes]` on a field: the first one, for spans; it takes no settings.
+pub(crate) fn consumes<'a>(attrs: &'a [Attribute], errors: &mut Errors) -> Option<&'a Attribute> {
+    let mut out = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident(CONSUMES)) {
+        if !matches!(attr.meta, Meta::Path(_)) {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                "`#[consumes]` takes no settings; write it alone above the `Var` field",
+            ));
+        } else if out.is_some() {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                "duplicate `#[consumes]` attribute; keep only one",
+            ));
+            continue;
+        }
+        out.get_or_insert(attr);
     }
     out
 }

@@ -100,6 +100,7 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
         .any(|v| !matches!(v.pre_args(), PreArgs::ModelOnly));
     let admits = variants.iter().map(admits_arm);
     let follow = crate::follow::methods(variants, &p);
+    let consumes = consumes_items(input, &p);
     let to_rust = variants.iter().map(|v| to_rust_arm(input, v, &p));
     let to_json = variants.iter().map(|v| json::to_json_arm(v, &p));
     let from_json = variants.iter().map(|v| json::from_json_arm(v, &p));
@@ -212,6 +213,7 @@ fn impl_state_machine(input: &Input, krate: &TokenStream) -> TokenStream {
             }
 
             #follow
+            #consumes
 
             fn to_rust(&self) -> #p::String {
                 use #p::{DebugFallback as _, RustFallback as _};
@@ -278,7 +280,65 @@ fn rule_info(v: &Variant, p: &TokenStream) -> TokenStream {
     }
 }
 
+/// The methods of a machine with `#[consumes]` fields: which results a step uses up, and
+/// `enabled_among`, whose `Var` fields choose only among results not used up. A machine without
+/// them keeps the trait's defaults, so its hot path does not change.
+fn consumes_items(input: &Input, p: &TokenStream) -> TokenStream {
+    let variants = input.variants();
+    if variants
+        .iter()
+        .all(|v| v.consumed_fields().next().is_none())
+    {
+        return TokenStream::new();
+    }
+    let outputs = outputs_ty(p);
+    let enabled = variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| enabled_arm_among(i, v, p, true));
+    let visits = variants.iter().map(|v| {
+        let pattern = pattern(v, v.consumed_fields());
+        let visits = v.consumed_fields().map(|f| {
+            let binding = binding(f);
+            quote!(__visit(#binding.id());)
+        });
+        quote!(#pattern => { #(#visits)* })
+    });
+    quote! {
+        #[inline]
+        fn enabled_among(
+            __rule: usize,
+            __model: &Self::Model,
+            __outputs: #outputs,
+            __consumed: &#p::Consumed,
+        ) -> bool {
+            let _ = (__model, __outputs, __consumed);
+            match __rule {
+                #(#enabled)*
+                _ => false,
+            }
+        }
+
+        fn consumes_vars() -> bool {
+            true
+        }
+
+        fn consumed_vars(&self, __visit: &mut dyn ::core::ops::FnMut(#p::StepId)) {
+            let _ = &__visit;
+            match self {
+                #(#visits)*
+            }
+        }
+    }
+}
+
 fn enabled_arm(index: usize, v: &Variant, p: &TokenStream) -> TokenStream {
+    enabled_arm_among(index, v, p, false)
+}
+
+/// An arm of `enabled`, or (`among`) of `enabled_among`, whose `Var` fields see only the
+/// results not in `__consumed`.
+fn enabled_arm_among(index: usize, v: &Variant, p: &TokenStream, among: bool) -> TokenStream {
     let mut checks = Vec::new();
     let pre_args = v.pre_args();
     // A precondition over arguments is checked by generation, which draws them.
@@ -291,6 +351,16 @@ fn enabled_arm(index: usize, v: &Variant, p: &TokenStream) -> TokenStream {
     for field in v.var_fields() {
         let inner = field.var.expect("var field");
         match &pre_args {
+            PreArgs::OneVar(f) if f.name == field.name && among => {
+                let pre = precondition_fn(v);
+                checks.push(quote_spanned! {inner.span()=>
+                    #p::Gen::<Self::Model>::has_live_var_where::<#inner>(
+                        __outputs,
+                        __consumed,
+                        |__v| (#pre)(__model, __v),
+                    )
+                });
+            }
             PreArgs::OneVar(f) if f.name == field.name => {
                 let pre = precondition_fn(v);
                 checks.push(quote_spanned! {inner.span()=>
@@ -300,6 +370,9 @@ fn enabled_arm(index: usize, v: &Variant, p: &TokenStream) -> TokenStream {
                     )
                 });
             }
+            _ if among => checks.push(quote_spanned! {inner.span()=>
+                #p::Gen::<Self::Model>::has_live_var::<#inner>(__outputs, __consumed)
+            }),
             _ => checks.push(quote_spanned! {inner.span()=>
                 #p::Gen::<Self::Model>::has_var::<#inner>(__outputs)
             }),

@@ -17,7 +17,7 @@ mod valid;
 use proc_macro::TokenStream;
 
 /// See the `stateprop` crate.
-#[proc_macro_derive(StateMachine, attributes(state_machine, rule, strategy))]
+#[proc_macro_derive(StateMachine, attributes(state_machine, rule, strategy, consumes))]
 pub fn derive_state_machine(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     expand::derive(&input).into()

@@ -46,7 +46,7 @@ impl Input<'_> {
 
         misplaced(
             &self.original.attrs,
-            &["rule", "strategy"],
+            &["rule", "strategy", "consumes"],
             errors,
             "the enum",
         );
@@ -62,7 +62,7 @@ impl Input<'_> {
         for variant in self.variants() {
             misplaced(
                 &variant.original.attrs,
-                &["state_machine", "strategy"],
+                &["state_machine", "strategy", "consumes"],
                 errors,
                 "a variant",
             );
@@ -73,6 +73,13 @@ impl Input<'_> {
                     errors,
                     "a field",
                 );
+                if let (None, Some(consumes)) = (field.var, field.consumes) {
+                    errors.push(Error::new_spanned(
+                        consumes,
+                        "`#[consumes]` goes on a `Var` field: it uses up the earlier result the \
+                         var names, so no later step can choose it",
+                    ));
+                }
                 if let (Some(_), Some(strategy)) = (field.var, &field.strategy) {
                     errors.push(Error::new_spanned(
                         strategy.original,
@@ -98,11 +105,15 @@ fn misplaced(attrs: &[Attribute], forbidden: &[&str], errors: &mut Errors, place
         let belongs = match name {
             "state_machine" => "goes on the operations enum",
             "rule" => "goes on a variant of the operations enum",
+            "consumes" => "goes on a `Var` field of a variant",
             _ => "goes on a field of a variant",
         };
         errors.push(Error::new_spanned(
             attr,
-            format!("`#[{name}(...)]` {belongs}, not on {place}"),
+            match name {
+                "consumes" => format!("`#[consumes]` {belongs}, not on {place}"),
+                _ => format!("`#[{name}(...)]` {belongs}, not on {place}"),
+            },
         ));
     }
 }

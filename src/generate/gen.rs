@@ -7,7 +7,7 @@ use super::rng::CaseRunner;
 use crate::program::StepId;
 pub(crate) use crate::spec::Scope;
 pub use crate::spec::{ArgTree, Gen};
-use crate::spec::{FromOutput, Model, Var};
+use crate::spec::{Consumed, FromOutput, Model, Var};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use std::any::Any;
@@ -63,17 +63,19 @@ impl<'a, M: Model> Gen<'a, M> {
             runner,
             outputs,
             scope: Scope::SEQUENTIAL,
+            consumed: Consumed::NONE,
             trees,
             choices: None,
         }
     }
 
     /// A context whose runner is made only if a strategy needs proptest's runner; `outputs`
-    /// belong to the steps `scope` says.
+    /// belong to the steps `scope` says, and those at positions in `consumed` are used up.
     pub(crate) fn lazy(
         runner: &'a mut CaseRunner,
         outputs: &'a [M::Output],
         scope: Scope,
+        consumed: &'a Consumed,
         trees: Option<&'a mut Vec<Box<dyn ArgTree>>>,
         choices: Option<&'a mut u64>,
     ) -> Self {
@@ -81,6 +83,7 @@ impl<'a, M: Model> Gen<'a, M> {
             runner,
             outputs,
             scope,
+            consumed,
             trees,
             choices,
         }
@@ -133,12 +136,14 @@ impl<'a, M: Model> Gen<'a, M> {
     }
 
     /// Picks one of the earlier steps whose output holds a `T` (in a branch: a prefix step or an
-    /// earlier step of the same branch).
+    /// earlier step of the same branch), among those no `#[consumes]` field used up.
     pub fn var<T: FromOutput<M::Output>>(&mut self, field: &str) -> Result<Var<T>, String> {
+        let consumed = self.consumed;
         let candidates = self
             .outputs
             .iter()
-            .filter(|o| T::from_output(o).is_some())
+            .enumerate()
+            .filter(|&(i, o)| !consumed.contains(i) && T::from_output(o).is_some())
             .count();
         if candidates == 0 {
             return Err(format!(
@@ -147,7 +152,7 @@ impl<'a, M: Model> Gen<'a, M> {
         }
         let mut pick = crate::generate::rng::below(self.bits().u64(), candidates as u64) as usize;
         for (step, output) in self.outputs.iter().enumerate() {
-            if T::from_output(output).is_some() {
+            if !consumed.contains(step) && T::from_output(output).is_some() {
                 if pick == 0 {
                     return Ok(Var::to(self.scope.id(step)));
                 }
@@ -162,9 +167,19 @@ impl<'a, M: Model> Gen<'a, M> {
         outputs.iter().any(|o| T::from_output(o).is_some())
     }
 
+    /// Whether some earlier step returned a `T` that no `#[consumes]` field used up.
+    pub fn has_live_var<T: FromOutput<M::Output>>(
+        outputs: &[M::Output],
+        consumed: &Consumed,
+    ) -> bool {
+        (outputs.iter().enumerate())
+            .any(|(i, o)| !consumed.contains(i) && T::from_output(o).is_some())
+    }
+
     /// Picks one of the earlier steps whose output holds a `T` for which `eligible` (a
-    /// precondition over this field, given the candidate bound) holds: choosing among the
-    /// eligible results rather than drawing and rejecting.
+    /// precondition over this field, given the candidate bound) holds, among those no
+    /// `#[consumes]` field used up: choosing among the eligible results rather than drawing and
+    /// rejecting.
     pub fn var_where<T: FromOutput<M::Output>>(
         &mut self,
         field: &str,
@@ -173,6 +188,9 @@ impl<'a, M: Model> Gen<'a, M> {
         let scope = self.scope;
         let mut candidates: Vec<StepId> = Vec::new();
         for (step, output) in self.outputs.iter().enumerate() {
+            if self.consumed.contains(step) {
+                continue;
+            }
             if let Some(value) = T::from_output(output) {
                 let var = Var::bound(scope.id(step), value);
                 if eligible(&var) {
@@ -193,11 +211,21 @@ impl<'a, M: Model> Gen<'a, M> {
     /// a rule whose precondition reads one `Var` field).
     pub fn has_var_where<T: FromOutput<M::Output>>(
         outputs: &[M::Output],
+        eligible: impl FnMut(&Var<T>) -> bool,
+    ) -> bool {
+        Self::has_live_var_where(outputs, Consumed::NONE, eligible)
+    }
+
+    /// [`has_var_where`](Self::has_var_where) among the results no `#[consumes]` field used up.
+    pub fn has_live_var_where<T: FromOutput<M::Output>>(
+        outputs: &[M::Output],
+        consumed: &Consumed,
         mut eligible: impl FnMut(&Var<T>) -> bool,
     ) -> bool {
         outputs.iter().enumerate().any(|(step, o)| {
-            T::from_output(o)
-                .is_some_and(|value| eligible(&Var::bound(StepId::prefix(step), value)))
+            !consumed.contains(step)
+                && T::from_output(o)
+                    .is_some_and(|value| eligible(&Var::bound(StepId::prefix(step), value)))
         })
     }
 

@@ -27,11 +27,11 @@ pub use support::{Follow, FollowKnown, FollowUnknown};
 #[cfg(test)]
 pub(crate) use validate::check_program;
 pub use validate::validate_program;
-pub(crate) use validate::{admits_args, validate};
+pub(crate) use validate::{admits_args, consume, names_consumed, validate};
 
 use crate::catch::catch;
 use crate::program::{BranchOutputs, Program};
-use crate::spec::{Model, RuleInfo, StateMachine};
+use crate::spec::{Consumed, Model, RuleInfo, StateMachine};
 use rng::CaseRunner;
 
 /// Why no operation could be generated.
@@ -70,6 +70,10 @@ pub(crate) struct CaseGenerator {
     /// State of the generator for rule choices (SplitMix64, cheaper than a call into proptest's
     /// RNG every step), or `None` to draw them from the runner (a fuzzer's bytes steer them).
     choices: Option<u64>,
+    /// The outputs, by position, that `#[consumes]` fields of the operations drawn so far used
+    /// up: a plan sees every operation it draws, in order, so it keeps the book itself and no
+    /// runner has to.
+    consumed: Consumed,
 }
 
 impl CaseGenerator {
@@ -115,6 +119,7 @@ impl CaseGenerator {
             swarm: mask,
             weights: Vec::new(),
             choices,
+            consumed: Consumed::default(),
         }
     }
 
@@ -190,12 +195,29 @@ impl CaseGenerator {
             &mut self.runner,
             outputs,
             scope,
+            &self.consumed,
             trees,
             self.choices.as_mut(),
         );
-        M::Op::generate(rule, model, &mut gen).map_err(|e| {
+        let op = M::Op::generate(rule, model, &mut gen).map_err(|e| {
             GenError::Strategy(format!("could not generate `{}`: {e}", rules[rule].name))
-        })
+        })?;
+        if M::Op::consumes_vars() {
+            let consumed = &mut self.consumed;
+            op.consumed_vars(&mut |id| consumed.insert(Consumed::position(id, scope.prefix)));
+        }
+        Ok(op)
+    }
+
+    /// What the operations drawn so far used up; [`restore_consumed`](Self::restore_consumed)
+    /// puts it back, so each branch starts from what the prefix used up, not from another
+    /// branch's uses.
+    fn consumed(&self) -> Consumed {
+        self.consumed.clone()
+    }
+
+    fn restore_consumed(&mut self, consumed: &Consumed) {
+        self.consumed.clone_from(consumed);
     }
 
     /// Whether rule `rule` is in this case's swarm.
@@ -218,7 +240,7 @@ impl CaseGenerator {
         let mut on = 0u64;
         let mut total = 0u64;
         for (rule, info) in rules.iter().enumerate() {
-            if self.in_swarm(rule) && enabled::<M>(rule, info, model, outputs) {
+            if self.in_swarm(rule) && enabled::<M>(rule, info, model, outputs, &self.consumed) {
                 on |= 1 << rule;
                 total += u64::from(info.weight);
             }
@@ -226,7 +248,8 @@ impl CaseGenerator {
         if total == 0 {
             // The swarm left no enabled rule here; fall back to every rule rather than stop.
             for (rule, info) in rules.iter().enumerate() {
-                if !self.in_swarm(rule) && enabled::<M>(rule, info, model, outputs) {
+                if !self.in_swarm(rule) && enabled::<M>(rule, info, model, outputs, &self.consumed)
+                {
                     on |= 1 << rule;
                     total += u64::from(info.weight);
                 }
@@ -262,14 +285,15 @@ impl CaseGenerator {
         weights.resize(rules.len(), 0);
         let mut total = 0u64;
         for (rule, info) in rules.iter().enumerate() {
-            if self.in_swarm(rule) && enabled::<M>(rule, info, model, outputs) {
+            if self.in_swarm(rule) && enabled::<M>(rule, info, model, outputs, &self.consumed) {
                 weights[rule] = info.weight;
                 total += u64::from(info.weight);
             }
         }
         if total == 0 {
             for (rule, info) in rules.iter().enumerate() {
-                if !self.in_swarm(rule) && enabled::<M>(rule, info, model, outputs) {
+                if !self.in_swarm(rule) && enabled::<M>(rule, info, model, outputs, &self.consumed)
+                {
                     weights[rule] = info.weight;
                     total += u64::from(info.weight);
                 }
@@ -297,9 +321,19 @@ impl CaseGenerator {
 /// Whether `rule` may run now. A rule with no precondition and no `Var` field is always
 /// enabled: no call needed.
 #[inline]
-fn enabled<M: Model>(rule: usize, info: &RuleInfo, model: &M, outputs: &[M::Output]) -> bool {
+fn enabled<M: Model>(
+    rule: usize,
+    info: &RuleInfo,
+    model: &M,
+    outputs: &[M::Output],
+    consumed: &Consumed,
+) -> bool {
     (info.precondition.is_none() && info.var_fields.is_empty())
-        || M::Op::enabled(rule, model, outputs)
+        || if M::Op::consumes_vars() {
+            M::Op::enabled_among(rule, model, outputs, consumed)
+        } else {
+            M::Op::enabled(rule, model, outputs)
+        }
 }
 
 #[cold]
@@ -332,6 +366,8 @@ fn no_rule_message<M: Model>(model: &M) -> String {
 pub(crate) struct ModelRun<M: Model> {
     pub(crate) model: M,
     pub(crate) outputs: Vec<M::Output>,
+    /// The outputs `#[consumes]` fields of the steps applied so far used up.
+    pub(crate) consumed: Consumed,
     track_vars: bool,
 }
 
@@ -340,22 +376,25 @@ impl<M: Model> ModelRun<M> {
         ModelRun {
             model,
             outputs: Vec::new(),
+            consumed: Consumed::default(),
             track_vars: M::Op::uses_vars(),
         }
     }
 
-    /// Whether `op` may run now: its rule is enabled and its vars resolve.
+    /// Whether `op` may run now: its rule is enabled, its vars resolve, and none names a result
+    /// an earlier step consumed.
     pub(crate) fn admits(&self, op: &M::Op) -> bool {
         let rule = op.rule_index();
         let ok = catch(|| {
             M::Op::enabled(rule, &self.model, &self.outputs)
                 && (!self.track_vars || op.clone().bind_vars(&self.outputs))
         });
-        ok.unwrap_or(false)
+        ok.unwrap_or(false) && names_consumed(op, &self.consumed, usize::MAX).is_none()
     }
 
     /// Steps the model; `Err` with the panic message if the model panicked.
     pub(crate) fn apply(&mut self, op: &M::Op) -> Result<(), String> {
+        consume(op, &mut self.consumed, usize::MAX);
         let model = &mut self.model;
         if self.track_vars {
             let mut bound = op.clone();
@@ -448,7 +487,11 @@ pub(crate) fn generate_parallel<M: Model>(
     let uses_vars = M::Op::uses_vars();
     let mut program = Program::parallel(prefix, Vec::with_capacity(branches));
     let mut all_trees = Program::parallel(prefix_trees, Vec::new());
+    // A branch's vars name only the prefix and its own steps, so a use in one branch never
+    // takes a result from another: each starts from what the prefix used up.
+    let after_prefix = plan.consumed();
     for b in 0..branch_ids {
+        plan.restore_consumed(&after_prefix);
         let mut model = run.model.clone();
         // What the branch sees, in the order `Scope` numbers it: the prefix, then its own.
         let mut visible = if uses_vars {
@@ -532,6 +575,7 @@ pub fn program_from_unstructured<M: Model>(
         swarm: u64::MAX,
         weights: Vec::new(),
         choices: None,
+        consumed: Consumed::default(),
     };
     let mut run = ModelRun::new(initial.clone());
     let mut ops = Vec::with_capacity(len);

@@ -139,3 +139,88 @@ fn mask_and_table_choose_the_same_rules() {
     assert!(chosen.iter().all(|&c| c > 100), "{chosen:?}");
     assert!(none_enabled > 0);
 }
+
+/// Handles that a close uses up (`#[consumes]`), for the parallel generation test below.
+#[derive(Debug, Clone, Default)]
+struct Handles {
+    next: u32,
+}
+
+#[derive(Debug, Clone, crate::StateMachine)]
+#[state_machine(model = Handles)]
+enum HandleOp {
+    Open,
+    Use {
+        h: crate::Var<u32>,
+    },
+    Close {
+        #[consumes]
+        h: crate::Var<u32>,
+    },
+}
+
+impl Model for Handles {
+    type Op = HandleOp;
+    type Output = Option<u32>;
+    fn step(&mut self, op: &HandleOp) -> Option<u32> {
+        match op {
+            HandleOp::Open => {
+                self.next += 1;
+                Some(self.next)
+            }
+            HandleOp::Use { .. } | HandleOp::Close { .. } => None,
+        }
+    }
+}
+
+#[test]
+fn each_branch_sees_what_the_prefix_and_its_own_steps_consumed() {
+    use crate::program::StepId;
+    let var = |op: &HandleOp| match op {
+        HandleOp::Use { h } | HandleOp::Close { h } => Some(h.id()),
+        HandleOp::Open => None,
+    };
+    // Cases where one branch closes a prefix handle that another branch also names: allowed,
+    // since a branch's vars see no other branch's steps (which may not have run yet).
+    let mut shared = 0;
+    for seed in 0..300 {
+        let mut plan = CaseGenerator::new::<HandleOp>(seed, (1, 1), false);
+        let program =
+            super::generate_parallel(&Handles::default(), &mut plan, 4, 2, 6, None).unwrap();
+        let mut prefix_closed = Vec::new();
+        for op in &program.prefix {
+            assert!(
+                !var(op).is_some_and(|id| prefix_closed.contains(&id)),
+                "{program:?}"
+            );
+            if let HandleOp::Close { h } = op {
+                prefix_closed.push(h.id());
+            }
+        }
+        let mut closed_by: Vec<Vec<StepId>> = Vec::new();
+        for ops in &program.branches {
+            let mut closed = prefix_closed.clone();
+            for op in ops {
+                assert!(
+                    !var(op).is_some_and(|id| closed.contains(&id)),
+                    "{program:?}"
+                );
+                if let HandleOp::Close { h } = op {
+                    closed.push(h.id());
+                }
+            }
+            closed_by.push(closed);
+        }
+        let names = |b: usize, id: StepId| program.branches[b].iter().any(|op| var(op) == Some(id));
+        shared += usize::from(
+            closed_by[0]
+                .iter()
+                .any(|&id| id.branch.is_none() && !prefix_closed.contains(&id) && names(1, id)),
+        );
+        super::check_program(&Handles::default(), &program).unwrap();
+    }
+    assert!(
+        shared > 0,
+        "no case had two branches naming one prefix handle"
+    );
+}

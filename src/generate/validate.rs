@@ -7,7 +7,7 @@
 
 use super::ModelRun;
 use crate::program::{BranchOutputs, Outputs, Program, StepId};
-use crate::spec::{Model, StateMachine};
+use crate::spec::{Consumed, Model, StateMachine};
 use std::fmt;
 
 /// Why a program is not one the generator could have made.
@@ -29,6 +29,8 @@ pub(crate) enum Reason {
     /// A `Var` names a step of another branch, or a later step of its own: one that may not
     /// have run when this step runs.
     OutOfScope { var: StepId },
+    /// A `Var` names a result a `#[consumes]` field of an earlier step used up.
+    Consumed { var: StepId },
 }
 
 impl fmt::Display for Invalid {
@@ -39,6 +41,11 @@ impl fmt::Display for Invalid {
                 f,
                 "{step}, {op}, has a `Var` naming {var}, which is neither a prefix step nor an \
                  earlier step of its own branch"
+            ),
+            Reason::Consumed { var } => write!(
+                f,
+                "{step}, {op}, has a `Var` naming {var}, whose result an earlier step's \
+                 `#[consumes]` field used up (a closed handle cannot be used again)"
             ),
             Reason::NotEnabled { state } => write!(
                 f,
@@ -80,6 +87,9 @@ pub(crate) fn check_program<M: Model>(
         let b = u16::try_from(b).expect("stateprop: a program with more than u16::MAX branches");
         let mut model = after_prefix.model.clone();
         let mut own: Vec<<M as Model>::Output> = Vec::new();
+        // Only this branch's own uses and the prefix's: no other branch's step is visible here.
+        let mut consumed = after_prefix.consumed.clone();
+        let prefix_len = program.prefix.len();
         for (i, op) in ops.iter().enumerate() {
             let invalid = |reason| Invalid {
                 step: StepId::in_branch(b, i),
@@ -92,6 +102,9 @@ pub(crate) fn check_program<M: Model>(
             };
             if let Some(var) = var_outside(op, visible) {
                 return Err(invalid(Reason::OutOfScope { var }));
+            }
+            if let Some(var) = names_consumed(op, &consumed, prefix_len) {
+                return Err(invalid(Reason::Consumed { var }));
             }
             let outputs = BranchOutputs {
                 prefix: &after_prefix.outputs,
@@ -113,6 +126,7 @@ pub(crate) fn check_program<M: Model>(
             }
             let out = crate::catch::catch(|| model.step(&bound))
                 .map_err(|m| invalid(Reason::ModelPanicked(m)))?;
+            consume(op, &mut consumed, prefix_len);
             own.push(out);
         }
     }
@@ -132,6 +146,26 @@ where
     }
     let mut bound = op.clone();
     crate::catch::catch(|| bound.bind_vars(outputs) && bound.admits(model)).unwrap_or(false)
+}
+
+/// The first `Var` of `op` naming a result in `consumed` (positions numbered after a prefix of
+/// `prefix` steps); `None` at once for a machine without `#[consumes]` fields.
+pub(crate) fn names_consumed<Op: StateMachine>(
+    op: &Op,
+    consumed: &Consumed,
+    prefix: usize,
+) -> Option<StepId> {
+    if !Op::consumes_vars() || consumed.is_empty() {
+        return None;
+    }
+    var_outside(op, |id| !consumed.contains(Consumed::position(id, prefix)))
+}
+
+/// Marks the results `op`'s `#[consumes]` fields name as used up in `consumed`.
+pub(crate) fn consume<Op: StateMachine>(op: &Op, consumed: &mut Consumed, prefix: usize) {
+    if Op::consumes_vars() {
+        op.consumed_vars(&mut |id| consumed.insert(Consumed::position(id, prefix)));
+    }
 }
 
 /// The first `Var` of `op` naming a step for which `visible` is false.
@@ -161,6 +195,9 @@ fn validate_prefix<M: Model>(model: &mut ModelRun<M>, ops: &[M::Op]) -> Result<(
         // the message sequential programs always had.
         if let Some(var) = var_outside(op, |id| id.branch.is_none()) {
             return Err(invalid(Reason::OutOfScope { var }));
+        }
+        if let Some(var) = names_consumed(op, &model.consumed, usize::MAX) {
+            return Err(invalid(Reason::Consumed { var }));
         }
         if !model.admits(op) || !admits_args(&model.model, &model.outputs, op) {
             let state = format!("{:?}", model.model);

@@ -3,8 +3,18 @@
 //! use the first, or an operation and its inverse (a push and its pop) that only go together.
 //! These passes try such pairs of changes; they cost more runs than single deletions, so the
 //! shrinker runs them only once the cheap passes have stopped.
+//!
+//! A third kind changes every argument of a step at once: the step becomes a copy of an earlier
+//! step of its rule (`[A(5), B, A(7)]` to `[A(5), B, A(5)]`), for failures that need a step to
+//! repeat an earlier one where one argument at a time cannot get there (lowering either argument
+//! of `Put { key, colour }` alone loses the failure). Only copies simpler than the step they
+//! replace, in the order of `order`, are tried; the rest are refused before they run. A copy
+//! that changes a single integer argument is not tried either: it moves one value, which the
+//! argument and canonical passes already search (and trying it costs a run on every program
+//! whose steps differ in one key, as most do).
 
 use super::args::earlier;
+use super::values::{int_of, Key};
 use super::{Current, Replace, Seq, Shrinker, Try};
 use crate::program::StepId;
 use crate::spec::{Model, StateMachine};
@@ -17,9 +27,52 @@ impl<M: Model> Shrinker<'_, M> {
     /// on the smaller program before these do).
     pub(super) fn escape(&mut self, cur: &mut Current<M::Op>) -> bool {
         self.merge_producers(cur)
+            || self.copy_earlier(cur)
             || self.delete_pairs(cur)
             || self.fold_steps(cur)
             || self.delete_and_redirect(cur)
+    }
+
+    /// Replaces a step by a copy of an earlier step of the same rule that it can see (in a
+    /// branch: a prefix step or an earlier step of its own branch), arguments, `Var`s and all;
+    /// `true` on the first adoption. A copy that is not simpler than the step is refused
+    /// without a run (`try_plan`), and a copy equal to the step is not a candidate.
+    pub(super) fn copy_earlier(&mut self, cur: &mut Current<M::Op>) -> bool {
+        let mut k = 0;
+        while let Some(step) = cur.program.id_at(k) {
+            k += 1;
+            let Some(op) = cur.program.get(step) else {
+                continue;
+            };
+            let (rule, text) = (op.rule_index(), format!("{op:?}"));
+            for source in earlier(step, step, cur.program.prefix.len()) {
+                let Some(copy) = cur.program.get(source) else {
+                    continue;
+                };
+                // The cheap tests first: the text is formatted only for the few that pass them.
+                if copy.rule_index() != rule
+                    || !joint(cur.values.get(source), cur.values.get(step))
+                    || format!("{copy:?}") == text
+                {
+                    continue;
+                }
+                if self.out_of_budget() {
+                    return false;
+                }
+                let copy = copy.clone();
+                // The copy's values are the source's, judged against this step's simplest.
+                let values = cur
+                    .values
+                    .get(source)
+                    .filter(|v| Some(v.len()) == cur.values.get(step).map(Vec::len))
+                    .cloned();
+                let all = cur.program.ids();
+                if self.try_plan(cur, &all, vec![(step, copy, values)]) == Try::Adopted {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// For each step whose result a `Var` names, points every such `Var` at one earlier result
@@ -104,6 +157,24 @@ fn id_in(seq: Seq, i: usize) -> Option<StepId> {
     match seq {
         Seq::Prefix => Some(StepId::prefix(i)),
         Seq::Branch(b) => Some(StepId::in_branch(u16::try_from(b).ok()?, i)),
+    }
+}
+
+/// Whether changing arguments `from` into `to` is more than the other passes try: two or more
+/// arguments change, or one that is not an integer. Equal arguments (only `Var`s differ) are
+/// the `Var` passes' to point elsewhere; unknown arguments count as a joint change.
+fn joint(to: Option<&Vec<Key>>, from: Option<&Vec<Key>>) -> bool {
+    let (Some(to), Some(from)) = (to, from) else {
+        return true;
+    };
+    if to.len() != from.len() {
+        return true;
+    }
+    let mut changed = to.iter().zip(from).filter(|(a, b)| a != b);
+    match (changed.next(), changed.next()) {
+        (None, _) => false,
+        (Some((one, _)), None) => int_of(one).is_none(),
+        (Some(_), Some(_)) => true,
     }
 }
 

@@ -8,10 +8,10 @@
 //! it the branch passes try nothing.
 //!
 //! 1-minimal is not minimal, so once a round changes nothing two more kinds of pass run, which
-//! try more candidates and so run only then: `canon` makes integer arguments canonical
-//! (renumbered in first-use order, lowered jointly, swapped), followed by single deletions; and
-//! `escape` tries two changes at once (merge a `Var`'s producer into an earlier one, delete a
-//! pair of steps). A step deleted after `canon`, or anything `escape` adopts, starts a new
+//! try more candidates and so run only then: `canon` makes arguments canonical (renumbered in
+//! first-use order and swapped; integers also lowered jointly), followed by single deletions;
+//! and `escape` tries changes in combination (merge a `Var`'s producer into an earlier one,
+//! replace a step by a copy of an earlier one, delete a pair of steps). A step deleted after `canon`, or anything `escape` adopts, starts a new
 //! round. Every change must make the program
 //! simpler in the order `order` defines (shortlex over the program, then its arguments), which
 //! is also what makes the rounds end.
@@ -49,7 +49,7 @@ use order::simpler_by_values;
 use repair::{repair, Plan, Repaired};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use values::{simplest_key, weight, Key};
+use values::{climb, simplest_of, weight, Key, Simplest};
 
 /// Judges a well-formed candidate program. The shrinker knows nothing of how programs run: the
 /// runner decides, through its executor.
@@ -79,7 +79,7 @@ pub(crate) struct Shrinker<'a, M: Model> {
     last_progress: Instant,
     /// Each argument's simplest value, by the id of its step in the original program (empty
     /// without fresh trees to find them with): measure 3 of the order (see `order`).
-    simplest: Program<Vec<Key>>,
+    simplest: Program<Vec<Simplest>>,
 }
 
 /// The program being shrunk: its steps, the value trees of their arguments, and where each
@@ -221,8 +221,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
             },
         );
         if let Some(regenerate) = regenerate {
-            self.simplest = regenerate()
-                .map(|mut trees| trees.iter_mut().map(|t| simplest_key(&mut **t)).collect());
+            self.simplest = regenerate().map(|trees| trees.into_iter().map(simplest_of).collect());
         }
         let values = trees.ids().map(|id| {
             trees
@@ -392,9 +391,10 @@ impl<'a, M: Model> Shrinker<'a, M> {
     }
 
     /// How many more arguments the replaced steps hold away from their simplest values than
-    /// the current ones do: measure 3 of the order.
+    /// the current ones do: measure 3 of the order; when as many, the sign of the rungs their
+    /// ladders climbed (3b).
     fn away(&self, cur: &Current<M::Op>, replace: &Replace<M::Op>) -> i64 {
-        let mut away = 0;
+        let (mut away, mut climbed) = (0, 0);
         for (id, _, values) in replace {
             let (Some(values), Some(old), Some(&origin)) =
                 (values, cur.values.get(*id), cur.origin.get(*id))
@@ -409,8 +409,16 @@ impl<'a, M: Model> Shrinker<'a, M> {
                     .sum()
             };
             away += count(values) - count(old);
+            let rung =
+                |(a, (o, n)): (usize, (&Key, &Key))| climb(o, n, simplest.and_then(|s| s.get(a)));
+            climbed += old.iter().zip(values).enumerate().map(rung).sum::<i64>();
         }
-        away
+        // Measure 3b of `order`: as many arguments away, fewer rungs up their ladders.
+        if away == 0 {
+            climbed.signum()
+        } else {
+            away
+        }
     }
 
     /// Makes a failing candidate the current program, its trees and origins following its steps.

@@ -12,6 +12,11 @@
 //!    reaches by `simplify` alone. This is the strategies' own notion of simpler, not the text's:
 //!    `false` is simpler than `true`, and an enum's first variant simpler than the others, however
 //!    long their names;
+//!    3b. then, for arguments that are not integers, rungs up their ladders: the values a fresh
+//!    value tree walked through on its way to the simplest one (see `values`). An enum's union
+//!    walks one variant at a time, so its second variant is a rung below its third whatever
+//!    their names; a value the walk never passed through counts for nothing here (the text
+//!    decides), so arguments whose trees jump (strings, collections) shrink as before;
 //! 4. the length of the program's `Debug` text;
 //! 5. the `Debug` text itself.
 //!
@@ -50,7 +55,7 @@ pub(crate) fn simpler_program<Op: std::fmt::Debug>(
 
 /// The order of the module doc, given measure 3 as a difference: `away` is how many more
 /// arguments of `candidate` than of `current` are away from their simplest value (negative
-/// when fewer).
+/// when fewer), or, when as many are, the sign of the rungs climbed (measure 3b).
 pub(super) fn simpler_by_values<Op: std::fmt::Debug>(
     candidate: &Program<Op>,
     current: &Program<Op>,

@@ -4,10 +4,10 @@
 //! A candidate is a [`Plan`]: the current program's step ids, rearranged (some deleted, a
 //! branch's step moved to the end of the prefix, a branch dropped). Replaying it on the model
 //! decides which steps survive: a step whose precondition fails where it now runs, or whose `Var`
-//! names a step that is gone, out of its scope, or (after a move) not earlier, is dropped. An
-//! argument drawn from a strategy that reads the model, and that the strategy can no longer make
-//! where its step now runs (a deleted key whose put changed), becomes the strategy's simplest
-//! value there (`StateMachine::follow_model`).
+//! names a step that is gone, out of its scope, (after a move) not earlier, or a result an
+//! earlier `#[consumes]` field used up, is dropped. An argument drawn from a `#[strategy]` that
+//! the strategy does not make where its step now runs (a deleted key whose put changed) becomes
+//! the strategy's simplest value there (`StateMachine::follow_model`).
 //! Survivors get new ids from their new positions, and every `Var` is renamed through the map of
 //! old ids to new ones, so deleting a step renumbers only the later steps of its own sequence and
 //! the `Var`s naming them — never another branch's steps.
@@ -126,6 +126,10 @@ pub(super) fn repair<M: Model>(
             Vec::new()
         };
         let seen_prefix = visible.len();
+        // The prefix's uses hold in every branch; a branch's own only in it (its vars cannot
+        // name another branch's steps).
+        let mut consumed = run.consumed.clone();
+        let prefix_len = program.prefix.len();
         let mut ops = Vec::with_capacity(steps.len());
         let mut ids = Vec::with_capacity(steps.len());
         for &old in steps {
@@ -139,7 +143,7 @@ pub(super) fn repair<M: Model>(
                     Some(_) => None,
                 }
             });
-            if !in_scope {
+            if !in_scope || crate::generate::names_consumed(&op, &consumed, prefix_len).is_some() {
                 continue;
             }
             if M::Op::follows_model() && !op.follow_model(&model) {
@@ -162,6 +166,7 @@ pub(super) fn repair<M: Model>(
                 continue;
             }
             let out = catch(|| model.step(&bound));
+            crate::generate::consume(&op, &mut consumed, prefix_len);
             renames.set(old, StepId::in_branch(branch, here));
             ops.push(op);
             ids.push(old);

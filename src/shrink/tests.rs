@@ -442,3 +442,85 @@ proptest! {
         prop_assert!(check_program(&Tally::default(), &program).is_ok());
     }
 }
+
+/// Handles a close uses up (`#[consumes]`), for the repair tests below.
+#[derive(Debug, Clone, Default)]
+struct Slots {
+    next: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, crate::StateMachine)]
+#[state_machine(model = Slots)]
+enum SlotOp {
+    Open,
+    Use {
+        h: Var<u32>,
+    },
+    Close {
+        #[consumes]
+        h: Var<u32>,
+    },
+}
+
+impl Model for Slots {
+    type Op = SlotOp;
+    type Output = Option<u32>;
+    fn step(&mut self, op: &SlotOp) -> Option<u32> {
+        match op {
+            SlotOp::Open => {
+                self.next += 1;
+                Some(self.next)
+            }
+            SlotOp::Use { .. } | SlotOp::Close { .. } => None,
+        }
+    }
+}
+
+#[test]
+fn repair_drops_a_step_naming_a_consumed_result_and_keeps_it_once_the_consumer_goes() {
+    use SlotOp::{Close as Shut, Open as Make, Use as Touch};
+    let program = Program::sequential(vec![
+        Make,
+        Shut { h: Var::at(0) },
+        Make,
+        Touch { h: Var::at(2) },
+    ]);
+    // Pointing the use at the closed handle: the repair drops it.
+    let redirect = [(StepId::prefix(3), Touch { h: Var::at(0) })];
+    let repaired = repair(&Slots::default(), &program, &program.ids(), &redirect);
+    assert_eq!(
+        repaired.program.prefix,
+        vec![Make, Shut { h: Var::at(0) }, Make]
+    );
+    // Without the close, the handle is usable again.
+    let mut plan = program.ids();
+    plan.prefix.retain(|&s| s != StepId::prefix(1));
+    let repaired = repair(&Slots::default(), &program, &plan, &redirect);
+    assert_eq!(
+        repaired.program.prefix,
+        vec![Make, Make, Touch { h: Var::at(0) }]
+    );
+    check_program(&Slots::default(), &repaired.program).expect("well formed");
+}
+
+#[test]
+fn a_close_moved_into_the_prefix_consumes_for_every_branch() {
+    use SlotOp::{Close as Shut, Open as Make, Use as Touch};
+    let program = Program::parallel(
+        vec![Make],
+        vec![vec![Shut { h: Var::at(0) }], vec![Touch { h: Var::at(0) }]],
+    );
+    check_program(&Slots::default(), &program).expect("branches apart are well formed");
+    // Branch 0's close moves to the end of the prefix; branch 1 can no longer use the handle.
+    let plan = Program::parallel(
+        vec![StepId::prefix(0), StepId::in_branch(0, 0)],
+        vec![vec![StepId::in_branch(1, 0)]],
+    );
+    let repaired = repair(&Slots::default(), &program, &plan, &[]);
+    assert_eq!(repaired.program.prefix, vec![Make, Shut { h: Var::at(0) }]);
+    assert!(
+        repaired.program.branches.is_empty(),
+        "{:?}",
+        repaired.program
+    );
+}

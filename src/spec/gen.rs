@@ -70,6 +70,8 @@ pub struct Gen<'a, M: Model> {
     pub(crate) runner: &'a mut dyn RunnerSource,
     pub(crate) outputs: &'a [M::Output],
     pub(crate) scope: Scope,
+    /// The outputs a `#[consumes]` field of an earlier step used up: never chosen for a `Var`.
+    pub(crate) consumed: &'a super::Consumed,
     pub(crate) trees: Option<&'a mut Vec<Box<dyn ArgTree>>>,
     /// The case's inline generator for fast draws; `None` draws from the runner.
     pub(crate) choices: Option<&'a mut u64>,

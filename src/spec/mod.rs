@@ -1,10 +1,12 @@
 //! The specification: a reference [`Model`], the operations it understands (a
 //! [`StateMachine`], usually derived), and the [`System`] under test.
 
+mod consumed;
 mod gen;
 mod rust;
 mod var;
 
+pub use consumed::Consumed;
 pub use gen::{ArgTree, Gen};
 pub(crate) use gen::{RunnerSource, Scope};
 pub use rust::ToRust;
@@ -218,6 +220,31 @@ pub trait StateMachine: Clone + Debug + Sized + 'static {
         model: &Self::Model,
         outputs: &[<Self::Model as Model>::Output],
     ) -> bool;
+
+    /// [`enabled`](StateMachine::enabled) where the outputs at the positions in `consumed` (used
+    /// up by a `#[consumes]` field of an earlier step) cannot feed a `Var` field. The default,
+    /// for a machine without `#[consumes]` fields, ignores `consumed`.
+    fn enabled_among(
+        rule: usize,
+        model: &Self::Model,
+        outputs: &[<Self::Model as Model>::Output],
+        consumed: &Consumed,
+    ) -> bool {
+        let _ = consumed;
+        Self::enabled(rule, model, outputs)
+    }
+
+    /// Whether any rule has a `#[consumes]` `Var` field (callers skip the bookkeeping of
+    /// consumed results otherwise).
+    fn consumes_vars() -> bool {
+        false
+    }
+
+    /// Calls `visit` with the step of every `#[consumes]` `Var` field of this operation: the
+    /// results it uses up, which no later step may name.
+    fn consumed_vars(&self, visit: &mut dyn FnMut(StepId)) {
+        let _ = visit;
+    }
 
     /// Generates an operation of `rule` for the current state; `Err` says which strategy gave up.
     fn generate(

@@ -16,8 +16,10 @@ use std::hash::{Hash, Hasher};
 /// enabled. A rule precondition over the var (`|m: &Files, fd: &Var<Fd>| m.is_open(fd)`) narrows
 /// the choice to the results it admits; it sees the candidate bound, and its step in
 /// [`id`](Var::id), so a model can retire a closed handle by its step even when its number is
-/// reused. The shrinker renumbers vars when it deletes steps and drops steps whose var would
-/// dangle, so every shrunk program stays well formed.
+/// reused. `#[consumes]` on a `Var` field does that without the model: once a step holding it
+/// ran, no later step names that result (see [`Consumed`](crate::Consumed)). The shrinker
+/// renumbers vars when it deletes steps and drops steps whose var would dangle or name a used-up
+/// result, so every shrunk program stays well formed.
 ///
 /// A var names a [`StepId`]: a step of the prefix (in a sequential program, any earlier step) or
 /// an earlier step of the var's own branch.

@@ -6,6 +6,7 @@
 mod arguments;
 mod bank;
 mod consume;
+mod consumes;
 mod dependent;
 mod kv;
 mod program;

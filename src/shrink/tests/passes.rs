@@ -143,10 +143,10 @@ fn one_pass(
         Duration::from_secs(60),
         100_000,
     );
-    shrinker.simplest = shelf_trees(&program).map(|mut trees| {
+    shrinker.simplest = shelf_trees(&program).map(|trees| {
         trees
-            .iter_mut()
-            .map(|t| crate::shrink::values::simplest_key(&mut **t))
+            .into_iter()
+            .map(crate::shrink::values::simplest_of)
             .collect()
     });
     let trees = shelf_trees(&program);
@@ -290,4 +290,62 @@ fn deleting_pairs_removes_an_operation_and_its_inverse() {
     // Steps 0 and 1, both puts, are not a pair to try; steps 0 and 2 are, and pass.
     assert_eq!(runs, 2);
     assert_eq!(shrink_shelf(fails, start).program, program);
+}
+
+#[test]
+fn copying_an_earlier_step_escapes_where_no_argument_can_move_alone() {
+    // Fails when two puts are the same, or when their keys sum to 8 with different flags: from
+    // `Put(3, false), Put(5, true)` no argument can change alone, and the canonical passes keep
+    // the keys apart, but the second put can become a copy of the first.
+    let fails = |p: &Program<ShelfOp>| {
+        let puts: Vec<(u8, bool)> = p
+            .prefix
+            .iter()
+            .filter_map(|op| match op {
+                ShelfOp::Put { key, flag } => Some((*key, *flag)),
+                _ => None,
+            })
+            .collect();
+        puts.iter().enumerate().any(|(i, a)| {
+            puts[i + 1..]
+                .iter()
+                .any(|b| a == b || (a.0 + b.0 == 8 && a.1 != b.1))
+        })
+    };
+    let start = vec![put(3, false), put(5, true)];
+    for stuck in [
+        one_pass(fails, start.clone(), |s, c| s.canonicalize(c)),
+        one_pass(fails, start.clone(), |s, c| s.shrink_equal_args(c)),
+        one_pass(fails, start.clone(), |s, c| s.delete_pairs(c)),
+        one_pass(fails, start.clone(), |s, c| s.merge_producers(c)),
+    ] {
+        assert!(
+            !stuck.0,
+            "the program must be stuck for this test: {:?}",
+            stuck.1
+        );
+    }
+    let (adopted, program, runs) = one_pass(fails, start.clone(), |s, c| s.copy_earlier(c));
+    assert!(adopted);
+    assert_eq!(
+        program,
+        Program::sequential(vec![put(3, false), put(3, false)])
+    );
+    assert_eq!(runs, 1);
+    assert_eq!(
+        shrink_shelf(fails, start).program,
+        Program::sequential(vec![put(0, false), put(0, false)])
+    );
+}
+
+#[test]
+fn a_copy_that_is_not_simpler_is_never_run() {
+    // The first put is the less simple one (its flag is set): copying it over the second would
+    // climb, so the pass runs nothing.
+    let fails = |p: &Program<ShelfOp>| keys(p).len() == 2;
+    let (adopted, _, runs) = one_pass(fails, vec![put(3, true), put(5, false)], |s, c| {
+        s.copy_earlier(c)
+    });
+    assert!(!adopted);
+    assert_eq!(runs, 0);
 }
