@@ -616,6 +616,14 @@ impl BugResult {
     fn one_minimal(&self) -> usize {
         self.found().filter(|s| s.one_minimal).count()
     }
+    /// How many different programs the seeds shrank to: 1 when every seed reaches the same
+    /// simplest program.
+    fn distinct(&self) -> usize {
+        let mut seen: Vec<String> = self.found().map(|s| format!("{:?}", s.program)).collect();
+        seen.sort();
+        seen.dedup();
+        seen.len()
+    }
 }
 
 fn stats(mut values: Vec<u64>) -> String {
@@ -684,16 +692,7 @@ fn print_bug(framework: &str, bug: &BugResult) {
         "    every Put value shrunk to 0      {zero_values}/{}",
         found.len()
     );
-    let mut distinct: Vec<&Vec<KvOp>> = Vec::new();
-    for s in &found {
-        if !distinct
-            .iter()
-            .any(|d| format!("{d:?}") == format!("{:?}", s.program))
-        {
-            distinct.push(&s.program);
-        }
-    }
-    println!("    distinct final programs          {}", distinct.len());
+    println!("    distinct final programs          {}", bug.distinct());
     let checked: Vec<&Shrunk> = found
         .iter()
         .copied()
@@ -948,6 +947,19 @@ fn main() {
             .map(|r| format!("{r:.3}"))
             .collect::<Vec<_>>()
             .join(", ")
+    );
+    // Fewer runs count only where the results are as simple: a framework that stops early
+    // spends fewer runs on worse programs.
+    println!(
+        "         distinct final programs over the seeds, per bug: stateprop {}, proptest-state-machine {}",
+        bugs.iter()
+            .map(|(ours, _)| ours.distinct().to_string())
+            .collect::<Vec<_>>()
+            .join("/"),
+        bugs.iter()
+            .map(|(_, theirs)| theirs.distinct().to_string())
+            .collect::<Vec<_>>()
+            .join("/")
     );
     println!(
         "  benchmark wall time: {:.1} s",
