@@ -3,9 +3,8 @@
 //! `Open` returns an `AccountId` that the real bank picks (here, a scrambled number the model
 //! cannot predict). Later operations name the account with a `Var<AccountId>`, a reference to the
 //! `Open` step's result: the model sees the id it made, the bank the id the bank made. The bank
-//! has a bug in transfers from an account to itself; stateprop finds it and shrinks it, usually
-//! to three steps (open, transfer to itself, read the balance; some seeds stop at a longer
-//! 1-minimal program, which `Config::failures` or `STATEPROP_FAILURES=5` shortens).
+//! has a bug in transfers from an account to itself; stateprop finds it and shrinks it to three
+//! steps: open, transfer to itself, read the balance.
 //! Run it with `cargo run --example bank`.
 
 #[path = "support/bank.rs"]

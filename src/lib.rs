@@ -415,13 +415,18 @@
 //!   first and binary-searching only when that loses the failure; it simplifies arguments that
 //!   hold the same value together (the key of a put and of a later get); then it renumbers small
 //!   values to first-use order, lowers related values jointly, merges two producers of a handle
-//!   into one and deletes pairs of steps. It only ever moves to a simpler program (fewer steps,
+//!   into one, copies an earlier step, deletes pairs of steps, folds a step's integers into
+//!   another, and replaces the failing step by another rule's simplest operation. Arguments
+//!   follow their strategies: a key picked from the model moves with the key it was picked from,
+//!   and a candidate never holds a value its strategy does not make where the step runs. It only
+//!   ever moves to a simpler program (fewer steps,
 //!   then fewer arguments away from their strategy's simplest value, then shorter `Debug` text,
-//!   then smaller text), and stops when no pass still fails. A shorter failing program with other
-//!   arguments may still exist: `STATEPROP_SEED=2 cargo run --example bank` stops at four steps
-//!   where three suffice. [`Config::failures`] (`STATEPROP_FAILURES`) shrinks several failing
-//!   cases and reports the shortest (ties go to the simpler one): with `STATEPROP_FAILURES=5`
-//!   added, the same run reports three steps.
+//!   then smaller text), and stops when no pass still fails. A shorter failing program of
+//!   another shape may still exist: the DieHard puzzle (`examples/diehard.rs`) has solutions of
+//!   6 and 8 steps that pour in opposite directions, and a run with one failure and seed 15
+//!   stops at the 8-step one. [`Config::failures`] (`STATEPROP_FAILURES`) shrinks several
+//!   failing cases and reports the shortest (ties go to the simpler one): with 5, the same run
+//!   reports six steps.
 //! - **Pasted tests print fields with [`ToRust`], else with `Debug`.** The primitives, `String`,
 //!   `Vec`, `Option`, `Box`, tuples, arrays and `Var` print as Rust; other field types print their
 //!   `Debug` text. That is valid Rust for a struct with public fields, and for an enum once its

@@ -31,6 +31,7 @@ impl<M: Model> Shrinker<'_, M> {
             || self.delete_pairs(cur)
             || self.fold_steps(cur)
             || self.delete_and_redirect(cur)
+            || self.replace_failing(cur)
     }
 
     /// Replaces a step by a copy of an earlier step of the same rule that it can see (in a

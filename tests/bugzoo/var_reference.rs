@@ -140,7 +140,7 @@ fn finds_a_bug_that_needs_a_var() {
     // other by deleting or simplifying single steps, so the test asks for the shortest of a few
     // failing cases, as `Config::failures` offers every user.
     assert_finds::<RegistryModel, Registry<true>>(
-        Config::default().ignore_env().failures(4),
+        Config::default().ignore_env(),
         EXPECTED,
         "postcondition",
     );

@@ -10,9 +10,9 @@
 #[allow(dead_code)]
 mod quickstart;
 
-#[path = "../../examples/bank.rs"]
+#[path = "../../examples/diehard.rs"]
 #[allow(dead_code)]
-mod bank_example;
+mod diehard_example;
 
 #[path = "../support/quotes.rs"]
 #[allow(dead_code)]
@@ -40,32 +40,34 @@ fn readme_quotes_the_quickstart_report_verbatim() {
     assert_quote("README.md", anchor, &quote, &result.report.text());
 }
 
-/// The crate docs (Limitations) say the bank example stops at four steps with seed 1, and reports
-/// three with `STATEPROP_FAILURES=5` added.
+/// The crate docs (Limitations) say a run of the DieHard example with one failure and seed 15
+/// stops at eight steps, and reports six with five failures.
 #[test]
-fn crate_docs_say_how_far_the_bank_example_shrinks() {
+fn crate_docs_say_how_far_diehard_shrinks() {
     let lib = crate_docs(&read("src/lib.rs"));
-    let claim = "`STATEPROP_SEED=2 cargo run --example bank` stops at four steps where three \
-                 suffice";
-    assert!(
-        lib.split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .contains(claim),
-        "src/lib.rs no longer says {claim:?}; update this test with it"
-    );
-    let run_as_main = |config: Config| {
-        std::thread::Builder::new()
-            .name("main".to_string())
-            .spawn(move || bank_example::run(config))
-            .expect("thread")
-            .join()
-            .expect("the bank example panicked")
+    let claims = [
+        "a run with one failure and seed 15 stops at the 8-step one",
+        "with 5, the same run reports six steps",
+    ];
+    let text = lib.split_whitespace().collect::<Vec<_>>().join(" ");
+    for claim in claims {
+        assert!(
+            text.contains(claim),
+            "src/lib.rs no longer says {claim:?}; update this test with it"
+        );
+    }
+    let run = |failures: u32| {
+        let config = diehard_example::config()
+            .seed(15)
+            .failures(failures)
+            .ignore_env();
+        stateprop::Runner::<diehard_example::Jugs>::new(config)
+            .run_default::<diehard_example::Claim>()
     };
-    let once = run_as_main(bank_example::config().seed(2).ignore_env());
-    assert_eq!(once.minimal.len(), 4, "{}", once.report.text());
-    let five = run_as_main(bank_example::config().seed(2).failures(5).ignore_env());
-    assert_eq!(five.minimal.len(), 3, "{}", five.report.text());
+    let once = run(1);
+    assert_eq!(once.minimal.len(), 8, "{}", once.report.text());
+    let five = run(5);
+    assert_eq!(five.minimal.len(), 6, "{}", five.report.text());
 }
 
 /// docs/attributes.md's model whose only rule, `Init`, may run once.
