@@ -163,16 +163,17 @@ impl<M: Model> Shrinker<'_, M> {
             let Ok(Some(mut op)) = drawn else {
                 continue;
             };
-            // Each of its `Var`s names what the failing step's `Var` in the same place names
-            // (the last one's, past their count); without any to name, it cannot stand there.
-            let mut slot = 0;
-            let named_all = op.remap_vars(&mut |_| {
-                slot += 1;
-                named.get(slot - 1).or(named.last()).copied()
-            });
-            if named_all {
-                replacements.push(op);
+            // Each of its `Var`s names what the failing step's `Var` in the same place names (the
+            // last one's, past their count): the same handle, observed another way. A failing
+            // step without `Var`s leaves the results generation chose.
+            if !named.is_empty() {
+                let mut slot = 0;
+                op.remap_vars(&mut |_| {
+                    slot += 1;
+                    named.get(slot - 1).or(named.last()).copied()
+                });
             }
+            replacements.push(op);
         }
         for op in replacements {
             if self.out_of_budget() {

@@ -349,3 +349,83 @@ fn a_copy_that_is_not_simpler_is_never_run() {
     assert!(!adopted);
     assert_eq!(runs, 0);
 }
+
+/// Runs `pass` with the failure placed at the program's last step, as a postcondition's is.
+fn at_last_step(
+    pass: impl FnOnce(&mut Shrinker<'_, Shelf>, &mut Current<ShelfOp>) -> bool,
+) -> impl FnOnce(&mut Shrinker<'_, Shelf>, &mut Current<ShelfOp>) -> bool {
+    move |shrinker, cur| {
+        let last = cur.program.prefix.len() - 1;
+        cur.failure.step = Some(crate::program::StepId::prefix(last));
+        pass(shrinker, cur)
+    }
+}
+
+#[test]
+fn folding_adds_a_deleted_steps_integers_to_another_step() {
+    // Fails while the keys add up to 18 and something was made: no one put can go alone.
+    let fails = |p: &Program<ShelfOp>| {
+        p.prefix.contains(&ShelfOp::Make)
+            && keys(p).iter().map(|&k| u32::from(k)).sum::<u32>() == 18
+    };
+    let program = vec![put(3, false), ShelfOp::Make, put(6, false), put(9, false)];
+    let (adopted, program, runs) = one_pass(fails, program, |s, cur| s.fold_steps(cur));
+    assert!(adopted);
+    assert_eq!(
+        program,
+        Program::sequential(vec![ShelfOp::Make, put(9, false), put(9, false)])
+    );
+    assert_eq!(runs, 1);
+}
+
+#[test]
+fn folding_leaves_programs_of_one_rule_alone() {
+    // Six puts that must all be there are the failure; sums of their keys would cost runs.
+    let fails = |p: &Program<ShelfOp>| keys(p).iter().map(|&k| u32::from(k)).sum::<u32>() == 18;
+    let program = vec![put(3, false), put(6, false), put(9, false)];
+    let (adopted, _, runs) = one_pass(fails, program, |s, cur| s.fold_steps(cur));
+    assert!(!adopted);
+    assert_eq!(runs, 0);
+}
+
+#[test]
+fn a_step_deleted_with_the_failing_steps_var_pointed_elsewhere() {
+    // Fails with exactly two makes and a use of the first: from three makes and a use of the
+    // third, neither deleting a make nor pointing the use elsewhere alone fails.
+    let fails = |p: &Program<ShelfOp>| {
+        let makes = p.prefix.iter().filter(|op| **op == ShelfOp::Make).count();
+        makes == 2 && p.prefix.last() == Some(&use_(0))
+    };
+    let program = vec![ShelfOp::Make, ShelfOp::Make, ShelfOp::Make, use_(2)];
+    let (adopted, program, _) = one_pass(
+        fails,
+        program,
+        at_last_step(|s, cur| s.delete_and_redirect(cur)),
+    );
+    assert!(adopted);
+    assert_eq!(
+        program,
+        Program::sequential(vec![ShelfOp::Make, ShelfOp::Make, use_(0)])
+    );
+}
+
+#[test]
+fn the_failing_step_becomes_a_simpler_operation_of_another_rule() {
+    // Fails when a make is followed by a put or a use: a use of the made value holds fewer
+    // arguments away from their simplest values than `Put(5, true)`.
+    let fails = |p: &Program<ShelfOp>| {
+        p.prefix.len() == 2
+            && p.prefix[0] == ShelfOp::Make
+            && matches!(p.prefix[1], ShelfOp::Put { .. } | ShelfOp::Use { .. })
+    };
+    let program = vec![ShelfOp::Make, put(5, true)];
+    let (adopted, program, runs) = one_pass(
+        fails,
+        program,
+        at_last_step(|s, cur| s.replace_failing(cur)),
+    );
+    assert!(adopted, "{program:?} after {runs} runs");
+    assert_eq!(program, Program::sequential(vec![ShelfOp::Make, use_(0)]));
+    // `Make` in its place was tried first and passed; nothing else ran.
+    assert_eq!(runs, 2);
+}
