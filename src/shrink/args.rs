@@ -47,16 +47,10 @@ impl<M: Model> Shrinker<'_, M> {
                             moved = true;
                         }
                         if moved {
-                            let mut op = cur.program.get(id).expect("step exists").clone();
-                            op.set_arg(arg, &**probe);
-                            let values = with_value(cur, id, arg, probe.key());
-                            let replace =
-                                dragging::<M>(cur, id, arg, &**probe, vec![(id, op, values)]);
-                            let all = cur.program.ids();
-                            let len_before = cur.program.len();
-                            if self.try_plan(cur, &all, replace) == Try::Adopted {
+                            let (tried, shrank) = self.try_arg(cur, id, arg, Some(&**probe));
+                            if tried == Try::Adopted {
                                 changed = true;
-                                if cur.program.len() != len_before {
+                                if shrank {
                                     break; // ids are stale; the next round starts over
                                 }
                                 // Already at the simplest value: nothing left to search.
@@ -80,22 +74,10 @@ impl<M: Model> Shrinker<'_, M> {
                             .is_some_and(|held| *held != key)
                     };
                     if stale {
-                        let mut op = cur.program.get(id).expect("step exists").clone();
-                        op.set_arg(arg, &**tree(cur, id, arg));
-                        let key = tree(cur, id, arg).key();
-                        let values = with_value(cur, id, arg, key);
-                        let replace = dragging::<M>(
-                            cur,
-                            id,
-                            arg,
-                            tree_of(cur, id, arg),
-                            vec![(id, op, values)],
-                        );
-                        let all = cur.program.ids();
-                        let len_before = cur.program.len();
-                        if self.try_plan(cur, &all, replace) == Try::Adopted {
+                        let (tried, shrank) = self.try_arg(cur, id, arg, None);
+                        if tried == Try::Adopted {
                             changed = true;
-                            if cur.program.len() != len_before {
+                            if shrank {
                                 break; // ids are stale; the next round starts over
                             }
                         }
@@ -108,23 +90,11 @@ impl<M: Model> Shrinker<'_, M> {
                         if self.out_of_budget() {
                             return changed;
                         }
-                        let mut op = cur.program.get(id).expect("step exists").clone();
-                        op.set_arg(arg, &**tree(cur, id, arg));
-                        let key = tree(cur, id, arg).key();
-                        let values = with_value(cur, id, arg, key);
-                        let replace = dragging::<M>(
-                            cur,
-                            id,
-                            arg,
-                            tree_of(cur, id, arg),
-                            vec![(id, op, values)],
-                        );
-                        let all = cur.program.ids();
-                        let len_before = cur.program.len();
-                        match self.try_plan(cur, &all, replace) {
+                        let (tried, shrank) = self.try_arg(cur, id, arg, None);
+                        match tried {
                             Try::Adopted => {
                                 changed = true;
-                                if cur.program.len() != len_before || step >= cur.program.len() {
+                                if shrank || step >= cur.program.len() {
                                     // Steps were dropped; the ids we hold are stale. Move on.
                                     break;
                                 }
@@ -152,6 +122,27 @@ impl<M: Model> Shrinker<'_, M> {
             }
         }
         changed
+    }
+
+    /// Tries the current program with argument `arg` of step `id` set from `probe`, or from
+    /// the argument's own value tree, the arguments picked from it dragged along; the outcome,
+    /// and whether the program lost steps (the ids held are then stale).
+    fn try_arg(
+        &mut self,
+        cur: &mut Current<M::Op>,
+        id: StepId,
+        arg: usize,
+        probe: Option<&dyn ArgTree>,
+    ) -> (Try, bool) {
+        let tree = probe.unwrap_or_else(|| tree_of(cur, id, arg));
+        let mut op = cur.program.get(id).expect("step exists").clone();
+        op.set_arg(arg, tree);
+        let values = with_value(cur, id, arg, tree.key());
+        let replace = dragging::<M>(cur, id, arg, tree, vec![(id, op, values)]);
+        let all = cur.program.ids();
+        let len_before = cur.program.len();
+        let tried = self.try_plan(cur, &all, replace);
+        (tried, cur.program.len() != len_before)
     }
 
     /// Points each `Var` at an earlier result it may name, so that the steps which made the
