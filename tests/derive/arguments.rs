@@ -9,23 +9,7 @@ use stateprop::prelude::*;
 use stateprop::{program_from_unstructured, Program};
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Fd(pub u32);
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Out {
-    Opened(Fd),
-    Done,
-}
-
-impl FromOutput<Out> for Fd {
-    fn from_output(output: &Out) -> Option<Fd> {
-        match output {
-            Out::Opened(fd) => Some(*fd),
-            _ => None,
-        }
-    }
-}
+pub use crate::fd::{Fd, Out};
 
 /// A descriptor table that hands out the lowest free slot, so closed ids come back.
 #[derive(Debug, Clone, Default)]

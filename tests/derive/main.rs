@@ -8,6 +8,7 @@ mod bank;
 mod consume;
 mod consumes;
 mod dependent;
+mod fd;
 mod kv;
 mod program;
 mod shapes;
