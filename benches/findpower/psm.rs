@@ -3,11 +3,12 @@
 //! `StateMachineTest` applying them to the same systems under test.
 //!
 //! One generic adapter serves every bug, so the twins cannot drift from the zoo: rule weights and
-//! preconditions come from the derived machine (`StateMachine::rules`, `enabled`, `admits`), the
-//! postcondition and invariant from the same `Model` and `System`. Only the argument strategies
-//! are written here again ([`Twin`]), since p-s-m needs proptest strategies with value trees to
-//! shrink arguments; they are the zoo's `#[strategy]`s, and `any::<T>()` where the zoo uses the
-//! type's default.
+//! preconditions come from the derived machine (`StateMachine::rules`, `enabled_among`, `admits`,
+//! `consumed_vars`, `follow_model`), the postcondition and invariant from the same `Model` and
+//! `System`. Only the argument strategies are written here again ([`Twin`]), since p-s-m needs
+//! proptest strategies with value trees to shrink arguments; they are the zoo's `#[strategy]`s
+//! (a `pick` from the model becomes a `select` over the reference state's model), and
+//! `any::<T>()` where the zoo uses the type's default.
 
 use proptest::prelude::{any, Just, Strategy};
 use proptest::sample::select;
