@@ -276,6 +276,30 @@ fn zoo() -> Vec<Bug> {
             "merge",
             expected(merge::EXPECTED),
         ),
+        both::<picked_key::Map, picked_key::CachedMap<true>, picked_key::CachedMap<false>>(
+            "picked_key",
+            expected(picked_key::EXPECTED),
+        ),
+        both::<consumed::Table, consumed::Descriptors<true>, consumed::Descriptors<false>>(
+            "consumed",
+            expected(consumed::EXPECTED),
+        ),
+        both::<inverse::Stack, inverse::CachedStack<true>, inverse::CachedStack<false>>(
+            "inverse",
+            expected(inverse::EXPECTED),
+        ),
+        both::<repeat::Ledger, repeat::Payments<true>, repeat::Payments<false>>(
+            "repeat",
+            expected(repeat::EXPECTED),
+        ),
+        both::<colours::Palette, colours::FifoPalette<true>, colours::FifoPalette<false>>(
+            "colours_palette",
+            expected(colours::EXPECTED_PALETTE),
+        ),
+        both::<colours::Names, colours::FifoNames<true>, colours::FifoNames<false>>(
+            "colours_names",
+            expected(colours::EXPECTED_NAMES),
+        ),
     ]
 }
 
@@ -503,24 +527,39 @@ mod boundary;
 #[path = "../tests/bugzoo/canonical.rs"]
 #[allow(dead_code, unused_imports)]
 mod canonical;
+#[path = "../tests/bugzoo/colours.rs"]
+#[allow(dead_code, unused_imports)]
+mod colours;
+#[path = "../tests/bugzoo/consumed.rs"]
+#[allow(dead_code, unused_imports)]
+mod consumed;
 #[path = "../tests/bugzoo/descriptors.rs"]
 #[allow(dead_code, unused_imports)]
 mod descriptors;
 #[path = "../tests/bugzoo/invariant.rs"]
 #[allow(dead_code, unused_imports)]
 mod invariant;
+#[path = "../tests/bugzoo/inverse.rs"]
+#[allow(dead_code, unused_imports)]
+mod inverse;
 #[path = "../tests/bugzoo/long.rs"]
 #[allow(dead_code, unused_imports)]
 mod long;
 #[path = "../tests/bugzoo/merge.rs"]
 #[allow(dead_code, unused_imports)]
 mod merge;
+#[path = "../tests/bugzoo/picked_key.rs"]
+#[allow(dead_code, unused_imports)]
+mod picked_key;
 #[path = "../tests/bugzoo/precondition.rs"]
 #[allow(dead_code, unused_imports)]
 mod precondition;
 #[path = "../tests/bugzoo/rare_rule.rs"]
 #[allow(dead_code, unused_imports)]
 mod rare_rule;
+#[path = "../tests/bugzoo/repeat.rs"]
+#[allow(dead_code, unused_imports)]
+mod repeat;
 #[path = "../tests/bugzoo/simplest_value.rs"]
 #[allow(dead_code, unused_imports)]
 mod simplest_value;

@@ -123,15 +123,18 @@ impl<const BUGGY: bool> System<Palette> for FifoPalette<BUGGY> {
     }
 }
 
+/// The expected minimal program, keyed by colour.
+pub const EXPECTED_PALETTE: &[&str] = &[
+    "PaletteOp::Put { colour: Colour::Red, value: 0 }",
+    "PaletteOp::Delete { colour: Colour::Green }",
+    "PaletteOp::Get { colour: Colour::Red }",
+];
+
 #[test]
 fn colours_are_renumbered_in_first_use_order() {
     assert_finds::<Palette, FifoPalette<true>>(
         Config::default().ignore_env(),
-        &[
-            "PaletteOp::Put { colour: Colour::Red, value: 0 }",
-            "PaletteOp::Delete { colour: Colour::Green }",
-            "PaletteOp::Get { colour: Colour::Red }",
-        ],
+        EXPECTED_PALETTE,
         "postcondition",
     );
 }
@@ -189,15 +192,18 @@ impl<const BUGGY: bool> System<Names> for FifoNames<BUGGY> {
     }
 }
 
+/// The expected minimal program, keyed by name.
+pub const EXPECTED_NAMES: &[&str] = &[
+    "NamesOp::Put { name: String::from(\"a\"), value: 0 }",
+    "NamesOp::Delete { name: String::from(\"b\") }",
+    "NamesOp::Get { name: String::from(\"a\") }",
+];
+
 #[test]
 fn names_are_renumbered_in_first_use_order() {
     assert_finds::<Names, FifoNames<true>>(
         Config::default().ignore_env(),
-        &[
-            "NamesOp::Put { name: String::from(\"a\"), value: 0 }",
-            "NamesOp::Delete { name: String::from(\"b\") }",
-            "NamesOp::Get { name: String::from(\"a\") }",
-        ],
+        EXPECTED_NAMES,
         "postcondition",
     );
 }

@@ -112,18 +112,21 @@ impl<const BUGGY: bool> System<Table> for Descriptors<BUGGY> {
     }
 }
 
+/// The expected minimal program.
+pub const EXPECTED: &[&str] = &[
+    "FdOp::Open",
+    "FdOp::Write { fd: Var::at(0), byte: 0 }",
+    "FdOp::Close { fd: Var::at(0) }",
+    "FdOp::Open",
+    // The new handle: the old one, with the same number, was consumed by the close.
+    "FdOp::Read { fd: Var::at(3) }",
+];
+
 #[test]
 fn finds_a_reused_descriptor_reading_stale_data_with_consumes() {
     assert_finds::<Table, Descriptors<true>>(
         Config::default().ignore_env(),
-        &[
-            "FdOp::Open",
-            "FdOp::Write { fd: Var::at(0), byte: 0 }",
-            "FdOp::Close { fd: Var::at(0) }",
-            "FdOp::Open",
-            // The new handle: the old one, with the same number, was consumed by the close.
-            "FdOp::Read { fd: Var::at(3) }",
-        ],
+        EXPECTED,
         "postcondition",
     );
 }

@@ -66,11 +66,14 @@ impl<const BUGGY: bool> System<Stack> for CachedStack<BUGGY> {
     }
 }
 
+/// The expected minimal program.
+pub const EXPECTED: &[&str] = &["StackOp::Push { value: 0 }", "StackOp::Top"];
+
 #[test]
 fn a_push_and_its_pop_are_deleted_together() {
     assert_finds::<Stack, CachedStack<true>>(
         Config::default().ignore_env(),
-        &["StackOp::Push { value: 0 }", "StackOp::Top"],
+        EXPECTED,
         "postcondition",
     );
 }

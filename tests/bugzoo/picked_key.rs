@@ -11,7 +11,7 @@ use stateprop::prelude::*;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default)]
-pub struct Map(BTreeMap<u8, u8>);
+pub struct Map(pub BTreeMap<u8, u8>);
 
 #[derive(Debug, Clone, StateMachine)]
 #[state_machine(model = Map)]

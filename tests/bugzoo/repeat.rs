@@ -95,14 +95,17 @@ impl<const BUGGY: bool> System<Ledger> for Payments<BUGGY> {
     }
 }
 
+/// The expected minimal program.
+pub const EXPECTED: &[&str] = &[
+    "PayOp::Charge { account: Account::Red, amount: 1 }",
+    "PayOp::Charge { account: Account::Red, amount: 1 }",
+];
+
 #[test]
 fn a_charge_shrinks_to_a_copy_of_the_one_before() {
     assert_finds::<Ledger, Payments<true>>(
         Config::default().ignore_env(),
-        &[
-            "PayOp::Charge { account: Account::Red, amount: 1 }",
-            "PayOp::Charge { account: Account::Red, amount: 1 }",
-        ],
+        EXPECTED,
         "postcondition",
     );
 }
