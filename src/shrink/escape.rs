@@ -34,8 +34,10 @@ impl<M: Model> Shrinker<'_, M> {
             || self.replace_failing(cur)
     }
 
-    /// Replaces a step by a copy of an earlier step of the same rule that it can see (in a
-    /// branch: a prefix step or an earlier step of its own branch), arguments, `Var`s and all;
+    /// Replaces a step by a copy of another step of the same rule: an earlier one it can see (in
+    /// a branch: a prefix step or an earlier step of its own branch), then a later one of its
+    /// own sequence (two charges that must collide become the simpler of the two, twice; the
+    /// repair drops a copy whose `Var`s name results not made yet), arguments, `Var`s and all;
     /// `true` on the first adoption. A copy that is not simpler than the step is refused
     /// without a run (`try_plan`), and a copy equal to the step is not a candidate.
     pub(super) fn copy_earlier(&mut self, cur: &mut Current<M::Op>) -> bool {
@@ -46,7 +48,17 @@ impl<M: Model> Shrinker<'_, M> {
                 continue;
             };
             let (rule, text) = (op.rule_index(), format!("{op:?}"));
-            for source in earlier(step, step, cur.program.prefix.len()) {
+            let later = (step.index as usize + 1..)
+                .map(|i| StepId {
+                    index: i as u32,
+                    ..step
+                })
+                .take_while(|id| cur.program.get(*id).is_some());
+            let sources: Vec<StepId> = earlier(step, step, cur.program.prefix.len())
+                .into_iter()
+                .chain(later)
+                .collect();
+            for source in sources {
                 let Some(copy) = cur.program.get(source) else {
                     continue;
                 };
