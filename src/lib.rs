@@ -119,6 +119,9 @@
 //!   and checks every history for linearizability against the model; a race shrinks like any
 //!   failure and is pasted as a [`replay_concurrent`] test (`docs/concurrent.md`,
 //!   `examples/ticket_dispenser.rs`).
+//!   With the cargo feature `tokio`, an `async` system implements `AsyncSystem` and
+//!   `check_async` runs its branches as tasks on a multi-threaded runtime
+//!   (`examples/async_dispenser.rs`).
 //!
 //! # Running
 //!
@@ -453,7 +456,11 @@ mod failure;
 pub use failure::{Failure, FailureKind, HistoryViolation, IdempotencyProblem};
 
 mod exec;
+#[cfg(feature = "tokio")]
+pub use exec::tasks::AsyncSystem;
 pub use exec::threads::ConcurrentSystem;
+#[cfg(feature = "tokio")]
+pub use run::{check_async, check_async_with, replay_async, replay_async_with};
 mod run;
 pub use run::{
     check_concurrent, check_concurrent_with, check_sequential, check_sequential_with, replay,

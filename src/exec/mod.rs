@@ -6,6 +6,8 @@
 //! - `threads`: the prefix on the calling thread, then each branch on a thread of its own,
 //!   recording a history with step ids for the caller's judges; it generates parallel programs
 //!   of the shape `parallel` draws per case.
+//! - `tasks` (feature `tokio`): the same for `async` systems, each branch a task on a
+//!   multi-threaded tokio runtime.
 //! - `watchdog`: hang detection, shared by every executor, timing each branch thread apart.
 //!
 //! The run loop (`run::engine`) takes any `E: Executor + ?Sized`, a `&dyn Executor` as well
@@ -17,6 +19,8 @@
 
 pub(crate) mod parallel;
 pub(crate) mod sequential;
+#[cfg(feature = "tokio")]
+pub(crate) mod tasks;
 pub(crate) mod threads;
 pub(crate) mod watchdog;
 

@@ -275,22 +275,22 @@ where
 /// An operation as recorded, with the step it ran.
 type Recorded<M> = (StepId, Operation<<M as Model>::Op, <M as Model>::Output>);
 
-/// What one thread (the prefix, or a branch) recorded.
-struct Lane<M: Model> {
+/// What one thread (the prefix, or a branch) recorded. The tasks executor records the same.
+pub(super) struct Lane<M: Model> {
     client: u64,
-    branch: Option<u16>,
+    pub(super) branch: Option<u16>,
     recording: Recording,
     /// The system's outputs, by index, for `Var`s of later steps (kept only if the machine has
     /// vars).
-    outputs: Vec<M::Output>,
+    pub(super) outputs: Vec<M::Output>,
     ops: Vec<Recorded<M>>,
-    trace: Vec<String>,
+    pub(super) trace: Vec<String>,
     /// The branch's failure, with the clock's reading when it happened.
-    failure: Option<(u64, Failure)>,
+    pub(super) failure: Option<(u64, Failure)>,
 }
 
 impl<M: Model> Lane<M> {
-    fn new(client: u64, recording: Recording) -> Self {
+    pub(super) fn new(client: u64, recording: Recording) -> Self {
         Lane {
             client,
             branch: client.checked_sub(1).map(|b| b as u16),
@@ -309,7 +309,14 @@ impl<M: Model> Lane<M> {
         }
     }
 
-    fn returned(&mut self, op: M::Op, index: usize, call: u64, ret: u64, output: M::Output) {
+    pub(super) fn returned(
+        &mut self,
+        op: M::Op,
+        index: usize,
+        call: u64,
+        ret: u64,
+        output: M::Output,
+    ) {
         let id = self.id(index);
         if self.recording.trace {
             let client = self.client;
@@ -333,7 +340,7 @@ impl<M: Model> Lane<M> {
         }
     }
 
-    fn unknown(&mut self, op: M::Op, id: StepId, call: u64) {
+    pub(super) fn unknown(&mut self, op: M::Op, id: StepId, call: u64) {
         if self.recording.trace {
             let client = self.client;
             self.trace.push(format!(
@@ -490,7 +497,7 @@ fn run_branch<M: Model, S: ConcurrentSystem<M>>(
 
 /// Every lane's operations in one history, ordered by call time (the prefix first, as it ran
 /// first).
-fn merge<M: Model>(lanes: &mut [Lane<M>]) -> History<M::Op, M::Output> {
+pub(super) fn merge<M: Model>(lanes: &mut [Lane<M>]) -> History<M::Op, M::Output> {
     let mut all: Vec<_> = lanes.iter_mut().flat_map(|l| l.ops.drain(..)).collect();
     all.sort_by_key(|(_, op)| op.call);
     let mut history = History::new();

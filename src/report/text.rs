@@ -264,9 +264,12 @@ impl Report {
         }
     }
 
-    /// Whether the pasted test replays on threads: the run was a concurrent one.
+    /// Whether the pasted test replays a parallel program: the run was a concurrent one, on
+    /// threads or (feature `tokio`) as tasks.
     fn replays_concurrently(&self) -> bool {
-        self.replay_call.contains("replay_concurrent")
+        ["replay_concurrent", "replay_async"]
+            .iter()
+            .any(|call| self.replay_call.contains(call))
     }
 
     /// The minimal program as a Rust expression building it, each line after `indent`.

@@ -136,6 +136,25 @@ pub fn replay_concurrent_with<M, S>(
     M::Output: Send + Sync,
     S: ConcurrentSystem<M> + 'static,
 {
+    replay_parallel(initial, program, move |start, _| {
+        Threads::new(start, factory)
+    });
+}
+
+/// Replays a parallel program through the executor `make` builds (from the initial model and
+/// the configuration): [`Config::repeats`] runs, each history judged for linearizability, and a
+/// panic with a report if any run fails. Every replay form of a concurrent runner is this one.
+#[track_caller]
+pub(super) fn replay_parallel<M, E>(
+    initial: M,
+    program: &Program<M::Op>,
+    make: impl FnOnce(M, &Config) -> E + Send + 'static,
+) where
+    M: Model + Hash + Eq + Send,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    E: Executor<M>,
+{
     let config = match Config::default().with_env() {
         Ok(c) => c,
         Err(e) => panic!("stateprop: bad environment: {e}"),
@@ -145,15 +164,15 @@ pub fn replay_concurrent_with<M, S>(
         panic!("stateprop: the replayed program is not valid: {invalid}");
     }
     let owned = program.clone();
-    let start = initial.clone();
     let repeats = config.repeats;
     let verbose = config.verbose > 0;
+    let settings = config.clone();
     let outcome = run_watched(config.step_timeout, move |hb| {
         hb.begin(Activity::Program(
             owned.steps().map(|(_, o)| o.to_rust()).collect(),
         ));
         let judges: Vec<Judge<M>> = vec![judge::linearizable()];
-        let executor = Threads::new(start, factory);
+        let executor = make(initial, &settings);
         let recording = Recording {
             history: true,
             trace: verbose,

@@ -5,10 +5,14 @@ mod coverage;
 mod engine;
 mod outcome;
 mod rerun;
+#[cfg(feature = "tokio")]
+mod tasks;
 
 pub use concurrent::{
     check_concurrent, check_concurrent_with, replay_concurrent, replay_concurrent_with,
 };
+#[cfg(feature = "tokio")]
+pub use tasks::{check_async, check_async_with, replay_async, replay_async_with};
 
 use crate::config::{Config, MAX_STEPS};
 use crate::exec::parallel::ParallelShape;

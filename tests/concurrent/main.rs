@@ -8,6 +8,8 @@ mod tickets;
 mod dispenser;
 mod failures;
 mod saved;
+#[cfg(feature = "tokio")]
+mod tasks;
 
 use stateprop::{Config, Program};
 use tickets::TicketOp;
