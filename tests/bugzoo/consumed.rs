@@ -7,24 +7,7 @@ use crate::{assert_finds, assert_passes, run, SEEDS};
 use stateprop::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Fd(pub u32);
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum FdOut {
-    Opened(Fd),
-    Data(Vec<u8>),
-    Done,
-}
-
-impl FromOutput<FdOut> for Fd {
-    fn from_output(output: &FdOut) -> Option<Fd> {
-        match output {
-            FdOut::Opened(fd) => Some(*fd),
-            _ => None,
-        }
-    }
-}
+pub use crate::descriptors::{Fd, FdOut, Slots};
 
 #[derive(Debug, Clone, Default)]
 pub struct Table {
@@ -74,40 +57,16 @@ impl Model for Table {
     }
 }
 
-/// Slots reused lowest first, as POSIX hands out descriptors.
-#[derive(Default)]
-pub struct Descriptors<const BUGGY: bool> {
-    slots: Vec<(bool, Vec<u8>)>,
-}
+/// The slot table of `descriptors`, driven by this machine's operations.
+pub type Descriptors<const BUGGY: bool> = Slots<BUGGY>;
 
-impl<const BUGGY: bool> System<Table> for Descriptors<BUGGY> {
+impl<const BUGGY: bool> System<Table> for Slots<BUGGY> {
     fn apply(&mut self, op: &FdOp) -> FdOut {
         match op {
-            FdOp::Open => {
-                let slot = match self.slots.iter().position(|(open, _)| !open) {
-                    Some(slot) => slot,
-                    None => {
-                        self.slots.push((false, Vec::new()));
-                        self.slots.len() - 1
-                    }
-                };
-                self.slots[slot].0 = true;
-                FdOut::Opened(Fd(slot as u32))
-            }
-            FdOp::Write { fd, byte } => {
-                self.slots[fd.0 as usize].1.push(*byte);
-                FdOut::Done
-            }
-            FdOp::Read { fd } => FdOut::Data(self.slots[fd.0 as usize].1.clone()),
-            FdOp::Close { fd } => {
-                let slot = &mut self.slots[fd.0 as usize];
-                slot.0 = false;
-                // The planted bug: the buffer outlives the descriptor; the fix is this line.
-                if !BUGGY {
-                    slot.1.clear();
-                }
-                FdOut::Done
-            }
+            FdOp::Open => self.open(),
+            FdOp::Write { fd, byte } => self.write(**fd, *byte),
+            FdOp::Read { fd } => self.read(**fd),
+            FdOp::Close { fd } => self.close(**fd),
         }
     }
 }

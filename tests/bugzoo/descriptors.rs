@@ -92,40 +92,56 @@ impl Model for Table {
     }
 }
 
-/// Slots reused lowest first, as POSIX hands out descriptors.
+/// Slots reused lowest first, as POSIX hands out descriptors. The system of this file and of
+/// `consumed` (the same table, under another machine).
 #[derive(Default)]
-pub struct Descriptors<const BUGGY: bool> {
+pub struct Slots<const BUGGY: bool> {
     slots: Vec<(bool, Vec<u8>)>,
 }
 
-impl<const BUGGY: bool> System<Table> for Descriptors<BUGGY> {
+impl<const BUGGY: bool> Slots<BUGGY> {
+    pub fn open(&mut self) -> FdOut {
+        let slot = match self.slots.iter().position(|(open, _)| !open) {
+            Some(slot) => slot,
+            None => {
+                self.slots.push((false, Vec::new()));
+                self.slots.len() - 1
+            }
+        };
+        self.slots[slot].0 = true;
+        FdOut::Opened(Fd(slot as u32))
+    }
+
+    pub fn write(&mut self, fd: Fd, byte: u8) -> FdOut {
+        self.slots[fd.0 as usize].1.push(byte);
+        FdOut::Done
+    }
+
+    pub fn read(&self, fd: Fd) -> FdOut {
+        FdOut::Data(self.slots[fd.0 as usize].1.clone())
+    }
+
+    pub fn close(&mut self, fd: Fd) -> FdOut {
+        let slot = &mut self.slots[fd.0 as usize];
+        slot.0 = false;
+        // The planted bug: the buffer outlives the descriptor; the fix is this line.
+        if !BUGGY {
+            slot.1.clear();
+        }
+        FdOut::Done
+    }
+}
+
+/// This machine's system: the slot table.
+pub type Descriptors<const BUGGY: bool> = Slots<BUGGY>;
+
+impl<const BUGGY: bool> System<Table> for Slots<BUGGY> {
     fn apply(&mut self, op: &FdOp) -> FdOut {
         match op {
-            FdOp::Open => {
-                let slot = match self.slots.iter().position(|(open, _)| !open) {
-                    Some(slot) => slot,
-                    None => {
-                        self.slots.push((false, Vec::new()));
-                        self.slots.len() - 1
-                    }
-                };
-                self.slots[slot].0 = true;
-                FdOut::Opened(Fd(slot as u32))
-            }
-            FdOp::Write { fd, byte } => {
-                self.slots[fd.0 as usize].1.push(*byte);
-                FdOut::Done
-            }
-            FdOp::Read { fd } => FdOut::Data(self.slots[fd.0 as usize].1.clone()),
-            FdOp::Close { fd } => {
-                let slot = &mut self.slots[fd.0 as usize];
-                slot.0 = false;
-                // The planted bug: the buffer outlives the descriptor; the fix is this line.
-                if !BUGGY {
-                    slot.1.clear();
-                }
-                FdOut::Done
-            }
+            FdOp::Open => self.open(),
+            FdOp::Write { fd, byte } => self.write(**fd, *byte),
+            FdOp::Read { fd } => self.read(**fd),
+            FdOp::Close { fd } => self.close(**fd),
         }
     }
 }
