@@ -447,7 +447,7 @@ mod spec;
 pub use spec::{Consumed, FromOutput, Model, RuleInfo, StateMachine, System, ToRust, Var};
 
 mod config;
-pub use config::{Config, StepRange};
+pub use config::{Config, Scheduler, StepRange};
 
 mod failure;
 pub use failure::{Failure, FailureKind, HistoryViolation, IdempotencyProblem};
@@ -457,7 +457,8 @@ pub use exec::threads::ConcurrentSystem;
 mod run;
 pub use run::{
     check_concurrent, check_concurrent_with, check_sequential, check_sequential_with, replay,
-    replay_concurrent, replay_concurrent_with, replay_with, run_program, RunResult, Runner,
+    replay_concurrent, replay_concurrent_scheduled, replay_concurrent_scheduled_with,
+    replay_concurrent_with, replay_with, run_program, RunResult, Runner,
 };
 
 mod shrink;
@@ -481,6 +482,8 @@ pub mod units;
 
 pub mod generate;
 pub use generate::{program_from_unstructured, strategy};
+
+pub mod sync;
 
 mod catch;
 mod hash;

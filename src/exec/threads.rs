@@ -273,24 +273,24 @@ where
 }
 
 /// An operation as recorded, with the step it ran.
-type Recorded<M> = (StepId, Operation<<M as Model>::Op, <M as Model>::Output>);
+pub(super) type Recorded<M> = (StepId, Operation<<M as Model>::Op, <M as Model>::Output>);
 
 /// What one thread (the prefix, or a branch) recorded.
-struct Lane<M: Model> {
+pub(super) struct Lane<M: Model> {
     client: u64,
     branch: Option<u16>,
     recording: Recording,
     /// The system's outputs, by index, for `Var`s of later steps (kept only if the machine has
     /// vars).
-    outputs: Vec<M::Output>,
+    pub(super) outputs: Vec<M::Output>,
     ops: Vec<Recorded<M>>,
-    trace: Vec<String>,
+    pub(super) trace: Vec<String>,
     /// The branch's failure, with the clock's reading when it happened.
-    failure: Option<(u64, Failure)>,
+    pub(super) failure: Option<(u64, Failure)>,
 }
 
 impl<M: Model> Lane<M> {
-    fn new(client: u64, recording: Recording) -> Self {
+    pub(super) fn new(client: u64, recording: Recording) -> Self {
         Lane {
             client,
             branch: client.checked_sub(1).map(|b| b as u16),
@@ -309,7 +309,7 @@ impl<M: Model> Lane<M> {
         }
     }
 
-    fn returned(&mut self, op: M::Op, index: usize, call: u64, ret: u64, output: M::Output) {
+    pub(super) fn returned(&mut self, op: M::Op, index: usize, call: u64, ret: u64, output: M::Output) {
         let id = self.id(index);
         if self.recording.trace {
             let client = self.client;
@@ -333,7 +333,7 @@ impl<M: Model> Lane<M> {
         }
     }
 
-    fn unknown(&mut self, op: M::Op, id: StepId, call: u64) {
+    pub(super) fn unknown(&mut self, op: M::Op, id: StepId, call: u64) {
         if self.recording.trace {
             let client = self.client;
             self.trace.push(format!(
@@ -355,7 +355,7 @@ impl<M: Model> Lane<M> {
 }
 
 /// How one call went.
-enum Called<Op, Out> {
+pub(super) enum Called<Op, Out> {
     /// It returned `output`; with the bound operation and its call and return times.
     Returned(Op, u64, u64, Out),
     /// It panicked after being invoked at the given time: its outcome is unknown.
@@ -366,7 +366,7 @@ enum Called<Op, Out> {
 
 /// Binds `op`'s vars in `outputs`, then calls the system, timing the call on `clock` and
 /// beating on `beat` around it.
-fn call<M: Model, S: ConcurrentSystem<M>>(
+pub(super) fn call<M: Model, S: ConcurrentSystem<M>>(
     sut: &S,
     op: &M::Op,
     id: StepId,
@@ -457,7 +457,7 @@ where
 }
 
 /// One branch, in order, until its end or its first failure.
-fn run_branch<M: Model, S: ConcurrentSystem<M>>(
+pub(super) fn run_branch<M: Model, S: ConcurrentSystem<M>>(
     lane: &mut Lane<M>,
     sut: &S,
     ops: &[M::Op],
@@ -490,7 +490,7 @@ fn run_branch<M: Model, S: ConcurrentSystem<M>>(
 
 /// Every lane's operations in one history, ordered by call time (the prefix first, as it ran
 /// first).
-fn merge<M: Model>(lanes: &mut [Lane<M>]) -> History<M::Op, M::Output> {
+pub(super) fn merge<M: Model>(lanes: &mut [Lane<M>]) -> History<M::Op, M::Output> {
     let mut all: Vec<_> = lanes.iter_mut().flat_map(|l| l.ops.drain(..)).collect();
     all.sort_by_key(|(_, op)| op.call);
     let mut history = History::new();

@@ -7,7 +7,8 @@ mod outcome;
 mod rerun;
 
 pub use concurrent::{
-    check_concurrent, check_concurrent_with, replay_concurrent, replay_concurrent_with,
+    check_concurrent, check_concurrent_with, replay_concurrent, replay_concurrent_scheduled,
+    replay_concurrent_scheduled_with, replay_concurrent_with,
 };
 
 use crate::config::{Config, MAX_STEPS};
