@@ -42,7 +42,8 @@ use std::marker::PhantomData;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
-/// Runs every program under shuttle, one execution per run.
+/// Runs every program under shuttle, one controlled execution per run (two for PCT, whose first
+/// only measures the run).
 pub(crate) struct Scheduled<M, S, F> {
     initial: M,
     /// Called inside the execution, so the system's `stateprop::sync` types belong to it; behind
@@ -83,6 +84,46 @@ impl<M, S, F> Scheduled<M, S, F> {
         self.next.set(Some((print, index + 1)));
         (index, schedule_of(self.schedule_seed, print, index))
     }
+}
+
+thread_local! {
+    /// Whether this thread is running a controlled execution (all its shuttle threads run on
+    /// it, one at a time).
+    static INSIDE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the thread as inside a controlled execution until dropped.
+struct Inside(bool);
+
+impl Inside {
+    fn enter() -> Self {
+        Inside(INSIDE.with(|i| i.replace(true)))
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        INSIDE.with(|i| i.set(self.0));
+    }
+}
+
+/// shuttle's panic hook prints a line for every panic inside an execution, even one the
+/// executor catches as the system's unknown outcome; over it goes a hook that, inside an
+/// execution on a capturing thread, only keeps the message for the report.
+fn quiet_shuttle_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = crate::catch::catch_quietly(|| ());
+        // shuttle installs its hook at its first execution: have it do so now, beneath ours.
+        let empty = shuttle::scheduler::RandomScheduler::new_from_seed(0, 1);
+        shuttle::Runner::new(empty, shuttle::Config::new()).run(|| {});
+        let below = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !(INSIDE.with(Cell::get) && crate::catch::capture(info)) {
+                below(info);
+            }
+        }));
+    });
 }
 
 /// A program's steps as Rust, hashed: the same in every process and every run.
@@ -153,9 +194,15 @@ where
         // would print past the report.
         config.failure_persistence = shuttle::FailurePersistence::None;
         config.silence_warnings = true;
+        quiet_shuttle_hook();
+        let _inside = Inside::enter();
         let stopped = catch(|| match self.scheduler {
             Scheduler::Pct => {
-                let pct = shuttle::scheduler::PctScheduler::new_from_seed(seed, PCT_DEPTH, 1);
+                // shuttle's PCT learns how many scheduling decisions a run makes from a first
+                // run in oldest-thread-first order, and places its priority changes among them
+                // from the second run on: without that first run it never preempts anything.
+                // Both runs are deterministic; the second one's result is kept.
+                let pct = shuttle::scheduler::PctScheduler::new_from_seed(seed, PCT_DEPTH, 2);
                 shuttle::Runner::new(pct, config).run(body)
             }
             _ => {
