@@ -145,7 +145,7 @@ fn main() {
     assert!(racy.failed() && !fixed.failed());
 }
 
-/// `cargo run --release --example ticket_dispenser -- measure [repeats]` (real threads), and
+/// `cargo run --release --example ticket_dispenser -- measure [repeats,...]` (real threads), and
 /// the same with `--features shuttle` (the random and PCT schedulers): for each race, over 20
 /// seeds, in how many it was found, the median and slowest wall time to find it (generating
 /// and running cases until the first failure), how many steps the minimal program has and in how
@@ -153,7 +153,14 @@ fn main() {
 /// order), and the minimal program's reproduction rate.
 fn measure() {
     let repeats: Vec<u32> = match std::env::args().nth(2) {
-        Some(r) => vec![r.parse().expect("repeats: a number")],
+        Some(list) => list
+            .split(',')
+            .map(|r| {
+                r.trim()
+                    .parse()
+                    .expect("repeats: numbers separated by commas")
+            })
+            .collect(),
         None => vec![20],
     };
     let modes: &[Scheduler] = if stateprop::sync::CONTROLLED {

@@ -309,7 +309,14 @@ impl<M: Model> Lane<M> {
         }
     }
 
-    pub(super) fn returned(&mut self, op: M::Op, index: usize, call: u64, ret: u64, output: M::Output) {
+    pub(super) fn returned(
+        &mut self,
+        op: M::Op,
+        index: usize,
+        call: u64,
+        ret: u64,
+        output: M::Output,
+    ) {
         let id = self.id(index);
         if self.recording.trace {
             let client = self.client;

@@ -257,11 +257,7 @@ pub fn replay_concurrent_scheduled_with<M, S>(
 /// What a failing replay shows: the first failure, its trace and history; and how many runs
 /// failed.
 type Shown = (
-    (
-        Failure,
-        Vec<String>,
-        Option<Vec<crate::report::RecordedOp>>,
-    ),
+    (Failure, Vec<String>, Option<Vec<crate::report::RecordedOp>>),
     u32,
 );
 

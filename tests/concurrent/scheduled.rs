@@ -140,8 +140,8 @@ fn replayed(program: &Program<TicketOp>, config: Config) -> Option<u32> {
 
 #[test]
 fn a_pasted_test_replays_the_schedules_the_run_tried() {
-    let result =
-        Runner::<Tickets>::new(under(Scheduler::Random, 5)).run_concurrent_default::<TightDispenser>();
+    let result = Runner::<Tickets>::new(under(Scheduler::Random, 5))
+        .run_concurrent_default::<TightDispenser>();
     assert_eq!(result.minimal_program, two_takes());
     // The minimal program was rerun 5 × 20 times: five rounds of the same 20 schedules.
     let (failed, runs) = result.report.reproduction.expect("a rate");

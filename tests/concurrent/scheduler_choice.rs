@@ -5,12 +5,16 @@ use stateprop::{Config, Scheduler};
 
 #[test]
 fn the_scheduler_is_chosen_by_name_and_a_bad_name_is_refused() {
-    let with = |v: &str| Config::default().with_vars(|n| (n == "STATEPROP_SCHEDULER").then(|| v.into()));
+    let with =
+        |v: &str| Config::default().with_vars(|n| (n == "STATEPROP_SCHEDULER").then(|| v.into()));
     assert_eq!(with("pct").unwrap().scheduler, Scheduler::Pct);
     assert_eq!(with("Random").unwrap().scheduler, Scheduler::Random);
     assert_eq!(with("threads").unwrap().scheduler, Scheduler::Threads);
     let e = with("loom").unwrap_err();
-    assert!(e.contains("STATEPROP_SCHEDULER=\"loom\" is not a scheduler"), "{e}");
+    assert!(
+        e.contains("STATEPROP_SCHEDULER=\"loom\" is not a scheduler"),
+        "{e}"
+    );
     let seed = Config::default()
         .with_vars(|n| (n == "STATEPROP_SCHEDULE_SEED").then(|| "0x2a".into()))
         .unwrap();
@@ -29,9 +33,15 @@ fn a_controlled_scheduler_without_the_feature_is_a_clear_error() {
                 .run_concurrent_default::<AtomicDispenser>()
         });
         let payload = run.expect_err("no silent fallback to threads");
-        let message = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
         assert!(message.starts_with("stateprop: "), "{message}");
-        assert!(message.contains("needs stateprop's `shuttle` feature"), "{message}");
+        assert!(
+            message.contains("needs stateprop's `shuttle` feature"),
+            "{message}"
+        );
         let replay = std::panic::catch_unwind(|| {
             stateprop::replay_concurrent_scheduled::<Tickets, AtomicDispenser>(
                 config,
@@ -39,7 +49,13 @@ fn a_controlled_scheduler_without_the_feature_is_a_clear_error() {
             )
         });
         let payload = replay.expect_err("no silent fallback to threads");
-        let message = payload.downcast_ref::<String>().cloned().unwrap_or_default();
-        assert!(message.contains("needs stateprop's `shuttle` feature"), "{message}");
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            message.contains("needs stateprop's `shuttle` feature"),
+            "{message}"
+        );
     }
 }
