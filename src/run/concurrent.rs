@@ -79,7 +79,12 @@ impl<M: Model> Runner<M> {
             match job.config.scheduler {
                 Scheduler::Threads => {
                     let executor = Threads::new(job.initial.clone(), factory).shape(shape);
-                    job.work(&executor, hb)
+                    let result = job.work(&executor, hb)?;
+                    #[cfg(feature = "shuttle")]
+                    if let Some(message) = result.report.failure.as_ref().and_then(outside) {
+                        return Err(message);
+                    }
+                    Ok(result)
                 }
                 #[cfg(feature = "shuttle")]
                 _ => {
@@ -243,6 +248,10 @@ pub fn replay_concurrent_scheduled_with<M, S>(
     let Some(((failure, trace, history), failed)) = shown else {
         return;
     };
+    #[cfg(feature = "shuttle")]
+    if let Some(message) = outside(&failure) {
+        panic!("stateprop: {message}");
+    }
     let reproduced = (repeats > 1).then_some((failed, repeats));
     fail_replay(
         &config,
@@ -310,6 +319,22 @@ fn schedule_config(c: &Config) -> String {
          .schedule_seed({:#x})\n            .repeats({})",
         c.schedule_seed, c.repeats
     )
+}
+
+/// Under the `shuttle` feature, a system built on `stateprop::sync` run on real threads fails
+/// at its first call, in shuttle: that is a misuse to explain, not the system's failure.
+#[cfg(feature = "shuttle")]
+fn outside(failure: &Failure) -> Option<String> {
+    let crate::failure::FailureKind::Panic { message } = &failure.kind else {
+        return None;
+    };
+    message.contains("from outside a Shuttle test").then(|| {
+        "the system uses `stateprop::sync`, whose types are shuttle's in a build with the \
+         `shuttle` feature and work only under its scheduler: choose one with \
+         Config::scheduler or STATEPROP_SCHEDULER=pct (or random), or build without the feature \
+         to run on real threads"
+            .to_string()
+    })
 }
 
 /// The error for a controlled scheduler asked of a build without it.

@@ -250,3 +250,37 @@ fn a_deadlock_found_by_the_scheduler_is_a_failure_not_a_crash() {
     assert!(message.contains("deadlock"), "{text}");
     assert_eq!(result.minimal_program, two_takes(), "{text}");
 }
+
+#[test]
+fn a_sync_system_on_real_threads_in_this_build_is_a_clear_error() {
+    // shuttle's types work only under its scheduler: a misuse, not a bug in the system.
+    let run = std::panic::catch_unwind(|| {
+        Runner::<Tickets>::new(pinned(1).scheduler(Scheduler::Threads))
+            .run_concurrent_default::<AtomicDispenser>()
+    });
+    let payload = run.expect_err("an error, not a report of the system");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("stateprop: the system uses `stateprop::sync`"),
+        "{message}"
+    );
+    assert!(message.contains("STATEPROP_SCHEDULER=pct"), "{message}");
+    let replay = std::panic::catch_unwind(|| {
+        stateprop::replay_concurrent_scheduled::<Tickets, AtomicDispenser>(
+            Config::default().ignore_env(),
+            &two_takes(),
+        )
+    });
+    let payload = replay.expect_err("an error, not a report of the system");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("stateprop: the system uses `stateprop::sync`"),
+        "{message}"
+    );
+}
