@@ -174,7 +174,39 @@ fn measure() {
             one::<Tickets, RacyDispenser>("dispenser: load, yield, store", mode, r, 2);
             one::<Counter, LostUpdateCounter>("counter: load, store(v+by)", mode, r, 3);
         }
+        correct::<Tickets, AtomicDispenser>("dispenser: fetch_add", mode);
+        correct::<Counter, AtomicCounter>("counter: fetch_add, load(SeqCst)", mode);
     }
+}
+
+/// A correct system over 10,000 cases: any failure is a false report.
+fn correct<M, S>(name: &str, mode: Scheduler)
+where
+    M: Model + Default + std::hash::Hash + Eq + Send,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ConcurrentSystem<M> + Default + 'static,
+{
+    let config = Config::default()
+        .ignore_env()
+        .persist(false)
+        .seed(1)
+        .cases(10_000)
+        .scheduler(mode)
+        .name("measure");
+    let start = std::time::Instant::now();
+    let result = Runner::<M>::new(config).run_concurrent_default::<S>();
+    println!(
+        "stateprop: {name:<30} | {:<7} | {} cases, {} | {:.1} s",
+        mode.name(),
+        result.report.stats.cases,
+        if result.failed() {
+            "FAILED (a false report)"
+        } else {
+            "no failure"
+        },
+        start.elapsed().as_secs_f64()
+    );
 }
 
 fn one<M, S>(name: &str, mode: Scheduler, repeats: u32, minimal: usize)

@@ -154,7 +154,7 @@ const PCT_DEPTH: usize = 3;
 
 /// A shuttle thread's stack: as large as the threads executor's, so a system that recurses
 /// deeply fails the same way in both modes (shuttle's default is 32 KiB).
-const STACK_SIZE: usize = 16 << 20;
+const STACK_SIZE: usize = 1 << 20;
 
 impl<M, S, F> Executor<M> for Scheduled<M, S, F>
 where
