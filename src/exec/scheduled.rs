@@ -370,3 +370,42 @@ where
         failure: failure.or(teardown.err()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{Counter, CounterOp};
+
+    fn program(by: i64) -> Program<CounterOp> {
+        Program::parallel(
+            vec![],
+            vec![vec![CounterOp::Add { by }], vec![CounterOp::Read]],
+        )
+    }
+
+    #[test]
+    fn consecutive_runs_of_a_program_cycle_through_its_schedules() {
+        let config = Config::default().repeats(3).schedule_seed(9);
+        let executor = Scheduled::<Counter, (), _>::new(Counter::default(), || (), &config);
+        let (a, b) = (program(1), program(2));
+        let runs: Vec<_> = [&a, &a, &a, &a, &b, &a]
+            .iter()
+            .map(|p| executor.next_schedule(p))
+            .collect();
+        let indices: Vec<u32> = runs.iter().map(|r| r.0).collect();
+        // Three schedules, then the first again; another program starts afresh, and so does
+        // the first one after it.
+        assert_eq!(indices, [0, 1, 2, 0, 0, 0]);
+        assert_eq!(runs[0].1, runs[3].1);
+        assert_eq!(runs[0].1, runs[5].1);
+        assert_ne!(runs[0].1, runs[1].1);
+        assert_ne!(runs[0].1, runs[4].1, "another program, other schedules");
+        let seed = |s| schedule_of(s, fingerprint(&a), 0);
+        assert_eq!(runs[0].1, seed(9));
+        assert_ne!(
+            seed(9),
+            seed(10),
+            "the schedule seed changes every schedule"
+        );
+    }
+}

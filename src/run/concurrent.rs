@@ -362,10 +362,12 @@ pub(super) fn rerun_env(config: &Config, code: &Config) -> String {
         let (lo, hi) = config.prefix_steps;
         env += &format!(" STATEPROP_PREFIX_STEPS={lo}..={hi}");
     }
-    if config.scheduler != code.scheduler {
+    // A controlled run's rerun line names its scheduler even when the code chose it: the report
+    // says which scheduler and which schedules failed.
+    if config.scheduler != code.scheduler || config.scheduler.is_controlled() {
         env += &format!(" STATEPROP_SCHEDULER={}", config.scheduler.name());
     }
-    if config.schedule_seed != code.schedule_seed {
+    if config.schedule_seed != code.schedule_seed || config.scheduler.is_controlled() {
         env += &format!(" STATEPROP_SCHEDULE_SEED={:#x}", config.schedule_seed);
     }
     env

@@ -44,6 +44,12 @@ fn the_tight_dispenser_is_found_in_every_seed_and_shrunk_to_two_takes() {
             let expected = format!("stateprop::Scheduler::{scheduler:?})");
             assert!(pasted.contains(&expected), "{pasted}");
             assert!(pasted.contains(".schedule_seed(0x0)"), "{pasted}");
+            // So does the line to rerun the test.
+            let rerun = format!(
+                "STATEPROP_SCHEDULER={} STATEPROP_SCHEDULE_SEED=0x0",
+                scheduler.name()
+            );
+            assert!(text.contains(&rerun), "{text}");
         }
     }
 }
