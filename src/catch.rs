@@ -16,23 +16,31 @@ fn install_hook() {
     ONCE.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if CAPTURING.with(Cell::get) {
-                let payload = info.payload();
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "non-string panic payload".to_string());
-                let text = match info.location() {
-                    Some(l) => format!("{message} (at {}:{})", l.file(), l.line()),
-                    None => message,
-                };
-                CAUGHT.with(|c| *c.borrow_mut() = Some(text));
-            } else {
+            if !capture(info) {
                 previous(info);
             }
         }));
     });
+}
+
+/// Keeps the panic's message for [`catch`] if this thread is capturing, and says whether it
+/// did; for a hook installed over this one (the controlled scheduler's) that must stay as quiet.
+pub(crate) fn capture(info: &panic::PanicHookInfo<'_>) -> bool {
+    if !CAPTURING.with(Cell::get) {
+        return false;
+    }
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_string());
+    let text = match info.location() {
+        Some(l) => format!("{message} (at {}:{})", l.file(), l.line()),
+        None => message,
+    };
+    CAUGHT.with(|c| *c.borrow_mut() = Some(text));
+    true
 }
 
 /// Marks the current thread as capturing for its lifetime (the runner's worker thread).

@@ -94,6 +94,18 @@ pub struct Config {
     /// and assert what those give: a `STATEPROP_SEED` exported for the whole suite must not
     /// change their meaning.
     pub read_env: bool,
+    /// What interleaves a concurrent run's branches: real threads ([`Scheduler::Threads`]), or
+    /// the controlled scheduler of the `shuttle` feature ([`Scheduler::Random`],
+    /// [`Scheduler::Pct`]), under which the interleaving comes from a seed and replays exactly.
+    /// `STATEPROP_SCHEDULER=threads|random|pct`. Default threads. Asking for a controlled one in
+    /// a build without the feature is an error, not a fallback to threads.
+    pub scheduler: Scheduler,
+    /// Under a controlled scheduler, the seed that every run's schedule is drawn from, together
+    /// with the program and the run's index (`0..repeats`): so a program replays the same
+    /// schedules in any later run, a saved one included, and a pasted test replays them with
+    /// this seed alone. `STATEPROP_SCHEDULE_SEED` (decimal or `0x` hex). Default 0: change it to
+    /// explore other schedules of the same programs.
+    pub schedule_seed: u64,
     /// Whether `cases` was set by [`Config::cases`] or the environment: a concurrent run
     /// replaces only the sequential default.
     cases_set: bool,
@@ -122,6 +134,8 @@ impl Default for Config {
             prefix_steps: (0, 4),
             repeats: DEFAULT_REPEATS,
             read_env: true,
+            scheduler: Scheduler::Threads,
+            schedule_seed: 0,
             cases_set: false,
         }
     }
@@ -244,6 +258,16 @@ impl Config {
         self.repeats = runs.max(1);
         self
     }
+    /// See [`Config::scheduler`].
+    pub fn scheduler(mut self, scheduler: Scheduler) -> Self {
+        self.scheduler = scheduler;
+        self
+    }
+    /// See [`Config::schedule_seed`].
+    pub fn schedule_seed(mut self, seed: u64) -> Self {
+        self.schedule_seed = seed;
+        self
+    }
     /// See [`Config::regression_file`].
     pub fn regression_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.regression_file = Some(path.into());
@@ -359,6 +383,14 @@ impl Config {
         if let Some((n, v)) = get(&["STATEPROP_REPEATS"]) {
             self.repeats = parse_u64(n, &v)?.clamp(1, 10_000) as u32;
         }
+        if let Some((n, v)) = get(&["STATEPROP_SCHEDULER"]) {
+            self.scheduler = Scheduler::parse(&v).ok_or_else(|| {
+                format!("{n}={v:?} is not a scheduler: use threads, random or pct")
+            })?;
+        }
+        if let Some((n, v)) = get(&["STATEPROP_SCHEDULE_SEED"]) {
+            self.schedule_seed = parse_u64(n, &v)?;
+        }
         Ok(self)
     }
 }
@@ -388,7 +420,49 @@ const VARIABLES: &[&str] = &[
     "STATEPROP_BRANCH_STEPS",
     "STATEPROP_PREFIX_STEPS",
     "STATEPROP_REPEATS",
+    "STATEPROP_SCHEDULER",
+    "STATEPROP_SCHEDULE_SEED",
 ];
+
+/// What interleaves the branches of a concurrent run (see [`Config::scheduler`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Scheduler {
+    /// Real threads, released together: finds races in systems built on any types, by chance.
+    #[default]
+    Threads,
+    /// shuttle's random scheduler (feature `shuttle`): at every point where the system touches a
+    /// `stateprop::sync` type, a thread chosen at random from the seed runs next.
+    Random,
+    /// shuttle's PCT scheduler (feature `shuttle`): random thread priorities with a few
+    /// priority changes, which gives every bug of a small depth a known chance per run.
+    Pct,
+}
+
+impl Scheduler {
+    /// Its name in `STATEPROP_SCHEDULER` and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheduler::Threads => "threads",
+            Scheduler::Random => "random",
+            Scheduler::Pct => "pct",
+        }
+    }
+
+    /// Whether this is a controlled scheduler (seeded, replayable; needs the `shuttle` feature).
+    pub fn is_controlled(self) -> bool {
+        self != Scheduler::Threads
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "threads" => Some(Scheduler::Threads),
+            "random" => Some(Scheduler::Random),
+            "pct" => Some(Scheduler::Pct),
+            _ => None,
+        }
+    }
+}
 
 /// Fewest and most branches of a concurrent program.
 const MIN_BRANCHES: usize = 2;

@@ -6,6 +6,9 @@
 //! - `threads`: the prefix on the calling thread, then each branch on a thread of its own,
 //!   recording a history with step ids for the caller's judges; it generates parallel programs
 //!   of the shape `parallel` draws per case.
+//! - `scheduled` (feature `shuttle`): the threads executor's programs, each run inside one
+//!   execution of shuttle's controlled scheduler, its interleaving drawn from a seed that the
+//!   program and the run's index decide, so it replays exactly.
 //! - `tasks` (feature `tokio`): the same for `async` systems, each branch a task on a
 //!   multi-threaded tokio runtime.
 //! - `watchdog`: hang detection, shared by every executor, timing each branch thread apart.
@@ -18,6 +21,8 @@
 //! the executor, so any executor gets them.
 
 pub(crate) mod parallel;
+#[cfg(feature = "shuttle")]
+pub(crate) mod scheduled;
 pub(crate) mod sequential;
 #[cfg(feature = "tokio")]
 pub(crate) mod tasks;

@@ -273,9 +273,10 @@ where
 }
 
 /// An operation as recorded, with the step it ran.
-type Recorded<M> = (StepId, Operation<<M as Model>::Op, <M as Model>::Output>);
+pub(super) type Recorded<M> = (StepId, Operation<<M as Model>::Op, <M as Model>::Output>);
 
-/// What one thread (the prefix, or a branch) recorded. The tasks executor records the same.
+/// What one thread (the prefix, or a branch) recorded; the scheduled and tasks executors record
+/// the same.
 pub(super) struct Lane<M: Model> {
     client: u64,
     pub(super) branch: Option<u16>,
@@ -362,7 +363,7 @@ impl<M: Model> Lane<M> {
 }
 
 /// How one call went.
-enum Called<Op, Out> {
+pub(super) enum Called<Op, Out> {
     /// It returned `output`; with the bound operation and its call and return times.
     Returned(Op, u64, u64, Out),
     /// It panicked after being invoked at the given time: its outcome is unknown.
@@ -373,7 +374,7 @@ enum Called<Op, Out> {
 
 /// Binds `op`'s vars in `outputs`, then calls the system, timing the call on `clock` and
 /// beating on `beat` around it.
-fn call<M: Model, S: ConcurrentSystem<M>>(
+pub(super) fn call<M: Model, S: ConcurrentSystem<M>>(
     sut: &S,
     op: &M::Op,
     id: StepId,
@@ -464,7 +465,7 @@ where
 }
 
 /// One branch, in order, until its end or its first failure.
-fn run_branch<M: Model, S: ConcurrentSystem<M>>(
+pub(super) fn run_branch<M: Model, S: ConcurrentSystem<M>>(
     lane: &mut Lane<M>,
     sut: &S,
     ops: &[M::Op],

@@ -9,7 +9,8 @@ mod rerun;
 mod tasks;
 
 pub use concurrent::{
-    check_concurrent, check_concurrent_with, replay_concurrent, replay_concurrent_with,
+    check_concurrent, check_concurrent_with, replay_concurrent, replay_concurrent_scheduled,
+    replay_concurrent_scheduled_with, replay_concurrent_with,
 };
 #[cfg(feature = "tokio")]
 pub use tasks::{check_async, check_async_with, replay_async, replay_async_with};

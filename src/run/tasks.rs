@@ -4,7 +4,7 @@
 //! [`Config::repeats`] runs per case, linearizability unless other judges are chosen, shrinking,
 //! regression files and the report; its pasteable test calls [`replay_async`].
 
-use super::concurrent::replay_parallel;
+use super::concurrent::{replay_parallel, replay_runs};
 use super::{conclude, RunResult, Runner};
 use crate::config::Config;
 use crate::exec::parallel::ParallelShape;
@@ -121,7 +121,13 @@ pub fn replay_async_with<M, S>(
     M::Output: Send + Sync,
     S: AsyncSystem<M> + 'static,
 {
-    replay_parallel(initial, program, move |start, config| {
-        Tasks::new(start, factory, ParallelShape::of(config))
-    });
+    replay_parallel(
+        Config::default(),
+        initial,
+        program,
+        move |start, config, owned, hb| {
+            let executor = Tasks::new(start, factory, ParallelShape::of(config));
+            replay_runs(&executor, owned, config.repeats, config.verbose > 0, hb)
+        },
+    );
 }

@@ -5,10 +5,18 @@
 #[allow(dead_code)]
 mod tickets;
 
+// Under the `shuttle` feature the example's systems use shuttle's types, which run only under the
+// controlled scheduler: the threads tests run in the normal build, `scheduled` in that one.
+#[cfg(not(feature = "shuttle"))]
 mod dispenser;
+#[cfg(not(feature = "shuttle"))]
 mod failures;
+#[cfg(not(feature = "shuttle"))]
 mod saved;
-#[cfg(feature = "tokio")]
+#[cfg(feature = "shuttle")]
+mod scheduled;
+mod scheduler_choice;
+#[cfg(all(feature = "tokio", not(feature = "shuttle")))]
 mod tasks;
 
 use stateprop::{Config, Program};

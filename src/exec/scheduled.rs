@@ -1,0 +1,411 @@
+//! The scheduled executor (feature `shuttle`): the threads executor's program, run inside one
+//! execution of shuttle's controlled scheduler, so the interleaving of the branches comes from a
+//! seed instead of the operating system.
+//!
+//! Each run builds the system, runs the prefix, then each branch as a shuttle thread; shuttle
+//! runs one thread at a time and picks which one runs on at every point where the system touches
+//! a [`crate::sync`] type. The history is recorded exactly as the threads executor records it
+//! (the same lanes, the same logical clock advanced before each call and after it returns), so
+//! the judges, the shrinker and the report take it unchanged. Because the scheduler switches
+//! only at those points, recording adds no switch of its own: the intervals bound the real
+//! calls and no real-time order is invented.
+//!
+//! # Which schedule a run gets
+//!
+//! Run `r` of a program (counted `0..repeats` over consecutive runs of the same program, then
+//! again from 0) is scheduled from a seed mixed from [`Config::schedule_seed`], a fingerprint
+//! of the program (its steps as Rust) and `r`. So `repeats` consecutive runs of a program always
+//! try the same `repeats` schedules: a shrink candidate that failed once fails again, a rerun
+//! reproduces the same rate, a saved program replays its schedules in a later run whatever that
+//! run's seed, and a pasted test needs only the scheduler and the schedule seed.
+//!
+//! # What becomes a failure
+//!
+//! A panic in the system is an unknown outcome, as on threads. What shuttle itself stops a run
+//! for (a deadlock among the branches, a run past its step bound, a thread left blocked) is
+//! caught around the execution and reported as that run's failure, with shuttle's message.
+
+use super::parallel::ParallelShape;
+use super::threads::{call, merge, run_branch, Called, ConcurrentSystem, Lane};
+use super::watchdog::{Beat, Heartbeat};
+use super::{Execution, Executor, Generated, Recording};
+use crate::catch::catch;
+use crate::config::{Config, Scheduler};
+use crate::failure::{Failure, FailureKind};
+use crate::generate::{CaseGenerator, GenError};
+use crate::hash::mix;
+use crate::history::History;
+use crate::program::{Program, StepId};
+use crate::spec::{Model, StateMachine};
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+/// Runs every program under shuttle, one controlled execution per run (two for PCT, whose first
+/// only measures the run).
+pub(crate) struct Scheduled<M, S, F> {
+    initial: M,
+    /// Called inside the execution, so the system's `stateprop::sync` types belong to it; behind
+    /// a lock because shuttle asks for a body it could share between threads.
+    factory: Arc<Mutex<F>>,
+    shape: ParallelShape,
+    scheduler: Scheduler,
+    schedule_seed: u64,
+    repeats: u32,
+    /// The fingerprint of the program run last, and the index its next run gets.
+    next: Cell<Option<(u64, u32)>>,
+    system: PhantomData<fn() -> S>,
+}
+
+impl<M, S, F> Scheduled<M, S, F> {
+    /// An executor of programs of `config`'s shape under `config.scheduler`, building a fresh
+    /// system with `factory` for every run.
+    pub(crate) fn new(initial: M, factory: F, config: &Config) -> Self {
+        Scheduled {
+            initial,
+            factory: Arc::new(Mutex::new(factory)),
+            shape: ParallelShape::of(config),
+            scheduler: config.scheduler,
+            schedule_seed: config.schedule_seed,
+            repeats: config.repeats.max(1),
+            next: Cell::new(None),
+            system: PhantomData,
+        }
+    }
+
+    /// The schedule seed of the next run of `program`, counting the run.
+    fn next_schedule<Op: StateMachine>(&self, program: &Program<Op>) -> (u32, u64) {
+        let print = fingerprint(program);
+        let index = match self.next.get() {
+            Some((last, index)) if last == print => index % self.repeats,
+            _ => 0,
+        };
+        self.next.set(Some((print, index + 1)));
+        (index, schedule_of(self.schedule_seed, print, index))
+    }
+}
+
+thread_local! {
+    /// Whether this thread is running a controlled execution (all its shuttle threads run on
+    /// it, one at a time).
+    static INSIDE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the thread as inside a controlled execution until dropped.
+struct Inside(bool);
+
+impl Inside {
+    fn enter() -> Self {
+        Inside(INSIDE.with(|i| i.replace(true)))
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        INSIDE.with(|i| i.set(self.0));
+    }
+}
+
+/// shuttle's panic hook prints a line for every panic inside an execution, even one the
+/// executor catches as the system's unknown outcome; over it goes a hook that, inside an
+/// execution on a capturing thread, only keeps the message for the report.
+fn quiet_shuttle_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = crate::catch::catch_quietly(|| ());
+        // shuttle installs its hook at its first execution: have it do so now, beneath ours.
+        let empty = shuttle::scheduler::RandomScheduler::new_from_seed(0, 1);
+        shuttle::Runner::new(empty, shuttle::Config::new()).run(|| {});
+        let below = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !(INSIDE.with(Cell::get) && crate::catch::capture(info)) {
+                below(info);
+            }
+        }));
+    });
+}
+
+/// A program's steps as Rust, hashed: the same in every process and every run.
+pub(crate) fn fingerprint<Op: StateMachine>(program: &Program<Op>) -> u64 {
+    let mut h = 0xC0FF_EE00_u64;
+    for (id, op) in program.steps() {
+        for b in format!("{id}:{};", op.to_rust()).bytes() {
+            h = mix(h ^ u64::from(b));
+        }
+    }
+    h
+}
+
+/// The seed of run `index` of the program with fingerprint `print`.
+pub(crate) fn schedule_of(schedule_seed: u64, print: u64, index: u32) -> u64 {
+    mix(mix(schedule_seed ^ mix(print)) ^ u64::from(index))
+}
+
+/// What the body of an execution hands back.
+struct Ran<M: Model> {
+    lanes: Vec<Lane<M>>,
+    failure: Option<Failure>,
+}
+
+/// The depth shuttle's PCT scheduler is given: most races between a few operations need one or
+/// two priority changes, and each extra one lowers the chance of every other schedule.
+const PCT_DEPTH: usize = 3;
+
+/// A shuttle thread's stack: as large as the threads executor's, so a system that recurses
+/// deeply fails the same way in both modes (shuttle's default is 32 KiB).
+const STACK_SIZE: usize = 1 << 20;
+
+impl<M, S, F> Executor<M> for Scheduled<M, S, F>
+where
+    M: Model + 'static,
+    M::Op: Send + Sync + 'static,
+    M::Output: Send + Sync + 'static,
+    S: ConcurrentSystem<M> + 'static,
+    F: Fn() -> S + Send + 'static,
+{
+    fn initial(&self) -> &M {
+        &self.initial
+    }
+
+    fn execute(
+        &self,
+        program: &Program<M::Op>,
+        recording: Recording,
+        hb: &Heartbeat,
+    ) -> Execution<M> {
+        hb.restart_steps();
+        let (index, seed) = self.next_schedule(program);
+        let beats = hb.watch_branches(program.branches.len());
+        let slot: Arc<Mutex<Option<Ran<M>>>> = Arc::new(Mutex::new(None));
+        let body = {
+            let factory = Arc::clone(&self.factory);
+            let program = Arc::new(program.clone());
+            let beats = Arc::clone(&beats);
+            let slot = Arc::clone(&slot);
+            move || {
+                let ran = run_program::<M, S, F>(&factory, &program, recording, &beats);
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(ran);
+            }
+        };
+        let mut config = shuttle::Config::new();
+        config.stack_size = STACK_SIZE;
+        // The failing schedule is ours to report (as a seed); shuttle's own text for a panic
+        // would print past the report.
+        config.failure_persistence = shuttle::FailurePersistence::None;
+        config.silence_warnings = true;
+        quiet_shuttle_hook();
+        let _inside = Inside::enter();
+        let stopped = catch(|| match self.scheduler {
+            Scheduler::Pct => {
+                // shuttle's PCT learns how many scheduling decisions a run makes from a first
+                // run in oldest-thread-first order, and places its priority changes among them
+                // from the second run on: without that first run it never preempts anything.
+                // Both runs are deterministic; the second one's result is kept.
+                let pct = shuttle::scheduler::PctScheduler::new_from_seed(seed, PCT_DEPTH, 2);
+                shuttle::Runner::new(pct, config).run(body)
+            }
+            _ => {
+                let random = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
+                shuttle::Runner::new(random, config).run(body)
+            }
+        })
+        .err();
+        hb.unwatch_branches();
+        let ran = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let schedule = format!(
+            "schedule: {} scheduler, run {index}, seed {seed:#x}",
+            self.scheduler.name()
+        );
+        let Some(Ran { mut lanes, failure }) = ran else {
+            let message = stopped.unwrap_or_else(|| "the execution ended early".to_string());
+            let last = program.steps().last();
+            return Execution {
+                failure: Some(Failure {
+                    step: last.map(|(id, _)| id),
+                    op: last.map(|(_, op)| op.to_rust()),
+                    kind: FailureKind::Panic {
+                        message: format!("the controlled scheduler stopped the run: {message}"),
+                    },
+                }),
+                history: recording.history.then(History::new),
+                trace: if recording.trace {
+                    vec![schedule]
+                } else {
+                    Vec::new()
+                },
+            };
+        };
+        let mut trace = Vec::new();
+        if recording.trace {
+            trace.push(schedule);
+        }
+        trace.extend(lanes.iter_mut().flat_map(|l| l.trace.drain(..)));
+        Execution {
+            failure,
+            history: recording.history.then(|| merge(&mut lanes)),
+            trace,
+        }
+    }
+
+    /// As the threads executor: the whole parallel program is generated first, then run once
+    /// (the run loop repeats it).
+    fn execute_generated(
+        &self,
+        plan: &mut CaseGenerator,
+        recording: Recording,
+        hb: &Heartbeat,
+        rules: &mut [(&'static str, u64)],
+    ) -> Result<Generated<M>, (GenError, usize)> {
+        let program = self
+            .shape
+            .generate(&self.initial, plan, None)
+            .map_err(|e| (e, 0))?;
+        for (_, op) in program.steps() {
+            rules[op.rule_index()].1 += 1;
+        }
+        let execution = self.execute(&program, recording, hb);
+        Ok(Generated {
+            execution,
+            ran: program.len(),
+        })
+    }
+}
+
+/// One run, inside a shuttle execution: build the system, the prefix on the main thread, the
+/// branches on shuttle threads, then teardown.
+fn run_program<M, S, F>(
+    factory: &Mutex<F>,
+    program: &Program<M::Op>,
+    recording: Recording,
+    beats: &[Beat],
+) -> Ran<M>
+where
+    M: Model,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ConcurrentSystem<M>,
+    F: Fn() -> S,
+{
+    let build = || (factory.lock().unwrap_or_else(|e| e.into_inner()))();
+    let mut sut = match catch(build) {
+        Ok(sut) => sut,
+        Err(message) => {
+            let failure = Failure {
+                step: None,
+                op: None,
+                kind: FailureKind::Panic { message },
+            };
+            return Ran {
+                lanes: Vec::new(),
+                failure: Some(failure),
+            };
+        }
+    };
+    let clock = AtomicU64::new(0);
+    // The prefix's steps are not watched for hangs here (the worker's beat cannot enter the
+    // execution); a deadlock or a spin among them is shuttle's to stop.
+    let prefix_beat = Beat::default();
+    let mut prefix = Lane::<M>::new(0, recording);
+    let mut failure = None;
+    for (i, op) in program.prefix.iter().enumerate() {
+        let outputs = prefix.outputs.as_slice();
+        match call(&sut, op, StepId::prefix(i), outputs, &clock, &prefix_beat) {
+            Called::Returned(bound, call, ret, out) => prefix.returned(bound, i, call, ret, out),
+            Called::Panicked(bound, call, f) => {
+                prefix.unknown(bound, StepId::prefix(i), call);
+                failure = Some(f);
+                break;
+            }
+            Called::Unbound(f) => {
+                failure = Some(f);
+                break;
+            }
+        }
+    }
+    let mut lanes = vec![prefix];
+    if failure.is_none() && !program.branches.is_empty() {
+        let prefix_outputs = &lanes[0].outputs;
+        let (sut_ref, clock_ref) = (&sut, &clock);
+        let branches: Vec<Lane<M>> = shuttle::thread::scope(|scope| {
+            let handles: Vec<_> = program
+                .branches
+                .iter()
+                .enumerate()
+                .map(|(b, ops)| {
+                    let beat = &beats[b];
+                    scope.spawn(move || {
+                        // `Program::parallel` keeps the count within u16.
+                        let mut lane = Lane::new(b as u64 + 1, recording);
+                        run_branch(&mut lane, sut_ref, ops, prefix_outputs, clock_ref, beat);
+                        lane
+                    })
+                })
+                .collect();
+            // A branch catches the system's panics; one that escapes is stateprop's own.
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        failure = branches
+            .iter()
+            .filter_map(|lane| lane.failure.clone())
+            .min_by_key(|(when, _)| *when)
+            .map(|(_, f)| f);
+        lanes.extend(branches);
+    }
+    let teardown = catch(|| sut.teardown()).map_err(|message| {
+        let last = program.steps().last();
+        Failure {
+            step: last.map(|(id, _)| id),
+            op: last.map(|(_, op)| op.to_rust()),
+            kind: FailureKind::Panic {
+                message: format!("in teardown: {message}"),
+            },
+        }
+    });
+    Ran {
+        lanes,
+        failure: failure.or(teardown.err()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{Counter, CounterOp};
+
+    fn program(by: i64) -> Program<CounterOp> {
+        Program::parallel(
+            vec![],
+            vec![vec![CounterOp::Add { by }], vec![CounterOp::Read]],
+        )
+    }
+
+    #[test]
+    fn consecutive_runs_of_a_program_cycle_through_its_schedules() {
+        let config = Config::default().repeats(3).schedule_seed(9);
+        let executor = Scheduled::<Counter, (), _>::new(Counter::default(), || (), &config);
+        let (a, b) = (program(1), program(2));
+        let runs: Vec<_> = [&a, &a, &a, &a, &b, &a]
+            .iter()
+            .map(|p| executor.next_schedule(p))
+            .collect();
+        let indices: Vec<u32> = runs.iter().map(|r| r.0).collect();
+        // Three schedules, then the first again; another program starts afresh, and so does
+        // the first one after it.
+        assert_eq!(indices, [0, 1, 2, 0, 0, 0]);
+        assert_eq!(runs[0].1, runs[3].1);
+        assert_eq!(runs[0].1, runs[5].1);
+        assert_ne!(runs[0].1, runs[1].1);
+        assert_ne!(runs[0].1, runs[4].1, "another program, other schedules");
+        let seed = |s| schedule_of(s, fingerprint(&a), 0);
+        assert_eq!(runs[0].1, seed(9));
+        assert_ne!(
+            seed(9),
+            seed(10),
+            "the schedule seed changes every schedule"
+        );
+    }
+}
