@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 mod tickets;
 
+mod correct;
 mod dispenser;
 mod failures;
 mod saved;
