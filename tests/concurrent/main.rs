@@ -8,6 +8,7 @@ mod tickets;
 mod correct;
 mod dispenser;
 mod failures;
+mod races;
 mod saved;
 
 use stateprop::{Config, Program};
