@@ -72,6 +72,17 @@ fn assert_found_and_minimal<Op>(
             matches!(failure.kind, FailureKind::History(_)),
             "{race}, seed {seed}: a linearizability violation, not {failure:?}"
         );
+        // The report draws the failing run's history and marks the operation it cannot place.
+        for line in [
+            "time downward",
+            "(cannot take effect)",
+            "stateprop: why: no order",
+        ] {
+            assert!(
+                text.contains(line),
+                "{race}, seed {seed}: no {line:?}\n{text}"
+            );
+        }
         let (failed, runs) = result.report.reproduction.expect("a rate");
         assert!(
             failed > 0,
