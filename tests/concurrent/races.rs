@@ -3,11 +3,13 @@
 //! stale values of each other's writes (which the session judge accepts and the
 //! linearizability judge does not).
 //!
-//! Every racy section holds a `yield_now` where the bug's window is: on a machine with two
-//! cores shared with other builds, a window of a few instructions is seldom hit by two threads
-//! released together (see docs/concurrent.md, "How the default number of repeats was chosen"),
-//! while a yield lets the other thread in as a preemption there would. The bug is the same with
-//! or without it; the yield only makes the test about the shrinking, not about luck.
+//! Every racy section holds a window where the bug is: on a machine with two cores shared with
+//! other builds, a window of a few instructions is seldom hit by two threads released together
+//! (see docs/concurrent.md, "How the default number of repeats was chosen"), while a yield lets
+//! the other thread in as a preemption there would. The check-then-act has one `yield_now`; the
+//! races that need one operation to fall inside another, or to end first, hold theirs open for
+//! a random few hundred microseconds of wall time ([`window`]; each system says why). The bug is
+//! the same without them; the windows only make the tests about the shrinking, not about luck.
 //!
 //! The seeds are pinned (`Config::ignore_env`); the default run asserts five seeds per race.
 //! `RACES_SEEDS=20 cargo test --test concurrent races:: -- --nocapture --test-threads 1` asserts
@@ -22,6 +24,10 @@
 //! | check-then-act | 44 | 0.08 s | 0.02 s | 93 of 100 (min 78) |
 //! | torn read | 3 | 0.08 s | 0.16 s | 47 of 100 (min 41) |
 //! | stale replica | 3 | 0.02 s | 0.03 s | 100 of 100 |
+
+#[path = "../support/quotes.rs"]
+#[allow(dead_code)]
+mod quotes;
 
 use crate::pinned;
 use stateprop::check::{Access, Guarantee, ReadsWrites};
@@ -446,4 +452,10 @@ fn stale_reads_of_other_clients_fail_the_linearizability_judge() {
     );
     let text = result.report.text();
     assert!(text.contains("the history is not linearizable"), "{text}");
+    // docs/concurrent.md quotes this report: it is the same on every run (the store is wrong
+    // whatever the interleaving).
+    let anchor = "a write in the prefix and a read in one branch (seed 5):";
+    let doc = quotes::read("docs/concurrent.md");
+    let quote = quotes::block_after(&doc, "docs/concurrent.md", anchor);
+    quotes::assert_excerpt("docs/concurrent.md", anchor, &quote, &text);
 }
