@@ -24,7 +24,7 @@ const MAX_CELL: usize = 40;
 /// What the diagram marks: the operation a judge found at fault, and the words beside its return.
 pub(super) struct Mark {
     pub(super) step: StepId,
-    pub(super) label: &'static str,
+    pub(super) label: String,
 }
 
 /// The diagram's lines, each starting with `stateprop:`; `branches` is the program's branch
@@ -136,7 +136,7 @@ mod tests {
         ];
         let mark = Mark {
             step: StepId::in_branch(1, 0),
-            label: "cannot take effect",
+            label: "cannot take effect".to_string(),
         };
         let lines = diagram(&history, 2, Some(&mark));
         let expected = [

@@ -237,3 +237,31 @@ fn a_sequential_history_gets_no_diagram() {
     let text = r.text();
     assert!(!text.contains("time downward"), "{text}");
 }
+
+#[test]
+fn a_broken_session_guarantee_marks_its_later_step() {
+    use crate::check::Guarantee;
+    use crate::failure::HistoryViolation;
+    use crate::program::StepId;
+    let mut r = stale_read();
+    let (earlier, later) = (StepId::prefix(0), StepId::in_branch(1, 1));
+    r.failure = Some(Failure::new(
+        None,
+        FailureKind::History(Box::new(HistoryViolation::SessionGuarantee {
+            guarantee: Guarantee::ReadYourWrites,
+            session: 2,
+            earlier,
+            later,
+            involved: vec![earlier, later],
+            others: 0,
+        })),
+    ));
+    let text = r.text();
+    assert!(
+        text.contains("|                   | <- None  (breaks read your writes)\n"),
+        "{text}"
+    );
+    // The why line belongs to linearizability: the cause says which guarantee broke.
+    assert!(!text.contains("stateprop: why:"), "{text}");
+    assert!(!text.contains("cannot take effect)"), "{text}");
+}

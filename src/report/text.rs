@@ -181,7 +181,8 @@ impl Report {
     }
 
     /// For a parallel program, the recorded history as a diagram (see [`super::diagram`]), the
-    /// operation a linearizability judge could not place marked.
+    /// operation a linearizability judge could not place, or the later step of a broken session
+    /// guarantee, marked.
     fn write_diagram(&self, t: &mut String) {
         let Some(history) = &self.history else {
             return;
@@ -194,7 +195,13 @@ impl Report {
             FailureKind::History(v) => match &**v {
                 HistoryViolation::NotLinearizable { blocked, .. } => Some(diagram::Mark {
                     step: *blocked,
-                    label: "cannot take effect",
+                    label: "cannot take effect".to_string(),
+                }),
+                HistoryViolation::SessionGuarantee {
+                    guarantee, later, ..
+                } => Some(diagram::Mark {
+                    step: *later,
+                    label: format!("breaks {guarantee}"),
                 }),
                 _ => None,
             },
