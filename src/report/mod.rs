@@ -3,6 +3,7 @@
 //! The text is deterministic: the same seed gives the same report, byte for byte. Wall-clock
 //! figures are kept out of it and printed on a separate `stateprop: timing:` line.
 
+mod diagram;
 mod json;
 mod text;
 

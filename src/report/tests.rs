@@ -142,3 +142,126 @@ fn a_sequential_program_stays_a_flat_list_and_a_test() {
     );
     assert!(!text.contains("branch"), "{text}");
 }
+
+/// The parallel report with a linearizability violation and the history of the run that showed
+/// it: branch 1 deleted the key, then branch 0 read the old value after the delete returned.
+fn stale_read() -> Report {
+    use crate::failure::HistoryViolation;
+    use crate::program::StepId;
+    let mut r = parallel();
+    let blocked = StepId::in_branch(0, 0);
+    r.failure = Some(Failure::new(
+        None,
+        FailureKind::History(Box::new(HistoryViolation::NotLinearizable {
+            partition: None,
+            linearized: vec![StepId::prefix(0), StepId::in_branch(1, 0)],
+            blocked,
+            state: "Kv { map: {} }".to_string(),
+            expected: Some("None".to_string()),
+            actual: Some("Some(2)".to_string()),
+        })),
+    ));
+    let op = |step: StepId, client, op: &str, out: &str, call, ret| super::RecordedOp {
+        step,
+        client,
+        op: op.to_string(),
+        output: Some(out.to_string()),
+        call,
+        ret: Some(ret),
+    };
+    r.history = Some(vec![
+        op(
+            StepId::prefix(0),
+            0,
+            "KvOp::Put { key: 1, value: 2 }",
+            "None",
+            0,
+            1,
+        ),
+        op(
+            StepId::in_branch(1, 0),
+            2,
+            "KvOp::Delete { key: 1 }",
+            "Some(2)",
+            2,
+            3,
+        ),
+        op(blocked, 1, "KvOp::Get { key: 1 }", "Some(2)", 4, 5),
+        op(
+            StepId::in_branch(1, 1),
+            2,
+            "KvOp::Get { key: 1 }",
+            "None",
+            6,
+            7,
+        ),
+    ]);
+    r
+}
+
+#[test]
+fn a_concurrent_failure_shows_its_history_as_a_diagram_and_says_why() {
+    let text = stale_read().text();
+    let diagram = "\
+stateprop:   branch 0 step 0: KvOp::Get { key: 1 } -> Some(2) (client 1, 4..5)
+stateprop: the history as recorded, time downward (`->` invoked, `<-` returned):
+stateprop:   prefix                      | branch 0                         | branch 1
+stateprop:   Put { key: 1, value: 2 } -> |                                  |
+stateprop:   <- None                     |                                  |
+stateprop:                               |                                  | Delete { key: 1 } ->
+stateprop:                               |                                  | <- Some(2)
+stateprop:                               | Get { key: 1 } ->                |
+stateprop:                               | <- Some(2)  (cannot take effect) |
+stateprop:                               |                                  | Get { key: 1 } ->
+stateprop:                               |                                  | <- None
+stateprop: why: no order of these operations that keeps real time (one that returned before \
+another was invoked comes first) gives every answer the system gave; the longest order that does \
+(2 operations) leaves the model in state Kv { map: {} }, and there branch 0 step 0 returned \
+Some(2) where the model returns None
+";
+    assert!(text.contains(diagram), "{text}");
+    // After the cause and the program, before the rerun lines.
+    let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s:?} in {text}"));
+    assert!(at("stateprop: cause:") < at("stateprop: minimal program"));
+    assert!(at("stateprop: minimal program") < at("time downward"));
+    assert!(at("time downward") < at("stateprop: found by case"));
+}
+
+#[test]
+fn a_sequential_history_gets_no_diagram() {
+    let mut r = stale_read();
+    r.minimal_rust = Program::sequential(vec!["KvOp::Get { key: 1 }".to_string()]);
+    if let Some(h) = r.history.as_mut() {
+        h.retain(|op| op.step.branch.is_none());
+    }
+    let text = r.text();
+    assert!(!text.contains("time downward"), "{text}");
+}
+
+#[test]
+fn a_broken_session_guarantee_marks_its_later_step() {
+    use crate::check::Guarantee;
+    use crate::failure::HistoryViolation;
+    use crate::program::StepId;
+    let mut r = stale_read();
+    let (earlier, later) = (StepId::prefix(0), StepId::in_branch(1, 1));
+    r.failure = Some(Failure::new(
+        None,
+        FailureKind::History(Box::new(HistoryViolation::SessionGuarantee {
+            guarantee: Guarantee::ReadYourWrites,
+            session: 2,
+            earlier,
+            later,
+            involved: vec![earlier, later],
+            others: 0,
+        })),
+    ));
+    let text = r.text();
+    assert!(
+        text.contains("|                   | <- None  (breaks read your writes)\n"),
+        "{text}"
+    );
+    // The why line belongs to linearizability: the cause says which guarantee broke.
+    assert!(!text.contains("stateprop: why:"), "{text}");
+    assert!(!text.contains("cannot take effect)"), "{text}");
+}

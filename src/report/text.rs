@@ -1,7 +1,7 @@
 //! The human-readable report.
 
-use super::{Origin, Report, RunVerdict, Shape};
-use crate::failure::seconds;
+use super::{diagram, Origin, Report, RunVerdict, Shape};
+use crate::failure::{seconds, FailureKind, HistoryViolation};
 use crate::program::{fingerprint, fingerprint_program};
 use std::fmt::Write;
 
@@ -68,6 +68,7 @@ impl Report {
             let _ = writeln!(t, "stateprop:   {id}: {op}");
         }
         self.write_involved(&mut t);
+        self.write_diagram(&mut t);
         if let Some(note) = &self.note {
             let _ = writeln!(t, "stateprop: note: {note}");
         }
@@ -177,6 +178,80 @@ impl Report {
                 op.step, op.op, op.client, op.call
             );
         }
+    }
+
+    /// For a parallel program, the recorded history as a diagram (see [`super::diagram`]), the
+    /// operation a linearizability judge could not place, or the later step of a broken session
+    /// guarantee, marked.
+    fn write_diagram(&self, t: &mut String) {
+        let Some(history) = &self.history else {
+            return;
+        };
+        let branches = self.minimal_rust.branches.len();
+        if branches == 0 && history.iter().all(|op| op.step.branch.is_none()) {
+            return;
+        }
+        let mark = self.failure.as_ref().and_then(|f| match &f.kind {
+            FailureKind::History(v) => match &**v {
+                HistoryViolation::NotLinearizable { blocked, .. } => Some(diagram::Mark {
+                    step: *blocked,
+                    label: "cannot take effect".to_string(),
+                }),
+                HistoryViolation::SessionGuarantee {
+                    guarantee, later, ..
+                } => Some(diagram::Mark {
+                    step: *later,
+                    label: format!("breaks {guarantee}"),
+                }),
+                _ => None,
+            },
+            _ => None,
+        });
+        let _ = writeln!(
+            t,
+            "stateprop: the history as recorded, time downward (`->` invoked, `<-` returned):"
+        );
+        for line in diagram::diagram(history, branches, mark.as_ref()) {
+            let _ = writeln!(t, "{line}");
+        }
+        if let Some(why) = self.why_not_linearizable() {
+            let _ = writeln!(t, "stateprop: why: {why}");
+        }
+    }
+
+    /// For a linearizability violation, the claim the judge proved, in words: the cause line
+    /// names the operation, this says what was searched.
+    fn why_not_linearizable(&self) -> Option<String> {
+        let FailureKind::History(v) = &self.failure.as_ref()?.kind else {
+            return None;
+        };
+        let HistoryViolation::NotLinearizable {
+            partition,
+            linearized,
+            blocked,
+            state,
+            expected,
+            actual,
+        } = &**v
+        else {
+            return None;
+        };
+        let of = match partition {
+            Some(key) => format!("the operations of partition {key}"),
+            None => "these operations".to_string(),
+        };
+        let answer = match (expected, actual) {
+            (Some(e), Some(a)) => format!("returned {a} where the model returns {e}"),
+            (None, Some(a)) => format!("returned {a}, and the model cannot run it there"),
+            (_, None) => "has an unknown outcome, and the model cannot run it there".to_string(),
+        };
+        Some(format!(
+            "no order of {of} that keeps real time (one that returned before another was \
+             invoked comes first) gives every answer the system gave; the longest order that \
+             does ({} operation{}) leaves the model in state {state}, and there {blocked} {answer}",
+            linearized.len(),
+            if linearized.len() == 1 { "" } else { "s" }
+        ))
     }
 
     /// History judges that gave no verdict: not failures, but never left unsaid.

@@ -8,9 +8,13 @@ mod tickets;
 // Under the `shuttle` feature the example's systems use shuttle's types, which run only under the
 // controlled scheduler: the threads tests run in the normal build, `scheduled` in that one.
 #[cfg(not(feature = "shuttle"))]
+mod correct;
+#[cfg(not(feature = "shuttle"))]
 mod dispenser;
 #[cfg(not(feature = "shuttle"))]
 mod failures;
+#[cfg(not(feature = "shuttle"))]
+mod races;
 #[cfg(not(feature = "shuttle"))]
 mod saved;
 #[cfg(feature = "shuttle")]
