@@ -54,10 +54,11 @@ fn print_row(row: &Row) {
         .iter()
         .filter(|o| o.size == 2 && o.parallel == 2)
         .count();
+    let racing = found.iter().filter(|o| o.writers >= 2).count();
     let cases = median(row.outcomes.iter().map(|o| o.cases as f64).collect()).unwrap_or(0.0);
     let wall: f64 = row.outcomes.iter().map(|o| o.total.as_secs_f64()).sum();
     println!(
-        "{:<34} {:<30} {:<18} {:>10} {:>11} {:>9} {:>8} {:>7.0} {:>8.2}",
+        "{:<34} {:<30} {:<18} {:>10} {:>11} {:>9} {:>8} {:>9} {:>7.0} {:>8.2}",
         row.system,
         row.tool,
         verdict,
@@ -65,6 +66,7 @@ fn print_row(row: &Row) {
         ms(total),
         size,
         format!("{two}/{}", found.len()),
+        format!("{racing}/{}", found.len()),
         cases,
         wall
     );
@@ -115,8 +117,17 @@ fn main() {
          reported a failure; size = operations in the reported scenario, median (min-max)"
     );
     println!(
-        "{:<34} {:<30} {:<18} {:>10} {:>11} {:>9} {:>8} {:>7} {:>8}",
-        "system", "tool", "verdict", "to find", "to report", "size", "exact 2", "cases", "wall s"
+        "{:<34} {:<30} {:<18} {:>10} {:>11} {:>9} {:>8} {:>9} {:>7} {:>8}",
+        "system",
+        "tool",
+        "verdict",
+        "to find",
+        "to report",
+        "size",
+        "exact 2",
+        "2 writers",
+        "cases",
+        "wall s"
     );
     let start = std::time::Instant::now();
     for (system, tool, correct, run) in plan {

@@ -37,6 +37,24 @@ impl Model for Tickets {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct L<O>(pub O);
 
+/// Whether an operation can change the state (from the model's `is_read_only`), for counting
+/// the threads of a report that write: a lost update needs two of them.
+pub trait Writes {
+    fn writes(&self) -> bool;
+}
+
+impl<O: StateMachine> Writes for O {
+    fn writes(&self) -> bool {
+        !<O::Model as Model>::is_read_only(self)
+    }
+}
+
+impl<O: StateMachine> Writes for L<O> {
+    fn writes(&self) -> bool {
+        self.0.writes()
+    }
+}
+
 impl Arbitrary for L<TicketOp> {
     type Parameters = ();
     type Strategy = BoxedStrategy<Self>;

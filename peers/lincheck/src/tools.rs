@@ -1,5 +1,6 @@
 //! One seeded run of each tool, reduced to the same few numbers.
 
+use crate::systems::Writes;
 use lincheck::scenario::{check_scenario_with_loom, Scenario};
 use lincheck::{ConcOp, ConcRet, ConcurrentSpec};
 use proptest::prelude::*;
@@ -22,6 +23,8 @@ pub struct Outcome {
     pub size: usize,
     /// Operations in its concurrent part.
     pub parallel: usize,
+    /// Threads (branches) of the concurrent part with at least one operation that writes.
+    pub writers: usize,
     /// Generated cases run until the first failure (all of them when none failed).
     pub cases: u64,
     /// The reported scenario, one line: `init ; thread 0 | thread 1 ; post` for lincheck,
@@ -32,6 +35,10 @@ pub struct Outcome {
 fn list<T: Debug>(ops: &[T]) -> String {
     let ops: Vec<String> = ops.iter().map(|op| format!("{op:?}")).collect();
     format!("[{}]", ops.join(", "))
+}
+
+fn writers<T: Writes>(parts: &[Vec<T>]) -> usize {
+    parts.iter().filter(|p| p.iter().any(T::writes)).count()
 }
 
 fn threads<T: Debug>(parts: &[Vec<T>]) -> String {
@@ -50,7 +57,7 @@ pub fn lincheck<C>(seed: u64) -> Outcome
 where
     C: ConcurrentSpec + Send + Sync + 'static,
     C::Seq: Send + Sync + 'static,
-    ConcOp<C>: Send + Sync + Clone + Arbitrary + Debug + UnwindSafe + 'static,
+    ConcOp<C>: Send + Sync + Clone + Arbitrary + Debug + UnwindSafe + Writes + 'static,
     ConcRet<C>: PartialEq + Debug + Send + Clone,
 {
     let config = PtConfig {
@@ -72,8 +79,8 @@ where
         verdict.map_err(|_| TestCaseError::fail("non-linearizable execution"))
     });
     let total = start.elapsed();
-    let (found, size, parallel, scenario) = match result {
-        Ok(()) => (false, 0, 0, String::new()),
+    let (found, size, parallel, scenario, writing) = match result {
+        Ok(()) => (false, 0, 0, String::new(), 0),
         Err(TestError::Fail(_, s)) => {
             let parallel: usize = s.parallel_part.iter().map(Vec::len).sum();
             let shown = format!(
@@ -83,7 +90,7 @@ where
                 list(&s.post_part)
             );
             let size = s.init_part.len() + parallel + s.post_part.len();
-            (true, size, parallel, shown)
+            (true, size, parallel, shown, writers(&s.parallel_part))
         }
         Err(TestError::Abort(why)) => panic!("peers: lincheck aborted the run: {why}"),
     };
@@ -93,6 +100,7 @@ where
         total,
         size,
         parallel,
+        writers: writing,
         cases: cases.get(),
         scenario,
     }
@@ -128,6 +136,7 @@ where
         total,
         size: program.prefix.len() + parallel,
         parallel,
+        writers: writers(&program.branches),
         cases: result.report.stats.cases,
         scenario,
     }
