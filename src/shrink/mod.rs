@@ -3,7 +3,7 @@
 //!
 //! Each round: drop whole branches; delete chunks of steps (halves, then smaller, down to single
 //! steps) within the prefix and within each branch; move a branch's steps to the end of the
-//! prefix; point `Var`s at earlier results; shrink equal arguments together; shrink each
+//! prefix; swap neighbouring branches into the simpler order; point `Var`s at earlier results; shrink equal arguments together; shrink each
 //! argument (`shape` and `args` hold the passes). A sequential program has no branches, so for
 //! it the branch passes try nothing.
 //!
@@ -252,6 +252,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
             let mut changed = self.drop_branches(&mut cur);
             changed |= self.delete_chunks(&mut cur);
             changed |= self.move_into_prefix(&mut cur);
+            changed |= self.order_branches(&mut cur);
             changed |= self.shrink_vars(&mut cur);
             changed |= self.shrink_equal_args(&mut cur);
             changed |= self.shrink_args(&mut cur, regenerate);

@@ -1,7 +1,8 @@
 //! The passes that change a program's shape: drop a branch, delete steps, move a branch's step
-//! into the prefix.
+//! into the prefix, put the branches in order.
 
-use super::{Current, Seq, Shrinker, Try};
+use super::repair::repair;
+use super::{simpler_program, Current, Seq, Shrinker, Try};
 use crate::spec::Model;
 
 impl<M: Model> Shrinker<'_, M> {
@@ -100,6 +101,27 @@ impl<M: Model> Shrinker<'_, M> {
                 }
             }
             b += 1;
+        }
+        changed
+    }
+
+    /// Swaps neighbouring branches where the program with them swapped is simpler (the order of
+    /// simplicity compares the text once the sizes tie), so a race reported as `[Move] ‖ [Get]`
+    /// by one seed and `[Get] ‖ [Move]` by another comes out in one order when both fail. The
+    /// swap is run only if it is simpler, so swaps cannot undo one another.
+    pub(super) fn order_branches(&mut self, cur: &mut Current<M::Op>) -> bool {
+        let mut changed = false;
+        for b in 1..cur.program.branches.len() {
+            if self.out_of_budget() {
+                return changed;
+            }
+            let mut plan = cur.program.ids();
+            plan.branches.swap(b - 1, b);
+            let swapped = repair(self.initial, &cur.program, &plan, &[]).program;
+            if !simpler_program(&swapped, &cur.program) {
+                continue;
+            }
+            changed |= self.try_plan(cur, &plan, Vec::new()) == Try::Adopted;
         }
         changed
     }

@@ -524,3 +524,32 @@ fn a_close_moved_into_the_prefix_consumes_for_every_branch() {
         repaired.program
     );
 }
+
+#[test]
+fn branches_end_in_the_simpler_order_when_both_orders_fail() {
+    // Fails when one branch increments and another sets up, in whichever order: the report
+    // should not depend on which branch the generator put first.
+    let fails = |p: &Program<TallyOp>| {
+        p.branches.len() == 2
+            && p.branches.iter().any(|b| has(b, &Incr))
+            && p.branches.iter().any(|b| has(b, &Setup))
+    };
+    let property = judge(fails);
+    let program = Program::parallel(vec![], vec![vec![Setup], vec![Incr]]);
+    let trees = program.ids().map(|_| Vec::new());
+    let shrunk = shrink(&property, 1, program, trees);
+    // `Incr` is the shorter text, so its branch comes first.
+    assert_eq!(
+        shrunk.program,
+        Program::parallel(vec![], vec![vec![Incr], vec![Setup]])
+    );
+    // Where only one order fails, that order stays.
+    let only_setup_first = |p: &Program<TallyOp>| {
+        p.branches.len() == 2 && has(&p.branches[0], &Setup) && has(&p.branches[1], &Incr)
+    };
+    let property = judge(only_setup_first);
+    let program = Program::parallel(vec![], vec![vec![Setup], vec![Incr]]);
+    let trees = program.ids().map(|_| Vec::new());
+    let shrunk = shrink(&property, 1, program.clone(), trees);
+    assert_eq!(shrunk.program, program);
+}
