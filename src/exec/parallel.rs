@@ -2,10 +2,12 @@
 //! each, drawn per case from the case's own random source so a case regenerates exactly (for
 //! its argument trees, for a hang report) from its seed alone.
 
+use super::watchdog::Heartbeat;
+use super::{Executor, Generated, Recording};
 use crate::config::Config;
 use crate::generate::{generate_parallel, CaseGenerator, GenError, ProgramTrees};
 use crate::program::Program;
-use crate::spec::Model;
+use crate::spec::{Model, StateMachine};
 use proptest::prelude::Rng;
 
 /// The ranges a concurrent case's shape is drawn from (see [`Config::branches`],
@@ -62,6 +64,30 @@ impl ParallelShape {
         let d = self.draw(plan);
         generate_parallel(initial, plan, d.prefix, d.branches, d.branch_len, trees)
     }
+}
+
+/// `execute_generated` of every executor of parallel programs: a branch cannot stop early where
+/// the model would, so the whole program of `shape` is generated from the case's plan first,
+/// its rules counted, then run once through `executor` (the run loop repeats it).
+pub(crate) fn generate_then_execute<M: Model, E: Executor<M> + ?Sized>(
+    executor: &E,
+    shape: &ParallelShape,
+    plan: &mut CaseGenerator,
+    recording: Recording,
+    hb: &Heartbeat,
+    rules: &mut [(&'static str, u64)],
+) -> Result<Generated<M>, (GenError, usize)> {
+    let program = shape
+        .generate(executor.initial(), plan, None)
+        .map_err(|e| (e, 0))?;
+    for (_, op) in program.steps() {
+        rules[op.rule_index()].1 += 1;
+    }
+    let execution = executor.execute(&program, recording, hb);
+    Ok(Generated {
+        execution,
+        ran: program.len(),
+    })
 }
 
 #[cfg(test)]

@@ -257,18 +257,7 @@ where
         hb: &Heartbeat,
         rules: &mut [(&'static str, u64)],
     ) -> Result<Generated<M>, (GenError, usize)> {
-        let program = self
-            .shape
-            .generate(&self.initial, plan, None)
-            .map_err(|e| (e, 0))?;
-        for (_, op) in program.steps() {
-            rules[op.rule_index()].1 += 1;
-        }
-        let execution = self.execute(&program, recording, hb);
-        Ok(Generated {
-            execution,
-            ran: program.len(),
-        })
+        super::parallel::generate_then_execute(self, &self.shape, plan, recording, hb, rules)
     }
 }
 
