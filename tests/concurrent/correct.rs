@@ -9,27 +9,43 @@
 //! `CORRECT_CASES=10000 cargo test --release --test concurrent correct` runs (figures in
 //! docs/concurrent.md).
 
-use crate::pinned;
+use crate::{modes, pinned};
 use crossbeam_queue::SegQueue;
 use dashmap::DashMap;
 use stateprop::models::{Counter, CounterOp, CounterOut, QueueModel, QueueOp, QueueOut};
 use stateprop::prelude::*;
-use stateprop::{ConcurrentSystem, Config, RunResult, Runner};
+use stateprop::sync::atomic::{AtomicI64, Ordering};
+use stateprop::sync::Mutex;
+use stateprop::{ConcurrentSystem, Config, RunResult, Runner, Scheduler};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
 
-/// Cases per system: 1,000, or `CORRECT_CASES`.
+/// Cases per system and scheduler: 1,000 on real threads, CONTROLLED_CASES under the feature,
+/// or `CORRECT_CASES`.
 fn cases() -> u64 {
     std::env::var("CORRECT_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000)
+        .unwrap_or(if stateprop::sync::CONTROLLED {
+            CONTROLLED_CASES
+        } else {
+            1_000
+        })
 }
 
+/// What runs in a few seconds per system and scheduler in a debug build under the feature.
+const CONTROLLED_CASES: u64 = 1_000;
+
 /// Three branches of one to four steps, after a prefix of up to four.
-fn config(seed: u64) -> Config {
-    pinned(seed).cases(cases()).branches(3)
+fn config(seed: u64, scheduler: Scheduler) -> Config {
+    pinned(seed).cases(cases()).branches(3).scheduler(scheduler)
+}
+
+/// Runs `run` under every scheduler of the build and asserts each run passed.
+fn assert_passes_in_every_mode<Op>(system: &str, run: impl Fn(Config) -> RunResult<Op>, seed: u64) {
+    for &scheduler in modes() {
+        let result = run(config(seed, scheduler));
+        assert_passes(&format!("{system} ({})", scheduler.name()), result);
+    }
 }
 
 /// Asserts the run passed every case and generated every rule (so the histories had reads to
@@ -121,8 +137,11 @@ impl ConcurrentSystem<SmallMap> for MutexStore {
 
 #[test]
 fn a_mutex_hashmap_store_passes() {
-    let result = Runner::<SmallMap>::new(config(21)).run_concurrent_default::<MutexStore>();
-    assert_passes("Mutex<HashMap>", result);
+    assert_passes_in_every_mode(
+        "Mutex<HashMap>",
+        |config| Runner::<SmallMap>::new(config).run_concurrent_default::<MutexStore>(),
+        21,
+    );
 }
 
 #[derive(Default)]
@@ -141,8 +160,11 @@ impl ConcurrentSystem<SmallMap> for DashStore {
 
 #[test]
 fn a_dashmap_store_passes() {
-    let result = Runner::<SmallMap>::new(config(22)).run_concurrent_default::<DashStore>();
-    assert_passes("DashMap", result);
+    assert_passes_in_every_mode(
+        "DashMap",
+        |config| Runner::<SmallMap>::new(config).run_concurrent_default::<DashStore>(),
+        22,
+    );
 }
 
 #[derive(Default)]
@@ -162,8 +184,11 @@ impl ConcurrentSystem<QueueModel> for CrossbeamQueue {
 
 #[test]
 fn a_crossbeam_queue_passes() {
-    let result = Runner::<QueueModel>::new(config(23)).run_concurrent_default::<CrossbeamQueue>();
-    assert_passes("SegQueue", result);
+    assert_passes_in_every_mode(
+        "SegQueue",
+        |config| Runner::<QueueModel>::new(config).run_concurrent_default::<CrossbeamQueue>(),
+        23,
+    );
 }
 
 /// Adds with `fetch_add`, reads with `load(SeqCst)`: linearizable, though a checker that took
@@ -185,6 +210,9 @@ impl ConcurrentSystem<Counter> for FetchAddCounter {
 
 #[test]
 fn a_fetch_add_counter_read_with_seqcst_loads_passes() {
-    let result = Runner::<Counter>::new(config(24)).run_concurrent_default::<FetchAddCounter>();
-    assert_passes("fetch_add counter", result);
+    assert_passes_in_every_mode(
+        "fetch_add counter",
+        |config| Runner::<Counter>::new(config).run_concurrent_default::<FetchAddCounter>(),
+        24,
+    );
 }

@@ -29,16 +29,15 @@
 #[allow(dead_code)]
 mod quotes;
 
-use crate::pinned;
+use crate::{modes, pinned};
 use stateprop::check::{Access, Guarantee, ReadsWrites};
 use stateprop::judge;
 use stateprop::models::{SetModel, SetOp, SetOut};
 use stateprop::prelude::*;
+use stateprop::sync::atomic::{AtomicU64, Ordering};
+use stateprop::sync::{self, Mutex};
 use stateprop::{ConcurrentSystem, Config, FailureKind, Program, RunResult, Runner};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 /// The seeds every race is asserted over: five by default, `RACES_SEEDS=n` for seeds `0..n`
@@ -53,7 +52,7 @@ fn seeds() -> Vec<u64> {
     }
 }
 
-/// Runs `run` on every seed and asserts each found a failure the linearizability judge named,
+/// Runs `run` on every seed under every scheduler of the build ([`modes`]) and asserts each found a failure the linearizability judge named,
 /// shrunk to one of `minimal` (a program and its mirror image, whose branches are swapped, are
 /// the same race).
 fn assert_found_and_minimal<Op>(
@@ -64,9 +63,13 @@ fn assert_found_and_minimal<Op>(
     Op: std::fmt::Debug + PartialEq,
 {
     let measuring = std::env::var_os("RACES_SEEDS").is_some();
-    for seed in seeds() {
-        let result = run(pinned(seed));
+    for (&scheduler, seed) in modes()
+        .iter()
+        .flat_map(|s| seeds().into_iter().map(move |seed| (s, seed)))
+    {
+        let result = run(pinned(seed).scheduler(scheduler));
         let text = result.report.text();
+        let race = format!("{race} ({})", scheduler.name());
         assert!(result.failed(), "{race}, seed {seed}: not found\n{text}");
         assert!(
             minimal.contains(&result.minimal_program),
@@ -147,14 +150,23 @@ impl Model for Hits {
     }
 }
 
-/// Holds a racy section open for `d` of wall time, yielding all the while: a single
-/// `yield_now` returns at once when no other thread waits for the core (the other branch may be
-/// running on the second core, a few microseconds behind), and a plain spin would keep the core
-/// from the other branch when the two share one (the machine is shared with other builds).
-fn window(d: Duration) {
+/// Holds a racy section open. On real threads: for `base` plus a random part of `spread`
+/// microseconds of wall time, yielding all the while (a single `yield_now` returns at once when
+/// no other thread waits for the core, as the other branch may be running on the second core a
+/// few microseconds behind, and a plain spin would keep the core from the other branch when the
+/// two share one: the machine is shared with other builds). Under the controlled scheduler: one
+/// `yield_now`, a point where it may switch threads; wall time means nothing to it, and a loop
+/// whose length a clock decides would make a different number of scheduling points on every
+/// run, so a schedule seed would no longer replay its interleaving.
+fn window(base: u64, spread: u64) {
+    if sync::CONTROLLED {
+        sync::thread::yield_now();
+        return;
+    }
+    let d = Duration::from_micros(base + random_below(spread));
     let start = Instant::now();
     while start.elapsed() < d {
-        thread::yield_now();
+        sync::thread::yield_now();
     }
 }
 
@@ -181,7 +193,7 @@ impl ConcurrentSystem<Hits> for LostUpdateCounter {
         match op {
             HitOp::Incr => {
                 let v = self.0.load(Ordering::SeqCst);
-                window(Duration::from_micros(100 + random_below(300))); // the racy window
+                window(100, 300); // the racy window
                 self.0.store(v + 1, Ordering::SeqCst); // the fix: `fetch_add(1, SeqCst)`
                 None
             }
@@ -215,8 +227,8 @@ impl ConcurrentSystem<SetModel> for CheckThenInsertSet {
                 if set.lock().unwrap().contains(&value) {
                     return SetOut::Bool(false);
                 }
-                thread::yield_now(); // the window between the check and the act
-                                     // The fix: one lock around both, or `insert`'s own answer.
+                sync::thread::yield_now(); // the window between the check and the act
+                                           // The fix: one lock around both, or `insert`'s own answer.
                 set.lock().unwrap().insert(value);
                 SetOut::Bool(true)
             }
@@ -293,13 +305,13 @@ impl ConcurrentSystem<Point> for TornPoint {
             PointOp::Move => {
                 // The fix: both fields behind one lock (or in one atomic word).
                 self.x.fetch_add(1, Ordering::SeqCst);
-                window(Duration::from_micros(random_below(400))); // between the two writes
+                window(0, 400); // between the two writes
                 self.y.fetch_add(1, Ordering::SeqCst);
                 None
             }
             PointOp::Get => {
                 let x = self.x.load(Ordering::SeqCst) as u32;
-                window(Duration::from_micros(random_below(400))); // between the two reads
+                window(0, 400); // between the two reads
                 let y = self.y.load(Ordering::SeqCst) as u32;
                 Some((x, y))
             }
@@ -385,13 +397,19 @@ impl ReadsWrites for Register {
 /// thread: the prefix's, and one per branch) reads and writes a replica of its own, so it
 /// always sees its own writes and never another client's. Every session guarantee holds; the
 /// register is not linearizable.
+///
+/// Clients are told apart by their thread id's `Debug` text: the thread id type is std's on
+/// real threads and shuttle's under the controlled scheduler, and `stateprop::sync::thread`
+/// names neither; the text is unique among the threads of a run either way.
 #[derive(Default)]
-struct ReplicaPerClient(Mutex<HashMap<ThreadId, Option<u8>>>);
+struct ReplicaPerClient(Mutex<HashMap<String, Option<u8>>>);
 
 impl ConcurrentSystem<Register> for ReplicaPerClient {
     fn apply(&self, op: &RegOp) -> Option<u8> {
         let mut replicas = self.0.lock().unwrap();
-        let mine = replicas.entry(thread::current().id()).or_default();
+        let mine = replicas
+            .entry(format!("{:?}", sync::thread::current().id()))
+            .or_default();
         match *op {
             RegOp::Read => *mine,
             RegOp::Write { value } => {
@@ -413,11 +431,17 @@ fn stale_reads_of_other_clients_pass_the_session_judge() {
         Guarantee::MonotonicWrites,
         Guarantee::WritesFollowReads,
     ];
-    for seed in [1, 2] {
-        let result = Runner::<Register>::new(pinned(seed).cases(300))
+    for (&scheduler, seed) in modes().iter().flat_map(|s| [(s, 1), (s, 2)]) {
+        let config = pinned(seed).cases(300).scheduler(scheduler);
+        let result = Runner::<Register>::new(config)
             .judge(judge::session_guarantees(&all))
             .run_concurrent_default::<ReplicaPerClient>();
-        assert!(!result.failed(), "seed {seed}:\n{}", result.report.text());
+        let mode = scheduler.name();
+        assert!(
+            !result.failed(),
+            "{mode}, seed {seed}:\n{}",
+            result.report.text()
+        );
         let rules = &result.report.stats.rules;
         assert!(
             rules.iter().all(|(_, n)| *n > 0),
@@ -440,18 +464,20 @@ fn stale_reads_of_other_clients_fail_the_linearizability_judge() {
     });
     // Asked for beside the session judge, the linearizability judge still names it.
     let all = [Guarantee::ReadYourWrites, Guarantee::MonotonicReads];
-    let result = Runner::<Register>::new(pinned(5))
-        .judge(judge::session_guarantees(&all))
-        .judge(judge::linearizable())
-        .run_concurrent_default::<ReplicaPerClient>();
-    assert_eq!(
-        result.minimal_program,
-        minimal[0],
-        "{}",
-        result.report.text()
-    );
-    let text = result.report.text();
-    assert!(text.contains("the history is not linearizable"), "{text}");
+    for &scheduler in modes() {
+        let result = Runner::<Register>::new(pinned(5).scheduler(scheduler))
+            .judge(judge::session_guarantees(&all))
+            .judge(judge::linearizable())
+            .run_concurrent_default::<ReplicaPerClient>();
+        let text = result.report.text();
+        assert_eq!(result.minimal_program, minimal[0], "{text}");
+        assert!(text.contains("the history is not linearizable"), "{text}");
+        assert_quoted_in_docs(&text);
+    }
+}
+
+/// Asserts docs/concurrent.md quotes `text`, the stale replica's report, as printed.
+fn assert_quoted_in_docs(text: &str) {
     // docs/concurrent.md quotes this report. Its minimal program fails the same way on every
     // run, but which case fails first does not (two branches that write and read may or may
     // not overlap), so the shrink counts are left out of the comparison.
@@ -470,6 +496,6 @@ fn stale_reads_of_other_clients_fail_the_linearizability_judge() {
         "docs/concurrent.md",
         anchor,
         &uncounted(&quote),
-        &uncounted(&text),
+        &uncounted(text),
     );
 }
