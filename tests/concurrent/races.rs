@@ -86,9 +86,9 @@ fn seeds() -> Vec<u64> {
     }
 }
 
-/// Runs `run` on every seed under every scheduler of the build ([`modes`]) and asserts each found a failure the linearizability judge named,
-/// shrunk to one of `minimal` (a program and its mirror image, whose branches are swapped, are
-/// the same race).
+/// Runs `run` on every seed under every scheduler of the build ([`modes`]) and asserts each
+/// found a failure the linearizability judge named, shrunk to one of `minimal` (a program and
+/// its mirror image, whose branches are swapped, are the same race).
 fn assert_found_and_minimal<Op>(
     race: &str,
     minimal: &[Program<Op>],
@@ -261,8 +261,9 @@ impl ConcurrentSystem<SetModel> for CheckThenInsertSet {
                 if set.lock().unwrap().contains(&value) {
                     return SetOut::Bool(false);
                 }
-                sync::thread::yield_now(); // the window between the check and the act
-                                           // The fix: one lock around both, or `insert`'s own answer.
+                // The window between the check and the act. The fix: one lock around both, or
+                // `insert`'s own answer.
+                sync::thread::yield_now();
                 set.lock().unwrap().insert(value);
                 SetOut::Bool(true)
             }
