@@ -7,13 +7,12 @@ mod tickets;
 
 // Under the `shuttle` feature the example's systems use shuttle's types, which run only under the
 // controlled scheduler: the threads tests run in the normal build, `scheduled` in that one.
-#[cfg(not(feature = "shuttle"))]
+// `races` and `correct` run in both, each under the schedulers of its build (`modes`).
 mod correct;
 #[cfg(not(feature = "shuttle"))]
 mod dispenser;
 #[cfg(not(feature = "shuttle"))]
 mod failures;
-#[cfg(not(feature = "shuttle"))]
 mod races;
 #[cfg(not(feature = "shuttle"))]
 mod saved;
@@ -23,7 +22,7 @@ mod scheduler_choice;
 #[cfg(all(feature = "tokio", not(feature = "shuttle")))]
 mod tasks;
 
-use stateprop::{Config, Program};
+use stateprop::{Config, Program, Scheduler};
 use tickets::TicketOp;
 
 /// A configuration that means the same whatever the environment says, saving nothing.
@@ -33,6 +32,17 @@ pub fn pinned(seed: u64) -> Config {
         .seed(seed)
         .persist(false)
         .name("concurrent")
+}
+
+/// The schedulers a test that runs in both builds asserts under: real threads in the normal
+/// build; under the `shuttle` feature, where systems written against `stateprop::sync` run only
+/// under a controlled scheduler, both of those.
+pub fn modes() -> &'static [Scheduler] {
+    if stateprop::sync::CONTROLLED {
+        &[Scheduler::Pct, Scheduler::Random]
+    } else {
+        &[Scheduler::Threads]
+    }
 }
 
 /// The dispenser race at its smallest: no prefix, one take on each of two branches.

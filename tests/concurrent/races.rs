@@ -1,22 +1,31 @@
-//! A zoo of races on real threads, each found and shrunk to its known minimal parallel program:
-//! a lost update, a check-then-act, a torn read of two fields, and a store whose clients read
-//! stale values of each other's writes (which the session judge accepts and the
-//! linearizability judge does not).
+//! A zoo of races, each found and shrunk to its known minimal parallel program in both modes
+//! (on real threads in the normal build; under the PCT and the random controlled schedulers
+//! with `--features shuttle`): a lost update, a check-then-act, a torn read of two fields, and
+//! a store whose clients read stale values of each other's writes (which the session judge
+//! accepts and the linearizability judge does not). The systems are written against
+//! `stateprop::sync`, which is `std::sync` in the normal build and shuttle's types under the
+//! feature, so the same code runs in both.
 //!
-//! Every racy section holds a window where the bug is: on a machine with two cores shared with
-//! other builds, a window of a few instructions is seldom hit by two threads released together
-//! (see docs/concurrent.md, "How the default number of repeats was chosen"), while a yield lets
-//! the other thread in as a preemption there would. The check-then-act has one `yield_now`; the
-//! races that need one operation to fall inside another, or to end first, hold theirs open for
-//! a random few hundred microseconds of wall time ([`window`]; each system says why). The bug is
-//! the same without them; the windows only make the tests about the shrinking, not about luck.
+//! Every racy section holds a window where the bug is. On real threads, on a machine with two
+//! cores shared with other builds, a window of a few instructions is seldom hit by two threads
+//! released together (see docs/concurrent.md, "How the default number of repeats was chosen"),
+//! while a yield lets the other thread in as a preemption there would. The check-then-act has
+//! one `yield_now`; the races that need one operation to fall inside another, or to end first,
+//! hold theirs open for a random few hundred microseconds of wall time ([`window`]; each system
+//! says why). Under the controlled scheduler every window is a single
+//! `stateprop::sync::thread::yield_now`, one more point where it may switch threads (the atomic
+//! accesses and locks around it are points already). The bug is the same without the windows;
+//! they only make the threads tests about the shrinking, not about luck.
 //!
-//! The seeds are pinned (`Config::ignore_env`); the default run asserts five seeds per race.
-//! `RACES_SEEDS=20 cargo test --test concurrent races:: -- --nocapture --test-threads 1` asserts
-//! seeds 0..20 and prints a line per seed; on the 2-core machine shared with other builds
-//! (2026-11-30, debug build, three sweeps) every race was found and shrunk to its minimal
-//! program in 20 of 20 seeds each time. One sweep's figures (medians over the 20 seeds; the
-//! rate is of the minimal program's 100 confirming runs):
+//! The seeds are pinned (`Config::ignore_env`); the default run asserts five seeds per race on
+//! real threads, and seeds 0..20 under each controlled scheduler (a few milliseconds a seed).
+//! `RACES_SEEDS=20 cargo test --test concurrent races:: -- --nocapture --test-threads 1` (add
+//! `--features shuttle` for the controlled mode) asserts seeds 0..20 and prints a line per seed.
+//!
+//! On real threads, on the 2-core machine shared with other builds (2026-11-30, debug build,
+//! three sweeps) every race was found and shrunk to its minimal program in 20 of 20 seeds each
+//! time. One sweep's figures (medians over the 20 seeds; the rate is of the minimal program's
+//! 100 confirming runs):
 //!
 //! | race | found by case (max) | finding | shrinking | minimal program fails |
 //! |---|---|---|---|---|
@@ -24,38 +33,62 @@
 //! | check-then-act | 44 | 0.08 s | 0.02 s | 93 of 100 (min 78) |
 //! | torn read | 3 | 0.08 s | 0.16 s | 47 of 100 (min 41) |
 //! | stale replica | 3 | 0.02 s | 0.03 s | 100 of 100 |
+//!
+//! Under the controlled schedulers (same day, debug build, shuttle at opt-level 2) every race
+//! was found and shrunk to its minimal program in 20 of 20 seeds under each. The runs are
+//! deterministic, so a sweep repeats exactly; the rates are of the 100 confirming runs, five
+//! rounds of the minimal program's 20 schedules. Those schedules come from the program and the
+//! schedule seed, not the run seed, so under the random scheduler every seed that shrinks to the
+//! same program gets the same rate; under PCT the seeds differ only in which of the two mirror
+//! programs they end at.
+//!
+//! | race | scheduler | found by case (max) | finding | shrinking | minimal program fails |
+//! |---|---|---|---|---|---|
+//! | lost update | pct | 6 | 0.02 s | 0.02 s | 70 of 100 (min 50) |
+//! | lost update | random | 6 | 0.01 s | 0.02 s | 35 of 100 |
+//! | check-then-act | pct | 44 | 0.04 s | 0.02 s | 100 of 100 |
+//! | check-then-act | random | 44 | 0.04 s | 0.02 s | 85 of 100 |
+//! | torn read | pct | 3 | 0.01 s | 0.01 s | 55 of 100 (min 30) |
+//! | torn read | random | 3 | 0.01 s | 0.01 s | 5 of 100 |
+//! | stale replica | pct | 3 | 0.01 s | 0.01 s | 100 of 100 |
+//! | stale replica | random | 3 | 0.01 s | 0.01 s | 100 of 100 |
+//!
+//! The random scheduler's minimal torn read fails in only one of its 20 schedules, yet it is
+//! found and shrunk exactly in every seed; the runs being deterministic, that holds on every run
+//! of the test, not by the luck of the day. The whole sweep, both schedulers, took 9 s.
 
 #[path = "../support/quotes.rs"]
 #[allow(dead_code)]
 mod quotes;
 
-use crate::pinned;
+use crate::{modes, pinned};
 use stateprop::check::{Access, Guarantee, ReadsWrites};
 use stateprop::judge;
 use stateprop::models::{SetModel, SetOp, SetOut};
 use stateprop::prelude::*;
+use stateprop::sync::atomic::{AtomicU64, Ordering};
+use stateprop::sync::{self, Mutex};
 use stateprop::{ConcurrentSystem, Config, FailureKind, Program, RunResult, Runner};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-/// The seeds every race is asserted over: five by default, `RACES_SEEDS=n` for seeds `0..n`
-/// (how the rates in the docs were measured).
+/// The seeds every race is asserted over: five on real threads and 0..20 under the controlled
+/// schedulers (where a seed costs a few milliseconds) by default, `RACES_SEEDS=n` for seeds
+/// `0..n` (how the rates in the docs were measured).
 fn seeds() -> Vec<u64> {
     match std::env::var("RACES_SEEDS")
         .ok()
         .and_then(|n| n.parse().ok())
     {
         Some(n) => (0..n).collect(),
+        None if sync::CONTROLLED => (0..20).collect(),
         None => vec![1, 2, 3, 42, 2026],
     }
 }
 
-/// Runs `run` on every seed and asserts each found a failure the linearizability judge named,
-/// shrunk to one of `minimal` (a program and its mirror image, whose branches are swapped, are
-/// the same race).
+/// Runs `run` on every seed under every scheduler of the build ([`modes`]) and asserts each
+/// found a failure the linearizability judge named, shrunk to one of `minimal` (a program and
+/// its mirror image, whose branches are swapped, are the same race).
 fn assert_found_and_minimal<Op>(
     race: &str,
     minimal: &[Program<Op>],
@@ -64,9 +97,13 @@ fn assert_found_and_minimal<Op>(
     Op: std::fmt::Debug + PartialEq,
 {
     let measuring = std::env::var_os("RACES_SEEDS").is_some();
-    for seed in seeds() {
-        let result = run(pinned(seed));
+    for (&scheduler, seed) in modes()
+        .iter()
+        .flat_map(|s| seeds().into_iter().map(move |seed| (s, seed)))
+    {
+        let result = run(pinned(seed).scheduler(scheduler));
         let text = result.report.text();
+        let race = format!("{race} ({})", scheduler.name());
         assert!(result.failed(), "{race}, seed {seed}: not found\n{text}");
         assert!(
             minimal.contains(&result.minimal_program),
@@ -147,14 +184,23 @@ impl Model for Hits {
     }
 }
 
-/// Holds a racy section open for `d` of wall time, yielding all the while: a single
-/// `yield_now` returns at once when no other thread waits for the core (the other branch may be
-/// running on the second core, a few microseconds behind), and a plain spin would keep the core
-/// from the other branch when the two share one (the machine is shared with other builds).
-fn window(d: Duration) {
+/// Holds a racy section open. On real threads: for `base` plus a random part of `spread`
+/// microseconds of wall time, yielding all the while (a single `yield_now` returns at once when
+/// no other thread waits for the core, as the other branch may be running on the second core a
+/// few microseconds behind, and a plain spin would keep the core from the other branch when the
+/// two share one: the machine is shared with other builds). Under the controlled scheduler: one
+/// `yield_now`, a point where it may switch threads; wall time means nothing to it, and a loop
+/// whose length a clock decides would make a different number of scheduling points on every
+/// run, so a schedule seed would no longer replay its interleaving.
+fn window(base: u64, spread: u64) {
+    if sync::CONTROLLED {
+        sync::thread::yield_now();
+        return;
+    }
+    let d = Duration::from_micros(base + random_below(spread));
     let start = Instant::now();
     while start.elapsed() < d {
-        thread::yield_now();
+        sync::thread::yield_now();
     }
 }
 
@@ -181,7 +227,7 @@ impl ConcurrentSystem<Hits> for LostUpdateCounter {
         match op {
             HitOp::Incr => {
                 let v = self.0.load(Ordering::SeqCst);
-                window(Duration::from_micros(100 + random_below(300))); // the racy window
+                window(100, 300); // the racy window
                 self.0.store(v + 1, Ordering::SeqCst); // the fix: `fetch_add(1, SeqCst)`
                 None
             }
@@ -215,8 +261,9 @@ impl ConcurrentSystem<SetModel> for CheckThenInsertSet {
                 if set.lock().unwrap().contains(&value) {
                     return SetOut::Bool(false);
                 }
-                thread::yield_now(); // the window between the check and the act
-                                     // The fix: one lock around both, or `insert`'s own answer.
+                // The window between the check and the act. The fix: one lock around both, or
+                // `insert`'s own answer.
+                sync::thread::yield_now();
                 set.lock().unwrap().insert(value);
                 SetOut::Bool(true)
             }
@@ -293,13 +340,13 @@ impl ConcurrentSystem<Point> for TornPoint {
             PointOp::Move => {
                 // The fix: both fields behind one lock (or in one atomic word).
                 self.x.fetch_add(1, Ordering::SeqCst);
-                window(Duration::from_micros(random_below(400))); // between the two writes
+                window(0, 400); // between the two writes
                 self.y.fetch_add(1, Ordering::SeqCst);
                 None
             }
             PointOp::Get => {
                 let x = self.x.load(Ordering::SeqCst) as u32;
-                window(Duration::from_micros(random_below(400))); // between the two reads
+                window(0, 400); // between the two reads
                 let y = self.y.load(Ordering::SeqCst) as u32;
                 Some((x, y))
             }
@@ -385,13 +432,19 @@ impl ReadsWrites for Register {
 /// thread: the prefix's, and one per branch) reads and writes a replica of its own, so it
 /// always sees its own writes and never another client's. Every session guarantee holds; the
 /// register is not linearizable.
+///
+/// Clients are told apart by their thread id's `Debug` text: the thread id type is std's on
+/// real threads and shuttle's under the controlled scheduler, and `stateprop::sync::thread`
+/// names neither; the text is unique among the threads of a run either way.
 #[derive(Default)]
-struct ReplicaPerClient(Mutex<HashMap<ThreadId, Option<u8>>>);
+struct ReplicaPerClient(Mutex<HashMap<String, Option<u8>>>);
 
 impl ConcurrentSystem<Register> for ReplicaPerClient {
     fn apply(&self, op: &RegOp) -> Option<u8> {
         let mut replicas = self.0.lock().unwrap();
-        let mine = replicas.entry(thread::current().id()).or_default();
+        let mine = replicas
+            .entry(format!("{:?}", sync::thread::current().id()))
+            .or_default();
         match *op {
             RegOp::Read => *mine,
             RegOp::Write { value } => {
@@ -413,11 +466,17 @@ fn stale_reads_of_other_clients_pass_the_session_judge() {
         Guarantee::MonotonicWrites,
         Guarantee::WritesFollowReads,
     ];
-    for seed in [1, 2] {
-        let result = Runner::<Register>::new(pinned(seed).cases(300))
+    for (&scheduler, seed) in modes().iter().flat_map(|s| [(s, 1), (s, 2)]) {
+        let config = pinned(seed).cases(300).scheduler(scheduler);
+        let result = Runner::<Register>::new(config)
             .judge(judge::session_guarantees(&all))
             .run_concurrent_default::<ReplicaPerClient>();
-        assert!(!result.failed(), "seed {seed}:\n{}", result.report.text());
+        let mode = scheduler.name();
+        assert!(
+            !result.failed(),
+            "{mode}, seed {seed}:\n{}",
+            result.report.text()
+        );
         let rules = &result.report.stats.rules;
         assert!(
             rules.iter().all(|(_, n)| *n > 0),
@@ -440,18 +499,20 @@ fn stale_reads_of_other_clients_fail_the_linearizability_judge() {
     });
     // Asked for beside the session judge, the linearizability judge still names it.
     let all = [Guarantee::ReadYourWrites, Guarantee::MonotonicReads];
-    let result = Runner::<Register>::new(pinned(5))
-        .judge(judge::session_guarantees(&all))
-        .judge(judge::linearizable())
-        .run_concurrent_default::<ReplicaPerClient>();
-    assert_eq!(
-        result.minimal_program,
-        minimal[0],
-        "{}",
-        result.report.text()
-    );
-    let text = result.report.text();
-    assert!(text.contains("the history is not linearizable"), "{text}");
+    for &scheduler in modes() {
+        let result = Runner::<Register>::new(pinned(5).scheduler(scheduler))
+            .judge(judge::session_guarantees(&all))
+            .judge(judge::linearizable())
+            .run_concurrent_default::<ReplicaPerClient>();
+        let text = result.report.text();
+        assert_eq!(result.minimal_program, minimal[0], "{text}");
+        assert!(text.contains("the history is not linearizable"), "{text}");
+        assert_quoted_in_docs(&text);
+    }
+}
+
+/// Asserts docs/concurrent.md quotes `text`, the stale replica's report, as printed.
+fn assert_quoted_in_docs(text: &str) {
     // docs/concurrent.md quotes this report. Its minimal program fails the same way on every
     // run, but which case fails first does not (two branches that write and read may or may
     // not overlap), so the shrink counts are left out of the comparison.
@@ -470,6 +531,6 @@ fn stale_reads_of_other_clients_fail_the_linearizability_judge() {
         "docs/concurrent.md",
         anchor,
         &uncounted(&quote),
-        &uncounted(&text),
+        &uncounted(text),
     );
 }
