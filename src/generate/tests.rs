@@ -117,8 +117,8 @@ fn mask_and_table_choose_the_same_rules() {
             let mut table = CaseGenerator::new::<DialOp>(seed, (1, 50), swarm);
             for n in (0..=12).cycle().take(40) {
                 let model = Dial { n };
-                let a = mask.draw_rule_small(&model, &[]);
-                let b = table.draw_rule_large(&model, &[]);
+                let a = mask.draw_rule_small(&model, &[], |_| true);
+                let b = table.draw_rule_large(&model, &[], |_| true);
                 match (a, b) {
                     (Ok(a), Ok(b)) => {
                         assert_eq!(a, b, "seed {seed}, swarm {swarm}, n {n}");

@@ -71,7 +71,10 @@ impl Renames {
 /// `initial`, keeping the steps that can run where they now stand and renaming their `Var`s.
 ///
 /// The prefix is replayed first; each branch then alone from the state after the prefix, as the
-/// generator made it. A branch left with no step is dropped (the later ones move up). If the
+/// generator made it, and each step it keeps must also run in every interleaving with the steps
+/// kept so far in this and the earlier branches (the generator's guarantee, by its search): a
+/// step some interleaving disables is dropped, as is one the search cannot show safe within its
+/// budget. A branch left with no step is dropped (the later ones move up). If the
 /// model panics in the prefix, that step is the failure: it is kept and nothing after it is.
 pub(super) fn repair<M: Model>(
     initial: &M,
@@ -115,6 +118,7 @@ pub(super) fn repair<M: Model>(
         }
     }
     let uses_vars = M::Op::uses_vars();
+    let check = plan.branches.len() > 1 && crate::generate::interleave::matters::<M>();
     for steps in &plan.branches {
         let branch = u16::try_from(program.branches.len())
             .expect("stateprop: a program with more than u16::MAX branches");
@@ -165,7 +169,19 @@ pub(super) fn repair<M: Model>(
             if admitted != Ok(true) {
                 continue;
             }
-            let out = catch(|| model.step(&bound));
+            let out = if check {
+                let mut stepped = model.clone();
+                let out = catch(|| stepped.step(&bound));
+                // A step the model cannot take alone stays, as the failure (below); one it can
+                // must also run in every interleaving with the branches kept so far.
+                if out.is_ok() && !safe_everywhere(&run, &program.branches, &mut ops, &op) {
+                    continue;
+                }
+                model = stepped;
+                out
+            } else {
+                catch(|| model.step(&bound))
+            };
             crate::generate::consume(&op, &mut consumed, prefix_len);
             renames.set(old, StepId::in_branch(branch, here));
             ops.push(op);
@@ -183,4 +199,24 @@ pub(super) fn repair<M: Model>(
         }
     }
     Repaired { program, kept }
+}
+
+/// Whether `op`, appended to the branch being rebuilt (`ops`), runs in every interleaving of it
+/// with the `done` branches, after the prefix `run` replayed. Leaves `ops` as it found it.
+fn safe_everywhere<M: Model>(
+    run: &ModelRun<M>,
+    done: &[Vec<M::Op>],
+    ops: &mut Vec<M::Op>,
+    op: &M::Op,
+) -> bool {
+    use crate::generate::interleave::{explore, Interleaved, STATE_BUDGET};
+    ops.push(op.clone());
+    let views: Vec<&[M::Op]> = done
+        .iter()
+        .map(Vec::as_slice)
+        .chain([ops.as_slice()])
+        .collect();
+    let verdict = explore(&run.model, &run.outputs, &views, STATE_BUDGET);
+    ops.pop();
+    matches!(verdict, Interleaved::Safe)
 }
