@@ -14,6 +14,8 @@ mod dispenser;
 #[cfg(not(feature = "shuttle"))]
 mod failures;
 #[cfg(not(feature = "shuttle"))]
+mod interleavings;
+#[cfg(not(feature = "shuttle"))]
 mod races;
 #[cfg(not(feature = "shuttle"))]
 mod saved;
