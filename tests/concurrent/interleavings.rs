@@ -4,7 +4,8 @@
 //!
 //! Before generation searched the interleavings, `prefix [Push] ; [Pop] ‖ [Pop]` was a possible
 //! case: each branch alone can pop, but when both run, the second pop meets an empty model, which
-//! here panics (as a model that trusts its precondition may), so a correct stack failed.
+//! here panics (as a model that trusts its precondition may), so the checker could not judge a
+//! correct stack's history (undecided), and a model answering instead would have failed it.
 
 use crate::pinned;
 use stateprop::prelude::*;
@@ -74,6 +75,13 @@ fn a_correct_stack_whose_pop_needs_an_element_passes_on_threads() {
         let report = &result.report;
         assert!(!result.failed(), "{branches} branches:\n{}", report.text());
         assert_eq!(report.stats.cases, 400);
+        // A model panicking in the checker leaves a history undecided rather than failed: a
+        // case this test would otherwise pass without judging it.
+        assert!(
+            report.stats.undecided.is_empty(),
+            "{branches} branches:\n{}",
+            report.text()
+        );
         // Pops were generated, so branches did compete for elements.
         let pops = report.stats.rules.iter().find(|(name, _)| *name == "Pop");
         assert!(pops.is_some_and(|(_, n)| *n > 100), "{:?}", report.stats.rules);
