@@ -220,3 +220,94 @@ fn safe_everywhere<M: Model>(
     ops.pop();
     matches!(verdict, Interleaved::Safe)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{check_program, generate_parallel, CaseGenerator};
+    use crate::StateMachine;
+
+    /// A stack whose `Pop` needs an element, and whose model trusts that it has one.
+    #[derive(Debug, Clone, Default)]
+    struct Pile {
+        items: Vec<u8>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, StateMachine)]
+    #[state_machine(model = Pile)]
+    enum PileOp {
+        Push {
+            #[strategy(0..3u8)]
+            value: u8,
+        },
+        #[rule(weight = 3, precondition = |m: &Pile| !m.items.is_empty())]
+        Pop,
+    }
+
+    impl Model for Pile {
+        type Op = PileOp;
+        type Output = Option<u8>;
+        fn step(&mut self, op: &PileOp) -> Option<u8> {
+            match *op {
+                PileOp::Push { value } => {
+                    self.items.push(value);
+                    None
+                }
+                PileOp::Pop => Some(self.items.pop().expect("an element")),
+            }
+        }
+    }
+
+    fn ids(program: &Program<PileOp>) -> Plan {
+        Program::parallel(
+            (0..program.prefix.len()).map(StepId::prefix).collect(),
+            program
+                .branches
+                .iter()
+                .enumerate()
+                .map(|(b, ops)| (0..ops.len()).map(|i| StepId::in_branch(b as u16, i)).collect())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn deleting_a_push_drops_the_pop_another_branch_could_then_run_first() {
+        use PileOp::{Pop, Push};
+        let current = Program::parallel(
+            vec![Push { value: 1 }],
+            vec![vec![Pop], vec![Push { value: 2 }, Pop]],
+        );
+        check_program(&Pile::default(), &current).expect("every interleaving runs");
+        let mut plan = ids(&current);
+        plan.branches[1].remove(0);
+        let repaired = repair(&Pile::default(), &current, &plan, &[]);
+        // Each branch alone could still pop the prefix's element, but not both in one run.
+        assert_eq!(repaired.program, Program::parallel(vec![Push { value: 1 }], vec![vec![Pop]]));
+        assert_eq!(repaired.kept.branches, [[StepId::in_branch(0, 0)]]);
+        check_program(&Pile::default(), &repaired.program).expect("well formed");
+    }
+
+    #[test]
+    fn every_single_deletion_of_a_generated_program_repairs_to_a_valid_one() {
+        let mut dropped = 0;
+        for seed in 0..60 {
+            let mut plan = CaseGenerator::new::<PileOp>(seed, (1, 1), false);
+            let current = generate_parallel(&Pile::default(), &mut plan, 2, 3, 3, None).unwrap();
+            let all = ids(&current);
+            for (at, _) in current.steps() {
+                let mut plan = all.clone();
+                match at.branch {
+                    None => plan.prefix.retain(|&id| id != at),
+                    Some(b) => plan.branches[usize::from(b)].retain(|&id| id != at),
+                }
+                let repaired = repair(&Pile::default(), &current, &plan, &[]);
+                if let Err(invalid) = check_program(&Pile::default(), &repaired.program) {
+                    panic!("deleting {at} of {current:?}: {invalid}");
+                }
+                dropped += current.len() - 1 - repaired.program.len();
+            }
+        }
+        // Deleting a push did make the repair drop pops that had become unsafe.
+        assert!(dropped > 0);
+    }
+}
