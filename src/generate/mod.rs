@@ -582,9 +582,7 @@ pub(crate) fn generate_parallel<M: Model>(
                 let op = match drawn {
                     Ok(op) => op,
                     // Every rule this branch could take here breaks some interleaving.
-                    Err(GenError::NoRuleEnabled(_)) if tries.iter().any(|&t| t > 0) => {
-                        break 'steps
-                    }
+                    Err(GenError::NoRuleEnabled(_)) if tries.iter().any(|&t| t > 0) => break 'steps,
                     Err(e) => return Err(e),
                 };
                 let Some(consumed) = consumed else {

@@ -269,9 +269,13 @@ struct Files {
 enum FileOp {
     Open,
     #[rule(weight = 2, precondition = |m: &Files, f: &crate::Var<u32>| m.open.contains(&**f))]
-    Use { f: crate::Var<u32> },
+    Use {
+        f: crate::Var<u32>,
+    },
     #[rule(precondition = |m: &Files, f: &crate::Var<u32>| m.open.contains(&**f))]
-    Close { f: crate::Var<u32> },
+    Close {
+        f: crate::Var<u32>,
+    },
 }
 
 impl Model for Files {
@@ -308,7 +312,10 @@ fn broken_interleaving<M: Model>(
     let mut prefix = Vec::new();
     for op in &program.prefix {
         let mut bound = op.clone();
-        assert!(bound.bind_vars(&prefix) && runnable(&model, &bound), "prefix");
+        assert!(
+            bound.bind_vars(&prefix) && runnable(&model, &bound),
+            "prefix"
+        );
         prefix.push(model.step(&bound));
     }
     let mut own = vec![Vec::new(); program.branches.len()];
@@ -405,8 +412,7 @@ fn branches_still_compete_for_shared_state() {
     let (mut contested, mut asked, mut made) = (0, 0, 0);
     for seed in 0..300 {
         let mut plan = CaseGenerator::new::<PileOp>(seed, (1, 1), false);
-        let program =
-            super::generate_parallel(&Pile::default(), &mut plan, 3, 3, 3, None).unwrap();
+        let program = super::generate_parallel(&Pile::default(), &mut plan, 3, 3, 3, None).unwrap();
         let pops = program
             .branches
             .iter()
@@ -417,7 +423,10 @@ fn branches_still_compete_for_shared_state() {
         made += program.branches.iter().map(Vec::len).sum::<usize>();
         assert!(broken_interleaving(&Pile::default(), &program, &pile_runnable).is_none());
     }
-    assert!(contested > 50, "{contested} of 300 cases pop in two branches");
+    assert!(
+        contested > 50,
+        "{contested} of 300 cases pop in two branches"
+    );
     assert!(made * 10 > asked * 8, "{made} of {asked} steps generated");
 }
 

@@ -75,11 +75,18 @@ impl fmt::Display for Invalid {
                 let order = if order.is_empty() {
                     "no branch step".to_string()
                 } else {
-                    order.iter().map(StepId::to_string).collect::<Vec<_>>().join(", ")
+                    order
+                        .iter()
+                        .map(StepId::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 match panic {
                     None => write!(f, "{step}, {op}, is not enabled in model state {state}"),
-                    Some(m) => write!(f, "the model panicked at {step}, {op}, in state {state}: {m}"),
+                    Some(m) => write!(
+                        f,
+                        "the model panicked at {step}, {op}, in state {state}: {m}"
+                    ),
                 }?;
                 write!(
                     f,

@@ -265,7 +265,11 @@ mod tests {
                 .branches
                 .iter()
                 .enumerate()
-                .map(|(b, ops)| (0..ops.len()).map(|i| StepId::in_branch(b as u16, i)).collect())
+                .map(|(b, ops)| {
+                    (0..ops.len())
+                        .map(|i| StepId::in_branch(b as u16, i))
+                        .collect()
+                })
                 .collect(),
         )
     }
@@ -282,7 +286,10 @@ mod tests {
         plan.branches[1].remove(0);
         let repaired = repair(&Pile::default(), &current, &plan, &[]);
         // Each branch alone could still pop the prefix's element, but not both in one run.
-        assert_eq!(repaired.program, Program::parallel(vec![Push { value: 1 }], vec![vec![Pop]]));
+        assert_eq!(
+            repaired.program,
+            Program::parallel(vec![Push { value: 1 }], vec![vec![Pop]])
+        );
         assert_eq!(repaired.kept.branches, [[StepId::in_branch(0, 0)]]);
         check_program(&Pile::default(), &repaired.program).expect("well formed");
     }

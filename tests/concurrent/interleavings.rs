@@ -8,8 +8,8 @@
 //! correct stack's history (undecided), and a model answering instead would have failed it.
 
 use crate::pinned;
-use stateprop::prelude::*;
 use stateprop::generate::validate_program;
+use stateprop::prelude::*;
 use stateprop::{ConcurrentSystem, Program, Runner};
 use std::sync::Mutex;
 
@@ -70,7 +70,10 @@ impl ConcurrentSystem<Stack> for MutexStack {
 #[test]
 fn a_correct_stack_whose_pop_needs_an_element_passes_on_threads() {
     for (seed, branches) in [(91, 2), (92, 3)] {
-        let config = pinned(seed).cases(400).branches(branches).prefix_steps(0..=2);
+        let config = pinned(seed)
+            .cases(400)
+            .branches(branches)
+            .prefix_steps(0..=2);
         let result = Runner::<Stack>::new(config).run_concurrent_default::<MutexStack>();
         let report = &result.report;
         assert!(!result.failed(), "{branches} branches:\n{}", report.text());
@@ -84,7 +87,11 @@ fn a_correct_stack_whose_pop_needs_an_element_passes_on_threads() {
         );
         // Pops were generated, so branches did compete for elements.
         let pops = report.stats.rules.iter().find(|(name, _)| *name == "Pop");
-        assert!(pops.is_some_and(|(_, n)| *n > 100), "{:?}", report.stats.rules);
+        assert!(
+            pops.is_some_and(|(_, n)| *n > 100),
+            "{:?}",
+            report.stats.rules
+        );
     }
 }
 
