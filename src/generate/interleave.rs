@@ -12,7 +12,8 @@
 //!
 //! The search is depth-first over the branches' positions, stepping clones of the model, and
 //! stops at the first step that cannot run. States already seen (the same positions, model and
-//! outputs, compared by their `Debug` text, since a model need not be `Hash`) are not explored
+//! outputs, compared by a 128-bit hash of their `Debug` text, since a model need not be `Hash`;
+//! a model whose `Debug` hides state its preconditions read defeats this) are not explored
 //! again, which turns the multinomial count of interleavings into at most one visit per distinct
 //! state. The visits are capped: past the cap the answer is [`Interleaved::TooMany`], never a
 //! guess that the program is safe.
@@ -22,11 +23,16 @@ use crate::program::{BranchOutputs, StepId};
 use crate::spec::{Model, StateMachine};
 use std::collections::HashSet;
 use std::fmt::Write;
+use std::hash::{DefaultHasher, Hasher};
 
 /// States a generation or repair check may visit: enough for three branches of four steps of a
 /// typical model many times over; eight branches of four reach it, and then the branch being
 /// generated ends early rather than take a step that was not shown safe.
 pub(crate) const STATE_BUDGET: usize = 10_000;
+
+/// States all the checks of one generated case may visit together: it bounds what a case costs
+/// (a few milliseconds) however many of its steps need a search near [`STATE_BUDGET`].
+pub(crate) const CASE_BUDGET: usize = 4 * STATE_BUDGET;
 
 /// States validation may visit: a saved program is checked once per replay, so it affords ten
 /// times the generator's budget, and anything the generator or the repair made fits in it.
@@ -82,6 +88,17 @@ pub(crate) fn explore<M: Model>(
     branches: &[&[M::Op]],
     budget: usize,
 ) -> Interleaved {
+    explore_counting(model, prefix, branches, budget, &mut 0)
+}
+
+/// [`explore`], adding the distinct states it visits to `visited`.
+pub(crate) fn explore_counting<M: Model>(
+    model: &M,
+    prefix: &[M::Output],
+    branches: &[&[M::Op]],
+    budget: usize,
+    visited: &mut usize,
+) -> Interleaved {
     let uses_vars = M::Op::uses_vars();
     let root = Node {
         pos: vec![0; branches.len()],
@@ -99,7 +116,6 @@ pub(crate) fn explore<M: Model>(
         Vec::new()
     };
     let mut seen = HashSet::new();
-    let mut key = String::new();
     let mut stack = vec![root];
     while let Some(node) = stack.pop() {
         // Later branches pushed first, so branch 0 is tried first: the search order, and so
@@ -155,7 +171,7 @@ pub(crate) fn explore<M: Model>(
             if uses_vars {
                 child.own[b].push(out);
             }
-            key.clear();
+            let mut key = Key::new();
             // Writing into a `String` cannot fail. An output no later step of its branch names
             // cannot change what follows, so it is left out: states differing only there (the
             // handle numbers of opens run in another order) are one state.
@@ -166,16 +182,42 @@ pub(crate) fn explore<M: Model>(
                     let _ = write!(key, "|{j}:{out:?}");
                 }
             }
-            if !seen.contains(key.as_str()) {
+            if !seen.contains(&key.finish()) {
                 if seen.len() >= budget {
                     return Interleaved::TooMany;
                 }
-                seen.insert(key.clone());
+                *visited += 1;
+                seen.insert(key.finish());
                 stack.push(child);
             }
         }
     }
     Interleaved::Safe
+}
+
+/// A state's `Debug` text, hashed as it is written (no string per state): 128 bits from two
+/// differently seeded SipHashes, so two distinct states share a key with odds near 2^-128 per
+/// pair, far below any other way this search could err.
+struct Key(DefaultHasher, DefaultHasher);
+
+impl Key {
+    fn new() -> Self {
+        let mut second = DefaultHasher::new();
+        second.write_u64(0x9E37_79B9_7F4A_7C15);
+        Key(DefaultHasher::new(), second)
+    }
+
+    fn finish(&self) -> u128 {
+        (u128::from(self.0.finish()) << 64) | u128::from(self.1.finish())
+    }
+}
+
+impl Write for Key {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.write(s.as_bytes());
+        self.1.write(s.as_bytes());
+        Ok(())
+    }
 }
 
 /// For each branch and each position in it, the indices of the branch's own outputs that a

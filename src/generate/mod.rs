@@ -513,10 +513,13 @@ const TRIES_PER_RULE: u32 = 3;
 /// only if every interleaving of the branches so far with it appended stays runnable, searched
 /// depth-first over the branches' positions (see `interleave`). A rule refused
 /// [`TRIES_PER_RULE`] times is left out for that step and another drawn; when no rule is left,
-/// the branch ends there. The search visits at most [`interleave::STATE_BUDGET`] distinct
-/// states; past it the branch also ends there rather than take a step not shown safe, so many
-/// long branches of a machine with preconditions come out shorter than asked, the later ones
-/// most (possibly empty: the program keeps its number of branches). A machine without preconditions
+/// the branch ends there. A search visits at most [`interleave::STATE_BUDGET`] distinct
+/// states, and all of a case's searches together at most [`interleave::CASE_BUDGET`]; past
+/// either the branch also ends there rather than take a step not shown safe, and the
+/// later branches stay empty (their searches would hold these states and more), so many long
+/// branches of a machine with preconditions come out shorter than asked (the program keeps its
+/// number of branches; 8 branches of up to 4 steps of a stack lose about a third of their
+/// steps). A machine without preconditions
 /// and without `Var` fields skips the search and generates exactly what it did before it
 /// existed. All choices come from the case's plan: the same seed gives the same program.
 pub(crate) fn generate_parallel<M: Model>(
@@ -551,6 +554,9 @@ pub(crate) fn generate_parallel<M: Model>(
     // takes a result from another: each starts from what the prefix used up.
     let after_prefix = plan.consumed();
     let mut tries = vec![0u32; if check { M::Op::rules().len() } else { 0 }];
+    let mut exhausted = false;
+    // States searched by this case's checks so far, against `interleave::CASE_BUDGET`.
+    let mut spent = 0;
     for b in 0..branch_ids {
         plan.restore_consumed(&after_prefix);
         let mut model = run.model.clone();
@@ -567,6 +573,9 @@ pub(crate) fn generate_parallel<M: Model>(
         let mut ops = Vec::with_capacity(branch_len);
         let mut branch_trees = Vec::new();
         'steps: for i in 0..branch_len {
+            if exhausted {
+                break;
+            }
             tries.iter_mut().for_each(|t| *t = 0);
             let (op, step_trees) = loop {
                 let mut step_trees = Vec::new();
@@ -595,13 +604,22 @@ pub(crate) fn generate_parallel<M: Model>(
                     .map(Vec::as_slice)
                     .chain([ops.as_slice()])
                     .collect();
-                let verdict =
-                    interleave::explore(&run.model, &run.outputs, &views, interleave::STATE_BUDGET);
+                let budget = interleave::STATE_BUDGET.min(interleave::CASE_BUDGET - spent);
+                let verdict = interleave::explore_counting(
+                    &run.model,
+                    &run.outputs,
+                    &views,
+                    budget,
+                    &mut spent,
+                );
                 let op = ops.pop().expect("stateprop: the step just pushed");
                 match verdict {
                     Interleaved::Safe => break (op, step_trees),
                     Interleaved::TooMany => {
                         plan.restore_consumed(&consumed);
+                        // Every later check holds these branches and more, so it would
+                        // exceed the budget too: the remaining branches stay empty.
+                        exhausted = true;
                         break 'steps;
                     }
                     Interleaved::Broken(_) | Interleaved::Panicked(..) => {
