@@ -518,8 +518,8 @@ const TRIES_PER_RULE: u32 = 3;
 /// either the branch also ends there rather than take a step not shown safe, and the
 /// later branches stay empty (their searches would hold these states and more), so many long
 /// branches of a machine with preconditions come out shorter than asked (the program keeps its
-/// number of branches; 8 branches of up to 4 steps of a stack lose about a third of their
-/// steps). A machine without preconditions
+/// number of branches). Measured on a stack whose `Pop` needs an element, branches of 4 steps
+/// after a prefix of 2: 3 branches keep 99% of the steps asked for, 4 keep 92%, 8 keep 46%. A machine without preconditions
 /// and without `Var` fields skips the search and generates exactly what it did before it
 /// existed. All choices come from the case's plan: the same seed gives the same program.
 pub(crate) fn generate_parallel<M: Model>(
