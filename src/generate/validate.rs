@@ -5,6 +5,7 @@
 //! in its own branch — exactly what generation guarantees by construction. One function says so
 //! for every caller, with one message. It lives with generation because it is the same replay.
 
+use super::interleave::{self, Interleaved};
 use super::ModelRun;
 use crate::program::{BranchOutputs, Outputs, Program, StepId};
 use crate::spec::{Consumed, Model, StateMachine};
@@ -31,6 +32,17 @@ pub(crate) enum Reason {
     OutOfScope { var: StepId },
     /// A `Var` names a result a `#[consumes]` field of an earlier step used up.
     Consumed { var: StepId },
+    /// Runnable in its branch alone, but not when the branches interleave in `order` (the
+    /// branch steps run before it): its precondition fails or a `Var` does not bind in model
+    /// state `state`, or (`panic`) the model panics stepping it there.
+    Interleaving {
+        state: String,
+        order: Vec<StepId>,
+        panic: Option<String>,
+    },
+    /// The branches reach more than this many distinct states: too many interleavings to show
+    /// that every one keeps each step runnable.
+    TooManyInterleavings(usize),
 }
 
 impl fmt::Display for Invalid {
@@ -55,6 +67,39 @@ impl fmt::Display for Invalid {
             Reason::ModelPanicked(message) => {
                 write!(f, "the model panicked at {step}, {op}: {message}")
             }
+            Reason::Interleaving {
+                state,
+                order,
+                panic,
+            } => {
+                let order = if order.is_empty() {
+                    "no branch step".to_string()
+                } else {
+                    order
+                        .iter()
+                        .map(StepId::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                match panic {
+                    None => write!(f, "{step}, {op}, is not enabled in model state {state}"),
+                    Some(m) => write!(
+                        f,
+                        "the model panicked at {step}, {op}, in state {state}: {m}"
+                    ),
+                }?;
+                write!(
+                    f,
+                    " when the branches interleave as {order} before it (the prefix, then these); \
+                     every interleaving of the branches must keep each step enabled"
+                )
+            }
+            Reason::TooManyInterleavings(budget) => write!(
+                f,
+                "the branches reach more than {budget} distinct model states between them (from \
+                 {step}, {op}, on): too many interleavings to check that each keeps every step \
+                 enabled; use fewer or shorter branches"
+            ),
         }
     }
 }
@@ -70,8 +115,12 @@ pub(crate) fn validate<M: Model>(initial: &M, ops: &[M::Op]) -> Result<(), Inval
 /// cannot run (its precondition fails, a `Var` names a missing result, the model panics) or
 /// holds a `Var` naming a step that is neither in the prefix nor earlier in its own branch.
 ///
-/// Each branch is checked as if it ran alone after the prefix; whether every interleaving of the
-/// branches keeps each step enabled is for a concurrent executor to decide, not this check.
+/// Each branch is checked alone after the prefix, then every interleaving of the branches: a
+/// program where some order of the branches' steps reaches a step whose precondition fails (or
+/// whose `Var` does not bind, or where the model panics) is refused, naming that step, the model
+/// state there and the order, since a correct system could fail it. Generation and the
+/// shrinker's repair make only programs that pass. The interleavings are searched over at most
+/// 100,000 distinct states; a program past that is refused as too large to check.
 pub fn validate_program<M: Model>(initial: &M, program: &Program<M::Op>) -> Result<(), String> {
     check_program(initial, program).map_err(|invalid| invalid.to_string())
 }
@@ -130,7 +179,49 @@ pub(crate) fn check_program<M: Model>(
             own.push(out);
         }
     }
-    Ok(())
+    check_interleavings(&after_prefix, program)
+}
+
+/// The interleavings part of [`check_program`], once every branch runs alone.
+fn check_interleavings<M: Model>(
+    after_prefix: &ModelRun<M>,
+    program: &Program<M::Op>,
+) -> Result<(), Invalid> {
+    if program.branches.len() < 2 || !interleave::matters::<M>() {
+        return Ok(());
+    }
+    let views: Vec<&[M::Op]> = program.branches.iter().map(Vec::as_slice).collect();
+    let budget = interleave::VALIDATION_BUDGET;
+    let invalid = |step: StepId, reason| Invalid {
+        step,
+        op: program
+            .get(step)
+            .map_or_else(String::new, StateMachine::to_rust),
+        reason,
+    };
+    match interleave::explore(&after_prefix.model, &after_prefix.outputs, &views, budget) {
+        Interleaved::Safe => Ok(()),
+        Interleaved::Broken(b) => Err(invalid(
+            b.step,
+            Reason::Interleaving {
+                state: b.state,
+                order: b.order,
+                panic: None,
+            },
+        )),
+        Interleaved::Panicked(b, message) => Err(invalid(
+            b.step,
+            Reason::Interleaving {
+                state: b.state,
+                order: b.order,
+                panic: Some(message),
+            },
+        )),
+        Interleaved::TooMany => Err(invalid(
+            StepId::in_branch(0, 0),
+            Reason::TooManyInterleavings(budget),
+        )),
+    }
 }
 
 /// Whether `op`, its `Var`s bound to `outputs`, satisfies its rule's precondition over

@@ -71,7 +71,10 @@ impl Renames {
 /// `initial`, keeping the steps that can run where they now stand and renaming their `Var`s.
 ///
 /// The prefix is replayed first; each branch then alone from the state after the prefix, as the
-/// generator made it. A branch left with no step is dropped (the later ones move up). If the
+/// generator made it, and each step it keeps must also run in every interleaving with the steps
+/// kept so far in this and the earlier branches (the generator's guarantee, by its search): a
+/// step some interleaving disables is dropped, as is one the search cannot show safe within its
+/// budget. A branch left with no step is dropped (the later ones move up). If the
 /// model panics in the prefix, that step is the failure: it is kept and nothing after it is.
 pub(super) fn repair<M: Model>(
     initial: &M,
@@ -115,6 +118,7 @@ pub(super) fn repair<M: Model>(
         }
     }
     let uses_vars = M::Op::uses_vars();
+    let check = plan.branches.len() > 1 && crate::generate::interleave::matters::<M>();
     for steps in &plan.branches {
         let branch = u16::try_from(program.branches.len())
             .expect("stateprop: a program with more than u16::MAX branches");
@@ -165,7 +169,19 @@ pub(super) fn repair<M: Model>(
             if admitted != Ok(true) {
                 continue;
             }
-            let out = catch(|| model.step(&bound));
+            let out = if check {
+                let mut stepped = model.clone();
+                let out = catch(|| stepped.step(&bound));
+                // A step the model cannot take alone stays, as the failure (below); one it can
+                // must also run in every interleaving with the branches kept so far.
+                if out.is_ok() && !safe_everywhere(&run, &program.branches, &mut ops, &op) {
+                    continue;
+                }
+                model = stepped;
+                out
+            } else {
+                catch(|| model.step(&bound))
+            };
             crate::generate::consume(&op, &mut consumed, prefix_len);
             renames.set(old, StepId::in_branch(branch, here));
             ops.push(op);
@@ -183,4 +199,122 @@ pub(super) fn repair<M: Model>(
         }
     }
     Repaired { program, kept }
+}
+
+/// Whether `op`, appended to the branch being rebuilt (`ops`), runs in every interleaving of it
+/// with the `done` branches, after the prefix `run` replayed. Leaves `ops` as it found it.
+fn safe_everywhere<M: Model>(
+    run: &ModelRun<M>,
+    done: &[Vec<M::Op>],
+    ops: &mut Vec<M::Op>,
+    op: &M::Op,
+) -> bool {
+    use crate::generate::interleave::{explore, Interleaved, STATE_BUDGET};
+    ops.push(op.clone());
+    let views: Vec<&[M::Op]> = done
+        .iter()
+        .map(Vec::as_slice)
+        .chain([ops.as_slice()])
+        .collect();
+    let verdict = explore(&run.model, &run.outputs, &views, STATE_BUDGET);
+    ops.pop();
+    matches!(verdict, Interleaved::Safe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{check_program, generate_parallel, CaseGenerator};
+    use crate::StateMachine;
+
+    /// A stack whose `Pop` needs an element, and whose model trusts that it has one.
+    #[derive(Debug, Clone, Default)]
+    struct Pile {
+        items: Vec<u8>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, StateMachine)]
+    #[state_machine(model = Pile)]
+    enum PileOp {
+        Push {
+            #[strategy(0..3u8)]
+            value: u8,
+        },
+        #[rule(weight = 3, precondition = |m: &Pile| !m.items.is_empty())]
+        Pop,
+    }
+
+    impl Model for Pile {
+        type Op = PileOp;
+        type Output = Option<u8>;
+        fn step(&mut self, op: &PileOp) -> Option<u8> {
+            match *op {
+                PileOp::Push { value } => {
+                    self.items.push(value);
+                    None
+                }
+                PileOp::Pop => Some(self.items.pop().expect("an element")),
+            }
+        }
+    }
+
+    fn ids(program: &Program<PileOp>) -> Plan {
+        Program::parallel(
+            (0..program.prefix.len()).map(StepId::prefix).collect(),
+            program
+                .branches
+                .iter()
+                .enumerate()
+                .map(|(b, ops)| {
+                    (0..ops.len())
+                        .map(|i| StepId::in_branch(b as u16, i))
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn deleting_a_push_drops_the_pop_another_branch_could_then_run_first() {
+        use PileOp::{Pop, Push};
+        let current = Program::parallel(
+            vec![Push { value: 1 }],
+            vec![vec![Pop], vec![Push { value: 2 }, Pop]],
+        );
+        check_program(&Pile::default(), &current).expect("every interleaving runs");
+        let mut plan = ids(&current);
+        plan.branches[1].remove(0);
+        let repaired = repair(&Pile::default(), &current, &plan, &[]);
+        // Each branch alone could still pop the prefix's element, but not both in one run.
+        assert_eq!(
+            repaired.program,
+            Program::parallel(vec![Push { value: 1 }], vec![vec![Pop]])
+        );
+        assert_eq!(repaired.kept.branches, [[StepId::in_branch(0, 0)]]);
+        check_program(&Pile::default(), &repaired.program).expect("well formed");
+    }
+
+    #[test]
+    fn every_single_deletion_of_a_generated_program_repairs_to_a_valid_one() {
+        let mut dropped = 0;
+        for seed in 0..60 {
+            let mut plan = CaseGenerator::new::<PileOp>(seed, (1, 1), false);
+            let current = generate_parallel(&Pile::default(), &mut plan, 2, 3, 3, None).unwrap();
+            let all = ids(&current);
+            for (at, _) in current.steps() {
+                let mut plan = all.clone();
+                match at.branch {
+                    None => plan.prefix.retain(|&id| id != at),
+                    Some(b) => plan.branches[usize::from(b)].retain(|&id| id != at),
+                }
+                let repaired = repair(&Pile::default(), &current, &plan, &[]);
+                if let Err(invalid) = check_program(&Pile::default(), &repaired.program) {
+                    panic!("deleting {at} of {current:?}: {invalid}");
+                }
+                dropped += current.len() - 1 - repaired.program.len();
+            }
+        }
+        // Deleting a push did make the repair drop pops that had become unsafe.
+        assert!(dropped > 0);
+    }
 }

@@ -13,6 +13,8 @@ mod correct;
 mod dispenser;
 #[cfg(not(feature = "shuttle"))]
 mod failures;
+#[cfg(not(feature = "shuttle"))]
+mod interleavings;
 mod races;
 #[cfg(not(feature = "shuttle"))]
 mod saved;

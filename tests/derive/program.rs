@@ -235,9 +235,21 @@ fn validation_of_a_sequential_program_keeps_its_message() {
 #[test]
 fn validation_runs_each_branch_on_the_model_after_the_prefix() {
     // Balance's precondition: fewer than 3 accounts. The prefix opens 2; a branch that opens a
-    // third cannot then read a balance, the other branch (which sees only the prefix) can.
-    let ok = Program::parallel(
+    // third cannot then read a balance. Another branch reading one can run before that open but
+    // not after it, and every interleaving of the branches must keep each step enabled (issue 9).
+    let racing = Program::parallel(
         vec![open(), open()],
+        vec![vec![open()], vec![BankOp::Balance(Var::at(0))]],
+    );
+    let err = validate_program(&Bank::default(), &racing).unwrap_err();
+    assert!(
+        err.starts_with("branch 1 step 0, ")
+            && err.contains("when the branches interleave as branch 0 step 0 before it"),
+        "{err}"
+    );
+    // After a prefix of one account the read runs whether the open came first or not.
+    let ok = Program::parallel(
+        vec![open()],
         vec![vec![open()], vec![BankOp::Balance(Var::at(0))]],
     );
     assert_eq!(validate_program(&Bank::default(), &ok), Ok(()));

@@ -1,0 +1,128 @@
+//! Parallel programs keep every precondition in every interleaving of their branches: a stack
+//! whose `Pop` needs an element, run on a correct concurrent stack, never fails, and a saved
+//! program where some interleaving pops an empty stack is refused by name.
+//!
+//! Before generation searched the interleavings, `prefix [Push] ; [Pop] ‖ [Pop]` was a possible
+//! case: each branch alone can pop, but when both run, the second pop meets an empty model, which
+//! here panics (as a model that trusts its precondition may), so the checker could not judge a
+//! correct stack's history (undecided), and a model answering instead would have failed it.
+
+use crate::pinned;
+use stateprop::generate::validate_program;
+use stateprop::prelude::*;
+use stateprop::{ConcurrentSystem, Program, Runner};
+use std::sync::Mutex;
+
+/// A stack model trusting its precondition: popping an empty one is a bug in the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Stack {
+    items: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, StateMachine)]
+#[state_machine(model = Stack)]
+pub enum StackOp {
+    Push {
+        #[strategy(0..4u32)]
+        value: u32,
+    },
+    /// Heavier than a push, so branches often compete for the last element.
+    #[rule(weight = 3, precondition = |m: &Stack| !m.items.is_empty())]
+    Pop,
+}
+
+impl Model for Stack {
+    type Op = StackOp;
+    type Output = Option<u32>;
+
+    fn step(&mut self, op: &StackOp) -> Option<u32> {
+        match *op {
+            StackOp::Push { value } => {
+                self.items.push(value);
+                None
+            }
+            StackOp::Pop => Some(
+                self.items
+                    .pop()
+                    .expect("the precondition promises an element"),
+            ),
+        }
+    }
+}
+
+/// A correct concurrent stack.
+#[derive(Default)]
+struct MutexStack(Mutex<Vec<u32>>);
+
+impl ConcurrentSystem<Stack> for MutexStack {
+    fn apply(&self, op: &StackOp) -> Option<u32> {
+        let mut items = self.0.lock().unwrap();
+        match *op {
+            StackOp::Push { value } => {
+                items.push(value);
+                None
+            }
+            StackOp::Pop => items.pop(),
+        }
+    }
+}
+
+#[test]
+fn a_correct_stack_whose_pop_needs_an_element_passes_on_threads() {
+    for (seed, branches) in [(91, 2), (92, 3)] {
+        let config = pinned(seed)
+            .cases(400)
+            .branches(branches)
+            .prefix_steps(0..=2);
+        let result = Runner::<Stack>::new(config).run_concurrent_default::<MutexStack>();
+        let report = &result.report;
+        assert!(!result.failed(), "{branches} branches:\n{}", report.text());
+        assert_eq!(report.stats.cases, 400);
+        // A model panicking in the checker leaves a history undecided rather than failed: a
+        // case this test would otherwise pass without judging it.
+        assert!(
+            report.stats.undecided.is_empty(),
+            "{branches} branches:\n{}",
+            report.text()
+        );
+        // Pops were generated, so branches did compete for elements.
+        let pops = report.stats.rules.iter().find(|(name, _)| *name == "Pop");
+        assert!(
+            pops.is_some_and(|(_, n)| *n > 100),
+            "{:?}",
+            report.stats.rules
+        );
+    }
+}
+
+#[test]
+fn a_saved_program_where_an_interleaving_pops_an_empty_stack_is_refused() {
+    let push = |value| StackOp::Push { value };
+    let racing = Program::parallel(vec![push(1)], vec![vec![StackOp::Pop], vec![StackOp::Pop]]);
+    let message = validate_program(&Stack::default(), &racing).unwrap_err();
+    assert!(
+        message.starts_with("branch 1 step 0, StackOp::Pop, is not enabled in model state"),
+        "{message}"
+    );
+    assert!(message.contains("branch 0 step 0 before it"), "{message}");
+    assert!(message.contains("every interleaving"), "{message}");
+
+    // A later push in the second branch does not help: it may run after both pops.
+    let late = Program::parallel(
+        vec![push(1)],
+        vec![vec![StackOp::Pop], vec![StackOp::Pop, push(2)]],
+    );
+    assert!(validate_program(&Stack::default(), &late).is_err());
+
+    // Two elements, or a branch that pushes before it pops, keep every interleaving runnable.
+    let enough = Program::parallel(
+        vec![push(1), push(2)],
+        vec![vec![StackOp::Pop], vec![StackOp::Pop]],
+    );
+    validate_program(&Stack::default(), &enough).unwrap();
+    let own = Program::parallel(
+        vec![push(1)],
+        vec![vec![StackOp::Pop], vec![push(2), StackOp::Pop]],
+    );
+    validate_program(&Stack::default(), &own).unwrap();
+}
