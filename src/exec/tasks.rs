@@ -80,6 +80,8 @@ impl<M, S, F: Fn() -> S> Tasks<M, S, F> {
     pub(crate) fn new(initial: M, factory: F, shape: ParallelShape) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(shape.branches.max(2))
+            // Timers (and sockets, where the user's tokio has them) work in the system's code.
+            .enable_all()
             .thread_name("stateprop-task")
             // The system's panics are reported, not printed over the report.
             .on_thread_start(crate::catch::capture_on_this_thread)

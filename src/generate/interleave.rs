@@ -1,6 +1,6 @@
 //! Whether every interleaving of a parallel program's branches keeps each step runnable: its
-//! rule's precondition holds, its `Var`s bind, its precondition over arguments admits it, and
-//! the model steps it without panicking.
+//! rule's precondition holds, its `Var`s bind, its precondition over arguments admits it, its
+//! arguments are ones their strategies make there, and the model steps it without panicking.
 //!
 //! A branch is generated from the state after the prefix as if it ran alone, but on threads its
 //! steps run between other branches' steps. A step enabled only in some orders (a `Pop` needing
@@ -61,10 +61,16 @@ pub(crate) struct Broken {
 }
 
 /// Whether a machine's steps can be disabled at all: without preconditions (over the model or
-/// over arguments) and without `Var` fields every step runs in every state, and the search is
-/// skipped (so such machines generate exactly the programs they always did).
+/// over arguments), without `Var` fields and without strategies that read the model, every step
+/// runs in every state, and the search is skipped (so such machines generate exactly the
+/// programs they always did).
 pub(crate) fn matters<M: Model>() -> bool {
+    // A strategy that reads the model (`|m| 0..=m.balance`) ties a step's arguments to the state
+    // as a precondition would: two withdrawals of the whole balance cannot both run. Machines
+    // with fixed strategies only (`0..8u8`) are searched too, and always found safe unless the
+    // model panics: the search draws nothing, so their programs do not change.
     M::Op::checks_args()
+        || M::Op::follows_model()
         || M::Op::rules()
             .iter()
             .any(|r| r.precondition.is_some() || !r.var_fields.is_empty())
@@ -152,6 +158,14 @@ pub(crate) fn explore_counting<M: Model>(
                     || (M::Op::checks_args() && !bound.admits(&model))
                 {
                     return None;
+                }
+                // An argument its strategy would not make here (a withdrawal of more than the
+                // balance another branch left) is a step the generator could not have drawn.
+                if M::Op::follows_model() {
+                    let mut followed = op.clone();
+                    if !followed.follow_model(&model) || followed.to_rust() != op.to_rust() {
+                        return None;
+                    }
                 }
                 Some(model.step(&bound))
             });

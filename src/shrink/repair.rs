@@ -101,11 +101,16 @@ pub(super) fn repair<M: Model>(
         if !op.remap_vars(&mut |v| renames.get(v).filter(|n| n.branch.is_none())) {
             continue;
         }
-        // An argument picked from the model follows the state its step now runs in.
-        if M::Op::follows_model() && !op.follow_model(&run.model) {
+        if !run.admits(&op) {
             continue;
         }
-        if !run.admits(&op) || !crate::generate::admits_args(&run.model, &run.outputs, &op) {
+        // An argument drawn from a strategy follows the state its step now runs in; only once
+        // the rule may run there, since a strategy may assume its precondition (`0..m.len()`
+        // under `!m.is_empty()`), and a strategy that panics there drops the step.
+        if M::Op::follows_model() && catch(|| op.follow_model(&run.model)) != Ok(true) {
+            continue;
+        }
+        if !crate::generate::admits_args(&run.model, &run.outputs, &op) {
             continue;
         }
         let model_ok = run.apply(&op).is_ok();
@@ -150,7 +155,12 @@ pub(super) fn repair<M: Model>(
             if !in_scope || crate::generate::names_consumed(&op, &consumed, prefix_len).is_some() {
                 continue;
             }
-            if M::Op::follows_model() && !op.follow_model(&model) {
+            let rule = op.rule_index();
+            // As in the prefix: the rule first, then its arguments follow the state.
+            if catch(|| M::Op::enabled(rule, &model, &visible)) != Ok(true) {
+                continue;
+            }
+            if M::Op::follows_model() && catch(|| op.follow_model(&model)) != Ok(true) {
                 continue;
             }
             let (prefix, own) = visible.split_at(seen_prefix);
@@ -159,11 +169,9 @@ pub(super) fn repair<M: Model>(
                 branch,
                 own,
             };
-            let rule = op.rule_index();
             let mut bound = op.clone();
             let admitted = catch(|| {
-                M::Op::enabled(rule, &model, &visible)
-                    && (!uses_vars || bound.bind_vars(&outputs))
+                (!uses_vars || bound.bind_vars(&outputs))
                     && (!M::Op::checks_args() || bound.admits(&model))
             });
             if admitted != Ok(true) {

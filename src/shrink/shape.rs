@@ -111,7 +111,11 @@ impl<M: Model> Shrinker<'_, M> {
     /// swap is run only if it is simpler, so swaps cannot undo one another.
     pub(super) fn order_branches(&mut self, cur: &mut Current<M::Op>) -> bool {
         let mut changed = false;
-        for b in 1..cur.program.branches.len() {
+        // The count is read afresh: an adopted swap may lose a branch the repair left empty.
+        let mut b = 1;
+        while b < cur.program.branches.len() {
+            b += 1;
+            let b = b - 1;
             if self.out_of_budget() {
                 return changed;
             }

@@ -553,3 +553,16 @@ fn branches_end_in_the_simpler_order_when_both_orders_fail() {
     let shrunk = shrink(&property, 1, program.clone(), trees);
     assert_eq!(shrunk.program, program);
 }
+
+#[test]
+fn ordering_branches_copes_with_a_swap_that_loses_an_empty_branch() {
+    // The repair drops the empty third branch from the swapped candidate, so the program has
+    // one branch fewer after the swap than when the pass began.
+    let start = Program::parallel(vec![], vec![vec![Setup], vec![Incr], vec![]]);
+    let end = Program::parallel(vec![], vec![vec![Incr], vec![Setup]]);
+    let (a, b) = (start.clone(), end.clone());
+    let property = move |p: &Program<TallyOp>| Judgement::once((*p == a || *p == b).then(failure));
+    let trees = start.ids().map(|_| Vec::new());
+    let shrunk = shrink(&property, 1, start, trees);
+    assert_eq!(shrunk.program, end);
+}

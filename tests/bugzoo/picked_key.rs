@@ -108,3 +108,69 @@ fn no_shrunk_program_deletes_a_key_the_generator_could_not_pick() {
 fn correct_store_passes() {
     assert_passes::<Map, CachedMap<false>>(Config::default().ignore_env(), 2000);
 }
+
+/// A stack whose `Peek` draws an index below the stack's length, under the precondition that
+/// the stack is not empty: the strategy assumes the precondition, and `0..0` is no strategy.
+#[derive(Debug, Clone, Default)]
+pub struct Pile(pub Vec<u8>);
+
+#[derive(Debug, Clone, StateMachine)]
+#[state_machine(model = Pile)]
+pub enum PileOp {
+    #[rule(weight = 3)]
+    Push { value: u8 },
+    #[rule(precondition = |m: &Pile| !m.0.is_empty())]
+    Peek {
+        #[strategy(|m: &Pile| 0..m.0.len())]
+        index: usize,
+    },
+}
+
+impl Model for Pile {
+    type Op = PileOp;
+    type Output = Option<u8>;
+    fn step(&mut self, op: &PileOp) -> Option<u8> {
+        match *op {
+            PileOp::Push { value } => {
+                self.0.push(value);
+                None
+            }
+            PileOp::Peek { index } => self.0.get(index).copied(),
+        }
+    }
+}
+
+/// Peeks the wrong item once three are stacked.
+#[derive(Default)]
+pub struct OffByOnePile(Vec<u8>);
+
+impl System<Pile> for OffByOnePile {
+    fn apply(&mut self, op: &PileOp) -> Option<u8> {
+        match *op {
+            PileOp::Push { value } => {
+                self.0.push(value);
+                None
+            }
+            PileOp::Peek { index } if self.0.len() >= 3 => self.0.get(index + 1).copied(),
+            PileOp::Peek { index } => self.0.get(index).copied(),
+        }
+    }
+}
+
+#[test]
+fn shrinking_never_evaluates_a_strategy_where_its_rule_cannot_run() {
+    // Deleting the pushes leaves a `Peek` where the stack is empty; its strategy (`0..0`) must
+    // not be asked for a value there: the step is dropped, and the run ends in a report.
+    for seed in SEEDS {
+        let result = crate::run::<Pile, OffByOnePile>(Config::default().ignore_env(), seed);
+        assert!(result.failed(), "seed {seed}: the bug was not found");
+        let failure = result.report.failure.as_ref().expect("a failure");
+        assert_eq!(
+            failure.kind.name(),
+            "postcondition",
+            "{}",
+            result.report.text()
+        );
+        assert_eq!(result.minimal.len(), 4, "{}", result.report.text());
+    }
+}

@@ -108,3 +108,21 @@ fn a_future_that_never_completes_is_a_hang_naming_its_step() {
     assert!(matches!(failure.kind, FailureKind::Hang { .. }), "{text}");
     assert!(failure.step.is_some(), "{text}");
 }
+
+/// A correct service that waits on tokio's timer between taking and answering.
+#[derive(Default)]
+struct SleepyDispenser(std::sync::atomic::AtomicU64);
+
+impl AsyncSystem<Tickets> for SleepyDispenser {
+    async fn apply(&self, _: &TicketOp) -> u64 {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_micros(10)).await;
+        n
+    }
+}
+
+#[test]
+fn a_system_may_use_tokio_timers() {
+    let result = Runner::<Tickets>::new(pinned(6).cases(30)).run_async_default::<SleepyDispenser>();
+    assert!(!result.failed(), "{}", result.report.text());
+}
