@@ -126,7 +126,10 @@ pub fn replay_async_with<M, S>(
         initial,
         program,
         move |start, config, owned, hb| {
-            let executor = Tasks::new(start, factory, ParallelShape::of(config));
+            // A worker thread for each of the program's branches, whatever the settings say.
+            let mut shape = ParallelShape::of(config);
+            shape.branches = shape.branches.max(owned.branches.len());
+            let executor = Tasks::new(start, factory, shape);
             replay_runs(&executor, owned, config.repeats, config.verbose > 0, hb)
         },
     );
