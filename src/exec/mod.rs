@@ -32,7 +32,7 @@ pub(crate) mod watchdog;
 use crate::failure::Failure;
 use crate::generate::{generate_program, CaseGenerator, GenError};
 use crate::history::History;
-use crate::program::Program;
+use crate::program::{Program, StepId};
 use crate::spec::{Model, StateMachine};
 use watchdog::Heartbeat;
 
@@ -54,6 +54,36 @@ impl<M: Model> Execution<M> {
             history: None,
             trace: Vec::new(),
         }
+    }
+}
+
+impl<M: Model> Execution<M> {
+    /// A run whose system could not be built: the factory panicked with `message`. Its history,
+    /// if one was asked for, is empty.
+    pub(crate) fn set_up_failed(message: String, recording: Recording) -> Self {
+        Execution {
+            failure: Some(Failure {
+                step: None,
+                op: None,
+                kind: crate::failure::FailureKind::Panic { message },
+            }),
+            history: recording.history.then(History::new),
+            trace: Vec::new(),
+        }
+    }
+}
+
+/// The failure of a teardown that panicked with `message`: the case fails at its last step.
+pub(crate) fn teardown_failure<Op: StateMachine>(
+    last: Option<(StepId, &Op)>,
+    message: String,
+) -> Failure {
+    Failure {
+        step: last.map(|(id, _)| id),
+        op: last.map(|(_, op)| op.to_rust()),
+        kind: crate::failure::FailureKind::Panic {
+            message: format!("in teardown: {message}"),
+        },
     }
 }
 

@@ -337,23 +337,11 @@ where
                 .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
-        failure = branches
-            .iter()
-            .filter_map(|lane| lane.failure.clone())
-            .min_by_key(|(when, _)| *when)
-            .map(|(_, f)| f);
+        failure = super::threads::first_failure(&branches);
         lanes.extend(branches);
     }
-    let teardown = catch(|| sut.teardown()).map_err(|message| {
-        let last = program.steps().last();
-        Failure {
-            step: last.map(|(id, _)| id),
-            op: last.map(|(_, op)| op.to_rust()),
-            kind: FailureKind::Panic {
-                message: format!("in teardown: {message}"),
-            },
-        }
-    });
+    let teardown = catch(|| sut.teardown())
+        .map_err(|message| super::teardown_failure(program.steps().last(), message));
     Ran {
         lanes,
         failure: failure.or(teardown.err()),

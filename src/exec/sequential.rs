@@ -196,12 +196,8 @@ impl<M: Model, S: System<M>> Case<M, S> {
     /// Tears the system down; a panic there fails the case at its last step.
     pub(crate) fn finish(mut self, last: Option<(usize, &M::Op)>) -> Result<(), Failure> {
         let sut = &mut self.sut;
-        catch(|| sut.teardown()).map_err(|message| Failure {
-            step: last.map(|(i, _)| StepId::prefix(i)),
-            op: last.map(|(_, op)| op.to_rust()),
-            kind: FailureKind::Panic {
-                message: format!("in teardown: {message}"),
-            },
+        catch(|| sut.teardown()).map_err(|message| {
+            super::teardown_failure(last.map(|(i, op)| (StepId::prefix(i), op)), message)
         })
     }
 

@@ -18,7 +18,6 @@ use super::{Execution, Executor, Generated, Recording};
 use crate::catch::catch;
 use crate::failure::{Failure, FailureKind};
 use crate::generate::{CaseGenerator, GenError};
-use crate::history::History;
 use crate::program::{BranchOutputs, Outputs, Program, StepId};
 use crate::spec::{Model, StateMachine};
 use std::future::Future;
@@ -118,17 +117,7 @@ where
         hb.restart_steps();
         let sut = match catch(&self.factory) {
             Ok(sut) => Arc::new(sut),
-            Err(message) => {
-                return Execution {
-                    failure: Some(Failure {
-                        step: None,
-                        op: None,
-                        kind: FailureKind::Panic { message },
-                    }),
-                    history: recording.history.then(History::new),
-                    trace: Vec::new(),
-                }
-            }
+            Err(message) => return Execution::set_up_failed(message, recording),
         };
         let clock = Arc::new(AtomicU64::new(0));
         let mut prefix = Lane::<M>::new(0, recording);
@@ -157,11 +146,7 @@ where
         if failure.is_none() && !program.branches.is_empty() {
             let branches =
                 self.run_branches(&sut, program, &lanes[0].outputs, &clock, recording, hb);
-            failure = branches
-                .iter()
-                .filter_map(|lane| lane.failure.clone())
-                .min_by_key(|(when, _)| *when)
-                .map(|(_, f)| f);
+            failure = super::threads::first_failure(&branches);
             lanes.extend(branches);
         }
         // Every task has finished, so this is the only handle left.
@@ -169,16 +154,7 @@ where
             Ok(mut sut) => catch(|| sut.teardown()),
             Err(_) => Ok(()),
         }
-        .map_err(|message| {
-            let last = program.steps().last();
-            Failure {
-                step: last.map(|(id, _)| id),
-                op: last.map(|(_, op)| op.to_rust()),
-                kind: FailureKind::Panic {
-                    message: format!("in teardown: {message}"),
-                },
-            }
-        });
+        .map_err(|message| super::teardown_failure(program.steps().last(), message));
         Execution {
             failure: failure.or(teardown.err()),
             history: recording.history.then(|| merge(&mut lanes)),

@@ -187,17 +187,7 @@ where
         hb.restart_steps();
         let mut sut = match catch(&self.factory) {
             Ok(sut) => sut,
-            Err(message) => {
-                return Execution {
-                    failure: Some(Failure {
-                        step: None,
-                        op: None,
-                        kind: FailureKind::Panic { message },
-                    }),
-                    history: recording.history.then(History::new),
-                    trace: Vec::new(),
-                }
-            }
+            Err(message) => return Execution::set_up_failed(message, recording),
         };
         let clock = AtomicU64::new(0);
         let mut prefix = Lane::<M>::new(0, recording);
@@ -223,23 +213,11 @@ where
         if failure.is_none() && !program.branches.is_empty() {
             let branches = run_branches(&sut, program, &lanes[0].outputs, &clock, recording, hb);
             // The failure that happened first on the shared clock is the cause.
-            failure = branches
-                .iter()
-                .filter_map(|lane| lane.failure.clone())
-                .min_by_key(|(when, _)| *when)
-                .map(|(_, f)| f);
+            failure = first_failure(&branches);
             lanes.extend(branches);
         }
-        let teardown = catch(|| sut.teardown()).map_err(|message| {
-            let last = program.steps().last();
-            Failure {
-                step: last.map(|(id, _)| id),
-                op: last.map(|(_, op)| op.to_rust()),
-                kind: FailureKind::Panic {
-                    message: format!("in teardown: {message}"),
-                },
-            }
-        });
+        let teardown = catch(|| sut.teardown())
+            .map_err(|message| super::teardown_failure(program.steps().last(), message));
         Execution {
             failure: failure.or(teardown.err()),
             history: recording.history.then(|| merge(&mut lanes)),
@@ -483,6 +461,15 @@ pub(super) fn run_branch<M: Model, S: ConcurrentSystem<M>>(
             }
         }
     }
+}
+
+/// The branches' failure that happened first on the shared clock: the cause.
+pub(super) fn first_failure<M: Model>(branches: &[Lane<M>]) -> Option<Failure> {
+    branches
+        .iter()
+        .filter_map(|lane| lane.failure.clone())
+        .min_by_key(|(when, _)| *when)
+        .map(|(_, f)| f)
 }
 
 /// Every lane's operations in one history, ordered by call time (the prefix first, as it ran

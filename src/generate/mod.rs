@@ -14,7 +14,7 @@ pub(crate) mod rng;
 pub mod strategy;
 mod support;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod validate;
 
 pub use draw::{Bits, Clamped, Draw};

@@ -225,15 +225,16 @@ fn each_branch_sees_what_the_prefix_and_its_own_steps_consumed() {
     );
 }
 
-/// A stack whose `Pop` needs an element, and whose model trusts that it has one.
+/// A stack whose `Pop` needs an element, and whose model trusts that it has one (the shrinker's
+/// repair tests use it too).
 #[derive(Debug, Clone, Default)]
-struct Pile {
+pub(crate) struct Pile {
     items: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, StateMachine)]
 #[state_machine(model = Pile)]
-enum PileOp {
+pub(crate) enum PileOp {
     Push {
         #[strategy(0..3u8)]
         value: u8,

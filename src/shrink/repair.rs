@@ -233,38 +233,9 @@ fn safe_everywhere<M: Model>(
 mod tests {
     use super::*;
     use crate::generate::{check_program, generate_parallel, CaseGenerator};
-    use crate::StateMachine;
 
-    /// A stack whose `Pop` needs an element, and whose model trusts that it has one.
-    #[derive(Debug, Clone, Default)]
-    struct Pile {
-        items: Vec<u8>,
-    }
-
-    #[derive(Debug, Clone, PartialEq, StateMachine)]
-    #[state_machine(model = Pile)]
-    enum PileOp {
-        Push {
-            #[strategy(0..3u8)]
-            value: u8,
-        },
-        #[rule(weight = 3, precondition = |m: &Pile| !m.items.is_empty())]
-        Pop,
-    }
-
-    impl Model for Pile {
-        type Op = PileOp;
-        type Output = Option<u8>;
-        fn step(&mut self, op: &PileOp) -> Option<u8> {
-            match *op {
-                PileOp::Push { value } => {
-                    self.items.push(value);
-                    None
-                }
-                PileOp::Pop => Some(self.items.pop().expect("an element")),
-            }
-        }
-    }
+    // The stack of the generation tests: `Pop` needs an element, and the model trusts it has one.
+    use crate::generate::tests::{Pile, PileOp};
 
     fn ids(program: &Program<PileOp>) -> Plan {
         Program::parallel(
