@@ -114,8 +114,9 @@
 //! - [`check_sequential`] builds a fresh model and a fresh `MyStore::default()` for every case;
 //!   [`check_sequential_with`] takes a factory instead, and [`Runner`] returns the report rather
 //!   than panicking.
-//! - A system shared by threads implements [`ConcurrentSystem`] (`&self`) instead;
-//!   [`check_concurrent`] runs a prefix, then branches on real threads, each case many times,
+//! - A system shared by threads implements [`ConcurrentSystem`] (`&self`) instead, or
+//!   [`ClientSystem`] when each thread calls it through a client of its own (a connection, a
+//!   session); [`check_concurrent`] runs a prefix, then branches on real threads, each case many times,
 //!   and checks every history for linearizability against the model; a race shrinks like any
 //!   failure and is pasted as a [`replay_concurrent`] test (`docs/concurrent.md`,
 //!   `examples/ticket_dispenser.rs`). With the `shuttle` feature, a system written against
@@ -462,6 +463,7 @@ mod failure;
 pub use failure::{Failure, FailureKind, HistoryViolation, IdempotencyProblem};
 
 mod exec;
+pub use exec::client::ClientSystem;
 #[cfg(feature = "tokio")]
 pub use exec::tasks::AsyncSystem;
 pub use exec::threads::ConcurrentSystem;

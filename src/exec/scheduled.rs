@@ -25,8 +25,9 @@
 //! for (a deadlock among the branches, a run past its step bound, a thread left blocked) is
 //! caught around the execution and reported as that run's failure, with shuttle's message.
 
+use super::client::ClientSystem;
 use super::parallel::ParallelShape;
-use super::threads::{call, merge, run_branch, Called, ConcurrentSystem, Lane};
+use super::threads::{connect, merge, run_lane, Lane};
 use super::watchdog::{Beat, Heartbeat};
 use super::{Execution, Executor, Generated, Recording};
 use crate::catch::catch;
@@ -35,7 +36,7 @@ use crate::failure::{Failure, FailureKind};
 use crate::generate::{CaseGenerator, GenError};
 use crate::hash::mix;
 use crate::history::History;
-use crate::program::{Program, StepId};
+use crate::program::Program;
 use crate::spec::{Model, StateMachine};
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -161,7 +162,7 @@ where
     M: Model + 'static,
     M::Op: Send + Sync + 'static,
     M::Output: Send + Sync + 'static,
-    S: ConcurrentSystem<M> + 'static,
+    S: ClientSystem<M> + 'static,
     F: Fn() -> S + Send + 'static,
 {
     fn initial(&self) -> &M {
@@ -273,7 +274,7 @@ where
     M: Model,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
-    S: ConcurrentSystem<M>,
+    S: ClientSystem<M>,
     F: Fn() -> S,
 {
     let build = || (factory.lock().unwrap_or_else(|e| e.into_inner()))();
@@ -296,22 +297,20 @@ where
     // execution); a deadlock or a spin among them is shuttle's to stop.
     let prefix_beat = Beat::default();
     let mut prefix = Lane::<M>::new(0, recording);
-    let mut failure = None;
-    for (i, op) in program.prefix.iter().enumerate() {
-        let outputs = prefix.outputs.as_slice();
-        match call(&sut, op, StepId::prefix(i), outputs, &clock, &prefix_beat) {
-            Called::Returned(bound, call, ret, out) => prefix.returned(bound, i, call, ret, out),
-            Called::Panicked(bound, call, f) => {
-                prefix.unknown(bound, StepId::prefix(i), call);
-                failure = Some(f);
-                break;
-            }
-            Called::Unbound(f) => {
-                failure = Some(f);
-                break;
-            }
+    if !program.prefix.is_empty() {
+        if let Some(mut client) = connect(&sut, &mut prefix, &program.prefix, &clock) {
+            run_lane(
+                &mut prefix,
+                &sut,
+                &mut client,
+                &program.prefix,
+                &[],
+                &clock,
+                &prefix_beat,
+            );
         }
     }
+    let mut failure = prefix.failure.take().map(|(_, f)| f);
     let mut lanes = vec![prefix];
     if failure.is_none() && !program.branches.is_empty() {
         let prefix_outputs = &lanes[0].outputs;
@@ -326,7 +325,10 @@ where
                     scope.spawn(move || {
                         // `Program::parallel` keeps the count within u16.
                         let mut lane = Lane::new(b as u64 + 1, recording);
-                        run_branch(&mut lane, sut_ref, ops, prefix_outputs, clock_ref, beat);
+                        if let Some(mut client) = connect(sut_ref, &mut lane, ops, clock_ref) {
+                            let (outputs, clock) = (prefix_outputs, clock_ref);
+                            run_lane(&mut lane, sut_ref, &mut client, ops, outputs, clock, beat);
+                        }
                         lane
                     })
                 })

@@ -29,6 +29,7 @@
 //! Vars in a branch bind through [`BranchOutputs`]: the prefix's outputs and the branch's own
 //! earlier ones, never another branch's.
 
+use super::client::ClientSystem;
 use super::parallel::ParallelShape;
 use super::watchdog::{Beat, Heartbeat};
 use super::{Execution, Executor, Generated, Recording};
@@ -38,15 +39,20 @@ use crate::generate::{CaseGenerator, GenError};
 use crate::history::{History, Operation};
 use crate::program::{BranchOutputs, Outputs, Program, StepId};
 use crate::spec::{Model, StateMachine};
+use pool::{Job, Pool};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+
+mod pool;
 
 /// A system under test shared by several threads, each calling it through `&self`.
 ///
 /// The concurrent counterpart of [`System`](crate::System): a lock-free structure, a store
 /// behind a mutex, a client of a server. A fresh one is built for every run of a program, so
 /// runs do not leak state into each other. A call that panics is recorded as an operation whose
-/// outcome is unknown, and reported.
+/// outcome is unknown, and reported. A system that each thread must call through a handle of
+/// its own (a connection, a session) implements [`ClientSystem`](crate::ClientSystem) instead.
 ///
 /// ```
 /// use stateprop::models::{Counter, CounterOp, CounterOut};
@@ -68,7 +74,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 ///     }
 /// }
 /// ```
-pub trait ConcurrentSystem<M: Model>: Sync {
+pub trait ConcurrentSystem<M: Model>: Send + Sync {
     /// Applies `op` to the real system and returns its answer; called from several threads at
     /// once.
     fn apply(&self, op: &M::Op) -> M::Output;
@@ -85,6 +91,8 @@ pub(crate) struct Threads<M, S, F> {
     factory: F,
     /// The shape of the programs it generates.
     shape: ParallelShape,
+    /// The branch threads, started at the first run and kept for every later one.
+    pool: Pool,
     system: PhantomData<fn() -> S>,
 }
 
@@ -96,6 +104,7 @@ impl<M, S, F: Fn() -> S> Threads<M, S, F> {
             initial,
             factory,
             shape: ParallelShape::of(&crate::Config::default()),
+            pool: Pool::default(),
             system: PhantomData,
         }
     }
@@ -171,7 +180,7 @@ where
     M: Model,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
-    S: ConcurrentSystem<M>,
+    S: ClientSystem<M> + 'static,
     F: Fn() -> S,
 {
     fn initial(&self) -> &M {
@@ -185,39 +194,40 @@ where
         hb: &Heartbeat,
     ) -> Execution<M> {
         hb.restart_steps();
-        let mut sut = match catch(&self.factory) {
-            Ok(sut) => sut,
+        let sut = match catch(&self.factory) {
+            Ok(sut) => Arc::new(sut),
             Err(message) => return Execution::set_up_failed(message, recording),
         };
-        let clock = AtomicU64::new(0);
+        let clock = Arc::new(AtomicU64::new(0));
         let mut prefix = Lane::<M>::new(0, recording);
-        let mut failure = None;
-        for (i, op) in program.prefix.iter().enumerate() {
-            let outputs = prefix.outputs.as_slice();
-            match call(&sut, op, StepId::prefix(i), outputs, &clock, hb.main()) {
-                Called::Returned(bound, call, ret, out) => {
-                    prefix.returned(bound, i, call, ret, out)
-                }
-                Called::Panicked(bound, call, f) => {
-                    prefix.unknown(bound, StepId::prefix(i), call);
-                    failure = Some(f);
-                    break;
-                }
-                Called::Unbound(f) => {
-                    failure = Some(f);
-                    break;
-                }
+        if !program.prefix.is_empty() {
+            if let Some(mut client) = connect(&*sut, &mut prefix, &program.prefix, &clock) {
+                run_lane(
+                    &mut prefix,
+                    &*sut,
+                    &mut client,
+                    &program.prefix,
+                    &[],
+                    &clock,
+                    hb.main(),
+                );
             }
         }
+        let mut failure = prefix.failure.take().map(|(_, f)| f);
         let mut lanes = vec![prefix];
         if failure.is_none() && !program.branches.is_empty() {
-            let branches = run_branches(&sut, program, &lanes[0].outputs, &clock, recording, hb);
+            let branches =
+                self.run_branches(&sut, program, &lanes[0].outputs, &clock, recording, hb);
             // The failure that happened first on the shared clock is the cause.
             failure = first_failure(&branches);
             lanes.extend(branches);
         }
-        let teardown = catch(|| sut.teardown())
-            .map_err(|message| super::teardown_failure(program.steps().last(), message));
+        let teardown = match Arc::try_unwrap(sut) {
+            Ok(mut sut) => catch(|| sut.teardown())
+                .map_err(|message| super::teardown_failure(program.steps().last(), message)),
+            // Every branch hands its share back before reporting, so this cannot happen.
+            Err(_) => panic!("stateprop: a branch thread kept the system past its run"),
+        };
         Execution {
             failure: failure.or(teardown.err()),
             history: recording.history.then(|| merge(&mut lanes)),
@@ -270,7 +280,7 @@ impl<M: Model> Lane<M> {
         }
     }
 
-    fn id(&self, index: usize) -> StepId {
+    pub(super) fn id(&self, index: usize) -> StepId {
         match self.branch {
             None => StepId::prefix(index),
             Some(b) => StepId::in_branch(b, index),
@@ -339,10 +349,11 @@ pub(super) enum Called<Op, Out> {
     Unbound(Failure),
 }
 
-/// Binds `op`'s vars in `outputs`, then calls the system, timing the call on `clock` and
+/// Binds `op`'s vars in `outputs`, then calls the system through `client`, timing the call on `clock` and
 /// beating on `beat` around it.
-pub(super) fn call<M: Model, S: ConcurrentSystem<M>>(
+pub(super) fn call<M: Model, S: ClientSystem<M>>(
     sut: &S,
+    client: &mut S::Client,
     op: &M::Op,
     id: StepId,
     outputs: &(impl Outputs<M::Output> + ?Sized),
@@ -362,7 +373,7 @@ pub(super) fn call<M: Model, S: ConcurrentSystem<M>>(
     // AcqRel: a call that reads the clock after another's return also sees everything that
     // operation did to the system, so the recorded order is one the system could have shown.
     let call = clock.fetch_add(1, Ordering::AcqRel);
-    let result = catch(|| sut.apply(&bound));
+    let result = catch(|| sut.call(client, &bound));
     let ret = clock.fetch_add(1, Ordering::AcqRel);
     beat.leave_step();
     match result {
@@ -371,84 +382,141 @@ pub(super) fn call<M: Model, S: ConcurrentSystem<M>>(
     }
 }
 
-/// Runs every branch on its own thread and waits for all of them.
-///
-/// # Panics
-/// If a thread cannot be started (the worker reports it as stateprop's own error); none of the
-/// branches has run then.
-fn run_branches<M, S>(
-    sut: &S,
-    program: &Program<M::Op>,
-    prefix: &[M::Output],
-    clock: &AtomicU64,
-    recording: Recording,
-    hb: &Heartbeat,
-) -> Vec<Lane<M>>
+impl<M, S, F> Threads<M, S, F>
 where
     M: Model,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
-    S: ConcurrentSystem<M>,
+    S: ClientSystem<M> + 'static,
 {
-    let count = program.branches.len();
-    let beats = hb.watch_branches(count);
-    let start = StartLine::new(count);
-    let result = std::thread::scope(|scope| {
-        let mut handles = Vec::with_capacity(count);
-        for (b, ops) in program.branches.iter().enumerate() {
-            // `Program::parallel` keeps the count within u16.
-            let branch = b as u16;
-            let (beat, start) = (&beats[b], &start);
-            let spawned = std::thread::Builder::new()
-                .name(format!("stateprop-branch-{b}"))
-                .stack_size(STACK_SIZE)
-                .spawn_scoped(scope, move || {
-                    crate::catch::capture_on_this_thread();
-                    let mut lane = Lane::new(u64::from(branch) + 1, recording);
+    /// Runs every branch on its thread of the pool, released together, and waits for all of
+    /// them.
+    ///
+    /// # Panics
+    /// If a thread cannot be started (the worker reports it as stateprop's own error); none of
+    /// the branches has run then. Also if a branch thread panicked outside the system's calls
+    /// (stateprop's own error, passed on).
+    fn run_branches(
+        &self,
+        sut: &Arc<S>,
+        program: &Program<M::Op>,
+        prefix: &[M::Output],
+        clock: &Arc<AtomicU64>,
+        recording: Recording,
+        hb: &Heartbeat,
+    ) -> Vec<Lane<M>> {
+        let count = program.branches.len();
+        let beats = hb.watch_branches(count);
+        let start = Arc::new(StartLine::new(count));
+        let prefix: Arc<[M::Output]> = prefix.into();
+        let (done, finished) = mpsc::channel();
+        let jobs = program.branches.iter().enumerate().map(|(b, ops)| {
+            let (sut, clock, beats, start, prefix) = (
+                Arc::clone(sut),
+                Arc::clone(clock),
+                Arc::clone(&beats),
+                Arc::clone(&start),
+                Arc::clone(&prefix),
+            );
+            let (ops, done) = (ops.clone(), done.clone());
+            Box::new(move || {
+                let lane = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    // `Program::parallel` keeps the count within u16.
+                    let mut lane = Lane::new(b as u64 + 1, recording);
+                    let client = connect(&*sut, &mut lane, &ops, &clock);
                     if start.wait() {
-                        run_branch(&mut lane, sut, ops, prefix, clock, beat);
+                        if let Some(mut client) = client {
+                            run_lane(
+                                &mut lane,
+                                &*sut,
+                                &mut client,
+                                &ops,
+                                &prefix,
+                                &clock,
+                                &beats[b],
+                            );
+                        }
                     }
                     lane
-                });
-            match spawned {
-                Ok(handle) => handles.push(handle),
-                Err(e) => {
-                    // Not the system's doing, so not reported as its failure; the threads
-                    // already started are released first so that the scope can join them.
-                    start.abort();
-                    panic!("stateprop: could not start a thread for branch {b}: {e}");
-                }
-            }
+                }));
+                // The system goes back to the caller, for its teardown, before the lane does.
+                drop(sut);
+                // The caller is gone only if it was abandoned.
+                let _ = done.send((b, lane));
+            }) as Job
+        });
+        if let Err(e) = self.pool.dispatch(jobs.collect()) {
+            // Not the system's doing, so not reported as its failure; the branches already
+            // handed out are released without running.
+            start.abort();
+            panic!("stateprop: {e}");
         }
-        // A branch thread catches the system's panics; one that escapes is stateprop's own and
-        // goes on to the worker, which reports it as an internal error.
-        handles
+        drop(done);
+        let mut lanes: Vec<Option<Lane<M>>> = (0..count).map(|_| None).collect();
+        for (b, lane) in finished.iter().take(count) {
+            // A panic that escaped a branch is stateprop's own: the worker reports it as an
+            // internal error.
+            lanes[b] = Some(lane.unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        hb.unwatch_branches();
+        lanes
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .map(|lane| lane.expect("stateprop: a branch thread ended without reporting"))
             .collect()
-    });
-    hb.unwatch_branches();
-    result
+    }
 }
 
-/// One branch, in order, until its end or its first failure.
-pub(super) fn run_branch<M: Model, S: ConcurrentSystem<M>>(
+/// Makes `lane`'s client, on the thread that will use it; a panic is the lane's failure, at
+/// its first step (which then never runs).
+pub(super) fn connect<M: Model, S: ClientSystem<M>>(
+    sut: &S,
+    lane: &mut Lane<M>,
+    ops: &[M::Op],
+    clock: &AtomicU64,
+) -> Option<S::Client> {
+    match catch(|| sut.connect(lane.client)) {
+        Ok(client) => Some(client),
+        Err(message) => {
+            let client = lane.client;
+            let failure = Failure {
+                step: Some(lane.id(0)),
+                op: ops.first().map(StateMachine::to_rust),
+                kind: FailureKind::Panic {
+                    message: format!("making client {client}: {message}"),
+                },
+            };
+            lane.failure = Some((clock.load(Ordering::Acquire), failure));
+            None
+        }
+    }
+}
+
+/// One lane (the prefix, or a branch after it), in order, through `client`, until its end or
+/// its first failure. `prefix` holds the prefix's outputs for a branch's `Var`s; the prefix's
+/// own are its lane's.
+pub(super) fn run_lane<M: Model, S: ClientSystem<M>>(
     lane: &mut Lane<M>,
     sut: &S,
+    client: &mut S::Client,
     ops: &[M::Op],
     prefix: &[M::Output],
     clock: &AtomicU64,
     beat: &Beat,
 ) {
-    let branch = lane.branch.unwrap_or_default();
     for (i, op) in ops.iter().enumerate() {
-        let id = StepId::in_branch(branch, i);
-        let outputs = BranchOutputs {
-            prefix,
-            branch,
-            own: &lane.outputs,
+        let id = lane.id(i);
+        let called = match lane.branch {
+            None => call(sut, client, op, id, lane.outputs.as_slice(), clock, beat),
+            Some(branch) => {
+                let outputs = BranchOutputs {
+                    prefix,
+                    branch,
+                    own: &lane.outputs,
+                };
+                call(sut, client, op, id, &outputs, clock, beat)
+            }
         };
-        match call(sut, op, id, &outputs, clock, beat) {
+        match called {
             Called::Returned(bound, call, ret, out) => lane.returned(bound, i, call, ret, out),
             Called::Panicked(bound, call, f) => {
                 lane.unknown(bound, id, call);

@@ -11,9 +11,10 @@
 use super::outcome;
 use super::{conclude, fail_replay, RunResult, Runner};
 use crate::config::{Config, Scheduler};
+use crate::exec::client::ClientSystem;
 #[cfg(feature = "shuttle")]
 use crate::exec::scheduled::Scheduled;
-use crate::exec::threads::{ConcurrentSystem, Threads};
+use crate::exec::threads::Threads;
 use crate::exec::watchdog::{run_watched, Activity, Heartbeat};
 use crate::exec::{Executor, Recording};
 use crate::failure::Failure;
@@ -43,7 +44,7 @@ impl<M: Model> Runner<M> {
         M: Hash + Eq + Send,
         M::Op: Send + Sync,
         M::Output: Send + Sync,
-        S: ConcurrentSystem<M> + 'static,
+        S: ClientSystem<M> + 'static,
         F: Fn() -> S + Send + 'static,
     {
         let source = Location::caller().file();
@@ -105,7 +106,7 @@ impl<M: Model> Runner<M> {
         M: Hash + Eq + Send,
         M::Op: Send + Sync,
         M::Output: Send + Sync,
-        S: ConcurrentSystem<M> + Default + 'static,
+        S: ClientSystem<M> + Default + 'static,
     {
         if self.replay_call.is_none() {
             self.replay_call = Some(format!(
@@ -130,7 +131,7 @@ where
     M: Model + Default + Hash + Eq + Send,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
-    S: ConcurrentSystem<M> + Default + 'static,
+    S: ClientSystem<M> + Default + 'static,
 {
     let result = Runner::<M>::new(config).run_concurrent_default::<S>();
     conclude(&result.report);
@@ -143,7 +144,7 @@ where
     M: Model + Default + Hash + Eq + Send,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
-    S: ConcurrentSystem<M> + 'static,
+    S: ClientSystem<M> + 'static,
     F: Fn() -> S + Send + 'static,
 {
     let result = Runner::<M>::new(config).run_concurrent(factory);
@@ -159,7 +160,7 @@ where
     M: Model + Default + Hash + Eq + Send,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
-    S: ConcurrentSystem<M> + Default + 'static,
+    S: ClientSystem<M> + Default + 'static,
 {
     replay_concurrent_with::<M, S>(M::default(), S::default, program)
 }
@@ -174,7 +175,7 @@ pub fn replay_concurrent_with<M, S>(
     M: Model + Hash + Eq + Send,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
-    S: ConcurrentSystem<M> + 'static,
+    S: ClientSystem<M> + 'static,
 {
     replay_concurrent_scheduled_with(Config::default(), initial, factory, program)
 }
@@ -190,7 +191,7 @@ where
     M: Model + Default + Hash + Eq + Send,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
-    S: ConcurrentSystem<M> + Default + 'static,
+    S: ClientSystem<M> + Default + 'static,
 {
     replay_concurrent_scheduled_with::<M, S>(config, M::default(), S::default, program)
 }
@@ -206,7 +207,7 @@ pub fn replay_concurrent_scheduled_with<M, S>(
     M: Model + Hash + Eq + Send,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
-    S: ConcurrentSystem<M> + 'static,
+    S: ClientSystem<M> + 'static,
 {
     replay_parallel(
         config,

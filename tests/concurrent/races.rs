@@ -68,7 +68,7 @@ use stateprop::models::{SetModel, SetOp, SetOut};
 use stateprop::prelude::*;
 use stateprop::sync::atomic::{AtomicU64, Ordering};
 use stateprop::sync::{self, Mutex};
-use stateprop::{ConcurrentSystem, Config, FailureKind, Program, RunResult, Runner};
+use stateprop::{ClientSystem, ConcurrentSystem, Config, FailureKind, Program, RunResult, Runner};
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
@@ -428,23 +428,23 @@ impl ReadsWrites for Register {
     }
 }
 
-/// A register replicated per client, whose replication was never wired up: each client (each
-/// thread: the prefix's, and one per branch) reads and writes a replica of its own, so it
-/// always sees its own writes and never another client's. Every session guarantee holds; the
-/// register is not linearizable.
-///
-/// Clients are told apart by their thread id's `Debug` text: the thread id type is std's on
-/// real threads and shuttle's under the controlled scheduler, and `stateprop::sync::thread`
-/// names neither; the text is unique among the threads of a run either way.
+/// A register replicated per client, whose replication was never wired up: each client (the
+/// prefix's, and one per branch) reads and writes a replica of its own, so it always sees its
+/// own writes and never another client's. Every session guarantee holds; the register is not
+/// linearizable. A client is the number of its replica.
 #[derive(Default)]
-struct ReplicaPerClient(Mutex<HashMap<String, Option<u8>>>);
+struct ReplicaPerClient(Mutex<HashMap<u64, Option<u8>>>);
 
-impl ConcurrentSystem<Register> for ReplicaPerClient {
-    fn apply(&self, op: &RegOp) -> Option<u8> {
+impl ClientSystem<Register> for ReplicaPerClient {
+    type Client = u64;
+
+    fn connect(&self, client: u64) -> u64 {
+        client
+    }
+
+    fn call(&self, replica: &mut u64, op: &RegOp) -> Option<u8> {
         let mut replicas = self.0.lock().unwrap();
-        let mine = replicas
-            .entry(format!("{:?}", sync::thread::current().id()))
-            .or_default();
+        let mine = replicas.entry(*replica).or_default();
         match *op {
             RegOp::Read => *mine,
             RegOp::Write { value } => {

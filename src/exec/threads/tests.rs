@@ -24,9 +24,8 @@ where
     M: Model + Default,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
-    S: ConcurrentSystem<M>,
+    S: ConcurrentSystem<M> + 'static,
 {
-    crate::catch::capture_on_this_thread();
     Threads::new(M::default(), factory).execute(program, with_history(), &Heartbeat::default())
 }
 
@@ -81,9 +80,11 @@ fn split_program(seed: u64) -> Program<CounterOp> {
 #[test]
 fn a_correct_counter_gives_linearizable_histories() {
     let mut overlapping = 0;
+    // One executor for every run, as the run loop has: its branch threads serve them all.
+    let executor = Threads::new(Counter::default(), AtomicCounter::default);
     for seed in 0..300 {
         let program = split_program(seed);
-        let execution = run(AtomicCounter::default, &program);
+        let execution = executor.execute(&program, with_history(), &Heartbeat::default());
         assert_eq!(execution.failure, None);
         let history = execution.history.expect("recorded");
         assert_eq!(history.len(), program.len());
