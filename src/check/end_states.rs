@@ -27,14 +27,15 @@ use std::time::Instant;
 /// How [`end_states`] ended.
 #[derive(Debug)]
 pub(crate) enum EndStates<M, E> {
-    /// The caller accepted an end state, after refusing `refused` others.
-    Accepted { refused: usize },
+    /// The caller accepted an end state.
+    Accepted,
     /// The caller refused every end state there is: `tried` distinct ones, the first of them
     /// `state`, for which it said `why`.
     Refused { tried: usize, state: M, why: E },
     /// Not settled, and why: the history has no linearization, the budget ran out, a `Var`
-    /// could not be bound, the model panicked.
-    Undecided(String),
+    /// could not be bound, the model panicked. (The executors only need to know that it is not
+    /// settled; the reason is for tests and for whoever debugs a walk.)
+    Undecided(#[cfg_attr(not(test), allow(dead_code))] String),
 }
 
 /// Hands `visit` each distinct model state that a linearization of `history` from `initial`
@@ -102,11 +103,7 @@ where
                 }
                 seen.insert(state.clone());
                 match visit(state) {
-                    Ok(()) => {
-                        return EndStates::Accepted {
-                            refused: seen.len() - 1,
-                        }
-                    }
+                    Ok(()) => return EndStates::Accepted,
                     Err(why) => {
                         if first.is_none() {
                             first = Some((state.clone(), why));

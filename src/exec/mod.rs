@@ -20,6 +20,7 @@
 //! [`Executor::execute_generated`]. History judges run on what an execution recorded, outside
 //! the executor, so any executor gets them.
 
+pub(crate) mod joined;
 pub(crate) mod parallel;
 #[cfg(feature = "shuttle")]
 pub(crate) mod scheduled;

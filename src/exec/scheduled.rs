@@ -158,7 +158,7 @@ const STACK_SIZE: usize = 1 << 20;
 
 impl<M, S, F> Executor<M> for Scheduled<M, S, F>
 where
-    M: Model + 'static,
+    M: Model + std::hash::Hash + Eq + 'static,
     M::Op: Send + Sync + 'static,
     M::Output: Send + Sync + 'static,
     S: ConcurrentSystem<M> + 'static,
@@ -183,8 +183,9 @@ where
             let program = Arc::new(program.clone());
             let beats = Arc::clone(&beats);
             let slot = Arc::clone(&slot);
+            let initial = self.initial.clone();
             move || {
-                let ran = run_program::<M, S, F>(&factory, &program, recording, &beats);
+                let ran = run_program::<M, S, F>(&factory, &program, &initial, recording, &beats);
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(ran);
             }
         };
@@ -266,11 +267,12 @@ where
 fn run_program<M, S, F>(
     factory: &Mutex<F>,
     program: &Program<M::Op>,
+    initial: &M,
     recording: Recording,
     beats: &[Beat],
 ) -> Ran<M>
 where
-    M: Model,
+    M: Model + std::hash::Hash + Eq,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
     S: ConcurrentSystem<M>,
@@ -312,6 +314,9 @@ where
             }
         }
     }
+    if failure.is_none() {
+        failure = super::joined::after_prefix(&sut, initial, program, &prefix, recording);
+    }
     let mut lanes = vec![prefix];
     if failure.is_none() && !program.branches.is_empty() {
         let prefix_outputs = &lanes[0].outputs;
@@ -339,6 +344,9 @@ where
         });
         failure = super::threads::first_failure(&branches);
         lanes.extend(branches);
+        if failure.is_none() {
+            failure = super::joined::after_join(&sut, initial, program, &lanes, recording);
+        }
     }
     let teardown = catch(|| sut.teardown())
         .map_err(|message| super::teardown_failure(program.steps().last(), message));

@@ -160,7 +160,7 @@ fn enumerated<M: Model + Hash + Eq + std::fmt::Debug>(
             assert_eq!(why, "the history has no linearization");
             None
         }
-        EndStates::Accepted { .. } => panic!("nothing was accepted"),
+        EndStates::Accepted => panic!("nothing was accepted"),
     }
 }
 
@@ -298,7 +298,8 @@ fn overlapping_writes_end_in_either_value_and_the_first_accepted_stops_the_walk(
                 }
             },
         );
-        assert!(matches!(ended, EndStates::Accepted { refused } if refused == visits - 1));
+        assert!(matches!(ended, EndStates::Accepted));
+        assert!(visits <= 2);
     }
     // Accepting anything stops at the first state.
     let mut visits = 0;
@@ -312,7 +313,7 @@ fn overlapping_writes_end_in_either_value_and_the_first_accepted_stops_the_walk(
             Ok::<(), ()>(())
         },
     );
-    assert!(matches!(ended, EndStates::Accepted { refused: 0 }));
+    assert!(matches!(ended, EndStates::Accepted));
     assert_eq!(visits, 1);
 }
 
