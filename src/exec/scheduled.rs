@@ -158,7 +158,7 @@ const STACK_SIZE: usize = 1 << 20;
 
 impl<M, S, F> Executor<M> for Scheduled<M, S, F>
 where
-    M: Model + std::hash::Hash + Eq + 'static,
+    M: Model + std::hash::Hash + Eq + Send + 'static,
     M::Op: Send + Sync + 'static,
     M::Output: Send + Sync + 'static,
     S: ConcurrentSystem<M> + 'static,
@@ -183,8 +183,10 @@ where
             let program = Arc::new(program.clone());
             let beats = Arc::clone(&beats);
             let slot = Arc::clone(&slot);
-            let initial = self.initial.clone();
+            // Behind a lock: the body must be `Sync`, and a model need only be `Send`.
+            let initial = Mutex::new(self.initial.clone());
             move || {
+                let initial = initial.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 let ran = run_program::<M, S, F>(&factory, &program, &initial, recording, &beats);
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(ran);
             }
