@@ -11,9 +11,15 @@
 //! everything) pays for one search that stops at its first linearization.
 //!
 //! Not judged, rather than guessed: when the history has no linearization (the history judge
-//! reports that), when the walk's budget runs out ([`TIMEOUT`], [`MAX_MEMORY`], [`MAX_STATES`]),
-//! when a `Var` cannot be bound or the model panics; and when the run recorded no history
-//! (every run of the concurrent runner records one, since it always has a history judge).
+//! reports that), when the walk's budget runs out ([`TIMEOUT`], the default
+//! [`CheckConfig::max_steps`], [`MAX_STATES`]), when a `Var` cannot be bound or the model
+//! panics; and when the run recorded no history (every run of the concurrent runner records
+//! one, since it always has a history judge).
+//!
+//! Cost: on the atomic counter of `examples/ticket_dispenser.rs` (256 cases, 20 repeats, release
+//! build) both checks together take about 1.5 us a run (0.9 us a check, 1.8 checks a run), of
+//! the 60 to 180 us a run takes on the shared two-core machine: the walk stops at its first
+//! end state there, as it does for every system without an invariant.
 
 use super::threads::{ConcurrentSystem, Lane};
 use super::Recording;
@@ -30,8 +36,6 @@ use std::time::Duration;
 /// The end-state walk's time budget. A generated program's history (a few dozen operations)
 /// takes microseconds; this only stops a pathological one from stalling the run.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(2);
-/// Its memory budget, in bytes (the search's cache and the end states kept).
-pub(crate) const MAX_MEMORY: u64 = 256 << 20;
 /// The most distinct end states the invariant is asked about.
 pub(crate) const MAX_STATES: usize = 1_000;
 
@@ -108,9 +112,10 @@ where
     M: Model + Hash + Eq,
     S: ConcurrentSystem<M>,
 {
-    let config = CheckConfig::default()
-        .timeout(TIMEOUT)
-        .max_memory(MAX_MEMORY);
+    // No memory cap: with one, the budget reads the process's resident memory (a file read,
+    // measured at 10 to 30 us a run, more than the whole walk of a typical history); the step
+    // cap bounds the cache instead (at most one entry a step).
+    let config = CheckConfig::default().timeout(TIMEOUT);
     end_states(history, initial, &config, MAX_STATES, |state| {
         catch(|| sut.invariant(state))
             .unwrap_or_else(|message| Err(format!("the invariant panicked: {message}")))
