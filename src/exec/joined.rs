@@ -1,5 +1,6 @@
-//! [`ConcurrentSystem::invariant`] for the executors of parallel programs (threads, the
-//! controlled scheduler): after the prefix, and after every branch has joined.
+//! [`ConcurrentSystem::invariant`](crate::ConcurrentSystem::invariant) (and the async
+//! system's) for the executors of parallel programs (threads, the controlled scheduler,
+//! tasks): after the prefix, and after every branch has joined.
 //!
 //! After the prefix the model state is exact: the prefix ran alone, so its history has one
 //! order. After the branches it is not: the system is in the end state of *some* linearization
@@ -21,7 +22,7 @@
 //! the 60 to 180 us a run takes on the shared two-core machine: the walk stops at its first
 //! end state there, as it does for every system without an invariant.
 
-use super::threads::{ConcurrentSystem, Lane};
+use super::threads::Lane;
 use super::Recording;
 use crate::catch::catch;
 use crate::check::end_states::{end_states, EndStates};
@@ -41,8 +42,8 @@ pub(crate) const MAX_STATES: usize = 1_000;
 
 /// The invariant after the prefix, against the model after it; a failure is the last prefix
 /// step's. Nothing to do without a prefix (the branches' check covers a fresh system).
-pub(super) fn after_prefix<M, S>(
-    sut: &S,
+pub(super) fn after_prefix<M>(
+    invariant: impl Fn(&M) -> Result<(), String>,
     initial: &M,
     program: &Program<M::Op>,
     prefix: &Lane<M>,
@@ -50,14 +51,13 @@ pub(super) fn after_prefix<M, S>(
 ) -> Option<Failure>
 where
     M: Model + Hash + Eq,
-    S: ConcurrentSystem<M>,
 {
     let last = program.prefix.last()?;
     if !recording.history {
         return None;
     }
     let history = history_of(std::slice::from_ref(prefix));
-    match judge(sut, initial, &history) {
+    match judge(&invariant, initial, &history) {
         EndStates::Refused { why, .. } => Some(Failure {
             step: Some(StepId::prefix(program.prefix.len() - 1)),
             op: Some(last.to_rust()),
@@ -70,8 +70,8 @@ where
 /// The invariant after every branch has joined, against every end state of the history's
 /// linearizations (see the module documentation). The failure names no step: the whole run
 /// led there.
-pub(super) fn after_join<M, S>(
-    sut: &S,
+pub(super) fn after_join<M>(
+    invariant: impl Fn(&M) -> Result<(), String>,
     initial: &M,
     program: &Program<M::Op>,
     lanes: &[Lane<M>],
@@ -79,13 +79,12 @@ pub(super) fn after_join<M, S>(
 ) -> Option<Failure>
 where
     M: Model + Hash + Eq,
-    S: ConcurrentSystem<M>,
 {
     if program.branches.is_empty() || !recording.history {
         return None;
     }
     let history = history_of(lanes);
-    match judge(sut, initial, &history) {
+    match judge(&invariant, initial, &history) {
         EndStates::Refused { tried, state, why } => {
             let states = match tried {
                 1 => "in the one end state its linearizations reach".to_string(),
@@ -107,17 +106,20 @@ where
 
 /// Walks the end states of `history` from `initial` until the invariant holds in one. A
 /// panicking invariant refuses the state (the system's fault, like a panicking call).
-fn judge<M, S>(sut: &S, initial: &M, history: &History<M::Op, M::Output>) -> EndStates<M, String>
+fn judge<M>(
+    invariant: &impl Fn(&M) -> Result<(), String>,
+    initial: &M,
+    history: &History<M::Op, M::Output>,
+) -> EndStates<M, String>
 where
     M: Model + Hash + Eq,
-    S: ConcurrentSystem<M>,
 {
     // No memory cap: with one, the budget reads the process's resident memory (a file read,
     // measured at 10 to 30 us a run, more than the whole walk of a typical history); the step
     // cap bounds the cache instead (at most one entry a step).
     let config = CheckConfig::default().timeout(TIMEOUT);
     end_states(history, initial, &config, MAX_STATES, |state| {
-        catch(|| sut.invariant(state))
+        catch(|| invariant(state))
             .unwrap_or_else(|message| Err(format!("the invariant panicked: {message}")))
     })
 }

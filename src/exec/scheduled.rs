@@ -317,7 +317,8 @@ where
         }
     }
     if failure.is_none() {
-        failure = super::joined::after_prefix(&sut, initial, program, &prefix, recording);
+        failure =
+            super::joined::after_prefix(|m| sut.invariant(m), initial, program, &prefix, recording);
     }
     let mut lanes = vec![prefix];
     if failure.is_none() && !program.branches.is_empty() {
@@ -347,7 +348,13 @@ where
         failure = super::threads::first_failure(&branches);
         lanes.extend(branches);
         if failure.is_none() {
-            failure = super::joined::after_join(&sut, initial, program, &lanes, recording);
+            failure = super::joined::after_join(
+                |m| sut.invariant(m),
+                initial,
+                program,
+                &lanes,
+                recording,
+            );
         }
     }
     let teardown = catch(|| sut.teardown())

@@ -223,7 +223,13 @@ where
             }
         }
         if failure.is_none() {
-            failure = super::joined::after_prefix(&sut, &self.initial, program, &prefix, recording);
+            failure = super::joined::after_prefix(
+                |m| sut.invariant(m),
+                &self.initial,
+                program,
+                &prefix,
+                recording,
+            );
         }
         let mut lanes = vec![prefix];
         if failure.is_none() && !program.branches.is_empty() {
@@ -232,8 +238,13 @@ where
             failure = first_failure(&branches);
             lanes.extend(branches);
             if failure.is_none() {
-                failure =
-                    super::joined::after_join(&sut, &self.initial, program, &lanes, recording);
+                failure = super::joined::after_join(
+                    |m| sut.invariant(m),
+                    &self.initial,
+                    program,
+                    &lanes,
+                    recording,
+                );
             }
         }
         let teardown = catch(|| sut.teardown())

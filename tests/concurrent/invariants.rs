@@ -296,3 +296,51 @@ fn an_invariant_broken_by_the_prefix_is_reported_at_its_last_step() {
         assert!(!text.contains("branches joined"), "{mode}:\n{text}");
     }
 }
+
+// --- The async form ------------------------------------------------------------------------
+
+/// The drifting tally as an async service: the window between load and store is an await.
+#[cfg(all(feature = "tokio", not(feature = "shuttle")))]
+#[derive(Default)]
+pub struct AsyncDriftingTally {
+    count: AtomicU64,
+    len: AtomicU64,
+}
+
+#[cfg(all(feature = "tokio", not(feature = "shuttle")))]
+impl stateprop::AsyncSystem<Tally> for AsyncDriftingTally {
+    async fn apply(&self, op: &TallyOp) -> Option<u64> {
+        match op {
+            TallyOp::Incr => {
+                self.count.fetch_add(1, Ordering::SeqCst);
+                let len = self.len.load(Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_micros(200)).await;
+                self.len.store(len + 1, Ordering::SeqCst);
+                None
+            }
+            TallyOp::Read => Some(self.count.load(Ordering::SeqCst)),
+        }
+    }
+
+    fn invariant(&self, model: &Tally) -> Result<(), String> {
+        tally_invariant(&self.count, &self.len, model)
+    }
+}
+
+#[cfg(all(feature = "tokio", not(feature = "shuttle")))]
+#[test]
+fn an_async_system_s_invariant_is_asked_after_its_tasks_join() {
+    let minimal = Program::parallel(vec![], vec![vec![TallyOp::Incr], vec![TallyOp::Incr]]);
+    for seed in [1, 2] {
+        let result = Runner::<Tally>::new(pinned(seed)).run_async_default::<AsyncDriftingTally>();
+        let text = result.report.text();
+        assert!(result.failed(), "seed {seed}:\n{text}");
+        let failure = result.report.failure.as_ref().unwrap();
+        assert_eq!(failure.step, None, "seed {seed}: {failure:?}");
+        assert!(
+            text.contains("stateprop: cause: invariant broken after the branches joined"),
+            "seed {seed}:\n{text}"
+        );
+        assert_eq!(result.minimal_program, minimal, "seed {seed}:\n{text}");
+    }
+}
