@@ -359,3 +359,114 @@ fn an_empty_history_ends_where_it_started() {
     let initial = CasRegister::new(Some(4));
     assert_eq!(enumerated(&history, &initial).unwrap(), [initial].into());
 }
+
+// ---- `Var`s: cells numbered in creation order, set through a var naming their creation ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Cell(usize);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum CellOut {
+    Created(Cell),
+    Done,
+}
+
+impl crate::FromOutput<CellOut> for Cell {
+    fn from_output(output: &CellOut) -> Option<Cell> {
+        match output {
+            CellOut::Created(c) => Some(*c),
+            CellOut::Done => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct Cells(Vec<u32>);
+
+#[derive(Debug, Clone, crate::StateMachine)]
+#[state_machine(model = Cells)]
+enum CellOp {
+    Create { value: u32 },
+    Set { cell: crate::Var<Cell>, value: u32 },
+}
+
+impl Model for Cells {
+    type Op = CellOp;
+    type Output = CellOut;
+    fn step(&mut self, op: &CellOp) -> CellOut {
+        match op {
+            CellOp::Create { value } => {
+                self.0.push(*value);
+                CellOut::Created(Cell(self.0.len() - 1))
+            }
+            CellOp::Set { cell, value } => {
+                self.0[cell.0] = *value;
+                CellOut::Done
+            }
+        }
+    }
+
+    /// The system numbers cells its own way: any number is a creation, and the model's own
+    /// number is what a var naming the creation stands for.
+    fn accept(
+        &mut self,
+        _: &CellOp,
+        expected: CellOut,
+        actual: &CellOut,
+    ) -> Result<CellOut, CellOut> {
+        match (&expected, actual) {
+            (CellOut::Created(_), CellOut::Created(_)) | (CellOut::Done, CellOut::Done) => {
+                Ok(expected)
+            }
+            _ => Err(expected),
+        }
+    }
+}
+
+#[test]
+fn vars_bind_to_the_model_s_outputs_along_each_order() {
+    use crate::program::StepId;
+    use crate::Var;
+    let (b0, b1) = (|i| StepId::in_branch(0, i), |i| StepId::in_branch(1, i));
+    let mut history = History::new();
+    // Two overlapping creations, numbered by the system (100, 101) in an order the model
+    // cannot check: either may be the model's cell 0.
+    history.ops.push(op(
+        1,
+        CellOp::Create { value: 1 },
+        0,
+        Some(3),
+        Some(CellOut::Created(Cell(100))),
+    ));
+    history.steps.push(b0(0));
+    history.ops.push(op(
+        2,
+        CellOp::Create { value: 2 },
+        1,
+        Some(2),
+        Some(CellOut::Created(Cell(101))),
+    ));
+    history.steps.push(b1(0));
+    // Each branch then sets its own cell, called by the system's number; branch 1's set never
+    // returned.
+    let set = |branch: u16, cell, value| CellOp::Set {
+        cell: Var::bound(StepId::in_branch(branch, 0), Cell(cell)),
+        value,
+    };
+    history
+        .ops
+        .push(op(1, set(0, 100, 10), 4, Some(6), Some(CellOut::Done)));
+    history.steps.push(b0(1));
+    history.ops.push(op(2, set(1, 101, 20), 5, None, None));
+    history.steps.push(b1(1));
+    let all = enumerated(&history, &Cells::default()).unwrap();
+    // Branch 0's creation first: its cell is 0. Branch 1's set took effect or not.
+    let expected: HashSet<_> = [
+        Cells(vec![10, 2]),
+        Cells(vec![10, 20]),
+        Cells(vec![2, 10]),
+        Cells(vec![20, 10]),
+    ]
+    .into();
+    assert_eq!(all, expected);
+}
