@@ -213,9 +213,12 @@ impl Failure {
             FailureKind::Postcondition { expected, actual } => {
                 format!("postcondition failed {at}: {op} returned {actual}, model says {expected}")
             }
-            FailureKind::Invariant { message } => {
-                format!("invariant broken {at}, after {op}: {message}")
-            }
+            // No step: a concurrent system's invariant after the branches joined, whose
+            // message says so.
+            FailureKind::Invariant { message } => match self.step {
+                Some(_) => format!("invariant broken {at}, after {op}: {message}"),
+                None => format!("invariant broken {message}"),
+            },
             FailureKind::Panic { message } => match self.step {
                 Some(_) => format!("the system panicked {at}, in {op}: {message}"),
                 None => format!("the system panicked {at}: {message}"),

@@ -222,6 +222,11 @@ where
                 return finish(report, &active, &budget);
             }
             Step::Paused => turn += 1,
+            // Only a search told to enumerate end states stops at one or runs out of them.
+            Step::EndState | Step::Exhausted => {
+                report.verdict = Verdict::Unknown("internal: the search enumerated".to_string());
+                return finish(report, &active, &budget);
+            }
         }
     }
 }
@@ -234,7 +239,7 @@ where
 /// hashes collide are checked together, as one partition, which is still sound (checking
 /// independent parts together is what an unpartitioned check does). Everything here is
 /// counted in the budget, exactly: one pair per operation and one range per partition.
-struct Partitions {
+pub(super) struct Partitions {
     /// (key hash, history index), grouped by partition.
     pairs: Vec<(u64, usize)>,
     /// Each partition's range in `pairs`, in the order of their first operations.
@@ -242,7 +247,7 @@ struct Partitions {
 }
 
 impl Partitions {
-    fn new<M, K, P>(
+    pub(super) fn new<M, K, P>(
         history: &History<M::Op, M::Output>,
         partition: &P,
         budget: &mut Budget,
@@ -305,12 +310,12 @@ impl Partitions {
         Ok(Partitions { pairs, ranges })
     }
 
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.ranges.len()
     }
 
     /// The number of operations of partition `p`.
-    fn size(&self, p: usize) -> usize {
+    pub(super) fn size(&self, p: usize) -> usize {
         self.ranges[p].1 - self.ranges[p].0
     }
 
@@ -320,7 +325,7 @@ impl Partitions {
     }
 
     /// The history indices of partition `p` (counted as part of its search).
-    fn ops(&self, p: usize) -> Vec<usize> {
+    pub(super) fn ops(&self, p: usize) -> Vec<usize> {
         let (from, to) = self.ranges[p];
         self.pairs[from..to].iter().map(|&(_, i)| i).collect()
     }

@@ -23,6 +23,7 @@
 //! [`Report::model_panic`] saying where.
 
 mod cache;
+pub(crate) mod end_states;
 mod guard;
 pub mod linearizability;
 mod search;

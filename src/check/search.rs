@@ -39,6 +39,11 @@ pub(crate) enum Step {
     Done(Result<Vec<usize>, Violation>),
     Paused,
     OutOfBudget(String),
+    /// Enumerating ([`Search::enumerate`]): every operation with a known outcome is placed, and
+    /// [`Search::state`] is an end state; `run` again goes on to the next one.
+    EndState,
+    /// Enumerating: every order has been tried.
+    Exhausted,
 }
 
 pub(crate) struct Search<'h, M: Model> {
@@ -78,6 +83,8 @@ pub(crate) struct Search<'h, M: Model> {
     pub(crate) fixed_bytes: u64,
     /// `Var` bookkeeping, when some operation holds a var (its bytes are its own).
     vars: Option<Box<Vars<M>>>,
+    /// Go on past a complete linearization, stopping at each new one (see `enumerate`).
+    enumerate: bool,
 }
 
 impl<'h, M: Model + Hash + Eq> Search<'h, M> {
@@ -147,7 +154,21 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
             trying: 0,
             fixed_bytes,
             vars: None,
+            enumerate: false,
         }
+    }
+
+    /// Makes the search stop at every complete linearization it reaches ([`Step::EndState`])
+    /// instead of at the first, then go on, so that every model state some linearization ends
+    /// in is met, and answer [`Step::Exhausted`] when none is left.
+    ///
+    /// The cuts of the search stay sound for this: a (set, state) pair met again has had
+    /// every completion explored already, and an observation placed first loses no end state,
+    /// since it leaves the state as it was (see `backtrack`). Operations that never returned may
+    /// still be placed after the last known one, so their effect, or its absence, is in the end
+    /// states too. A state may be met more than once, by different sets of such operations.
+    pub(crate) fn enumerate(&mut self) {
+        self.enumerate = true;
     }
 
     pub(crate) fn op(&self, local: usize) -> &'h Operation<M::Op, M::Output> {
@@ -287,16 +308,25 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         let mut left = slice;
         loop {
             if self.remaining == 0 {
-                // The linearization outlives the search: count it for good.
-                if !budget.reserve(self.stack.len() as u64 * 8 + 24) {
-                    return Step::OutOfBudget(budget.exhausted());
+                if self.enumerate {
+                    if self.fresh_level {
+                        // Only operations that never returned can follow, and none is an
+                        // observation: nothing for `take_observation` to do at this level.
+                        self.fresh_level = false;
+                        return Step::EndState;
+                    }
+                } else {
+                    // The linearization outlives the search: count it for good.
+                    if !budget.reserve(self.stack.len() as u64 * 8 + 24) {
+                        return Step::OutOfBudget(budget.exhausted());
+                    }
+                    let order = self
+                        .stack
+                        .iter()
+                        .map(|(i, _, _)| self.ops[*i as usize])
+                        .collect();
+                    return Step::Done(Ok(order));
                 }
-                let order = self
-                    .stack
-                    .iter()
-                    .map(|(i, _, _)| self.ops[*i as usize])
-                    .collect();
-                return Step::Done(Ok(order));
             }
             if left == 0 {
                 return Step::Paused;
@@ -502,6 +532,9 @@ impl<'h, M: Model + Hash + Eq> Search<'h, M> {
         }
         loop {
             let Some((local, state, neutral)) = self.stack.pop() else {
+                if self.enumerate {
+                    return Some(Step::Exhausted);
+                }
                 return Some(Step::Done(Err(self.violation(budget))));
             };
             let local = local as usize;

@@ -70,6 +70,15 @@ pub trait ClientSystem<M: Model>: Send + Sync {
     /// threads at once, each with its own client.
     fn call(&self, client: &mut Self::Client, op: &M::Op) -> M::Output;
 
+    /// Checks the system's internal consistency against a model state it may be in: after the
+    /// prefix, against the model there; after the branches join, against the end state of every
+    /// linearization of the run's history, failing only if it fails in all of them (see
+    /// [`ConcurrentSystem::invariant`]).
+    fn invariant(&self, model: &M) -> Result<(), String> {
+        let _ = model;
+        Ok(())
+    }
+
     /// Runs after every run of a program, once every thread has finished and every client has
     /// been dropped.
     fn teardown(&mut self) {}
@@ -83,6 +92,10 @@ impl<M: Model, S: ConcurrentSystem<M> + Send> ClientSystem<M> for S {
     #[inline(always)]
     fn call(&self, _client: &mut (), op: &M::Op) -> M::Output {
         self.apply(op)
+    }
+
+    fn invariant(&self, model: &M) -> Result<(), String> {
+        ConcurrentSystem::invariant(self, model)
     }
 
     fn teardown(&mut self) {

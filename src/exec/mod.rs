@@ -21,6 +21,7 @@
 //! the executor, so any executor gets them.
 
 pub(crate) mod client;
+pub(crate) mod joined;
 pub(crate) mod parallel;
 #[cfg(feature = "shuttle")]
 pub(crate) mod scheduled;

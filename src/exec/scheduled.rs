@@ -159,7 +159,7 @@ const STACK_SIZE: usize = 1 << 20;
 
 impl<M, S, F> Executor<M> for Scheduled<M, S, F>
 where
-    M: Model + 'static,
+    M: Model + std::hash::Hash + Eq + Send + 'static,
     M::Op: Send + Sync + 'static,
     M::Output: Send + Sync + 'static,
     S: ClientSystem<M> + 'static,
@@ -184,8 +184,11 @@ where
             let program = Arc::new(program.clone());
             let beats = Arc::clone(&beats);
             let slot = Arc::clone(&slot);
+            // Behind a lock: the body must be `Sync`, and a model need only be `Send`.
+            let initial = Mutex::new(self.initial.clone());
             move || {
-                let ran = run_program::<M, S, F>(&factory, &program, recording, &beats);
+                let initial = initial.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let ran = run_program::<M, S, F>(&factory, &program, &initial, recording, &beats);
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(ran);
             }
         };
@@ -267,11 +270,12 @@ where
 fn run_program<M, S, F>(
     factory: &Mutex<F>,
     program: &Program<M::Op>,
+    initial: &M,
     recording: Recording,
     beats: &[Beat],
 ) -> Ran<M>
 where
-    M: Model,
+    M: Model + std::hash::Hash + Eq,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
     S: ClientSystem<M>,
@@ -311,6 +315,10 @@ where
         }
     }
     let mut failure = prefix.failure.take().map(|(_, f)| f);
+    if failure.is_none() {
+        failure =
+            super::joined::after_prefix(|m| sut.invariant(m), initial, program, &prefix, recording);
+    }
     let mut lanes = vec![prefix];
     if failure.is_none() && !program.branches.is_empty() {
         let prefix_outputs = &lanes[0].outputs;
@@ -341,6 +349,15 @@ where
         });
         failure = super::threads::first_failure(&branches);
         lanes.extend(branches);
+        if failure.is_none() {
+            failure = super::joined::after_join(
+                |m| sut.invariant(m),
+                initial,
+                program,
+                &lanes,
+                recording,
+            );
+        }
     }
     let teardown = catch(|| sut.teardown())
         .map_err(|message| super::teardown_failure(program.steps().last(), message));

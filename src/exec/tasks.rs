@@ -57,6 +57,16 @@ pub trait AsyncSystem<M: Model>: Send + Sync {
     /// several tasks at once.
     fn apply(&self, op: &M::Op) -> impl Future<Output = M::Output> + Send;
 
+    /// Checks the system's internal consistency against a model state it may be in, outside
+    /// the runtime; the default accepts everything. Asked when
+    /// [`ConcurrentSystem::invariant`](crate::ConcurrentSystem::invariant) is: after the prefix,
+    /// and after the branches join against every end state of the history's linearizations,
+    /// failing only if it fails in all of them.
+    fn invariant(&self, model: &M) -> Result<(), String> {
+        let _ = model;
+        Ok(())
+    }
+
     /// Runs after every run of a program, once every task has finished.
     fn teardown(&mut self) {}
 }
@@ -98,7 +108,7 @@ impl<M, S, F: Fn() -> S> Tasks<M, S, F> {
 
 impl<M, S, F> Executor<M> for Tasks<M, S, F>
 where
-    M: Model,
+    M: Model + std::hash::Hash + Eq,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
     S: AsyncSystem<M> + 'static,
@@ -142,12 +152,30 @@ where
                 }
             }
         });
+        if failure.is_none() {
+            failure = super::joined::after_prefix(
+                |m| sut.invariant(m),
+                &self.initial,
+                program,
+                &prefix,
+                recording,
+            );
+        }
         let mut lanes = vec![prefix];
         if failure.is_none() && !program.branches.is_empty() {
             let branches =
                 self.run_branches(&sut, program, &lanes[0].outputs, &clock, recording, hb);
             failure = super::threads::first_failure(&branches);
             lanes.extend(branches);
+            if failure.is_none() {
+                failure = super::joined::after_join(
+                    |m| sut.invariant(m),
+                    &self.initial,
+                    program,
+                    &lanes,
+                    recording,
+                );
+            }
         }
         // Every task has finished, so this is the only handle left.
         let teardown = match Arc::try_unwrap(sut) {

@@ -79,6 +79,19 @@ pub trait ConcurrentSystem<M: Model>: Send + Sync {
     /// once.
     fn apply(&self, op: &M::Op) -> M::Output;
 
+    /// Checks the system's internal consistency against a model state it may be in; return
+    /// `Err` with a message that says what is broken. The default accepts everything.
+    ///
+    /// Called after the prefix, against the model after it, and after every branch has joined
+    /// (before [`teardown`](ConcurrentSystem::teardown)), against the end states of the
+    /// linearizations of the recorded history: the system is in one of them and nothing tells
+    /// which, so the invariant fails only if it fails in every one. A history with no
+    /// linearization (the history judge reports it) or too many to walk is not judged.
+    fn invariant(&self, model: &M) -> Result<(), String> {
+        let _ = model;
+        Ok(())
+    }
+
     /// Runs after every run of a program, once every thread has finished (close files, stop
     /// threads).
     fn teardown(&mut self) {}
@@ -177,7 +190,7 @@ const STACK_SIZE: usize = 16 << 20;
 
 impl<M, S, F> Executor<M> for Threads<M, S, F>
 where
-    M: Model,
+    M: Model + std::hash::Hash + Eq,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
     S: ClientSystem<M> + 'static,
@@ -214,6 +227,15 @@ where
             }
         }
         let mut failure = prefix.failure.take().map(|(_, f)| f);
+        if failure.is_none() {
+            failure = super::joined::after_prefix(
+                |m| sut.invariant(m),
+                &self.initial,
+                program,
+                &prefix,
+                recording,
+            );
+        }
         let mut lanes = vec![prefix];
         if failure.is_none() && !program.branches.is_empty() {
             let branches =
@@ -221,6 +243,15 @@ where
             // The failure that happened first on the shared clock is the cause.
             failure = first_failure(&branches);
             lanes.extend(branches);
+            if failure.is_none() {
+                failure = super::joined::after_join(
+                    |m| sut.invariant(m),
+                    &self.initial,
+                    program,
+                    &lanes,
+                    recording,
+                );
+            }
         }
         let teardown = match Arc::try_unwrap(sut) {
             Ok(mut sut) => catch(|| sut.teardown())
@@ -261,7 +292,7 @@ pub(super) struct Lane<M: Model> {
     /// The system's outputs, by index, for `Var`s of later steps (kept only if the machine has
     /// vars).
     pub(super) outputs: Vec<M::Output>,
-    ops: Vec<Recorded<M>>,
+    pub(super) ops: Vec<Recorded<M>>,
     pub(super) trace: Vec<String>,
     /// The branch's failure, with the clock's reading when it happened.
     pub(super) failure: Option<(u64, Failure)>,

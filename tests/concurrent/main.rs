@@ -15,6 +15,7 @@ mod dispenser;
 mod failures;
 #[cfg(not(feature = "shuttle"))]
 mod interleavings;
+mod invariants;
 mod races;
 #[cfg(not(feature = "shuttle"))]
 mod saved;

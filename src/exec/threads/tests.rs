@@ -21,7 +21,7 @@ fn with_history() -> Recording {
 
 fn run<M, S>(factory: impl Fn() -> S, program: &Program<M::Op>) -> Execution<M>
 where
-    M: Model + Default,
+    M: Model + Default + std::hash::Hash + Eq,
     M::Op: Send + Sync,
     M::Output: Send + Sync,
     S: ConcurrentSystem<M> + 'static,
