@@ -20,6 +20,8 @@
 //! [`Executor::execute_generated`]. History judges run on what an execution recorded, outside
 //! the executor, so any executor gets them.
 
+#[cfg(feature = "shuttle")]
+pub(crate) mod dfs;
 pub(crate) mod parallel;
 #[cfg(feature = "shuttle")]
 pub(crate) mod scheduled;

@@ -37,7 +37,11 @@ use crate::hash::mix;
 use crate::history::History;
 use crate::program::{Program, StepId};
 use crate::spec::{Model, StateMachine};
-use std::cell::Cell;
+use super::dfs::{DfsScheduler, Walk};
+#[cfg(test)]
+use super::dfs::Choice;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::marker::PhantomData;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -55,6 +59,9 @@ pub(crate) struct Scheduled<M, S, F> {
     repeats: u32,
     /// The fingerprint of the program run last, and the index its next run gets.
     next: Cell<Option<(u64, u32)>>,
+    /// Under [`Scheduler::Dfs`], the walk over the schedules of the program run last, restarted
+    /// with its index.
+    walk: RefCell<Walk>,
     system: PhantomData<fn() -> S>,
 }
 
@@ -70,6 +77,7 @@ impl<M, S, F> Scheduled<M, S, F> {
             schedule_seed: config.schedule_seed,
             repeats: config.repeats.max(1),
             next: Cell::new(None),
+            walk: RefCell::new(Walk::default()),
             system: PhantomData,
         }
     }
@@ -176,6 +184,14 @@ where
     ) -> Execution<M> {
         hb.restart_steps();
         let (index, seed) = self.next_schedule(program);
+        let dfs = (self.scheduler == Scheduler::Dfs).then(|| {
+            let mut walk = self.walk.borrow_mut();
+            if index == 0 {
+                *walk = Walk::default();
+            }
+            walk.begin()
+        });
+        let decisions = Rc::new(RefCell::new(Vec::new()));
         let beats = hb.watch_branches(program.branches.len());
         let slot: Arc<Mutex<Option<Ran<M>>>> = Arc::new(Mutex::new(None));
         let body = {
@@ -196,8 +212,12 @@ where
         config.silence_warnings = true;
         quiet_shuttle_hook();
         let _inside = Inside::enter();
-        let stopped = catch(|| match self.scheduler {
-            Scheduler::Pct => {
+        let stopped = catch(|| match (self.scheduler, &dfs) {
+            (_, Some((prefix, _))) => {
+                let dfs = DfsScheduler::new(prefix.clone(), Rc::clone(&decisions));
+                shuttle::Runner::new(dfs, config).run(body)
+            }
+            (Scheduler::Pct, _) => {
                 // shuttle's PCT learns how many scheduling decisions a run makes from a first
                 // run in oldest-thread-first order, and places its priority changes among them
                 // from the second run on: without that first run it never preempts anything.
@@ -205,18 +225,30 @@ where
                 let pct = shuttle::scheduler::PctScheduler::new_from_seed(seed, PCT_DEPTH, 2);
                 shuttle::Runner::new(pct, config).run(body)
             }
-            _ => {
+            (_, None) => {
                 let random = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
                 shuttle::Runner::new(random, config).run(body)
             }
         })
         .err();
         hb.unwatch_branches();
+        // A run that shuttle stopped midway still advances the walk by the decisions it made.
+        self.walk.borrow_mut().finish(decisions.take());
         let ran = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let schedule = format!(
-            "schedule: {} scheduler, run {index}, seed {seed:#x}",
-            self.scheduler.name()
-        );
+        let schedule = match dfs {
+            Some((_, at)) => {
+                // The count is known once the walk has run out, so from the first repeat on.
+                let of = match at.total {
+                    Some(total) => format!("again: all {total} tried, the walk started over"),
+                    None => "in depth-first order".to_string(),
+                };
+                format!("schedule: dfs scheduler, run {index}, schedule {} {of}", at.schedule)
+            }
+            None => format!(
+                "schedule: {} scheduler, run {index}, seed {seed:#x}",
+                self.scheduler.name()
+            ),
+        };
         let Some(Ran { mut lanes, failure }) = ran else {
             let message = stopped.unwrap_or_else(|| "the execution ended early".to_string());
             let last = program.steps().last();
@@ -351,7 +383,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::{Counter, CounterOp};
+    use crate::models::{Counter, CounterOp, CounterOut};
+    use crate::sync::atomic::{AtomicI64, Ordering};
 
     fn program(by: i64) -> Program<CounterOp> {
         Program::parallel(
@@ -384,5 +417,107 @@ mod tests {
             seed(10),
             "the schedule seed changes every schedule"
         );
+    }
+
+    /// A counter whose add loads then stores, writing each access (the add's amount, and
+    /// whether it loaded or stored) to a log shared by every run, one line a run.
+    struct Logged {
+        value: AtomicI64,
+        log: Arc<Mutex<Vec<Vec<(i64, bool)>>>>,
+    }
+
+    impl ConcurrentSystem<Counter> for Logged {
+        fn apply(&self, op: &CounterOp) -> CounterOut {
+            let CounterOp::Add { by } = *op else {
+                return CounterOut::Value(self.value.load(Ordering::SeqCst));
+            };
+            let push = |stored| self.log.lock().unwrap().last_mut().unwrap().push((by, stored));
+            let v = self.value.load(Ordering::SeqCst);
+            push(false);
+            self.value.store(v + by, Ordering::SeqCst);
+            push(true);
+            CounterOut::Done
+        }
+    }
+
+    /// Per run of `executor` on `program`: the order in which its accesses ran, its decisions,
+    /// and its trace's schedule line.
+    type Walked = Vec<(Vec<(i64, bool)>, Vec<Choice>, String)>;
+
+    fn walk_runs(
+        executor: &Scheduled<Counter, Logged, impl Fn() -> Logged + Send + 'static>,
+        log: &Mutex<Vec<Vec<(i64, bool)>>>,
+        program: &Program<CounterOp>,
+        runs: usize,
+    ) -> Walked {
+        let recording = Recording {
+            history: false,
+            trace: true,
+        };
+        (0..runs)
+            .map(|_| {
+                let run = executor.execute(program, recording, &Heartbeat::default());
+                assert!(run.failure.is_none(), "{:?}", run.failure);
+                let order = log.lock().unwrap().last().unwrap().clone();
+                let decisions = executor.walk.borrow().last().to_vec();
+                (order, decisions, run.trace[0].clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dfs_runs_enumerate_every_interleaving_of_two_one_step_branches_then_start_over() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let make = || {
+            let log = Arc::clone(&log);
+            move || {
+                log.lock().unwrap().push(Vec::new());
+                Logged {
+                    value: AtomicI64::new(0),
+                    log: Arc::clone(&log),
+                }
+            }
+        };
+        let config = Config::default().scheduler(Scheduler::Dfs).repeats(1_000);
+        let executor = Scheduled::<Counter, Logged, _>::new(Counter::default(), make(), &config);
+        let program = Program::parallel(
+            vec![],
+            vec![vec![CounterOp::Add { by: 1 }], vec![CounterOp::Add { by: 2 }]],
+        );
+        // shuttle may switch before and after each atomic access, so each branch runs as five
+        // pieces (to its load, the load, to its store, the store, to its end), and a schedule
+        // is a merge of the two branches' pieces: C(10, 5) = 252 of them. (The executor's own
+        // thread only spawns and joins, and never competes.)
+        let total = 252;
+        let walked = walk_runs(&executor, &log, &program, total + 1);
+        for (k, (_, _, trace)) in walked[..total].iter().enumerate() {
+            assert!(trace.ends_with(&format!("schedule {k} in depth-first order")), "{trace}");
+        }
+        let restart = &walked[total];
+        assert!(restart.2.ends_with("schedule 0 again: all 252 tried, the walk started over"));
+        let mut schedules: Vec<_> = walked[..total].iter().map(|w| &w.1).collect();
+        schedules.sort();
+        schedules.dedup();
+        assert_eq!(schedules.len(), total, "a schedule ran twice");
+        // Each branch loads then stores: C(4, 2) = 6 orders of the four accesses, all reached.
+        let mut orders: Vec<_> = walked[..total].iter().map(|w| &w.0).collect();
+        orders.sort();
+        orders.dedup();
+        assert_eq!(orders.len(), 6, "{orders:?}");
+        for order in &orders {
+            let of = |by| order.iter().filter(|a| a.0 == by).map(|a| a.1).collect::<Vec<_>>();
+            assert_eq!((of(1), of(2)), (vec![false, true], vec![false, true]));
+        }
+        // The walk started over with the first schedule, and goes on in the same order.
+        assert_eq!((&restart.0, &restart.1), (&walked[0].0, &walked[0].1));
+        let ran = |w: &[(Vec<(i64, bool)>, Vec<Choice>, String)]| {
+            w.iter().map(|r| (r.0.clone(), r.1.clone())).collect::<Vec<_>>()
+        };
+        let again = walk_runs(&executor, &log, &program, 5);
+        assert_eq!(ran(&again), ran(&walked[1..6]));
+        // A fresh executor walks the same schedules in the same order.
+        let fresh = Scheduled::<Counter, Logged, _>::new(Counter::default(), make(), &config);
+        let first = walk_runs(&fresh, &log, &program, total);
+        assert_eq!(ran(&first), ran(&walked[..total]));
     }
 }

@@ -291,3 +291,74 @@ fn a_sync_system_on_real_threads_in_this_build_is_a_clear_error() {
         "{message}"
     );
 }
+
+/// The seeds of the exhaustive scheduler's finding tests: the seed changes the programs
+/// generated, never the schedules a program gets.
+const DFS_SEEDS: std::ops::Range<u64> = 0..6;
+
+#[test]
+fn the_tight_dispenser_is_found_under_dfs_in_every_seed_and_shrunk_to_two_takes() {
+    for seed in DFS_SEEDS {
+        let result = Runner::<Tickets>::new(under(Scheduler::Dfs, seed))
+            .run_concurrent_default::<TightDispenser>();
+        let text = result.report.text();
+        assert!(result.failed(), "seed {seed}:\n{text}");
+        assert_eq!(result.minimal_program, two_takes(), "seed {seed}:\n{text}");
+        let failure = result.report.failure.as_ref().unwrap();
+        assert!(
+            matches!(failure.kind, FailureKind::History(_)),
+            "seed {seed}: {failure:?}"
+        );
+        // The pasted test names the scheduler and the run count, and no seed: the walk is the
+        // same for every one.
+        let pasted = result.report.pasteable_test();
+        assert!(pasted.contains("stateprop::Scheduler::Dfs)"), "{pasted}");
+        assert!(pasted.contains(".repeats(20)"), "{pasted}");
+        assert!(!pasted.contains("schedule_seed"), "{pasted}");
+        assert!(text.contains("STATEPROP_SCHEDULER=dfs"), "{text}");
+    }
+}
+
+#[test]
+fn correct_systems_never_fail_under_dfs() {
+    let config = |seed| under(Scheduler::Dfs, seed).cases(300);
+    let result = Runner::<Tickets>::new(config(7)).run_concurrent_default::<AtomicDispenser>();
+    assert!(!result.failed(), "{}", result.report.text());
+    assert_eq!(result.report.stats.cases, 300);
+    let result =
+        Runner::<Counter>::new(config(11).branches(3)).run_concurrent_default::<AtomicCounter>();
+    assert!(!result.failed(), "{}", result.report.text());
+    assert_eq!(result.report.stats.cases, 300);
+    let reads = result.report.stats.rules.iter().find(|(r, _)| *r == "Read");
+    assert!(reads.is_some_and(|(_, n)| *n > 300), "{reads:?}");
+}
+
+#[test]
+fn a_pasted_dfs_test_replays_the_failure_exactly() {
+    let result = Runner::<Tickets>::new(under(Scheduler::Dfs, 5))
+        .run_concurrent_default::<TightDispenser>();
+    assert_eq!(result.minimal_program, two_takes());
+    // The confirming reruns walk the same 20 schedules five times over.
+    let (failed, runs) = result.report.reproduction.expect("a rate");
+    assert_eq!(runs, 100);
+    assert!(failed > 0 && failed % 5 == 0, "{failed} of {runs}");
+    let replay = Config::default()
+        .ignore_env()
+        .scheduler(Scheduler::Dfs)
+        .repeats(20);
+    for _ in 0..2 {
+        assert_eq!(
+            replayed(&two_takes(), replay.clone()),
+            Some(failed / 5),
+            "{}",
+            result.report.text()
+        );
+    }
+    // The seed plays no part.
+    assert_eq!(
+        replayed(&two_takes(), replay.clone().schedule_seed(99)),
+        Some(failed / 5)
+    );
+    // The fixed dispenser passes the same schedules.
+    stateprop::replay_concurrent_scheduled::<Tickets, AtomicDispenser>(replay, &two_takes());
+}
