@@ -3,114 +3,149 @@
 //! shuttle's own DFS scheduler explores every schedule inside one `Runner::run` call; the run
 //! loop instead asks the executor for one run at a time (a case, then its repeats; each shrink
 //! candidate; the confirming reruns), stopping at the first failing one. So the walk is
-//! *stateless* DFS, kept between runs: a [`Walk`] remembers the decisions of the last run, each
-//! with the number of options it had, and the next run replays them up to the deepest decision
-//! with an untried option, takes that option, and from there on takes the first option at
-//! every decision. The tree of schedules is the same in every run of the same program (the
-//! system is built afresh and shuttle is deterministic), so run `k` of a walk is the `k`-th
-//! schedule of one fixed depth-first order, whatever the seed, in every process.
+//! *stateless* search kept between runs: a [`Walk`] remembers the decisions of the last run,
+//! each with the number of options it had, and the next run replays them up to the deepest
+//! decision with an untried option, takes that option, and from there on takes the first option
+//! at every decision. The tree of schedules is the same in every run of the same program (the
+//! system is built afresh and shuttle is deterministic), so the `k`-th schedule a walk hands out
+//! is the same whatever the seed, in every process.
 //!
-//! Options at a decision are ordered so that the first schedule is the least preemptive: the
-//! running task first (unless it yields, then it goes last, so a spin loop lets the others
-//! run), then the others by task id. The walk starts from the schedule that preempts nothing
-//! and changes the latest decisions first.
-//!
-//! When every schedule has been tried, the walk knows how many there are and starts over from
-//! the first: further runs repeat schedules, and the executor's trace says so.
+//! The walk goes by preemption bounding (Musuvathi and Qadeer, "Iterative context bounding for
+//! systematic testing of multithreaded programs", PLDI 2007): most races show with one or two
+//! preemptions, so it first tries every schedule that preempts nothing, then every one with
+//! exactly one preemption, and so on, each round a depth-first search that leaves out options
+//! past its bound. A preemption is switching away from a task that could go on, or going on
+//! with one that asked to yield (so a spin loop costs a preemption per turn and every round
+//! stays finite). A run of round `b` that ends with fewer than `b` preemptions was already
+//! handed out in an earlier round: the executor runs the next one instead. When a round leaves
+//! nothing out, every schedule has been handed out: the walk knows how many there are and
+//! starts over from the first.
 
 use crate::hash::mix;
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// One decision of a run that had a choice: the option taken, of how many.
+/// One decision of a run that had a choice: the option taken, of how many its bound allowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Choice {
     pub(crate) taken: usize,
     pub(crate) options: usize,
 }
 
+/// What a run did, as its scheduler recorded it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Record {
+    /// The decisions that had a choice, in order.
+    pub(crate) decisions: Vec<Choice>,
+    /// The task chosen at every scheduling point, choice or not: the schedule itself.
+    pub(crate) tasks: Vec<usize>,
+    /// Its preemptions.
+    pub(crate) preemptions: usize,
+    /// Whether the bound left out an option somewhere.
+    pub(crate) pruned: bool,
+}
+
 /// The walk over one program's schedules, across its runs.
 #[derive(Debug, Default)]
 pub(crate) struct Walk {
-    /// The decisions of the last run, in order.
-    last: Vec<Choice>,
-    /// Runs begun since the walk (re)started.
-    runs: u64,
-    /// How many distinct schedules the program has, once the walk has tried them all.
+    /// The decisions of the last run of this round; `None` before its first.
+    last: Option<Vec<Choice>>,
+    /// The round's bound on preemptions.
+    bound: usize,
+    /// Whether a run of this round left out an option for the bound.
+    pruned: bool,
+    /// Schedules handed out since the walk (re)started.
+    handed: u64,
+    /// How many distinct schedules the program has, once the walk has handed them all out.
     total: Option<u64>,
 }
 
 /// Where a run stands in its program's walk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Position {
-    /// Its place in the depth-first order, from 0.
+    /// Its place in the walk's order, from 0.
     pub(crate) schedule: u64,
-    /// The program's count of distinct schedules, once known.
+    /// Its preemptions.
+    pub(crate) preemptions: usize,
+    /// The program's count of distinct schedules, once known (from the first repeat on).
     pub(crate) total: Option<u64>,
 }
 
 impl Walk {
-    /// The choices the next run replays, and where it stands; the run's decisions then go to
-    /// [`Walk::finish`].
-    pub(crate) fn begin(&mut self) -> (Vec<usize>, Position) {
-        let mut prefix: Vec<usize> = self.last.iter().map(|c| c.taken).collect();
-        if self.runs > 0 {
-            // Advance the deepest decision that has an untried option; none left means every
-            // schedule has been tried.
-            match self.last.iter().rposition(|c| c.taken + 1 < c.options) {
-                Some(deepest) => {
-                    prefix.truncate(deepest + 1);
-                    prefix[deepest] += 1;
-                }
-                None => {
-                    self.total.get_or_insert(self.runs);
-                    prefix.clear();
-                }
-            }
+    /// The choices the next run replays and its bound on preemptions; the run's record then
+    /// goes to [`Walk::finish`].
+    pub(crate) fn begin(&mut self) -> (Vec<usize>, usize) {
+        let Some(last) = &self.last else {
+            return (Vec::new(), self.bound);
+        };
+        // Advance the deepest decision with an untried option.
+        if let Some(deepest) = last.iter().rposition(|c| c.taken + 1 < c.options) {
+            let mut prefix: Vec<usize> = last[..=deepest].iter().map(|c| c.taken).collect();
+            prefix[deepest] += 1;
+            return (prefix, self.bound);
+        }
+        // The round is over: the next one, unless it left nothing out, then the walk is.
+        if self.pruned {
+            self.bound += 1;
+        } else {
+            self.total.get_or_insert(self.handed);
+            self.bound = 0;
+        }
+        self.pruned = false;
+        self.last = None;
+        (Vec::new(), self.bound)
+    }
+
+    /// The last run's round (its bound) and decisions: together they name its schedule.
+    #[cfg(test)]
+    pub(crate) fn last(&self) -> (usize, Vec<Choice>) {
+        (self.bound, self.last.clone().unwrap_or_default())
+    }
+
+    /// Records the run [`Walk::begin`] planned; where it stands if it is a schedule not handed
+    /// out before, else `None` (run the next one).
+    pub(crate) fn finish(&mut self, record: &Record) -> Option<Position> {
+        self.last = Some(record.decisions.clone());
+        self.pruned |= record.pruned;
+        // Fewer preemptions than the bound: an earlier round's schedule.
+        if record.preemptions < self.bound {
+            return None;
         }
         let schedule = match self.total {
-            Some(total) => self.runs % total,
-            None => self.runs,
+            Some(total) => self.handed % total,
+            None => self.handed,
         };
-        self.runs += 1;
-        let position = Position {
+        self.handed += 1;
+        Some(Position {
             schedule,
+            preemptions: record.preemptions,
             total: self.total,
-        };
-        (prefix, position)
-    }
-
-    /// The decisions of the last run.
-    #[cfg(test)]
-    pub(crate) fn last(&self) -> &[Choice] {
-        &self.last
-    }
-
-    /// Records the decisions of the run [`Walk::begin`] started.
-    pub(crate) fn finish(&mut self, decisions: Vec<Choice>) {
-        self.last = decisions;
+        })
     }
 }
 
 /// A shuttle scheduler that runs one execution along a given prefix of choices, then the first
-/// option at every decision, recording the decisions that had a choice.
+/// option at every decision, within a bound on preemptions, recording what it chose.
 pub(crate) struct DfsScheduler {
     prefix: Vec<usize>,
+    bound: usize,
     /// Shared with the executor, which reads it after the run (shuttle owns the scheduler).
-    decisions: Rc<RefCell<Vec<Choice>>>,
+    record: Rc<RefCell<Record>>,
     started: bool,
     /// Random data asked for by the system: a fixed sequence, so runs stay deterministic.
     data: u64,
 }
 
 impl DfsScheduler {
-    /// A scheduler for one run replaying `prefix`, its decisions recorded in `decisions`.
-    pub(crate) fn new(prefix: Vec<usize>, decisions: Rc<RefCell<Vec<Choice>>>) -> Self {
-        decisions.borrow_mut().clear();
+    /// A scheduler for one run replaying `prefix` within `bound` preemptions, recording into
+    /// `record`.
+    pub(crate) fn new(prefix: Vec<usize>, bound: usize, record: Rc<RefCell<Record>>) -> Self {
+        *record.borrow_mut() = Record::default();
         DfsScheduler {
             prefix,
-            decisions,
+            bound,
+            record,
             started: false,
             data: 0,
         }
@@ -132,25 +167,10 @@ impl Scheduler for DfsScheduler {
         current: Option<TaskId>,
         is_yielding: bool,
     ) -> Option<TaskId> {
-        if runnable.len() == 1 {
-            return Some(runnable[0].id());
-        }
-        // The executor's own thread (task 0) runs the prefix, then only spawns the branches and
-        // joins them: running it whenever it can run releases the branches together, as the
-        // threads executor's barrier does, and spares the walk decisions no step can observe.
-        if let Some(main) = runnable.iter().find(|t| usize::from(t.id()) == 0) {
-            return Some(main.id());
-        }
-        let options = ordered(runnable, current, is_yielding);
-        let mut decisions = self.decisions.borrow_mut();
-        // A system whose tree changes between runs (it reads the clock, say) can offer fewer
-        // options than the walk remembers: wrap rather than fail; the walk stays finite.
-        let taken = self.prefix.get(decisions.len()).copied().unwrap_or(0) % options.len();
-        decisions.push(Choice {
-            taken,
-            options: options.len(),
-        });
-        Some(options[taken])
+        let mut record = self.record.borrow_mut();
+        let chosen = self.choose(&mut record, runnable, current, is_yielding);
+        record.tasks.push(usize::from(chosen));
+        Some(chosen)
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -159,17 +179,68 @@ impl Scheduler for DfsScheduler {
     }
 }
 
-/// The options of a decision, least preemptive first: the running task, unless it yields (then
-/// last), then the others in id order (shuttle lists runnable tasks by id).
-fn ordered(runnable: &[&Task], current: Option<TaskId>, is_yielding: bool) -> Vec<TaskId> {
-    let mut options: Vec<TaskId> = runnable.iter().map(|t| t.id()).collect();
-    if let Some(at) = current.and_then(|c| options.iter().position(|&t| t == c)) {
-        let running = options.remove(at);
-        match is_yielding {
-            true => options.push(running),
-            false => options.insert(0, running),
+impl DfsScheduler {
+    fn choose(
+        &self,
+        record: &mut Record,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> TaskId {
+        // The executor's own thread (task 0) runs the prefix, then only spawns the branches and
+        // joins them: running it whenever it can run releases the branches together, as the
+        // threads executor's barrier does, and spares the walk decisions no step can observe.
+        if runnable.len() == 1 {
+            return runnable[0].id();
         }
+        if let Some(main) = runnable.iter().find(|t| usize::from(t.id()) == 0) {
+            return main.id();
+        }
+        let options = costed(runnable, current, is_yielding);
+        let within: Vec<(TaskId, usize)> = options
+            .iter()
+            .copied()
+            .filter(|&(_, cost)| record.preemptions + cost <= self.bound)
+            .collect();
+        record.pruned |= within.len() < options.len();
+        let (task, cost) = match within.len() {
+            1 => within[0],
+            n => {
+                // A system whose tree changes between runs (it reads the clock, say) can offer
+                // fewer options than the walk remembers: wrap rather than fail.
+                let taken = self
+                    .prefix
+                    .get(record.decisions.len())
+                    .copied()
+                    .unwrap_or(0)
+                    % n;
+                record.decisions.push(Choice { taken, options: n });
+                within[taken]
+            }
+        };
+        record.preemptions += cost;
+        task
     }
+}
+
+/// The options of a decision with their cost in preemptions, cheapest first (shuttle lists
+/// runnable tasks by id, and the order among equals stays so): going on with the running task
+/// costs nothing and switching away costs one, unless it yields, when it is the other way round.
+fn costed(runnable: &[&Task], current: Option<TaskId>, is_yielding: bool) -> Vec<(TaskId, usize)> {
+    let running = current.filter(|c| runnable.iter().any(|t| t.id() == *c));
+    let mut options: Vec<(TaskId, usize)> = runnable
+        .iter()
+        .map(|t| {
+            let cost = match running {
+                None => 0,
+                Some(r) => usize::from((t.id() == r) == is_yielding),
+            };
+            (t.id(), cost)
+        })
+        .collect();
+    // Going on with the running task first among the free options: the first schedule is the
+    // one that switches least.
+    options.sort_by_key(|&(t, cost)| (cost, Some(t) != running));
     options
 }
 
@@ -177,56 +248,89 @@ fn ordered(runnable: &[&Task], current: Option<TaskId>, is_yielding: bool) -> Ve
 mod tests {
     use super::*;
 
-    /// Runs a walk over an explicit tree: `options(path)` is the number of options after the
-    /// choices `path`, 1 or 0 at a leaf. Returns the leaves in the order the walk reached them.
-    fn walk(runs: usize, options: impl Fn(&[usize]) -> usize) -> (Vec<Vec<usize>>, Walk) {
+    /// A tree of decisions: after the choices `path`, the options there as (cost, subtree), or
+    /// none at a leaf.
+    type Tree = fn(&[usize]) -> Vec<usize>;
+
+    /// Walks `tree` (the costs of the options after each path, empty at a leaf) as the executor
+    /// does, `runs` schedules; returns each handed out as its path and preemptions.
+    fn walk(runs: usize, tree: Tree) -> (Vec<(Vec<usize>, usize)>, Walk) {
         let mut walk = Walk::default();
-        let mut leaves = Vec::new();
-        for _ in 0..runs {
-            let (prefix, _) = walk.begin();
-            let mut path = Vec::new();
-            let mut decisions = Vec::new();
+        let mut handed = Vec::new();
+        let mut tries = 0;
+        while handed.len() < runs {
+            tries += 1;
+            assert!(tries < 10_000, "the walk hands out nothing new");
+            let (prefix, bound) = walk.begin();
+            let (mut path, mut record) = (Vec::new(), Record::default());
             loop {
-                let n = options(&path);
-                if n <= 1 {
+                let costs = tree(&path);
+                if costs.is_empty() {
                     break;
                 }
-                let taken = prefix.get(path.len()).copied().unwrap_or(0) % n;
-                decisions.push(Choice { taken, options: n });
-                path.push(taken);
+                let within: Vec<usize> = (0..costs.len())
+                    .filter(|&o| record.preemptions + costs[o] <= bound)
+                    .collect();
+                record.pruned |= within.len() < costs.len();
+                let option = match within.len() {
+                    1 => within[0],
+                    n => {
+                        let taken = prefix.get(record.decisions.len()).copied().unwrap_or(0) % n;
+                        record.decisions.push(Choice { taken, options: n });
+                        within[taken]
+                    }
+                };
+                record.preemptions += costs[option];
+                path.push(option);
             }
-            walk.finish(decisions);
-            leaves.push(path);
+            if let Some(position) = walk.finish(&record) {
+                assert_eq!(position.preemptions, record.preemptions);
+                handed.push((path, record.preemptions));
+            }
         }
-        (leaves, walk)
+        (handed, walk)
+    }
+
+    /// Two tasks of two steps each, as a tree: at each point, go on with the running task
+    /// (free) or switch (a preemption) while both have steps left.
+    fn two_by_two(path: &[usize]) -> Vec<usize> {
+        // Replay the path: who runs, and the steps each has left.
+        let (mut running, mut left) = (0, [2, 2]);
+        for &option in path {
+            let other = 1 - running;
+            if option == 1 || left[running] == 0 {
+                running = other;
+            }
+            left[running] -= 1;
+        }
+        match left {
+            [0, 0] => vec![],
+            [0, _] | [_, 0] => vec![0],
+            // Before the first step nobody runs: both starts are free.
+            [2, 2] if path.is_empty() => vec![0, 0],
+            _ => vec![0, 1],
+        }
     }
 
     #[test]
-    fn a_walk_visits_every_leaf_once_depth_first_then_starts_over() {
-        // Two options at the root; below option 0, three; below option 1, a leaf.
-        let tree = |path: &[usize]| match path {
-            [] => 2,
-            [0] => 3,
-            _ => 0,
-        };
-        let (leaves, mut walk) = walk(6, tree);
-        let expected: [&[usize]; 6] = [&[0, 0], &[0, 1], &[0, 2], &[1], &[0, 0], &[0, 1]];
-        assert_eq!(leaves, expected);
-        assert_eq!(walk.total, Some(4));
-        let (_, position) = walk.begin();
-        assert_eq!(
-            position,
-            Position {
-                schedule: 2,
-                total: Some(4)
-            }
-        );
+    fn a_walk_hands_out_every_schedule_once_fewest_preemptions_first_then_starts_over() {
+        // C(4, 2) = 6 orders of two tasks' two steps each.
+        let (handed, walk) = walk(8, two_by_two);
+        let preemptions: Vec<usize> = handed.iter().map(|h| h.1).collect();
+        assert_eq!(preemptions, [0, 0, 1, 1, 2, 2, 0, 0]);
+        let mut distinct: Vec<_> = handed[..6].iter().map(|h| &h.0).collect();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 6);
+        assert_eq!(walk.total, Some(6));
+        // Starting over, the same order again.
+        assert_eq!(handed[6..], handed[..2]);
     }
 
     #[test]
     fn a_program_without_choices_has_one_schedule() {
-        let (leaves, mut walk) = walk(3, |_| 1);
-        assert_eq!(leaves, vec![Vec::<usize>::new(); 3]);
-        assert_eq!(walk.begin().1.total, Some(1));
+        let (handed, walk) = walk(3, |_| vec![]);
+        assert_eq!(handed, vec![(Vec::new(), 0); 3]);
+        assert_eq!(walk.total, Some(1));
     }
 }

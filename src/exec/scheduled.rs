@@ -25,6 +25,7 @@
 //! for (a deadlock among the branches, a run past its step bound, a thread left blocked) is
 //! caught around the execution and reported as that run's failure, with shuttle's message.
 
+use super::dfs::{DfsScheduler, Record, Walk};
 use super::parallel::ParallelShape;
 use super::threads::{call, merge, run_branch, Called, ConcurrentSystem, Lane};
 use super::watchdog::{Beat, Heartbeat};
@@ -37,12 +38,9 @@ use crate::hash::mix;
 use crate::history::History;
 use crate::program::{Program, StepId};
 use crate::spec::{Model, StateMachine};
-use super::dfs::{DfsScheduler, Walk};
-#[cfg(test)]
-use super::dfs::Choice;
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 use std::marker::PhantomData;
+use std::rc::Rc;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
@@ -184,14 +182,9 @@ where
     ) -> Execution<M> {
         hb.restart_steps();
         let (index, seed) = self.next_schedule(program);
-        let dfs = (self.scheduler == Scheduler::Dfs).then(|| {
-            let mut walk = self.walk.borrow_mut();
-            if index == 0 {
-                *walk = Walk::default();
-            }
-            walk.begin()
-        });
-        let decisions = Rc::new(RefCell::new(Vec::new()));
+        if self.scheduler == Scheduler::Dfs && index == 0 {
+            *self.walk.borrow_mut() = Walk::default();
+        }
         let beats = hb.watch_branches(program.branches.len());
         let slot: Arc<Mutex<Option<Ran<M>>>> = Arc::new(Mutex::new(None));
         let body = {
@@ -199,10 +192,10 @@ where
             let program = Arc::new(program.clone());
             let beats = Arc::clone(&beats);
             let slot = Arc::clone(&slot);
-            move || {
+            Arc::new(move || {
                 let ran = run_program::<M, S, F>(&factory, &program, recording, &beats);
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(ran);
-            }
+            })
         };
         let mut config = shuttle::Config::new();
         config.stack_size = STACK_SIZE;
@@ -212,37 +205,62 @@ where
         config.silence_warnings = true;
         quiet_shuttle_hook();
         let _inside = Inside::enter();
-        let stopped = catch(|| match (self.scheduler, &dfs) {
-            (_, Some((prefix, _))) => {
-                let dfs = DfsScheduler::new(prefix.clone(), Rc::clone(&decisions));
-                shuttle::Runner::new(dfs, config).run(body)
+        let record = Rc::new(RefCell::new(Record::default()));
+        let (stopped, at) = loop {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            let body = {
+                let body = Arc::clone(&body);
+                move || body()
+            };
+            let config = config.clone();
+            let stopped = catch(|| match self.scheduler {
+                Scheduler::Dfs => {
+                    let (prefix, bound) = self.walk.borrow_mut().begin();
+                    let dfs = DfsScheduler::new(prefix, bound, Rc::clone(&record));
+                    shuttle::Runner::new(dfs, config).run(body)
+                }
+                Scheduler::Pct => {
+                    // shuttle's PCT learns how many scheduling decisions a run makes from a
+                    // first run in oldest-thread-first order, and places its priority changes
+                    // among them from the second run on: without that first run it never
+                    // preempts anything. Both runs are deterministic; the second one's result
+                    // is kept.
+                    let pct = shuttle::scheduler::PctScheduler::new_from_seed(seed, PCT_DEPTH, 2);
+                    shuttle::Runner::new(pct, config).run(body)
+                }
+                _ => {
+                    let random = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
+                    shuttle::Runner::new(random, config).run(body)
+                }
+            })
+            .err();
+            if self.scheduler != Scheduler::Dfs {
+                break (stopped, None);
             }
-            (Scheduler::Pct, _) => {
-                // shuttle's PCT learns how many scheduling decisions a run makes from a first
-                // run in oldest-thread-first order, and places its priority changes among them
-                // from the second run on: without that first run it never preempts anything.
-                // Both runs are deterministic; the second one's result is kept.
-                let pct = shuttle::scheduler::PctScheduler::new_from_seed(seed, PCT_DEPTH, 2);
-                shuttle::Runner::new(pct, config).run(body)
+            // A run that shuttle stopped midway counts by the decisions it made. One the walk
+            // handed out before (it preempted less than this round asks) is run past: the
+            // walk's next schedule is this run's.
+            if let Some(at) = self.walk.borrow_mut().finish(&record.borrow()) {
+                break (stopped, Some(at));
             }
-            (_, None) => {
-                let random = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
-                shuttle::Runner::new(random, config).run(body)
-            }
-        })
-        .err();
+        };
         hb.unwatch_branches();
-        // A run that shuttle stopped midway still advances the walk by the decisions it made.
-        self.walk.borrow_mut().finish(decisions.take());
         let ran = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let schedule = match dfs {
-            Some((_, at)) => {
+        let schedule = match at {
+            Some(at) => {
+                let preempting = match at.preemptions {
+                    1 => "1 preemption".to_string(),
+                    n => format!("{n} preemptions"),
+                };
                 // The count is known once the walk has run out, so from the first repeat on.
                 let of = match at.total {
-                    Some(total) => format!("again: all {total} tried, the walk started over"),
-                    None => "in depth-first order".to_string(),
+                    Some(total) => format!("again (all {total} tried, the walk started over)"),
+                    None => "in the walk".to_string(),
                 };
-                format!("schedule: dfs scheduler, run {index}, schedule {} {of}", at.schedule)
+                format!(
+                    "schedule: dfs scheduler, run {index}, schedule {} {of}, {preempting}",
+                    at.schedule
+                )
             }
             None => format!(
                 "schedule: {} scheduler, run {index}, seed {seed:#x}",
@@ -431,7 +449,14 @@ mod tests {
             let CounterOp::Add { by } = *op else {
                 return CounterOut::Value(self.value.load(Ordering::SeqCst));
             };
-            let push = |stored| self.log.lock().unwrap().last_mut().unwrap().push((by, stored));
+            let push = |stored| {
+                self.log
+                    .lock()
+                    .unwrap()
+                    .last_mut()
+                    .unwrap()
+                    .push((by, stored))
+            };
             let v = self.value.load(Ordering::SeqCst);
             push(false);
             self.value.store(v + by, Ordering::SeqCst);
@@ -440,9 +465,13 @@ mod tests {
         }
     }
 
-    /// Per run of `executor` on `program`: the order in which its accesses ran, its decisions,
-    /// and its trace's schedule line.
-    type Walked = Vec<(Vec<(i64, bool)>, Vec<Choice>, String)>;
+    /// Per run of `executor` on `program`: the order in which its accesses ran, its schedule
+    /// (its round and decisions), and its trace's schedule line.
+    type Walked = Vec<(
+        Vec<(i64, bool)>,
+        (usize, Vec<super::super::dfs::Choice>),
+        String,
+    )>;
 
     fn walk_runs(
         executor: &Scheduled<Counter, Logged, impl Fn() -> Logged + Send + 'static>,
@@ -459,10 +488,37 @@ mod tests {
                 let run = executor.execute(program, recording, &Heartbeat::default());
                 assert!(run.failure.is_none(), "{:?}", run.failure);
                 let order = log.lock().unwrap().last().unwrap().clone();
-                let decisions = executor.walk.borrow().last().to_vec();
-                (order, decisions, run.trace[0].clone())
+                (order, executor.walk.borrow().last(), run.trace[0].clone())
             })
             .collect()
+    }
+
+    /// The number of ways to merge sequences of `a` and `b` pieces with `switches` switches from
+    /// one to the other while both have pieces left (a preemption each).
+    fn merges(a: u64, b: u64, switches: u64) -> u64 {
+        // `last`: whose piece ran last (true for a's), if any did.
+        fn count(a: u64, b: u64, last: Option<bool>, switches: u64) -> u64 {
+            if a == 0 && b == 0 {
+                return u64::from(switches == 0);
+            }
+            let mut n = 0;
+            for (take_a, left) in [(true, a), (false, b)] {
+                if left == 0 {
+                    continue;
+                }
+                let preempts = match last {
+                    Some(l) => l != take_a && (if l { a } else { b }) > 0,
+                    None => false,
+                };
+                if preempts && switches == 0 {
+                    continue;
+                }
+                let (na, nb) = if take_a { (a - 1, b) } else { (a, b - 1) };
+                n += count(na, nb, Some(take_a), switches - u64::from(preempts));
+            }
+            n
+        }
+        count(a, b, None, switches)
     }
 
     #[test]
@@ -482,7 +538,10 @@ mod tests {
         let executor = Scheduled::<Counter, Logged, _>::new(Counter::default(), make(), &config);
         let program = Program::parallel(
             vec![],
-            vec![vec![CounterOp::Add { by: 1 }], vec![CounterOp::Add { by: 2 }]],
+            vec![
+                vec![CounterOp::Add { by: 1 }],
+                vec![CounterOp::Add { by: 2 }],
+            ],
         );
         // shuttle may switch before and after each atomic access, so each branch runs as five
         // pieces (to its load, the load, to its store, the store, to its end), and a schedule
@@ -490,29 +549,59 @@ mod tests {
         // thread only spawns and joins, and never competes.)
         let total = 252;
         let walked = walk_runs(&executor, &log, &program, total + 1);
-        for (k, (_, _, trace)) in walked[..total].iter().enumerate() {
-            assert!(trace.ends_with(&format!("schedule {k} in depth-first order")), "{trace}");
-        }
         let restart = &walked[total];
-        assert!(restart.2.ends_with("schedule 0 again: all 252 tried, the walk started over"));
+        assert!(
+            restart
+                .2
+                .contains("schedule 0 again (all 252 tried, the walk started over)"),
+            "{}",
+            restart.2
+        );
         let mut schedules: Vec<_> = walked[..total].iter().map(|w| &w.1).collect();
         schedules.sort();
         schedules.dedup();
         assert_eq!(schedules.len(), total, "a schedule ran twice");
-        // Each branch loads then stores: C(4, 2) = 6 orders of the four accesses, all reached.
+        // Fewest preemptions first: as many with each count as there are such merges.
+        let mut at = 0;
+        for p in 0..=8 {
+            let n = merges(5, 5, p) as usize;
+            for (k, (_, (bound, _), trace)) in walked[at..at + n].iter().enumerate() {
+                let preempting = match p {
+                    1 => "1 preemption".to_string(),
+                    p => format!("{p} preemptions"),
+                };
+                let line = format!("schedule {} in the walk, {preempting}", at + k);
+                assert!(trace.ends_with(&line), "{trace}: not {line}");
+                assert_eq!(*bound, p as usize);
+            }
+            at += n;
+        }
+        assert_eq!(at, total);
+        // Each branch loads then stores: C(4, 2) = 6 orders of the four accesses, all reached,
+        // the racing ones among the first dozen schedules.
         let mut orders: Vec<_> = walked[..total].iter().map(|w| &w.0).collect();
         orders.sort();
         orders.dedup();
         assert_eq!(orders.len(), 6, "{orders:?}");
         for order in &orders {
-            let of = |by| order.iter().filter(|a| a.0 == by).map(|a| a.1).collect::<Vec<_>>();
+            let of = |by| {
+                order
+                    .iter()
+                    .filter(|a| a.0 == by)
+                    .map(|a| a.1)
+                    .collect::<Vec<_>>()
+            };
             assert_eq!((of(1), of(2)), (vec![false, true], vec![false, true]));
         }
+        let racing = |w: &&(Vec<(i64, bool)>, _, _)| !w.0[1].1;
+        assert!(walked[..12].iter().any(|w| racing(&w)));
         // The walk started over with the first schedule, and goes on in the same order.
-        assert_eq!((&restart.0, &restart.1), (&walked[0].0, &walked[0].1));
-        let ran = |w: &[(Vec<(i64, bool)>, Vec<Choice>, String)]| {
-            w.iter().map(|r| (r.0.clone(), r.1.clone())).collect::<Vec<_>>()
+        let ran = |w: &[(Vec<(i64, bool)>, (usize, Vec<_>), String)]| {
+            w.iter()
+                .map(|r| (r.0.clone(), r.1.clone()))
+                .collect::<Vec<_>>()
         };
+        assert_eq!(ran(&walked[total..]), ran(&walked[..1]));
         let again = walk_runs(&executor, &log, &program, 5);
         assert_eq!(ran(&again), ran(&walked[1..6]));
         // A fresh executor walks the same schedules in the same order.

@@ -335,8 +335,8 @@ fn correct_systems_never_fail_under_dfs() {
 
 #[test]
 fn a_pasted_dfs_test_replays_the_failure_exactly() {
-    let result = Runner::<Tickets>::new(under(Scheduler::Dfs, 5))
-        .run_concurrent_default::<TightDispenser>();
+    let result =
+        Runner::<Tickets>::new(under(Scheduler::Dfs, 5)).run_concurrent_default::<TightDispenser>();
     assert_eq!(result.minimal_program, two_takes());
     // The confirming reruns walk the same 20 schedules five times over.
     let (failed, runs) = result.report.reproduction.expect("a rate");
