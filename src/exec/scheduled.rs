@@ -437,11 +437,17 @@ mod tests {
         );
     }
 
+    /// An access of a run: the add's amount, and whether it stored (else loaded).
+    type Access = (i64, bool);
+
+    /// The accesses of every run, a line a run.
+    type Log = Mutex<Vec<Vec<Access>>>;
+
     /// A counter whose add loads then stores, writing each access (the add's amount, and
     /// whether it loaded or stored) to a log shared by every run, one line a run.
     struct Logged {
         value: AtomicI64,
-        log: Arc<Mutex<Vec<Vec<(i64, bool)>>>>,
+        log: Arc<Log>,
     }
 
     impl ConcurrentSystem<Counter> for Logged {
@@ -465,20 +471,16 @@ mod tests {
         }
     }
 
-    /// Per run of `executor` on `program`: the order in which its accesses ran, its schedule
-    /// (its round and decisions), and its trace's schedule line.
-    type Walked = Vec<(
-        Vec<(i64, bool)>,
-        (usize, Vec<super::super::dfs::Choice>),
-        String,
-    )>;
+    /// A run of a walk: the order in which its accesses ran, its schedule (its round and
+    /// decisions), and its trace's schedule line.
+    type Walked = (Vec<Access>, (usize, Vec<super::super::dfs::Choice>), String);
 
     fn walk_runs(
         executor: &Scheduled<Counter, Logged, impl Fn() -> Logged + Send + 'static>,
-        log: &Mutex<Vec<Vec<(i64, bool)>>>,
+        log: &Log,
         program: &Program<CounterOp>,
         runs: usize,
-    ) -> Walked {
+    ) -> Vec<Walked> {
         let recording = Recording {
             history: false,
             trace: true,
@@ -593,10 +595,9 @@ mod tests {
             };
             assert_eq!((of(1), of(2)), (vec![false, true], vec![false, true]));
         }
-        let racing = |w: &&(Vec<(i64, bool)>, _, _)| !w.0[1].1;
-        assert!(walked[..12].iter().any(|w| racing(&w)));
+        assert!(walked[..12].iter().any(|w| !w.0[1].1), "no race early");
         // The walk started over with the first schedule, and goes on in the same order.
-        let ran = |w: &[(Vec<(i64, bool)>, (usize, Vec<_>), String)]| {
+        let ran = |w: &[Walked]| {
             w.iter()
                 .map(|r| (r.0.clone(), r.1.clone()))
                 .collect::<Vec<_>>()
