@@ -439,16 +439,22 @@ pub enum Scheduler {
     /// shuttle's PCT scheduler (feature `shuttle`): random thread priorities with a few
     /// priority changes, which gives every bug of a small depth a known chance per run.
     Pct,
-    /// Exhaustive search (feature `shuttle`): the runs of a program walk its interleavings in
-    /// one fixed depth-first order, the least preemptive first, run `k` (of `0..repeats`)
-    /// taking the `k`-th; no seed is involved. Every scheduling point (each `stateprop::sync`
-    /// operation, spawn and join) multiplies the count, so this covers *tiny* programs — two
-    /// branches of one or two steps, which is what shrinking leaves — completely within
-    /// `repeats` runs. A larger program gets its first `repeats` schedules only, those that
-    /// differ in its latest decisions; use [`Scheduler::Pct`] to sample such programs instead.
-    /// A program with fewer schedules than `repeats` has them all tried, then again from the
-    /// first (the verbose trace says which schedule each run took, and when the walk started
-    /// over).
+    /// Exhaustive search (feature `shuttle`): the runs of a program walk its schedules in one
+    /// fixed order — every schedule with no preemption, then every one with one, then two, and
+    /// so on, each round depth first — run `k` (of `0..repeats`) taking the `k`-th. No seed is
+    /// involved, so shrinking and replay are exact.
+    ///
+    /// The count grows fast with the scheduling points (shuttle may switch before and after
+    /// each `stateprop::sync` access, spawn and join): two branches of one step of two atomic
+    /// accesses have 252 schedules, 10 of them with at most one preemption and 42 with at most
+    /// two; two such steps a branch, 48,620 (18 and 146). So it suits *tiny* programs, two
+    /// branches of a step or two, which is what shrinking leaves: the default 20 runs try every
+    /// schedule with at most one preemption of those, and `repeats(252)` every schedule of the
+    /// first. A larger program gets its first `repeats` schedules only, the least preemptive
+    /// ones; [`Scheduler::Pct`] samples such programs more widely. A program with fewer
+    /// schedules than `repeats` has them all tried, then again from the first, so a
+    /// reproduction rate counts some twice (the verbose trace names each run's schedule and
+    /// says when the walk started over).
     Dfs,
 }
 
