@@ -19,6 +19,10 @@
 //! reproduces the same rate, a saved program replays its schedules in a later run whatever that
 //! run's seed, and a pasted test needs only the scheduler and the schedule seed.
 //!
+//! Under [`Scheduler::Dfs`] there is no seed: run `r` takes the `r`-th schedule of the
+//! program's exhaustive walk (see `dfs`), which the executor keeps from one run to the next and
+//! starts afresh with `r = 0`; the same consequences follow.
+//!
 //! # What becomes a failure
 //!
 //! A panic in the system is an unknown outcome, as on threads. What shuttle itself stops a run
@@ -45,7 +49,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 /// Runs every program under shuttle, one controlled execution per run (two for PCT, whose first
-/// only measures the run).
+/// only measures the run; under dfs, one more for each schedule of an earlier round it meets).
 pub(crate) struct Scheduled<M, S, F> {
     initial: M,
     /// Called inside the execution, so the system's `stateprop::sync` types belong to it; behind

@@ -362,3 +362,28 @@ fn a_pasted_dfs_test_replays_the_failure_exactly() {
     // The fixed dispenser passes the same schedules.
     stateprop::replay_concurrent_scheduled::<Tickets, AtomicDispenser>(replay, &two_takes());
 }
+
+#[test]
+fn dfs_is_chosen_by_name() {
+    let config = Config::default()
+        .with_vars(|n| (n == "STATEPROP_SCHEDULER").then(|| "DFS".into()))
+        .unwrap();
+    assert_eq!(config.scheduler, Scheduler::Dfs);
+    assert_eq!(Scheduler::Dfs.name(), "dfs");
+    assert!(Scheduler::Dfs.is_controlled());
+}
+
+#[test]
+fn the_lost_update_counter_is_found_under_dfs_and_shrunk_to_three_steps() {
+    for seed in DFS_SEEDS {
+        let result = Runner::<Counter>::new(under(Scheduler::Dfs, seed))
+            .run_concurrent_default::<LostUpdateCounter>();
+        let text = result.report.text();
+        assert!(result.failed(), "seed {seed}:\n{text}");
+        assert_eq!(result.minimal_program.len(), 3, "seed {seed}:\n{text}");
+        assert!(
+            result.minimal_program.prefix.is_empty(),
+            "seed {seed}:\n{text}"
+        );
+    }
+}
