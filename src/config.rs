@@ -440,9 +440,9 @@ pub enum Scheduler {
     /// priority changes, which gives every bug of a small depth a known chance per run.
     Pct,
     /// Exhaustive search (feature `shuttle`): the runs of a program walk its schedules in one
-    /// fixed order — every schedule with no preemption, then every one with one, then two, and
-    /// so on, each round depth first — run `k` (of `0..repeats`) taking the `k`-th. No seed is
-    /// involved, so shrinking and replay are exact.
+    /// fixed order — every schedule with no preemption, then every one with one, then two, then
+    /// all the others, each round depth first — run `k` (of `0..repeats`) taking the `k`-th. No
+    /// seed is involved, so shrinking and replay are exact.
     ///
     /// The count grows fast with the scheduling points (shuttle may switch before and after
     /// each `stateprop::sync` access, spawn and join): two branches of one step of two atomic

@@ -13,13 +13,16 @@
 //! The walk goes by preemption bounding (Musuvathi and Qadeer, "Iterative context bounding for
 //! systematic testing of multithreaded programs", PLDI 2007): most races show with one or two
 //! preemptions, so it first tries every schedule that preempts nothing, then every one with
-//! exactly one preemption, and so on, each round a depth-first search that leaves out options
-//! past its bound. A preemption is switching away from a task that could go on, or going on
-//! with one that asked to yield (so a spin loop costs a preemption per turn and every round
-//! stays finite). A run of round `b` that ends with fewer than `b` preemptions was already
-//! handed out in an earlier round: the executor runs the next one instead. When a round leaves
-//! nothing out, every schedule has been handed out: the walk knows how many there are and
-//! starts over from the first.
+//! exactly one preemption, then two, then all the others; each round is a depth-first search
+//! that leaves out options past its bound. A preemption is switching away from a task that
+//! could go on, or going on with one that asked to yield (so a spin loop costs a preemption per
+//! turn and every bounded round stays finite). A run that ends with no more preemptions than
+//! the round before allowed was already handed out: the executor runs the next one instead.
+//! Every round runs those again to find its way, which is why the rounds stop at two: past
+//! that, one last round without a bound, rather than a round per count, costs each earlier
+//! schedule one rerun instead of one per later round. When a round leaves nothing out, every
+//! schedule has been handed out: the walk knows how many there are and starts over from the
+//! first.
 
 use crate::hash::mix;
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
@@ -46,13 +49,18 @@ pub(crate) struct Record {
     pub(crate) pruned: bool,
 }
 
+/// The last round with a bound on preemptions (its bound); the next has none.
+const LAST_BOUND: usize = 2;
+
 /// The walk over one program's schedules, across its runs.
 #[derive(Debug, Default)]
 pub(crate) struct Walk {
     /// The decisions of the last run of this round; `None` before its first.
     last: Option<Vec<Choice>>,
-    /// The round's bound on preemptions.
+    /// The round's bound on preemptions (`usize::MAX` for none).
     bound: usize,
+    /// The bound of the round before, whose schedules this one runs past; `None` in the first.
+    floor: Option<usize>,
     /// Whether a run of this round left out an option for the bound.
     pruned: bool,
     /// Schedules handed out since the walk (re)started.
@@ -87,10 +95,15 @@ impl Walk {
         }
         // The round is over: the next one, unless it left nothing out, then the walk is.
         if self.pruned {
-            self.bound += 1;
+            self.floor = Some(self.bound);
+            self.bound = match self.bound < LAST_BOUND {
+                true => self.bound + 1,
+                false => usize::MAX,
+            };
         } else {
             self.total.get_or_insert(self.handed);
             self.bound = 0;
+            self.floor = None;
         }
         self.pruned = false;
         self.last = None;
@@ -108,8 +121,8 @@ impl Walk {
     pub(crate) fn finish(&mut self, record: &Record) -> Option<Position> {
         self.last = Some(record.decisions.clone());
         self.pruned |= record.pruned;
-        // Fewer preemptions than the bound: an earlier round's schedule.
-        if record.preemptions < self.bound {
+        // No more preemptions than the round before allowed: one of its schedules.
+        if self.floor.is_some_and(|floor| record.preemptions <= floor) {
             return None;
         }
         let schedule = match self.total {
@@ -325,6 +338,43 @@ mod tests {
         assert_eq!(walk.total, Some(6));
         // Starting over, the same order again.
         assert_eq!(handed[6..], handed[..2]);
+    }
+
+    /// Like [`two_by_two`], three steps each: C(6, 3) = 20 orders, up to four preemptions.
+    fn three_by_three(path: &[usize]) -> Vec<usize> {
+        let (mut running, mut left) = (0, [3, 3]);
+        for &option in path {
+            if option == 1 || left[running] == 0 {
+                running = 1 - running;
+            }
+            left[running] -= 1;
+        }
+        match left {
+            [0, 0] => vec![],
+            [0, _] | [_, 0] => vec![0],
+            [3, 3] if path.is_empty() => vec![0, 0],
+            _ => vec![0, 1],
+        }
+    }
+
+    #[test]
+    fn past_two_preemptions_one_round_takes_all_the_rest() {
+        let (handed, walk) = walk(21, three_by_three);
+        let preemptions: Vec<usize> = handed.iter().map(|h| h.1).collect();
+        // Orders with k preemptions: 2, 4, 8 for k = 0, 1, 2; 4 with three, 2 with four.
+        assert_eq!(
+            preemptions[..14],
+            [0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2]
+        );
+        let mut rest = preemptions[14..20].to_vec();
+        rest.sort_unstable();
+        assert_eq!(rest, [3, 3, 3, 3, 4, 4]);
+        let mut distinct: Vec<_> = handed[..20].iter().map(|h| &h.0).collect();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 20);
+        assert_eq!(walk.total, Some(20));
+        assert_eq!(handed[20], handed[0]);
     }
 
     #[test]
