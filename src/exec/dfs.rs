@@ -41,8 +41,6 @@ pub(crate) struct Choice {
 pub(crate) struct Record {
     /// The decisions that had a choice, in order.
     pub(crate) decisions: Vec<Choice>,
-    /// The task chosen at every scheduling point, choice or not: the schedule itself.
-    pub(crate) tasks: Vec<usize>,
     /// Its preemptions.
     pub(crate) preemptions: usize,
     /// Whether the bound left out an option somewhere.
@@ -181,9 +179,7 @@ impl Scheduler for DfsScheduler {
         is_yielding: bool,
     ) -> Option<TaskId> {
         let mut record = self.record.borrow_mut();
-        let chosen = self.choose(&mut record, runnable, current, is_yielding);
-        record.tasks.push(usize::from(chosen));
-        Some(chosen)
+        Some(self.choose(&mut record, runnable, current, is_yielding))
     }
 
     fn next_u64(&mut self) -> u64 {

@@ -242,8 +242,8 @@ where
                 break (stopped, None);
             }
             // A run that shuttle stopped midway counts by the decisions it made. One the walk
-            // handed out before (it preempted less than this round asks) is run past: the
-            // walk's next schedule is this run's.
+            // handed out before (it preempted no more than the round before allowed) is run
+            // past: the walk's next schedule is this run's.
             if let Some(at) = self.walk.borrow_mut().finish(&record.borrow()) {
                 break (stopped, Some(at));
             }
