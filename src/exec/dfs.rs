@@ -26,7 +26,7 @@
 
 use crate::hash::mix;
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// One decision of a run that had a choice: the option taken, of how many its bound allowed.
@@ -136,27 +136,37 @@ impl Walk {
     }
 }
 
-/// A shuttle scheduler that runs one execution along a given prefix of choices, then the first
-/// option at every decision, within a bound on preemptions, recording what it chose.
+/// A shuttle scheduler that takes its runs from a [`Walk`]: each execution follows the walk's
+/// prefix of choices, then the first option at every decision, within the round's bound on
+/// preemptions. Executions that repeat a schedule handed out before are followed by another in
+/// the same `Runner::run` call (whose threads' stacks are reused); the call ends after the first
+/// new one, whose place in the walk it leaves in `handed`.
 pub(crate) struct DfsScheduler {
+    walk: Rc<RefCell<Walk>>,
     prefix: Vec<usize>,
     bound: usize,
-    /// Shared with the executor, which reads it after the run (shuttle owns the scheduler).
+    /// Read by the executor when shuttle stops an execution before the next begins.
     record: Rc<RefCell<Record>>,
+    handed: Rc<Cell<Option<Position>>>,
     started: bool,
     /// Random data asked for by the system: a fixed sequence, so runs stay deterministic.
     data: u64,
 }
 
 impl DfsScheduler {
-    /// A scheduler for one run replaying `prefix` within `bound` preemptions, recording into
-    /// `record`.
-    pub(crate) fn new(prefix: Vec<usize>, bound: usize, record: Rc<RefCell<Record>>) -> Self {
-        *record.borrow_mut() = Record::default();
+    /// A scheduler for the next run of `walk`, its record in `record`, where the run stands in
+    /// `handed`.
+    pub(crate) fn new(
+        walk: Rc<RefCell<Walk>>,
+        record: Rc<RefCell<Record>>,
+        handed: Rc<Cell<Option<Position>>>,
+    ) -> Self {
         DfsScheduler {
-            prefix,
-            bound,
+            walk,
+            prefix: Vec::new(),
+            bound: 0,
             record,
+            handed,
             started: false,
             data: 0,
         }
@@ -165,10 +175,16 @@ impl DfsScheduler {
 
 impl Scheduler for DfsScheduler {
     fn new_execution(&mut self) -> Option<Schedule> {
-        // One execution per run: the walk between runs is the executor's.
         if std::mem::replace(&mut self.started, true) {
-            return None;
+            let at = self.walk.borrow_mut().finish(&self.record.borrow());
+            if at.is_some() {
+                self.handed.set(at);
+                return None;
+            }
         }
+        (self.prefix, self.bound) = self.walk.borrow_mut().begin();
+        *self.record.borrow_mut() = Record::default();
+        self.data = 0;
         Some(Schedule::new(0))
     }
 

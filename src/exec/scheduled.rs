@@ -63,7 +63,7 @@ pub(crate) struct Scheduled<M, S, F> {
     next: Cell<Option<(u64, u32)>>,
     /// Under [`Scheduler::Dfs`], the walk over the schedules of the program run last, restarted
     /// with its index.
-    walk: RefCell<Walk>,
+    walk: Rc<RefCell<Walk>>,
     system: PhantomData<fn() -> S>,
 }
 
@@ -79,7 +79,7 @@ impl<M, S, F> Scheduled<M, S, F> {
             schedule_seed: config.schedule_seed,
             repeats: config.repeats.max(1),
             next: Cell::new(None),
-            walk: RefCell::new(Walk::default()),
+            walk: Rc::new(RefCell::new(Walk::default())),
             system: PhantomData,
         }
     }
@@ -197,6 +197,9 @@ where
             let beats = Arc::clone(&beats);
             let slot = Arc::clone(&slot);
             Arc::new(move || {
+                // Under dfs one call may run several executions: only the last one's counts,
+                // and it may be stopped before it sets its own.
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 let ran = run_program::<M, S, F>(&factory, &program, recording, &beats);
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(ran);
             })
@@ -210,6 +213,7 @@ where
         quiet_shuttle_hook();
         let _inside = Inside::enter();
         let record = Rc::new(RefCell::new(Record::default()));
+        let handed = Rc::new(Cell::new(None));
         let (stopped, at) = loop {
             *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
             let body = {
@@ -219,8 +223,8 @@ where
             let config = config.clone();
             let stopped = catch(|| match self.scheduler {
                 Scheduler::Dfs => {
-                    let (prefix, bound) = self.walk.borrow_mut().begin();
-                    let dfs = DfsScheduler::new(prefix, bound, Rc::clone(&record));
+                    let walk = Rc::clone(&self.walk);
+                    let dfs = DfsScheduler::new(walk, Rc::clone(&record), Rc::clone(&handed));
                     shuttle::Runner::new(dfs, config).run(body)
                 }
                 Scheduler::Pct => {
@@ -241,9 +245,13 @@ where
             if self.scheduler != Scheduler::Dfs {
                 break (stopped, None);
             }
-            // A run that shuttle stopped midway counts by the decisions it made. One the walk
-            // handed out before (it preempted no more than the round before allowed) is run
-            // past: the walk's next schedule is this run's.
+            if let Some(at) = handed.take() {
+                break (stopped, Some(at));
+            }
+            // shuttle stopped an execution (a deadlock, say) before the scheduler could place
+            // it: it counts by the decisions it made. If the walk had handed it out before (it
+            // preempted no more than the round before allowed), it is run past, as the
+            // scheduler does, with a runner of its own.
             if let Some(at) = self.walk.borrow_mut().finish(&record.borrow()) {
                 break (stopped, Some(at));
             }

@@ -387,3 +387,23 @@ fn the_lost_update_counter_is_found_under_dfs_and_shrunk_to_three_steps() {
         );
     }
 }
+
+#[test]
+fn a_deadlock_found_under_dfs_is_a_failure_and_replays() {
+    let result =
+        Runner::<Tickets>::new(under(Scheduler::Dfs, 2)).run_concurrent_default::<TwoLocks>();
+    let text = result.report.text();
+    let failure = result.report.failure.as_ref().expect("a failure");
+    let FailureKind::Panic { message } = &failure.kind else {
+        panic!("a deadlock, not {failure:?}:\n{text}");
+    };
+    assert!(message.contains("deadlock"), "{text}");
+    assert_eq!(result.minimal_program, two_takes(), "{text}");
+    // The same runs again: as many fail.
+    let (failed, runs) = result.report.reproduction.expect("a rate");
+    assert!(failed > 0 && failed % 5 == 0, "{failed} of {runs}");
+    let again = Runner::<Tickets>::new(under(Scheduler::Dfs, 2))
+        .run_concurrent_default::<TwoLocks>()
+        .report;
+    assert_eq!(again.reproduction, Some((failed, runs)));
+}
