@@ -17,8 +17,9 @@
 //! that leaves out options past its bound. A preemption is switching away from a task that
 //! could go on, or going on with one that asked to yield (so a spin loop costs a preemption per
 //! turn and every bounded round stays finite). A run that ends with no more preemptions than
-//! the round before allowed was already handed out: the executor runs the next one instead.
-//! Every round runs those again to find its way, which is why the rounds stop at two: past
+//! the round before allowed was already handed out: the scheduler runs the next one instead, in
+//! the same `Runner::run` call, and only the new one is judged. Every round runs those again to
+//! find its way, which is why the rounds stop at two: past
 //! that, one last round without a bound, rather than a round per count, costs each earlier
 //! schedule one rerun instead of one per later round. When a round leaves nothing out, every
 //! schedule has been handed out: the walk knows how many there are and starts over from the
