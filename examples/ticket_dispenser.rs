@@ -146,7 +146,7 @@ fn main() {
 }
 
 /// `cargo run --release --example ticket_dispenser -- measure [repeats,...]` (real threads), and
-/// the same with `--features shuttle` (the random and PCT schedulers): for each race, over 20
+/// the same with `--features shuttle` (the random, PCT and dfs schedulers): for each race, over 20
 /// seeds, in how many it was found, the median and slowest wall time to find it (generating
 /// and running cases until the first failure), how many steps the minimal program has and in how
 /// many seeds it was the smallest (`[] ; [Take] ; [Take]`, or `[] ; [Add] ; [Add, Read]` in some
@@ -164,7 +164,7 @@ fn measure() {
         None => vec![20],
     };
     let modes: &[Scheduler] = if stateprop::sync::CONTROLLED {
-        &[Scheduler::Random, Scheduler::Pct]
+        &[Scheduler::Random, Scheduler::Pct, Scheduler::Dfs]
     } else {
         &[Scheduler::Threads]
     };

@@ -96,15 +96,17 @@ pub struct Config {
     pub read_env: bool,
     /// What interleaves a concurrent run's branches: real threads ([`Scheduler::Threads`]), or
     /// the controlled scheduler of the `shuttle` feature ([`Scheduler::Random`],
-    /// [`Scheduler::Pct`]), under which the interleaving comes from a seed and replays exactly.
-    /// `STATEPROP_SCHEDULER=threads|random|pct`. Default threads. Asking for a controlled one in
-    /// a build without the feature is an error, not a fallback to threads.
+    /// [`Scheduler::Pct`], [`Scheduler::Dfs`]), under which the interleaving comes from a seed
+    /// (or, for dfs, from the run's place in an exhaustive walk) and replays exactly.
+    /// `STATEPROP_SCHEDULER=threads|random|pct|dfs`. Default threads. Asking for a controlled one
+    /// in a build without the feature is an error, not a fallback to threads.
     pub scheduler: Scheduler,
     /// Under a controlled scheduler, the seed that every run's schedule is drawn from, together
     /// with the program and the run's index (`0..repeats`): so a program replays the same
     /// schedules in any later run, a saved one included, and a pasted test replays them with
     /// this seed alone. `STATEPROP_SCHEDULE_SEED` (decimal or `0x` hex). Default 0: change it to
-    /// explore other schedules of the same programs.
+    /// explore other schedules of the same programs. [`Scheduler::Dfs`] needs no seed and
+    /// ignores it.
     pub schedule_seed: u64,
     /// Whether `cases` was set by [`Config::cases`] or the environment: a concurrent run
     /// replaces only the sequential default.
@@ -385,7 +387,7 @@ impl Config {
         }
         if let Some((n, v)) = get(&["STATEPROP_SCHEDULER"]) {
             self.scheduler = Scheduler::parse(&v).ok_or_else(|| {
-                format!("{n}={v:?} is not a scheduler: use threads, random or pct")
+                format!("{n}={v:?} is not a scheduler: use threads, random, pct or dfs")
             })?;
         }
         if let Some((n, v)) = get(&["STATEPROP_SCHEDULE_SEED"]) {
@@ -437,6 +439,23 @@ pub enum Scheduler {
     /// shuttle's PCT scheduler (feature `shuttle`): random thread priorities with a few
     /// priority changes, which gives every bug of a small depth a known chance per run.
     Pct,
+    /// Exhaustive search (feature `shuttle`): the runs of a program walk its schedules in one
+    /// fixed order — every schedule with no preemption, then every one with one, then two, then
+    /// all the others, each round depth first — run `k` (of `0..repeats`) taking the `k`-th. No
+    /// seed is involved, so shrinking and replay are exact.
+    ///
+    /// The count grows fast with the scheduling points (shuttle may switch before and after
+    /// each `stateprop::sync` access, spawn and join): two branches of one step of two atomic
+    /// accesses have 252 schedules, 10 of them with at most one preemption and 42 with at most
+    /// two; two such steps a branch, 48,620 (18 and 146). So it suits *tiny* programs, two
+    /// branches of a step or two, which is what shrinking leaves: the default 20 runs try every
+    /// schedule with at most one preemption of those, and `repeats(252)` every schedule of the
+    /// first. A larger program gets its first `repeats` schedules only, the least preemptive
+    /// ones; [`Scheduler::Pct`] samples such programs more widely. A program with fewer
+    /// schedules than `repeats` has them all tried, then again from the first, so a
+    /// reproduction rate counts some twice (the verbose trace names each run's schedule and
+    /// says when the walk started over).
+    Dfs,
 }
 
 impl Scheduler {
@@ -446,6 +465,7 @@ impl Scheduler {
             Scheduler::Threads => "threads",
             Scheduler::Random => "random",
             Scheduler::Pct => "pct",
+            Scheduler::Dfs => "dfs",
         }
     }
 
@@ -459,6 +479,7 @@ impl Scheduler {
             "threads" => Some(Scheduler::Threads),
             "random" => Some(Scheduler::Random),
             "pct" => Some(Scheduler::Pct),
+            "dfs" => Some(Scheduler::Dfs),
             _ => None,
         }
     }

@@ -21,6 +21,8 @@
 //! the executor, so any executor gets them.
 
 pub(crate) mod client;
+#[cfg(feature = "shuttle")]
+pub(crate) mod dfs;
 pub(crate) mod joined;
 pub(crate) mod parallel;
 #[cfg(feature = "shuttle")]

@@ -19,6 +19,10 @@
 //! reproduces the same rate, a saved program replays its schedules in a later run whatever that
 //! run's seed, and a pasted test needs only the scheduler and the schedule seed.
 //!
+//! Under [`Scheduler::Dfs`] there is no seed: run `r` takes the `r`-th schedule of the
+//! program's exhaustive walk (see `dfs`), which the executor keeps from one run to the next and
+//! starts afresh with `r = 0`; the same consequences follow.
+//!
 //! # What becomes a failure
 //!
 //! A panic in the system is an unknown outcome, as on threads. What shuttle itself stops a run
@@ -26,6 +30,7 @@
 //! caught around the execution and reported as that run's failure, with shuttle's message.
 
 use super::client::ClientSystem;
+use super::dfs::{DfsScheduler, Record, Walk};
 use super::parallel::ParallelShape;
 use super::threads::{connect, merge, run_lane, Lane};
 use super::watchdog::{Beat, Heartbeat};
@@ -38,13 +43,14 @@ use crate::hash::mix;
 use crate::history::History;
 use crate::program::Program;
 use crate::spec::{Model, StateMachine};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
+use std::rc::Rc;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 /// Runs every program under shuttle, one controlled execution per run (two for PCT, whose first
-/// only measures the run).
+/// only measures the run; under dfs, one more for each schedule of an earlier round it meets).
 pub(crate) struct Scheduled<M, S, F> {
     initial: M,
     /// Called inside the execution, so the system's `stateprop::sync` types belong to it; behind
@@ -56,6 +62,9 @@ pub(crate) struct Scheduled<M, S, F> {
     repeats: u32,
     /// The fingerprint of the program run last, and the index its next run gets.
     next: Cell<Option<(u64, u32)>>,
+    /// Under [`Scheduler::Dfs`], the walk over the schedules of the program run last, restarted
+    /// with its index.
+    walk: Rc<RefCell<Walk>>,
     system: PhantomData<fn() -> S>,
 }
 
@@ -71,6 +80,7 @@ impl<M, S, F> Scheduled<M, S, F> {
             schedule_seed: config.schedule_seed,
             repeats: config.repeats.max(1),
             next: Cell::new(None),
+            walk: Rc::new(RefCell::new(Walk::default())),
             system: PhantomData,
         }
     }
@@ -177,6 +187,9 @@ where
     ) -> Execution<M> {
         hb.restart_steps();
         let (index, seed) = self.next_schedule(program);
+        if self.scheduler == Scheduler::Dfs && index == 0 {
+            *self.walk.borrow_mut() = Walk::default();
+        }
         let beats = hb.watch_branches(program.branches.len());
         let slot: Arc<Mutex<Option<Ran<M>>>> = Arc::new(Mutex::new(None));
         let body = {
@@ -186,11 +199,14 @@ where
             let slot = Arc::clone(&slot);
             // Behind a lock: the body must be `Sync`, and a model need only be `Send`.
             let initial = Mutex::new(self.initial.clone());
-            move || {
+            Arc::new(move || {
+                // Under dfs one call may run several executions: only the last one's counts,
+                // and it may be stopped before it sets its own.
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 let initial = initial.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 let ran = run_program::<M, S, F>(&factory, &program, &initial, recording, &beats);
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(ran);
-            }
+            })
         };
         let mut config = shuttle::Config::new();
         config.stack_size = STACK_SIZE;
@@ -200,27 +216,73 @@ where
         config.silence_warnings = true;
         quiet_shuttle_hook();
         let _inside = Inside::enter();
-        let stopped = catch(|| match self.scheduler {
-            Scheduler::Pct => {
-                // shuttle's PCT learns how many scheduling decisions a run makes from a first
-                // run in oldest-thread-first order, and places its priority changes among them
-                // from the second run on: without that first run it never preempts anything.
-                // Both runs are deterministic; the second one's result is kept.
-                let pct = shuttle::scheduler::PctScheduler::new_from_seed(seed, PCT_DEPTH, 2);
-                shuttle::Runner::new(pct, config).run(body)
+        let record = Rc::new(RefCell::new(Record::default()));
+        let handed = Rc::new(Cell::new(None));
+        let (stopped, at) = loop {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            let body = {
+                let body = Arc::clone(&body);
+                move || body()
+            };
+            let config = config.clone();
+            let stopped = catch(|| match self.scheduler {
+                Scheduler::Dfs => {
+                    let walk = Rc::clone(&self.walk);
+                    let dfs = DfsScheduler::new(walk, Rc::clone(&record), Rc::clone(&handed));
+                    shuttle::Runner::new(dfs, config).run(body)
+                }
+                Scheduler::Pct => {
+                    // shuttle's PCT learns how many scheduling decisions a run makes from a
+                    // first run in oldest-thread-first order, and places its priority changes
+                    // among them from the second run on: without that first run it never
+                    // preempts anything. Both runs are deterministic; the second one's result
+                    // is kept.
+                    let pct = shuttle::scheduler::PctScheduler::new_from_seed(seed, PCT_DEPTH, 2);
+                    shuttle::Runner::new(pct, config).run(body)
+                }
+                _ => {
+                    let random = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
+                    shuttle::Runner::new(random, config).run(body)
+                }
+            })
+            .err();
+            if self.scheduler != Scheduler::Dfs {
+                break (stopped, None);
             }
-            _ => {
-                let random = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
-                shuttle::Runner::new(random, config).run(body)
+            if let Some(at) = handed.take() {
+                break (stopped, Some(at));
             }
-        })
-        .err();
+            // shuttle stopped an execution (a deadlock, say) before the scheduler could place
+            // it: it counts by the decisions it made. If the walk had handed it out before (it
+            // preempted no more than the round before allowed), it is run past, as the
+            // scheduler does, with a runner of its own.
+            if let Some(at) = self.walk.borrow_mut().finish(&record.borrow()) {
+                break (stopped, Some(at));
+            }
+        };
         hb.unwatch_branches();
         let ran = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let schedule = format!(
-            "schedule: {} scheduler, run {index}, seed {seed:#x}",
-            self.scheduler.name()
-        );
+        let schedule = match at {
+            Some(at) => {
+                let preempting = match at.preemptions {
+                    1 => "1 preemption".to_string(),
+                    n => format!("{n} preemptions"),
+                };
+                // The count is known once the walk has run out, so from the first repeat on.
+                let of = match at.total {
+                    Some(total) => format!("again (all {total} tried, the walk started over)"),
+                    None => "in the walk".to_string(),
+                };
+                format!(
+                    "schedule: dfs scheduler, run {index}, schedule {} {of}, {preempting}",
+                    at.schedule
+                )
+            }
+            None => format!(
+                "schedule: {} scheduler, run {index}, seed {seed:#x}",
+                self.scheduler.name()
+            ),
+        };
         let Some(Ran { mut lanes, failure }) = ran else {
             let message = stopped.unwrap_or_else(|| "the execution ended early".to_string());
             let last = program.steps().last();
@@ -370,7 +432,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::{Counter, CounterOp};
+    use crate::models::{Counter, CounterOp, CounterOut};
+    use crate::sync::atomic::{AtomicI64, Ordering};
+    use crate::ConcurrentSystem;
 
     fn program(by: i64) -> Program<CounterOp> {
         Program::parallel(
@@ -403,5 +467,190 @@ mod tests {
             seed(10),
             "the schedule seed changes every schedule"
         );
+    }
+
+    /// An access of a run: the add's amount, and whether it stored (else loaded).
+    type Access = (i64, bool);
+
+    /// The accesses of every run, a line a run.
+    type Log = Mutex<Vec<Vec<Access>>>;
+
+    /// A counter whose add loads then stores, writing each access (the add's amount, and
+    /// whether it loaded or stored) to a log shared by every run, one line a run.
+    struct Logged {
+        value: AtomicI64,
+        log: Arc<Log>,
+    }
+
+    impl ConcurrentSystem<Counter> for Logged {
+        fn apply(&self, op: &CounterOp) -> CounterOut {
+            let CounterOp::Add { by } = *op else {
+                return CounterOut::Value(self.value.load(Ordering::SeqCst));
+            };
+            let push = |stored| {
+                self.log
+                    .lock()
+                    .unwrap()
+                    .last_mut()
+                    .unwrap()
+                    .push((by, stored))
+            };
+            let v = self.value.load(Ordering::SeqCst);
+            push(false);
+            self.value.store(v + by, Ordering::SeqCst);
+            push(true);
+            CounterOut::Done
+        }
+    }
+
+    /// A run of a walk: the order in which its accesses ran, its schedule (its round and
+    /// decisions), and its trace's schedule line.
+    type Walked = (Vec<Access>, (usize, Vec<super::super::dfs::Choice>), String);
+
+    fn walk_runs(
+        executor: &Scheduled<Counter, Logged, impl Fn() -> Logged + Send + 'static>,
+        log: &Log,
+        program: &Program<CounterOp>,
+        runs: usize,
+    ) -> Vec<Walked> {
+        let recording = Recording {
+            history: false,
+            trace: true,
+        };
+        (0..runs)
+            .map(|_| {
+                let run = executor.execute(program, recording, &Heartbeat::default());
+                assert!(run.failure.is_none(), "{:?}", run.failure);
+                let order = log.lock().unwrap().last().unwrap().clone();
+                (order, executor.walk.borrow().last(), run.trace[0].clone())
+            })
+            .collect()
+    }
+
+    /// The number of ways to merge sequences of `a` and `b` pieces with `switches` switches from
+    /// one to the other while both have pieces left (a preemption each).
+    fn merges(a: u64, b: u64, switches: u64) -> u64 {
+        // `last`: whose piece ran last (true for a's), if any did.
+        fn count(a: u64, b: u64, last: Option<bool>, switches: u64) -> u64 {
+            if a == 0 && b == 0 {
+                return u64::from(switches == 0);
+            }
+            let mut n = 0;
+            for (take_a, left) in [(true, a), (false, b)] {
+                if left == 0 {
+                    continue;
+                }
+                let preempts = match last {
+                    Some(l) => l != take_a && (if l { a } else { b }) > 0,
+                    None => false,
+                };
+                if preempts && switches == 0 {
+                    continue;
+                }
+                let (na, nb) = if take_a { (a - 1, b) } else { (a, b - 1) };
+                n += count(na, nb, Some(take_a), switches - u64::from(preempts));
+            }
+            n
+        }
+        count(a, b, None, switches)
+    }
+
+    #[test]
+    fn dfs_runs_enumerate_every_interleaving_of_two_one_step_branches_then_start_over() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let make = || {
+            let log = Arc::clone(&log);
+            move || {
+                log.lock().unwrap().push(Vec::new());
+                Logged {
+                    value: AtomicI64::new(0),
+                    log: Arc::clone(&log),
+                }
+            }
+        };
+        let config = Config::default().scheduler(Scheduler::Dfs).repeats(1_000);
+        let executor = Scheduled::<Counter, Logged, _>::new(Counter::default(), make(), &config);
+        let program = Program::parallel(
+            vec![],
+            vec![
+                vec![CounterOp::Add { by: 1 }],
+                vec![CounterOp::Add { by: 2 }],
+            ],
+        );
+        // shuttle may switch before and after each atomic access, so each branch runs as five
+        // pieces (to its load, the load, to its store, the store, to its end), and a schedule
+        // is a merge of the two branches' pieces: C(10, 5) = 252 of them. (The executor's own
+        // thread only spawns and joins, and never competes.)
+        let total = 252;
+        let walked = walk_runs(&executor, &log, &program, total + 1);
+        let restart = &walked[total];
+        assert!(
+            restart
+                .2
+                .contains("schedule 0 again (all 252 tried, the walk started over)"),
+            "{}",
+            restart.2
+        );
+        let mut schedules: Vec<_> = walked[..total].iter().map(|w| &w.1).collect();
+        schedules.sort();
+        schedules.dedup();
+        assert_eq!(schedules.len(), total, "a schedule ran twice");
+        // Fewest preemptions first, as many with each count as there are such merges: none,
+        // one, two, then the rest in one round.
+        let preemptions: Vec<u64> = walked[..total]
+            .iter()
+            .enumerate()
+            .map(|(k, (_, _, trace))| {
+                let head = format!("schedule: dfs scheduler, run {k}, schedule {k} in the walk, ");
+                let tail = trace
+                    .strip_prefix(&head)
+                    .unwrap_or_else(|| panic!("{trace}"));
+                tail.split(' ').next().unwrap().parse().unwrap()
+            })
+            .collect();
+        let mut at = 0;
+        for p in 0..=2 {
+            let n = merges(5, 5, p) as usize;
+            assert!(
+                preemptions[at..at + n].iter().all(|&q| q == p),
+                "{preemptions:?}"
+            );
+            at += n;
+        }
+        for p in 3..=8 {
+            let n = preemptions[at..].iter().filter(|&&q| q == p).count();
+            assert_eq!(n as u64, merges(5, 5, p), "{p} preemptions");
+        }
+        assert_eq!(at, 42);
+        // Each branch loads then stores: C(4, 2) = 6 orders of the four accesses, all reached,
+        // the racing ones among the first dozen schedules.
+        let mut orders: Vec<_> = walked[..total].iter().map(|w| &w.0).collect();
+        orders.sort();
+        orders.dedup();
+        assert_eq!(orders.len(), 6, "{orders:?}");
+        for order in &orders {
+            let of = |by| {
+                order
+                    .iter()
+                    .filter(|a| a.0 == by)
+                    .map(|a| a.1)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!((of(1), of(2)), (vec![false, true], vec![false, true]));
+        }
+        assert!(walked[..12].iter().any(|w| !w.0[1].1), "no race early");
+        // The walk started over with the first schedule, and goes on in the same order.
+        let ran = |w: &[Walked]| {
+            w.iter()
+                .map(|r| (r.0.clone(), r.1.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ran(&walked[total..]), ran(&walked[..1]));
+        let again = walk_runs(&executor, &log, &program, 5);
+        assert_eq!(ran(&again), ran(&walked[1..6]));
+        // A fresh executor walks the same schedules in the same order.
+        let fresh = Scheduled::<Counter, Logged, _>::new(Counter::default(), make(), &config);
+        let first = walk_runs(&fresh, &log, &program, total);
+        assert_eq!(ran(&first), ran(&walked[..total]));
     }
 }

@@ -217,7 +217,7 @@ pub fn replay_concurrent_scheduled_with<M, S>(
             let (repeats, verbose) = (settings.repeats, settings.verbose > 0);
             match settings.scheduler {
                 #[cfg(feature = "shuttle")]
-                Scheduler::Random | Scheduler::Pct => {
+                Scheduler::Random | Scheduler::Pct | Scheduler::Dfs => {
                     let executor = Scheduled::new(start, factory, settings);
                     replay_runs(&executor, owned, repeats, verbose, hb)
                 }
@@ -337,6 +337,14 @@ fn schedule_config(c: &Config) -> String {
     let scheduler = match c.scheduler {
         Scheduler::Pct => "Pct",
         Scheduler::Random => "Random",
+        // The walk is the same for every seed: the scheduler and the run count say it all.
+        Scheduler::Dfs => {
+            return format!(
+                "stateprop::Config::default()\n            .scheduler(stateprop::Scheduler::Dfs)\n            \
+                 .repeats({})",
+                c.repeats
+            )
+        }
         _ => "Threads",
     };
     format!(

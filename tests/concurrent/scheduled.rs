@@ -291,3 +291,119 @@ fn a_sync_system_on_real_threads_in_this_build_is_a_clear_error() {
         "{message}"
     );
 }
+
+/// The seeds of the exhaustive scheduler's finding tests: the seed changes the programs
+/// generated, never the schedules a program gets.
+const DFS_SEEDS: std::ops::Range<u64> = 0..6;
+
+#[test]
+fn the_tight_dispenser_is_found_under_dfs_in_every_seed_and_shrunk_to_two_takes() {
+    for seed in DFS_SEEDS {
+        let result = Runner::<Tickets>::new(under(Scheduler::Dfs, seed))
+            .run_concurrent_default::<TightDispenser>();
+        let text = result.report.text();
+        assert!(result.failed(), "seed {seed}:\n{text}");
+        assert_eq!(result.minimal_program, two_takes(), "seed {seed}:\n{text}");
+        let failure = result.report.failure.as_ref().unwrap();
+        assert!(
+            matches!(failure.kind, FailureKind::History(_)),
+            "seed {seed}: {failure:?}"
+        );
+        // The pasted test names the scheduler and the run count, and no seed: the walk is the
+        // same for every one.
+        let pasted = result.report.pasteable_test();
+        assert!(pasted.contains("stateprop::Scheduler::Dfs)"), "{pasted}");
+        assert!(pasted.contains(".repeats(20)"), "{pasted}");
+        assert!(!pasted.contains("schedule_seed"), "{pasted}");
+        assert!(text.contains("STATEPROP_SCHEDULER=dfs"), "{text}");
+    }
+}
+
+#[test]
+fn correct_systems_never_fail_under_dfs() {
+    let config = |seed| under(Scheduler::Dfs, seed).cases(300);
+    let result = Runner::<Tickets>::new(config(7)).run_concurrent_default::<AtomicDispenser>();
+    assert!(!result.failed(), "{}", result.report.text());
+    assert_eq!(result.report.stats.cases, 300);
+    let result =
+        Runner::<Counter>::new(config(11).branches(3)).run_concurrent_default::<AtomicCounter>();
+    assert!(!result.failed(), "{}", result.report.text());
+    assert_eq!(result.report.stats.cases, 300);
+    let reads = result.report.stats.rules.iter().find(|(r, _)| *r == "Read");
+    assert!(reads.is_some_and(|(_, n)| *n > 300), "{reads:?}");
+}
+
+#[test]
+fn a_pasted_dfs_test_replays_the_failure_exactly() {
+    let result =
+        Runner::<Tickets>::new(under(Scheduler::Dfs, 5)).run_concurrent_default::<TightDispenser>();
+    assert_eq!(result.minimal_program, two_takes());
+    // The confirming reruns walk the same 20 schedules five times over.
+    let (failed, runs) = result.report.reproduction.expect("a rate");
+    assert_eq!(runs, 100);
+    assert!(failed > 0 && failed % 5 == 0, "{failed} of {runs}");
+    let replay = Config::default()
+        .ignore_env()
+        .scheduler(Scheduler::Dfs)
+        .repeats(20);
+    for _ in 0..2 {
+        assert_eq!(
+            replayed(&two_takes(), replay.clone()),
+            Some(failed / 5),
+            "{}",
+            result.report.text()
+        );
+    }
+    // The seed plays no part.
+    assert_eq!(
+        replayed(&two_takes(), replay.clone().schedule_seed(99)),
+        Some(failed / 5)
+    );
+    // The fixed dispenser passes the same schedules.
+    stateprop::replay_concurrent_scheduled::<Tickets, AtomicDispenser>(replay, &two_takes());
+}
+
+#[test]
+fn dfs_is_chosen_by_name() {
+    let config = Config::default()
+        .with_vars(|n| (n == "STATEPROP_SCHEDULER").then(|| "DFS".into()))
+        .unwrap();
+    assert_eq!(config.scheduler, Scheduler::Dfs);
+    assert_eq!(Scheduler::Dfs.name(), "dfs");
+    assert!(Scheduler::Dfs.is_controlled());
+}
+
+#[test]
+fn the_lost_update_counter_is_found_under_dfs_and_shrunk_to_three_steps() {
+    for seed in DFS_SEEDS {
+        let result = Runner::<Counter>::new(under(Scheduler::Dfs, seed))
+            .run_concurrent_default::<LostUpdateCounter>();
+        let text = result.report.text();
+        assert!(result.failed(), "seed {seed}:\n{text}");
+        assert_eq!(result.minimal_program.len(), 3, "seed {seed}:\n{text}");
+        assert!(
+            result.minimal_program.prefix.is_empty(),
+            "seed {seed}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn a_deadlock_found_under_dfs_is_a_failure_and_replays() {
+    let result =
+        Runner::<Tickets>::new(under(Scheduler::Dfs, 2)).run_concurrent_default::<TwoLocks>();
+    let text = result.report.text();
+    let failure = result.report.failure.as_ref().expect("a failure");
+    let FailureKind::Panic { message } = &failure.kind else {
+        panic!("a deadlock, not {failure:?}:\n{text}");
+    };
+    assert!(message.contains("deadlock"), "{text}");
+    assert_eq!(result.minimal_program, two_takes(), "{text}");
+    // The same runs again: as many fail.
+    let (failed, runs) = result.report.reproduction.expect("a rate");
+    assert!(failed > 0 && failed % 5 == 0, "{failed} of {runs}");
+    let again = Runner::<Tickets>::new(under(Scheduler::Dfs, 2))
+        .run_concurrent_default::<TwoLocks>()
+        .report;
+    assert_eq!(again.reproduction, Some((failed, runs)));
+}
