@@ -364,8 +364,8 @@ fn outside(failure: &Failure) -> Option<String> {
     message.contains("from outside a Shuttle test").then(|| {
         "the system uses `stateprop::sync`, whose types are shuttle's in a build with the \
          `shuttle` feature and work only under its scheduler: choose one with \
-         Config::scheduler or STATEPROP_SCHEDULER=pct (or random), or build without the feature \
-         to run on real threads"
+         Config::scheduler or STATEPROP_SCHEDULER=pct (or random, or dfs), or build without the \
+         feature to run on real threads"
             .to_string()
     })
 }
@@ -400,7 +400,9 @@ pub(super) fn rerun_env(config: &Config, code: &Config) -> String {
     if config.scheduler != code.scheduler || config.scheduler.is_controlled() {
         env += &format!(" STATEPROP_SCHEDULER={}", config.scheduler.name());
     }
-    if config.schedule_seed != code.schedule_seed || config.scheduler.is_controlled() {
+    // The dfs walk is the same for every seed.
+    let seeded = config.scheduler.is_controlled() && config.scheduler != Scheduler::Dfs;
+    if config.schedule_seed != code.schedule_seed || seeded {
         env += &format!(" STATEPROP_SCHEDULE_SEED={:#x}", config.schedule_seed);
     }
     env

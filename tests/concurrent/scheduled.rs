@@ -316,6 +316,8 @@ fn the_tight_dispenser_is_found_under_dfs_in_every_seed_and_shrunk_to_two_takes(
         assert!(pasted.contains(".repeats(20)"), "{pasted}");
         assert!(!pasted.contains("schedule_seed"), "{pasted}");
         assert!(text.contains("STATEPROP_SCHEDULER=dfs"), "{text}");
+        // Nor does the rerun line.
+        assert!(!text.contains("STATEPROP_SCHEDULE_SEED"), "{text}");
     }
 }
 
