@@ -495,6 +495,8 @@ pub mod models;
 
 pub mod units;
 
+pub mod sim;
+
 pub mod generate;
 pub use generate::{program_from_unstructured, strategy};
 
