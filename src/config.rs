@@ -108,6 +108,13 @@ pub struct Config {
     /// explore other schedules of the same programs. [`Scheduler::Dfs`] needs no seed and
     /// ignores it.
     pub schedule_seed: u64,
+    /// On real threads, whether each branch step is preceded by a short pause drawn from
+    /// [`Config::schedule_seed`], the run and the step: most steps none, some a spin of up to a
+    /// few hundred iterations, a few a `yield_now`. It shifts where the branches' calls start
+    /// relative to each other, which can expose a race that the branches' usual rhythm hides;
+    /// measured on the load-then-store races, it found less often, so it is off by default
+    /// (`docs/concurrent.md`). `STATEPROP_PERTURB=1`. Controlled schedulers ignore it.
+    pub perturb: bool,
     /// Whether `cases` was set by [`Config::cases`] or the environment: a concurrent run
     /// replaces only the sequential default.
     cases_set: bool,
@@ -138,6 +145,7 @@ impl Default for Config {
             read_env: true,
             scheduler: Scheduler::Threads,
             schedule_seed: 0,
+            perturb: false,
             cases_set: false,
         }
     }
@@ -270,6 +278,11 @@ impl Config {
         self.schedule_seed = seed;
         self
     }
+    /// See [`Config::perturb`].
+    pub fn perturb(mut self, on: bool) -> Self {
+        self.perturb = on;
+        self
+    }
     /// See [`Config::regression_file`].
     pub fn regression_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.regression_file = Some(path.into());
@@ -393,6 +406,9 @@ impl Config {
         if let Some((n, v)) = get(&["STATEPROP_SCHEDULE_SEED"]) {
             self.schedule_seed = parse_u64(n, &v)?;
         }
+        if let Some((n, v)) = get(&["STATEPROP_PERTURB"]) {
+            self.perturb = parse_bool(n, &v)?;
+        }
         Ok(self)
     }
 }
@@ -424,6 +440,7 @@ const VARIABLES: &[&str] = &[
     "STATEPROP_REPEATS",
     "STATEPROP_SCHEDULER",
     "STATEPROP_SCHEDULE_SEED",
+    "STATEPROP_PERTURB",
 ];
 
 /// What interleaves the branches of a concurrent run (see [`Config::scheduler`]).

@@ -80,7 +80,7 @@ pub(super) fn after_join<M>(
 where
     M: Model + Hash + Eq,
 {
-    if program.branches.is_empty() || !recording.history {
+    if program.branches.is_empty() || !recording.history || !recording.linearized {
         return None;
     }
     let history = history_of(lanes);

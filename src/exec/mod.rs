@@ -106,6 +106,11 @@ pub(crate) struct Recording {
     pub(crate) history: bool,
     /// Keep step-by-step trace lines.
     pub(crate) trace: bool,
+    /// A linearizability judge is among the run's judges: only then is the system taken to be
+    /// in the end state of some linearization after its branches join, which is what the
+    /// invariant there is judged against (a store that promises only session guarantees is in
+    /// none of them).
+    pub(crate) linearized: bool,
 }
 
 /// Runs programs of one shape against fresh systems.

@@ -32,7 +32,7 @@
 use super::client::ClientSystem;
 use super::dfs::{DfsScheduler, Record, Walk};
 use super::parallel::ParallelShape;
-use super::threads::{connect, merge, run_lane, Lane};
+use super::threads::{merge, run_with_client, Lane};
 use super::watchdog::{Beat, Heartbeat};
 use super::{Execution, Executor, Generated, Recording};
 use crate::catch::catch;
@@ -364,17 +364,8 @@ where
     let prefix_beat = Beat::default();
     let mut prefix = Lane::<M>::new(0, recording);
     if !program.prefix.is_empty() {
-        if let Some(mut client) = connect(&sut, &mut prefix, &program.prefix, &clock) {
-            run_lane(
-                &mut prefix,
-                &sut,
-                &mut client,
-                &program.prefix,
-                &[],
-                &clock,
-                &prefix_beat,
-            );
-        }
+        let ops = &program.prefix;
+        run_with_client(&mut prefix, &sut, ops, &[], &clock, &prefix_beat, || true);
     }
     let mut failure = prefix.failure.take().map(|(_, f)| f);
     if failure.is_none() {
@@ -395,10 +386,8 @@ where
                     scope.spawn(move || {
                         // `Program::parallel` keeps the count within u16.
                         let mut lane = Lane::new(b as u64 + 1, recording);
-                        if let Some(mut client) = connect(sut_ref, &mut lane, ops, clock_ref) {
-                            let (outputs, clock) = (prefix_outputs, clock_ref);
-                            run_lane(&mut lane, sut_ref, &mut client, ops, outputs, clock, beat);
-                        }
+                        let (outputs, clock) = (prefix_outputs, clock_ref);
+                        run_with_client(&mut lane, sut_ref, ops, outputs, clock, beat, || true);
                         lane
                     })
                 })
@@ -516,6 +505,7 @@ mod tests {
         let recording = Recording {
             history: false,
             trace: true,
+            linearized: true,
         };
         (0..runs)
             .map(|_| {

@@ -36,6 +36,7 @@ use super::{Execution, Executor, Generated, Recording};
 use crate::catch::catch;
 use crate::failure::{Failure, FailureKind};
 use crate::generate::{CaseGenerator, GenError};
+use crate::hash::mix;
 use crate::history::{History, Operation};
 use crate::program::{BranchOutputs, Outputs, Program, StepId};
 use crate::spec::{Model, StateMachine};
@@ -106,6 +107,11 @@ pub(crate) struct Threads<M, S, F> {
     shape: ParallelShape,
     /// The branch threads, started at the first run and kept for every later one.
     pool: Pool,
+    /// The seed of the pauses before branch steps ([`Config::perturb`](crate::Config::perturb)),
+    /// if they are on.
+    perturb: Option<u64>,
+    /// Runs so far: with the seed, it draws each run's pauses.
+    runs: std::cell::Cell<u64>,
     system: PhantomData<fn() -> S>,
 }
 
@@ -118,8 +124,16 @@ impl<M, S, F: Fn() -> S> Threads<M, S, F> {
             factory,
             shape: ParallelShape::of(&crate::Config::default()),
             pool: Pool::default(),
+            perturb: None,
+            runs: std::cell::Cell::new(0),
             system: PhantomData,
         }
+    }
+
+    /// Pauses before branch steps, drawn from `seed` (see `Config::perturb`), if `on`.
+    pub(crate) fn perturb(mut self, on: bool, seed: u64) -> Self {
+        self.perturb = on.then_some(seed);
+        self
     }
 
     /// Generates programs of `shape`.
@@ -214,17 +228,8 @@ where
         let clock = Arc::new(AtomicU64::new(0));
         let mut prefix = Lane::<M>::new(0, recording);
         if !program.prefix.is_empty() {
-            if let Some(mut client) = connect(&*sut, &mut prefix, &program.prefix, &clock) {
-                run_lane(
-                    &mut prefix,
-                    &*sut,
-                    &mut client,
-                    &program.prefix,
-                    &[],
-                    &clock,
-                    hb.main(),
-                );
-            }
+            let ops = &program.prefix;
+            run_with_client(&mut prefix, &*sut, ops, &[], &clock, hb.main(), || true);
         }
         let mut failure = prefix.failure.take().map(|(_, f)| f);
         if failure.is_none() {
@@ -296,6 +301,8 @@ pub(super) struct Lane<M: Model> {
     pub(super) trace: Vec<String>,
     /// The branch's failure, with the clock's reading when it happened.
     pub(super) failure: Option<(u64, Failure)>,
+    /// The seed of this lane's pauses before each step, if they are on.
+    perturb: Option<u64>,
 }
 
 impl<M: Model> Lane<M> {
@@ -308,7 +315,22 @@ impl<M: Model> Lane<M> {
             ops: Vec::new(),
             trace: Vec::new(),
             failure: None,
+            perturb: None,
         }
+    }
+
+    /// Records that making or dropping (`doing`) the lane's client panicked with `message`:
+    /// the lane's failure, at its first step.
+    fn client_failed(&mut self, ops: &[M::Op], clock: &AtomicU64, doing: &str, message: String) {
+        let client = self.client;
+        let failure = Failure {
+            step: Some(self.id(0)),
+            op: ops.first().map(StateMachine::to_rust),
+            kind: FailureKind::Panic {
+                message: format!("{doing} client {client}: {message}"),
+            },
+        };
+        self.failure = Some((clock.load(Ordering::Acquire), failure));
     }
 
     pub(super) fn id(&self, index: usize) -> StepId {
@@ -439,6 +461,9 @@ where
         let count = program.branches.len();
         let beats = hb.watch_branches(count);
         let start = Arc::new(StartLine::new(count));
+        let run = self.runs.get();
+        self.runs.set(run + 1);
+        let perturb = self.perturb.map(|seed| mix(seed ^ mix(run)));
         let prefix: Arc<[M::Output]> = prefix.into();
         let (done, finished) = mpsc::channel();
         let jobs = program.branches.iter().enumerate().map(|(b, ops)| {
@@ -449,31 +474,24 @@ where
                 Arc::clone(&start),
                 Arc::clone(&prefix),
             );
-            let (ops, done) = (ops.clone(), done.clone());
+            let ops = ops.clone();
+            let mut report = Report {
+                branch: b,
+                done: Some(done.clone()),
+                start: Arc::clone(&start),
+            };
             Box::new(move || {
                 let lane = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     // `Program::parallel` keeps the count within u16.
                     let mut lane = Lane::new(b as u64 + 1, recording);
-                    let client = connect(&*sut, &mut lane, &ops, &clock);
-                    if start.wait() {
-                        if let Some(mut client) = client {
-                            run_lane(
-                                &mut lane,
-                                &*sut,
-                                &mut client,
-                                &ops,
-                                &prefix,
-                                &clock,
-                                &beats[b],
-                            );
-                        }
-                    }
+                    lane.perturb = perturb.map(|seed| mix(seed ^ b as u64));
+                    let ready = || start.wait();
+                    run_with_client(&mut lane, &*sut, &ops, &prefix, &clock, &beats[b], ready);
                     lane
                 }));
                 // The system goes back to the caller, for its teardown, before the lane does.
                 drop(sut);
-                // The caller is gone only if it was abandoned.
-                let _ = done.send((b, lane));
+                report.send(lane);
             }) as Job
         });
         if let Err(e) = self.pool.dispatch(jobs.collect()) {
@@ -497,27 +515,89 @@ where
     }
 }
 
-/// Makes `lane`'s client, on the thread that will use it; a panic is the lane's failure, at
-/// its first step (which then never runs).
-pub(super) fn connect<M: Model, S: ClientSystem<M>>(
+/// What a branch's job sends back: its lane, or the panic that escaped it.
+type Sent<M> = (usize, std::thread::Result<Lane<M>>);
+
+/// Sends a branch's lane back to the run; if the job is dropped without having run (its
+/// worker ended first), it calls the run off and says so instead, so that neither the run nor
+/// the other branches, waiting at the start line, wait for it forever.
+struct Report<M: Model> {
+    branch: usize,
+    done: Option<mpsc::Sender<Sent<M>>>,
+    start: Arc<StartLine>,
+}
+
+impl<M: Model> Report<M> {
+    fn send(&mut self, lane: std::thread::Result<Lane<M>>) {
+        if let Some(done) = self.done.take() {
+            // The run is gone only if it was abandoned.
+            let _ = done.send((self.branch, lane));
+        }
+    }
+}
+
+impl<M: Model> Drop for Report<M> {
+    fn drop(&mut self) {
+        if self.done.is_some() {
+            self.start.abort();
+            let b = self.branch;
+            let message = format!("stateprop: the thread of branch {b} ended before running it");
+            self.send(Err(Box::new(message)));
+        }
+    }
+}
+
+/// Runs a lane through a client of its own: makes the client, waits until `ready` (the
+/// branches' start line; `false` calls the run off), runs the lane's steps `ops`, and drops the
+/// client. `prefix` holds the prefix's outputs for a branch's `Var`s.
+pub(super) fn run_with_client<M: Model, S: ClientSystem<M>>(
+    lane: &mut Lane<M>,
+    sut: &S,
+    ops: &[M::Op],
+    prefix: &[M::Output],
+    clock: &AtomicU64,
+    beat: &Beat,
+    ready: impl FnOnce() -> bool,
+) {
+    let client = connect(sut, lane, ops, clock, beat);
+    // Every lane reaches the start line, whether its client was made or not.
+    let go = ready();
+    if let Some(mut client) = client {
+        if go {
+            run_lane(lane, sut, &mut client, ops, prefix, clock, beat);
+        }
+        disconnect::<M, S>(lane, client, ops, clock);
+    }
+}
+
+/// Makes `lane`'s client, on the thread that will use it, watched on `beat` (a connection
+/// that never opens is a hang at the lane's first step); a panic is the lane's failure, at its
+/// first step (which then never runs).
+fn connect<M: Model, S: ClientSystem<M>>(
     sut: &S,
     lane: &mut Lane<M>,
     ops: &[M::Op],
     clock: &AtomicU64,
+    beat: &Beat,
 ) -> Option<S::Client> {
-    match catch(|| sut.connect(lane.client)) {
-        Ok(client) => Some(client),
-        Err(message) => {
-            let client = lane.client;
-            let failure = Failure {
-                step: Some(lane.id(0)),
-                op: ops.first().map(StateMachine::to_rust),
-                kind: FailureKind::Panic {
-                    message: format!("making client {client}: {message}"),
-                },
-            };
-            lane.failure = Some((clock.load(Ordering::Acquire), failure));
-            None
+    beat.enter_step();
+    let made = catch(|| sut.connect(lane.client));
+    beat.leave_set_up();
+    made.map_err(|message| lane.client_failed(ops, clock, "making", message))
+        .ok()
+}
+
+/// Drops `lane`'s client; a panic in its `Drop` is the lane's failure (unless it already
+/// failed), at its first step.
+fn disconnect<M: Model, S: ClientSystem<M>>(
+    lane: &mut Lane<M>,
+    client: S::Client,
+    ops: &[M::Op],
+    clock: &AtomicU64,
+) {
+    if let Err(message) = catch(move || drop(client)) {
+        if lane.failure.is_none() {
+            lane.client_failed(ops, clock, "dropping", message);
         }
     }
 }
@@ -525,7 +605,7 @@ pub(super) fn connect<M: Model, S: ClientSystem<M>>(
 /// One lane (the prefix, or a branch after it), in order, through `client`, until its end or
 /// its first failure. `prefix` holds the prefix's outputs for a branch's `Var`s; the prefix's
 /// own are its lane's.
-pub(super) fn run_lane<M: Model, S: ClientSystem<M>>(
+fn run_lane<M: Model, S: ClientSystem<M>>(
     lane: &mut Lane<M>,
     sut: &S,
     client: &mut S::Client,
@@ -536,6 +616,9 @@ pub(super) fn run_lane<M: Model, S: ClientSystem<M>>(
 ) {
     for (i, op) in ops.iter().enumerate() {
         let id = lane.id(i);
+        if let Some(seed) = lane.perturb {
+            pause(mix(seed ^ mix(i as u64)));
+        }
         let called = match lane.branch {
             None => call(sut, client, op, id, lane.outputs.as_slice(), clock, beat),
             Some(branch) => {
@@ -559,6 +642,20 @@ pub(super) fn run_lane<M: Model, S: ClientSystem<M>>(
                 return;
             }
         }
+    }
+}
+
+/// A pause before a branch step, drawn from `draw`: none in five of eight steps, a spin of up
+/// to 511 iterations in two, a `yield_now` in one.
+fn pause(draw: u64) {
+    match draw % 8 {
+        0 => std::thread::yield_now(),
+        1 | 2 => {
+            for _ in 0..(draw >> 8) % 512 {
+                std::hint::spin_loop();
+            }
+        }
+        _ => {}
     }
 }
 

@@ -47,9 +47,17 @@ impl Beat {
 
     #[inline]
     pub(crate) fn leave_step(&self) {
-        self.in_step.store(false, Ordering::Relaxed);
+        self.leave_set_up();
         let step = self.step.load(Ordering::Relaxed) + 1;
         self.step.store(step, Ordering::Relaxed);
+    }
+
+    /// Leaves the system's code entered with [`enter_step`](Beat::enter_step) before the
+    /// thread's next step (making a client): watched for a hang, blamed on that next step, and
+    /// not counted as one.
+    #[inline]
+    pub(crate) fn leave_set_up(&self) {
+        self.in_step.store(false, Ordering::Relaxed);
     }
 }
 

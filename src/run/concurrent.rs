@@ -79,7 +79,9 @@ impl<M: Model> Runner<M> {
             let shape = job.shape.expect("a concurrent run has a shape");
             match job.config.scheduler {
                 Scheduler::Threads => {
-                    let executor = Threads::new(job.initial.clone(), factory).shape(shape);
+                    let executor = Threads::new(job.initial.clone(), factory)
+                        .shape(shape)
+                        .perturb(job.config.perturb, job.config.schedule_seed);
                     let result = job.work(&executor, hb)?;
                     #[cfg(feature = "shuttle")]
                     if let Some(message) = result.report.failure.as_ref().and_then(outside) {
@@ -221,7 +223,11 @@ pub fn replay_concurrent_scheduled_with<M, S>(
                     let executor = Scheduled::new(start, factory, settings);
                     replay_runs(&executor, owned, repeats, verbose, hb)
                 }
-                _ => replay_runs(&Threads::new(start, factory), owned, repeats, verbose, hb),
+                _ => {
+                    let executor = Threads::new(start, factory)
+                        .perturb(settings.perturb, settings.schedule_seed);
+                    replay_runs(&executor, owned, repeats, verbose, hb)
+                }
             }
         },
     );
@@ -307,6 +313,7 @@ pub(super) fn replay_runs<M: Model + Hash + Eq, E: Executor<M>>(
     let recording = Recording {
         history: true,
         trace: verbose,
+        linearized: true,
     };
     // Every run, so the report can give the rate; the first failing one is shown.
     let mut shown = None;
@@ -400,8 +407,12 @@ pub(super) fn rerun_env(config: &Config, code: &Config) -> String {
     if config.scheduler != code.scheduler || config.scheduler.is_controlled() {
         env += &format!(" STATEPROP_SCHEDULER={}", config.scheduler.name());
     }
-    // The dfs walk is the same for every seed.
-    let seeded = config.scheduler.is_controlled() && config.scheduler != Scheduler::Dfs;
+    if config.perturb != code.perturb {
+        env += &format!(" STATEPROP_PERTURB={}", u8::from(config.perturb));
+    }
+    // The dfs walk is the same for every seed; pauses on threads are drawn from it.
+    let seeded = (config.scheduler.is_controlled() && config.scheduler != Scheduler::Dfs)
+        || (config.perturb && !config.scheduler.is_controlled());
     if config.schedule_seed != code.schedule_seed || seeded {
         env += &format!(" STATEPROP_SCHEDULE_SEED={:#x}", config.schedule_seed);
     }

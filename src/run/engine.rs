@@ -64,7 +64,13 @@ impl<M: Model> Run<M> {
         Recording {
             history: !self.judges.is_empty(),
             trace,
+            linearized: self.linearized(),
         }
+    }
+
+    /// Whether linearizability is among the judges.
+    fn linearized(&self) -> bool {
+        self.judges.iter().any(|j| j.name() == "linearizable")
     }
 
     /// The history judges' verdict on an execution the step judge passed.
@@ -229,6 +235,7 @@ impl<M: Model> Run<M> {
             let recording = Recording {
                 history: first || !self.judges.is_empty(),
                 trace: verbose && first,
+                linearized: self.linearized(),
             };
             self.run_once(executor, program, recording, hb)
         };

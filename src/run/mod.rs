@@ -409,6 +409,7 @@ where
         let recording = Recording {
             history: false,
             trace: verbose,
+            linearized: false,
         };
         let out = executor.execute(&Program::sequential(owned), recording, hb);
         (out.failure, out.trace)

@@ -344,3 +344,118 @@ fn an_async_system_s_invariant_is_asked_after_its_tasks_join() {
         assert_eq!(result.minimal_program, minimal, "seed {seed}:\n{text}");
     }
 }
+
+// --- A store that promises only session guarantees -----------------------------------------
+
+/// What the session judge needs: gets read a slot, puts write it.
+impl stateprop::check::ReadsWrites for Slots {
+    type Key = usize;
+    type Value = Option<u8>;
+
+    fn access(
+        op: &SlotOp,
+        output: Option<&Option<u8>>,
+    ) -> stateprop::check::Access<usize, Option<u8>> {
+        use stateprop::check::Access;
+        match (op, output) {
+            (SlotOp::Get { slot }, Some(value)) => Access::Read {
+                key: *slot,
+                value: *value,
+            },
+            (SlotOp::Put { slot, value }, _) => Access::Write {
+                key: *slot,
+                value: Some(*value),
+            },
+            _ => Access::Other,
+        }
+    }
+
+    fn initial_value(&self, slot: &usize) -> Option<u8> {
+        self.values[*slot]
+    }
+}
+
+/// Slots replicated per client whose replication was never wired up: each client reads and
+/// writes a copy of its own. It keeps every session guarantee and is not linearizable; its
+/// invariant, "every copy holds the model's values", is one a linearizable store would keep.
+#[derive(Default)]
+pub struct SlotsPerClient(Mutex<std::collections::BTreeMap<u64, [Option<u8>; 2]>>);
+
+impl stateprop::ClientSystem<Slots> for SlotsPerClient {
+    type Client = u64;
+
+    fn connect(&self, client: u64) -> u64 {
+        client
+    }
+
+    fn call(&self, client: &mut u64, op: &SlotOp) -> Option<u8> {
+        let mut copies = self.0.lock().unwrap();
+        let mine = copies.entry(*client).or_default();
+        match *op {
+            SlotOp::Put { slot, value } => {
+                mine[slot] = Some(value);
+                None
+            }
+            SlotOp::Get { slot } => mine[slot],
+        }
+    }
+
+    fn invariant(&self, model: &Slots) -> Result<(), String> {
+        let copies = self.0.lock().unwrap();
+        match copies.iter().find(|(_, values)| **values != model.values) {
+            Some((client, values)) => Err(format!(
+                "client {client}'s copy holds {values:?}, model says {:?}",
+                model.values
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Judged by the session guarantees alone, the store is not taken to be in any linearization's
+/// end state after the join: two branches that each put a value leave a history with
+/// linearizations (puts answer nothing), in none of whose end states every copy agrees, and that
+/// must not fail a store that never promised it. Asked for, linearizability catches the store.
+#[test]
+fn the_invariant_after_the_join_needs_the_linearizability_judge() {
+    use stateprop::check::Guarantee;
+    let program = Program::parallel(
+        vec![],
+        vec![
+            vec![SlotOp::Put { slot: 0, value: 1 }],
+            vec![SlotOp::Put { slot: 0, value: 2 }],
+        ],
+    );
+    let all = [
+        Guarantee::ReadYourWrites,
+        Guarantee::MonotonicReads,
+        Guarantee::MonotonicWrites,
+        Guarantee::WritesFollowReads,
+    ];
+    for &scheduler in modes() {
+        let config = pinned(3).cases(200).scheduler(scheduler);
+        let result = Runner::<Slots>::new(config)
+            .judge(stateprop::judge::session_guarantees(&all))
+            .run_concurrent_default::<SlotsPerClient>();
+        assert!(
+            !result.failed(),
+            "{}: a store that keeps its session guarantees was reported\n{}",
+            scheduler.name(),
+            result.report.text()
+        );
+        // The linearizability judge (the default) judges the invariant after the join too.
+        let result = Runner::<Slots>::new(pinned(3).scheduler(scheduler))
+            .run_concurrent_default::<SlotsPerClient>();
+        assert!(result.failed(), "{}", scheduler.name());
+    }
+    // The two puts alone: under linearizability the invariant refuses both end states.
+    let result = std::panic::catch_unwind(|| {
+        stateprop::replay_concurrent::<Slots, SlotsPerClient>(&program);
+    });
+    let message = result.expect_err("the replay fails");
+    let text = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(text.contains("after the branches joined"), "{text}");
+}

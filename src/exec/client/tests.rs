@@ -71,6 +71,7 @@ fn recording() -> Recording {
     Recording {
         history: true,
         trace: false,
+        linearized: true,
     }
 }
 

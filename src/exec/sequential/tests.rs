@@ -114,6 +114,7 @@ fn run_case(blow: Blow, seed: u64, trace: bool) -> Outcome {
     let recording = Recording {
         history: false,
         trace,
+        linearized: true,
     };
     let hb = Heartbeat::default();
     let ran =

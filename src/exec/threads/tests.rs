@@ -16,6 +16,7 @@ fn with_history() -> Recording {
     Recording {
         history: true,
         trace: false,
+        linearized: true,
     }
 }
 
@@ -473,6 +474,7 @@ fn a_trace_has_a_line_per_step_naming_it_and_its_client() {
     let recording = Recording {
         history: false,
         trace: true,
+        linearized: true,
     };
     let execution = Threads::new(Counter::default(), AtomicCounter::default).execute(
         &program,
