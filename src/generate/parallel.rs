@@ -66,15 +66,18 @@ pub(crate) fn generate_parallel<M: Model>(
     let check = branches > 1 && interleave::matters::<M>();
     let mut program = Program::parallel(prefix, Vec::with_capacity(branches));
     let mut all_trees = Program::parallel(prefix_trees, Vec::new());
-    // A branch's vars name only the prefix and its own steps, so a use in one branch never
-    // takes a result from another: each starts from what the prefix used up.
+    // A branch's vars name only the prefix and its own steps: each starts from what the prefix
+    // used up, and what earlier branches used up of the prefix's results (see `Claims`).
     let after_prefix = plan.consumed();
+    let mut claims = super::Claims::new::<M::Op>(program.prefix.len());
     let mut tries = vec![0u32; if check { M::Op::rules().len() } else { 0 }];
     let mut exhausted = false;
     // States searched by this case's checks so far, against `interleave::CASE_BUDGET`.
     let mut spent = 0;
     for b in 0..branch_ids {
-        plan.restore_consumed(&after_prefix);
+        let mut start = after_prefix.clone();
+        claims.mark_used_up(&mut start);
+        plan.restore_consumed(&start);
         let mut model = run.model.clone();
         // What the branch sees, in the order `Scope` numbers it: the prefix, then its own.
         let mut visible = if uses_vars {
@@ -113,6 +116,13 @@ pub(crate) fn generate_parallel<M: Model>(
                 let Some(consumed) = consumed else {
                     break (op, step_trees);
                 };
+                // Using up a prefix result an earlier branch names: drawn like any other rule,
+                // then refused (the `Var` was drawn without knowing which fields consume).
+                if claims.clash(&op).is_some() {
+                    plan.restore_consumed(&consumed);
+                    tries[op.rule_index()] += 1;
+                    continue;
+                }
                 ops.push(op);
                 let views: Vec<&[M::Op]> = program
                     .branches
@@ -164,8 +174,10 @@ pub(crate) fn generate_parallel<M: Model>(
                 }
             }
             branch_trees.push(step_trees);
+            claims.record(&op, crate::program::StepId::in_branch(b, i));
             ops.push(op);
         }
+        claims.end_branch();
         program.branches.push(ops);
         all_trees.branches.push(branch_trees);
     }

@@ -140,15 +140,16 @@ fn mask_and_table_choose_the_same_rules() {
     assert!(none_enabled > 0);
 }
 
-/// Handles that a close uses up (`#[consumes]`), for the parallel generation test below.
+/// Handles that a close uses up (`#[consumes]`), for the parallel generation tests below (and
+/// the shrinker's repair tests).
 #[derive(Debug, Clone, Default)]
-struct Handles {
+pub(crate) struct Handles {
     next: u32,
 }
 
-#[derive(Debug, Clone, crate::StateMachine)]
+#[derive(Debug, Clone, PartialEq, crate::StateMachine)]
 #[state_machine(model = Handles)]
-enum HandleOp {
+pub(crate) enum HandleOp {
     Open,
     Use {
         h: crate::Var<u32>,
@@ -174,19 +175,18 @@ impl Model for Handles {
 }
 
 #[test]
-fn each_branch_sees_what_the_prefix_and_its_own_steps_consumed() {
+fn a_prefix_result_one_branch_consumes_is_named_by_no_other_branch() {
     use crate::program::StepId;
     let var = |op: &HandleOp| match op {
         HandleOp::Use { h } | HandleOp::Close { h } => Some(h.id()),
         HandleOp::Open => None,
     };
-    // Cases where one branch closes a prefix handle that another branch also names: allowed,
-    // since a branch's vars see no other branch's steps (which may not have run yet).
-    let mut shared = 0;
+    // Not vacuous: branches do close prefix handles, and do share the ones nobody closes.
+    let (mut closed_in_branch, mut shared_uses) = (0, 0);
     for seed in 0..300 {
         let mut plan = CaseGenerator::new::<HandleOp>(seed, (1, 1), false);
         let program =
-            super::generate_parallel(&Handles::default(), &mut plan, 4, 2, 6, None).unwrap();
+            super::generate_parallel(&Handles::default(), &mut plan, 4, 3, 6, None).unwrap();
         let mut prefix_closed = Vec::new();
         for op in &program.prefix {
             assert!(
@@ -197,7 +197,7 @@ fn each_branch_sees_what_the_prefix_and_its_own_steps_consumed() {
                 prefix_closed.push(h.id());
             }
         }
-        let mut closed_by: Vec<Vec<StepId>> = Vec::new();
+        // Within a branch, as in a sequence: nothing names what an earlier step closed.
         for ops in &program.branches {
             let mut closed = prefix_closed.clone();
             for op in ops {
@@ -209,20 +209,93 @@ fn each_branch_sees_what_the_prefix_and_its_own_steps_consumed() {
                     closed.push(h.id());
                 }
             }
-            closed_by.push(closed);
         }
+        // Across branches: a prefix handle one branch closes appears in no other branch.
         let names = |b: usize, id: StepId| program.branches[b].iter().any(|op| var(op) == Some(id));
-        shared += usize::from(
-            closed_by[0]
-                .iter()
-                .any(|&id| id.branch.is_none() && !prefix_closed.contains(&id) && names(1, id)),
-        );
+        for (b, ops) in program.branches.iter().enumerate() {
+            for op in ops {
+                let HandleOp::Close { h } = op else { continue };
+                if h.id().branch.is_some() {
+                    continue;
+                }
+                closed_in_branch += 1;
+                for other in (0..program.branches.len()).filter(|&o| o != b) {
+                    assert!(
+                        !names(other, h.id()),
+                        "branch {b} closes {} which branch {other} names: {program:?}",
+                        h.id()
+                    );
+                }
+            }
+        }
+        let prefix_ids = (0..program.prefix.len()).map(StepId::prefix);
+        shared_uses += prefix_ids
+            .filter(|&id| {
+                (0..program.branches.len())
+                    .filter(|&b| names(b, id))
+                    .count()
+                    >= 2
+            })
+            .count();
         super::check_program(&Handles::default(), &program).unwrap();
     }
+    assert!(closed_in_branch > 100, "{closed_in_branch} prefix closes");
     assert!(
-        shared > 0,
-        "no case had two branches naming one prefix handle"
+        shared_uses > 50,
+        "{shared_uses} prefix handles used by two branches"
     );
+}
+
+#[test]
+fn validation_refuses_a_prefix_handle_consumed_in_one_branch_and_named_in_another() {
+    use super::validate::Reason;
+    use crate::{Program, StepId, Var};
+    let (open, close, use_) = (
+        HandleOp::Open,
+        |at| HandleOp::Close { h: Var::at(at) },
+        |at| HandleOp::Use { h: Var::at(at) },
+    );
+    let refused = |branches: Vec<Vec<HandleOp>>| {
+        let program = Program::parallel(vec![open.clone(), open.clone()], branches);
+        super::check_program(&Handles::default(), &program).unwrap_err()
+    };
+    // Closed in branch 0, used in branch 1.
+    let invalid = refused(vec![vec![close(0)], vec![use_(1), use_(0)]]);
+    assert_eq!(invalid.step, StepId::in_branch(1, 1), "{invalid}");
+    assert!(
+        matches!(invalid.reason, Reason::ConsumedElsewhere { var, other, consumes: false }
+            if var == StepId::prefix(0) && other == StepId::in_branch(0, 0)),
+        "{invalid}"
+    );
+    let message = invalid.to_string();
+    assert!(
+        message.starts_with("branch 1 step 1, HandleOp::Use { h: Var::at(0) }, has a `Var` naming step 0, whose result branch 0 step 0"),
+        "{message}"
+    );
+    // Used in branch 0, closed in branch 1; closed in both.
+    let invalid = refused(vec![vec![use_(0)], vec![close(0)]]);
+    assert!(
+        matches!(
+            invalid.reason,
+            Reason::ConsumedElsewhere { consumes: true, .. }
+        ),
+        "{invalid}"
+    );
+    assert!(
+        invalid.to_string().contains("uses up the result of step 0"),
+        "{invalid}"
+    );
+    let invalid = refused(vec![vec![close(0)], vec![close(0)]]);
+    assert_eq!(invalid.step, StepId::in_branch(1, 0), "{invalid}");
+    // Different handles, or one branch both using and closing: fine.
+    for branches in [
+        vec![vec![close(0)], vec![use_(1), close(1)]],
+        vec![vec![use_(0), close(0)], vec![use_(1)]],
+        vec![vec![use_(0)], vec![use_(0)]],
+    ] {
+        let program = Program::parallel(vec![open.clone(), open.clone()], branches);
+        super::check_program(&Handles::default(), &program).unwrap();
+    }
 }
 
 /// A stack whose `Pop` needs an element, and whose model trusts that it has one (the shrinker's
