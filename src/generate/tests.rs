@@ -527,3 +527,34 @@ fn validation_refuses_a_use_another_branch_may_close_first() {
         "{invalid}"
     );
 }
+
+/// Generation figures, not a check (a benchmark: run it in release and read the numbers):
+/// `cargo test --release --lib generate::tests::parallel_generation_figures -- --ignored
+/// --nocapture`. For branches of 4 steps after a prefix of 2: the share of the branch steps
+/// asked for that generation keeps, and the generation time per case.
+#[test]
+#[ignore = "a benchmark printing figures; run in release"]
+fn parallel_generation_figures() {
+    fn measure<M: Model + Default>(name: &str, branches: usize) {
+        let cases = 200;
+        let (mut asked, mut made) = (0, 0);
+        let start = std::time::Instant::now();
+        for seed in 0..cases {
+            let mut plan = CaseGenerator::new::<M::Op>(seed, (1, 1), false);
+            let program =
+                super::generate_parallel(&M::default(), &mut plan, 2, branches, 4, None).unwrap();
+            asked += branches * 4;
+            made += program.branches.iter().map(Vec::len).sum::<usize>();
+        }
+        let ms = start.elapsed().as_secs_f64() * 1e3 / cases as f64;
+        println!(
+            "stateprop: {name:6} {branches} branches x 4 steps: kept {:5.1}% of the steps asked \
+             for, {ms:6.2} ms per case",
+            made as f64 * 100.0 / asked as f64
+        );
+    }
+    for branches in [3, 5, 8] {
+        measure::<Pile>("stack", branches);
+        measure::<Files>("files", branches);
+    }
+}
