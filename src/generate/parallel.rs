@@ -34,10 +34,15 @@ const TRIES_PER_RULE: u32 = 3;
 /// either the branch also ends there rather than take a step not shown safe, and the
 /// later branches stay empty (their searches would hold these states and more), so many long
 /// branches of a machine with preconditions come out shorter than asked (the program keeps its
-/// number of branches). Measured on a stack whose `Pop` needs an element, branches of 4 steps
-/// after a prefix of 2: 3 branches keep 99% of the steps asked for, 4 keep 92%, 8 keep 46%. A machine without preconditions
-/// and without `Var` fields skips the search and generates exactly what it did before it
-/// existed. All choices come from the case's plan: the same seed gives the same program.
+/// number of branches). Steps that change nothing (reads) add no states (see
+/// `interleave::explore_counting`). Measured on branches of 4 steps after a prefix of 2: a
+/// stack whose `Pop` needs an element keeps 100% of the steps asked for with 3 branches, 77%
+/// with 5, 48% with 8; files opened, used and closed through `Var`s keep 100%, 86% and 59%.
+/// A machine without preconditions and without `Var` fields skips the search and generates
+/// exactly what it did before it existed. A prefix result one branch uses up (`#[consumes]`)
+/// is drawn by no other branch, and a step using up one an earlier branch names is refused
+/// like one that breaks an interleaving. All choices come from the case's plan: the same seed
+/// gives the same program.
 pub(crate) fn generate_parallel<M: Model>(
     initial: &M,
     plan: &mut CaseGenerator,
