@@ -16,7 +16,9 @@
 //! a model whose `Debug` hides state its preconditions read defeats this) are not explored
 //! again, which turns the multinomial count of interleavings into at most one visit per distinct
 //! state. A partial-order reduction (see [`explore_counting`]) runs steps that change nothing
-//! ahead of their turn, so they add no states of their own. The visits are capped: past the cap
+//! ahead of their turn, so they add no states of their own, and branches with the same steps
+//! left are interchangeable, so states differing only in which of them is where are one (see
+//! `Search::key`). The visits are capped: past the cap
 //! the answer is [`Interleaved::TooMany`], never a guess that the program is safe.
 
 use crate::catch::catch;
@@ -117,6 +119,39 @@ struct Search<'a, M: Model> {
     /// Steps seen to change the model once: not tried ahead of their turn again (a cache that
     /// only saves work; the full expansion is always sound).
     visible: Vec<Vec<bool>>,
+    /// For each branch and position, the hashed `Debug` text of the branch's steps from there on:
+    /// branches with the same steps left are interchangeable (see [`Search::key`]).
+    rest: Vec<Vec<u128>>,
+}
+
+impl<'a, M: Model> Search<'a, M> {
+    fn new(prefix: &'a [M::Output], branches: &'a [&'a [M::Op]]) -> Self {
+        let uses_vars = M::Op::uses_vars();
+        let rest = branches
+            .iter()
+            .map(|ops| {
+                (0..=ops.len())
+                    .map(|p| {
+                        let mut key = Key::new();
+                        let _ = write!(key, "{:?}", &ops[p..]);
+                        key.finish()
+                    })
+                    .collect()
+            })
+            .collect();
+        Search {
+            prefix,
+            branches,
+            uses_vars,
+            live: if uses_vars {
+                live_outputs(branches)
+            } else {
+                Vec::new()
+            },
+            visible: branches.iter().map(|ops| vec![false; ops.len()]).collect(),
+            rest,
+        }
+    }
 }
 
 /// Explores every interleaving of `branches` from `model`, the state after a prefix whose
@@ -150,18 +185,7 @@ pub(crate) fn explore_counting<M: Model>(
     budget: usize,
     visited: &mut usize,
 ) -> Interleaved {
-    let uses_vars = M::Op::uses_vars();
-    let mut search = Search {
-        prefix,
-        branches,
-        uses_vars,
-        live: if uses_vars {
-            live_outputs(branches)
-        } else {
-            Vec::new()
-        },
-        visible: branches.iter().map(|ops| vec![false; ops.len()]).collect(),
-    };
+    let mut search = Search::new(prefix, branches);
     match search.run(model, budget, true, visited) {
         Outcome::Done(verdict) => verdict,
         Outcome::Visible => match search.run(model, budget, false, visited) {
@@ -180,18 +204,7 @@ pub(crate) fn explore_unreduced<M: Model>(
     budget: usize,
     visited: &mut usize,
 ) -> Interleaved {
-    let uses_vars = M::Op::uses_vars();
-    let mut search = Search {
-        prefix,
-        branches,
-        uses_vars,
-        live: if uses_vars {
-            live_outputs(branches)
-        } else {
-            Vec::new()
-        },
-        visible: branches.iter().map(|ops| vec![false; ops.len()]).collect(),
-    };
+    let mut search = Search::new(prefix, branches);
     match search.run(model, budget, false, visited) {
         Outcome::Done(verdict) => verdict,
         Outcome::Visible => unreachable!("stateprop: no step runs ahead without the reduction"),
@@ -401,23 +414,40 @@ impl<M: Model> Search<'_, M> {
         Ok(())
     }
 
-    /// The state key: positions, the steps run ahead, the model, and the outputs a step still
-    /// to run (or still to be run again) may name.
+    /// The state key: the model, and for each branch the steps it has left (counting those run
+    /// ahead, to be run again) and the outputs they may name, as a multiset: two states that
+    /// differ only in which of two branches with the same steps left is where are one state,
+    /// since swapping those branches maps every interleaving from one onto one from the other
+    /// (symmetry reduction; a `Var` naming a branch's own step names its branch, so branches
+    /// whose steps name their own results never look alike).
     fn key(&self, node: &Node<M>) -> u128 {
+        let mut branches: Vec<u128> = (0..self.branches.len())
+            .map(|j| {
+                let (from, ahead) = (node.eager[j], node.pos[j] - node.eager[j]);
+                let rest = self.rest[j][from] ^ (ahead as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                // An output no later step of its branch names cannot change what follows, so
+                // it is left out: states differing only there (the handle numbers of opens run
+                // in another order) are one state. Outputs not produced yet are absent in every
+                // state at `pos`.
+                let live = match node.own.get(j) {
+                    Some(own) if !self.live[j][from].is_empty() => own,
+                    _ => return rest,
+                };
+                let mut key = Key::new();
+                key.write_u128(rest);
+                for out in self.live[j][from].iter().filter_map(|&k| live.get(k)) {
+                    // Writing into a hasher cannot fail.
+                    let _ = write!(key, "|{out:?}");
+                }
+                key.finish()
+            })
+            .collect();
+        branches.sort_unstable();
         let mut key = Key::new();
-        // Writing into a hasher cannot fail. An output no later step of its branch names cannot
-        // change what follows, so it is left out: states differing only there (the handle
-        // numbers of opens run in another order) are one state.
-        let _ = write!(key, "{:?}{:?}{:?}", node.pos, node.eager, node.model);
-        for (j, own) in node.own.iter().enumerate() {
-            // Outputs not produced yet are the same (absent) in every state at `pos`.
-            for out in self.live[j][node.eager[j]]
-                .iter()
-                .filter_map(|&k| own.get(k))
-            {
-                let _ = write!(key, "|{j}:{out:?}");
-            }
+        for branch in branches {
+            key.write_u128(branch);
         }
+        let _ = write!(key, "{:?}", node.model);
         key.finish()
     }
 }
@@ -452,6 +482,13 @@ impl Key {
 
     fn finish(&self) -> u128 {
         (u128::from(self.0.finish()) << 64) | u128::from(self.1.finish())
+    }
+}
+
+impl Key {
+    fn write_u128(&mut self, value: u128) {
+        self.0.write_u128(value);
+        self.1.write_u128(value);
     }
 }
 
