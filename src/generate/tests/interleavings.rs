@@ -470,7 +470,7 @@ fn kept_share<M: Model + Default>(seeds: std::ops::Range<u64>, branches: usize) 
 }
 
 /// Many branches keep more of the steps asked for within the same state budget. Eight branches
-/// of files used through `Var`s, where uses change nothing: 49.0% without the reductions, 60.7%
+/// of files used through `Var`s, where uses change nothing: 49.0% without the reductions, 60.9%
 /// with them. Five branches of a stack, where every step changes the model and only branches
 /// with the same steps left merge: 76.3% without the symmetry, 79.7% with it. (Exact counts
 /// over these seeds: generation is deterministic and the budget counts states.)
