@@ -235,13 +235,15 @@ impl<M: Model> Search<'_, M> {
         let mut stack = vec![root];
         while let Some(node) = stack.pop() {
             if reduce {
-                match self.recheck(&node) {
-                    Ok(()) => {}
-                    Err(outcome) => return outcome,
+                if let Err(outcome) = self.recheck(&node) {
+                    return outcome;
                 }
             }
-            // Later branches pushed first, so branch 0 is tried first: the search order, and
+            // The steps are tried from the last branch down, and the children kept from branch
+            // 0 up (of two children that are one state, as branches alike make them, the lower
+            // branch's) and pushed so that branch 0's is searched first: the search order, and
             // so the interleaving reported, is the same every time.
+            let mut children = Vec::with_capacity(n);
             for b in (0..n).rev() {
                 let Some(op) = self.branches[b].get(node.pos[b]) else {
                     continue;
@@ -275,16 +277,21 @@ impl<M: Model> Search<'_, M> {
                         return Outcome::Done(verdict);
                     }
                 }
-                let key = self.key(&child);
-                if !seen.contains(&key) {
+                children.push(Some(child));
+            }
+            for child in children.iter_mut().rev() {
+                let key = self.key(child.as_ref().expect("stateprop: each child is kept once"));
+                if seen.contains(&key) {
+                    *child = None;
+                } else {
                     if seen.len() >= budget {
                         return Outcome::Done(Interleaved::TooMany);
                     }
                     *visited += 1;
                     seen.insert(key);
-                    stack.push(child);
                 }
             }
+            stack.extend(children.into_iter().flatten());
         }
         Outcome::Done(Interleaved::Safe)
     }
