@@ -29,7 +29,7 @@ pub use support::{Follow, FollowKnown, FollowUnknown};
 #[cfg(test)]
 pub(crate) use validate::check_program;
 pub use validate::validate_program;
-pub(crate) use validate::{admits_args, consume, names_consumed, validate};
+pub(crate) use validate::{admits_args, consume, names_consumed, validate, Claims};
 
 use crate::catch::catch;
 use crate::program::Program;

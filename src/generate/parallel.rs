@@ -34,10 +34,15 @@ const TRIES_PER_RULE: u32 = 3;
 /// either the branch also ends there rather than take a step not shown safe, and the
 /// later branches stay empty (their searches would hold these states and more), so many long
 /// branches of a machine with preconditions come out shorter than asked (the program keeps its
-/// number of branches). Measured on a stack whose `Pop` needs an element, branches of 4 steps
-/// after a prefix of 2: 3 branches keep 99% of the steps asked for, 4 keep 92%, 8 keep 46%. A machine without preconditions
-/// and without `Var` fields skips the search and generates exactly what it did before it
-/// existed. All choices come from the case's plan: the same seed gives the same program.
+/// number of branches). Steps that change nothing (reads) add no states, nor do branches with
+/// the same steps left trading places (see `interleave`). Measured on branches of 4 steps after a prefix of 2: a
+/// stack whose `Pop` needs an element keeps 100% of the steps asked for with 3 branches, 81%
+/// with 5, 51% with 8; files opened, used and closed through `Var`s keep 100%, 87% and 59%.
+/// A machine without preconditions and without `Var` fields skips the search and generates
+/// exactly what it did before it existed. A prefix result one branch uses up (`#[consumes]`)
+/// is drawn by no other branch, and a step using up one an earlier branch names is refused
+/// like one that breaks an interleaving. All choices come from the case's plan: the same seed
+/// gives the same program.
 pub(crate) fn generate_parallel<M: Model>(
     initial: &M,
     plan: &mut CaseGenerator,
@@ -66,15 +71,18 @@ pub(crate) fn generate_parallel<M: Model>(
     let check = branches > 1 && interleave::matters::<M>();
     let mut program = Program::parallel(prefix, Vec::with_capacity(branches));
     let mut all_trees = Program::parallel(prefix_trees, Vec::new());
-    // A branch's vars name only the prefix and its own steps, so a use in one branch never
-    // takes a result from another: each starts from what the prefix used up.
+    // A branch's vars name only the prefix and its own steps: each starts from what the prefix
+    // used up, and what earlier branches used up of the prefix's results (see `Claims`).
     let after_prefix = plan.consumed();
+    let mut claims = super::Claims::new::<M::Op>(program.prefix.len());
     let mut tries = vec![0u32; if check { M::Op::rules().len() } else { 0 }];
     let mut exhausted = false;
     // States searched by this case's checks so far, against `interleave::CASE_BUDGET`.
     let mut spent = 0;
     for b in 0..branch_ids {
-        plan.restore_consumed(&after_prefix);
+        let mut start = after_prefix.clone();
+        claims.mark_used_up(&mut start);
+        plan.restore_consumed(&start);
         let mut model = run.model.clone();
         // What the branch sees, in the order `Scope` numbers it: the prefix, then its own.
         let mut visible = if uses_vars {
@@ -113,6 +121,13 @@ pub(crate) fn generate_parallel<M: Model>(
                 let Some(consumed) = consumed else {
                     break (op, step_trees);
                 };
+                // Using up a prefix result an earlier branch names: drawn like any other rule,
+                // then refused (the `Var` was drawn without knowing which fields consume).
+                if claims.clash(&op).is_some() {
+                    plan.restore_consumed(&consumed);
+                    tries[op.rule_index()] += 1;
+                    continue;
+                }
                 ops.push(op);
                 let views: Vec<&[M::Op]> = program
                     .branches
@@ -164,8 +179,10 @@ pub(crate) fn generate_parallel<M: Model>(
                 }
             }
             branch_trees.push(step_trees);
+            claims.record(&op, crate::program::StepId::in_branch(b, i));
             ops.push(op);
         }
+        claims.end_branch();
         program.branches.push(ops);
         all_trees.branches.push(branch_trees);
     }

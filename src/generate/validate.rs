@@ -32,6 +32,15 @@ pub(crate) enum Reason {
     OutOfScope { var: StepId },
     /// A `Var` names a result a `#[consumes]` field of an earlier step used up.
     Consumed { var: StepId },
+    /// A `Var` names a prefix result that `other`, a step of another branch, also names, and
+    /// one of the two uses it up (`#[consumes]`): in the interleaving where the one that uses it
+    /// up runs first, the other names a used-up result. `consumes` says whether this step is the
+    /// one that uses it up.
+    ConsumedElsewhere {
+        var: StepId,
+        other: StepId,
+        consumes: bool,
+    },
     /// Runnable in its branch alone, but not when the branches interleave in `order` (the
     /// branch steps run before it): its precondition fails or a `Var` does not bind in model
     /// state `state`, or (`panic`) the model panics stepping it there.
@@ -58,6 +67,28 @@ impl fmt::Display for Invalid {
                 f,
                 "{step}, {op}, has a `Var` naming {var}, whose result an earlier step's \
                  `#[consumes]` field used up (a closed handle cannot be used again)"
+            ),
+            Reason::ConsumedElsewhere {
+                var,
+                other,
+                consumes: false,
+            } => write!(
+                f,
+                "{step}, {op}, has a `Var` naming {var}, whose result {other}, in another branch, \
+                 uses up with a `#[consumes]` field: in an interleaving where {other} runs first, \
+                 this step names a used-up result (a closed handle); a prefix result one branch \
+                 uses up is unavailable to every other branch"
+            ),
+            Reason::ConsumedElsewhere {
+                var,
+                other,
+                consumes: true,
+            } => write!(
+                f,
+                "{step}, {op}, uses up the result of {var} with a `#[consumes]` field, and {other}, \
+                 in another branch, names it too: in an interleaving where this step runs first, \
+                 {other} names a used-up result (a closed handle); a prefix result one branch \
+                 uses up is unavailable to every other branch"
             ),
             Reason::NotEnabled { state } => write!(
                 f,
@@ -132,6 +163,7 @@ pub(crate) fn check_program<M: Model>(
 ) -> Result<(), Invalid> {
     let mut after_prefix = ModelRun::new(initial.clone());
     validate_prefix(&mut after_prefix, &program.prefix)?;
+    let mut claims = Claims::new::<M::Op>(program.prefix.len());
     for (b, ops) in program.branches.iter().enumerate() {
         let b = u16::try_from(b).expect("stateprop: a program with more than u16::MAX branches");
         let mut model = after_prefix.model.clone();
@@ -155,6 +187,13 @@ pub(crate) fn check_program<M: Model>(
             if let Some(var) = names_consumed(op, &consumed, prefix_len) {
                 return Err(invalid(Reason::Consumed { var }));
             }
+            if let Some(clash) = claims.clash(op) {
+                return Err(invalid(Reason::ConsumedElsewhere {
+                    var: clash.var,
+                    other: clash.other,
+                    consumes: clash.consumes,
+                }));
+            }
             let outputs = BranchOutputs {
                 prefix: &after_prefix.outputs,
                 branch: b,
@@ -176,8 +215,10 @@ pub(crate) fn check_program<M: Model>(
             let out = crate::catch::catch(|| model.step(&bound))
                 .map_err(|m| invalid(Reason::ModelPanicked(m)))?;
             consume(op, &mut consumed, prefix_len);
+            claims.record(op, StepId::in_branch(b, i));
             own.push(out);
         }
+        claims.end_branch();
     }
     check_interleavings(&after_prefix, program)
 }
@@ -256,6 +297,131 @@ pub(crate) fn names_consumed<Op: StateMachine>(
 pub(crate) fn consume<Op: StateMachine>(op: &Op, consumed: &mut Consumed, prefix: usize) {
     if Op::consumes_vars() {
         op.consumed_vars(&mut |id| consumed.insert(Consumed::position(id, prefix)));
+    }
+}
+
+/// Which prefix results the branches so far name and which they use up (`#[consumes]`), so no
+/// two branches share a result one of them uses up.
+///
+/// A branch sees the prefix's results but not the other branches' steps, which may run before,
+/// between or after its own. When one branch closes a prefix handle (a `#[consumes]` field) and
+/// another uses or closes it too, the interleaving where the close runs first has the other step
+/// name a closed handle: a correct system refuses it and the model, which `#[consumes]` spares
+/// from tracking closed handles, expects it to work. Generation, the shrinker's repair and
+/// validation take the branches in order and refuse a step that clashes with an earlier branch.
+/// A machine without `#[consumes]` fields keeps no book.
+pub(crate) struct Claims {
+    /// By prefix position: the first step of an earlier branch naming it, and the first using it
+    /// up.
+    named: Vec<Option<StepId>>,
+    used_up: Vec<Option<StepId>>,
+    /// The current branch's claims, made visible to later branches by [`end_branch`](Self::end_branch).
+    current: Vec<(usize, StepId, bool)>,
+    active: bool,
+}
+
+/// A step clashing with an earlier branch: its `Var` naming `var`, and that branch's `other` step.
+pub(crate) struct Clash {
+    pub(crate) var: StepId,
+    pub(crate) other: StepId,
+    /// Whether the clashing step is the one using the result up.
+    pub(crate) consumes: bool,
+}
+
+impl Claims {
+    /// An empty book for a program whose prefix has `prefix` steps.
+    pub(crate) fn new<Op: StateMachine>(prefix: usize) -> Self {
+        let active = Op::consumes_vars();
+        let len = if active { prefix } else { 0 };
+        Claims {
+            named: vec![None; len],
+            used_up: vec![None; len],
+            current: Vec::new(),
+            active,
+        }
+    }
+
+    /// The first prefix result `op` names that an earlier branch uses up, or that `op` uses up
+    /// and an earlier branch names.
+    pub(crate) fn clash<Op: StateMachine>(&self, op: &Op) -> Option<Clash> {
+        if !self.active {
+            return None;
+        }
+        let mut clash = None;
+        op.clone().remap_vars(&mut |id| {
+            if let (None, Some(Some(other))) = (clash.as_ref(), self.prefix_slot(&self.used_up, id))
+            {
+                clash = Some(Clash {
+                    var: id,
+                    other,
+                    consumes: false,
+                });
+            }
+            Some(id)
+        });
+        if clash.is_none() {
+            op.consumed_vars(&mut |id| {
+                if let (None, Some(Some(other))) =
+                    (clash.as_ref(), self.prefix_slot(&self.named, id))
+                {
+                    clash = Some(Clash {
+                        var: id,
+                        other,
+                        consumes: true,
+                    });
+                }
+            });
+        }
+        clash
+    }
+
+    fn prefix_slot(&self, slots: &[Option<StepId>], id: StepId) -> Option<Option<StepId>> {
+        match id.branch {
+            None => slots.get(id.index as usize).copied(),
+            Some(_) => None,
+        }
+    }
+
+    /// Notes the prefix results `op`, the current branch's step `step`, names and uses up.
+    pub(crate) fn record<Op: StateMachine>(&mut self, op: &Op, step: StepId) {
+        if !self.active {
+            return;
+        }
+        let len = self.named.len();
+        let current = &mut self.current;
+        op.clone().remap_vars(&mut |id| {
+            if id.branch.is_none() && (id.index as usize) < len {
+                current.push((id.index as usize, step, false));
+            }
+            Some(id)
+        });
+        op.consumed_vars(&mut |id| {
+            if id.branch.is_none() && (id.index as usize) < len {
+                current.push((id.index as usize, step, true));
+            }
+        });
+    }
+
+    /// Ends the current branch: its claims bind every later branch.
+    pub(crate) fn end_branch(&mut self) {
+        for (at, step, used_up) in self.current.drain(..) {
+            let slot = if used_up {
+                &mut self.used_up[at]
+            } else {
+                &mut self.named[at]
+            };
+            slot.get_or_insert(step);
+        }
+    }
+
+    /// Marks in `consumed` the prefix results an earlier branch uses up, so a generator drawing
+    /// `Var`s never picks them.
+    pub(crate) fn mark_used_up(&self, consumed: &mut Consumed) {
+        for (at, by) in self.used_up.iter().enumerate() {
+            if by.is_some() {
+                consumed.insert(at);
+            }
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! branch's step moved to the end of the prefix, a branch dropped). Replaying it on the model
 //! decides which steps survive: a step whose precondition fails where it now runs, or whose `Var`
 //! names a step that is gone, out of its scope, (after a move) not earlier, or a result an
-//! earlier `#[consumes]` field used up, is dropped. An argument drawn from a `#[strategy]` that
+//! earlier `#[consumes]` field used up, is dropped, as is a branch step naming a prefix result
+//! that an earlier branch's step uses up (or using up one an earlier branch names). An argument drawn from a `#[strategy]` that
 //! the strategy does not make where its step now runs (a deleted key whose put changed) becomes
 //! the strategy's simplest value there (`StateMachine::follow_model`).
 //! Survivors get new ids from their new positions, and every `Var` is renamed through the map of
@@ -124,6 +125,8 @@ pub(super) fn repair<M: Model>(
     }
     let uses_vars = M::Op::uses_vars();
     let check = plan.branches.len() > 1 && crate::generate::interleave::matters::<M>();
+    // No two kept branches share a prefix result one of them uses up (see `Claims`).
+    let mut claims = crate::generate::Claims::new::<M::Op>(program.prefix.len());
     for steps in &plan.branches {
         let branch = u16::try_from(program.branches.len())
             .expect("stateprop: a program with more than u16::MAX branches");
@@ -152,7 +155,10 @@ pub(super) fn repair<M: Model>(
                     Some(_) => None,
                 }
             });
-            if !in_scope || crate::generate::names_consumed(&op, &consumed, prefix_len).is_some() {
+            if !in_scope
+                || crate::generate::names_consumed(&op, &consumed, prefix_len).is_some()
+                || claims.clash(&op).is_some()
+            {
                 continue;
             }
             let rule = op.rule_index();
@@ -191,6 +197,7 @@ pub(super) fn repair<M: Model>(
                 catch(|| model.step(&bound))
             };
             crate::generate::consume(&op, &mut consumed, prefix_len);
+            claims.record(&op, StepId::in_branch(branch, here));
             renames.set(old, StepId::in_branch(branch, here));
             ops.push(op);
             ids.push(old);
@@ -201,6 +208,7 @@ pub(super) fn repair<M: Model>(
                 Err(_) => break,
             }
         }
+        claims.end_branch();
         if !ops.is_empty() {
             program.branches.push(ops);
             kept.branches.push(ids);
@@ -237,7 +245,7 @@ mod tests {
     // The stack of the generation tests: `Pop` needs an element, and the model trusts it has one.
     use crate::generate::tests::{Pile, PileOp};
 
-    fn ids(program: &Program<PileOp>) -> Plan {
+    fn ids<Op>(program: &Program<Op>) -> Plan {
         Program::parallel(
             (0..program.prefix.len()).map(StepId::prefix).collect(),
             program
@@ -271,6 +279,37 @@ mod tests {
         );
         assert_eq!(repaired.kept.branches, [[StepId::in_branch(0, 0)]]);
         check_program(&Pile::default(), &repaired.program).expect("well formed");
+    }
+
+    #[test]
+    fn a_step_naming_a_prefix_handle_another_branch_closes_is_dropped() {
+        use crate::generate::tests::{HandleOp, Handles};
+        use crate::Var;
+        let current = Program::parallel(
+            vec![HandleOp::Open, HandleOp::Open],
+            vec![
+                vec![HandleOp::Close { h: Var::at(0) }],
+                vec![HandleOp::Use { h: Var::at(1) }, HandleOp::Open],
+            ],
+        );
+        check_program(&Handles::default(), &current).expect("well formed");
+        // Redirected (as an argument shrink would) to the handle branch 0 closes, the use is
+        // dropped; so is a second close of it. The rest of the branch stays.
+        for replaced in [
+            HandleOp::Use { h: Var::at(0) },
+            HandleOp::Close { h: Var::at(0) },
+        ] {
+            let replace = [(StepId::in_branch(1, 0), replaced)];
+            let repaired = repair(&Handles::default(), &current, &ids(&current), &replace);
+            assert_eq!(
+                repaired.program.branches,
+                [
+                    vec![HandleOp::Close { h: Var::at(0) }],
+                    vec![HandleOp::Open]
+                ]
+            );
+            check_program(&Handles::default(), &repaired.program).expect("well formed");
+        }
     }
 
     #[test]

@@ -104,16 +104,32 @@ fn validation_refuses_a_step_naming_a_consumed_result() {
 }
 
 #[test]
-fn a_use_in_one_branch_does_not_consume_for_another() {
+fn a_close_in_one_branch_holds_for_every_other_branch() {
     let prefix = vec![FileOp::Open];
     let close = FileOp::Close { fd: Var::at(0) };
     let use_it = FileOp::Use { fd: Var::at(0) };
-    // Each branch alone after the prefix is what validation checks, as generation makes them.
+    // The close may run before the other branch's use: a prefix result one branch uses up is
+    // unavailable to every other branch.
     let apart = Program::parallel(
         prefix.clone(),
         vec![vec![close.clone()], vec![use_it.clone()]],
     );
-    validate_program(&Open::default(), &apart).unwrap();
+    let err = validate_program(&Open::default(), &apart).unwrap_err();
+    assert!(
+        err.starts_with(
+            "branch 1 step 0, FileOp::Use { fd: Var::at(0) }, has a `Var` naming step 0"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("branch 0 step 0"), "{err}");
+    // Each branch alone is fine.
+    for branch in [close.clone(), use_it.clone()] {
+        validate_program(
+            &Open::default(),
+            &Program::parallel(prefix.clone(), vec![vec![branch]]),
+        )
+        .unwrap();
+    }
     // Within one branch the close holds.
     let same = Program::parallel(prefix.clone(), vec![vec![close.clone(), use_it.clone()]]);
     let err = validate_program(&Open::default(), &same).unwrap_err();
