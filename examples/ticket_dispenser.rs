@@ -145,7 +145,8 @@ fn main() {
     assert!(racy.failed() && !fixed.failed());
 }
 
-/// `cargo run --release --example ticket_dispenser -- measure [repeats,...]` (real threads), and
+/// `cargo run --release --example ticket_dispenser -- measure [repeats,...] [perturb]` (real
+/// threads; `perturb` turns `Config::perturb` on), and
 /// the same with `--features shuttle` (the random, PCT and dfs schedulers): for each race, over 20
 /// seeds, in how many it was found, the median and slowest wall time to find it (generating
 /// and running cases until the first failure), how many steps the minimal program has and in how
@@ -179,6 +180,11 @@ fn measure() {
     }
 }
 
+/// Whether `measure`'s third argument asks for pauses before branch steps (`Config::perturb`).
+fn perturbed() -> bool {
+    std::env::args().nth(3).as_deref() == Some("perturb")
+}
+
 /// A correct system over 10,000 cases: any failure is a false report.
 fn correct<M, S>(name: &str, mode: Scheduler)
 where
@@ -193,6 +199,7 @@ where
         .seed(1)
         .cases(10_000)
         .scheduler(mode)
+        .perturb(perturbed())
         .name("measure");
     let start = std::time::Instant::now();
     let result = Runner::<M>::new(config).run_concurrent_default::<S>();
@@ -226,6 +233,7 @@ where
             .seed(seed)
             .repeats(repeats)
             .scheduler(mode)
+            .perturb(perturbed())
             .name("measure");
         let result = Runner::<M>::new(config).run_concurrent_default::<S>();
         let report = &result.report;

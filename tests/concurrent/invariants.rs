@@ -449,8 +449,11 @@ fn the_invariant_after_the_join_needs_the_linearizability_judge() {
         assert!(result.failed(), "{}", scheduler.name());
     }
     // The two puts alone: under linearizability the invariant refuses both end states.
+    let config = stateprop::Config::default()
+        .ignore_env()
+        .scheduler(modes()[0]);
     let result = std::panic::catch_unwind(|| {
-        stateprop::replay_concurrent::<Slots, SlotsPerClient>(&program);
+        stateprop::replay_concurrent_scheduled::<Slots, SlotsPerClient>(config, &program);
     });
     let message = result.expect_err("the replay fails");
     let text = message

@@ -164,3 +164,76 @@ fn a_client_that_cannot_be_made_fails_its_lane_at_its_first_step() {
     assert!(history.steps.iter().all(|id| id.branch != Some(1)));
     assert_eq!(history.len(), program().len() - program().branches[1].len());
 }
+
+#[test]
+fn a_client_that_is_never_made_is_a_hang_at_its_lane_s_first_step() {
+    /// Never finishes making the client of branch 0 (a connection to a server that is down).
+    #[derive(Default)]
+    struct Unreachable(Watched);
+
+    impl ClientSystem<Counter> for Unreachable {
+        type Client = Handle;
+
+        fn connect(&self, client: u64) -> Handle {
+            if client == 1 {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+            self.0.connect(client)
+        }
+
+        fn call(&self, client: &mut Handle, op: &CounterOp) -> CounterOut {
+            self.0.call(client, op)
+        }
+    }
+
+    let timeout = std::time::Duration::from_millis(200);
+    let hung = crate::exec::watchdog::run_watched(timeout, |hb| {
+        Threads::new(Counter::default(), Unreachable::default).execute(&program(), recording(), hb)
+    })
+    .err()
+    .expect("the run hangs, and is reported");
+    assert_eq!(hung.at(), StepId::in_branch(0, 0));
+}
+
+#[test]
+fn a_client_whose_drop_panics_fails_its_lane() {
+    /// A client that panics when dropped (a session whose close fails).
+    struct Sticky(u64);
+
+    impl Drop for Sticky {
+        fn drop(&mut self) {
+            if self.0 == 3 {
+                panic!("the session would not close");
+            }
+        }
+    }
+
+    #[derive(Default)]
+    struct Sessions(Watched);
+
+    impl ClientSystem<Counter> for Sessions {
+        type Client = Sticky;
+
+        fn connect(&self, client: u64) -> Sticky {
+            Sticky(client)
+        }
+
+        fn call(&self, client: &mut Sticky, op: &CounterOp) -> CounterOut {
+            let mut handle = self.0.connect(client.0);
+            self.0.call(&mut handle, op)
+        }
+    }
+
+    let executor = Threads::new(Counter::default(), Sessions::default);
+    let execution = executor.execute(&program(), recording(), &Heartbeat::default());
+    let failure = execution.failure.expect("the panicking drop fails the run");
+    assert_eq!(failure.step, Some(StepId::in_branch(2, 0)));
+    let FailureKind::Panic { message } = &failure.kind else {
+        panic!("{failure:?}");
+    };
+    assert!(message.starts_with("dropping client 3: "), "{message}");
+    // Every step ran: the client is dropped after its lane's last step.
+    assert_eq!(execution.history.expect("recorded").len(), program().len());
+}
