@@ -13,17 +13,17 @@
 //! The walk goes by preemption bounding (Musuvathi and Qadeer, "Iterative context bounding for
 //! systematic testing of multithreaded programs", PLDI 2007): most races show with one or two
 //! preemptions, so it first tries every schedule that preempts nothing, then every one with
-//! exactly one preemption, then two, then all the others; each round is a depth-first search
+//! exactly one preemption, then two, and so on; each round is a depth-first search
 //! that leaves out options past its bound. A preemption is switching away from a task that
 //! could go on, or going on with one that asked to yield (so a spin loop costs a preemption per
 //! turn and every bounded round stays finite). A run that ends with no more preemptions than
 //! the round before allowed was already handed out: the scheduler runs the next one instead, in
 //! the same `Runner::run` call, and only the new one is judged. Every round runs those again to
-//! find its way, which is why the rounds stop at two: past
-//! that, one last round without a bound, rather than a round per count, costs each earlier
-//! schedule one rerun instead of one per later round. When a round leaves nothing out, every
-//! schedule has been handed out: the walk knows how many there are and starts over from the
-//! first.
+//! find its way, so late rounds cost more; but every round is bounded, so a system that spins
+//! with yields (an endless tree, since going on with a yielding task is always an option) still
+//! gets every schedule of few preemptions before any of many, where one unbounded round would
+//! deepen a single spin forever. When a round leaves nothing out, every schedule has been handed
+//! out: the walk knows how many there are and starts over from the first.
 
 use crate::hash::mix;
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
@@ -48,15 +48,12 @@ pub(crate) struct Record {
     pub(crate) pruned: bool,
 }
 
-/// The last round with a bound on preemptions (its bound); the next has none.
-const LAST_BOUND: usize = 2;
-
 /// The walk over one program's schedules, across its runs.
 #[derive(Debug, Default)]
 pub(crate) struct Walk {
     /// The decisions of the last run of this round; `None` before its first.
     last: Option<Vec<Choice>>,
-    /// The round's bound on preemptions (`usize::MAX` for none).
+    /// The round's bound on preemptions.
     bound: usize,
     /// The bound of the round before, whose schedules this one runs past; `None` in the first.
     floor: Option<usize>,
@@ -95,10 +92,7 @@ impl Walk {
         // The round is over: the next one, unless it left nothing out, then the walk is.
         if self.pruned {
             self.floor = Some(self.bound);
-            self.bound = match self.bound < LAST_BOUND {
-                true => self.bound + 1,
-                false => usize::MAX,
-            };
+            self.bound += 1;
         } else {
             self.total.get_or_insert(self.handed);
             self.bound = 0;

@@ -586,7 +586,7 @@ mod tests {
         schedules.dedup();
         assert_eq!(schedules.len(), total, "a schedule ran twice");
         // Fewest preemptions first, as many with each count as there are such merges: none,
-        // one, two, then the rest in one round.
+        // one, two, and so on.
         let preemptions: Vec<u64> = walked[..total]
             .iter()
             .enumerate()
