@@ -3,9 +3,9 @@
 //! operations (thread start-up was most of a run's time on a correct counter).
 //!
 //! Worker `i` runs branch `i` of every program; a program with more branches than any before
-//! starts the missing workers. Between runs a worker polls for its next job, yielding, for up
-//! to [`SPIN`] (the next run of a case comes within microseconds), then sleeps on its channel.
-//! Dropping the pool closes the channels and the workers end after their current job. A worker
+//! starts the missing workers. Between runs a worker sleeps on its channel: polling for the
+//! next job instead found no more races and, with many tests running at once on two cores, took
+//! the cores from the threads that prepare the runs. Dropping the pool closes the channels and the workers end after their current job. A worker
 //! stuck in a hung step is never waited for: the watchdog reports the hang and abandons the run
 //! loop, and the worker is left behind like the step it runs.
 //!
@@ -28,8 +28,7 @@
 
 use super::STACK_SIZE;
 use std::cell::{Cell, RefCell};
-use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{channel, Sender};
 
 /// A branch's work for one run; it reports back on a channel of the caller's.
 pub(super) type Job = Box<dyn FnOnce() + Send>;
@@ -131,7 +130,7 @@ fn start(i: usize) -> std::io::Result<Sender<Queued>> {
         .spawn(move || {
             crate::catch::capture_on_this_thread();
             let mut on = None;
-            while let Some((job, core)) = next(&receive) {
+            while let Ok((job, core)) = receive.recv() {
                 if core.is_some() && core != on {
                     // A system that refuses leaves the worker where it is: it still runs.
                     if core.is_some_and(core_affinity::set_for_current) {
@@ -142,24 +141,6 @@ fn start(i: usize) -> std::io::Result<Sender<Queued>> {
             }
         })?;
     Ok(send)
-}
-
-/// How long a worker polls for its next job before it sleeps.
-const SPIN: Duration = Duration::from_micros(200);
-
-/// The next job, polled for until [`SPIN`] has passed, then waited for; `None` once the pool is
-/// gone.
-fn next(jobs: &Receiver<Queued>) -> Option<Queued> {
-    let until = Instant::now() + SPIN;
-    loop {
-        match jobs.try_recv() {
-            Ok(queued) => return Some(queued),
-            Err(TryRecvError::Disconnected) => return None,
-            // Yielding lets the thread that prepares the run, and other branches, have the core.
-            Err(TryRecvError::Empty) if Instant::now() < until => std::thread::yield_now(),
-            Err(TryRecvError::Empty) => return jobs.recv().ok(),
-        }
-    }
 }
 
 #[cfg(test)]
