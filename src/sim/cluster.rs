@@ -31,6 +31,10 @@ pub struct Settings {
     pub max_delay_ms: u64,
     /// How long a client waits for an answer before the outcome is unknown.
     pub request_timeout_ms: u64,
+    /// How long the liveness tail must see nothing in flight and no request waiting to call
+    /// the cluster quiet: long enough for retries and election timeouts to fire, since quiet
+    /// for a moment is not quiet.
+    pub quiet_ms: u64,
     /// Whether to keep the trace's lines (its hash is always kept).
     pub keep_trace: bool,
 }
@@ -41,6 +45,7 @@ impl Default for Settings {
             min_delay_ms: 1,
             max_delay_ms: 10,
             request_timeout_ms: 1_000,
+            quiet_ms: 1_000,
             keep_trace: true,
         }
     }
@@ -57,6 +62,12 @@ impl Settings {
     /// Clients give up on a request after `ms`.
     pub fn request_timeout(mut self, ms: u64) -> Self {
         self.request_timeout_ms = ms;
+        self
+    }
+
+    /// The liveness tail calls the cluster quiet after `ms` with nothing in flight.
+    pub fn quiet(mut self, ms: u64) -> Self {
+        self.quiet_ms = ms;
         self
     }
 
@@ -209,7 +220,7 @@ impl<N: Node> Cluster<N> {
             },
             SimStep::Advance { ms } => {
                 let target = self.now + u64::from(ms);
-                self.run_until(target, false);
+                let _ = self.run_until(target, false);
                 self.now = target;
             }
             SimStep::Partition { side, one_way } => {
@@ -280,9 +291,11 @@ impl<N: Node> Cluster<N> {
     }
 
     /// The liveness tail, run as step `step_index` after the program: heals every link,
-    /// restarts every crashed node, and runs time on until nothing is in flight and no request
-    /// waits, or for at most `bound_ms`. Timers alone (heartbeats) do not keep it running.
-    /// Clock skews stay as they are: they stop no progress, and undoing them would step clocks.
+    /// restarts every crashed node, and runs time on until the cluster is quiet (nothing in
+    /// flight and no request waiting for [`Settings::quiet_ms`]), or for at most `bound_ms`.
+    /// Timers that fire without sending (an idle heartbeat check) do not keep it running; a
+    /// heartbeat that sends a message does, up to the bound. Clock skews stay as they are: they
+    /// stop no progress, and undoing them would step clocks.
     pub fn settle(&mut self, step_index: u64, bound_ms: u64) -> Result<Settled, InvariantBroken> {
         self.step = step_index;
         self.draws = 0;
@@ -301,8 +314,7 @@ impl<N: Node> Cluster<N> {
         self.drain_ready();
         let start = self.now;
         let target = start.saturating_add(bound_ms);
-        self.run_until(target, true);
-        let quiet = self.quiet();
+        let quiet = self.run_until(target, true);
         if !quiet {
             self.now = target;
         }
@@ -615,11 +627,30 @@ impl<N: Node> Cluster<N> {
         best
     }
 
-    /// Handles events in time order up to `target` (and stops early once quiet if asked).
-    fn run_until(&mut self, target: u64, until_quiet: bool) {
-        while let Some((at, next)) = self.next_event() {
-            if at > target || (until_quiet && self.quiet()) {
-                break;
+    /// Handles events in time order up to `target`; if `until_quiet`, stops once the cluster
+    /// has been quiet for `quiet_ms`, and returns whether it did.
+    fn run_until(&mut self, target: u64, until_quiet: bool) -> bool {
+        let window = self.settings.quiet_ms;
+        let mut busy_at = self.now;
+        loop {
+            if !self.quiet() {
+                busy_at = self.now;
+            }
+            let next = self.next_event();
+            let quiet_until = busy_at.saturating_add(window);
+            if until_quiet && self.quiet() && next.as_ref().is_none_or(|(at, _)| *at > quiet_until)
+            {
+                if quiet_until <= target {
+                    self.now = self.now.max(quiet_until);
+                    return true;
+                }
+                return false;
+            }
+            let Some((at, next)) = next else {
+                return false;
+            };
+            if at > target {
+                return false;
             }
             self.now = self.now.max(at);
             match next {
