@@ -198,3 +198,26 @@ fn the_liveness_tail_heals_restarts_and_converges() {
         assert_eq!(value(&c, node), Some(9), "node {node}");
     }
 }
+
+#[test]
+fn one_session_reading_its_write_at_a_backup_breaks_read_your_writes() {
+    use crate::check::{check_session_guarantees, Guarantee, Verdict};
+    use crate::models::CasRegister;
+    let ryw = |c: &Cluster<Pb>| {
+        let report = check_session_guarantees(
+            &c.history(),
+            &CasRegister::default(),
+            &[Guarantee::ReadYourWrites],
+        );
+        matches!(report.verdict, Verdict::Violated(_))
+    };
+    let stale = run(3, Settings::default(), &[write(0, 0, 1), read(0, 1)]);
+    assert_eq!(
+        stale.history().ops[1].output,
+        Some(RegisterOut::Value(None))
+    );
+    assert!(ryw(&stale));
+    assert!(!linearizable(&stale));
+    let fresh = run(3, Settings::default(), &[write(0, 0, 1), read(0, 0)]);
+    assert!(!ryw(&fresh));
+}
