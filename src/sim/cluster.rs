@@ -211,7 +211,10 @@ impl<N: Node> Cluster<N> {
                 if self.clients.submit(client, queued) {
                     self.ready.push_back(client);
                 } else {
-                    self.noop("the client waits for its earlier request");
+                    self.trace.event(
+                        self.now,
+                        format_args!("  queued: client {client} waits for its earlier request"),
+                    );
                 }
             }
             SimStep::Deliver { pick } => match self.net.nth(pick) {

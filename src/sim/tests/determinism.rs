@@ -207,3 +207,14 @@ fn the_wall_clock_in_a_node_is_caught() {
     assert!(err.contains("first:"), "{err}");
     assert!(leak_check::<SYSTEM_TIME>().is_err(), "SystemTime leaks");
 }
+
+#[test]
+fn the_liveness_tail_stops_at_its_bound_while_heartbeats_keep_sending() {
+    use crate::sim::cluster::Cluster;
+    let mut c: Cluster<Leaky<NONE>> = Cluster::new(3, 1, Settings::default());
+    c.apply(0, &SimStep::Advance { ms: 7 }).unwrap();
+    let settled = c.settle(1, 2_000).unwrap();
+    assert!(!settled.quiet);
+    assert_eq!(settled.ran_ms, 2_000);
+    assert_eq!(c.now_ms(), 2_007);
+}

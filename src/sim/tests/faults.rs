@@ -237,3 +237,24 @@ fn timers_run_on_their_nodes_clock() {
     );
     assert_eq!(replicas_in_flight(&c), vec![(55, 1)]);
 }
+
+#[test]
+fn a_steps_draws_do_not_depend_on_how_many_earlier_steps_drew() {
+    // Step 0 draws two delays in one run and none in the other; step 1's delays are the same.
+    let arrivals = |first: SimStep<crate::models::RegisterOp>| {
+        let mut c: Cluster<Pb> = Cluster::new(3, 99, Settings::default().delay(1, 1_000));
+        c.apply(0, &first).unwrap();
+        c.apply(1, &write(0, 0, 2)).unwrap();
+        let mut v: Vec<(u64, u8)> = c
+            .in_flight()
+            .filter(|(_, _, _, m)| matches!(m, Msg::Replicate { value: 2, .. }))
+            .map(|(at, _, to, _)| (at, to))
+            .collect();
+        v.sort();
+        v
+    };
+    let after_draws = arrivals(write(0, 0, 1));
+    let after_none = arrivals(SimStep::Heal);
+    assert_eq!(after_draws.len(), 2);
+    assert_eq!(after_draws, after_none);
+}
