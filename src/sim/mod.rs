@@ -8,6 +8,7 @@ mod cluster;
 mod determinism;
 mod network;
 mod node;
+mod settings;
 mod step;
 #[cfg(test)]
 mod tests;
