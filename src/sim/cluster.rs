@@ -544,7 +544,8 @@ impl<N: Node> Cluster<N> {
         let window = self.settings.quiet_ms;
         let mut busy_at = self.now;
         loop {
-            if !self.quiet() {
+            // Only the liveness tail asks; `quiet` walks the sessions, so `Advance` skips it.
+            if until_quiet && !self.quiet() {
                 busy_at = self.now;
             }
             let next = self.next_event();
@@ -564,6 +565,10 @@ impl<N: Node> Cluster<N> {
                 return false;
             }
             self.now = self.now.max(at);
+            // Busy up to this event (a message was still in flight until now).
+            if until_quiet && !self.quiet() {
+                busy_at = self.now;
+            }
             match next {
                 Next::Message(slot) => self.deliver(slot),
                 Next::Timer(node, timer) => {

@@ -221,3 +221,15 @@ fn one_session_reading_its_write_at_a_backup_breaks_read_your_writes() {
     let fresh = run(3, Settings::default(), &[write(0, 0, 1), read(0, 0)]);
     assert!(!ryw(&fresh));
 }
+
+#[test]
+fn the_liveness_tail_calls_the_cluster_quiet_a_window_after_the_last_message() {
+    let settings = Settings::default().delay(5, 5).quiet(100);
+    let mut c = run(2, settings, &[write(0, 0, 3), SimStep::Drop { pick: 0 }]);
+    // The retry fires at 20 and resends; the copy lands at 25 and its ack at 30. The timer's
+    // last firing at 40 sends nothing, so the quiet window runs from 30.
+    let settled = c.settle(2, 10_000).unwrap();
+    assert!(settled.quiet);
+    assert_eq!(settled.ran_ms, 130);
+    assert_eq!(value(&c, 1), Some(3));
+}
