@@ -1,8 +1,25 @@
 //! Deterministic simulation of multi-node systems (issue 10, in progress): every node in one
 //! process, a simulated network and clock, every random choice from the seed.
+//! `docs/simulation.md` gives the semantics of each step and the rules for node authors.
 
+mod clients;
+mod clock;
+mod cluster;
+mod determinism;
+mod network;
 mod node;
+mod settings;
 mod step;
+#[cfg(test)]
+mod tests;
+mod trace;
 
 pub use node::{Context, Node, NodeId, RequestId, TimerId};
 pub use step::SimStep;
+
+/// The simulator's engine, for the benchmark program only: not public API (an executor wraps it).
+#[doc(hidden)]
+pub mod __engine {
+    pub use super::cluster::{Cluster, InvariantBroken, Settings, Settled, SimStats};
+    pub use super::determinism::{check_determinism, run, Divergence};
+}

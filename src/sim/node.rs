@@ -53,11 +53,17 @@ pub trait Node: Sized + 'static {
 
     /// What a crash now would keep.
     fn durable(&self) -> Self::Durable;
+
+    /// A property of the whole cluster (at most one leader per term, no replica ahead of the
+    /// log it copies), checked after every step; `nodes[i]` is node `i`, `None` while it is
+    /// crashed. An `Err` names what broke; the run reports it with the step it broke at.
+    fn cluster_invariant(nodes: &[Option<&Self>]) -> Result<(), String> {
+        let _ = nodes;
+        Ok(())
+    }
 }
 
 /// What a handler did, in order, for the simulator to carry out.
-// Read by the cluster, which lands next (issue 10).
-#[allow(dead_code)]
 #[derive(Debug)]
 pub(crate) enum Effect<N: Node> {
     Send {
