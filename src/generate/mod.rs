@@ -82,11 +82,24 @@ impl CaseGenerator {
     /// The plan of the case with seed `seed`: its length, swarm and choice generator come from
     /// the seed directly; proptest's runner is made only if a strategy needs it.
     pub(crate) fn new<Op: StateMachine>(seed: u64, steps: (usize, usize), swarm: bool) -> Self {
-        Self::for_rules(seed, steps, swarm, Op::rules().len())
+        Self::with_swarm(seed, steps, swarm, Op::rules().len(), Op::swarm_mask)
     }
 
     /// [`new`](Self::new) for a machine of `rules` rules.
+    #[cfg(test)]
     fn for_rules(seed: u64, steps: (usize, usize), swarm: bool, rules: usize) -> Self {
+        Self::with_swarm(seed, steps, swarm, rules, |_| None)
+    }
+
+    /// [`new`](Self::new) for a machine of `rules` rules whose own swarm draw is `own` (see
+    /// [`StateMachine::swarm_mask`]).
+    fn with_swarm(
+        seed: u64,
+        steps: (usize, usize),
+        swarm: bool,
+        rules: usize,
+        own: fn(&mut dyn FnMut() -> u64) -> Option<u64>,
+    ) -> Self {
         let mut state = crate::generate::rng::mix(seed ^ 0x5EED);
         let mut next = || {
             state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -99,7 +112,10 @@ impl CaseGenerator {
         // bug as a case without swarm: leaving rules out only pays when some rule hides the bug
         // (a reset, a weight that crowds a rare rule out), while a bug that needs every rule of
         // a small machine is out of reach of a subset (docs/swarm.md has the measurements).
-        if swarm && rules > 1 && next() & 1 == 1 {
+        let own = if swarm { own(&mut next) } else { None };
+        if let Some(own) = own {
+            mask = own;
+        } else if swarm && rules > 1 && next() & 1 == 1 {
             // Each rule is in with probability 1/2; a case with none would be a waste.
             let used = if rules >= 64 {
                 u64::MAX

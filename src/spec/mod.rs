@@ -320,6 +320,15 @@ pub trait StateMachine: Clone + Debug + Sized + 'static {
         None
     }
 
+    /// This machine's own swarm: the rules one case may use (rule `i` when bit `i % 64` is
+    /// set), drawn from `draw`'s random bits, or `None` for the engine's (every rule in half the
+    /// cases, each rule with probability 1/2 in the others). Only called with swarm testing on.
+    /// A simulated program's steps answer it to switch fault kinds on and off as kinds.
+    fn swarm_mask(draw: &mut dyn FnMut() -> u64) -> Option<u64> {
+        let _ = draw;
+        None
+    }
+
     /// The operation as a Rust expression, e.g. `KvOp::Put { key: 1, value: 7 }`.
     fn to_rust(&self) -> String;
 
