@@ -15,9 +15,9 @@ use super::model::{Sim, SimOut};
 use super::node::NodeId;
 use super::step::SimStep;
 use crate::generate::strategy::pick;
+use crate::generate::TreeBox;
 use crate::program::{Outputs, StepId};
 use crate::spec::{ArgTree, Consumed, Gen, Model, RuleInfo, Scope, StateMachine};
-use crate::generate::TreeBox;
 use serde_json::{json, Map, Value};
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -30,8 +30,8 @@ mod tests;
 /// requests and time common, deliveries moderate, faults rarer. A request rule weighs its inner
 /// rule's weight times [`REQUEST_WEIGHT`].
 pub const FAULT_RULES: [(&str, u32); 10] = [
-    ("Deliver", 6),
-    ("Advance", 8),
+    ("Deliver", 4),
+    ("Advance", 6),
     ("Partition", 1),
     ("Heal", 1),
     ("Drop", 1),
@@ -68,8 +68,13 @@ const MAX_SKEW: i16 = 500;
 fn rules_of<Op: StateMachine>() -> &'static [RuleInfo] {
     static TABLE: OnceLock<Mutex<HashMap<TypeId, &'static [RuleInfo]>>> = OnceLock::new();
     let table = TABLE.get_or_init(Default::default);
-    let mut table = table.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    *table.entry(TypeId::of::<Op>()).or_insert_with(|| {
+    let mut table = table
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(&rules) = table.get(&TypeId::of::<Op>()) {
+        return rules;
+    }
+    let built: &'static [RuleInfo] = {
         let mut rules: Vec<RuleInfo> = Op::rules()
             .iter()
             .map(|inner| RuleInfo {
@@ -79,14 +84,26 @@ fn rules_of<Op: StateMachine>() -> &'static [RuleInfo] {
                 var_fields: inner.var_fields,
             })
             .collect();
-        rules.extend(FAULT_RULES.iter().map(|&(name, weight)| RuleInfo {
-            name,
-            weight,
-            precondition: None,
-            var_fields: &[],
+        rules.extend(FAULT_RULES.iter().enumerate().map(|(i, &(name, weight))| {
+            // The engine calls `enabled` only for a rule that names a precondition.
+            let precondition = match i {
+                PARTITION => Some("at least two nodes"),
+                HEAL => Some("a partition is on"),
+                CRASH => Some("some node is up"),
+                RESTART => Some("some node is down"),
+                _ => None,
+            };
+            RuleInfo {
+                name,
+                weight,
+                precondition,
+                var_fields: &[],
+            }
         }));
         Box::leak(rules.into_boxed_slice())
-    })
+    };
+    table.insert(TypeId::of::<Op>(), built);
+    built
 }
 
 /// A generator over the service model, sharing `gen`'s random source and argument trees, so a
@@ -127,7 +144,11 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
         }
     }
 
-    fn enabled(rule: usize, model: &Self::Model, outputs: &[SimOut<<Op::Model as Model>::Output>]) -> bool {
+    fn enabled(
+        rule: usize,
+        model: &Self::Model,
+        outputs: &[SimOut<<Op::Model as Model>::Output>],
+    ) -> bool {
         let _ = outputs;
         let n = Op::rules().len();
         if rule < n {
