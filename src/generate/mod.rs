@@ -76,19 +76,30 @@ pub(crate) struct CaseGenerator {
     /// up: a plan sees every operation it draws, in order, so it keeps the book itself and no
     /// runner has to.
     consumed: Consumed,
+    /// The rules' weights in this case, for a machine with its own swarm
+    /// ([`StateMachine::own_swarm`]); empty (and never read) for any other.
+    pub(crate) case_weights: Vec<u32>,
 }
 
 impl CaseGenerator {
     /// The plan of the case with seed `seed`: its length, swarm and choice generator come from
     /// the seed directly; proptest's runner is made only if a strategy needs it.
     pub(crate) fn new<Op: StateMachine>(seed: u64, steps: (usize, usize), swarm: bool) -> Self {
-        Self::with_swarm(seed, steps, swarm, Op::rules().len(), Op::swarm_mask)
+        if !Op::own_swarm() {
+            return Self::with_swarm(seed, steps, swarm, Op::rules().len(), |_| None);
+        }
+        let mut weights = own_weights::<Op>();
+        let mut plan = Self::with_swarm(seed, steps, swarm, Op::rules().len(), |draw| {
+            Op::swarm_mask(draw, &mut weights)
+        });
+        plan.case_weights = weights;
+        plan
     }
 
     /// [`new`](Self::new) for a machine of `rules` rules.
     #[cfg(test)]
     fn for_rules(seed: u64, steps: (usize, usize), swarm: bool, rules: usize) -> Self {
-        Self::with_swarm(seed, steps, swarm, rules, |_| None)
+        Self::with_swarm(seed, steps, swarm, rules, |_: &mut dyn FnMut() -> u64| None)
     }
 
     /// [`new`](Self::new) for a machine of `rules` rules whose own swarm draw is `own` (see
@@ -98,7 +109,7 @@ impl CaseGenerator {
         steps: (usize, usize),
         swarm: bool,
         rules: usize,
-        own: fn(&mut dyn FnMut() -> u64) -> Option<u64>,
+        own: impl FnOnce(&mut dyn FnMut() -> u64) -> Option<u64>,
     ) -> Self {
         let mut state = crate::generate::rng::mix(seed ^ 0x5EED);
         let mut next = || {
@@ -138,6 +149,18 @@ impl CaseGenerator {
             weights: Vec::new(),
             choices,
             consumed: Consumed::default(),
+            case_weights: Vec::new(),
+        }
+    }
+
+    /// Rule `rule`'s weight in this case: its own unless the machine draws them per case. For
+    /// a derived machine `own_swarm` is a constant `false` and this is `info.weight`.
+    #[inline(always)]
+    fn weight<M: Model>(&self, rule: usize, info: &RuleInfo) -> u32 {
+        if M::Op::own_swarm() {
+            self.case_weights[rule]
+        } else {
+            info.weight
         }
     }
 
@@ -292,7 +315,7 @@ impl CaseGenerator {
                 && enabled::<M>(rule, info, model, outputs, &self.consumed)
             {
                 on |= 1 << rule;
-                total += u64::from(info.weight);
+                total += u64::from(self.weight::<M>(rule, info));
             }
         }
         if total == 0 {
@@ -303,7 +326,7 @@ impl CaseGenerator {
                     && enabled::<M>(rule, info, model, outputs, &self.consumed)
                 {
                     on |= 1 << rule;
-                    total += u64::from(info.weight);
+                    total += u64::from(self.weight::<M>(rule, info));
                 }
             }
         }
@@ -315,7 +338,7 @@ impl CaseGenerator {
             if (on >> rule) & 1 == 0 {
                 continue;
             }
-            let weight = u64::from(info.weight);
+            let weight = u64::from(self.weight::<M>(rule, info));
             if pick < weight {
                 return Ok(rule);
             }
@@ -342,8 +365,8 @@ impl CaseGenerator {
                 && allowed(rule)
                 && enabled::<M>(rule, info, model, outputs, &self.consumed)
             {
-                weights[rule] = info.weight;
-                total += u64::from(info.weight);
+                weights[rule] = self.weight::<M>(rule, info);
+                total += u64::from(weights[rule]);
             }
         }
         if total == 0 {
@@ -352,8 +375,8 @@ impl CaseGenerator {
                     && allowed(rule)
                     && enabled::<M>(rule, info, model, outputs, &self.consumed)
                 {
-                    weights[rule] = info.weight;
-                    total += u64::from(info.weight);
+                    weights[rule] = self.weight::<M>(rule, info);
+                    total += u64::from(weights[rule]);
                 }
             }
         }
@@ -374,6 +397,11 @@ impl CaseGenerator {
         self.weights = weights;
         chosen
     }
+}
+
+/// The rules' own weights, which a machine with its own swarm may change per case.
+fn own_weights<Op: StateMachine>() -> Vec<u32> {
+    Op::rules().iter().map(|info| info.weight).collect()
 }
 
 /// Whether `rule` may run now. A rule with no precondition and no `Var` field is always
@@ -543,6 +571,11 @@ pub fn program_from_unstructured<M: Model>(
         weights: Vec::new(),
         choices: None,
         consumed: Consumed::default(),
+        case_weights: if M::Op::own_swarm() {
+            own_weights::<M::Op>()
+        } else {
+            Vec::new()
+        },
     };
     let mut run = ModelRun::new(initial.clone());
     let mut ops = Vec::with_capacity(len);

@@ -327,8 +327,12 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
         }
     }
 
-    fn swarm_mask(draw: &mut dyn FnMut() -> u64) -> Option<u64> {
-        Some(fault_swarm(Op::rules().len(), draw))
+    fn swarm_mask(draw: &mut dyn FnMut() -> u64, weights: &mut [u32]) -> Option<u64> {
+        Some(fault_swarm(Op::rules().len(), draw, weights))
+    }
+
+    fn own_swarm() -> bool {
+        true
     }
 
     fn to_rust(&self) -> String {
@@ -454,13 +458,15 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
     }
 }
 
-/// The swarm of a simulated program: which rules one case may use. The request rules follow
-/// the engine's own swarm (all of them in half the cases, each with probability 1/2 in the
-/// others, at least one); `Advance` is always in, since without time nothing times out;
-/// `Deliver` is in three cases in four. The faults are all out in a quarter of the cases (a
-/// bug that needs no fault is then not diluted by them), all in in another quarter, and each
-/// kind in with probability 1/2 in the rest: some cases only crash, some only partition.
-fn fault_swarm(requests: usize, draw: &mut dyn FnMut() -> u64) -> u64 {
+/// The swarm of a simulated program: which rules one case may use, and how often. The request
+/// rules follow the engine's own swarm (all of them in half the cases, each with probability
+/// 1/2 in the others, at least one); `Advance` is always in, since without time nothing times
+/// out; `Deliver` is in three cases in four, at half, its own or twice its weight. The faults
+/// are all out in a quarter of the cases (a bug that needs no fault is then not diluted by
+/// them), all in in another quarter, and each kind in with probability 1/2 in the rest: some
+/// cases only crash, some only partition. Each fault kind that is in comes at its own weight
+/// times 1, 2 or 4, so some cases see a storm of one kind.
+fn fault_swarm(requests: usize, draw: &mut dyn FnMut() -> u64, weights: &mut [u32]) -> u64 {
     let request_bits = if requests >= 64 {
         u64::MAX
     } else {
@@ -481,20 +487,28 @@ fn fault_swarm(requests: usize, draw: &mut dyn FnMut() -> u64) -> u64 {
     let coin = draw();
     if coin & 3 != 0 {
         mask |= at(DELIVER);
+        let deliver = &mut weights[requests + DELIVER];
+        *deliver = match (coin >> 2) % 3 {
+            0 => (*deliver / 2).max(1),
+            1 => *deliver,
+            _ => deliver.saturating_mul(2),
+        };
     }
     let faults = [
         PARTITION, HEAL, DROP, DUPLICATE, DELAY, CRASH, RESTART, CLOCK_SKEW,
     ];
-    match (coin >> 2) & 3 {
-        0 => {}
-        1 => faults.iter().for_each(|&f| mask |= at(f)),
-        _ => {
-            let bits = coin >> 4;
-            for (i, &f) in faults.iter().enumerate() {
-                if (bits >> i) & 1 == 1 {
-                    mask |= at(f);
-                }
-            }
+    let kinds = draw();
+    let rates = draw();
+    for (i, &fault) in faults.iter().enumerate() {
+        let on = match kinds & 3 {
+            0 => false,
+            1 => true,
+            _ => (kinds >> (2 + i)) & 1 == 1,
+        };
+        if on {
+            mask |= at(fault);
+            let weight = &mut weights[requests + fault];
+            *weight = weight.saturating_mul(1 << ((rates >> (2 * i)) % 3));
         }
     }
     mask

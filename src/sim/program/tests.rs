@@ -7,7 +7,7 @@ use crate::generate::{check_program, generate_program, CaseGenerator};
 use crate::program::Program;
 use crate::sim::{Sim, SimOut, SimStep};
 use crate::{Config, Model, Runner, StateMachine, System};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 struct Store {
@@ -182,6 +182,7 @@ fn swarm_switches_fault_kinds_on_and_off_by_kind() {
     ];
     let (mut none, mut all, mut only_crashes, mut some_requests_out) = (0, 0, 0, 0);
     let cases = 2000;
+    let (mut fault_rates, mut deliver_weights) = (BTreeSet::new(), BTreeSet::new());
     for seed in 0..cases {
         let plan = CaseGenerator::new::<Step>(seed, (1, 60), true);
         let on: Vec<usize> = FAULTS
@@ -196,6 +197,15 @@ fn swarm_switches_fault_kinds_on_and_off_by_kind() {
             fault_in(&plan, super::ADVANCE),
             "seed {seed}: time always moves"
         );
+        let n = StoreOp::rules().len();
+        for &f in &on {
+            fault_rates.insert(plan.case_weights[n + f] / FAULT_RULES[f].1);
+        }
+        if fault_in(&plan, super::DELIVER) {
+            deliver_weights.insert(plan.case_weights[n + super::DELIVER]);
+        }
+        // The request rules keep their weights: only the network and the faults vary.
+        assert_eq!(plan.case_weights[..n], [8, 4, 4]);
         let requests = (0..StoreOp::rules().len()).filter(|&r| plan.in_swarm(r));
         let requests = requests.count();
         assert!(requests >= 1, "seed {seed}: a case with no request rule");
@@ -222,6 +232,9 @@ fn swarm_switches_fault_kinds_on_and_off_by_kind() {
         some_requests_out > cases as usize / 5,
         "{some_requests_out}"
     );
+    // How often a kind comes varies per case too.
+    assert_eq!(fault_rates.into_iter().collect::<Vec<_>>(), [1, 2, 4]);
+    assert_eq!(deliver_weights.into_iter().collect::<Vec<_>>(), [2, 4, 8]);
     // And generation follows the swarm: a case without faults makes none.
     let quiet = (0..cases)
         .find(|&seed| {
