@@ -20,6 +20,7 @@ use crate::program::{Outputs, StepId};
 use crate::spec::{ArgTree, Consumed, Gen, Model, RuleInfo, Scope, StateMachine};
 use serde_json::{json, Map, Value};
 use std::any::TypeId;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -66,6 +67,24 @@ const MAX_SKEW: i16 = 500;
 /// The rules of `SimStep<Op>`, built once per `Op` and leaked: a generic impl cannot own a
 /// `static` of its own, so one table keyed by type serves every instantiation.
 fn rules_of<Op: StateMachine>() -> &'static [RuleInfo] {
+    // The engine asks for the rules several times a step: the last answer is kept per thread,
+    // so the lock below is taken once per machine and thread, not once per call.
+    thread_local! {
+        static LAST: Cell<Option<(TypeId, &'static [RuleInfo])>> = const { Cell::new(None) };
+    }
+    let id = TypeId::of::<Op>();
+    if let Some((last, rules)) = LAST.with(Cell::get) {
+        if last == id {
+            return rules;
+        }
+    }
+    let rules = build_rules_of::<Op>();
+    LAST.with(|last| last.set(Some((id, rules))));
+    rules
+}
+
+/// [`rules_of`] from the table shared by every thread, built there on first use.
+fn build_rules_of<Op: StateMachine>() -> &'static [RuleInfo] {
     static TABLE: OnceLock<Mutex<HashMap<TypeId, &'static [RuleInfo]>>> = OnceLock::new();
     let table = TABLE.get_or_init(Default::default);
     let mut table = table

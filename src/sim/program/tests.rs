@@ -425,3 +425,54 @@ fn a_shrunk_simulated_program_is_saved_and_replayed_from_the_regression_file() {
     assert_eq!(second.minimal, minimal_program());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A service whose node 2, once its clock runs at least 100 ms off, loses its lease after 50 ms
+/// of time and answers reads wrongly: the failure needs a skew and an advance of at least those
+/// sizes, then a read sent to node 2.
+#[derive(Default)]
+struct SkewedLease {
+    model: Store,
+    skew: i16,
+    elapsed: u32,
+}
+
+impl System<Sim<Store>> for SkewedLease {
+    fn apply(&mut self, step: &Step) -> SimOut<Option<u32>> {
+        match *step {
+            Step::ClockSkew { node: 2, ms } => self.skew = ms,
+            Step::Advance { ms } if self.skew.unsigned_abs() >= 100 => {
+                self.elapsed += u32::from(ms);
+            }
+            Step::Request {
+                node: 2,
+                op: StoreOp::Get { .. },
+                ..
+            } if self.elapsed >= 50 => return SimOut::Answer(Some(u32::MAX)),
+            Step::Request { ref op, .. } => return SimOut::Answer(self.model.step(op)),
+            _ => {}
+        }
+        SimOut::Done
+    }
+}
+
+#[test]
+fn the_shrinker_lowers_fault_arguments_to_the_smallest_that_still_fail() {
+    for seed in 1..=5 {
+        let config = shrink_config(seed).cases(2000);
+        let result = Runner::with_initial(config, sim()).run(SkewedLease::default);
+        assert!(
+            result.failed(),
+            "seed {seed}: the stale lease read was not found"
+        );
+        let text = result.report.text();
+        let [Step::ClockSkew { node: 2, ms }, Step::Advance { ms: 50 }, Step::Request {
+            client: 0,
+            node: 2,
+            op: StoreOp::Get { key: 0 },
+        }] = result.minimal[..]
+        else {
+            panic!("seed {seed}: not the minimal program:\n{text}");
+        };
+        assert_eq!(ms.unsigned_abs(), 100, "seed {seed}:\n{text}");
+    }
+}
