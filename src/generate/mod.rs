@@ -64,7 +64,8 @@ pub(crate) struct CaseGenerator {
     pub(crate) runner: CaseRunner,
     pub(crate) len: usize,
     /// Rules this case may use (swarm testing): rule `i` when bit `i % 64` is set; every bit
-    /// without swarm, and in half the cases with it. A mask rather than a `Vec<bool>`: a case then allocates nothing to plan.
+    /// without swarm, and in half the cases with it (unless the machine draws its own swarm,
+    /// [`StateMachine::own_swarm`]). A mask rather than a `Vec<bool>`: a case then allocates nothing to plan.
     swarm: u64,
     /// Scratch space for the weights of the enabled rules of a machine with more than 64 rules
     /// (fewer fit a mask, see [`draw_rule_small`](Self::draw_rule_small)); reused every step.

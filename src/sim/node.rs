@@ -60,24 +60,11 @@ pub trait Node: Sized + 'static {
 #[allow(dead_code)]
 #[derive(Debug)]
 pub(crate) enum Effect<N: Node> {
-    Send {
-        to: NodeId,
-        message: N::Message,
-    },
-    Reply {
-        request: RequestId,
-        response: N::Response,
-    },
-    Reject {
-        request: RequestId,
-    },
-    SetTimer {
-        timer: TimerId,
-        after_ms: u64,
-    },
-    CancelTimer {
-        timer: TimerId,
-    },
+    Send { to: NodeId, message: N::Message },
+    Reply { request: RequestId, response: N::Response },
+    Reject { request: RequestId },
+    SetTimer { timer: TimerId, after_ms: u64 },
+    CancelTimer { timer: TimerId },
 }
 
 /// A handler's view of the simulation: its node, its clock, its randomness, and the effects it
