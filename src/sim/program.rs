@@ -12,20 +12,21 @@
 //! its other rules.
 
 use super::model::{Sim, SimOut};
-use super::node::NodeId;
 use super::step::SimStep;
 use crate::generate::strategy::pick;
 use crate::generate::TreeBox;
 use crate::program::{Outputs, StepId};
 use crate::spec::{ArgTree, Consumed, Gen, Model, RuleInfo, Scope, StateMachine};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::any::TypeId;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
+mod swarm;
 #[cfg(test)]
 mod tests;
+mod text;
 
 /// The rules after the service's request rules, in order, with their default weights:
 /// requests and time common, deliveries moderate, faults rarer. A request rule weighs its inner
@@ -347,7 +348,7 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
     }
 
     fn swarm_mask(draw: &mut dyn FnMut() -> u64, weights: &mut [u32]) -> Option<u64> {
-        Some(fault_swarm(Op::rules().len(), draw, weights))
+        Some(swarm::fault_swarm(Op::rules().len(), draw, weights))
     }
 
     fn own_swarm() -> bool {
@@ -355,180 +356,14 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
     }
 
     fn to_rust(&self) -> String {
-        match self {
-            SimStep::Request { client, node, op } => format!(
-                "SimStep::Request {{ client: {client}, node: {node}, op: {} }}",
-                op.to_rust()
-            ),
-            SimStep::Deliver { pick } => format!("SimStep::Deliver {{ pick: {pick} }}"),
-            SimStep::Advance { ms } => format!("SimStep::Advance {{ ms: {ms} }}"),
-            SimStep::Partition { side, one_way } => {
-                format!("SimStep::Partition {{ side: {side}, one_way: {one_way} }}")
-            }
-            SimStep::Heal => "SimStep::Heal".to_string(),
-            SimStep::Drop { pick } => format!("SimStep::Drop {{ pick: {pick} }}"),
-            SimStep::Duplicate { pick } => format!("SimStep::Duplicate {{ pick: {pick} }}"),
-            SimStep::Delay { pick, ms } => format!("SimStep::Delay {{ pick: {pick}, ms: {ms} }}"),
-            SimStep::Crash { node } => format!("SimStep::Crash {{ node: {node} }}"),
-            SimStep::Restart { node } => format!("SimStep::Restart {{ node: {node} }}"),
-            SimStep::ClockSkew { node, ms } => {
-                format!("SimStep::ClockSkew {{ node: {node}, ms: {ms} }}")
-            }
-        }
+        text::to_rust(self)
     }
 
     fn to_json(&self) -> Value {
-        // serde's externally tagged form, with the service operation's own JSON inside.
-        let (name, payload) = match self {
-            SimStep::Request { client, node, op } => (
-                "Request",
-                json!({ "client": client, "node": node, "op": op.to_json() }),
-            ),
-            SimStep::Deliver { pick } => ("Deliver", json!({ "pick": pick })),
-            SimStep::Advance { ms } => ("Advance", json!({ "ms": ms })),
-            SimStep::Partition { side, one_way } => {
-                ("Partition", json!({ "side": side, "one_way": one_way }))
-            }
-            SimStep::Heal => return Value::String("Heal".to_string()),
-            SimStep::Drop { pick } => ("Drop", json!({ "pick": pick })),
-            SimStep::Duplicate { pick } => ("Duplicate", json!({ "pick": pick })),
-            SimStep::Delay { pick, ms } => ("Delay", json!({ "pick": pick, "ms": ms })),
-            SimStep::Crash { node } => ("Crash", json!({ "node": node })),
-            SimStep::Restart { node } => ("Restart", json!({ "node": node })),
-            SimStep::ClockSkew { node, ms } => ("ClockSkew", json!({ "node": node, "ms": ms })),
-        };
-        let mut tagged = Map::new();
-        tagged.insert(name.to_string(), payload);
-        Value::Object(tagged)
+        text::to_json(self)
     }
 
     fn from_json(value: &Value) -> Result<Self, String> {
-        let (name, payload) = crate::__private::split_tagged(value)?;
-        let fields = match (name, payload) {
-            ("Heal", None | Some(Value::Null)) => return Ok(SimStep::Heal),
-            ("Heal", Some(Value::Object(f))) if f.is_empty() => return Ok(SimStep::Heal),
-            (_, Some(Value::Object(fields))) => fields,
-            (_, other) => {
-                return Err(format!(
-                    "`{name}` takes an object of fields, found {}",
-                    other.map_or("nothing".to_string(), Value::to_string)
-                ))
-            }
-        };
-        let field = |key: &str| {
-            fields
-                .get(key)
-                .ok_or_else(|| format!("`{name}` is missing field `{key}`"))
-        };
-        fn num<T: serde::de::DeserializeOwned>(
-            name: &str,
-            key: &str,
-            value: Result<&Value, String>,
-        ) -> Result<T, String> {
-            serde_json::from_value(value?.clone()).map_err(|e| format!("`{name}.{key}`: {e}"))
-        }
-        Ok(match name {
-            "Request" => SimStep::Request {
-                client: num(name, "client", field("client"))?,
-                node: num(name, "node", field("node"))?,
-                op: Op::from_json(field("op")?).map_err(|e| format!("`Request.op`: {e}"))?,
-            },
-            "Deliver" => SimStep::Deliver {
-                pick: num(name, "pick", field("pick"))?,
-            },
-            "Advance" => SimStep::Advance {
-                ms: num(name, "ms", field("ms"))?,
-            },
-            "Partition" => SimStep::Partition {
-                side: num(name, "side", field("side"))?,
-                one_way: num(name, "one_way", field("one_way"))?,
-            },
-            "Drop" => SimStep::Drop {
-                pick: num(name, "pick", field("pick"))?,
-            },
-            "Duplicate" => SimStep::Duplicate {
-                pick: num(name, "pick", field("pick"))?,
-            },
-            "Delay" => SimStep::Delay {
-                pick: num(name, "pick", field("pick"))?,
-                ms: num(name, "ms", field("ms"))?,
-            },
-            "Crash" => SimStep::Crash {
-                node: num::<NodeId>(name, "node", field("node"))?,
-            },
-            "Restart" => SimStep::Restart {
-                node: num::<NodeId>(name, "node", field("node"))?,
-            },
-            "ClockSkew" => SimStep::ClockSkew {
-                node: num::<NodeId>(name, "node", field("node"))?,
-                ms: num(name, "ms", field("ms"))?,
-            },
-            other => {
-                return Err(format!(
-                    "unknown step `{other}` for `SimStep`; expected one of `Request`, {}",
-                    FAULT_RULES
-                        .iter()
-                        .map(|(n, _)| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            }
-        })
+        text::from_json(value)
     }
-}
-
-/// The swarm of a simulated program: which rules one case may use, and how often. The request
-/// rules follow the engine's own swarm (all of them in half the cases, each with probability
-/// 1/2 in the others, at least one); `Advance` is always in, since without time nothing times
-/// out; `Deliver` is in three cases in four, at half, its own or twice its weight. The faults
-/// are all out in a quarter of the cases (a bug that needs no fault is then not diluted by
-/// them), all in in another quarter, and each kind in with probability 1/2 in the rest: some
-/// cases only crash, some only partition. Each fault kind that is in comes at its own weight
-/// times 1, 2 or 4, so some cases see a storm of one kind.
-fn fault_swarm(requests: usize, draw: &mut dyn FnMut() -> u64, weights: &mut [u32]) -> u64 {
-    let request_bits = if requests >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << requests) - 1
-    };
-    let mut mask = request_bits;
-    if requests > 1 && draw() & 1 == 1 {
-        loop {
-            let bits = draw() & request_bits;
-            if bits != 0 {
-                mask = bits;
-                break;
-            }
-        }
-    }
-    let at = |offset: usize| 1u64 << ((requests + offset) % 64);
-    mask |= at(ADVANCE);
-    let coin = draw();
-    if coin & 3 != 0 {
-        mask |= at(DELIVER);
-        let deliver = &mut weights[requests + DELIVER];
-        *deliver = match (coin >> 2) % 3 {
-            0 => (*deliver / 2).max(1),
-            1 => *deliver,
-            _ => deliver.saturating_mul(2),
-        };
-    }
-    let faults = [
-        PARTITION, HEAL, DROP, DUPLICATE, DELAY, CRASH, RESTART, CLOCK_SKEW,
-    ];
-    let kinds = draw();
-    let rates = draw();
-    for (i, &fault) in faults.iter().enumerate() {
-        let on = match kinds & 3 {
-            0 => false,
-            1 => true,
-            _ => (kinds >> (2 + i)) & 1 == 1,
-        };
-        if on {
-            mask |= at(fault);
-            let weight = &mut weights[requests + fault];
-            *weight = weight.saturating_mul(1 << ((rates >> (2 * i)) % 3));
-        }
-    }
-    mask
 }
