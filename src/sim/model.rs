@@ -21,6 +21,22 @@ pub const MAX_NODES: u8 = 16;
 /// judged against); every other step only updates the cluster's shape as far as a model can
 /// know it. How many messages are in flight is not knowable here, which is why the steps that
 /// name one pick it modulo their count when they run.
+///
+/// ```
+/// use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
+/// use stateprop::sim::{Sim, SimOut, SimStep};
+/// use stateprop::{Model, StateMachine};
+///
+/// let mut model = Sim::new(CasRegister::default(), 3, 2);
+/// let write = SimStep::Request { client: 0, node: 1, op: RegisterOp::Write { value: 1 } };
+/// assert_eq!(model.step(&write), SimOut::Answer(RegisterOut::Written));
+/// assert_eq!(model.step(&SimStep::Crash { node: 1 }), SimOut::Done);
+/// assert!(model.is_crashed(1));
+/// assert_eq!(
+///     write.to_rust(),
+///     "SimStep::Request { client: 0, node: 1, op: RegisterOp::Write { value: 1 } }"
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Sim<M> {
     /// The service's model.
