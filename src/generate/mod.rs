@@ -64,7 +64,8 @@ pub(crate) struct CaseGenerator {
     pub(crate) runner: CaseRunner,
     pub(crate) len: usize,
     /// Rules this case may use (swarm testing): rule `i` when bit `i % 64` is set; every bit
-    /// without swarm, and in half the cases with it. A mask rather than a `Vec<bool>`: a case then allocates nothing to plan.
+    /// without swarm, and in half the cases with it (unless the machine draws its own swarm,
+    /// [`StateMachine::own_swarm`]). A mask rather than a `Vec<bool>`: a case then allocates nothing to plan.
     swarm: u64,
     /// Scratch space for the weights of the enabled rules of a machine with more than 64 rules
     /// (fewer fit a mask, see [`draw_rule_small`](Self::draw_rule_small)); reused every step.
@@ -76,17 +77,41 @@ pub(crate) struct CaseGenerator {
     /// up: a plan sees every operation it draws, in order, so it keeps the book itself and no
     /// runner has to.
     consumed: Consumed,
+    /// The rules' weights in this case, for a machine with its own swarm
+    /// ([`StateMachine::own_swarm`]); empty (and never read) for any other.
+    pub(crate) case_weights: Vec<u32>,
 }
 
 impl CaseGenerator {
     /// The plan of the case with seed `seed`: its length, swarm and choice generator come from
     /// the seed directly; proptest's runner is made only if a strategy needs it.
     pub(crate) fn new<Op: StateMachine>(seed: u64, steps: (usize, usize), swarm: bool) -> Self {
-        Self::for_rules(seed, steps, swarm, Op::rules().len())
+        if !Op::own_swarm() {
+            return Self::with_swarm(seed, steps, swarm, Op::rules().len(), |_| None);
+        }
+        let mut weights = own_weights::<Op>();
+        let mut plan = Self::with_swarm(seed, steps, swarm, Op::rules().len(), |draw| {
+            Op::swarm_mask(draw, &mut weights)
+        });
+        plan.case_weights = weights;
+        plan
     }
 
     /// [`new`](Self::new) for a machine of `rules` rules.
+    #[cfg(test)]
     fn for_rules(seed: u64, steps: (usize, usize), swarm: bool, rules: usize) -> Self {
+        Self::with_swarm(seed, steps, swarm, rules, |_: &mut dyn FnMut() -> u64| None)
+    }
+
+    /// [`new`](Self::new) for a machine of `rules` rules whose own swarm draw is `own` (see
+    /// [`StateMachine::swarm_mask`]).
+    fn with_swarm(
+        seed: u64,
+        steps: (usize, usize),
+        swarm: bool,
+        rules: usize,
+        own: impl FnOnce(&mut dyn FnMut() -> u64) -> Option<u64>,
+    ) -> Self {
         let mut state = crate::generate::rng::mix(seed ^ 0x5EED);
         let mut next = || {
             state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -99,7 +124,10 @@ impl CaseGenerator {
         // bug as a case without swarm: leaving rules out only pays when some rule hides the bug
         // (a reset, a weight that crowds a rare rule out), while a bug that needs every rule of
         // a small machine is out of reach of a subset (docs/swarm.md has the measurements).
-        if swarm && rules > 1 && next() & 1 == 1 {
+        let own = if swarm { own(&mut next) } else { None };
+        if let Some(own) = own {
+            mask = own;
+        } else if swarm && rules > 1 && next() & 1 == 1 {
             // Each rule is in with probability 1/2; a case with none would be a waste.
             let used = if rules >= 64 {
                 u64::MAX
@@ -122,6 +150,18 @@ impl CaseGenerator {
             weights: Vec::new(),
             choices,
             consumed: Consumed::default(),
+            case_weights: Vec::new(),
+        }
+    }
+
+    /// Rule `rule`'s weight in this case: its own unless the machine draws them per case. For
+    /// a derived machine `own_swarm` is a constant `false` and this is `info.weight`.
+    #[inline(always)]
+    fn weight<M: Model>(&self, rule: usize, info: &RuleInfo) -> u32 {
+        if M::Op::own_swarm() {
+            self.case_weights[rule]
+        } else {
+            info.weight
         }
     }
 
@@ -276,7 +316,7 @@ impl CaseGenerator {
                 && enabled::<M>(rule, info, model, outputs, &self.consumed)
             {
                 on |= 1 << rule;
-                total += u64::from(info.weight);
+                total += u64::from(self.weight::<M>(rule, info));
             }
         }
         if total == 0 {
@@ -287,7 +327,7 @@ impl CaseGenerator {
                     && enabled::<M>(rule, info, model, outputs, &self.consumed)
                 {
                     on |= 1 << rule;
-                    total += u64::from(info.weight);
+                    total += u64::from(self.weight::<M>(rule, info));
                 }
             }
         }
@@ -299,7 +339,7 @@ impl CaseGenerator {
             if (on >> rule) & 1 == 0 {
                 continue;
             }
-            let weight = u64::from(info.weight);
+            let weight = u64::from(self.weight::<M>(rule, info));
             if pick < weight {
                 return Ok(rule);
             }
@@ -326,8 +366,8 @@ impl CaseGenerator {
                 && allowed(rule)
                 && enabled::<M>(rule, info, model, outputs, &self.consumed)
             {
-                weights[rule] = info.weight;
-                total += u64::from(info.weight);
+                weights[rule] = self.weight::<M>(rule, info);
+                total += u64::from(weights[rule]);
             }
         }
         if total == 0 {
@@ -336,8 +376,8 @@ impl CaseGenerator {
                     && allowed(rule)
                     && enabled::<M>(rule, info, model, outputs, &self.consumed)
                 {
-                    weights[rule] = info.weight;
-                    total += u64::from(info.weight);
+                    weights[rule] = self.weight::<M>(rule, info);
+                    total += u64::from(weights[rule]);
                 }
             }
         }
@@ -358,6 +398,11 @@ impl CaseGenerator {
         self.weights = weights;
         chosen
     }
+}
+
+/// The rules' own weights, which a machine with its own swarm may change per case.
+fn own_weights<Op: StateMachine>() -> Vec<u32> {
+    Op::rules().iter().map(|info| info.weight).collect()
 }
 
 /// Whether `rule` may run now. A rule with no precondition and no `Var` field is always
@@ -527,6 +572,11 @@ pub fn program_from_unstructured<M: Model>(
         weights: Vec::new(),
         choices: None,
         consumed: Consumed::default(),
+        case_weights: if M::Op::own_swarm() {
+            own_weights::<M::Op>()
+        } else {
+            Vec::new()
+        },
     };
     let mut run = ModelRun::new(initial.clone());
     let mut ops = Vec::with_capacity(len);

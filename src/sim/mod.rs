@@ -6,15 +6,19 @@ mod clients;
 mod clock;
 mod cluster;
 mod determinism;
+mod model;
 mod network;
 mod node;
+mod program;
 mod settings;
 mod step;
 #[cfg(test)]
 mod tests;
 mod trace;
 
+pub use model::{Sim, SimOut, MAX_NODES};
 pub use node::{Context, Node, NodeId, RequestId, TimerId};
+pub use program::{FAULT_RULES, REQUEST_WEIGHT};
 pub use step::SimStep;
 
 /// The simulator's engine, for the benchmark program only: not public API (an executor wraps it).

@@ -320,6 +320,24 @@ pub trait StateMachine: Clone + Debug + Sized + 'static {
         None
     }
 
+    /// This machine's own swarm, drawn once per case from `draw`'s random bits: the rules the
+    /// case may use (rule `i` when bit `i % 64` is set), and how often, by changing `weights`
+    /// (the rules' [`weight`](RuleInfo::weight)s on entry, indexed by rule). `None` keeps the
+    /// engine's swarm (every rule in half the cases, each rule with probability 1/2 in the
+    /// others). Called only when [`own_swarm`](StateMachine::own_swarm) holds and swarm testing
+    /// is on. A simulated program's steps use it to switch fault kinds on and off, and set
+    /// their rates, by kind.
+    fn swarm_mask(draw: &mut dyn FnMut() -> u64, weights: &mut [u32]) -> Option<u64> {
+        let _ = (draw, weights);
+        None
+    }
+
+    /// Whether [`swarm_mask`](StateMachine::swarm_mask) is this machine's own. Derived machines
+    /// answer `false`, and generation then reads the rules' weights as it always did.
+    fn own_swarm() -> bool {
+        false
+    }
+
     /// The operation as a Rust expression, e.g. `KvOp::Put { key: 1, value: 7 }`.
     fn to_rust(&self) -> String;
 
