@@ -28,6 +28,7 @@ pub(crate) mod parallel;
 #[cfg(feature = "shuttle")]
 pub(crate) mod scheduled;
 pub(crate) mod sequential;
+pub(crate) mod simulated;
 #[cfg(feature = "tokio")]
 pub(crate) mod tasks;
 pub(crate) mod threads;
