@@ -54,7 +54,8 @@ where
 
 /// The key step `step` draws its randomness under: the seed, the step's Rust text, and
 /// `repeat`, how many identical steps came before it (two identical `Advance`s still draw
-/// apart). The top bit is cleared so no key is the cluster's boot key (`u64::MAX`).
+/// apart). Keys are 31 bits, as the cluster's history names a request's step by its key and a
+/// [`StepId`] holds a `u32`.
 pub(crate) fn step_key(seed: u64, text: &str, repeat: u32) -> u64 {
     let mut h = mix(seed ^ 0x5349_4d53_5445_5053);
     for chunk in text.as_bytes().chunks(8) {
@@ -62,24 +63,33 @@ pub(crate) fn step_key(seed: u64, text: &str, repeat: u32) -> u64 {
         word[..chunk.len()].copy_from_slice(chunk);
         h = mix(h ^ u64::from_le_bytes(word));
     }
-    mix(h ^ u64::from(repeat)) >> 1
+    mix(h ^ u64::from(repeat)) >> 33
 }
 
 /// The key of the liveness tail, which comes after every step.
 fn tail_key(seed: u64) -> u64 {
-    mix(seed ^ 0x5441_494c) >> 1
+    mix(seed ^ 0x5441_494c) >> 33
 }
 
 /// The keys of a program's steps, in order.
 pub(crate) fn step_keys<Op: StateMachine>(seed: u64, steps: &[Op]) -> Vec<u64> {
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    let mut taken = std::collections::BTreeSet::new();
     steps
         .iter()
         .map(|step| {
             let text = step.to_rust();
             let repeat = seen.entry(text.clone()).or_default();
-            let key = step_key(seed, &text, *repeat);
+            let mut key = step_key(seed, &text, *repeat);
             *repeat += 1;
+            // Two steps must not share a key (the history maps keys back to steps): on the
+            // rare collision (about one program in ten million), draw again. Only then does
+            // a key depend on the steps before it.
+            let mut again = 0;
+            while !taken.insert(key) {
+                again += 1;
+                key = step_key(seed ^ again, &text, *repeat);
+            }
             key
         })
         .collect()
