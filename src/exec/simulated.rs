@@ -265,21 +265,131 @@ fn renumber(lines: &[String], keys: &[u64], tail: u64) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::step_keys;
-    use crate::models::RegisterOp;
-    use crate::sim::SimStep;
+    use super::{step_keys, Simulated};
+    use crate::exec::watchdog::Heartbeat;
+    use crate::exec::{Executor, Recording};
+    use crate::failure::FailureKind;
+    use crate::models::{CasRegister, RegisterOp, RegisterOut};
+    use crate::program::{Program, StepId};
+    use crate::sim::__engine::{Cluster, Settings};
+    use crate::sim::{Context, Node, NodeId, RequestId, Sim, SimOut, SimStep, TimerId};
+
+    /// Writes are sent on to every peer, which keeps the last value it heard. A write of 4
+    /// panics; a node that hears 3 breaks the cluster invariant.
+    struct Echo {
+        heard: Option<i64>,
+    }
+
+    impl Node for Echo {
+        type Message = i64;
+        type Request = RegisterOp;
+        type Response = RegisterOut;
+        type Durable = ();
+
+        fn start(_: &mut Context<'_, Self>, _: ()) -> Self {
+            Echo { heard: None }
+        }
+
+        fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, op: RegisterOp) {
+            match op {
+                RegisterOp::Read => ctx.reply(request, RegisterOut::Value(self.heard)),
+                RegisterOp::Write { value } => {
+                    assert!(value != 4, "four");
+                    for peer in ctx.peers() {
+                        ctx.send(peer, value);
+                    }
+                    ctx.reply(request, RegisterOut::Written);
+                }
+                RegisterOp::Cas { .. } => ctx.reject(request),
+            }
+        }
+
+        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, value: i64) {
+            self.heard = Some(value);
+        }
+
+        fn on_timer(&mut self, _: &mut Context<'_, Self>, _: TimerId) {}
+
+        fn durable(&self) {}
+
+        fn cluster_invariant(nodes: &[Option<&Self>]) -> Result<(), String> {
+            match nodes
+                .iter()
+                .position(|n| n.is_some_and(|n| n.heard == Some(3)))
+            {
+                Some(i) => Err(format!("n{i} heard 3")),
+                None => Ok(()),
+            }
+        }
+    }
+
+    fn write(node: NodeId, value: i64) -> SimStep<RegisterOp> {
+        SimStep::Request {
+            client: 0,
+            node,
+            op: RegisterOp::Write { value },
+        }
+    }
+
+    fn run(
+        steps: Vec<SimStep<RegisterOp>>,
+        trace: bool,
+    ) -> crate::exec::Execution<Sim<CasRegister>> {
+        let executor: Simulated<CasRegister, Echo> = Simulated::new(
+            Sim::new(CasRegister::default(), 3, 1),
+            9,
+            Settings::default(),
+        );
+        let recording = Recording {
+            history: true,
+            trace,
+            linearized: true,
+        };
+        executor.execute(
+            &Program::sequential(steps),
+            recording,
+            &Heartbeat::default(),
+        )
+    }
+
+    /// The trace lines that say when each message sent arrives.
+    fn arrivals(lines: &[String]) -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.contains("arrives at"))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn deleting_an_unrelated_earlier_step_keeps_the_later_delays() {
+        let full = vec![
+            SimStep::ClockSkew { node: 2, ms: 5 },
+            write(0, 1),
+            SimStep::Advance { ms: 50 },
+        ];
+        let before = arrivals(&run(full.clone(), true).trace);
+        let after = arrivals(&run(full[1..].to_vec(), true).trace);
+        assert_eq!(before.len(), 2, "{before:?}");
+        assert_eq!(before, after);
+        // Keyed by position instead, the write's draws move with it: the test above would
+        // see that.
+        let positional = |steps: &[SimStep<RegisterOp>]| {
+            let mut cluster = Cluster::<Echo>::new(3, 9, Settings::default());
+            for (i, step) in steps.iter().enumerate() {
+                cluster.apply(i as u64, step).expect("no invariant breaks");
+            }
+            arrivals(cluster.trace())
+        };
+        assert_ne!(positional(&full), positional(&full[1..]));
+    }
 
     #[test]
     fn a_step_keeps_its_key_when_an_earlier_step_goes() {
-        let write = SimStep::Request {
-            client: 0,
-            node: 0,
-            op: RegisterOp::Write { value: 1 },
-        };
         let full = [
             SimStep::Heal,
             SimStep::Advance { ms: 5 },
-            write.clone(),
+            write(0, 1),
             SimStep::Advance { ms: 5 },
         ];
         let keys = step_keys(7, &full);
@@ -288,10 +398,71 @@ mod tests {
         // Identical steps draw apart, and another seed draws elsewhere.
         assert_ne!(keys[1], keys[3]);
         assert_ne!(step_keys(8, &full), keys);
-        // Deleting an identical earlier step renumbers the later copy: that is the one case
-        // where the key moves, as the copies cannot be told apart.
-        let without_first_advance =
-            step_keys(7, &[SimStep::Heal, write, SimStep::Advance { ms: 5 }]);
-        assert_eq!(without_first_advance[2], keys[1]);
+        // Deleting an identical earlier step renumbers the later copy: the one case where a
+        // key moves, as the copies cannot be told apart.
+        let without_first = step_keys(7, &[SimStep::Heal, write(0, 1), SimStep::Advance { ms: 5 }]);
+        assert_eq!(without_first[2], keys[1]);
+    }
+
+    #[test]
+    fn a_broken_cluster_invariant_fails_the_step_it_broke_at() {
+        let run = run(
+            vec![write(0, 1), write(0, 3), SimStep::Advance { ms: 50 }],
+            false,
+        );
+        let failure = run.failure.expect("the invariant breaks");
+        assert_eq!(failure.step, Some(StepId::prefix(2)));
+        assert!(
+            matches!(&failure.kind, FailureKind::Invariant { message } if message.contains("heard 3")),
+            "{failure:?}"
+        );
+    }
+
+    #[test]
+    fn a_panicking_handler_fails_its_step() {
+        let run = run(vec![write(0, 1), write(1, 4), write(0, 2)], false);
+        let failure = run.failure.expect("the node panics");
+        assert_eq!(failure.step, Some(StepId::prefix(1)));
+        assert!(
+            matches!(&failure.kind, FailureKind::Panic { message } if message.contains("four")),
+            "{failure:?}"
+        );
+    }
+
+    #[test]
+    fn the_history_names_the_request_steps() {
+        let read = SimStep::Request {
+            client: 0,
+            node: 1,
+            op: RegisterOp::Read,
+        };
+        let run = run(
+            vec![
+                SimStep::Heal,
+                write(0, 1),
+                SimStep::Advance { ms: 50 },
+                read.clone(),
+            ],
+            true,
+        );
+        assert_eq!(run.failure, None);
+        let history = run.history.expect("recorded");
+        assert_eq!(history.steps, [StepId::prefix(1), StepId::prefix(3)]);
+        assert_eq!(history.ops[0].op, write(0, 1));
+        assert_eq!(history.ops[1].op, read);
+        assert_eq!(
+            history.ops[1].output,
+            Some(SimOut::Answer(RegisterOut::Value(Some(1))))
+        );
+        // The trace names steps by position, and the tail for what it is.
+        assert!(
+            run.trace.iter().any(|l| l.contains("ms step 3: ")),
+            "{:?}",
+            run.trace
+        );
+        assert!(run
+            .trace
+            .iter()
+            .any(|l| l.contains("after the program: liveness tail")));
     }
 }
