@@ -5,5 +5,6 @@
 #[allow(dead_code)]
 mod register;
 
+mod paste;
 mod replicated;
 mod retry;
