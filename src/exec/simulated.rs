@@ -429,6 +429,59 @@ mod tests {
         );
     }
 
+    /// Pings its peers every 10 ms, forever: it never goes quiet.
+    struct Chatty;
+
+    impl Node for Chatty {
+        type Message = ();
+        type Request = RegisterOp;
+        type Response = RegisterOut;
+        type Durable = ();
+
+        fn start(ctx: &mut Context<'_, Self>, _: ()) -> Self {
+            ctx.set_timer(10);
+            Chatty
+        }
+
+        fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, _: RegisterOp) {
+            ctx.reject(request);
+        }
+
+        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
+
+        fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: TimerId) {
+            for peer in ctx.peers() {
+                ctx.send(peer, ());
+            }
+            ctx.set_timer(10);
+        }
+
+        fn durable(&self) {}
+    }
+
+    #[test]
+    fn a_cluster_that_never_goes_quiet_fails_the_liveness_tail() {
+        let executor: Simulated<CasRegister, Chatty> = Simulated::new(
+            Sim::new(CasRegister::default(), 2, 1),
+            9,
+            Settings::default(),
+        );
+        let program = Program::sequential(vec![SimStep::Heal, SimStep::Advance { ms: 5 }]);
+        let run = executor.execute(&program, Recording::default(), &Heartbeat::default());
+        let failure = run.failure.expect("the tail does not go quiet");
+        assert_eq!(failure.step, Some(StepId::prefix(1)));
+        assert!(
+            matches!(&failure.kind, FailureKind::Invariant { message } if message.contains("did not go quiet")),
+            "{failure:?}"
+        );
+        // The register's echo goes quiet once its messages land.
+        assert_eq!(run_echo_quietly(), None);
+    }
+
+    fn run_echo_quietly() -> Option<crate::failure::Failure> {
+        run(vec![write(0, 1), write(1, 2)], false).failure
+    }
+
     #[test]
     fn the_history_names_the_request_steps() {
         let read = SimStep::Request {
