@@ -126,6 +126,10 @@
 //!   With the cargo feature `tokio`, an `async` system implements `AsyncSystem` and
 //!   `check_async` runs its branches as tasks on a multi-threaded runtime
 //!   (`examples/async_dispenser.rs`).
+//! - A distributed system implements [`sim::Node`] for each of its nodes; [`check_simulated`]
+//!   runs generated programs of client requests, network events and faults on a deterministic
+//!   simulated cluster, judges the client history, shrinks the faults with the rest, and
+//!   pastes a [`replay_simulated`] test (`docs/simulation.md`, `examples/replicated_register.rs`).
 //!
 //! # Running
 //!
@@ -412,8 +416,8 @@
 //!   and finds a race only when the scheduler interleaves it: a race with a window of a few
 //!   instructions may go unseen, and its minimal program may not fail again when rerun (the
 //!   report says so). The `shuttle` feature's controlled scheduler finds such races by seed,
-//!   but only in systems written against [`sync`]; the multi-node simulation is planned, not
-//!   written.
+//!   but only in systems written against [`sync`] (or, for multi-node systems, written as
+//!   [`sim::Node`]s and run by [`check_simulated`]).
 //! - **Hangs are reported, not shrunk.** A call to [`System::apply`] that outlives
 //!   `STATEPROP_STEP_TIMEOUT` fails the test with the program up to that step, unshrunk, and its
 //!   thread is left running, because a thread cannot be killed. The report has no seed or
@@ -475,6 +479,7 @@ pub use run::{
     replay_concurrent, replay_concurrent_scheduled, replay_concurrent_scheduled_with,
     replay_concurrent_with, replay_with, run_program, RunResult, Runner,
 };
+pub use run::{check_simulated, replay_simulated};
 
 mod shrink;
 

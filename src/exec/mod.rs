@@ -11,6 +11,8 @@
 //!   program and the run's index decide, so it replays exactly.
 //! - `tasks` (feature `tokio`): the same for `async` systems, each branch a task on a
 //!   multi-threaded tokio runtime.
+//! - `simulated`: a program of simulated steps on a fresh deterministic cluster of nodes, then
+//!   the liveness tail; the client history recorded for the caller's judges.
 //! - `watchdog`: hang detection, shared by every executor, timing each branch thread apart.
 //!
 //! The run loop (`run::engine`) takes any `E: Executor + ?Sized`, a `&dyn Executor` as well
@@ -28,6 +30,7 @@ pub(crate) mod parallel;
 #[cfg(feature = "shuttle")]
 pub(crate) mod scheduled;
 pub(crate) mod sequential;
+pub(crate) mod simulated;
 #[cfg(feature = "tokio")]
 pub(crate) mod tasks;
 pub(crate) mod threads;

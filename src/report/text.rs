@@ -133,7 +133,17 @@ impl Report {
             );
         }
         if self.origin != Some(Origin::Replay) {
-            if failure.kind.involved().is_some() && !self.replays_concurrently() {
+            // `replay_simulated` judges linearizability, which a stale read breaks as well.
+            let replayed = self.replay_call.contains("replay_simulated")
+                && matches!(
+                    &failure.kind,
+                    FailureKind::History(v) if matches!(
+                        **v,
+                        HistoryViolation::NotLinearizable { .. }
+                            | HistoryViolation::SessionGuarantee { .. }
+                    )
+                );
+            if failure.kind.involved().is_some() && !self.replays_concurrently() && !replayed {
                 // A pasted test replays through `replay`, which runs no history judge: say so
                 // rather than offer a test that passes on the case it claims to keep.
                 let _ = writeln!(

@@ -5,6 +5,7 @@ mod coverage;
 mod engine;
 mod outcome;
 mod rerun;
+mod simulated;
 #[cfg(feature = "tokio")]
 mod tasks;
 
@@ -12,6 +13,7 @@ pub use concurrent::{
     check_concurrent, check_concurrent_with, replay_concurrent, replay_concurrent_scheduled,
     replay_concurrent_scheduled_with, replay_concurrent_with,
 };
+pub use simulated::{check_simulated, replay_simulated};
 #[cfg(feature = "tokio")]
 pub use tasks::{check_async, check_async_with, replay_async, replay_async_with};
 

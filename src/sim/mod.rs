@@ -21,7 +21,8 @@ pub use node::{Context, Node, NodeId, RequestId, TimerId};
 pub use program::{FAULT_RULES, REQUEST_WEIGHT};
 pub use step::SimStep;
 
-/// The simulator's engine, for the benchmark program only: not public API (an executor wraps it).
+/// The simulator's engine, for the benchmark program only: not public API (the simulated
+/// executor, behind `check_simulated`, wraps it).
 #[doc(hidden)]
 pub mod __engine {
     pub use super::cluster::{Cluster, InvariantBroken, Settings, Settled, SimStats};

@@ -1,0 +1,521 @@
+//! The simulated executor: a program of [`SimStep`]s carried out on a fresh deterministic
+//! [`Cluster`] of nodes, then the liveness tail, the client history kept for the run's judges.
+//!
+//! Simulated programs are sequential (a prefix only): the concurrency is inside the cluster,
+//! in the order the seed gives messages and timers, not in threads.
+//!
+//! Randomness must not move when the shrinker deletes a step. The cluster draws each step's
+//! randomness (message delays, a node's `Context::random`) from the key it is handed for the
+//! step; the key given here is not the step's position but [`step_key`]: the schedule seed, the
+//! step's Rust text, and how many identical steps came before it. Deleting an unrelated earlier
+//! step then leaves every later step's draws as they were, which is what lets a shrunk program
+//! keep the failure it was shrunk for.
+
+use super::watchdog::Heartbeat;
+use super::{Execution, Executor, Recording};
+use crate::catch::catch;
+use crate::failure::{Failure, FailureKind};
+use crate::hash::mix;
+use crate::history::History;
+use crate::program::{Program, StepId};
+use crate::sim::__engine::{Cluster, Settings};
+use crate::sim::{Node, Sim, SimOut, SimStep};
+use crate::spec::{Model, StateMachine};
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+/// How long the liveness tail may run, in simulated milliseconds, before the cluster is taken
+/// not to converge: many request timeouts and retry rounds, yet cheap to simulate.
+pub(crate) const TAIL_BOUND_MS: u64 = 60_000;
+
+/// Runs simulated programs over the service model `M` on clusters of `N` nodes.
+pub(crate) struct Simulated<M: Model, N> {
+    initial: Sim<M>,
+    seed: u64,
+    settings: Settings,
+    _nodes: PhantomData<fn() -> N>,
+}
+
+impl<M: Model, N> Simulated<M, N>
+where
+    N: Node<Request = M::Op, Response = M::Output>,
+{
+    /// An executor whose clusters draw from `seed` (`Config::schedule_seed`), with the
+    /// cluster shape of `initial`.
+    pub(crate) fn new(initial: Sim<M>, seed: u64, settings: Settings) -> Self {
+        Simulated {
+            initial,
+            seed,
+            settings,
+            _nodes: PhantomData,
+        }
+    }
+}
+
+/// The key step `step` draws its randomness under: the seed, the step's Rust text, and
+/// `repeat`, how many identical steps came before it (two identical `Advance`s still draw
+/// apart). Keys are 31 bits, as the cluster's history names a request's step by its key and a
+/// [`StepId`] holds a `u32`.
+pub(crate) fn step_key(seed: u64, text: &str, repeat: u32) -> u64 {
+    let mut h = mix(seed ^ 0x5349_4d53_5445_5053);
+    for chunk in text.as_bytes().chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        h = mix(h ^ u64::from_le_bytes(word));
+    }
+    mix(h ^ u64::from(repeat)) >> 33
+}
+
+/// The key of the liveness tail, which comes after every step.
+fn tail_key(seed: u64) -> u64 {
+    mix(seed ^ 0x5441_494c) >> 33
+}
+
+/// The keys of a program's steps, in order.
+pub(crate) fn step_keys<Op: StateMachine>(seed: u64, steps: &[Op]) -> Vec<u64> {
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    let mut taken = std::collections::BTreeSet::new();
+    steps
+        .iter()
+        .map(|step| {
+            let text = step.to_rust();
+            let repeat = seen.entry(text.clone()).or_default();
+            let mut key = step_key(seed, &text, *repeat);
+            *repeat += 1;
+            // Two steps must not share a key (the history maps keys back to steps): on the
+            // rare collision (about one program in ten million), draw again. Only then does
+            // a key depend on the steps before it.
+            let mut again = 0;
+            while !taken.insert(key) {
+                again += 1;
+                key = step_key(seed ^ again, &text, *repeat);
+            }
+            key
+        })
+        .collect()
+}
+
+impl<M: Model, N> Executor<Sim<M>> for Simulated<M, N>
+where
+    N: Node<Request = M::Op, Response = M::Output>,
+{
+    fn initial(&self) -> &Sim<M> {
+        &self.initial
+    }
+
+    fn execute(
+        &self,
+        program: &Program<SimStep<M::Op>>,
+        recording: Recording,
+        hb: &Heartbeat,
+    ) -> Execution<Sim<M>> {
+        debug_assert!(program.branches.is_empty());
+        let steps = &program.prefix;
+        let keys = step_keys(self.seed, steps);
+        // The cluster names steps by the keys it was handed: map them back to positions.
+        let position: BTreeMap<u64, usize> =
+            keys.iter().enumerate().map(|(i, &k)| (k, i)).collect();
+        let settings = self.settings.clone().keep_trace(recording.trace);
+        let nodes = usize::from(self.initial.nodes());
+        let seed = self.seed;
+        hb.enter_step();
+        let booted = catch(|| Cluster::<N>::new(nodes, seed, settings));
+        hb.main().leave_set_up();
+        let mut cluster = match booted {
+            Ok(cluster) => cluster,
+            Err(message) => return Execution::set_up_failed(message, recording),
+        };
+        let fail = |i: usize, kind| Failure {
+            step: Some(StepId::prefix(i)),
+            op: Some(steps[i].to_rust()),
+            kind,
+        };
+        let mut failure = None;
+        // Whether a handler panicked: the cluster may be half way through a step, so neither
+        // the tail nor the history after it mean anything.
+        let mut torn = false;
+        for (i, step) in steps.iter().enumerate() {
+            hb.enter_step();
+            let applied = catch(|| cluster.apply(keys[i], step));
+            hb.leave_step();
+            match applied {
+                Ok(Ok(())) => {}
+                Ok(Err(broken)) => {
+                    failure = Some(fail(
+                        i,
+                        FailureKind::Invariant {
+                            message: broken.message,
+                        },
+                    ));
+                    break;
+                }
+                Err(message) => {
+                    failure = Some(fail(i, FailureKind::Panic { message }));
+                    torn = true;
+                    break;
+                }
+            }
+        }
+        if failure.is_none() {
+            failure = self.tail(&mut cluster, steps, hb);
+            torn = matches!(&failure, Some(f) if matches!(f.kind, FailureKind::Panic { .. }));
+        }
+        let history = recording
+            .history
+            .then(|| wrap_history(cluster.history(), program, &position));
+        let mut trace = Vec::new();
+        if recording.trace && !torn {
+            trace = renumber(cluster.trace(), &keys, tail_key(seed));
+        }
+        Execution {
+            failure,
+            history,
+            trace,
+        }
+    }
+}
+
+impl<M: Model, N> Simulated<M, N>
+where
+    N: Node<Request = M::Op, Response = M::Output>,
+{
+    /// The liveness tail after the last step: a failure if a handler panics, the cluster
+    /// invariant breaks, or the cluster does not go quiet within [`TAIL_BOUND_MS`]. It is
+    /// blamed on the program's last step, as a teardown's failure is.
+    fn tail(
+        &self,
+        cluster: &mut Cluster<N>,
+        steps: &[SimStep<M::Op>],
+        hb: &Heartbeat,
+    ) -> Option<Failure> {
+        let last = steps.len().checked_sub(1);
+        let fail = |kind| Failure {
+            step: last.map(StepId::prefix),
+            op: last.map(|i| steps[i].to_rust()),
+            kind,
+        };
+        hb.enter_step();
+        let settled = catch(|| cluster.settle(tail_key(self.seed), TAIL_BOUND_MS));
+        hb.main().leave_set_up();
+        match settled {
+            Err(message) => Some(fail(FailureKind::Panic {
+                message: format!("in the liveness tail: {message}"),
+            })),
+            Ok(Err(broken)) => Some(fail(FailureKind::Invariant {
+                message: format!("in the liveness tail: {}", broken.message),
+            })),
+            Ok(Ok(settled)) if !settled.quiet => Some(fail(FailureKind::Invariant {
+                message: format!(
+                    "the liveness tail (every fault healed, every node up) did not go quiet \
+                     within {TAIL_BOUND_MS} ms of simulated time: messages or requests were \
+                     still in flight"
+                ),
+            })),
+            Ok(Ok(_)) => None,
+        }
+    }
+}
+
+/// The cluster's client history as a history of the program's steps: each operation becomes
+/// the `Request` step it came from (so the judges, which know `Sim<M>`, judge it) and each
+/// answer a [`SimOut::Answer`]; step ids go from the cluster's keys back to positions.
+fn wrap_history<Op: Clone, Out: Clone>(
+    inner: History<Op, Out>,
+    program: &Program<SimStep<Op>>,
+    position: &BTreeMap<u64, usize>,
+) -> History<SimStep<Op>, SimOut<Out>> {
+    let mut history = History::new();
+    for (op, id) in inner.ops.into_iter().zip(inner.steps) {
+        let key = id.prefix_index().expect("the cluster records prefix steps") as u64;
+        let i = position[&key];
+        let id = StepId::prefix(i);
+        let step = program.get(id).expect("a step of the program").clone();
+        history.ops.push(crate::history::Operation {
+            client: op.client,
+            op: step,
+            call: op.call,
+            ret: op.ret,
+            output: op.output.map(SimOut::Answer),
+        });
+        history.steps.push(id);
+    }
+    history
+}
+
+/// The trace's lines (`<time>ms step <key>: ...`) with each step named by its position.
+fn renumber(lines: &[String], keys: &[u64], tail: u64) -> Vec<String> {
+    let mut names: BTreeMap<u64, String> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| (k, format!("step {i}")))
+        .collect();
+    names.insert(tail, "after the program".to_string());
+    lines
+        .iter()
+        .map(|line| {
+            let renamed = line.split_once("ms step ").and_then(|(time, rest)| {
+                let (key, body) = rest.split_once(':')?;
+                let name = names.get(&key.parse::<u64>().ok()?)?;
+                Some(format!("{time}ms {name}:{body}"))
+            });
+            renamed.unwrap_or_else(|| line.clone())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{step_keys, Simulated};
+    use crate::exec::watchdog::Heartbeat;
+    use crate::exec::{Executor, Recording};
+    use crate::failure::FailureKind;
+    use crate::models::{CasRegister, RegisterOp, RegisterOut};
+    use crate::program::{Program, StepId};
+    use crate::sim::__engine::{Cluster, Settings};
+    use crate::sim::{Context, Node, NodeId, RequestId, Sim, SimOut, SimStep, TimerId};
+
+    /// Writes are sent on to every peer, which keeps the last value it heard. A write of 4
+    /// panics; a node that hears 3 breaks the cluster invariant.
+    struct Echo {
+        heard: Option<i64>,
+    }
+
+    impl Node for Echo {
+        type Message = i64;
+        type Request = RegisterOp;
+        type Response = RegisterOut;
+        type Durable = ();
+
+        fn start(_: &mut Context<'_, Self>, _: ()) -> Self {
+            Echo { heard: None }
+        }
+
+        fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, op: RegisterOp) {
+            match op {
+                RegisterOp::Read => ctx.reply(request, RegisterOut::Value(self.heard)),
+                RegisterOp::Write { value } => {
+                    assert!(value != 4, "four");
+                    for peer in ctx.peers() {
+                        ctx.send(peer, value);
+                    }
+                    ctx.reply(request, RegisterOut::Written);
+                }
+                RegisterOp::Cas { .. } => ctx.reject(request),
+            }
+        }
+
+        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, value: i64) {
+            self.heard = Some(value);
+        }
+
+        fn on_timer(&mut self, _: &mut Context<'_, Self>, _: TimerId) {}
+
+        fn durable(&self) {}
+
+        fn cluster_invariant(nodes: &[Option<&Self>]) -> Result<(), String> {
+            match nodes
+                .iter()
+                .position(|n| n.is_some_and(|n| n.heard == Some(3)))
+            {
+                Some(i) => Err(format!("n{i} heard 3")),
+                None => Ok(()),
+            }
+        }
+    }
+
+    fn write(node: NodeId, value: i64) -> SimStep<RegisterOp> {
+        SimStep::Request {
+            client: 0,
+            node,
+            op: RegisterOp::Write { value },
+        }
+    }
+
+    fn run(
+        steps: Vec<SimStep<RegisterOp>>,
+        trace: bool,
+    ) -> crate::exec::Execution<Sim<CasRegister>> {
+        let executor: Simulated<CasRegister, Echo> = Simulated::new(
+            Sim::new(CasRegister::default(), 3, 1),
+            9,
+            Settings::default(),
+        );
+        let recording = Recording {
+            history: true,
+            trace,
+            linearized: true,
+        };
+        executor.execute(
+            &Program::sequential(steps),
+            recording,
+            &Heartbeat::default(),
+        )
+    }
+
+    /// The trace lines that say when each message sent arrives.
+    fn arrivals(lines: &[String]) -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.contains("arrives at"))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn deleting_an_unrelated_earlier_step_keeps_the_later_delays() {
+        let full = vec![
+            SimStep::ClockSkew { node: 2, ms: 5 },
+            write(0, 1),
+            SimStep::Advance { ms: 50 },
+        ];
+        let before = arrivals(&run(full.clone(), true).trace);
+        let after = arrivals(&run(full[1..].to_vec(), true).trace);
+        assert_eq!(before.len(), 2, "{before:?}");
+        assert_eq!(before, after);
+        // Keyed by position instead, the write's draws move with it: the test above would
+        // see that.
+        let positional = |steps: &[SimStep<RegisterOp>]| {
+            let mut cluster = Cluster::<Echo>::new(3, 9, Settings::default());
+            for (i, step) in steps.iter().enumerate() {
+                cluster.apply(i as u64, step).expect("no invariant breaks");
+            }
+            arrivals(cluster.trace())
+        };
+        assert_ne!(positional(&full), positional(&full[1..]));
+    }
+
+    #[test]
+    fn a_step_keeps_its_key_when_an_earlier_step_goes() {
+        let full = [
+            SimStep::Heal,
+            SimStep::Advance { ms: 5 },
+            write(0, 1),
+            SimStep::Advance { ms: 5 },
+        ];
+        let keys = step_keys(7, &full);
+        let shrunk = step_keys(7, &full[1..]);
+        assert_eq!(keys[1..], shrunk[..]);
+        // Identical steps draw apart, and another seed draws elsewhere.
+        assert_ne!(keys[1], keys[3]);
+        assert_ne!(step_keys(8, &full), keys);
+        // Deleting an identical earlier step renumbers the later copy: the one case where a
+        // key moves, as the copies cannot be told apart.
+        let without_first = step_keys(7, &[SimStep::Heal, write(0, 1), SimStep::Advance { ms: 5 }]);
+        assert_eq!(without_first[2], keys[1]);
+    }
+
+    #[test]
+    fn a_broken_cluster_invariant_fails_the_step_it_broke_at() {
+        let run = run(
+            vec![write(0, 1), write(0, 3), SimStep::Advance { ms: 50 }],
+            false,
+        );
+        let failure = run.failure.expect("the invariant breaks");
+        assert_eq!(failure.step, Some(StepId::prefix(2)));
+        assert!(
+            matches!(&failure.kind, FailureKind::Invariant { message } if message.contains("heard 3")),
+            "{failure:?}"
+        );
+    }
+
+    #[test]
+    fn a_panicking_handler_fails_its_step() {
+        let run = run(vec![write(0, 1), write(1, 4), write(0, 2)], false);
+        let failure = run.failure.expect("the node panics");
+        assert_eq!(failure.step, Some(StepId::prefix(1)));
+        assert!(
+            matches!(&failure.kind, FailureKind::Panic { message } if message.contains("four")),
+            "{failure:?}"
+        );
+    }
+
+    /// Pings its peers every 10 ms, forever: it never goes quiet.
+    struct Chatty;
+
+    impl Node for Chatty {
+        type Message = ();
+        type Request = RegisterOp;
+        type Response = RegisterOut;
+        type Durable = ();
+
+        fn start(ctx: &mut Context<'_, Self>, _: ()) -> Self {
+            ctx.set_timer(10);
+            Chatty
+        }
+
+        fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, _: RegisterOp) {
+            ctx.reject(request);
+        }
+
+        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
+
+        fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: TimerId) {
+            for peer in ctx.peers() {
+                ctx.send(peer, ());
+            }
+            ctx.set_timer(10);
+        }
+
+        fn durable(&self) {}
+    }
+
+    #[test]
+    fn a_cluster_that_never_goes_quiet_fails_the_liveness_tail() {
+        let executor: Simulated<CasRegister, Chatty> = Simulated::new(
+            Sim::new(CasRegister::default(), 2, 1),
+            9,
+            Settings::default(),
+        );
+        let program = Program::sequential(vec![SimStep::Heal, SimStep::Advance { ms: 5 }]);
+        let run = executor.execute(&program, Recording::default(), &Heartbeat::default());
+        let failure = run.failure.expect("the tail does not go quiet");
+        assert_eq!(failure.step, Some(StepId::prefix(1)));
+        assert!(
+            matches!(&failure.kind, FailureKind::Invariant { message } if message.contains("did not go quiet")),
+            "{failure:?}"
+        );
+        // The register's echo goes quiet once its messages land.
+        assert_eq!(run_echo_quietly(), None);
+    }
+
+    fn run_echo_quietly() -> Option<crate::failure::Failure> {
+        run(vec![write(0, 1), write(1, 2)], false).failure
+    }
+
+    #[test]
+    fn the_history_names_the_request_steps() {
+        let read = SimStep::Request {
+            client: 0,
+            node: 1,
+            op: RegisterOp::Read,
+        };
+        let run = run(
+            vec![
+                SimStep::Heal,
+                write(0, 1),
+                SimStep::Advance { ms: 50 },
+                read.clone(),
+            ],
+            true,
+        );
+        assert_eq!(run.failure, None);
+        let history = run.history.expect("recorded");
+        assert_eq!(history.steps, [StepId::prefix(1), StepId::prefix(3)]);
+        assert_eq!(history.ops[0].op, write(0, 1));
+        assert_eq!(history.ops[1].op, read);
+        assert_eq!(
+            history.ops[1].output,
+            Some(SimOut::Answer(RegisterOut::Value(Some(1))))
+        );
+        // The trace names steps by position, and the tail for what it is.
+        assert!(
+            run.trace.iter().any(|l| l.contains("ms step 3: ")),
+            "{:?}",
+            run.trace
+        );
+        assert!(run
+            .trace
+            .iter()
+            .any(|l| l.contains("after the program: liveness tail")));
+    }
+}
