@@ -1,0 +1,230 @@
+//! A simulated run's trace as a per-node timeline: a column per node, simulated time downward,
+//! one row per event that a reader follows a bug by (requests arriving, messages sent, delivered
+//! and lost, timers firing, crashes and restarts, partitions and heals, replies).
+//!
+//! It is built from the trace's text lines rather than from events kept beside them: the lines
+//! are what the trace hash covers, so the timeline shows exactly the run the hash names, and
+//! keeping it costs the hot path nothing (only a report's rerun keeps lines at all).
+
+use std::collections::BTreeMap;
+
+/// Columns wide enough for `step 12: c0 r3 Write { value: 1 }`, three to a 111-character row.
+const COLUMN: usize = 34;
+/// Rows shown; the rest are counted, not printed.
+const MAX_ROWS: usize = 80;
+
+/// One row: at `time`, in node `node`'s column, or across every column when `None`.
+struct Row {
+    time: u64,
+    node: Option<u16>,
+    text: String,
+}
+
+/// The timeline of a simulated run's trace lines (`<time>ms <event>`, steps named by position),
+/// as printable lines without the `stateprop:` prefix. Empty when `trace` is not a simulated
+/// run's trace (a sequential or threaded run's lines have no times).
+pub(crate) fn build(trace: &[String]) -> Vec<String> {
+    let Some(rows) = rows(trace) else {
+        return Vec::new();
+    };
+    let nodes = rows
+        .iter()
+        .filter_map(|r| r.node)
+        .max()
+        .map_or(0, |n| n + 1);
+    if nodes == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut header = format!("{:>8} ", "ms");
+    for n in 0..nodes {
+        header.push_str(&pad(&format!("n{n}")));
+    }
+    out.push(header.trim_end().to_string());
+    let mut last_time = None;
+    for row in rows.iter().take(MAX_ROWS) {
+        // A time is printed once, on the first row at it, so a burst reads as one moment.
+        let time = if last_time == Some(row.time) {
+            String::new()
+        } else {
+            row.time.to_string()
+        };
+        last_time = Some(row.time);
+        let mut line = format!("{time:>8} ");
+        match row.node {
+            Some(n) => {
+                for _ in 0..n {
+                    line.push_str(&pad("|"));
+                }
+                line.push_str(&pad(&fit(&row.text, COLUMN - 1)));
+                for _ in n + 1..nodes {
+                    line.push_str(&pad("|"));
+                }
+            }
+            None => {
+                let width = COLUMN * usize::from(nodes) - 1;
+                line.push_str(&fit(&format!("== {} ==", row.text), width));
+            }
+        }
+        out.push(line.trim_end().to_string());
+    }
+    if rows.len() > MAX_ROWS {
+        out.push(format!(
+            "{:>8} ... {} more events left out",
+            "",
+            rows.len() - MAX_ROWS
+        ));
+    }
+    out
+}
+
+fn pad(cell: &str) -> String {
+    format!("{cell:<COLUMN$}")
+}
+
+/// `text` cut to `width` characters: a long `Debug` value keeps its start and ends in `..`.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(2)).collect();
+    cut.push_str("..");
+    cut
+}
+
+/// What the trace of one run says, or `None` when a line is not a simulated trace line.
+fn rows(trace: &[String]) -> Option<Vec<Row>> {
+    // Messages by their number in flight: a delivery line names only the number.
+    let mut messages: BTreeMap<u64, (u16, u16, String)> = BTreeMap::new();
+    // Requests by number: the node each went to (a timeout line names only the request).
+    let mut requests: BTreeMap<String, u16> = BTreeMap::new();
+    let mut step = String::new();
+    let mut started = false;
+    let mut rows = Vec::new();
+    for line in trace {
+        let (time, event) = line.trim_start().split_once("ms ")?;
+        let time: u64 = time.parse().ok()?;
+        let mut push = |node: Option<u16>, text: String| rows.push(Row { time, node, text });
+        if let Some(rest) = event.strip_prefix("step ") {
+            started = true;
+            let (name, what) = rest.split_once(": ")?;
+            step = format!("step {name}");
+            if what.starts_with("Partition") || what.starts_with("Heal") {
+                push(None, format!("{step}: {what}"));
+            }
+            continue;
+        }
+        if let Some(what) = event.strip_prefix("after the program: ") {
+            started = true;
+            step = "tail".to_string();
+            push(None, format!("after the program: {what}"));
+            continue;
+        }
+        if let Some(rest) = event.strip_prefix("client ") {
+            // `client C -> nX rK: Op` or `client C -> nX Op: refused, ...`
+            let (client, rest) = rest.split_once(" -> n")?;
+            let (node, rest) = split_node(rest)?;
+            if let Some(refused) = rest.strip_suffix(&format!(": refused, n{node} is not up")) {
+                push(Some(node), format!("refused c{client} {refused}"));
+            } else {
+                let (request, op) = rest.trim_start().split_once(": ")?;
+                requests.insert(request.to_string(), node);
+                push(Some(node), format!("{step}: c{client} {request} {op}"));
+            }
+            continue;
+        }
+        if let Some(rest) = event.strip_prefix("  ") {
+            if let Some(what) = rest.strip_prefix("cluster invariant broken: ") {
+                push(None, format!("invariant broken: {what}"));
+            } else if rest == "healed" {
+                push(None, "healed".to_string());
+            } else if let Some(rest) = rest.strip_prefix('#') {
+                // `#S dropped`, `#S duplicated as #T, arrives at Xms`, `#S delayed as #T, ...`
+                let (slot, what) = rest.split_once(' ')?;
+                let (from, to, message) = messages.get(&slot.parse().ok()?)?.clone();
+                if what == "dropped" {
+                    push(Some(from), format!("dropped -> n{to} {message}"));
+                } else {
+                    let (verb, rest) = what.split_once(" as #")?;
+                    let (copy, at) = rest.split_once(", arrives at ")?;
+                    messages.insert(copy.parse().ok()?, (from, to, message.clone()));
+                    push(Some(from), format!("{verb} -> n{to} {message} ({at})"));
+                }
+            } else if let Some(rest) = rest.strip_prefix('r') {
+                // `rK: outcome unknown, timed out` (or `, its node crashed`)
+                let (request, why) = rest.split_once(": ")?;
+                let request = format!("r{request}");
+                let node = *requests.get(&request)?;
+                push(Some(node), format!("{request} {why}"));
+            }
+            // Queued requests and no-op steps change nothing a column shows.
+            continue;
+        }
+        let rest = event.strip_prefix('n')?;
+        let (node, rest) = split_node(rest)?;
+        if let Some(rest) = rest.strip_prefix(" -> n") {
+            let (to, rest) = split_node(rest)?;
+            if let Some(rest) = rest.strip_prefix(" #") {
+                let (slot, rest) = split_number(rest)?;
+                if let Some(why) = rest.strip_prefix(": lost, ") {
+                    // Lost at arrival: the receiver's column, where it would have landed.
+                    let (_, _, message) = messages.get(&slot)?;
+                    push(Some(to), format!("lost <- n{node} {message} ({why})"));
+                } else {
+                    let (message, _) = rest.strip_prefix(' ')?.rsplit_once(", arrives at ")?;
+                    messages.insert(slot, (node, to, message.to_string()));
+                    push(Some(node), format!("-> n{to} {message}"));
+                }
+            } else {
+                let (message, why) = rest.strip_prefix(' ')?.rsplit_once(": lost, ")?;
+                push(Some(node), format!("-> n{to} {message} (lost: {why})"));
+            }
+        } else if let Some(rest) = rest.strip_prefix(" <- n") {
+            let (from, rest) = split_node(rest)?;
+            let slot: u64 = rest.strip_prefix(" #")?.parse().ok()?;
+            let (_, _, message) = messages.get(&slot)?;
+            push(Some(node), format!("<- n{from} {message}"));
+        } else if let Some(rest) = rest.strip_prefix(" answers ") {
+            match rest.split_once(" (client ") {
+                Some((request, rest)) => {
+                    let (client, answer) = rest.split_once("): ")?;
+                    push(Some(node), format!("=> c{client} {request} {answer}"));
+                }
+                None => push(Some(node), format!("answers {rest}")),
+            }
+        } else if let Some(request) = rest.strip_prefix(" rejects ") {
+            push(Some(node), format!("rejects {request}"));
+        } else if rest.starts_with(" crashes") {
+            push(Some(node), "CRASH".to_string());
+        } else if rest.starts_with(" starts from ") {
+            // Every node boots before the first step; only a restart is news.
+            if started {
+                push(Some(node), "RESTART".to_string());
+            }
+        } else if let Some(rest) = rest.strip_prefix(" t") {
+            if let Some((timer, _)) = rest.split_once(" fires") {
+                push(Some(node), format!("timer t{timer} fires"));
+            }
+            // Setting and cancelling timers is bookkeeping; only firing moves the run.
+        } else if rest.strip_prefix(" sets t").is_none()
+            && rest.strip_prefix(" cancels t").is_none()
+        {
+            return None;
+        }
+    }
+    Some(rows)
+}
+
+/// A node number at the start of `text`, and what follows it.
+fn split_node(text: &str) -> Option<(u16, &str)> {
+    let (n, rest) = split_number(text)?;
+    Some((u16::try_from(n).ok()?, rest))
+}
+
+/// A number at the start of `text`, and what follows it.
+fn split_number(text: &str) -> Option<(u64, &str)> {
+    let end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    Some((text[..end].parse().ok()?, &text[end..]))
+}
