@@ -92,46 +92,78 @@ fn fit(text: &str, width: usize) -> String {
     cut
 }
 
-/// What the trace of one run says, or `None` when a line is not a simulated trace line.
+/// What the trace of one run says, or `None` when it is not a simulated run's trace.
 fn rows(trace: &[String]) -> Option<Vec<Row>> {
-    // Messages by their number in flight: a delivery line names only the number.
-    let mut messages: BTreeMap<u64, (u16, u16, String)> = BTreeMap::new();
-    // Requests by number: the node each went to (a timeout line names only the request).
-    let mut requests: BTreeMap<String, u16> = BTreeMap::new();
-    let mut step = String::new();
-    let mut started = false;
+    let mut reader = Reader::default();
     let mut rows = Vec::new();
     for line in trace {
         let (time, event) = line.trim_start().split_once("ms ")?;
         let time: u64 = time.parse().ok()?;
-        let mut push = |node: Option<u16>, text: String| rows.push(Row { time, node, text });
+        let mut found = Vec::new();
+        if reader.read(event, &mut found).is_none() {
+            // A line this reader does not know still shows, whole, rather than being lost.
+            found = vec![(None, event.trim().to_string())];
+        }
+        rows.extend(
+            found
+                .into_iter()
+                .map(|(node, text)| Row { time, node, text }),
+        );
+    }
+    Some(rows)
+}
+
+/// What earlier lines said that later ones only refer to.
+#[derive(Default)]
+struct Reader {
+    /// Messages by their number in flight: a delivery line names only the number.
+    messages: BTreeMap<u64, (u16, u16, String)>,
+    /// Requests by number: the node each went to (a timeout line names only the request).
+    requests: BTreeMap<String, u16>,
+    /// The step running, as the report numbers it.
+    step: String,
+    /// Whether the first step began (nodes boot before it).
+    started: bool,
+}
+
+impl Reader {
+    /// Reads one event into `out` (rows as node column, text); `None` for a line it does not
+    /// know.
+    fn read(&mut self, event: &str, out: &mut Vec<(Option<u16>, String)>) -> Option<()> {
+        let Reader {
+            messages,
+            requests,
+            step,
+            started,
+        } = self;
+        let mut push = |node: Option<u16>, text: String| out.push((node, text));
         if let Some(rest) = event.strip_prefix("step ") {
-            started = true;
+            *started = true;
             let (name, what) = rest.split_once(": ")?;
-            step = format!("step {name}");
+            *step = format!("step {name}");
             if what.starts_with("Partition") || what.starts_with("Heal") {
                 push(None, format!("{step}: {what}"));
             }
-            continue;
+            return Some(());
         }
         if let Some(what) = event.strip_prefix("after the program: ") {
-            started = true;
-            step = "tail".to_string();
+            *started = true;
+            *step = "tail".to_string();
             push(None, format!("after the program: {what}"));
-            continue;
+            return Some(());
         }
         if let Some(rest) = event.strip_prefix("client ") {
             // `client C -> nX rK: Op` or `client C -> nX Op: refused, ...`
             let (client, rest) = rest.split_once(" -> n")?;
             let (node, rest) = split_node(rest)?;
             if let Some(refused) = rest.strip_suffix(&format!(": refused, n{node} is not up")) {
-                push(Some(node), format!("refused c{client} {refused}"));
+                push(Some(node), format!("refused c{client} {}", refused.trim()));
             } else {
                 let (request, op) = rest.trim_start().split_once(": ")?;
                 requests.insert(request.to_string(), node);
                 push(Some(node), format!("{step}: c{client} {request} {op}"));
             }
-            continue;
+            return Some(());
         }
         if let Some(rest) = event.strip_prefix("  ") {
             if let Some(what) = rest.strip_prefix("cluster invariant broken: ") {
@@ -158,7 +190,7 @@ fn rows(trace: &[String]) -> Option<Vec<Row>> {
                 push(Some(node), format!("{request} {why}"));
             }
             // Queued requests and no-op steps change nothing a column shows.
-            continue;
+            return Some(());
         }
         let rest = event.strip_prefix('n')?;
         let (node, rest) = split_node(rest)?;
@@ -198,7 +230,7 @@ fn rows(trace: &[String]) -> Option<Vec<Row>> {
             push(Some(node), "CRASH".to_string());
         } else if rest.starts_with(" starts from ") {
             // Every node boots before the first step; only a restart is news.
-            if started {
+            if *started {
                 push(Some(node), "RESTART".to_string());
             }
         } else if let Some(rest) = rest.strip_prefix(" t") {
@@ -211,8 +243,8 @@ fn rows(trace: &[String]) -> Option<Vec<Row>> {
         {
             return None;
         }
+        Some(())
     }
-    Some(rows)
 }
 
 /// A node number at the start of `text`, and what follows it.
@@ -227,4 +259,187 @@ fn split_number(text: &str) -> Option<(u64, &str)> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     Some((text[..end].parse().ok()?, &text[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{build, rows, MAX_ROWS};
+    use crate::models::{RegisterOp, RegisterOut};
+    use crate::sim::__engine::{Cluster, Settings};
+    use crate::sim::{Context, Node, NodeId, RequestId, SimStep, TimerId};
+
+    /// Sends every write to its peers and answers once a peer acknowledges; retries on a timer.
+    struct Relay {
+        value: Option<i64>,
+        waiting: Vec<RequestId>,
+    }
+
+    impl Node for Relay {
+        type Message = Option<i64>;
+        type Request = RegisterOp;
+        type Response = RegisterOut;
+        type Durable = ();
+
+        fn start(_: &mut Context<'_, Self>, _: ()) -> Self {
+            Relay {
+                value: None,
+                waiting: Vec::new(),
+            }
+        }
+
+        fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, op: RegisterOp) {
+            match op {
+                RegisterOp::Write { value } => {
+                    self.value = Some(value);
+                    for peer in ctx.peers() {
+                        ctx.send(peer, Some(value));
+                    }
+                    self.waiting.push(request);
+                    ctx.set_timer(30);
+                }
+                RegisterOp::Read => ctx.reply(request, RegisterOut::Value(self.value)),
+                RegisterOp::Cas { .. } => ctx.reject(request),
+            }
+        }
+
+        fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, value: Option<i64>) {
+            match value {
+                Some(v) => {
+                    self.value = Some(v);
+                    ctx.send(from, None);
+                }
+                None => {
+                    for request in self.waiting.drain(..) {
+                        ctx.reply(request, RegisterOut::Written);
+                    }
+                }
+            }
+        }
+
+        fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: TimerId) {
+            if !self.waiting.is_empty() {
+                for peer in ctx.peers() {
+                    ctx.send(peer, self.value);
+                }
+            }
+        }
+
+        fn durable(&self) {}
+    }
+
+    fn request(client: u8, node: NodeId, op: RegisterOp) -> SimStep<RegisterOp> {
+        SimStep::Request { client, node, op }
+    }
+
+    /// A run with every kind of fault: its trace lines, steps named by position.
+    fn faulty_trace() -> Vec<String> {
+        let steps = [
+            request(0, 0, RegisterOp::Write { value: 1 }),
+            SimStep::Duplicate { pick: 0 },
+            SimStep::Delay { pick: 1, ms: 40 },
+            SimStep::Drop { pick: 0 },
+            SimStep::Partition {
+                side: 1,
+                one_way: false,
+            },
+            SimStep::Advance { ms: 100 },
+            SimStep::Heal,
+            SimStep::Crash { node: 1 },
+            request(1, 1, RegisterOp::Read),
+            request(1, 2, RegisterOp::Write { value: 2 }),
+            SimStep::Crash { node: 2 },
+            SimStep::Restart { node: 1 },
+            request(0, 1, RegisterOp::Cas { from: 1, to: 2 }),
+            SimStep::Advance { ms: 50 },
+        ];
+        let mut cluster = Cluster::<Relay>::new(3, 5, Settings::default().keep_trace(true));
+        for (i, step) in steps.iter().enumerate() {
+            cluster.apply(i as u64, step).expect("no invariant");
+        }
+        let _ = cluster.settle(99, 10_000).expect("no invariant");
+        cluster
+            .trace()
+            .iter()
+            .map(|l| l.replace("ms step 99:", "ms after the program:"))
+            .collect()
+    }
+
+    #[test]
+    fn every_line_of_a_faulty_run_lands_in_a_column_or_a_marked_row() {
+        let trace = faulty_trace();
+        let rows = rows(&trace).expect("a simulated trace");
+        // An unknown line would show whole across the columns: none is left unread.
+        for row in rows.iter().filter(|r| r.node.is_none()) {
+            assert!(
+                ["step ", "after the program", "healed", "invariant"]
+                    .iter()
+                    .any(|p| row.text.starts_with(p)),
+                "unread: {}\n{}",
+                row.text,
+                trace.join("\n")
+            );
+        }
+        let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
+        let has = |s: &str| texts.iter().any(|t| t.contains(s));
+        for kind in [
+            "duplicated -> n",
+            "delayed -> n",
+            "dropped -> n",
+            "step 4: Partition",
+            "step 6: Heal",
+            "CRASH",
+            "RESTART",
+            "refused c1 Read",
+            "rejects r",
+            "timer t",
+            "<- n0 Some(1)",
+        ] {
+            assert!(has(kind), "no `{kind}` in {texts:#?}\n{}", trace.join("\n"));
+        }
+    }
+
+    #[test]
+    fn a_long_run_is_cut_and_says_how_much_was_left_out() {
+        let mut trace =
+            vec!["     0ms step 0: Request { client: 0, node: 0, op: Read }".to_string()];
+        for i in 0..MAX_ROWS + 7 {
+            trace.push(format!(
+                "{i:>6}ms n0 -> n1 #{i} Some(1), arrives at {}ms",
+                i + 5
+            ));
+        }
+        let lines = build(&trace);
+        // The header, the rows kept, and the note.
+        assert_eq!(lines.len(), MAX_ROWS + 2);
+        assert!(
+            lines
+                .last()
+                .unwrap()
+                .ends_with("... 7 more events left out"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn long_debug_text_is_cut_to_its_column() {
+        let trace = [format!(
+            "     3ms n2 -> n0 #4 {:?}, arrives at 9ms",
+            vec![7u64; 40]
+        )];
+        let lines = build(&trace);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        let row = &lines[1];
+        assert!(row.ends_with(".."), "{row}");
+        // Time, two empty columns, and the cell cut to fit.
+        assert_eq!(
+            row.chars().count(),
+            9 + 2 * super::COLUMN + super::COLUMN - 1
+        );
+    }
+
+    #[test]
+    fn lines_without_times_are_no_timeline() {
+        let trace = ["step 0: Put { key: 1 } -> system Ok, model Ok".to_string()];
+        assert!(build(&trace).is_empty());
+    }
 }
