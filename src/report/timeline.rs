@@ -124,6 +124,9 @@ struct Reader {
     step: String,
     /// Whether the first step began (nodes boot before it).
     started: bool,
+    /// Per client, the steps whose requests wait to be sent: a session sends one request at a
+    /// time, so a queued one goes out later, under another step's line.
+    waiting: BTreeMap<String, std::collections::VecDeque<String>>,
 }
 
 impl Reader {
@@ -135,12 +138,18 @@ impl Reader {
             requests,
             step,
             started,
+            waiting,
         } = self;
         let mut push = |node: Option<u16>, text: String| out.push((node, text));
         if let Some(rest) = event.strip_prefix("step ") {
             *started = true;
             let (name, what) = rest.split_once(": ")?;
             *step = format!("step {name}");
+            if let Some(rest) = what.strip_prefix("Request { client: ") {
+                let (client, _) = rest.split_once(',')?;
+                let queue = waiting.entry(client.to_string()).or_default();
+                queue.push_back(step.clone());
+            }
             if what.starts_with("Partition") || what.starts_with("Heal") {
                 push(None, format!("{step}: {what}"));
             }
@@ -156,12 +165,19 @@ impl Reader {
             // `client C -> nX rK: Op` or `client C -> nX Op: refused, ...`
             let (client, rest) = rest.split_once(" -> n")?;
             let (node, rest) = split_node(rest)?;
+            let from = waiting
+                .get_mut(client)
+                .and_then(|queue| queue.pop_front())
+                .unwrap_or_else(|| step.clone());
             if let Some(refused) = rest.strip_suffix(&format!(": refused, n{node} is not up")) {
-                push(Some(node), format!("refused c{client} {}", refused.trim()));
+                push(
+                    Some(node),
+                    format!("{from}: c{client} {} refused", refused.trim()),
+                );
             } else {
                 let (request, op) = rest.trim_start().split_once(": ")?;
                 requests.insert(request.to_string(), node);
-                push(Some(node), format!("{step}: c{client} {request} {op}"));
+                push(Some(node), format!("{from}: c{client} {request} {op}"));
             }
             return Some(());
         }
@@ -180,14 +196,14 @@ impl Reader {
                     let (verb, rest) = what.split_once(" as #")?;
                     let (copy, at) = rest.split_once(", arrives at ")?;
                     messages.insert(copy.parse().ok()?, (from, to, message.clone()));
-                    push(Some(from), format!("{verb} -> n{to} {message} ({at})"));
+                    push(Some(from), format!("{verb} -> n{to} {message} (at {at})"));
                 }
             } else if let Some(rest) = rest.strip_prefix('r') {
                 // `rK: outcome unknown, timed out` (or `, its node crashed`)
-                let (request, why) = rest.split_once(": ")?;
+                let (request, why) = rest.split_once(": outcome unknown, ")?;
                 let request = format!("r{request}");
                 let node = *requests.get(&request)?;
-                push(Some(node), format!("{request} {why}"));
+                push(Some(node), format!("{request} unknown: {why}"));
             }
             // Queued requests and no-op steps change nothing a column shows.
             return Some(());
@@ -201,6 +217,11 @@ impl Reader {
                 if let Some(why) = rest.strip_prefix(": lost, ") {
                     // Lost at arrival: the receiver's column, where it would have landed.
                     let (_, _, message) = messages.get(&slot)?;
+                    let why = match why {
+                        "the link is cut" => "cut",
+                        "its node is down" => "down",
+                        other => other,
+                    };
                     push(Some(to), format!("lost <- n{node} {message} ({why})"));
                 } else {
                     let (message, _) = rest.strip_prefix(' ')?.rsplit_once(", arrives at ")?;
@@ -227,11 +248,11 @@ impl Reader {
         } else if let Some(request) = rest.strip_prefix(" rejects ") {
             push(Some(node), format!("rejects {request}"));
         } else if rest.starts_with(" crashes") {
-            push(Some(node), "CRASH".to_string());
+            push(Some(node), format!("CRASH ({step})"));
         } else if rest.starts_with(" starts from ") {
             // Every node boots before the first step; only a restart is news.
             if *started {
-                push(Some(node), "RESTART".to_string());
+                push(Some(node), format!("RESTART ({step})"));
             }
         } else if let Some(rest) = rest.strip_prefix(" t") {
             if let Some((timer, _)) = rest.split_once(" fires") {
@@ -389,7 +410,10 @@ mod tests {
             "step 6: Heal",
             "CRASH",
             "RESTART",
-            "refused c1 Read",
+            "step 8: c1 Read refused",
+            "step 12: c0 r2 Cas",
+            "CRASH (step 7)",
+            "r1 unknown: its node crashed",
             "rejects r",
             "timer t",
             "<- n0 Some(1)",
