@@ -95,6 +95,11 @@ fn the_stale_read_shows_the_read_at_the_backup_before_the_replication_arrived() 
             text.contains(&format!("stateprop:   {}\n", timeline[read])),
             "{text}"
         );
+        // The JSON report carries the same lines.
+        let json = result.report.json();
+        let lines: Vec<String> =
+            serde_json::from_value(json["timeline"].clone()).expect("a list of lines");
+        assert_eq!(&lines, timeline);
     }
 }
 
@@ -134,4 +139,5 @@ fn runs_that_are_not_simulated_have_no_timeline() {
         result.report.timeline
     );
     assert!(!result.report.text().contains("timeline of the failing run"));
+    assert!(result.report.json()["timeline"].is_null());
 }
