@@ -235,8 +235,10 @@ impl<M: Model> Run<M> {
             // The first rerun records the history the report shows, judges or not.
             let recording = Recording {
                 history: first || !self.judges.is_empty(),
-                // Always for the first rerun: a simulated run's report draws its timeline from it.
-                trace: first,
+                // A simulated run's report draws its timeline from the first rerun's trace, so
+                // a sequential program keeps it always; a racing one only when asked, as
+                // keeping it slows the threads and so moves the races the rerun confirms.
+                trace: first && (verbose || self.shape.is_none()),
                 linearized: self.linearized(),
             };
             self.run_once(executor, program, recording, hb)
