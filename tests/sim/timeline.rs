@@ -141,3 +141,29 @@ fn runs_that_are_not_simulated_have_no_timeline() {
     assert!(!result.report.text().contains("timeline of the failing run"));
     assert!(result.report.json()["timeline"].is_null());
 }
+
+/// The key rows of one seed's timeline, as printed: a change to the layout shows here.
+#[test]
+fn the_stale_read_timeline_reads_as_expected() {
+    let result = Runner::with_initial(config(7), cluster()).run_simulated::<BackupReads>();
+    let timeline = &result.report.timeline;
+    let expected = [
+        "      ms n0                                n1                                n2",
+        "       0 step 0: c0 r0 Write { value: 0 }  |                                 |",
+        "         -> n1 Replicate { version: 1, v.. |                                 |",
+        "         -> n2 Replicate { version: 1, v.. |                                 |",
+        "         => c0 r0 Written                  |                                 |",
+        "         |                                 step 1: c0 r1 Read                |",
+        "         |                                 => c0 r1 Value(None)              |",
+        "         == after the program: liveness tail (heal, restart, run until quiet, at most 60000ms) ==",
+        "       9 |                                 <- n0 Replicate { version: 1, v.. |",
+        "         |                                 -> n0 Ack { version: 1 }          |",
+    ];
+    assert!(timeline.len() >= expected.len(), "{}", timeline.join("\n"));
+    assert_eq!(
+        timeline[..expected.len()],
+        expected,
+        "{}",
+        timeline.join("\n")
+    );
+}
