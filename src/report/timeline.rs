@@ -24,14 +24,9 @@ struct Row {
 /// as printable lines without the `stateprop:` prefix. Empty when `trace` is not a simulated
 /// run's trace (a sequential or threaded run's lines have no times).
 pub(crate) fn build(trace: &[String]) -> Vec<String> {
-    let Some(rows) = rows(trace) else {
+    let Some((rows, nodes)) = rows(trace) else {
         return Vec::new();
     };
-    let nodes = rows
-        .iter()
-        .filter_map(|r| r.node)
-        .max()
-        .map_or(0, |n| n + 1);
     if nodes == 0 {
         return Vec::new();
     }
@@ -92,8 +87,9 @@ fn fit(text: &str, width: usize) -> String {
     cut
 }
 
-/// What the trace of one run says, or `None` when it is not a simulated run's trace.
-fn rows(trace: &[String]) -> Option<Vec<Row>> {
+/// What the trace of one run says, and how many nodes it has; `None` when it is not a
+/// simulated run's trace.
+fn rows(trace: &[String]) -> Option<(Vec<Row>, u16)> {
     let mut reader = Reader::default();
     let mut rows = Vec::new();
     for line in trace {
@@ -110,7 +106,15 @@ fn rows(trace: &[String]) -> Option<Vec<Row>> {
                 .map(|(node, text)| Row { time, node, text }),
         );
     }
-    Some(rows)
+    // Every node boots before the first step, so its boot line names it even if it does
+    // nothing else.
+    let nodes = rows
+        .iter()
+        .filter_map(|r| r.node)
+        .chain(reader.booted)
+        .max()
+        .map_or(0, |n| n + 1);
+    Some((rows, nodes))
 }
 
 /// What earlier lines said that later ones only refer to.
@@ -124,6 +128,8 @@ struct Reader {
     step: String,
     /// Whether the first step began (nodes boot before it).
     started: bool,
+    /// The highest node that booted.
+    booted: Option<u16>,
     /// Per client, the steps whose requests wait to be sent: a session sends one request at a
     /// time, so a queued one goes out later, under another step's line.
     waiting: BTreeMap<String, std::collections::VecDeque<String>>,
@@ -138,6 +144,7 @@ impl Reader {
             requests,
             step,
             started,
+            booted,
             waiting,
         } = self;
         let mut push = |node: Option<u16>, text: String| out.push((node, text));
@@ -250,6 +257,7 @@ impl Reader {
         } else if rest.starts_with(" crashes") {
             push(Some(node), format!("CRASH ({step})"));
         } else if rest.starts_with(" starts from ") {
+            *booted = (*booted).max(Some(node));
             // Every node boots before the first step; only a restart is news.
             if *started {
                 push(Some(node), format!("RESTART ({step})"));
@@ -388,7 +396,8 @@ mod tests {
     #[test]
     fn every_line_of_a_faulty_run_lands_in_a_column_or_a_marked_row() {
         let trace = faulty_trace();
-        let rows = rows(&trace).expect("a simulated trace");
+        let (rows, nodes) = rows(&trace).expect("a simulated trace");
+        assert_eq!(nodes, 3);
         // An unknown line would show whole across the columns: none is left unread.
         for row in rows.iter().filter(|r| r.node.is_none()) {
             assert!(
@@ -459,6 +468,29 @@ mod tests {
             row.chars().count(),
             9 + 2 * super::COLUMN + super::COLUMN - 1
         );
+    }
+
+    #[test]
+    fn a_node_with_nothing_to_show_still_has_its_column() {
+        let trace = [
+            "     0ms n0 starts from ()",
+            "     0ms n1 starts from ()",
+            "     0ms n2 starts from ()",
+            "     0ms step 0: Request { client: 0, node: 0, op: Read }",
+            "     0ms client 0 -> n0 r0: Read",
+            "     0ms n0 answers r0 (client 0): Value(None)",
+        ]
+        .map(String::from);
+        let lines = build(&trace);
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["ms", "n0", "n1", "n2"]
+        );
+        assert_eq!(
+            lines[1].trim_end(),
+            format!("{:>8} {:<34}|{:33}|", 0, "step 0: c0 r0 Read", "")
+        );
+        assert_eq!(lines.len(), 3, "{lines:?}");
     }
 
     #[test]
