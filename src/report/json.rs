@@ -97,6 +97,7 @@ impl Report {
             "reproduction": self.reproduction.map(|(failed, runs)| json!({ "failed": failed, "runs": runs })),
             "saved_to": self.saved_to,
             "pasteable_test": self.failure.as_ref().map(|_| self.pasteable_test()),
+            "timeline": (!self.timeline.is_empty()).then_some(&self.timeline),
             "history": self.history.as_ref().map(|ops| ops.iter().map(|op| json!({
                 "step": step_json(op.step),
                 "client": op.client,

@@ -6,6 +6,7 @@
 mod diagram;
 mod json;
 mod text;
+pub(crate) mod timeline;
 
 use crate::failure::Failure;
 use crate::program::Shape;
@@ -136,6 +137,10 @@ pub struct Report {
     pub shrink: ShrinkStats,
     /// Step-by-step trace of the minimal program (verbose mode).
     pub trace: Vec<String>,
+    /// For a simulated run: the minimal program's failing run as a timeline, a column per
+    /// node and simulated time downward (messages, timers, crashes, partitions, replies).
+    /// Empty for other runs.
+    pub timeline: Vec<String>,
     /// The regression file the case was saved to.
     pub saved_to: Option<String>,
     /// The pasteable test's call up to its list of operations: `stateprop::replay::<Kv, Store>(`.

@@ -69,6 +69,15 @@ impl Report {
         }
         self.write_involved(&mut t);
         self.write_diagram(&mut t);
+        if !self.timeline.is_empty() {
+            let _ = writeln!(
+                t,
+                "stateprop: timeline of the failing run (simulated ms downward, a column per node):"
+            );
+            for line in &self.timeline {
+                let _ = writeln!(t, "stateprop:   {line}");
+            }
+        }
         if let Some(note) = &self.note {
             let _ = writeln!(t, "stateprop: note: {note}");
         }

@@ -194,6 +194,7 @@ impl<M: Model> Run<M> {
             },
             note: None,
             trace: Vec::new(),
+            timeline: Vec::new(),
             reproduced: None,
             history: None,
         });
@@ -234,7 +235,10 @@ impl<M: Model> Run<M> {
             // The first rerun records the history the report shows, judges or not.
             let recording = Recording {
                 history: first || !self.judges.is_empty(),
-                trace: verbose && first,
+                // A simulated run's report draws its timeline from the first rerun's trace, so
+                // a sequential program keeps it always; a racing one only when asked, as
+                // keeping it slows the threads and so moves the races the rerun confirms.
+                trace: first && (verbose || self.shape.is_none()),
                 linearized: self.linearized(),
             };
             self.run_once(executor, program, recording, hb)
@@ -253,7 +257,8 @@ impl<M: Model> Run<M> {
             stats: stats.clone(),
             shrink,
             note: confirmed.note,
-            trace: confirmed.trace,
+            timeline: crate::report::timeline::build(&confirmed.trace),
+            trace: if verbose { confirmed.trace } else { Vec::new() },
             // A rate says something only when there was more than one run to count.
             reproduced: (confirmed.reproduced.1 > 1).then_some(confirmed.reproduced),
             history: confirmed.history,

@@ -468,6 +468,7 @@ fn fail_replay<Op: StateMachine>(
         stats: Stats::default(),
         shrink: ShrinkStats::default(),
         note: None,
+        timeline: crate::report::timeline::build(&trace),
         trace,
         reproduced,
         history,

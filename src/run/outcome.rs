@@ -47,6 +47,8 @@ pub(crate) struct Found<Op> {
     pub(crate) shrink: ShrinkStats,
     pub(crate) note: Option<String>,
     pub(crate) trace: Vec<String>,
+    /// A simulated run's per-node timeline (empty for other runs).
+    pub(crate) timeline: Vec<String>,
     /// Runs of the program that failed as reported, and runs, when it was run more than once.
     pub(crate) reproduced: Option<(u32, u32)>,
     /// The history of one run of `ops`, when recorded.
@@ -67,6 +69,7 @@ impl Reporting {
             stats,
             shrink: ShrinkStats::default(),
             trace: Vec::new(),
+            timeline: Vec::new(),
             saved_to: None,
             replay_call: self.replay_call.clone(),
             note: None,
@@ -89,6 +92,7 @@ impl Reporting {
             note: found.note.clone(),
             reproduction: found.reproduced,
             trace: found.trace.clone(),
+            timeline: found.timeline.clone(),
             history: found.history.clone(),
             ..self.passed(found.stats.clone())
         }
@@ -387,6 +391,7 @@ pub(crate) fn hang_report<M: Model>(
                 .to_string(),
         ),
         trace: Vec::new(),
+        timeline: Vec::new(),
         reproduced: None,
         history: None,
         program,

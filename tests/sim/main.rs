@@ -8,3 +8,4 @@ mod register;
 mod paste;
 mod replicated;
 mod retry;
+mod timeline;
