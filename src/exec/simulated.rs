@@ -24,10 +24,6 @@ use crate::spec::{Model, StateMachine};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
-/// How long the liveness tail may run, in simulated milliseconds, before the cluster is taken
-/// not to converge: many request timeouts and retry rounds, yet cheap to simulate.
-pub(crate) const TAIL_BOUND_MS: u64 = 60_000;
-
 /// Runs simulated programs over the service model `M` on clusters of `N` nodes.
 pub(crate) struct Simulated<M: Model, N> {
     initial: Sim<M>,
@@ -180,7 +176,8 @@ where
     N: Node<Request = M::Op, Response = M::Output>,
 {
     /// The liveness tail after the last step: a failure if a handler panics, the cluster
-    /// invariant breaks, or the cluster does not go quiet within [`TAIL_BOUND_MS`]. It is
+    /// invariant breaks, the cluster does not go quiet within the tail's bound (unless its
+    /// settings say it never does), or [`Node::converged`] rejects the nodes after it. It is
     /// blamed on the program's last step, as a teardown's failure is.
     fn tail(
         &self,
@@ -194,26 +191,51 @@ where
             op: last.map(|i| steps[i].to_rust()),
             kind,
         };
+        let bound = self.settings.tail_bound_ms;
         hb.enter_step();
-        let settled = catch(|| cluster.settle(tail_key(self.seed), TAIL_BOUND_MS));
-        hb.main().leave_set_up();
-        match settled {
-            Err(message) => Some(fail(FailureKind::Panic {
+        let settled = catch(|| cluster.settle(tail_key(self.seed), bound));
+        let verdict = match settled {
+            Err(message) => Some(FailureKind::Panic {
                 message: format!("in the liveness tail: {message}"),
-            })),
-            Ok(Err(broken)) => Some(fail(FailureKind::Invariant {
+            }),
+            Ok(Err(broken)) => Some(FailureKind::Invariant {
                 message: format!("in the liveness tail: {}", broken.message),
-            })),
-            Ok(Ok(settled)) if !settled.quiet => Some(fail(FailureKind::Invariant {
-                message: format!(
-                    "the liveness tail (every fault healed, every node up) did not go quiet \
-                     within {TAIL_BOUND_MS} ms of simulated time: messages or requests were \
-                     still in flight"
-                ),
-            })),
-            Ok(Ok(_)) => None,
-        }
+            }),
+            Ok(Ok(settled)) if self.settings.tail_quiet && !settled.quiet => {
+                Some(FailureKind::Invariant {
+                    message: format!(
+                        "the liveness tail (every fault healed, every node up) did not go quiet \
+                         within {bound} ms of simulated time: messages or requests were still \
+                         in flight (a cluster that heartbeats never goes quiet: say so with \
+                         `Settings::never_quiet`)"
+                    ),
+                })
+            }
+            // The user's hook runs under `catch` too: a panic in it is a failure, not a crash.
+            Ok(Ok(_)) => match catch(|| converged(cluster)) {
+                Err(message) => Some(FailureKind::Panic {
+                    message: format!("in `Node::converged`: {message}"),
+                }),
+                Ok(Err(message)) => Some(FailureKind::Invariant {
+                    message: format!("did not converge after the liveness tail: {message}"),
+                }),
+                Ok(Ok(())) => None,
+            },
+        };
+        hb.main().leave_set_up();
+        verdict.map(fail)
     }
+}
+
+/// Asks [`Node::converged`] about the nodes after the liveness tail, which restarted them all.
+fn converged<N: Node>(cluster: &Cluster<N>) -> Result<(), String> {
+    let nodes: Vec<&N> = cluster.nodes().into_iter().flatten().collect();
+    debug_assert_eq!(
+        nodes.len(),
+        cluster.nodes().len(),
+        "the tail restarts every node"
+    );
+    N::converged(&nodes)
 }
 
 /// The cluster's client history as a history of the program's steps: each operation becomes

@@ -7,6 +7,7 @@
 //! `src/sim/program.rs` for the [`StateMachine`](crate::StateMachine) side).
 
 use super::node::NodeId;
+use super::settings::Settings;
 use super::step::SimStep;
 use crate::spec::Model;
 
@@ -47,6 +48,9 @@ pub struct Sim<M> {
     crashed: u16,
     /// Whether some link is cut (a [`Heal`](SimStep::Heal) would do something).
     partitioned: bool,
+    /// How the simulated world behaves: kept here so a replay, which rebuilds the `Sim`,
+    /// rebuilds the same world.
+    settings: Settings,
 }
 
 /// What a step of a simulated program returns: the service's answer to a request, nothing for
@@ -90,7 +94,20 @@ impl<M: Model> Sim<M> {
             clients,
             crashed: 0,
             partitioned: false,
+            settings: Settings::default(),
         }
+    }
+
+    /// Runs the cluster with `settings` (message delays, request timeout, the liveness tail)
+    /// instead of [`Settings::default`].
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The settings the cluster runs with.
+    pub fn sim_settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// How many nodes the cluster has.
