@@ -156,12 +156,23 @@ where
             failure = self.tail(&mut cluster, steps, hb);
             torn = matches!(&failure, Some(f) if matches!(f.kind, FailureKind::Panic { .. }));
         }
+        // The final reads only feed the history: without one there is nothing to judge them in.
+        let mut reads = Vec::new();
+        if failure.is_none() && recording.history {
+            match self.final_reads(&mut cluster, steps, &position, hb) {
+                Ok(sent) => reads = sent,
+                Err(failed) => {
+                    torn = matches!(failed.kind, FailureKind::Panic { .. });
+                    failure = Some(failed);
+                }
+            }
+        }
         let history = recording
             .history
-            .then(|| wrap_history(cluster.history(), program, &position));
+            .then(|| wrap_history(cluster.history(), program, &position, &reads));
         let mut trace = Vec::new();
         if recording.trace && !torn {
-            trace = renumber(cluster.trace(), &keys, tail_key(seed));
+            trace = renumber(cluster.trace(), &keys, tail_key(seed), &reads);
         }
         Execution {
             failure,
@@ -227,6 +238,101 @@ where
     }
 }
 
+/// A read the executor sends after the liveness tail: the key it ran under, and the step.
+type FinalRead<Op> = (u64, SimStep<Op>);
+
+impl<M: Model, N> Simulated<M, N>
+where
+    N: Node<Request = M::Op, Response = M::Output>,
+{
+    /// After a liveness tail that passed: every distinct read-only request of the program
+    /// ([`Model::is_read_only`]), sent again to every node by a client of its own, one after
+    /// the other, and run until each is answered or times out. The answers join the history,
+    /// so a write acknowledged during the program but lost by the end (a primary that forgot
+    /// it in a crash, a backup never repaired) leaves a read no order of the history explains.
+    /// Sound for any judge: a correct system answers these reads as it would any other.
+    fn final_reads(
+        &self,
+        cluster: &mut Cluster<N>,
+        steps: &[SimStep<M::Op>],
+        position: &BTreeMap<u64, usize>,
+        hb: &Heartbeat,
+    ) -> Result<Vec<FinalRead<M::Op>>, Failure> {
+        let mut distinct: Vec<(String, &M::Op)> = Vec::new();
+        for step in steps {
+            if let SimStep::Request { op, .. } = step {
+                let text = op.to_rust();
+                if M::is_read_only(op) && !distinct.iter().any(|(t, _)| *t == text) {
+                    distinct.push((text, op));
+                }
+            }
+        }
+        if distinct.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A session no step of the program used, so its requests queue behind nothing.
+        let client = self.initial.clients();
+        let tail = tail_key(self.seed);
+        let mut next_key = tail;
+        let mut fresh_key = || loop {
+            next_key = (next_key + 1) & 0x7fff_ffff;
+            if next_key != tail && !position.contains_key(&next_key) {
+                return next_key;
+            }
+        };
+        let mut reads = Vec::new();
+        for node in 0..self.initial.nodes() {
+            for (_, op) in &distinct {
+                let step = SimStep::Request {
+                    client,
+                    node,
+                    op: (*op).clone(),
+                };
+                reads.push((fresh_key(), step));
+            }
+        }
+        // Each read ends within a request timeout of the one before it.
+        let per_read = self.settings.request_timeout_ms.saturating_add(1);
+        let wait = per_read.saturating_mul(reads.len() as u64);
+        // Waiting is part of the tail, under its key.
+        let advance_key = tail;
+        let last = steps.len().checked_sub(1);
+        let fail = |kind| Failure {
+            step: last.map(StepId::prefix),
+            op: last.map(|i| steps[i].to_rust()),
+            kind,
+        };
+        hb.enter_step();
+        let ran = catch(|| {
+            for (key, step) in &reads {
+                cluster.apply(*key, step)?;
+            }
+            // `Advance` takes at most u16::MAX ms at a time.
+            let mut left = wait;
+            while left > 0 {
+                let ms = left.min(u64::from(u16::MAX));
+                left -= ms;
+                let ms = u16::try_from(ms).expect("at most u16::MAX");
+                cluster.apply(advance_key, &SimStep::Advance { ms })?;
+            }
+            Ok::<(), crate::sim::__engine::InvariantBroken>(())
+        });
+        hb.main().leave_set_up();
+        match ran {
+            Ok(Ok(())) => Ok(reads),
+            Ok(Err(broken)) => Err(fail(FailureKind::Invariant {
+                message: format!(
+                    "during the reads after the liveness tail: {}",
+                    broken.message
+                ),
+            })),
+            Err(message) => Err(fail(FailureKind::Panic {
+                message: format!("during the reads after the liveness tail: {message}"),
+            })),
+        }
+    }
+}
+
 /// Asks [`Node::converged`] about the nodes after the liveness tail, which restarted them all.
 fn converged<N: Node>(cluster: &Cluster<N>) -> Result<(), String> {
     let nodes: Vec<&N> = cluster.nodes().into_iter().flatten().collect();
@@ -241,17 +347,31 @@ fn converged<N: Node>(cluster: &Cluster<N>) -> Result<(), String> {
 /// The cluster's client history as a history of the program's steps: each operation becomes
 /// the `Request` step it came from (so the judges, which know `Sim<M>`, judge it) and each
 /// answer a [`SimOut::Answer`]; step ids go from the cluster's keys back to positions.
+///
+/// The reads after the liveness tail are no steps of the program: each is named as if it came
+/// after the program's last step (`len`, `len + 1`, ...), with its own request as its text.
 fn wrap_history<Op: Clone, Out: Clone>(
     inner: History<Op, Out>,
     program: &Program<SimStep<Op>>,
     position: &BTreeMap<u64, usize>,
+    reads: &[FinalRead<Op>],
 ) -> History<SimStep<Op>, SimOut<Out>> {
     let mut history = History::new();
     for (op, id) in inner.ops.into_iter().zip(inner.steps) {
         let key = id.prefix_index().expect("the cluster records prefix steps") as u64;
-        let i = position[&key];
-        let id = StepId::prefix(i);
-        let step = program.get(id).expect("a step of the program").clone();
+        let (id, step) = match position.get(&key) {
+            Some(&i) => {
+                let id = StepId::prefix(i);
+                (id, program.get(id).expect("a step of the program").clone())
+            }
+            None => {
+                let j = reads
+                    .iter()
+                    .position(|(k, _)| *k == key)
+                    .expect("a read after the tail");
+                (StepId::prefix(program.len() + j), reads[j].1.clone())
+            }
+        };
         history.ops.push(crate::history::Operation {
             client: op.client,
             op: step,
@@ -265,13 +385,16 @@ fn wrap_history<Op: Clone, Out: Clone>(
 }
 
 /// The trace's lines (`<time>ms step <key>: ...`) with each step named by its position.
-fn renumber(lines: &[String], keys: &[u64], tail: u64) -> Vec<String> {
+fn renumber<Op>(lines: &[String], keys: &[u64], tail: u64, reads: &[FinalRead<Op>]) -> Vec<String> {
     let mut names: BTreeMap<u64, String> = keys
         .iter()
         .enumerate()
         .map(|(i, &k)| (k, format!("step {i}")))
         .collect();
     names.insert(tail, "after the program".to_string());
+    for (j, (key, _)) in reads.iter().enumerate() {
+        names.insert(*key, format!("read {} after the tail", keys.len() + j));
+    }
     lines
         .iter()
         .map(|line| {
@@ -522,12 +645,40 @@ mod tests {
         );
         assert_eq!(run.failure, None);
         let history = run.history.expect("recorded");
-        assert_eq!(history.steps, [StepId::prefix(1), StepId::prefix(3)]);
+        assert_eq!(history.steps[..2], [StepId::prefix(1), StepId::prefix(3)]);
         assert_eq!(history.ops[0].op, write(0, 1));
         assert_eq!(history.ops[1].op, read);
         assert_eq!(
             history.ops[1].output,
             Some(SimOut::Answer(RegisterOut::Value(Some(1))))
+        );
+        // Then the program's one read again at every node, from a client of its own, named
+        // as steps after the program's last.
+        assert_eq!(
+            history.steps[2..],
+            [StepId::prefix(4), StepId::prefix(5), StepId::prefix(6)]
+        );
+        for (node, op) in history.ops[2..].iter().enumerate() {
+            let again = SimStep::Request {
+                client: 1,
+                node: node as u8,
+                op: RegisterOp::Read,
+            };
+            assert_eq!(op.op, again);
+            assert_eq!(op.client, 1);
+        }
+        // Node 0 wrote the value without hearing it: Echo is no register, and the final read
+        // there shows it.
+        assert_eq!(
+            history.ops[2].output,
+            Some(SimOut::Answer(RegisterOut::Value(None)))
+        );
+        assert!(
+            run.trace
+                .iter()
+                .any(|l| l.contains("ms read 4 after the tail: ")),
+            "{:?}",
+            run.trace
         );
         // The trace names steps by position, and the tail for what it is.
         assert!(
@@ -539,5 +690,80 @@ mod tests {
             .trace
             .iter()
             .any(|l| l.contains("after the program: liveness tail")));
+    }
+
+    /// A register on one node that keeps nothing across a crash: a write it acknowledged is
+    /// gone after the restart.
+    struct Forgetful {
+        value: Option<i64>,
+    }
+
+    impl Node for Forgetful {
+        type Message = ();
+        type Request = RegisterOp;
+        type Response = RegisterOut;
+        type Durable = ();
+
+        fn start(_: &mut Context<'_, Self>, _: ()) -> Self {
+            Forgetful { value: None }
+        }
+
+        fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, op: RegisterOp) {
+            let mut model = CasRegister { value: self.value };
+            let out = crate::spec::Model::step(&mut model, &op);
+            self.value = model.value;
+            ctx.reply(request, out);
+        }
+
+        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
+
+        fn on_timer(&mut self, _: &mut Context<'_, Self>, _: TimerId) {}
+
+        fn durable(&self) {}
+    }
+
+    #[test]
+    fn a_write_lost_after_it_was_acknowledged_is_caught_by_the_reads_after_the_tail() {
+        use crate::failure::HistoryViolation;
+        use crate::judge::{judge_history, linearizable};
+        let executor: Simulated<CasRegister, Forgetful> = Simulated::new(
+            Sim::new(CasRegister::default(), 1, 1),
+            9,
+            Settings::default(),
+        );
+        let read = SimStep::Request {
+            client: 0,
+            node: 0,
+            op: RegisterOp::Read,
+        };
+        // The program alone is linearizable: the read ran before the write, and nothing reads
+        // after the crash.
+        let program = Program::sequential(vec![read, write(0, 1), SimStep::Crash { node: 0 }]);
+        let recording = Recording {
+            history: true,
+            trace: false,
+            linearized: true,
+        };
+        let run = executor.execute(&program, recording, &Heartbeat::default());
+        assert_eq!(run.failure, None);
+        let history = run.history.expect("recorded");
+        assert_eq!(history.ops.len(), 3, "{history:?}");
+        let failure = judge_history(
+            &[linearizable()],
+            executor.initial(),
+            &history,
+            &mut Vec::new(),
+        )
+        .expect("the write is lost");
+        let FailureKind::History(violation) = failure.kind else {
+            panic!("{failure:?}");
+        };
+        assert!(
+            matches!(
+                *violation,
+                HistoryViolation::NotLinearizable { blocked, .. } if blocked == StepId::prefix(3)
+            ),
+            "{violation:?}"
+        );
     }
 }
