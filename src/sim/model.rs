@@ -38,7 +38,7 @@ pub const MAX_NODES: u8 = 16;
 ///     "SimStep::Request { client: 0, node: 1, op: RegisterOp::Write { value: 1 } }"
 /// );
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Sim<M> {
     /// The service's model.
     pub inner: M,
@@ -51,6 +51,20 @@ pub struct Sim<M> {
     /// How the simulated world behaves: kept here so a replay, which rebuilds the `Sim`,
     /// rebuilds the same world.
     settings: Settings,
+}
+
+/// The settings stay out: a failure's cause prints the model state, and they are the same in
+/// every state of a run.
+impl<M: std::fmt::Debug> std::fmt::Debug for Sim<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("inner", &self.inner)
+            .field("nodes", &self.nodes)
+            .field("clients", &self.clients)
+            .field("crashed", &self.crashed)
+            .field("partitioned", &self.partitioned)
+            .finish()
+    }
 }
 
 /// What a step of a simulated program returns: the service's answer to a request, nothing for
