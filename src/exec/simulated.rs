@@ -246,8 +246,8 @@ where
     N: Node<Request = M::Op, Response = M::Output>,
 {
     /// After a liveness tail that passed: every distinct read-only request of the program
-    /// ([`Model::is_read_only`]), sent again to every node by a client of its own, one after
-    /// the other, and run until each is answered or times out. The answers join the history,
+    /// ([`Model::is_read_only`]), sent again to every node, each by a client of its own, and
+    /// run until each is answered or times out. The answers join the history,
     /// so a write acknowledged during the program but lost by the end (a primary that forgot
     /// it in a crash, a backup never repaired) leaves a read no order of the history explains.
     /// Sound for any judge: a correct system answers these reads as it would any other.
@@ -270,8 +270,11 @@ where
         if distinct.is_empty() {
             return Ok(Vec::new());
         }
-        // A session no step of the program used, so its requests queue behind nothing.
-        let client = self.initial.clients();
+        // Sessions no step of the program used, one per read so they all go out at once (a
+        // heartbeating cluster is simulated for every millisecond waited). Session ids are
+        // `u8`s: past 255 the reads share sessions and queue, and the wait grows to match.
+        let first = u16::from(self.initial.clients());
+        let sessions = 256 - first;
         let tail = tail_key(self.seed);
         let mut next_key = tail;
         let mut fresh_key = || loop {
@@ -283,17 +286,23 @@ where
         let mut reads = Vec::new();
         for node in 0..self.initial.nodes() {
             for (_, op) in &distinct {
+                let session = first + reads.len() as u16 % sessions;
                 let step = SimStep::Request {
-                    client,
+                    client: u8::try_from(session).expect("a session id below 256"),
                     node,
                     op: (*op).clone(),
                 };
                 reads.push((fresh_key(), step));
             }
         }
-        // Each read ends within a request timeout of the one before it.
-        let per_read = self.settings.request_timeout_ms.saturating_add(1);
-        let wait = per_read.saturating_mul(reads.len() as u64);
+        // A read ends within a request timeout of being sent (answered, refused or timed out);
+        // a session's next read is sent when its previous one ends.
+        let rounds = (reads.len() as u64).div_ceil(u64::from(sessions));
+        let wait = self
+            .settings
+            .request_timeout_ms
+            .saturating_add(1)
+            .saturating_mul(rounds);
         // Waiting is part of the tail, under its key.
         let advance_key = tail;
         let last = steps.len().checked_sub(1);

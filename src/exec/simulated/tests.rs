@@ -240,20 +240,20 @@ fn the_history_names_the_request_steps() {
         history.ops[1].output,
         Some(SimOut::Answer(RegisterOut::Value(Some(1))))
     );
-    // Then the program's one read again at every node, from a client of its own, named
-    // as steps after the program's last.
+    // Then the program's one read again at every node, each from a client of its own (the
+    // program used client 0), named as steps after the program's last.
     assert_eq!(
         history.steps[2..],
         [StepId::prefix(4), StepId::prefix(5), StepId::prefix(6)]
     );
     for (node, op) in history.ops[2..].iter().enumerate() {
         let again = SimStep::Request {
-            client: 1,
+            client: 1 + node as u8,
             node: node as u8,
             op: RegisterOp::Read,
         };
         assert_eq!(op.op, again);
-        assert_eq!(op.client, 1);
+        assert_eq!(op.client, 1 + node as u64);
     }
     // Node 0 wrote the value without hearing it: Echo is no register, and the final read
     // there shows it.
