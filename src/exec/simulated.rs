@@ -286,7 +286,7 @@ where
         let mut reads = Vec::new();
         for node in 0..self.initial.nodes() {
             for (_, op) in &distinct {
-                let session = first + reads.len() as u16 % sessions;
+                let session = first + (reads.len() as u16) % sessions;
                 let step = SimStep::Request {
                     client: u8::try_from(session).expect("a session id below 256"),
                     node,

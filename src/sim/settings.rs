@@ -155,3 +155,30 @@ pub struct Settled {
     /// Simulation time the tail took, in milliseconds.
     pub ran_ms: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+
+    #[test]
+    fn settings_print_as_the_calls_that_build_them() {
+        assert_eq!(Settings::default().keep_trace(false).to_rust(), None);
+        let all = Settings::default()
+            .delay(3, 9)
+            .request_timeout(250)
+            .quiet(40)
+            .tail(700)
+            .never_quiet();
+        let text = all.to_rust().expect("not the default");
+        assert_eq!(
+            text,
+            "stateprop::sim::Settings::default().delay(3, 9).request_timeout(250).quiet(40)\
+             .tail(700).never_quiet()"
+        );
+        // Each call alone is printed alone.
+        assert_eq!(
+            Settings::default().quiet(5).to_rust().as_deref(),
+            Some("stateprop::sim::Settings::default().quiet(5)")
+        );
+    }
+}
