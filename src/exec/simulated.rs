@@ -24,10 +24,6 @@ use crate::spec::{Model, StateMachine};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
-/// How long the liveness tail may run, in simulated milliseconds, before the cluster is taken
-/// not to converge: many request timeouts and retry rounds, yet cheap to simulate.
-pub(crate) const TAIL_BOUND_MS: u64 = 60_000;
-
 /// Runs simulated programs over the service model `M` on clusters of `N` nodes.
 pub(crate) struct Simulated<M: Model, N> {
     initial: Sim<M>,
@@ -160,12 +156,23 @@ where
             failure = self.tail(&mut cluster, steps, hb);
             torn = matches!(&failure, Some(f) if matches!(f.kind, FailureKind::Panic { .. }));
         }
+        // The final reads only feed the history: without one there is nothing to judge them in.
+        let mut reads = Vec::new();
+        if failure.is_none() && recording.history {
+            match self.final_reads(&mut cluster, steps, &position, hb) {
+                Ok(sent) => reads = sent,
+                Err(failed) => {
+                    torn = matches!(failed.kind, FailureKind::Panic { .. });
+                    failure = Some(failed);
+                }
+            }
+        }
         let history = recording
             .history
-            .then(|| wrap_history(cluster.history(), program, &position));
+            .then(|| wrap_history(cluster.history(), program, &position, &reads));
         let mut trace = Vec::new();
         if recording.trace && !torn {
-            trace = renumber(cluster.trace(), &keys, tail_key(seed));
+            trace = renumber(cluster.trace(), &keys, tail_key(seed), &reads);
         }
         Execution {
             failure,
@@ -180,7 +187,8 @@ where
     N: Node<Request = M::Op, Response = M::Output>,
 {
     /// The liveness tail after the last step: a failure if a handler panics, the cluster
-    /// invariant breaks, or the cluster does not go quiet within [`TAIL_BOUND_MS`]. It is
+    /// invariant breaks, the cluster does not go quiet within the tail's bound (unless its
+    /// settings say it never does), or [`Node::converged`] rejects the nodes after it. It is
     /// blamed on the program's last step, as a teardown's failure is.
     fn tail(
         &self,
@@ -194,42 +202,185 @@ where
             op: last.map(|i| steps[i].to_rust()),
             kind,
         };
+        let bound = self.settings.tail_bound_ms;
         hb.enter_step();
-        let settled = catch(|| cluster.settle(tail_key(self.seed), TAIL_BOUND_MS));
-        hb.main().leave_set_up();
-        match settled {
-            Err(message) => Some(fail(FailureKind::Panic {
+        let settled = catch(|| cluster.settle(tail_key(self.seed), bound));
+        let verdict = match settled {
+            Err(message) => Some(FailureKind::Panic {
                 message: format!("in the liveness tail: {message}"),
-            })),
-            Ok(Err(broken)) => Some(fail(FailureKind::Invariant {
+            }),
+            Ok(Err(broken)) => Some(FailureKind::Invariant {
                 message: format!("in the liveness tail: {}", broken.message),
-            })),
-            Ok(Ok(settled)) if !settled.quiet => Some(fail(FailureKind::Invariant {
+            }),
+            Ok(Ok(settled)) if self.settings.tail_quiet && !settled.quiet => {
+                Some(FailureKind::Invariant {
+                    message: format!(
+                        "the liveness tail (every fault healed, every node up) did not go quiet \
+                         within {bound} ms of simulated time: messages or requests were still \
+                         in flight (a cluster that heartbeats never goes quiet: say so with \
+                         `Settings::never_quiet`)"
+                    ),
+                })
+            }
+            // The user's hook runs under `catch` too: a panic in it is a failure, not a crash.
+            Ok(Ok(_)) => match catch(|| converged(cluster)) {
+                Err(message) => Some(FailureKind::Panic {
+                    message: format!("in `Node::converged`: {message}"),
+                }),
+                Ok(Err(message)) => Some(FailureKind::Invariant {
+                    message: format!("did not converge after the liveness tail: {message}"),
+                }),
+                Ok(Ok(())) => None,
+            },
+        };
+        hb.main().leave_set_up();
+        verdict.map(fail)
+    }
+}
+
+/// A read the executor sends after the liveness tail: the key it ran under, and the step.
+type FinalRead<Op> = (u64, SimStep<Op>);
+
+impl<M: Model, N> Simulated<M, N>
+where
+    N: Node<Request = M::Op, Response = M::Output>,
+{
+    /// After a liveness tail that passed: every distinct read-only request of the program
+    /// ([`Model::is_read_only`]), sent again to every node, each by a client of its own, and
+    /// run until each is answered or times out. The answers join the history,
+    /// so a write acknowledged during the program but lost by the end (a primary that forgot
+    /// it in a crash, a backup never repaired) leaves a read no order of the history explains.
+    /// Sound for any judge: a correct system answers these reads as it would any other.
+    fn final_reads(
+        &self,
+        cluster: &mut Cluster<N>,
+        steps: &[SimStep<M::Op>],
+        position: &BTreeMap<u64, usize>,
+        hb: &Heartbeat,
+    ) -> Result<Vec<FinalRead<M::Op>>, Failure> {
+        let mut distinct: Vec<(String, &M::Op)> = Vec::new();
+        for step in steps {
+            if let SimStep::Request { op, .. } = step {
+                let text = op.to_rust();
+                if M::is_read_only(op) && !distinct.iter().any(|(t, _)| *t == text) {
+                    distinct.push((text, op));
+                }
+            }
+        }
+        if distinct.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Sessions no step of the program used, one per read so they all go out at once (a
+        // heartbeating cluster is simulated for every millisecond waited). Session ids are
+        // `u8`s: past 255 the reads share sessions and queue, and the wait grows to match.
+        let first = u16::from(self.initial.clients());
+        let sessions = 256 - first;
+        let tail = tail_key(self.seed);
+        let mut next_key = tail;
+        let mut fresh_key = || loop {
+            next_key = (next_key + 1) & 0x7fff_ffff;
+            if next_key != tail && !position.contains_key(&next_key) {
+                return next_key;
+            }
+        };
+        let mut reads = Vec::new();
+        for node in 0..self.initial.nodes() {
+            for (_, op) in &distinct {
+                let session = first + (reads.len() as u16) % sessions;
+                let step = SimStep::Request {
+                    client: u8::try_from(session).expect("a session id below 256"),
+                    node,
+                    op: (*op).clone(),
+                };
+                reads.push((fresh_key(), step));
+            }
+        }
+        // A read ends within a request timeout of being sent (answered, refused or timed out);
+        // a session's next read is sent when its previous one ends.
+        let rounds = (reads.len() as u64).div_ceil(u64::from(sessions));
+        let wait = self
+            .settings
+            .request_timeout_ms
+            .saturating_add(1)
+            .saturating_mul(rounds);
+        // Waiting is part of the tail, under its key.
+        let advance_key = tail;
+        let last = steps.len().checked_sub(1);
+        let fail = |kind| Failure {
+            step: last.map(StepId::prefix),
+            op: last.map(|i| steps[i].to_rust()),
+            kind,
+        };
+        hb.enter_step();
+        let ran = catch(|| {
+            for (key, step) in &reads {
+                cluster.apply(*key, step)?;
+            }
+            // `Advance` takes at most u16::MAX ms at a time.
+            let mut left = wait;
+            while left > 0 {
+                let ms = left.min(u64::from(u16::MAX));
+                left -= ms;
+                let ms = u16::try_from(ms).expect("at most u16::MAX");
+                cluster.apply(advance_key, &SimStep::Advance { ms })?;
+            }
+            Ok::<(), crate::sim::__engine::InvariantBroken>(())
+        });
+        hb.main().leave_set_up();
+        match ran {
+            Ok(Ok(())) => Ok(reads),
+            Ok(Err(broken)) => Err(fail(FailureKind::Invariant {
                 message: format!(
-                    "the liveness tail (every fault healed, every node up) did not go quiet \
-                     within {TAIL_BOUND_MS} ms of simulated time: messages or requests were \
-                     still in flight"
+                    "during the reads after the liveness tail: {}",
+                    broken.message
                 ),
             })),
-            Ok(Ok(_)) => None,
+            Err(message) => Err(fail(FailureKind::Panic {
+                message: format!("during the reads after the liveness tail: {message}"),
+            })),
         }
     }
+}
+
+/// Asks [`Node::converged`] about the nodes after the liveness tail, which restarted them all.
+fn converged<N: Node>(cluster: &Cluster<N>) -> Result<(), String> {
+    let nodes: Vec<&N> = cluster.nodes().into_iter().flatten().collect();
+    debug_assert_eq!(
+        nodes.len(),
+        cluster.nodes().len(),
+        "the tail restarts every node"
+    );
+    N::converged(&nodes)
 }
 
 /// The cluster's client history as a history of the program's steps: each operation becomes
 /// the `Request` step it came from (so the judges, which know `Sim<M>`, judge it) and each
 /// answer a [`SimOut::Answer`]; step ids go from the cluster's keys back to positions.
+///
+/// The reads after the liveness tail are no steps of the program: each is named as if it came
+/// after the program's last step (`len`, `len + 1`, ...), with its own request as its text.
 fn wrap_history<Op: Clone, Out: Clone>(
     inner: History<Op, Out>,
     program: &Program<SimStep<Op>>,
     position: &BTreeMap<u64, usize>,
+    reads: &[FinalRead<Op>],
 ) -> History<SimStep<Op>, SimOut<Out>> {
     let mut history = History::new();
     for (op, id) in inner.ops.into_iter().zip(inner.steps) {
         let key = id.prefix_index().expect("the cluster records prefix steps") as u64;
-        let i = position[&key];
-        let id = StepId::prefix(i);
-        let step = program.get(id).expect("a step of the program").clone();
+        let (id, step) = match position.get(&key) {
+            Some(&i) => {
+                let id = StepId::prefix(i);
+                (id, program.get(id).expect("a step of the program").clone())
+            }
+            None => {
+                let j = reads
+                    .iter()
+                    .position(|(k, _)| *k == key)
+                    .expect("a read after the tail");
+                (StepId::prefix(program.len() + j), reads[j].1.clone())
+            }
+        };
         history.ops.push(crate::history::Operation {
             client: op.client,
             op: step,
@@ -243,13 +394,16 @@ fn wrap_history<Op: Clone, Out: Clone>(
 }
 
 /// The trace's lines (`<time>ms step <key>: ...`) with each step named by its position.
-fn renumber(lines: &[String], keys: &[u64], tail: u64) -> Vec<String> {
+fn renumber<Op>(lines: &[String], keys: &[u64], tail: u64, reads: &[FinalRead<Op>]) -> Vec<String> {
     let mut names: BTreeMap<u64, String> = keys
         .iter()
         .enumerate()
         .map(|(i, &k)| (k, format!("step {i}")))
         .collect();
     names.insert(tail, "after the program".to_string());
+    for (j, (key, _)) in reads.iter().enumerate() {
+        names.insert(*key, format!("read {} after the tail", keys.len() + j));
+    }
     lines
         .iter()
         .map(|line| {
@@ -264,258 +418,4 @@ fn renumber(lines: &[String], keys: &[u64], tail: u64) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{step_keys, Simulated};
-    use crate::exec::watchdog::Heartbeat;
-    use crate::exec::{Executor, Recording};
-    use crate::failure::FailureKind;
-    use crate::models::{CasRegister, RegisterOp, RegisterOut};
-    use crate::program::{Program, StepId};
-    use crate::sim::__engine::{Cluster, Settings};
-    use crate::sim::{Context, Node, NodeId, RequestId, Sim, SimOut, SimStep, TimerId};
-
-    /// Writes are sent on to every peer, which keeps the last value it heard. A write of 4
-    /// panics; a node that hears 3 breaks the cluster invariant.
-    struct Echo {
-        heard: Option<i64>,
-    }
-
-    impl Node for Echo {
-        type Message = i64;
-        type Request = RegisterOp;
-        type Response = RegisterOut;
-        type Durable = ();
-
-        fn start(_: &mut Context<'_, Self>, _: ()) -> Self {
-            Echo { heard: None }
-        }
-
-        fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, op: RegisterOp) {
-            match op {
-                RegisterOp::Read => ctx.reply(request, RegisterOut::Value(self.heard)),
-                RegisterOp::Write { value } => {
-                    assert!(value != 4, "four");
-                    for peer in ctx.peers() {
-                        ctx.send(peer, value);
-                    }
-                    ctx.reply(request, RegisterOut::Written);
-                }
-                RegisterOp::Cas { .. } => ctx.reject(request),
-            }
-        }
-
-        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, value: i64) {
-            self.heard = Some(value);
-        }
-
-        fn on_timer(&mut self, _: &mut Context<'_, Self>, _: TimerId) {}
-
-        fn durable(&self) {}
-
-        fn cluster_invariant(nodes: &[Option<&Self>]) -> Result<(), String> {
-            match nodes
-                .iter()
-                .position(|n| n.is_some_and(|n| n.heard == Some(3)))
-            {
-                Some(i) => Err(format!("n{i} heard 3")),
-                None => Ok(()),
-            }
-        }
-    }
-
-    fn write(node: NodeId, value: i64) -> SimStep<RegisterOp> {
-        SimStep::Request {
-            client: 0,
-            node,
-            op: RegisterOp::Write { value },
-        }
-    }
-
-    fn run(
-        steps: Vec<SimStep<RegisterOp>>,
-        trace: bool,
-    ) -> crate::exec::Execution<Sim<CasRegister>> {
-        let executor: Simulated<CasRegister, Echo> = Simulated::new(
-            Sim::new(CasRegister::default(), 3, 1),
-            9,
-            Settings::default(),
-        );
-        let recording = Recording {
-            history: true,
-            trace,
-            linearized: true,
-        };
-        executor.execute(
-            &Program::sequential(steps),
-            recording,
-            &Heartbeat::default(),
-        )
-    }
-
-    /// The trace lines that say when each message sent arrives.
-    fn arrivals(lines: &[String]) -> Vec<String> {
-        lines
-            .iter()
-            .filter(|l| l.contains("arrives at"))
-            .cloned()
-            .collect()
-    }
-
-    #[test]
-    fn deleting_an_unrelated_earlier_step_keeps_the_later_delays() {
-        let full = vec![
-            SimStep::ClockSkew { node: 2, ms: 5 },
-            write(0, 1),
-            SimStep::Advance { ms: 50 },
-        ];
-        let before = arrivals(&run(full.clone(), true).trace);
-        let after = arrivals(&run(full[1..].to_vec(), true).trace);
-        assert_eq!(before.len(), 2, "{before:?}");
-        assert_eq!(before, after);
-        // Keyed by position instead, the write's draws move with it: the test above would
-        // see that.
-        let positional = |steps: &[SimStep<RegisterOp>]| {
-            let mut cluster = Cluster::<Echo>::new(3, 9, Settings::default());
-            for (i, step) in steps.iter().enumerate() {
-                cluster.apply(i as u64, step).expect("no invariant breaks");
-            }
-            arrivals(cluster.trace())
-        };
-        assert_ne!(positional(&full), positional(&full[1..]));
-    }
-
-    #[test]
-    fn a_step_keeps_its_key_when_an_earlier_step_goes() {
-        let full = [
-            SimStep::Heal,
-            SimStep::Advance { ms: 5 },
-            write(0, 1),
-            SimStep::Advance { ms: 5 },
-        ];
-        let keys = step_keys(7, &full);
-        let shrunk = step_keys(7, &full[1..]);
-        assert_eq!(keys[1..], shrunk[..]);
-        // Identical steps draw apart, and another seed draws elsewhere.
-        assert_ne!(keys[1], keys[3]);
-        assert_ne!(step_keys(8, &full), keys);
-        // Deleting an identical earlier step renumbers the later copy: the one case where a
-        // key moves, as the copies cannot be told apart.
-        let without_first = step_keys(7, &[SimStep::Heal, write(0, 1), SimStep::Advance { ms: 5 }]);
-        assert_eq!(without_first[2], keys[1]);
-    }
-
-    #[test]
-    fn a_broken_cluster_invariant_fails_the_step_it_broke_at() {
-        let run = run(
-            vec![write(0, 1), write(0, 3), SimStep::Advance { ms: 50 }],
-            false,
-        );
-        let failure = run.failure.expect("the invariant breaks");
-        assert_eq!(failure.step, Some(StepId::prefix(2)));
-        assert!(
-            matches!(&failure.kind, FailureKind::Invariant { message } if message.contains("heard 3")),
-            "{failure:?}"
-        );
-    }
-
-    #[test]
-    fn a_panicking_handler_fails_its_step() {
-        let run = run(vec![write(0, 1), write(1, 4), write(0, 2)], false);
-        let failure = run.failure.expect("the node panics");
-        assert_eq!(failure.step, Some(StepId::prefix(1)));
-        assert!(
-            matches!(&failure.kind, FailureKind::Panic { message } if message.contains("four")),
-            "{failure:?}"
-        );
-    }
-
-    /// Pings its peers every 10 ms, forever: it never goes quiet.
-    struct Chatty;
-
-    impl Node for Chatty {
-        type Message = ();
-        type Request = RegisterOp;
-        type Response = RegisterOut;
-        type Durable = ();
-
-        fn start(ctx: &mut Context<'_, Self>, _: ()) -> Self {
-            ctx.set_timer(10);
-            Chatty
-        }
-
-        fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, _: RegisterOp) {
-            ctx.reject(request);
-        }
-
-        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
-
-        fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: TimerId) {
-            for peer in ctx.peers() {
-                ctx.send(peer, ());
-            }
-            ctx.set_timer(10);
-        }
-
-        fn durable(&self) {}
-    }
-
-    #[test]
-    fn a_cluster_that_never_goes_quiet_fails_the_liveness_tail() {
-        let executor: Simulated<CasRegister, Chatty> = Simulated::new(
-            Sim::new(CasRegister::default(), 2, 1),
-            9,
-            Settings::default(),
-        );
-        let program = Program::sequential(vec![SimStep::Heal, SimStep::Advance { ms: 5 }]);
-        let run = executor.execute(&program, Recording::default(), &Heartbeat::default());
-        let failure = run.failure.expect("the tail does not go quiet");
-        assert_eq!(failure.step, Some(StepId::prefix(1)));
-        assert!(
-            matches!(&failure.kind, FailureKind::Invariant { message } if message.contains("did not go quiet")),
-            "{failure:?}"
-        );
-        // The register's echo goes quiet once its messages land.
-        assert_eq!(run_echo_quietly(), None);
-    }
-
-    fn run_echo_quietly() -> Option<crate::failure::Failure> {
-        run(vec![write(0, 1), write(1, 2)], false).failure
-    }
-
-    #[test]
-    fn the_history_names_the_request_steps() {
-        let read = SimStep::Request {
-            client: 0,
-            node: 1,
-            op: RegisterOp::Read,
-        };
-        let run = run(
-            vec![
-                SimStep::Heal,
-                write(0, 1),
-                SimStep::Advance { ms: 50 },
-                read.clone(),
-            ],
-            true,
-        );
-        assert_eq!(run.failure, None);
-        let history = run.history.expect("recorded");
-        assert_eq!(history.steps, [StepId::prefix(1), StepId::prefix(3)]);
-        assert_eq!(history.ops[0].op, write(0, 1));
-        assert_eq!(history.ops[1].op, read);
-        assert_eq!(
-            history.ops[1].output,
-            Some(SimOut::Answer(RegisterOut::Value(Some(1))))
-        );
-        // The trace names steps by position, and the tail for what it is.
-        assert!(
-            run.trace.iter().any(|l| l.contains("ms step 3: ")),
-            "{:?}",
-            run.trace
-        );
-        assert!(run
-            .trace
-            .iter()
-            .any(|l| l.contains("after the program: liveness tail")));
-    }
-}
+mod tests;

@@ -14,7 +14,6 @@ use crate::exec::watchdog::{run_watched, Activity};
 use crate::exec::{Executor, Recording};
 use crate::judge::{self, judge_history, Judge};
 use crate::program::Program;
-use crate::sim::__engine::Settings;
 use crate::sim::{Node, Sim, SimOut, SimStep};
 use crate::spec::{Model, StateMachine};
 use std::hash::Hash;
@@ -23,10 +22,13 @@ use std::panic::Location;
 impl<M: Model + Default + Hash + Eq + Send> Runner<Sim<M>> {
     /// Runs simulated programs against clusters of `N` nodes (as many as the initial
     /// [`Sim`] says): each case's steps on a fresh cluster seeded by [`Config::schedule_seed`],
-    /// then the liveness tail (every fault healed, every node restarted, run until quiet). A
-    /// case fails when a node panics, the cluster invariant breaks, the tail does not go quiet,
-    /// or a history judge rejects the client history (with no judge chosen,
-    /// [`judge::linearizable`](crate::judge::linearizable)).
+    /// then the liveness tail (every fault healed, every node restarted, run until quiet, or
+    /// for the tail's bound with [`Settings::never_quiet`](crate::sim::Settings::never_quiet)),
+    /// with the world's [`Settings`](crate::sim::Settings) taken from the initial `Sim`
+    /// ([`Sim::settings`]). A case fails when a node panics, the cluster invariant breaks, the
+    /// tail does not go quiet when it must, the nodes have not
+    /// [`converged`](crate::sim::Node::converged) after it, or a history judge rejects the
+    /// client history (with no judge chosen, [`judge::linearizable`](crate::judge::linearizable)).
     ///
     /// ```no_run
     /// # use stateprop::{Config, Runner};
@@ -61,11 +63,9 @@ impl<M: Model + Default + Hash + Eq + Send> Runner<Sim<M>> {
         }
         let unused = |_: &str, _: &str| String::new();
         self.start::<N>(source, false, unused, move |job, hb| {
-            let executor = Simulated::<M, N>::new(
-                job.initial.clone(),
-                job.config.schedule_seed,
-                Settings::default(),
-            );
+            let settings = job.initial.sim_settings().clone();
+            let executor =
+                Simulated::<M, N>::new(job.initial.clone(), job.config.schedule_seed, settings);
             job.work(&executor, hb)
         })
     }
@@ -83,10 +83,16 @@ fn replay_call<M: Model + Default + Eq, N>(initial: &Sim<M>, seed: u64) -> Strin
     } else {
         "todo!(\"the service model's initial state, as the test builds it\")".to_string()
     };
+    // Settings other than the default ones travel with the `Sim`, so the replay runs the
+    // same world.
+    let settings = initial
+        .sim_settings()
+        .to_rust()
+        .map_or(String::new(), |s| format!("\n            .settings({s})"));
     format!(
         "stateprop::replay_simulated::<{m}, {n}>(\n        \
          stateprop::Config::default().schedule_seed({seed:#x}),\n        \
-         stateprop::sim::Sim::new({inner}, {}, {}),\n        ",
+         stateprop::sim::Sim::new({inner}, {}, {}){settings},\n        ",
         initial.nodes(),
         initial.clients()
     )
@@ -113,8 +119,9 @@ where
 /// Replays a simulated program (a pasted regression test) on a cluster of `N` nodes shaped as
 /// `initial` says, seeded by `config`'s [`Config::schedule_seed`] (the environment overrides
 /// it unless [`Config::ignore_env`]): panics with a report if a node panics, the cluster
-/// invariant breaks, the liveness tail does not go quiet, or the client history is not
-/// linearizable.
+/// invariant breaks, the liveness tail does not go quiet when it must, the nodes have not
+/// converged after it, or the client history is not linearizable. The world's settings are
+/// `initial`'s ([`Sim::settings`]).
 #[track_caller]
 pub fn replay_simulated<M, N>(config: Config, initial: Sim<M>, steps: &[SimStep<M::Op>])
 where
@@ -137,7 +144,8 @@ where
         hb.begin(Activity::Program(
             owned.prefix.iter().map(StateMachine::to_rust).collect(),
         ));
-        let executor = Simulated::<M, N>::new(initial, seed, Settings::default());
+        let settings = initial.sim_settings().clone();
+        let executor = Simulated::<M, N>::new(initial, seed, settings);
         let recording = Recording {
             history: true,
             trace: verbose,

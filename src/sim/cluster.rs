@@ -206,14 +206,24 @@ impl<N: Node> Cluster<N> {
     /// flight and no request waiting for [`Settings::quiet_ms`]), or for at most `bound_ms`.
     /// Timers that fire without sending (an idle heartbeat check) do not keep it running; a
     /// heartbeat that sends a message does, up to the bound. Clock skews stay as they are: they
-    /// stop no progress, and undoing them would step clocks.
+    /// stop no progress, and undoing them would step clocks. With [`Settings::never_quiet`]
+    /// the tail does not wait for quiet: it runs the whole `bound_ms` (the returned `quiet` is
+    /// then `false`).
     pub fn settle(&mut self, step_index: u64, bound_ms: u64) -> Result<Settled, InvariantBroken> {
         self.step = step_index;
         self.draws = 0;
-        self.trace.event(
-            self.now,
-            format_args!("step {step_index}: liveness tail (heal, restart, run until quiet, at most {bound_ms}ms)"),
-        );
+        let wait_quiet = self.settings.tail_quiet;
+        if wait_quiet {
+            self.trace.event(
+                self.now,
+                format_args!("step {step_index}: liveness tail (heal, restart, run until quiet, at most {bound_ms}ms)"),
+            );
+        } else {
+            self.trace.event(
+                self.now,
+                format_args!("step {step_index}: liveness tail (heal, restart, run {bound_ms}ms)"),
+            );
+        }
         if self.net.heal() {
             self.trace.event(self.now, format_args!("  healed"));
         }
@@ -225,7 +235,7 @@ impl<N: Node> Cluster<N> {
         self.drain_ready();
         let start = self.now;
         let target = start.saturating_add(bound_ms);
-        let quiet = self.run_until(target, true);
+        let quiet = self.run_until(target, wait_quiet);
         if !quiet {
             self.now = target;
         }

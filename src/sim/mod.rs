@@ -19,6 +19,7 @@ mod trace;
 pub use model::{Sim, SimOut, MAX_NODES};
 pub use node::{Context, Node, NodeId, RequestId, TimerId};
 pub use program::{FAULT_RULES, REQUEST_WEIGHT};
+pub use settings::Settings;
 pub use step::SimStep;
 
 /// The simulator's engine, for the benchmark program only: not public API (the simulated

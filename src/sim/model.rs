@@ -7,6 +7,7 @@
 //! `src/sim/program.rs` for the [`StateMachine`](crate::StateMachine) side).
 
 use super::node::NodeId;
+use super::settings::Settings;
 use super::step::SimStep;
 use crate::spec::Model;
 
@@ -37,7 +38,7 @@ pub const MAX_NODES: u8 = 16;
 ///     "SimStep::Request { client: 0, node: 1, op: RegisterOp::Write { value: 1 } }"
 /// );
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Sim<M> {
     /// The service's model.
     pub inner: M,
@@ -47,6 +48,23 @@ pub struct Sim<M> {
     crashed: u16,
     /// Whether some link is cut (a [`Heal`](SimStep::Heal) would do something).
     partitioned: bool,
+    /// How the simulated world behaves: kept here so a replay, which rebuilds the `Sim`,
+    /// rebuilds the same world.
+    settings: Settings,
+}
+
+/// The settings stay out: a failure's cause prints the model state, and they are the same in
+/// every state of a run.
+impl<M: std::fmt::Debug> std::fmt::Debug for Sim<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("inner", &self.inner)
+            .field("nodes", &self.nodes)
+            .field("clients", &self.clients)
+            .field("crashed", &self.crashed)
+            .field("partitioned", &self.partitioned)
+            .finish()
+    }
 }
 
 /// What a step of a simulated program returns: the service's answer to a request, nothing for
@@ -90,7 +108,20 @@ impl<M: Model> Sim<M> {
             clients,
             crashed: 0,
             partitioned: false,
+            settings: Settings::default(),
         }
+    }
+
+    /// Runs the cluster with `settings` (message delays, request timeout, the liveness tail)
+    /// instead of [`Settings::default`].
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The settings the cluster runs with.
+    pub fn sim_settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// How many nodes the cluster has.

@@ -61,6 +61,16 @@ pub trait Node: Sized + 'static {
         let _ = nodes;
         Ok(())
     }
+
+    /// Whether the cluster agrees after the liveness tail (every fault healed, every node
+    /// restarted, the cluster quiet or run to the tail's bound): every replica holding the same
+    /// log, the same value, the same commit index. `nodes[i]` is node `i`, all of them up. An
+    /// `Err` says where they differ; the run fails with "did not converge after the liveness
+    /// tail", blamed on the program's last step.
+    fn converged(nodes: &[&Self]) -> Result<(), String> {
+        let _ = nodes;
+        Ok(())
+    }
 }
 
 /// What a handler did, in order, for the simulator to carry out.

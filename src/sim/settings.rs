@@ -1,8 +1,23 @@
 //! How the simulated world behaves ([`Settings`]) and what a run reports beside its history:
 //! a broken cluster invariant, counts of what it did, how its liveness tail ended.
 
-/// How the simulated world behaves.
-#[derive(Clone, Debug)]
+/// How the simulated world behaves: message delays, how long clients wait, and how the liveness
+/// tail after the program ends.
+///
+/// A run takes them from its [`Sim`](super::Sim) ([`Sim::settings`](super::Sim::settings)), so
+/// the pasted replay test, which rebuilds the `Sim`, replays the same world.
+///
+/// ```
+/// use stateprop::models::CasRegister;
+/// use stateprop::sim::{Settings, Sim};
+///
+/// // A cluster whose leader heartbeats never goes quiet: the tail runs 5 s, then the nodes
+/// // must agree.
+/// let settings = Settings::default().delay(2, 20).tail(5_000).never_quiet();
+/// let initial = Sim::new(CasRegister::default(), 3, 2).settings(settings.clone());
+/// assert_eq!(initial.sim_settings(), &settings);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Settings {
     /// The shortest time a message takes between nodes, in milliseconds.
@@ -15,6 +30,13 @@ pub struct Settings {
     /// the cluster quiet: long enough for retries and election timeouts to fire, since quiet
     /// for a moment is not quiet.
     pub quiet_ms: u64,
+    /// How long the liveness tail may run, in simulated milliseconds: if the cluster must go
+    /// quiet, it fails when it has not by then; if not, the tail runs exactly this long.
+    pub tail_bound_ms: u64,
+    /// Whether the liveness tail must end quiet. A system with heartbeats (a Raft leader)
+    /// never does: it says so with [`Settings::never_quiet`], and the tail then runs to its
+    /// bound and checks only convergence.
+    pub tail_quiet: bool,
     /// Whether to keep the trace's lines (its hash is always kept).
     pub keep_trace: bool,
 }
@@ -26,6 +48,9 @@ impl Default for Settings {
             max_delay_ms: 10,
             request_timeout_ms: 1_000,
             quiet_ms: 1_000,
+            // Many request timeouts and retry rounds, yet cheap to simulate.
+            tail_bound_ms: 60_000,
+            tail_quiet: true,
             keep_trace: true,
         }
     }
@@ -51,10 +76,47 @@ impl Settings {
         self
     }
 
+    /// The liveness tail runs at most `bound_ms` of simulated time.
+    pub fn tail(mut self, bound_ms: u64) -> Self {
+        self.tail_bound_ms = bound_ms;
+        self
+    }
+
+    /// The cluster never goes quiet (its nodes heartbeat): the liveness tail runs to its bound
+    /// instead of waiting for quiet, then checks [`Node::converged`](super::Node::converged).
+    pub fn never_quiet(mut self) -> Self {
+        self.tail_quiet = false;
+        self
+    }
+
     /// Whether to keep the trace's lines.
     pub fn keep_trace(mut self, keep: bool) -> Self {
         self.keep_trace = keep;
         self
+    }
+
+    /// These settings as a Rust expression, for the pasted test: `None` when they are the
+    /// default ones (the trace is the executor's business, so `keep_trace` is left out).
+    pub(crate) fn to_rust(&self) -> Option<String> {
+        let d = Settings::default();
+        let mut text = String::from("stateprop::sim::Settings::default()");
+        let start = text.len();
+        if (self.min_delay_ms, self.max_delay_ms) != (d.min_delay_ms, d.max_delay_ms) {
+            text += &format!(".delay({}, {})", self.min_delay_ms, self.max_delay_ms);
+        }
+        if self.request_timeout_ms != d.request_timeout_ms {
+            text += &format!(".request_timeout({})", self.request_timeout_ms);
+        }
+        if self.quiet_ms != d.quiet_ms {
+            text += &format!(".quiet({})", self.quiet_ms);
+        }
+        if self.tail_bound_ms != d.tail_bound_ms {
+            text += &format!(".tail({})", self.tail_bound_ms);
+        }
+        if !self.tail_quiet {
+            text += ".never_quiet()";
+        }
+        (text.len() > start).then_some(text)
     }
 }
 
@@ -92,4 +154,31 @@ pub struct Settled {
     pub quiet: bool,
     /// Simulation time the tail took, in milliseconds.
     pub ran_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+
+    #[test]
+    fn settings_print_as_the_calls_that_build_them() {
+        assert_eq!(Settings::default().keep_trace(false).to_rust(), None);
+        let all = Settings::default()
+            .delay(3, 9)
+            .request_timeout(250)
+            .quiet(40)
+            .tail(700)
+            .never_quiet();
+        let text = all.to_rust().expect("not the default");
+        assert_eq!(
+            text,
+            "stateprop::sim::Settings::default().delay(3, 9).request_timeout(250).quiet(40)\
+             .tail(700).never_quiet()"
+        );
+        // Each call alone is printed alone.
+        assert_eq!(
+            Settings::default().quiet(5).to_rust().as_deref(),
+            Some("stateprop::sim::Settings::default().quiet(5)")
+        );
+    }
 }
