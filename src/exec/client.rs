@@ -8,8 +8,9 @@ use crate::spec::Model;
 /// A system under test shared by several threads, each calling it through a client of its own
 /// (a connection to a server, a session of a store, a handle registered with the structure).
 ///
-/// The prefix and every branch get a client, made once per run on the thread that will use it
-/// (so a client need not be `Send`), and dropped when that thread is done with the run, before
+/// The prefix (when it has steps) and every branch get a client, made once per run on the
+/// thread that will use it (so a client need not be `Send`), and dropped when that thread is
+/// done with the run, before
 /// [`teardown`](ClientSystem::teardown). The client's number is the one the recorded history
 /// gives its operations: 0 for the prefix, `b + 1` for branch `b`. A system called directly
 /// implements [`ConcurrentSystem`] instead, which makes it a `ClientSystem` whose client is `()`.
