@@ -446,6 +446,23 @@ fn fail_replay<Op: StateMachine>(
     history: Option<Vec<crate::report::RecordedOp>>,
     reproduced: Option<(u32, u32)>,
 ) -> ! {
+    let timeline = crate::report::timeline::build(&trace);
+    fail_replay_drawn(
+        config, program, failure, trace, timeline, history, reproduced,
+    )
+}
+
+/// [`fail_replay`] with the failing run's timeline drawn by the caller (a simulated replay
+/// draws it from a trace it does not print unless verbose).
+fn fail_replay_drawn<Op: StateMachine>(
+    config: &Config,
+    program: Program<Op>,
+    failure: Failure,
+    trace: Vec<String>,
+    timeline: Vec<String>,
+    history: Option<Vec<crate::report::RecordedOp>>,
+    reproduced: Option<(u32, u32)>,
+) -> ! {
     let reporting = Reporting {
         test: std::thread::current()
             .name()
@@ -468,7 +485,7 @@ fn fail_replay<Op: StateMachine>(
         stats: Stats::default(),
         shrink: ShrinkStats::default(),
         note: None,
-        timeline: crate::report::timeline::build(&trace),
+        timeline,
         trace,
         reproduced,
         history,

@@ -6,7 +6,7 @@
 //! sequential program (faults included), and the report's pasted test calls
 //! [`replay_simulated`] with the cluster's shape and the seed.
 
-use super::{conclude, fail_replay, outcome, RunResult, Runner};
+use super::{conclude, fail_replay_drawn, outcome, RunResult, Runner};
 use crate::check::{Access, ReadsWrites};
 use crate::config::Config;
 use crate::exec::simulated::Simulated;
@@ -146,9 +146,11 @@ where
         ));
         let settings = initial.sim_settings().clone();
         let executor = Simulated::<M, N>::new(initial, seed, settings);
+        // The trace is always kept: the report draws the failing run's timeline from it, and
+        // prints the trace itself only when verbose.
         let recording = Recording {
             history: true,
-            trace: verbose,
+            trace: true,
             linearized: true,
         };
         let mut run = executor.execute(&owned, recording, hb);
@@ -170,7 +172,9 @@ where
         )),
     };
     if let Some((failure, trace, history)) = shown {
-        fail_replay(&config, program, failure, trace, history, None);
+        let timeline = crate::report::timeline::build(&trace);
+        let trace = if verbose { trace } else { Vec::new() };
+        fail_replay_drawn(&config, program, failure, trace, timeline, history, None);
     }
 }
 

@@ -167,3 +167,38 @@ fn the_stale_read_timeline_reads_as_expected() {
         timeline.join("\n")
     );
 }
+
+/// The pasted `replay_simulated` test draws the failing run's timeline too (its trace stays out
+/// of the report unless verbose).
+#[test]
+fn a_failing_replay_draws_its_timeline() {
+    let stale_read = [
+        SimStep::Request {
+            client: 0,
+            node: 0,
+            op: RegisterOp::Write { value: 0 },
+        },
+        SimStep::Request {
+            client: 0,
+            node: 1,
+            op: RegisterOp::Read,
+        },
+    ];
+    let replayed = std::panic::catch_unwind(|| {
+        stateprop::replay_simulated::<_, BackupReads>(
+            Config::default().ignore_env(),
+            cluster(),
+            &stale_read,
+        )
+    });
+    let message = *replayed
+        .expect_err("the replay fails")
+        .downcast::<String>()
+        .expect("a report");
+    assert!(message.contains("not linearizable"), "{message}");
+    assert!(message.contains("timeline of the failing run"), "{message}");
+    assert!(
+        !message.contains("trace of the minimal program"),
+        "{message}"
+    );
+}
