@@ -42,7 +42,7 @@ pub(crate) const MAX_STATES: usize = 1_000;
 
 /// The invariant after the prefix, against the model after it; a failure is the last prefix
 /// step's. Nothing to do without a prefix (the branches' check covers a fresh system).
-pub(super) fn after_prefix<M>(
+fn after_prefix<M>(
     invariant: impl Fn(&M) -> Result<(), String>,
     initial: &M,
     program: &Program<M::Op>,
@@ -67,10 +67,42 @@ where
     }
 }
 
+/// The rest of a run once its prefix has run (failing with `failure`, or not): the invariant
+/// after the prefix, then, if nothing failed, the branches (`run_branches`, given the prefix's
+/// outputs), the first of their failures on the shared clock, and the invariant after the join.
+/// Every executor of parallel programs ends its run here, so they all judge the same things in
+/// the same order; the lanes come back for the history.
+pub(super) fn after_the_prefix<M>(
+    prefix: Lane<M>,
+    mut failure: Option<Failure>,
+    invariant: impl Fn(&M) -> Result<(), String>,
+    initial: &M,
+    program: &Program<M::Op>,
+    recording: Recording,
+    run_branches: impl FnOnce(&[M::Output]) -> Vec<Lane<M>>,
+) -> (Option<Failure>, Vec<Lane<M>>)
+where
+    M: Model + Hash + Eq,
+{
+    if failure.is_none() {
+        failure = after_prefix(&invariant, initial, program, &prefix, recording);
+    }
+    let mut lanes = vec![prefix];
+    if failure.is_none() && !program.branches.is_empty() {
+        let branches = run_branches(&lanes[0].outputs);
+        failure = super::threads::first_failure(&branches);
+        lanes.extend(branches);
+        if failure.is_none() {
+            failure = after_join(&invariant, initial, program, &lanes, recording);
+        }
+    }
+    (failure, lanes)
+}
+
 /// The invariant after every branch has joined, against every end state of the history's
 /// linearizations (see the module documentation). The failure names no step: the whole run
 /// led there.
-pub(super) fn after_join<M>(
+fn after_join<M>(
     invariant: impl Fn(&M) -> Result<(), String>,
     initial: &M,
     program: &Program<M::Op>,

@@ -367,49 +367,41 @@ where
         let ops = &program.prefix;
         run_with_client(&mut prefix, &sut, ops, &[], &clock, &prefix_beat, || true);
     }
-    let mut failure = prefix.failure.take().map(|(_, f)| f);
-    if failure.is_none() {
-        failure =
-            super::joined::after_prefix(|m| sut.invariant(m), initial, program, &prefix, recording);
-    }
-    let mut lanes = vec![prefix];
-    if failure.is_none() && !program.branches.is_empty() {
-        let prefix_outputs = &lanes[0].outputs;
-        let (sut_ref, clock_ref) = (&sut, &clock);
-        let branches: Vec<Lane<M>> = shuttle::thread::scope(|scope| {
-            let handles: Vec<_> = program
-                .branches
-                .iter()
-                .enumerate()
-                .map(|(b, ops)| {
-                    let beat = &beats[b];
-                    scope.spawn(move || {
-                        // `Program::parallel` keeps the count within u16.
-                        let mut lane = Lane::new(b as u64 + 1, recording);
-                        let (outputs, clock) = (prefix_outputs, clock_ref);
-                        run_with_client(&mut lane, sut_ref, ops, outputs, clock, beat, || true);
-                        lane
+    let failure = prefix.failure.take().map(|(_, f)| f);
+    let invariant = |m: &M| sut.invariant(m);
+    let (failure, lanes) = super::joined::after_the_prefix(
+        prefix,
+        failure,
+        invariant,
+        initial,
+        program,
+        recording,
+        |outputs| {
+            let (sut_ref, clock_ref) = (&sut, &clock);
+            shuttle::thread::scope(|scope| {
+                let handles: Vec<_> = program
+                    .branches
+                    .iter()
+                    .enumerate()
+                    .map(|(b, ops)| {
+                        let beat = &beats[b];
+                        scope.spawn(move || {
+                            // `Program::parallel` keeps the count within u16.
+                            let mut lane = Lane::new(b as u64 + 1, recording);
+                            let clock = clock_ref;
+                            run_with_client(&mut lane, sut_ref, ops, outputs, clock, beat, || true);
+                            lane
+                        })
                     })
-                })
-                .collect();
-            // A branch catches the system's panics; one that escapes is stateprop's own.
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        });
-        failure = super::threads::first_failure(&branches);
-        lanes.extend(branches);
-        if failure.is_none() {
-            failure = super::joined::after_join(
-                |m| sut.invariant(m),
-                initial,
-                program,
-                &lanes,
-                recording,
-            );
-        }
-    }
+                    .collect();
+                // A branch catches the system's panics; one that escapes is stateprop's own.
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            })
+        },
+    );
     let teardown = catch(|| sut.teardown())
         .map_err(|message| super::teardown_failure(program.steps().last(), message));
     Ran {

@@ -152,31 +152,15 @@ where
                 }
             }
         });
-        if failure.is_none() {
-            failure = super::joined::after_prefix(
-                |m| sut.invariant(m),
-                &self.initial,
-                program,
-                &prefix,
-                recording,
-            );
-        }
-        let mut lanes = vec![prefix];
-        if failure.is_none() && !program.branches.is_empty() {
-            let branches =
-                self.run_branches(&sut, program, &lanes[0].outputs, &clock, recording, hb);
-            failure = super::threads::first_failure(&branches);
-            lanes.extend(branches);
-            if failure.is_none() {
-                failure = super::joined::after_join(
-                    |m| sut.invariant(m),
-                    &self.initial,
-                    program,
-                    &lanes,
-                    recording,
-                );
-            }
-        }
+        let (failure, mut lanes) = super::joined::after_the_prefix(
+            prefix,
+            failure,
+            |m| sut.invariant(m),
+            &self.initial,
+            program,
+            recording,
+            |outputs| self.run_branches(&sut, program, outputs, &clock, recording, hb),
+        );
         // Every task has finished, so this is the only handle left.
         let teardown = match Arc::try_unwrap(sut) {
             Ok(mut sut) => catch(|| sut.teardown()),

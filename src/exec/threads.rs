@@ -231,33 +231,16 @@ where
             let ops = &program.prefix;
             run_with_client(&mut prefix, &*sut, ops, &[], &clock, hb.main(), || true);
         }
-        let mut failure = prefix.failure.take().map(|(_, f)| f);
-        if failure.is_none() {
-            failure = super::joined::after_prefix(
-                |m| sut.invariant(m),
-                &self.initial,
-                program,
-                &prefix,
-                recording,
-            );
-        }
-        let mut lanes = vec![prefix];
-        if failure.is_none() && !program.branches.is_empty() {
-            let branches =
-                self.run_branches(&sut, program, &lanes[0].outputs, &clock, recording, hb);
-            // The failure that happened first on the shared clock is the cause.
-            failure = first_failure(&branches);
-            lanes.extend(branches);
-            if failure.is_none() {
-                failure = super::joined::after_join(
-                    |m| sut.invariant(m),
-                    &self.initial,
-                    program,
-                    &lanes,
-                    recording,
-                );
-            }
-        }
+        let failure = prefix.failure.take().map(|(_, f)| f);
+        let (failure, mut lanes) = super::joined::after_the_prefix(
+            prefix,
+            failure,
+            |m| sut.invariant(m),
+            &self.initial,
+            program,
+            recording,
+            |outputs| self.run_branches(&sut, program, outputs, &clock, recording, hb),
+        );
         let teardown = match Arc::try_unwrap(sut) {
             Ok(mut sut) => catch(|| sut.teardown())
                 .map_err(|message| super::teardown_failure(program.steps().last(), message)),
