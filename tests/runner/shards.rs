@@ -196,9 +196,17 @@ fn the_rerun_line_of_a_shard_from_the_environment_replays_the_failure() {
 
 #[test]
 fn the_rerun_line_of_a_shard_test_replays_the_failure() {
-    let env = [("STATEPROP_SEED".to_string(), "29".to_string())];
+    let env = [("STATEPROP_SEED".to_string(), "20261121".to_string())];
     let test = "shards::buggy_campaign::shard_3_of_3";
     let first = child(test, &env);
+    // docs/campaigns.md quotes this run's two lines.
+    let docs = std::fs::read_to_string("docs/campaigns.md").unwrap();
+    for line in first
+        .lines()
+        .filter(|l| l.starts_with("stateprop: found by case") || l.contains("(rerun exactly: "))
+    {
+        assert!(docs.contains(line), "docs/campaigns.md lacks {line:?}");
+    }
     let (vars, command) = rerun_line(&first);
     assert_eq!(
         command,
@@ -206,12 +214,13 @@ fn the_rerun_line_of_a_shard_test_replays_the_failure() {
     );
     assert_eq!(var(&vars, "STATEPROP_SHARD").as_deref(), Some("3/3"));
     let found = finding(&first);
-    assert!(
-        found
-            .iter()
-            .any(|l| l.starts_with("stateprop: found by case ")),
-        "{first}"
-    );
+    let case: u64 = found
+        .iter()
+        .find_map(|l| l.strip_prefix("stateprop: found by case "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(case % 3, 2, "{first}");
     let again = child(test, &vars);
     assert_eq!(finding(&again), found, "{again}");
 }
