@@ -12,10 +12,18 @@ mod workload;
 fn main() {
     let sim_secs = workload::sim_secs_arg();
     println!(
-        "six hosts (primary, 4 backups, client), heartbeats every 10 ms, {sim_secs} s simulated:"
+        "six hosts (primary, 4 backups, client), heartbeats every 10 ms, {sim_secs} s simulated, \
+         median of {} runs:",
+        workload::RUNS
     );
-    on_turmoil::run(sim_secs);
-    on_stateprop::run(sim_secs, false);
-    on_stateprop::run(sim_secs, true);
+    workload::measure("turmoil", "(1 ms tick)", || on_turmoil::run(sim_secs));
+    workload::measure("stateprop", "(trace hashed, as a case runs)", || {
+        on_stateprop::run(sim_secs, false)
+    });
+    workload::measure(
+        "stateprop",
+        "(trace kept as text, as a report's rerun)",
+        || on_stateprop::run(sim_secs, true),
+    );
     on_stateprop::cases(2_000);
 }

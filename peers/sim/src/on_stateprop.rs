@@ -2,7 +2,7 @@
 //! (copied: an example is not a library), five nodes and one client session, driven by a
 //! program of requests and `Advance` steps. The simulator jumps from event to event.
 
-use crate::workload::{self, BACKUPS, HALF_CYCLE, HEARTBEAT};
+use crate::workload::{self, Measured, BACKUPS, HALF_CYCLE, HEARTBEAT};
 use stateprop::models::{RegisterOp, RegisterOut};
 use stateprop::sim::__engine::{Cluster, Settings};
 use stateprop::sim::{Context, Node, NodeId, RequestId, SimStep, TimerId};
@@ -113,29 +113,22 @@ fn settings() -> Settings {
 }
 
 /// One long run of `sim_secs` simulated seconds; with the trace kept as text or only hashed.
-pub fn run(sim_secs: u64, keep_trace: bool) {
+pub fn run(sim_secs: u64, keep_trace: bool) -> Measured {
     let steps = sim_secs * 1000 / (2 * HALF_CYCLE.as_millis() as u64) * 4;
     let started = Instant::now();
     let mut cluster: Cluster<Register> = Cluster::new(NODES, 1, settings().keep_trace(keep_trace));
     for i in 0..steps {
         cluster.apply(i, &step(i)).expect("no invariant");
     }
-    let wall = started.elapsed().as_secs_f64();
-    let stats = cluster.stats();
+    let wall_secs = started.elapsed().as_secs_f64();
     // Node-to-node messages, plus each request and its answer, as the others count them.
-    let messages = stats.delivered + 2 * cluster.history().len() as u64;
-    let extra = format!(
-        " ({} trace; {:.0} steps/s)",
-        if keep_trace { "text" } else { "hashed" },
-        steps as f64 / wall
-    );
-    workload::report(
-        "stateprop",
-        cluster.now_ms() as f64 / 1000.0,
-        wall,
+    let messages = cluster.stats().delivered + 2 * cluster.history().len() as u64;
+    Measured {
+        sim_secs: cluster.now_ms() as f64 / 1000.0,
+        wall_secs,
         messages,
-        &extra,
-    );
+        steps: Some(steps),
+    }
 }
 
 /// Test cases as the runner generates them: 100 steps, then a 1 s liveness tail, each case a

@@ -90,13 +90,43 @@ pub fn value(i: u64) -> i64 {
     (i % 7) as i64
 }
 
-/// One result line: simulated over wall time and messages per wall second.
-pub fn report(name: &str, sim_secs: f64, wall_secs: f64, messages: u64, extra: &str) {
+/// Runs of each measurement: the machine may be shared, so the median of several is reported,
+/// with the fastest and slowest beside it.
+pub const RUNS: usize = 5;
+
+/// What one run measured.
+pub struct Measured {
+    pub sim_secs: f64,
+    pub wall_secs: f64,
+    pub messages: u64,
+    /// Steps carried out (stateprop only: the others have no steps).
+    pub steps: Option<u64>,
+}
+
+/// Runs `run` [`RUNS`] times and prints one line: simulated over wall time, messages per wall
+/// second (and steps per second where there are steps), from the median wall time.
+pub fn measure(name: &str, note: &str, mut run: impl FnMut() -> Measured) {
+    let mut runs: Vec<Measured> = (0..RUNS).map(|_| run()).collect();
+    runs.sort_by(|a, b| a.wall_secs.total_cmp(&b.wall_secs));
+    let m = &runs[RUNS / 2];
+    assert!(
+        runs.iter().all(|r| r.messages == m.messages),
+        "{name}: the runs did not send the same messages"
+    );
+    let steps = match m.steps {
+        Some(steps) => format!(", {:>8.0} steps/s", steps as f64 / m.wall_secs),
+        None => String::new(),
+    };
     println!(
-        "{name:<9} {sim_secs:>6.0} s simulated in {wall_secs:>7.3} s wall = {:>9.0}x real time; \
-         {messages:>8} messages, {:>11.0} messages/s{extra}",
-        sim_secs / wall_secs,
-        messages as f64 / wall_secs,
+        "{name:<9} {:>5.0} s simulated in {:>7.3} s wall (fastest {:.3}, slowest {:.3}) = \
+         {:>6.0}x real time; {} messages, {:>9.0} messages/s{steps} {note}",
+        m.sim_secs,
+        m.wall_secs,
+        runs[0].wall_secs,
+        runs[RUNS - 1].wall_secs,
+        m.sim_secs / m.wall_secs,
+        m.messages,
+        m.messages as f64 / m.wall_secs,
     );
 }
 
