@@ -243,3 +243,44 @@ fn the_shards_attribute_writes_one_test_per_shard() {
         "{list}"
     );
 }
+
+/// A correct store, except that it never returns from a get of key 3.
+#[derive(Default)]
+struct HangsOnGet3(GoodStore);
+
+impl System<Kv> for HangsOnGet3 {
+    fn apply(&mut self, op: &KvOp) -> Option<u32> {
+        if let KvOp::Get { key: 3 } = op {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
+        }
+        self.0.apply(op)
+    }
+}
+
+#[test]
+fn a_sharded_hang_counts_the_shards_own_cases_for_the_rerun() {
+    let config = Config::default()
+        .ignore_env()
+        .seed(5)
+        .persist(false)
+        .shard(2, 5)
+        .step_timeout(std::time::Duration::from_millis(300));
+    let report = Runner::<Kv>::new(config)
+        .run_default::<HangsOnGet3>()
+        .report;
+    let text = report.text();
+    let Some(Origin::Generated { case, .. }) = report.origin else {
+        panic!("{text}")
+    };
+    assert_eq!(case % 5, 1, "{text}");
+    assert_eq!(report.stats.cases, case / 5 + 1, "{text}");
+    assert!(
+        text.contains(&format!(
+            "STATEPROP_CASES={} STATEPROP_SHARD=2/5 ",
+            case / 5 + 1
+        )),
+        "{text}"
+    );
+}
