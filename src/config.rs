@@ -115,6 +115,14 @@ pub struct Config {
     /// measured on the load-then-store races, it found less often, so it is off by default
     /// (`docs/concurrent.md`). `STATEPROP_PERTURB=1`. Controlled schedulers ignore it.
     pub perturb: bool,
+    /// Run one shard of a campaign split over machines: shard `k` of `n` runs the cases of
+    /// indices `k-1`, `k-1+n`, `k-1+2n`, ... of the run's seed, as many as [`Config::cases`]
+    /// says (or for [`Config::duration`]), so the shards of one seed never share a case, and
+    /// `n` shards of `c` cases together run exactly the cases of an unsharded run of `n × c`.
+    /// A failure's rerun line names the shard. [`shards`](crate::shards) writes one test per
+    /// shard, for `cargo nextest run --partition`; `docs/campaigns.md` has the CI setup.
+    /// `STATEPROP_SHARD=k/n`. Default none: every case index, in order.
+    pub shard: Option<Shard>,
     /// Whether `cases` was set by [`Config::cases`] or the environment: a concurrent run
     /// replaces only the sequential default.
     cases_set: bool,
@@ -146,6 +154,7 @@ impl Default for Config {
             scheduler: Scheduler::Threads,
             schedule_seed: 0,
             perturb: false,
+            shard: None,
             cases_set: false,
         }
     }
@@ -283,6 +292,19 @@ impl Config {
         self.perturb = on;
         self
     }
+    /// See [`Config::shard`]: shard `index` of `count`, counting from 1.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is 0 or above `count`.
+    pub fn shard(self, index: u32, count: u32) -> Self {
+        self.sharded(Shard::new(index, count))
+    }
+    /// See [`Config::shard`]; takes the [`Shard`] a [`shards`](crate::shards) test is given.
+    pub fn sharded(mut self, shard: Shard) -> Self {
+        self.shard = Some(shard);
+        self
+    }
     /// See [`Config::regression_file`].
     pub fn regression_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.regression_file = Some(path.into());
@@ -409,6 +431,14 @@ impl Config {
         if let Some((n, v)) = get(&["STATEPROP_PERTURB"]) {
             self.perturb = parse_bool(n, &v)?;
         }
+        if let Some((n, v)) = get(&["STATEPROP_SHARD"]) {
+            self.shard = Some(Shard::parse(&v).ok_or_else(|| {
+                format!(
+                    "{n}={v:?} is not a shard: use k/n with k from 1 to n, e.g. 3/16 for the \
+                     third of sixteen"
+                )
+            })?);
+        }
         Ok(self)
     }
 }
@@ -441,7 +471,72 @@ const VARIABLES: &[&str] = &[
     "STATEPROP_SCHEDULER",
     "STATEPROP_SCHEDULE_SEED",
     "STATEPROP_PERTURB",
+    "STATEPROP_SHARD",
 ];
+
+/// One shard of a campaign split over machines: shard [`index`](Shard::index) of
+/// [`count`](Shard::count), counting from 1 (see [`Config::shard`]). Written `k/n`, as in
+/// `STATEPROP_SHARD=3/16`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shard {
+    index: u32,
+    count: u32,
+}
+
+impl Shard {
+    /// Shard `index` of `count`, counting from 1.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is 0 or above `count`: a mistake in the code, which no run could make sense of.
+    pub const fn new(index: u32, count: u32) -> Self {
+        assert!(
+            index >= 1 && index <= count,
+            "stateprop: a shard is k of n with k from 1 to n"
+        );
+        Shard { index, count }
+    }
+
+    /// Which shard, from 1 to [`count`](Shard::count).
+    pub fn index(self) -> u32 {
+        self.index
+    }
+
+    /// How many shards the campaign has.
+    pub fn count(self) -> u32 {
+        self.count
+    }
+
+    /// The run's case index of this shard's `ordinal`-th case (from 0), `None` past `u64`.
+    pub fn case_index(self, ordinal: u64) -> Option<u64> {
+        ordinal
+            .checked_mul(u64::from(self.count))?
+            .checked_add(u64::from(self.index - 1))
+    }
+
+    /// Whether case `index` of the run is this shard's.
+    pub fn owns(self, index: u64) -> bool {
+        index % u64::from(self.count) == u64::from(self.index - 1)
+    }
+
+    /// How many of this shard's cases come before case `index` of the run (for an index it
+    /// [`owns`](Shard::owns), its ordinal).
+    pub fn ordinal(self, index: u64) -> u64 {
+        index / u64::from(self.count)
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let (k, n) = text.trim().split_once('/')?;
+        let (k, n) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
+        (k >= 1 && k <= n).then_some(Shard { index: k, count: n })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
 
 /// What interleaves the branches of a concurrent run (see [`Config::scheduler`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -670,5 +765,38 @@ mod tests {
         // A space between number and unit is refused on the command line, so here too.
         let e = with(&[("STATEPROP_MAX_SHRINK_TIME", "10 s")]).unwrap_err();
         assert!(e.contains("unknown unit ` s`"), "{e}");
+    }
+
+    #[test]
+    fn shards_deal_out_every_case_index_once() {
+        for n in 1..=7u32 {
+            let shards: Vec<Shard> = (1..=n).map(|k| Shard::new(k, n)).collect();
+            let mut seen = vec![0u32; 10 * n as usize];
+            for shard in &shards {
+                for j in 0..10 {
+                    let index = shard.case_index(j).unwrap();
+                    assert!(shard.owns(index) && shard.ordinal(index) == j);
+                    assert!(shards.iter().filter(|s| s.owns(index)).count() == 1);
+                    seen[index as usize] += 1;
+                }
+            }
+            assert!(seen.iter().all(|&c| c == 1), "{n}: {seen:?}");
+        }
+        assert_eq!(Shard::new(3, 3).case_index(u64::MAX), None);
+    }
+
+    #[test]
+    fn a_shard_comes_from_the_environment_or_a_clear_error() {
+        let c = with(&[("STATEPROP_SHARD", " 3/16 ")]).unwrap();
+        assert_eq!(c.shard, Some(Shard::new(3, 16)));
+        assert_eq!(c.shard.unwrap().to_string(), "3/16");
+        assert_eq!(Config::default().shard(3, 16).shard, c.shard);
+        for bad in ["0/4", "5/4", "4", "1/0", "a/b", "-1/4"] {
+            let e = with(&[("STATEPROP_SHARD", bad)]).unwrap_err();
+            assert!(
+                e.starts_with(&format!("STATEPROP_SHARD={bad:?} is not a shard: use k/n")),
+                "{e}"
+            );
+        }
     }
 }

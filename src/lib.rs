@@ -165,6 +165,7 @@
 //! | `STATEPROP_REPEATS` | runs on threads of each concurrent case and candidate ([`Config::repeats`]) | 20 |
 //! | `STATEPROP_SCHEDULER` | `threads`, or `pct` / `random` under the `shuttle` feature ([`Config::scheduler`]) | `threads` |
 //! | `STATEPROP_SCHEDULE_SEED` | the seed the controlled scheduler's schedules derive from ([`Config::schedule_seed`]) | 0 |
+//! | `STATEPROP_SHARD` | `k/n`: run shard `k` of a campaign of `n`, the seed's cases `k-1`, `k-1+n`, ... ([`Config::shard`], [`shards`], `docs/campaigns.md`) | none |
 //!
 //! Durations read `500ms`, `30s`, `10m`, `1h` (a bare number is seconds, at most 10^10 s; the
 //! same parser, [`units::parse_duration`], reads the `stateprop` command's options);
@@ -461,7 +462,7 @@ mod spec;
 pub use spec::{Consumed, FromOutput, Model, RuleInfo, StateMachine, System, ToRust, Var};
 
 mod config;
-pub use config::{Config, Scheduler, StepRange};
+pub use config::{Config, Scheduler, Shard, StepRange};
 
 mod failure;
 pub use failure::{Failure, FailureKind, HistoryViolation, IdempotencyProblem};
@@ -515,6 +516,47 @@ pub mod program;
 pub use program::{Program, Shape, StepId};
 
 pub use stateprop_macros::StateMachine;
+
+/// One long campaign as `n` tests, one per [`Shard`], for `cargo nextest run --partition`.
+///
+/// nextest splits a run by *tests* and tells a test nothing of its partition, so a campaign that
+/// should use sixteen machines must be sixteen tests. `#[stateprop::shards(16)]` on a function
+/// of one [`Shard`] keeps the function and adds a module of the same name with one test per
+/// shard, `shard_01_of_16` to `shard_16_of_16`, each calling it with its shard. Pass the shard
+/// to [`Config::sharded`]: shard `k` runs the run seed's cases `k-1`, `k-1+16`, ..., so with one
+/// seed (`STATEPROP_SEED`) the shards never share a case, and a failure's rerun line names its
+/// shard as well as its test.
+///
+/// ```
+/// use stateprop::models::{Counter, CounterOp, CounterOut};
+/// use stateprop::{Config, Shard, System};
+///
+/// #[derive(Default)]
+/// struct MyCounter(i64);
+/// impl System<Counter> for MyCounter {
+///     fn apply(&mut self, op: &CounterOp) -> CounterOut {
+///         match *op {
+///             CounterOp::Add { by } => {
+///                 self.0 = self.0.wrapping_add(by);
+///                 CounterOut::Done
+///             }
+///             CounterOp::Read => CounterOut::Value(self.0),
+///         }
+///     }
+/// }
+///
+/// // Four tests: counter_campaign::shard_1_of_4 ... counter_campaign::shard_4_of_4.
+/// #[stateprop::shards(4)]
+/// #[ignore = "a campaign: run with `cargo nextest run --run-ignored only --partition ...`"]
+/// fn counter_campaign(shard: Shard) {
+///     stateprop::check_sequential::<Counter, MyCounter>(Config::default().sharded(shard));
+/// }
+/// # counter_campaign(Shard::new(2, 4));
+/// ```
+///
+/// `#[ignore]` and `#[should_panic]` on the function go to every shard's test. `crate = "path"`
+/// after the count names a renamed `stateprop`. `docs/campaigns.md` has the CI workflow.
+pub use stateprop_macros::shards;
 
 #[doc(hidden)]
 #[path = "private.rs"]

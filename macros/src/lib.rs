@@ -1,4 +1,5 @@
-//! Implementation detail of `stateprop`: the `StateMachine` derive.
+//! Implementation detail of `stateprop`: the `StateMachine` derive, and `#[shards(n)]` (in
+//! `shards`), which writes one test per shard of a campaign.
 //!
 //! The pipeline: `attr` parses the derive's attributes, `ast` builds its view of the enum,
 //! `valid` checks what cannot be derived and `expand` writes the impl, with `json` writing the
@@ -11,6 +12,7 @@ mod expand;
 mod fallback;
 mod follow;
 mod json;
+mod shards;
 mod text;
 mod valid;
 
@@ -21,6 +23,12 @@ use proc_macro::TokenStream;
 pub fn derive_state_machine(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     expand::derive(&input).into()
+}
+
+/// (Written by `stateprop-macros`.)
+#[proc_macro_attribute]
+pub fn shards(args: TokenStream, item: TokenStream) -> TokenStream {
+    shards::expand(args.into(), item.into()).into()
 }
 
 /// Errors collected along the pipeline, reported together in source order.

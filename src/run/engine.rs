@@ -435,14 +435,19 @@ impl<M: Model> Run<M> {
     ) -> Result<Option<Candidate<M::Op>>, String> {
         let recording = self.recording(false);
         loop {
-            let case_index = *case;
+            // `case` counts this run's cases; a shard's are every `n`-th of the seed's.
+            let ordinal = *case;
             let more = match self.config.duration {
                 Some(d) => start.elapsed() < d,
-                None => case_index < self.config.cases,
+                None => ordinal < self.config.cases,
             };
-            if !more || hb.abandoned() {
+            let case_index = match self.config.shard {
+                Some(shard) => shard.case_index(ordinal),
+                None => Some(ordinal),
+            };
+            let Some(case_index) = case_index.filter(|_| more && !hb.abandoned()) else {
                 return Ok(None);
-            }
+            };
             let seed = case_seed(self.reporting.seed, case_index);
             hb.begin(Activity::Case {
                 index: case_index,

@@ -234,6 +234,10 @@ impl<M: Model> Runner<M> {
         if config.failures != self.config.failures {
             rerun_env += &format!(" STATEPROP_FAILURES={}", config.failures);
         }
+        if let Some(shard) = config.shard {
+            // Named even when the code chose it: the case count beside it is the shard's own.
+            rerun_env += &format!(" STATEPROP_SHARD={shard}");
+        }
         let parallel = concurrent.then(|| ParallelShape::of(&config));
         if concurrent {
             rerun_env += &concurrent::rerun_env(&config, &self.config);
@@ -268,6 +272,7 @@ impl<M: Model> Runner<M> {
             steps: config.steps,
             swarm: config.swarm,
             parallel,
+            shard: config.shard,
         };
         let progress = outcome::shared();
         let job = Run {
@@ -477,6 +482,7 @@ fn fail_replay_drawn<Op: StateMachine>(
         steps: config.steps,
         swarm: config.swarm,
         parallel: None,
+        shard: None,
     };
     let found = Found {
         program,

@@ -6,6 +6,7 @@
 //! the worker hangs in a system that never returns: a hang while shrinking must not hide the bug
 //! that was being shrunk.
 
+use crate::config::Shard;
 use crate::exec::parallel::ParallelShape;
 use crate::exec::watchdog::{Activity, Hung};
 use crate::exec::Execution;
@@ -36,6 +37,8 @@ pub(crate) struct Reporting {
     pub(crate) swarm: bool,
     /// The shape of generated cases, for a concurrent run; `None` for a sequential one.
     pub(crate) parallel: Option<ParallelShape>,
+    /// The campaign shard the run is, whose case indices step by the shard count.
+    pub(crate) shard: Option<Shard>,
 }
 
 /// A failing program and everything its report says.
@@ -364,7 +367,9 @@ pub(crate) fn hang_report<M: Model>(
                 case: *index,
                 case_seed: *seed,
             };
-            (program, Some(origin), index + 1)
+            // The rerun line's case count is the run's own: a shard's case 19 of 4 is its 5th.
+            let cases = reporting.shard.map_or(*index, |s| s.ordinal(*index)) + 1;
+            (program, Some(origin), cases)
         }
         _ => match progress.program.take() {
             Some((program, origin)) => (program, Some(origin), 0),

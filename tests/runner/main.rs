@@ -10,6 +10,7 @@ mod environment;
 mod examples;
 mod failures;
 mod persistence;
+mod shards;
 mod trust;
 mod unstructured;
 
