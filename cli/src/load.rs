@@ -39,72 +39,80 @@ macro_rules! with_history {
                         "{file}: the {name} model reads only stateprop's JSON histories (--format json)"
                     ))
                 };
+                // `check` requires a model; `render` has none only for a simulated run's
+                // report, which it draws without reading a history.
                 match input.model {
-                    ModelName::Register | ModelName::CasRegister => {
-                        let imported = match (input.model, format) {
-                            (ModelName::Register, format) => import::plain_register(format, &text),
-                            (_, Format::Jepsen) => import::etcd(&text),
-                            (_, Format::Edn) => import::jepsen_edn_register(&text),
-                            (_, Format::Json) => import::json(&text),
-                        };
-                        drop(text);
-                        match imported {
+                    None => Outcome::Bad(format!(
+                        "{file}: not a simulated run's JSON report, so a history: name its model \
+                         with --model"
+                    )),
+                    Some(model) => match model {
+                        ModelName::Register | ModelName::CasRegister => {
+                            let imported = match (model, format) {
+                                (ModelName::Register, format) => import::plain_register(format, &text),
+                                (_, Format::Jepsen) => import::etcd(&text),
+                                (_, Format::Edn) => import::jepsen_edn_register(&text),
+                                (_, Format::Json) => import::json(&text),
+                            };
+                            drop(text);
+                            match imported {
+                                Err(e) => located(e),
+                                Ok($h) => {
+                                    let $init = models::CasRegister::new(input.initial.0);
+                                    let $part = |_: &models::RegisterOp| ();
+                                    $body
+                                }
+                            }
+                        }
+                        ModelName::Kv => {
+                            let imported = match format {
+                                Format::Edn => import::kv_edn(&text).map_err(located),
+                                Format::Json => import::json(&text).map_err(located),
+                                Format::Jepsen => Err(Outcome::Bad(format!(
+                                    "{file}: Jepsen etcd logs hold register operations: use --model cas-register"
+                                ))),
+                            };
+                            drop(text);
+                            match imported {
+                                Err(outcome) => outcome,
+                                Ok($h) => {
+                                    let $init = models::KvModel::default();
+                                    let $part = |op: &models::KvOp| op.key().to_string();
+                                    $body
+                                }
+                            }
+                        }
+                        ModelName::Counter | ModelName::Set | ModelName::Queue if format != Format::Json => {
+                            only_json(match model {
+                                ModelName::Counter => "counter",
+                                ModelName::Set => "set",
+                                _ => "queue",
+                            })
+                        }
+                        ModelName::Counter => match take_json(text) {
                             Err(e) => located(e),
                             Ok($h) => {
-                                let $init = models::CasRegister::new(input.initial.0);
-                                let $part = |_: &models::RegisterOp| ();
+                                let $init = models::Counter::default();
+                                let $part = |_: &models::CounterOp| ();
                                 $body
                             }
-                        }
-                    }
-                    ModelName::Kv => {
-                        let imported = match format {
-                            Format::Edn => import::kv_edn(&text).map_err(located),
-                            Format::Json => import::json(&text).map_err(located),
-                            Format::Jepsen => Err(Outcome::Bad(format!(
-                                "{file}: Jepsen etcd logs hold register operations: use --model cas-register"
-                            ))),
-                        };
-                        drop(text);
-                        match imported {
-                            Err(outcome) => outcome,
+                        },
+                        ModelName::Set => match take_json(text) {
+                            Err(e) => located(e),
                             Ok($h) => {
-                                let $init = models::KvModel::default();
-                                let $part = |op: &models::KvOp| op.key().to_string();
+                                let $init = models::SetModel::default();
+                                let $part = |_: &models::SetOp| ();
                                 $body
                             }
-                        }
-                    }
-                    ModelName::Counter | ModelName::Set | ModelName::Queue if format != Format::Json => {
-                        only_json(match input.model {
-                            ModelName::Counter => "counter",
-                            ModelName::Set => "set",
-                            _ => "queue",
-                        })
-                    }
-                    ModelName::Counter => match take_json(text) {
-                        Err(e) => located(e),
-                        Ok($h) => {
-                            let $init = models::Counter::default();
-                            let $part = |_: &models::CounterOp| ();
-                            $body
-                        }
-                    },
-                    ModelName::Set => match take_json(text) {
-                        Err(e) => located(e),
-                        Ok($h) => {
-                            let $init = models::SetModel::default();
-                            let $part = |_: &models::SetOp| ();
-                            $body
-                        }
-                    },
-                    ModelName::Queue => match take_json(text) {
-                        Err(e) => located(e),
-                        Ok($h) => {
-                            let $init = models::QueueModel::default();
-                            let $part = |_: &models::QueueOp| ();
-                            $body
-                        }
+                        },
+                        ModelName::Queue => match take_json(text) {
+                            Err(e) => located(e),
+                            Ok($h) => {
+                                let $init = models::QueueModel::default();
+                                let $part = |_: &models::QueueOp| ();
+                                $body
+                            }
+                        },
                     },
                 }
             }

@@ -1,0 +1,323 @@
+//! The page of a simulated run (`render_sim_html`): a lane per node, an arrow per message from
+//! where it was sent to where it arrived, the failing step highlighted, user text escaped and
+//! the number of events drawn bounded. Read from the page's SVG attributes, not from its look.
+
+use crate::register::{cluster, BackupReads};
+use serde_json::{json, Value};
+use stateprop::render::{render_sim_html, RenderOptions, SimPageError};
+use stateprop::{Config, Runner};
+use std::collections::BTreeMap;
+
+/// The JSON report of the stale read of `examples/replicated_register.rs` (seed 7, as the
+/// example runs it): a write at the primary, then a read at a backup the write has not reached.
+pub(crate) fn stale_read_report() -> Value {
+    let config = Config::default()
+        .ignore_env()
+        .seed(7)
+        .cases(200)
+        .steps(1..30)
+        .persist(false);
+    let result = Runner::with_initial(config, cluster()).run_simulated::<BackupReads>();
+    assert!(result.failed());
+    result.report.json()
+}
+
+/// Every element `<name ...>` of the page's drawing (the SVG `#sim`, not the legend), as its
+/// attributes (entities left as written).
+pub(crate) fn elements(html: &str, name: &str) -> Vec<BTreeMap<String, String>> {
+    let open = format!("<{name} ");
+    let mut found = Vec::new();
+    let start = html.find("<svg id=\"sim\"").expect("the drawing");
+    let end = start
+        + html[start..]
+            .find("</svg></div>")
+            .expect("the drawing's end");
+    let mut rest = &html[start..end];
+    while let Some(at) = rest.find(&open) {
+        let tag = &rest[at + open.len()..];
+        let end = tag.find('>').expect("a closed tag");
+        found.push(attributes(&tag[..end]));
+        rest = &tag[end..];
+    }
+    found
+}
+
+/// `a="1" b="2"` as a map; values never hold a `"` (the page escapes it).
+fn attributes(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut rest = text.trim_end_matches('/').trim();
+    while let Some((name, after)) = rest.split_once("=\"") {
+        let (value, after) = after.split_once('"').expect("a closed value");
+        out.insert(name.trim().to_string(), value.to_string());
+        rest = after.trim_start();
+    }
+    out
+}
+
+fn has_class(e: &BTreeMap<String, String>, class: &str) -> bool {
+    e.get("class")
+        .is_some_and(|c| c.split_whitespace().any(|w| w == class))
+}
+
+fn num(e: &BTreeMap<String, String>, name: &str) -> f64 {
+    e.get(name)
+        .unwrap_or_else(|| panic!("no {name} in {e:?}"))
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} is no number in {e:?}"))
+}
+
+/// The marks of events, by their index in the report's events.
+fn marks(html: &str) -> BTreeMap<usize, BTreeMap<String, String>> {
+    ["circle", "path"]
+        .iter()
+        .flat_map(|name| elements(html, name))
+        .filter(|e| has_class(e, "ev"))
+        .map(|e| (num(&e, "data-event") as usize, e))
+        .collect()
+}
+
+/// Each lane's height, by node, from the lines of its up segments.
+fn lanes(html: &str) -> BTreeMap<u64, f64> {
+    let mut out = BTreeMap::new();
+    for line in elements(html, "line")
+        .into_iter()
+        .filter(|e| has_class(e, "lane"))
+    {
+        let node = num(&line, "data-node") as u64;
+        assert_eq!(num(&line, "y1"), num(&line, "y2"), "a lane is level");
+        let y = *out.entry(node).or_insert(num(&line, "y1"));
+        assert_eq!(y, num(&line, "y1"), "one height per lane");
+    }
+    out
+}
+
+fn events(report: &Value) -> &Vec<Value> {
+    report["sim"]["events"].as_array().expect("sim events")
+}
+
+fn page(report: &Value) -> String {
+    render_sim_html(report, "replicated register", &RenderOptions::default()).expect("a page")
+}
+
+#[test]
+fn the_stale_read_page_has_a_lane_per_node_and_an_arrow_per_delivered_message() {
+    let report = stale_read_report();
+    let html = page(&report);
+    let nodes = report["sim"]["nodes"].as_u64().unwrap();
+    assert_eq!(nodes, 3);
+    let lanes = lanes(&html);
+    assert_eq!(lanes.keys().copied().collect::<Vec<_>>(), [0, 1, 2]);
+    let events = events(&report);
+    let marks = marks(&html);
+    let arrows: Vec<_> = elements(&html, "line")
+        .into_iter()
+        .filter(|e| has_class(e, "msg"))
+        .collect();
+    let delivered: Vec<(usize, &Value)> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e["kind"] == "deliver")
+        .collect();
+    // The write's replication reaches both backups, and both acknowledge it.
+    assert_eq!(delivered.len(), 4, "{events:#?}");
+    for (at, deliver) in &delivered {
+        let message = deliver["message"].as_u64().unwrap();
+        let sent = events
+            .iter()
+            .position(|e| e["kind"] == "send" && e["message"] == message)
+            .expect("its send");
+        let (from, to) = (
+            events[sent]["node"].as_u64().unwrap(),
+            deliver["node"].as_u64().unwrap(),
+        );
+        assert_eq!(deliver["peer"].as_u64(), Some(from));
+        let matching: Vec<_> = arrows
+            .iter()
+            .filter(|a| a.get("data-msg") == Some(&message.to_string()))
+            .collect();
+        assert_eq!(matching.len(), 1, "message #{message}: {matching:?}");
+        let arrow = matching[0];
+        assert!(has_class(arrow, "delivered"), "{arrow:?}");
+        assert_eq!(num(arrow, "data-send") as usize, sent);
+        assert_eq!(num(arrow, "data-end") as usize, *at);
+        assert_eq!(num(arrow, "data-from") as u64, from);
+        assert_eq!(num(arrow, "data-to") as u64, to);
+        // From the sender's lane where it was sent to the receiver's lane where it arrived.
+        let (send_mark, deliver_mark) = (&marks[&sent], &marks[at]);
+        assert_eq!(num(arrow, "x1"), num(send_mark, "data-x"));
+        assert_eq!(num(arrow, "y1"), lanes[&from]);
+        assert_eq!(num(arrow, "x2"), num(deliver_mark, "data-x"));
+        assert_eq!(num(arrow, "y2"), lanes[&to]);
+        assert!(num(arrow, "x1") < num(arrow, "x2"), "{arrow:?}");
+    }
+    assert_eq!(
+        arrows.iter().filter(|a| has_class(a, "delivered")).count(),
+        delivered.len()
+    );
+    // Every event at a node has its mark, on that node's lane.
+    for (i, e) in events.iter().enumerate() {
+        if let Some(node) = e["node"].as_u64() {
+            assert_eq!(num(&marks[&i], "data-y"), lanes[&node], "event {i}: {e}");
+        }
+    }
+}
+
+#[test]
+fn the_failing_step_is_highlighted_and_the_program_and_property_listed() {
+    let report = stale_read_report();
+    let html = page(&report);
+    // Not linearizable: the read cannot be placed after the write.
+    let step = report["failure"]["blocked"]
+        .as_u64()
+        .expect("a blocked step");
+    assert_eq!(step, 1);
+    let events = events(&report);
+    // The read at the backup, and its stale answer, are inside the highlighted step.
+    let read = events
+        .iter()
+        .position(|e| e["kind"] == "request" && e["step"] == step)
+        .expect("the failing step's request");
+    let answer = events
+        .iter()
+        .position(|e| e["kind"] == "reply" && e["request"] == events[read]["request"])
+        .expect("its answer");
+    let rects: Vec<_> = elements(&html, "rect")
+        .into_iter()
+        .filter(|r| r.get("id").map(String::as_str) == Some("failing-step"))
+        .collect();
+    assert_eq!(rects.len(), 1);
+    let (x, width) = (num(&rects[0], "x"), num(&rects[0], "width"));
+    let marks = marks(&html);
+    for event in [read, answer] {
+        let at = num(&marks[&event], "data-x");
+        assert!(
+            x < at && at < x + width,
+            "event {event} at {at}, step {x}+{width}"
+        );
+    }
+    // The write of step 0 is not.
+    let write = events
+        .iter()
+        .position(|e| e["kind"] == "request" && e["step"] == 0)
+        .unwrap();
+    assert!(num(&marks[&write], "data-x") < x);
+    assert!(
+        html.contains("<li class=\"failing\">SimStep::Request { client: 0, node: 1, op: RegisterOp::Read }</li>"),
+        "{html}"
+    );
+    let violated = &html[html.find("id=\"violated\"").expect("the property")..];
+    assert!(
+        violated.starts_with("id=\"violated\"><strong>not-linearizable</strong>"),
+        "{violated:.200}"
+    );
+    assert!(violated[..violated.find("</p>").unwrap()]
+        .contains("the history is not linearizable: step 1"));
+}
+
+#[test]
+fn text_from_the_report_is_escaped() {
+    let mut report = stale_read_report();
+    let nasty = "<script>alert(\"x\")</script> & 'y'";
+    report["sim"]["events"][1]["text"] = json!(nasty);
+    report["minimal"][0]["rust"] = json!(nasty);
+    report["failure"]["message"] = json!(nasty);
+    let html = render_sim_html(&report, nasty, &RenderOptions::default()).unwrap();
+    assert!(!html.contains("<script>alert"), "unescaped");
+    let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;";
+    // The title, the program, the property and the event's mark.
+    assert!(html.matches(escaped).count() >= 4, "{html}");
+    assert_eq!(
+        html.matches("<script>").count(),
+        1,
+        "only the page's own script"
+    );
+}
+
+/// A run of `steps` steps, each sending a message from n0 to n1 and delivering it, failing at
+/// step `failing`.
+fn long_report(steps: u64, failing: u64) -> Value {
+    let mut events = Vec::new();
+    for k in 0..steps {
+        events.push(json!({"time": k, "kind": "step", "node": null, "step": k,
+                           "text": format!("step {k}: Deliver {{ pick: 0 }}")}));
+        events.push(
+            json!({"time": k, "kind": "send", "node": 0, "peer": 1, "message": k,
+                           "step": k, "text": format!("-> n1 Ping({k})")}),
+        );
+        events.push(
+            json!({"time": k, "kind": "deliver", "node": 1, "peer": 0, "message": k,
+                           "step": k, "text": format!("<- n0 Ping({k})")}),
+        );
+    }
+    json!({
+        "schema": "stateprop-report/1",
+        "verdict": "fail",
+        "failure": {"kind": "invariant", "step": failing, "message": "broken"},
+        "minimal": [],
+        "sim": {"nodes": 2, "events": events, "left_out": 0},
+    })
+}
+
+#[test]
+fn a_long_run_draws_a_bounded_window_around_the_failing_step_and_says_so() {
+    let report = long_report(2000, 1500);
+    let options = RenderOptions::default().max_ops(300);
+    let html = render_sim_html(&report, "long", &options).unwrap();
+    let marks = marks(&html);
+    // Two marks per step (send and delivery), the step lines are not marks.
+    assert!(marks.len() <= 300 && marks.len() >= 190, "{}", marks.len());
+    let first = *marks.keys().next().unwrap();
+    let last = *marks.keys().last().unwrap();
+    assert!(last - first < 300);
+    let failing_at = 1500 * 3;
+    assert!(first < failing_at && failing_at < last, "{first}..{last}");
+    assert!(
+        html.contains("Showing 300 of 6000 events, those around the failing step"),
+        "{}",
+        &html[html.find("<main>").unwrap()..][..600]
+    );
+    assert_eq!(
+        elements(&html, "rect")
+            .iter()
+            .filter(|r| r.get("id").map(String::as_str) == Some("failing-step"))
+            .count(),
+        1
+    );
+    // An arrow per delivered message drawn, each with both ends inside the window.
+    let arrows: Vec<_> = elements(&html, "line")
+        .into_iter()
+        .filter(|e| has_class(e, "msg"))
+        .collect();
+    assert!(
+        arrows.len() >= 99 && arrows.len() <= 101,
+        "{}",
+        arrows.len()
+    );
+    // The whole page stays small: 300 events, not 6000.
+    assert!(html.len() < 400_000, "{} bytes", html.len());
+    let all = render_sim_html(&report, "long", &RenderOptions::default().max_ops(10_000)).unwrap();
+    assert!(all.len() > 5 * html.len());
+    assert!(!all.contains("id=\"window-note\""));
+}
+
+#[test]
+fn a_report_without_events_or_with_bad_ones_is_refused_by_name() {
+    let mut report = long_report(3, 1);
+    let options = RenderOptions::default();
+    report["sim"]["events"][4]["node"] = json!(7);
+    match render_sim_html(&report, "bad", &options) {
+        Err(SimPageError::Malformed { field, problem }) => {
+            assert_eq!(field, "sim.events[4].node");
+            assert!(
+                problem.contains("node 7, but the run has 2 nodes"),
+                "{problem}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    report["sim"] = Value::Null;
+    assert_eq!(
+        render_sim_html(&report, "none", &options),
+        Err(SimPageError::NotSimulated)
+    );
+}
