@@ -271,6 +271,109 @@ mod tests {
     }
 
     #[test]
+    fn every_message_of_a_faulty_run_has_one_end_naming_its_start() {
+        use crate::report::events::read;
+        use crate::report::SimEventKind as K;
+        let trace = faulty_trace();
+        let run = read(&trace).expect("a simulated trace");
+        assert_eq!(run.nodes, 3);
+        // Where each message (by number) was put on the wire: (event, sender, receiver).
+        let mut started = std::collections::BTreeMap::new();
+        let mut ended = std::collections::BTreeMap::new();
+        for (i, e) in run.events.iter().enumerate() {
+            let ends = match e.kind {
+                K::Send | K::Duplicate | K::Delay => {
+                    let m = e.message.expect("a number");
+                    assert!(
+                        started.insert(m, (i, e.node, e.peer)).is_none(),
+                        "#{m} twice"
+                    );
+                    // A delay ends the message it moves.
+                    e.original.filter(|_| e.kind == K::Delay)
+                }
+                K::Deliver | K::Drop => e.message,
+                K::Lost => e.message,
+                _ => None,
+            };
+            let Some(m) = ends else { continue };
+            let &(at, from, to) = started
+                .get(&m)
+                .unwrap_or_else(|| panic!("#{m} ends unsent"));
+            assert!(at < i);
+            let (node, peer) = match e.kind {
+                K::Deliver | K::Lost => (to, from),
+                _ => (from, to),
+            };
+            assert_eq!((e.node, e.peer), (node, peer), "event {i}: {e:?}");
+            assert!(ended.insert(m, i).is_none(), "#{m} ends twice");
+        }
+        // The liveness tail runs until nothing is in flight: every message ended.
+        let open: Vec<_> = started.keys().filter(|m| !ended.contains_key(m)).collect();
+        assert!(open.is_empty(), "{open:?}\n{}", trace.join("\n"));
+        for kind in [
+            K::Step,
+            K::Request,
+            K::Refused,
+            K::Send,
+            K::Deliver,
+            K::Drop,
+            K::Duplicate,
+            K::Delay,
+            K::Lost,
+            K::Timer,
+            K::Crash,
+            K::Restart,
+            K::Partition,
+            K::Heal,
+            K::Reject,
+            K::Unknown,
+            K::Tail,
+        ] {
+            assert!(
+                run.events.iter().any(|e| e.kind == kind),
+                "no {kind:?}\n{}",
+                trace.join("\n")
+            );
+        }
+        // Events name the program step they happened in.
+        let crash = run.events.iter().find(|e| e.kind == K::Crash).unwrap();
+        assert_eq!(crash.step, Some(7));
+        assert!(run.events.iter().all(|e| e.kind != K::Other));
+    }
+
+    #[test]
+    fn messages_on_their_way_to_a_crashing_node_are_lost_one_by_one() {
+        use crate::report::SimEventKind as K;
+        let trace = [
+            "     0ms n0 starts from ()",
+            "     0ms n1 starts from ()",
+            "     0ms step 0: Request { client: 0, node: 0, op: Read }",
+            "     0ms n0 -> n1 #0 Some(1), arrives at 9ms",
+            "     0ms n0 -> n1 #1 Some(2), arrives at 7ms",
+            "     0ms n1 -> n0 #2 None, arrives at 7ms",
+            "     0ms step 1: Crash { node: 1 }",
+            "     0ms n1 crashes, keeping (); 2 messages to it lost",
+        ]
+        .map(String::from);
+        let run = crate::report::events::read(&trace).unwrap();
+        let lost: Vec<_> = run.events.iter().filter(|e| e.kind == K::Lost).collect();
+        assert_eq!(lost.len(), 2, "{:#?}", run.events);
+        for (e, m) in lost.iter().zip([0, 1]) {
+            assert_eq!(
+                (e.message, e.node, e.peer, e.step),
+                (Some(m), Some(1), Some(0), Some(1))
+            );
+        }
+        let lines = build(&trace).lines;
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("lost <- n0 Some(2) (crashed)")),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
     fn a_long_run_is_cut_and_says_how_much_was_left_out() {
         let mut trace =
             vec!["     0ms step 0: Request { client: 0, node: 0, op: Read }".to_string()];
