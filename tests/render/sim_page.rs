@@ -321,3 +321,198 @@ fn a_report_without_events_or_with_bad_ones_is_refused_by_name() {
         Err(SimPageError::NotSimulated)
     );
 }
+
+/// A run with a fault of each kind, as a report's `sim` section: a write replicated to n1 and
+/// n2, its message to n1 duplicated, its message to n2 delayed, n1 cut off (the original to n1
+/// is lost at the cut), the copy dropped, n2 crashed (the delayed message lost with it), a heal,
+/// n2 restarted, and a message from n1 delivered.
+fn faulty_report() -> Value {
+    let ev = |time: u64, kind: &str, node: Option<u64>, step: u64, text: &str| json!({"time": time, "kind": kind, "node": node, "step": step, "text": text});
+    let with = |mut e: Value, fields: Value| {
+        for (k, v) in fields.as_object().unwrap() {
+            e[k] = v.clone();
+        }
+        e
+    };
+    let events = vec![
+        ev(
+            0,
+            "step",
+            None,
+            0,
+            "step 0: Request { client: 0, node: 0, op: Write { value: 1 } }",
+        ),
+        with(
+            ev(0, "request", Some(0), 0, "step 0: c0 r0 Write { value: 1 }"),
+            json!({"client": 0, "request": 0}),
+        ),
+        with(
+            ev(0, "send", Some(0), 0, "-> n1 Set(1)"),
+            json!({"peer": 1, "message": 0, "arrives": 5}),
+        ),
+        with(
+            ev(0, "send", Some(0), 0, "-> n2 Set(1)"),
+            json!({"peer": 2, "message": 1, "arrives": 6}),
+        ),
+        with(
+            ev(0, "reply", Some(0), 0, "=> c0 r0 Written"),
+            json!({"client": 0, "request": 0}),
+        ),
+        ev(0, "step", None, 1, "step 1: Duplicate { pick: 0 }"),
+        with(
+            ev(
+                0,
+                "duplicate",
+                Some(0),
+                1,
+                "duplicated -> n1 Set(1) (at 7ms)",
+            ),
+            json!({"peer": 1, "message": 2, "original": 0, "arrives": 7}),
+        ),
+        ev(0, "step", None, 2, "step 2: Delay { pick: 1, ms: 40 }"),
+        with(
+            ev(0, "delay", Some(0), 2, "delayed -> n2 Set(1) (at 46ms)"),
+            json!({"peer": 2, "message": 3, "original": 1, "arrives": 46}),
+        ),
+        ev(
+            0,
+            "step",
+            None,
+            3,
+            "step 3: Partition { side: 2, one_way: false }",
+        ),
+        ev(
+            0,
+            "partition",
+            None,
+            3,
+            "step 3: Partition { side: 2, one_way: false }",
+        ),
+        with(
+            ev(5, "lost", Some(1), 3, "lost <- n0 Set(1) (cut)"),
+            json!({"peer": 0, "message": 0}),
+        ),
+        ev(5, "step", None, 4, "step 4: Drop { pick: 0 }"),
+        with(
+            ev(5, "drop", Some(0), 4, "dropped -> n1 Set(1)"),
+            json!({"peer": 1, "message": 2}),
+        ),
+        ev(5, "step", None, 5, "step 5: Crash { node: 2 }"),
+        ev(5, "crash", Some(2), 5, "CRASH (step 5)"),
+        with(
+            ev(5, "lost", Some(2), 5, "lost <- n0 Set(1) (crashed)"),
+            json!({"peer": 0, "message": 3}),
+        ),
+        ev(5, "step", None, 6, "step 6: Heal"),
+        ev(5, "heal", None, 6, "step 6: Heal"),
+        ev(5, "step", None, 7, "step 7: Restart { node: 2 }"),
+        ev(5, "restart", Some(2), 7, "RESTART (step 7)"),
+        with(
+            ev(5, "send", Some(1), 7, "-> n0 Hello"),
+            json!({"peer": 0, "message": 4, "arrives": 9}),
+        ),
+        with(
+            ev(9, "deliver", Some(0), 7, "<- n1 Hello"),
+            json!({"peer": 1, "message": 4}),
+        ),
+    ];
+    json!({
+        "schema": "stateprop-report/1",
+        "verdict": "fail",
+        "failure": {"kind": "invariant", "step": 5, "message": "n2 lost its value"},
+        "minimal": [],
+        "sim": {"nodes": 3, "events": events, "left_out": 0},
+    })
+}
+
+#[test]
+fn faults_are_drawn_where_they_happened() {
+    let html = page(&faulty_report());
+    let lanes = lanes(&html);
+    let marks = marks(&html);
+    let x = |event: usize| num(&marks[&event], "data-x");
+    let lines = elements(&html, "line");
+    let global = |event: usize| {
+        let line = lines
+            .iter()
+            .find(|l| l.get("data-event") == Some(&event.to_string()))
+            .unwrap_or_else(|| panic!("no line for event {event}"));
+        num(line, "x1")
+    };
+    let arrow = |message: u64| {
+        let found: Vec<_> = lines
+            .iter()
+            .filter(|l| has_class(l, "msg") && l.get("data-msg") == Some(&message.to_string()))
+            .collect();
+        assert_eq!(found.len(), 1, "#{message}: {found:?}");
+        found[0].clone()
+    };
+    let ends =
+        |a: &BTreeMap<String, String>| (num(a, "x1"), num(a, "y1"), num(a, "x2"), num(a, "y2"));
+    // Lost at the cut: from n0's send to n1's lane where it would have landed, ending in a cross.
+    let lost = arrow(0);
+    assert!(has_class(&lost, "lost"));
+    assert_eq!(lost["marker-end"], "url(#cross)");
+    assert_eq!(ends(&lost), (x(2), lanes[&0], x(11), lanes[&1]));
+    // The duplicate's copy starts at the duplication and is dropped between the lanes.
+    let copy = arrow(2);
+    assert!(
+        has_class(&copy, "dup") && has_class(&copy, "dropped"),
+        "{copy:?}"
+    );
+    assert_eq!(copy["marker-end"], "url(#cross)");
+    assert_eq!(
+        ends(&copy),
+        (x(6), lanes[&0], x(13), (lanes[&0] + lanes[&1]) / 2.0)
+    );
+    // The delayed message starts at its send and is lost with the node it was going to.
+    let delayed = arrow(3);
+    assert!(has_class(&delayed, "delayed") && has_class(&delayed, "lost"));
+    assert_eq!(ends(&delayed), (x(3), lanes[&0], x(16), lanes[&2]));
+    // The message sent before the delay and the duplication has no arrow of its own.
+    assert!(lines
+        .iter()
+        .all(|l| l.get("data-msg").map(String::as_str) != Some("1")));
+    let delivered = arrow(4);
+    assert!(has_class(&delivered, "delivered"));
+    assert_eq!(ends(&delivered), (x(21), lanes[&1], x(22), lanes[&0]));
+    assert_eq!(lines.iter().filter(|l| has_class(l, "msg")).count(), 4);
+
+    // The partition's band, from the cut to the heal, n1's part of it darker.
+    let rects = elements(&html, "rect");
+    let band = rects
+        .iter()
+        .find(|r| r.get("class").map(String::as_str) == Some("band partition"))
+        .expect("a partition band");
+    assert_eq!(num(band, "x"), global(10));
+    assert_eq!(num(band, "x") + num(band, "width"), global(18));
+    let side: Vec<_> = rects
+        .iter()
+        .filter(|r| has_class(r, "side"))
+        .map(|r| num(r, "y") + 14.0)
+        .collect();
+    assert_eq!(side, [lanes[&1]]);
+    // n2's lane is a gap from its crash to its restart.
+    let down: Vec<_> = lines
+        .iter()
+        .filter(|l| has_class(l, "lane-down"))
+        .map(|l| (num(l, "data-node") as u64, num(l, "x1"), num(l, "x2")))
+        .collect();
+    assert_eq!(down, [(2, x(15), x(20))]);
+    // The client's write, from its request to its reply.
+    let span = lines
+        .iter()
+        .find(|l| has_class(l, "op-span"))
+        .expect("an operation");
+    assert_eq!(ends(span), (x(1), lanes[&0], x(4), lanes[&0]));
+    // The failing step (the crash) is the band from step 5 to step 6.
+    let failing = rects
+        .iter()
+        .find(|r| r.get("id").map(String::as_str) == Some("failing-step"))
+        .unwrap();
+    let (from, to) = (num(failing, "x"), num(failing, "x") + num(failing, "width"));
+    assert!(
+        from < x(15) && x(16) < to && to < global(18),
+        "{from}..{to}"
+    );
+}
