@@ -136,7 +136,8 @@ pub struct CheckArgs {
 pub struct RenderArgs {
     #[command(flatten)]
     pub input: Input,
-    /// Draw at most N operations, around the violation if any, and say what was left out
+    /// Draw at most N operations (events, for a simulated run's report), around the violation
+    /// if any, and say what was left out
     #[arg(long, value_name = "N", default_value = "5000", value_parser = count(1))]
     pub max_ops: usize,
     /// The HTML page to write

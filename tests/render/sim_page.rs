@@ -516,3 +516,39 @@ fn faults_are_drawn_where_they_happened() {
         "{from}..{to}"
     );
 }
+
+#[test]
+fn a_run_that_is_not_simulated_has_no_events_and_no_lanes() {
+    use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
+    // A register that forgets every write: a sequential run against the model fails.
+    #[derive(Default)]
+    struct Forgetful;
+    impl stateprop::System<CasRegister> for Forgetful {
+        fn apply(&mut self, op: &RegisterOp) -> RegisterOut {
+            match op {
+                RegisterOp::Read => RegisterOut::Value(None),
+                RegisterOp::Write { .. } => RegisterOut::Written,
+                RegisterOp::Cas { .. } => RegisterOut::Cas(false),
+            }
+        }
+    }
+    let config = Config::default().ignore_env().seed(1).persist(false);
+    let result = Runner::<CasRegister>::new(config).run_default::<Forgetful>();
+    assert!(result.failed());
+    assert!(result.report.sim.is_none());
+    let report = result.report.json();
+    assert!(report["sim"].is_null(), "{}", report["sim"]);
+    assert_eq!(
+        render_sim_html(&report, "sequential", &RenderOptions::default()),
+        Err(SimPageError::NotSimulated)
+    );
+    // A simulated run's report has them, as structured events.
+    let stale = stale_read_report();
+    let first_send = events(&stale)
+        .iter()
+        .find(|e| e["kind"] == "send")
+        .expect("a send");
+    assert_eq!(first_send["node"], 0);
+    assert_eq!(first_send["step"], 0);
+    assert!(first_send["message"].is_u64() && first_send["arrives"].is_u64());
+}
