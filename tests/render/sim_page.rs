@@ -552,3 +552,81 @@ fn a_run_that_is_not_simulated_has_no_events_and_no_lanes() {
     assert_eq!(first_send["step"], 0);
     assert!(first_send["message"].is_u64() && first_send["arrives"].is_u64());
 }
+
+/// A small deterministic generator: the test needs variety, not statistics.
+fn next(state: &mut u64) -> u64 {
+    *state = state
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    *state >> 33
+}
+
+#[test]
+fn perturbed_reports_give_a_page_or_an_error_never_a_panic() {
+    let base = faulty_report();
+    let kinds = [
+        "step",
+        "request",
+        "send",
+        "deliver",
+        "drop",
+        "duplicate",
+        "delay",
+        "lost",
+        "crash",
+        "restart",
+        "partition",
+        "heal",
+        "reply",
+        "unknown",
+        "tail",
+        "invariant",
+        "other",
+        "new",
+    ];
+    let fields = [
+        "node", "peer", "message", "original", "request", "step", "time",
+    ];
+    let mut state = 7;
+    for case in 0..400 {
+        let mut report = base.clone();
+        let events = report["sim"]["events"].as_array_mut().unwrap();
+        for _ in 0..1 + next(&mut state) % 6 {
+            let i = (next(&mut state) as usize) % events.len();
+            match next(&mut state) % 5 {
+                0 => events[i]["kind"] = json!(kinds[(next(&mut state) as usize) % kinds.len()]),
+                1 => {
+                    let field = fields[(next(&mut state) as usize) % fields.len()];
+                    events[i][field] = match next(&mut state) % 3 {
+                        0 => Value::Null,
+                        1 => json!(next(&mut state) % 3),
+                        _ => json!(next(&mut state) % 30),
+                    };
+                }
+                2 => {
+                    events.remove(i);
+                }
+                3 => {
+                    let j = (next(&mut state) as usize) % events.len();
+                    events.swap(i, j);
+                }
+                _ => {
+                    let copy = events[i].clone();
+                    events.insert(i, copy);
+                }
+            }
+        }
+        if case % 7 == 0 {
+            report["failure"]["step"] = json!(next(&mut state) % 12);
+        }
+        let options = RenderOptions::default().max_ops(1 + (next(&mut state) as usize) % 25);
+        // A bad node number is refused by name; anything else draws.
+        match render_sim_html(&report, "perturbed", &options) {
+            Ok(html) => assert!(html.contains("<svg id=\"sim\""), "case {case}"),
+            Err(SimPageError::Malformed { field, .. }) => {
+                assert!(field.starts_with("sim.events["), "case {case}: {field}")
+            }
+            Err(other) => panic!("case {case}: {other:?}"),
+        }
+    }
+}
