@@ -26,6 +26,9 @@ const TEMPLATE: &str = include_str!("sim_page.html");
 
 /// Longest event text kept for the panel; a message's `Debug` can be long.
 const EVENT_TEXT: usize = 2000;
+/// Program steps and recorded operations listed at most (a minimal program is short; a report
+/// made by hand need not be).
+const MAX_LISTED: usize = 1000;
 
 /// Why a report cannot be drawn as a simulated run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,7 +88,8 @@ struct Run {
 
 /// Renders a simulated run's JSON report ([`Report::json`](crate::Report::json)) as one
 /// self-contained HTML page: a lane per node, messages as arrows, the failing step
-/// highlighted, and the violated property and minimal program above. At most
+/// highlighted, the violated property and minimal program above, and the operations as the
+/// history recorded them below (those the failure involves marked). At most
 /// [`RenderOptions::max_ops`] events are drawn (those around the failing step), and the page
 /// says what it left out.
 ///
@@ -166,7 +170,9 @@ pub fn render_sim_html(
         failing_step,
     }
     .write(&mut body);
-    body.push_str("</section>\n</main>\n</div>\n");
+    body.push_str("</section>\n");
+    history(&mut body, report);
+    body.push_str("</main>\n</div>\n");
 
     let (head, rest) = TEMPLATE
         .split_once("<!--title-->")
@@ -336,7 +342,7 @@ fn program(out: &mut String, report: &Value) {
         "<section class=\"card\"><h2>Minimal program ({})</h2>\n<ol class=\"program\" start=\"0\">",
         super::plural(steps.len(), "step")
     );
-    for (i, step) in steps.iter().enumerate() {
+    for (i, step) in steps.iter().enumerate().take(MAX_LISTED) {
         let rust = step
             .get("rust")
             .and_then(Value::as_str)
@@ -348,5 +354,67 @@ fn program(out: &mut String, report: &Value) {
         };
         let _ = writeln!(out, "<li{class}>{}</li>", esc(&clip(&rust, 2000)));
     }
-    out.push_str("</ol></section>\n");
+    out.push_str("</ol>");
+    left_out(out, steps.len(), "steps");
+    out.push_str("</section>\n");
+}
+
+/// The client operations as the history recorded them, those the failure involves marked.
+fn history(out: &mut String, report: &Value) {
+    let Some(ops) = report.get("history").and_then(Value::as_array) else {
+        return;
+    };
+    let involved: Vec<u64> = report
+        .pointer("/failure/involved")
+        .and_then(Value::as_array)
+        .map_or_else(Vec::new, |v| v.iter().filter_map(Value::as_u64).collect());
+    let _ = writeln!(
+        out,
+        "<section class=\"card\" id=\"history\"><h2>Operations as recorded ({})</h2>\n\
+         <table class=\"history\"><tr><th>step</th><th>client</th><th>operation</th>\
+         <th>answer</th><th>invoked..returned</th></tr>",
+        super::plural(ops.len(), "operation")
+    );
+    let text = |v: &Value| match v {
+        Value::Null => "unknown".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for op in ops.iter().take(MAX_LISTED) {
+        let step = op.get("step").and_then(Value::as_u64);
+        let class = if step.is_some_and(|s| involved.contains(&s)) {
+            " class=\"involved\""
+        } else {
+            ""
+        };
+        let field = |name: &str| esc(&clip(&text(op.get(name).unwrap_or(&Value::Null)), 2000));
+        let _ = writeln!(
+            out,
+            "<tr{class}><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td>\
+             <td>{}..{}</td></tr>",
+            step.map_or_else(|| "-".to_string(), |s| s.to_string()),
+            field("client"),
+            field("op"),
+            field("output"),
+            field("call"),
+            match op.get("ret") {
+                None | Some(Value::Null) => "never".to_string(),
+                Some(ret) => esc(&text(ret)),
+            }
+        );
+    }
+    out.push_str("</table>");
+    left_out(out, ops.len(), "operations");
+    out.push_str("</section>\n");
+}
+
+/// Says how many of `total` listed things were left out past [`MAX_LISTED`].
+fn left_out(out: &mut String, total: usize, what: &str) {
+    if total > MAX_LISTED {
+        let _ = write!(
+            out,
+            "<p class=\"summary\">… and {} more {what}, left out.</p>",
+            total - MAX_LISTED
+        );
+    }
 }

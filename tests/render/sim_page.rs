@@ -205,6 +205,17 @@ fn the_failing_step_is_highlighted_and_the_program_and_property_listed() {
         html.contains("<li class=\"failing\">SimStep::Request { client: 0, node: 1, op: RegisterOp::Read }</li>"),
         "{html}"
     );
+    // The operations as recorded, the two the violation involves marked: the stale read's row
+    // has its answer.
+    let history = &html[html.find("id=\"history\"").expect("the history")..];
+    let history = &history[..history.find("</table>").unwrap()];
+    let involved: Vec<&str> = history.split("<tr class=\"involved\">").skip(1).collect();
+    assert_eq!(involved.len(), 2, "{history}");
+    assert!(
+        involved[1].contains("Answer(Value(None))"),
+        "{}",
+        involved[1]
+    );
     let violated = &html[html.find("id=\"violated\"").expect("the property")..];
     assert!(
         violated.starts_with("id=\"violated\"><strong>not-linearizable</strong>"),
@@ -221,11 +232,12 @@ fn text_from_the_report_is_escaped() {
     report["sim"]["events"][1]["text"] = json!(nasty);
     report["minimal"][0]["rust"] = json!(nasty);
     report["failure"]["message"] = json!(nasty);
+    report["history"][0]["op"] = json!(nasty);
     let html = render_sim_html(&report, nasty, &RenderOptions::default()).unwrap();
     assert!(!html.contains("<script>alert"), "unescaped");
     let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;";
-    // The title, the program, the property and the event's mark.
-    assert!(html.matches(escaped).count() >= 4, "{html}");
+    // The title, the program, the property, the history and the event's mark.
+    assert!(html.matches(escaped).count() >= 5, "{html}");
     assert_eq!(
         html.matches("<script>").count(),
         1,
