@@ -8,7 +8,8 @@
 //! or lost one ends in a cross, a duplicate's copy is dashed and marked. Client requests and
 //! replies are marks on the lane joined by a bar for the operation's span, a crashed node's lane
 //! is a gap until it restarts, a partition is a shaded band until the heal, and the failing step
-//! is highlighted. Above it: the violated property and the minimal program.
+//! is highlighted. Above it: the violated property and the minimal program; below it, the
+//! operations as the history recorded them.
 //!
 //! It reads the JSON report (`docs/report-schema.md`), whose `sim` section holds the events,
 //! so the command line draws a report written by any test with `STATEPROP_REPORT`.
