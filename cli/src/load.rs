@@ -30,89 +30,86 @@ macro_rules! with_history {
         use ::stateprop::models;
         let input: &$crate::args::Input = $options;
         let file: &str = $file;
-        match read(input.format(), $path, file) {
-            Err(message) => Outcome::Bad(message),
-            Ok((text, format)) => {
+        // `check` requires a model; `render` goes without one only to draw a simulated run's
+        // report, which is no history.
+        match (input.model, read(input.format(), $path, file)) {
+            (_, Err(message)) => Outcome::Bad(message),
+            (None, Ok(_)) => Outcome::Bad(format!(
+                "{file}: not a simulated run's JSON report, so a history: name its model with --model"
+            )),
+            (Some(model), Ok((text, format))) => {
                 let located = |e: ImportError| Outcome::Bad(format!("{file}:{}: {}", e.line, e.message));
                 let only_json = |name: &str| {
                     Outcome::Bad(format!(
                         "{file}: the {name} model reads only stateprop's JSON histories (--format json)"
                     ))
                 };
-                // `check` requires a model; `render` has none only for a simulated run's
-                // report, which it draws without reading a history.
-                match input.model {
-                    None => Outcome::Bad(format!(
-                        "{file}: not a simulated run's JSON report, so a history: name its model \
-                         with --model"
-                    )),
-                    Some(model) => match model {
-                        ModelName::Register | ModelName::CasRegister => {
-                            let imported = match (model, format) {
-                                (ModelName::Register, format) => import::plain_register(format, &text),
-                                (_, Format::Jepsen) => import::etcd(&text),
-                                (_, Format::Edn) => import::jepsen_edn_register(&text),
-                                (_, Format::Json) => import::json(&text),
-                            };
-                            drop(text);
-                            match imported {
-                                Err(e) => located(e),
-                                Ok($h) => {
-                                    let $init = models::CasRegister::new(input.initial.0);
-                                    let $part = |_: &models::RegisterOp| ();
-                                    $body
-                                }
-                            }
-                        }
-                        ModelName::Kv => {
-                            let imported = match format {
-                                Format::Edn => import::kv_edn(&text).map_err(located),
-                                Format::Json => import::json(&text).map_err(located),
-                                Format::Jepsen => Err(Outcome::Bad(format!(
-                                    "{file}: Jepsen etcd logs hold register operations: use --model cas-register"
-                                ))),
-                            };
-                            drop(text);
-                            match imported {
-                                Err(outcome) => outcome,
-                                Ok($h) => {
-                                    let $init = models::KvModel::default();
-                                    let $part = |op: &models::KvOp| op.key().to_string();
-                                    $body
-                                }
-                            }
-                        }
-                        ModelName::Counter | ModelName::Set | ModelName::Queue if format != Format::Json => {
-                            only_json(match model {
-                                ModelName::Counter => "counter",
-                                ModelName::Set => "set",
-                                _ => "queue",
-                            })
-                        }
-                        ModelName::Counter => match take_json(text) {
+                match model {
+                    ModelName::Register | ModelName::CasRegister => {
+                        let imported = match (model, format) {
+                            (ModelName::Register, format) => import::plain_register(format, &text),
+                            (_, Format::Jepsen) => import::etcd(&text),
+                            (_, Format::Edn) => import::jepsen_edn_register(&text),
+                            (_, Format::Json) => import::json(&text),
+                        };
+                        drop(text);
+                        match imported {
                             Err(e) => located(e),
                             Ok($h) => {
-                                let $init = models::Counter::default();
-                                let $part = |_: &models::CounterOp| ();
+                                let $init = models::CasRegister::new(input.initial.0);
+                                let $part = |_: &models::RegisterOp| ();
                                 $body
                             }
-                        },
-                        ModelName::Set => match take_json(text) {
-                            Err(e) => located(e),
+                        }
+                    }
+                    ModelName::Kv => {
+                        let imported = match format {
+                            Format::Edn => import::kv_edn(&text).map_err(located),
+                            Format::Json => import::json(&text).map_err(located),
+                            Format::Jepsen => Err(Outcome::Bad(format!(
+                                "{file}: Jepsen etcd logs hold register operations: use --model cas-register"
+                            ))),
+                        };
+                        drop(text);
+                        match imported {
+                            Err(outcome) => outcome,
                             Ok($h) => {
-                                let $init = models::SetModel::default();
-                                let $part = |_: &models::SetOp| ();
+                                let $init = models::KvModel::default();
+                                let $part = |op: &models::KvOp| op.key().to_string();
                                 $body
                             }
-                        },
-                        ModelName::Queue => match take_json(text) {
-                            Err(e) => located(e),
-                            Ok($h) => {
-                                let $init = models::QueueModel::default();
-                                let $part = |_: &models::QueueOp| ();
-                                $body
-                            }
-                        },
+                        }
+                    }
+                    ModelName::Counter | ModelName::Set | ModelName::Queue if format != Format::Json => {
+                        only_json(match model {
+                            ModelName::Counter => "counter",
+                            ModelName::Set => "set",
+                            _ => "queue",
+                        })
+                    }
+                    ModelName::Counter => match take_json(text) {
+                        Err(e) => located(e),
+                        Ok($h) => {
+                            let $init = models::Counter::default();
+                            let $part = |_: &models::CounterOp| ();
+                            $body
+                        }
+                    },
+                    ModelName::Set => match take_json(text) {
+                        Err(e) => located(e),
+                        Ok($h) => {
+                            let $init = models::SetModel::default();
+                            let $part = |_: &models::SetOp| ();
+                            $body
+                        }
+                    },
+                    ModelName::Queue => match take_json(text) {
+                        Err(e) => located(e),
+                        Ok($h) => {
+                            let $init = models::QueueModel::default();
+                            let $part = |_: &models::QueueOp| ();
+                            $body
+                        }
                     },
                 }
             }
