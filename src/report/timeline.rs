@@ -374,6 +374,40 @@ mod tests {
     }
 
     #[test]
+    fn a_partition_that_cuts_nothing_is_no_band_but_still_shows() {
+        use crate::report::SimEventKind as K;
+        let trace = [
+            "     0ms n0 starts from ()",
+            "     0ms n1 starts from ()",
+            "     0ms step 0: Heal",
+            "     0ms   no-op: no link is cut",
+            "     0ms step 1: Partition { side: 1, one_way: false }",
+            "     0ms step 2: Partition { side: 1, one_way: false }",
+            "     0ms   no-op: no link newly cut",
+        ]
+        .map(String::from);
+        let run = crate::report::events::read(&trace).unwrap();
+        let kinds: Vec<_> = run.events.iter().map(|e| (e.kind, e.step)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (K::Step, Some(0)),
+                (K::Step, Some(1)),
+                (K::Partition, Some(1)),
+                (K::Step, Some(2))
+            ]
+        );
+        assert!(run.events[0].text.ends_with("Heal (no-op: no link is cut)"));
+        let lines = build(&trace).lines;
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert!(lines[1].contains("== step 0: Heal (no-op: no link is cut) =="));
+        assert!(lines[2].contains("== step 1: Partition { side: 1, one_way: false } =="));
+        // Cut to the two columns' width; the event has it whole.
+        assert!(lines[3].contains("== step 2: Partition { side: 1, one_way: false } (no-op"));
+        assert!(run.events[3].text.ends_with("(no-op: no link newly cut)"));
+    }
+
+    #[test]
     fn a_long_run_is_cut_and_says_how_much_was_left_out() {
         let mut trace =
             vec!["     0ms step 0: Request { client: 0, node: 0, op: Read }".to_string()];
