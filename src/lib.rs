@@ -485,7 +485,10 @@ pub use run::{check_simulated, replay_simulated};
 mod shrink;
 
 mod report;
-pub use report::{Origin, RecordedOp, Report, RunVerdict, ShrinkStats, Stats, Undecided};
+pub use report::{
+    Origin, RecordedOp, Report, RunVerdict, ShrinkStats, SimEvent, SimEventKind, SimRun, Stats,
+    Undecided,
+};
 
 pub mod judge;
 

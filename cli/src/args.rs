@@ -57,9 +57,10 @@ pub enum Command {
 #[derive(Args, Debug)]
 #[group(skip)]
 pub struct Input {
-    /// The model the history is checked against
+    /// The model the history is checked against (`render` of a simulated run's JSON report
+    /// needs none)
     #[arg(short, long, value_enum)]
-    pub model: ModelName,
+    pub model: Option<ModelName>,
     /// json: stateprop's event list; jepsen: Jepsen etcd logs; edn: Jepsen history.edn for the
     /// register models, Porcupine's kv logs for kv. Guessed from the file when omitted
     #[arg(short, long, value_enum, ignore_case = true)]
@@ -102,6 +103,8 @@ impl Input {
 }
 
 #[derive(Args, Debug)]
+// Only `render` can go without a model, when it draws a simulated run's report.
+#[command(mut_arg("model", |a| a.required(true)))]
 pub struct CheckArgs {
     #[command(flatten)]
     pub input: Input,
@@ -133,7 +136,8 @@ pub struct CheckArgs {
 pub struct RenderArgs {
     #[command(flatten)]
     pub input: Input,
-    /// Draw at most N operations, around the violation if any, and say what was left out
+    /// Draw at most N operations (events, for a simulated run's report), around the violation
+    /// if any, and say what was left out
     #[arg(long, value_name = "N", default_value = "5000", value_parser = count(1))]
     pub max_ops: usize,
     /// The HTML page to write

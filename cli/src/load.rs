@@ -30,18 +30,23 @@ macro_rules! with_history {
         use ::stateprop::models;
         let input: &$crate::args::Input = $options;
         let file: &str = $file;
-        match read(input.format(), $path, file) {
-            Err(message) => Outcome::Bad(message),
-            Ok((text, format)) => {
+        // `check` requires a model; `render` goes without one only to draw a simulated run's
+        // report, which is no history.
+        match (input.model, read(input.format(), $path, file)) {
+            (_, Err(message)) => Outcome::Bad(message),
+            (None, Ok(_)) => Outcome::Bad(format!(
+                "{file}: not a simulated run's JSON report, so a history: name its model with --model"
+            )),
+            (Some(model), Ok((text, format))) => {
                 let located = |e: ImportError| Outcome::Bad(format!("{file}:{}: {}", e.line, e.message));
                 let only_json = |name: &str| {
                     Outcome::Bad(format!(
                         "{file}: the {name} model reads only stateprop's JSON histories (--format json)"
                     ))
                 };
-                match input.model {
+                match model {
                     ModelName::Register | ModelName::CasRegister => {
-                        let imported = match (input.model, format) {
+                        let imported = match (model, format) {
                             (ModelName::Register, format) => import::plain_register(format, &text),
                             (_, Format::Jepsen) => import::etcd(&text),
                             (_, Format::Edn) => import::jepsen_edn_register(&text),
@@ -76,7 +81,7 @@ macro_rules! with_history {
                         }
                     }
                     ModelName::Counter | ModelName::Set | ModelName::Queue if format != Format::Json => {
-                        only_json(match input.model {
+                        only_json(match model {
                             ModelName::Counter => "counter",
                             ModelName::Set => "set",
                             _ => "queue",

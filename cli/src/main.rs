@@ -5,6 +5,7 @@
 //!                 [--timeout 10s] [--max-memory 2GiB] [--context 10] [--minimize-time 10s]
 //!                 [--violations N] FILE...
 //! stateprop render --model <MODEL> [--format F] [--initial V] [--max-ops 5000] FILE -o OUT.html
+//! stateprop render [--max-ops 5000] REPORT.json -o OUT.html   (a simulated run's JSON report)
 //! stateprop completions bash|zsh|fish|elvish|powershell
 //! stateprop help [check|render]    (or --help after any of them)
 //! ```

@@ -16,8 +16,14 @@
 //! the ones around the operation that cannot be placed, otherwise the first ones in time, and it
 //! says what it left out. A browser cannot lay out a few hundred thousand bars anyway, and the
 //! page of a 200,000-operation history once took 302 MB (and 1.45 GB to write).
+//!
+//! A simulated run's report is drawn differently, as a lane per node with its messages as
+//! arrows: [`render_sim_html`].
 
 mod layout;
+mod sim;
+
+pub use sim::{render_sim_html, SimPageError};
 
 use crate::check::{Report, Verdict, Violation};
 use crate::history::History;
@@ -42,7 +48,8 @@ const TOOLTIP_STATE: usize = 400;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RenderOptions {
-    /// Operations drawn at most; the page says how many it left out. Default 5,000.
+    /// Operations drawn at most (events, for a simulated run's page); the page says how many
+    /// it left out. Default 5,000.
     pub max_ops: usize,
     /// Refuse to write a page estimated larger than this many bytes. Default 256 MiB.
     pub max_page_bytes: u64,

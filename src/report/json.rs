@@ -98,6 +98,7 @@ impl Report {
             "saved_to": self.saved_to,
             "pasteable_test": self.failure.as_ref().map(|_| self.pasteable_test()),
             "timeline": (!self.timeline.is_empty()).then_some(&self.timeline),
+            "sim": self.sim.as_ref().map(sim_json),
             "history": self.history.as_ref().map(|ops| ops.iter().map(|op| json!({
                 "step": step_json(op.step),
                 "client": op.client,
@@ -108,6 +109,49 @@ impl Report {
             })).collect::<Vec<_>>()),
         })
     }
+}
+
+/// Events the JSON report keeps at most: a run that never quiets down (a heartbeat through
+/// a long liveness tail) would otherwise make the report as long as the tail.
+pub(crate) const MAX_SIM_EVENTS: usize = 20_000;
+
+/// A simulated run's events: `nodes`, `events` (the first [`MAX_SIM_EVENTS`]) and how many
+/// were `left_out`.
+fn sim_json(run: &super::SimRun) -> Value {
+    let events: Vec<Value> = run
+        .events
+        .iter()
+        .take(MAX_SIM_EVENTS)
+        .map(|e| {
+            let mut v = json!({
+                "time": e.time,
+                "kind": e.kind.as_str(),
+                "node": e.node,
+                "step": e.step,
+                "text": e.text,
+            });
+            // Fields that only some kinds have are left out where absent, to keep a long
+            // run's report short.
+            for (name, value) in [
+                ("peer", e.peer.map(u64::from)),
+                ("message", e.message),
+                ("original", e.original),
+                ("arrives", e.arrives),
+                ("client", e.client),
+                ("request", e.request),
+            ] {
+                if let Some(value) = value {
+                    v[name] = json!(value);
+                }
+            }
+            v
+        })
+        .collect();
+    json!({
+        "nodes": run.nodes,
+        "events": events,
+        "left_out": run.events.len().saturating_sub(MAX_SIM_EVENTS),
+    })
 }
 
 /// A step id as the report writes it: a bare number for a prefix step (as schema 1 did), an

@@ -4,9 +4,12 @@
 //! figures are kept out of it and printed on a separate `stateprop: timing:` line.
 
 mod diagram;
+mod events;
 mod json;
 mod text;
 pub(crate) mod timeline;
+
+pub use events::{SimEvent, SimEventKind, SimRun};
 
 use crate::failure::Failure;
 use crate::program::Shape;
@@ -141,6 +144,9 @@ pub struct Report {
     /// node and simulated time downward (messages, timers, crashes, partitions, replies).
     /// Empty for other runs.
     pub timeline: Vec<String>,
+    /// For a simulated run: the same run's events, structured (what `stateprop render` draws
+    /// as a lane per node). `None` for other runs.
+    pub sim: Option<SimRun>,
     /// The regression file the case was saved to.
     pub saved_to: Option<String>,
     /// The pasteable test's call up to its list of operations: `stateprop::replay::<Kv, Store>(`.

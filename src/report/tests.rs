@@ -33,6 +33,7 @@ fn report(rust: Program<String>, json: Program<serde_json::Value>) -> Report {
         shrink: ShrinkStats::default(),
         trace: Vec::new(),
         timeline: Vec::new(),
+        sim: None,
         saved_to: None,
         replay_call: "stateprop::replay::<Kv, Store>(".to_string(),
         note: None,

@@ -2,11 +2,10 @@
 //! one row per event that a reader follows a bug by (requests arriving, messages sent, delivered
 //! and lost, timers firing, crashes and restarts, partitions and heals, replies).
 //!
-//! It is built from the trace's text lines rather than from events kept beside them: the lines
-//! are what the trace hash covers, so the timeline shows exactly the run the hash names, and
-//! keeping it costs the hot path nothing (only a report's rerun keeps lines at all).
+//! It is drawn from the run's structured events ([`super::events`]), the source the JSON
+//! report's `sim` section and the rendered page share.
 
-use std::collections::BTreeMap;
+use super::events::{SimEventKind, SimRun};
 
 /// Columns wide enough for `step 12: c0 r3 Write { value: 1 }`, three to a 111-character row.
 const COLUMN: usize = 34;
@@ -20,16 +19,30 @@ struct Row {
     text: String,
 }
 
-/// The timeline of a simulated run's trace lines (`<time>ms <event>`, steps named by position),
-/// as printable lines without the `stateprop:` prefix. Empty when `trace` is not a simulated
-/// run's trace (a sequential or threaded run's lines have no times).
-pub(crate) fn build(trace: &[String]) -> Vec<String> {
-    let Some((rows, nodes)) = rows(trace) else {
-        return Vec::new();
+/// A simulated run's timeline: its printable lines and the events they are drawn from.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Timeline {
+    /// Printable lines without the `stateprop:` prefix; empty for other runs.
+    pub(crate) lines: Vec<String>,
+    /// The run's events; `None` for other runs.
+    pub(crate) run: Option<SimRun>,
+}
+
+/// The timeline of a simulated run's trace lines (`<time>ms <event>`, steps named by position).
+/// Empty when `trace` is not a simulated run's trace (a sequential or threaded run's lines have
+/// no times).
+pub(crate) fn build(trace: &[String]) -> Timeline {
+    let Some(run) = super::events::read(trace) else {
+        return Timeline::default();
     };
-    if nodes == 0 {
-        return Vec::new();
+    Timeline {
+        lines: lines(&rows_of(&run), run.nodes),
+        run: Some(run),
     }
+}
+
+/// The rows as printable lines, a column per node.
+fn lines(rows: &[Row], nodes: u16) -> Vec<String> {
     let mut out = Vec::new();
     let mut header = format!("{:>8} ", "ms");
     for n in 0..nodes {
@@ -89,205 +102,31 @@ fn fit(text: &str, width: usize) -> String {
 
 /// What the trace of one run says, and how many nodes it has; `None` when it is not a
 /// simulated run's trace.
+#[cfg(test)]
 fn rows(trace: &[String]) -> Option<(Vec<Row>, u16)> {
-    let mut reader = Reader::default();
-    let mut rows = Vec::new();
-    for line in trace {
-        let (time, event) = line.trim_start().split_once("ms ")?;
-        let time: u64 = time.parse().ok()?;
-        let mut found = Vec::new();
-        if reader.read(event, &mut found).is_none() {
-            // A line this reader does not know still shows, whole, rather than being lost.
-            found = vec![(None, event.trim().to_string())];
-        }
-        rows.extend(
-            found
-                .into_iter()
-                .map(|(node, text)| Row { time, node, text }),
-        );
-    }
-    // Every node boots before the first step, so its boot line names it even if it does
-    // nothing else.
-    let nodes = rows
+    let run = super::events::read(trace)?;
+    Some((rows_of(&run), run.nodes))
+}
+
+/// The rows of a run's events: each at its node's column, or across every column.
+fn rows_of(run: &SimRun) -> Vec<Row> {
+    run.events
         .iter()
-        .filter_map(|r| r.node)
-        .chain(reader.booted)
-        .max()
-        .map_or(0, |n| n + 1);
-    Some((rows, nodes))
-}
-
-/// What earlier lines said that later ones only refer to.
-#[derive(Default)]
-struct Reader {
-    /// Messages by their number in flight: a delivery line names only the number.
-    messages: BTreeMap<u64, (u16, u16, String)>,
-    /// Requests by number: the node each went to (a timeout line names only the request).
-    requests: BTreeMap<String, u16>,
-    /// The step running, as the report numbers it.
-    step: String,
-    /// Whether the first step began (nodes boot before it).
-    started: bool,
-    /// The highest node that booted.
-    booted: Option<u16>,
-    /// Per client, the steps whose requests wait to be sent: a session sends one request at a
-    /// time, so a queued one goes out later, under another step's line.
-    waiting: BTreeMap<String, std::collections::VecDeque<String>>,
-}
-
-impl Reader {
-    /// Reads one event into `out` (rows as node column, text); `None` for a line it does not
-    /// know.
-    fn read(&mut self, event: &str, out: &mut Vec<(Option<u16>, String)>) -> Option<()> {
-        let Reader {
-            messages,
-            requests,
-            step,
-            started,
-            booted,
-            waiting,
-        } = self;
-        let mut push = |node: Option<u16>, text: String| out.push((node, text));
-        if let Some(rest) = event.strip_prefix("step ") {
-            *started = true;
-            let (name, what) = rest.split_once(": ")?;
-            *step = format!("step {name}");
-            if let Some(rest) = what.strip_prefix("Request { client: ") {
-                let (client, _) = rest.split_once(',')?;
-                let queue = waiting.entry(client.to_string()).or_default();
-                queue.push_back(step.clone());
-            }
-            if what.starts_with("Partition") || what.starts_with("Heal") {
-                push(None, format!("{step}: {what}"));
-            }
-            return Some(());
-        }
-        if let Some(what) = event.strip_prefix("after the program: ") {
-            *started = true;
-            *step = "tail".to_string();
-            push(None, format!("after the program: {what}"));
-            return Some(());
-        }
-        if let Some(rest) = event.strip_prefix("client ") {
-            // `client C -> nX rK: Op` or `client C -> nX Op: refused, ...`
-            let (client, rest) = rest.split_once(" -> n")?;
-            let (node, rest) = split_node(rest)?;
-            let from = waiting
-                .get_mut(client)
-                .and_then(|queue| queue.pop_front())
-                .unwrap_or_else(|| step.clone());
-            if let Some(refused) = rest.strip_suffix(&format!(": refused, n{node} is not up")) {
-                push(
-                    Some(node),
-                    format!("{from}: c{client} {} refused", refused.trim()),
-                );
-            } else {
-                let (request, op) = rest.trim_start().split_once(": ")?;
-                requests.insert(request.to_string(), node);
-                push(Some(node), format!("{from}: c{client} {request} {op}"));
-            }
-            return Some(());
-        }
-        if let Some(rest) = event.strip_prefix("  ") {
-            if let Some(what) = rest.strip_prefix("cluster invariant broken: ") {
-                push(None, format!("invariant broken: {what}"));
-            } else if rest == "healed" {
-                push(None, "healed".to_string());
-            } else if let Some(rest) = rest.strip_prefix('#') {
-                // `#S dropped`, `#S duplicated as #T, arrives at Xms`, `#S delayed as #T, ...`
-                let (slot, what) = rest.split_once(' ')?;
-                let (from, to, message) = messages.get(&slot.parse().ok()?)?.clone();
-                if what == "dropped" {
-                    push(Some(from), format!("dropped -> n{to} {message}"));
-                } else {
-                    let (verb, rest) = what.split_once(" as #")?;
-                    let (copy, at) = rest.split_once(", arrives at ")?;
-                    messages.insert(copy.parse().ok()?, (from, to, message.clone()));
-                    push(Some(from), format!("{verb} -> n{to} {message} (at {at})"));
-                }
-            } else if let Some(rest) = rest.strip_prefix('r') {
-                // `rK: outcome unknown, timed out` (or `, its node crashed`)
-                let (request, why) = rest.split_once(": outcome unknown, ")?;
-                let request = format!("r{request}");
-                let node = *requests.get(&request)?;
-                push(Some(node), format!("{request} unknown: {why}"));
-            }
-            // Queued requests and no-op steps change nothing a column shows.
-            return Some(());
-        }
-        let rest = event.strip_prefix('n')?;
-        let (node, rest) = split_node(rest)?;
-        if let Some(rest) = rest.strip_prefix(" -> n") {
-            let (to, rest) = split_node(rest)?;
-            if let Some(rest) = rest.strip_prefix(" #") {
-                let (slot, rest) = split_number(rest)?;
-                if let Some(why) = rest.strip_prefix(": lost, ") {
-                    // Lost at arrival: the receiver's column, where it would have landed.
-                    let (_, _, message) = messages.get(&slot)?;
-                    let why = match why {
-                        "the link is cut" => "cut",
-                        "its node is down" => "down",
-                        other => other,
-                    };
-                    push(Some(to), format!("lost <- n{node} {message} ({why})"));
-                } else {
-                    let (message, _) = rest.strip_prefix(' ')?.rsplit_once(", arrives at ")?;
-                    messages.insert(slot, (node, to, message.to_string()));
-                    push(Some(node), format!("-> n{to} {message}"));
-                }
-            } else {
-                let (message, why) = rest.strip_prefix(' ')?.rsplit_once(": lost, ")?;
-                push(Some(node), format!("-> n{to} {message} (lost: {why})"));
-            }
-        } else if let Some(rest) = rest.strip_prefix(" <- n") {
-            let (from, rest) = split_node(rest)?;
-            let slot: u64 = rest.strip_prefix(" #")?.parse().ok()?;
-            let (_, _, message) = messages.get(&slot)?;
-            push(Some(node), format!("<- n{from} {message}"));
-        } else if let Some(rest) = rest.strip_prefix(" answers ") {
-            match rest.split_once(" (client ") {
-                Some((request, rest)) => {
-                    let (client, answer) = rest.split_once("): ")?;
-                    push(Some(node), format!("=> c{client} {request} {answer}"));
-                }
-                None => push(Some(node), format!("answers {rest}")),
-            }
-        } else if let Some(request) = rest.strip_prefix(" rejects ") {
-            push(Some(node), format!("rejects {request}"));
-        } else if rest.starts_with(" crashes") {
-            push(Some(node), format!("CRASH ({step})"));
-        } else if rest.starts_with(" starts from ") {
-            *booted = (*booted).max(Some(node));
-            // Every node boots before the first step; only a restart is news.
-            if *started {
-                push(Some(node), format!("RESTART ({step})"));
-            }
-        } else if let Some(rest) = rest.strip_prefix(" t") {
-            if let Some((timer, _)) = rest.split_once(" fires") {
-                push(Some(node), format!("timer t{timer} fires"));
-            }
-            // Setting and cancelling timers is bookkeeping; only firing moves the run.
-        } else if rest.strip_prefix(" sets t").is_none()
-            && rest.strip_prefix(" cancels t").is_none()
-        {
-            return None;
-        }
-        Some(())
-    }
-}
-
-/// A node number at the start of `text`, and what follows it.
-fn split_node(text: &str) -> Option<(u16, &str)> {
-    let (n, rest) = split_number(text)?;
-    Some((u16::try_from(n).ok()?, rest))
-}
-
-/// A number at the start of `text`, and what follows it.
-fn split_number(text: &str) -> Option<(u64, &str)> {
-    let end = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    Some((text[..end].parse().ok()?, &text[end..]))
+        .filter(|e| match e.kind {
+            // Steps show through what they did; a partition or heal that did nothing still
+            // shows, as a step that changed no link.
+            SimEventKind::Step => e.text.split_once(": ").is_some_and(|(_, what)| {
+                what.contains(" (no-op: ")
+                    && (what.starts_with("Partition") || what.starts_with("Heal"))
+            }),
+            _ => true,
+        })
+        .map(|e| Row {
+            time: e.time,
+            node: e.node,
+            text: e.text.clone(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -432,6 +271,143 @@ mod tests {
     }
 
     #[test]
+    fn every_message_of_a_faulty_run_has_one_end_naming_its_start() {
+        use crate::report::events::read;
+        use crate::report::SimEventKind as K;
+        let trace = faulty_trace();
+        let run = read(&trace).expect("a simulated trace");
+        assert_eq!(run.nodes, 3);
+        // Where each message (by number) was put on the wire: (event, sender, receiver).
+        let mut started = std::collections::BTreeMap::new();
+        let mut ended = std::collections::BTreeMap::new();
+        for (i, e) in run.events.iter().enumerate() {
+            let ends = match e.kind {
+                K::Send | K::Duplicate | K::Delay => {
+                    let m = e.message.expect("a number");
+                    assert!(
+                        started.insert(m, (i, e.node, e.peer)).is_none(),
+                        "#{m} twice"
+                    );
+                    // A delay ends the message it moves.
+                    e.original.filter(|_| e.kind == K::Delay)
+                }
+                K::Deliver | K::Drop => e.message,
+                K::Lost => e.message,
+                _ => None,
+            };
+            let Some(m) = ends else { continue };
+            let &(at, from, to) = started
+                .get(&m)
+                .unwrap_or_else(|| panic!("#{m} ends unsent"));
+            assert!(at < i);
+            let (node, peer) = match e.kind {
+                K::Deliver | K::Lost => (to, from),
+                _ => (from, to),
+            };
+            assert_eq!((e.node, e.peer), (node, peer), "event {i}: {e:?}");
+            assert!(ended.insert(m, i).is_none(), "#{m} ends twice");
+        }
+        // The liveness tail runs until nothing is in flight: every message ended.
+        let open: Vec<_> = started.keys().filter(|m| !ended.contains_key(m)).collect();
+        assert!(open.is_empty(), "{open:?}\n{}", trace.join("\n"));
+        for kind in [
+            K::Step,
+            K::Request,
+            K::Refused,
+            K::Send,
+            K::Deliver,
+            K::Drop,
+            K::Duplicate,
+            K::Delay,
+            K::Lost,
+            K::Timer,
+            K::Crash,
+            K::Restart,
+            K::Partition,
+            K::Heal,
+            K::Reject,
+            K::Unknown,
+            K::Tail,
+        ] {
+            assert!(
+                run.events.iter().any(|e| e.kind == kind),
+                "no {kind:?}\n{}",
+                trace.join("\n")
+            );
+        }
+        // Events name the program step they happened in.
+        let crash = run.events.iter().find(|e| e.kind == K::Crash).unwrap();
+        assert_eq!(crash.step, Some(7));
+        assert!(run.events.iter().all(|e| e.kind != K::Other));
+    }
+
+    #[test]
+    fn messages_on_their_way_to_a_crashing_node_are_lost_one_by_one() {
+        use crate::report::SimEventKind as K;
+        let trace = [
+            "     0ms n0 starts from ()",
+            "     0ms n1 starts from ()",
+            "     0ms step 0: Request { client: 0, node: 0, op: Read }",
+            "     0ms n0 -> n1 #0 Some(1), arrives at 9ms",
+            "     0ms n0 -> n1 #1 Some(2), arrives at 7ms",
+            "     0ms n1 -> n0 #2 None, arrives at 7ms",
+            "     0ms step 1: Crash { node: 1 }",
+            "     0ms n1 crashes, keeping (); 2 messages to it lost",
+        ]
+        .map(String::from);
+        let run = crate::report::events::read(&trace).unwrap();
+        let lost: Vec<_> = run.events.iter().filter(|e| e.kind == K::Lost).collect();
+        assert_eq!(lost.len(), 2, "{:#?}", run.events);
+        for (e, m) in lost.iter().zip([0, 1]) {
+            assert_eq!(
+                (e.message, e.node, e.peer, e.step),
+                (Some(m), Some(1), Some(0), Some(1))
+            );
+        }
+        let lines = build(&trace).lines;
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("lost <- n0 Some(2) (crashed)")),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn a_partition_that_cuts_nothing_is_no_band_but_still_shows() {
+        use crate::report::SimEventKind as K;
+        let trace = [
+            "     0ms n0 starts from ()",
+            "     0ms n1 starts from ()",
+            "     0ms step 0: Heal",
+            "     0ms   no-op: no link is cut",
+            "     0ms step 1: Partition { side: 1, one_way: false }",
+            "     0ms step 2: Partition { side: 1, one_way: false }",
+            "     0ms   no-op: no link newly cut",
+        ]
+        .map(String::from);
+        let run = crate::report::events::read(&trace).unwrap();
+        let kinds: Vec<_> = run.events.iter().map(|e| (e.kind, e.step)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (K::Step, Some(0)),
+                (K::Step, Some(1)),
+                (K::Partition, Some(1)),
+                (K::Step, Some(2))
+            ]
+        );
+        assert!(run.events[0].text.ends_with("Heal (no-op: no link is cut)"));
+        let lines = build(&trace).lines;
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert!(lines[1].contains("== step 0: Heal (no-op: no link is cut) =="));
+        assert!(lines[2].contains("== step 1: Partition { side: 1, one_way: false } =="));
+        // Cut to the two columns' width; the event has it whole.
+        assert!(lines[3].contains("== step 2: Partition { side: 1, one_way: false } (no-op"));
+        assert!(run.events[3].text.ends_with("(no-op: no link newly cut)"));
+    }
+
+    #[test]
     fn a_long_run_is_cut_and_says_how_much_was_left_out() {
         let mut trace =
             vec!["     0ms step 0: Request { client: 0, node: 0, op: Read }".to_string()];
@@ -441,7 +417,7 @@ mod tests {
                 i + 5
             ));
         }
-        let lines = build(&trace);
+        let lines = build(&trace).lines;
         // The header, the rows kept, and the note.
         assert_eq!(lines.len(), MAX_ROWS + 2);
         assert!(
@@ -459,7 +435,7 @@ mod tests {
             "     3ms n2 -> n0 #4 {:?}, arrives at 9ms",
             vec![7u64; 40]
         )];
-        let lines = build(&trace);
+        let lines = build(&trace).lines;
         assert_eq!(lines.len(), 2, "{lines:?}");
         let row = &lines[1];
         assert!(row.ends_with(".."), "{row}");
@@ -481,7 +457,7 @@ mod tests {
             "     0ms n0 answers r0 (client 0): Value(None)",
         ]
         .map(String::from);
-        let lines = build(&trace);
+        let lines = build(&trace).lines;
         assert_eq!(
             lines[0].split_whitespace().collect::<Vec<_>>(),
             ["ms", "n0", "n1", "n2"]
@@ -496,6 +472,6 @@ mod tests {
     #[test]
     fn lines_without_times_are_no_timeline() {
         let trace = ["step 0: Put { key: 1 } -> system Ok, model Ok".to_string()];
-        assert!(build(&trace).is_empty());
+        assert!(build(&trace).lines.is_empty());
     }
 }

@@ -194,7 +194,7 @@ impl<M: Model> Run<M> {
             },
             note: None,
             trace: Vec::new(),
-            timeline: Vec::new(),
+            timeline: Default::default(),
             reproduced: None,
             history: None,
         });

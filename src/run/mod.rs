@@ -464,7 +464,7 @@ fn fail_replay_drawn<Op: StateMachine>(
     program: Program<Op>,
     failure: Failure,
     trace: Vec<String>,
-    timeline: Vec<String>,
+    timeline: crate::report::timeline::Timeline,
     history: Option<Vec<crate::report::RecordedOp>>,
     reproduced: Option<(u32, u32)>,
 ) -> ! {

@@ -51,7 +51,7 @@ pub(crate) struct Found<Op> {
     pub(crate) note: Option<String>,
     pub(crate) trace: Vec<String>,
     /// A simulated run's per-node timeline (empty for other runs).
-    pub(crate) timeline: Vec<String>,
+    pub(crate) timeline: crate::report::timeline::Timeline,
     /// Runs of the program that failed as reported, and runs, when it was run more than once.
     pub(crate) reproduced: Option<(u32, u32)>,
     /// The history of one run of `ops`, when recorded.
@@ -73,6 +73,7 @@ impl Reporting {
             shrink: ShrinkStats::default(),
             trace: Vec::new(),
             timeline: Vec::new(),
+            sim: None,
             saved_to: None,
             replay_call: self.replay_call.clone(),
             note: None,
@@ -95,7 +96,8 @@ impl Reporting {
             note: found.note.clone(),
             reproduction: found.reproduced,
             trace: found.trace.clone(),
-            timeline: found.timeline.clone(),
+            timeline: found.timeline.lines.clone(),
+            sim: found.timeline.run.clone(),
             history: found.history.clone(),
             ..self.passed(found.stats.clone())
         }
@@ -396,7 +398,7 @@ pub(crate) fn hang_report<M: Model>(
                 .to_string(),
         ),
         trace: Vec::new(),
-        timeline: Vec::new(),
+        timeline: Default::default(),
         reproduced: None,
         history: None,
         program,

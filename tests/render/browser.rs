@@ -10,7 +10,7 @@
 
 use super::{check_kv, check_register, kv_violation, linearizable_register};
 use stateprop::models::{CasRegister, KvModel};
-use stateprop::render::render_html;
+use stateprop::render::{render_html, render_sim_html, RenderOptions};
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -215,6 +215,71 @@ fn chromium_if_installed_draws_a_linearizable_history() {
         panel.contains("linearized 1") && panel.contains("state after"),
         "{panel}"
     );
+    screenshot(&chromium, &dir, &page);
+}
+
+/// Console errors chromium logged while loading a page (`--enable-logging=stderr`), such as an
+/// uncaught exception in the page's script.
+fn console_errors(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("chromium.stderr"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("CONSOLE") && (l.contains("Uncaught") || l.contains("Error")))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn chromium_if_installed_runs_the_simulated_run_page_and_draws_its_lanes_and_arrows() {
+    let Some(chromium) = chromium() else { return };
+    let dir = fresh_dir("simulated");
+    let report = super::sim_page::stale_read_report();
+    let html =
+        render_sim_html(&report, "replicated register", &RenderOptions::default()).expect("a page");
+    let arrows = super::sim_page::elements(&html, "line")
+        .iter()
+        .filter(|l| l.get("class").is_some_and(|c| c.starts_with("msg ")))
+        .count();
+    assert!(arrows >= 4, "{arrows}");
+    let page = dir.join("history.html");
+    std::fs::write(&page, &html).unwrap();
+    let logging = ["--enable-logging=stderr".to_string(), "--v=0".to_string()];
+    let mut args = vec!["--dump-dom".to_string()];
+    args.extend(logging.iter().cloned());
+    let dom = run_chromium(&chromium, &dir, &page, &args);
+    assert_eq!(console_errors(&dir), Vec::<String>::new());
+    // What the script counted once it ran: the lanes and the arrows in the drawing.
+    let svg = &dom[dom.find("<svg id=\"sim\"").expect("the drawing")..];
+    let svg_tag = &svg[..svg.find('>').unwrap()];
+    assert!(svg_tag.contains("data-lanes-seen=\"3\""), "{svg_tag}");
+    assert!(
+        svg_tag.contains(&format!("data-arrows-seen=\"{arrows}\"")),
+        "{svg_tag}"
+    );
+    // The panel, built by the script, shows the failing step: the read at the backup.
+    let at = dom
+        .find("<aside id=\"event-panel\"")
+        .expect("the script built the event panel");
+    let panel = &dom[at..at + dom[at..].find("</aside>").expect("closed")];
+    assert!(
+        panel.contains("The failing step")
+            && panel.contains("step 1: Request { client: 0, node: 1, op: Read }"),
+        "{panel}"
+    );
+    let failing = &dom[dom.find("id=\"failing-step\"").expect("the failing step")..];
+    assert!(failing[..failing.find('>').unwrap()].contains("current"));
+
+    // The same check sees a script that fails.
+    let broken = html.replace("</body>", "<script>notDefinedAnywhere();</script></body>");
+    std::fs::write(&page, broken).unwrap();
+    run_chromium(&chromium, &dir, &page, &args);
+    assert!(
+        console_errors(&dir)
+            .iter()
+            .any(|l| l.contains("notDefinedAnywhere")),
+        "a failing script went unseen"
+    );
+    std::fs::write(&page, &html).unwrap();
     screenshot(&chromium, &dir, &page);
 }
 

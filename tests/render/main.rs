@@ -2,8 +2,13 @@
 //! (`browser`: Debian's chromium, headless; mandatory where installed and in CI, elsewhere
 //! reported as not run).
 
+#[path = "../../examples/replicated_register.rs"]
+#[allow(dead_code)]
+mod register;
+
 mod browser;
 mod page;
+mod sim_page;
 mod vars;
 
 use stateprop::check::{check_linearizable, check_linearizable_by, CheckConfig, Report};

@@ -5,6 +5,11 @@ mod explain;
 mod fuzz;
 mod help;
 mod input;
+mod render_sim;
+
+#[path = "../../../examples/replicated_register.rs"]
+#[allow(dead_code)]
+mod register;
 
 use std::ffi::OsStr;
 use std::path::PathBuf;
