@@ -15,7 +15,9 @@ mod wire;
 
 pub use model::{Kv, KvOp, KvOut, KEYS};
 pub use node::{RaftKv, ELECTION_TICKS, HEARTBEAT_TICKS, TICK_MS};
-pub use path::{FollowerReads, LeakyTimeouts, LogReads, ReadIndexReads, ReadPath, Reads};
+pub use path::{
+    FollowerReads, LeakyTimeouts, LeaseReads, LogReads, ReadIndexReads, ReadPath, Reads,
+};
 pub use wire::{Disk, Msg, Proposal};
 
 use stateprop::sim::{Settings, Sim};

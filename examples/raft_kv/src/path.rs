@@ -35,6 +35,10 @@ pub struct LogReads;
 pub struct ReadIndexReads;
 /// Any node answers reads from its own map (the bug).
 pub struct FollowerReads;
+/// The leader answers reads from its map without asking a quorum, trusting its lease (raft's
+/// `ReadOnlyOption::LeaseBased`): a bug when a leader that lost its majority still believes it
+/// leads, as its lease is only as good as its clock and its check-quorum timing.
+pub struct LeaseReads;
 /// [`ReadIndexReads`], but raft-rs draws election timeouts from thread-local randomness: the
 /// determinism leak the node closes, opened again so a test can see it caught.
 #[doc(hidden)]
@@ -50,6 +54,11 @@ impl ReadPath for ReadIndexReads {
 
 impl ReadPath for FollowerReads {
     const PATH: Reads = Reads::Local;
+}
+
+impl ReadPath for LeaseReads {
+    const PATH: Reads = Reads::ReadIndex;
+    const OPTION: ReadOnlyOption = ReadOnlyOption::LeaseBased;
 }
 
 impl ReadPath for LeakyTimeouts {

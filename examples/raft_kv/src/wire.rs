@@ -40,16 +40,16 @@ fn kind(t: MessageType) -> &'static str {
 
 impl fmt::Debug for Msg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Zero fields are left out: a heartbeat has no index, most messages no commit, and
+        // each number printed costs as much as a good part of raft's work on the message.
         let m = &self.0;
-        write!(
-            f,
-            "{} t{} i{}/t{} c{}",
-            kind(m.get_msg_type()),
-            m.term,
-            m.index,
-            m.log_term,
-            m.commit
-        )?;
+        write!(f, "{} t{}", kind(m.get_msg_type()), m.term)?;
+        if m.index != 0 || m.log_term != 0 {
+            write!(f, " i{}/t{}", m.index, m.log_term)?;
+        }
+        if m.commit != 0 {
+            write!(f, " c{}", m.commit)?;
+        }
         if m.reject {
             write!(f, " reject(hint {})", m.reject_hint)?;
         }

@@ -99,9 +99,7 @@ fn raft_drawing_its_own_election_timeouts_is_caught() {
     let leaky = (0..4).map(hash_of::<RaftKv<LeakyTimeouts>>);
     let caught = leaky.filter(|r| r.is_err()).count();
     assert!(caught >= 3, "caught in only {caught} seeds of 4");
-    let message = hash_of::<RaftKv<LeakyTimeouts>>(0)
-        .err()
-        .expect("not deterministic");
+    let message = hash_of::<RaftKv<LeakyTimeouts>>(0).expect_err("not deterministic");
     assert!(message.contains("not deterministic"), "{message}");
 }
 
