@@ -21,6 +21,23 @@ use std::time::Instant;
 
 type N = RaftKv<ReadIndexReads>;
 
+/// The CPU time this thread has run, in seconds, where Linux tells it: on a machine shared with
+/// other work the wall clock measures the neighbours too, so both are printed.
+fn thread_cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
+}
+
+/// `figure`, measured over `wall` seconds, measured again over the CPU seconds since
+/// `cpu_start` when they are known, as the text to print after it.
+fn per_cpu(figure: f64, wall: f64, cpu_start: Option<f64>) -> String {
+    match (cpu_start, thread_cpu_seconds()) {
+        (Some(a), Some(b)) if b > a => format!(" (by CPU time: {:.0})", figure * wall / (b - a)),
+        _ => String::new(),
+    }
+}
+
 /// The node that leads, if one does: requests go there.
 fn leader(cluster: &Cluster<N>) -> NodeId {
     (0..cluster.nodes().len() as NodeId)
@@ -51,6 +68,7 @@ fn step(i: u64, leader: NodeId) -> SimStep<KvOp> {
 
 fn long_run(nodes: usize, steps: u64, keep_trace: bool) {
     let settings = Settings::default().keep_trace(keep_trace);
+    let cpu = thread_cpu_seconds();
     let started = Instant::now();
     let mut cluster: Cluster<N> = Cluster::new(nodes, 1, settings);
     for i in 0..steps {
@@ -62,13 +80,14 @@ fn long_run(nodes: usize, steps: u64, keep_trace: bool) {
     let history = cluster.history();
     let answered = history.ops.iter().filter(|op| op.output.is_some()).count();
     let sim = cluster.now_ms() as f64 / 1000.0;
+    let (ratio, messages) = (sim / wall, stats.delivered as f64 / wall);
     println!(
         "stateprop: raft_kv, {nodes} nodes, {steps} steps, trace lines {}: {sim:.0} s simulated \
-         in {wall:.2} s wall = {:.0}x real time; {:.0} messages/s, {:.0} steps/s, {:.0} \
-         handlers/s ({} messages delivered, {} of {} requests answered)",
+         in {wall:.2} s wall = {ratio:.0}x real time{}; {messages:.0} messages/s{}, {:.0} \
+         steps/s, {:.0} handlers/s ({} messages delivered, {} of {} requests answered)",
         if keep_trace { "kept" } else { "hashed only" },
-        sim / wall,
-        stats.delivered as f64 / wall,
+        per_cpu(ratio, wall, cpu),
+        per_cpu(messages, wall, cpu),
         steps as f64 / wall,
         stats.handlers as f64 / wall,
         stats.delivered,
@@ -79,6 +98,7 @@ fn long_run(nodes: usize, steps: u64, keep_trace: bool) {
 
 fn fixed_cases(nodes: usize, cases: u64) {
     let settings = Settings::default().keep_trace(false).never_quiet();
+    let cpu = thread_cpu_seconds();
     let started = Instant::now();
     let mut delivered = 0;
     for seed in 0..cases {
@@ -93,11 +113,12 @@ fn fixed_cases(nodes: usize, cases: u64) {
         std::hint::black_box(cluster.history());
     }
     let wall = started.elapsed().as_secs_f64();
+    let (per_minute, messages) = (cases as f64 / wall * 60.0, delivered as f64 / wall);
     println!(
         "stateprop: {cases} fixed cases of 100 steps + a 1 s liveness tail on {nodes} nodes in \
-         {wall:.2} s: {:.0} cases/minute, {:.0} messages/s",
-        cases as f64 / wall * 60.0,
-        delivered as f64 / wall,
+         {wall:.2} s: {per_minute:.0} cases/minute{}, {messages:.0} messages/s{}",
+        per_cpu(per_minute, wall, cpu),
+        per_cpu(messages, wall, cpu),
     );
 }
 
