@@ -34,6 +34,8 @@ pub struct RaftKv<P: ReadPath> {
     last_tick: u64,
     /// The wake-up timer, and the node time it fires at.
     wake: Option<(TimerId, u64)>,
+    /// The (term, role) the election timeout was last drawn for.
+    role: Option<(u64, StateRole)>,
     /// `hashes[i]` sums up the applied log up to index `i + 1` (term, index and data of each
     /// entry), so two nodes' applied prefixes compare in one step.
     hashes: Vec<u64>,
@@ -49,19 +51,25 @@ pub struct RaftKv<P: ReadPath> {
 }
 
 /// raft-rs draws each randomized election timeout from `rand::thread_rng()`, which is the
-/// outside world: two runs of one seed would elect at different times. After every call into
-/// raft that may have reset the timeout (it does so whenever `election_elapsed` drops to 0), the
-/// node redraws it from its context, where the seed decides it. Raft's own draw is made but never
-/// used (it cannot tick in between: one call never both resets and checks the timeout).
-fn redraw_timeout<P: ReadPath>(raw: &mut RawNode<MemStorage>, ctx: &mut Context<'_, RaftKv<P>>) {
-    if P::RAFT_OWN_TIMEOUTS {
+/// outside world: two runs of one seed would elect at different times. The node redraws the
+/// timeout from its context, where the seed decides it, after every call into raft that reset
+/// it. Raft resets it only when it becomes follower, candidate or leader, and each of those
+/// changes the node's term or role, so a change of (term, role) across a call is the sign. Raft's
+/// own draw is made but never used: it cannot tick in between, as no single call both resets
+/// the timeout and checks it.
+///
+/// Redrawing on every input instead would be deterministic too, but would let any request that
+/// reaches a node move its next election, so deleting an unrelated step while shrinking would
+/// change who leads.
+fn redraw_timeout<P: ReadPath>(node: &mut RaftKv<P>, ctx: &mut Context<'_, RaftKv<P>>) {
+    let raft = &mut node.raw.raft;
+    let role = (raft.term, raft.state);
+    if P::RAFT_OWN_TIMEOUTS || node.role == Some(role) {
         return;
     }
-    if raw.raft.election_elapsed == 0 {
-        let spread = ctx.random() % ELECTION_TICKS as u64;
-        raw.raft
-            .set_randomized_election_timeout(ELECTION_TICKS + spread as usize);
-    }
+    node.role = Some(role);
+    let spread = ctx.random() % ELECTION_TICKS as u64;
+    raft.set_randomized_election_timeout(ELECTION_TICKS + spread as usize);
 }
 
 /// A fixed-key mix of a running hash with one entry.
@@ -175,7 +183,7 @@ impl<P: ReadPath> RaftKv<P> {
     /// may go before persisting, apply what is committed, persist new entries and the hard
     /// state, send what had to wait for them, then acknowledge.
     fn drive(&mut self, ctx: &mut Context<'_, Self>) {
-        redraw_timeout(&mut self.raw, ctx);
+        redraw_timeout(self, ctx);
         while self.raw.has_ready() {
             let mut rd = self.raw.ready();
             Self::send_all(ctx, rd.take_messages());
@@ -216,7 +224,7 @@ impl<P: ReadPath> RaftKv<P> {
             Self::send_all(ctx, light.take_messages());
             self.apply(ctx, light.take_committed_entries());
             self.raw.advance_apply();
-            redraw_timeout(&mut self.raw, ctx);
+            redraw_timeout(self, ctx);
         }
         self.serve_reads(ctx);
     }
@@ -257,6 +265,7 @@ impl<P: ReadPath> Node for RaftKv<P> {
             kv: Kv::default(),
             last_tick: ctx.now(),
             wake: None,
+            role: None,
             hashes: Vec::new(),
             pending: BTreeSet::new(),
             confirming: BTreeMap::new(),
