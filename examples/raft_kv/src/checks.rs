@@ -39,10 +39,16 @@ pub fn invariant<P: ReadPath>(nodes: &[Option<&RaftKv<P>>]) -> Result<(), String
 pub fn converged<P: ReadPath>(nodes: &[&RaftKv<P>]) -> Result<(), String> {
     let first = nodes[0];
     for (i, node) in nodes.iter().enumerate().skip(1) {
-        if node.applied() != first.applied() || !node.agrees_with(first) {
+        if node.applied() != first.applied() {
             return Err(format!(
                 "n0 applied up to index {} and n{i} up to {}",
                 first.applied(),
+                node.applied()
+            ));
+        }
+        if !node.agrees_with(first) {
+            return Err(format!(
+                "n0 and n{i} applied different entries up to index {}",
                 node.applied()
             ));
         }

@@ -113,3 +113,43 @@ fn five_nodes_elect_one_leader_and_answer_writes() {
     assert_eq!(run.last_output(), Some(KvOut::Cas(false)));
     assert!(run.cluster.stats().delivered > 0);
 }
+
+/// A cluster with a leader that has applied `Put { key: 0, value }`.
+fn after_put(value: u8) -> Run {
+    let mut run = Run::new(3);
+    run.apply(SimStep::Advance { ms: 400 });
+    let leader = run.leader();
+    run.apply(SimStep::Request {
+        client: 0,
+        node: leader,
+        op: KvOp::Put { key: 0, value },
+    });
+    run.apply(SimStep::Advance { ms: 500 });
+    assert_eq!(run.last_output(), Some(KvOut::Done));
+    run
+}
+
+#[test]
+fn the_checks_catch_two_leaders_in_a_term_and_logs_that_disagree() {
+    let (one, two) = (after_put(1), after_put(2));
+    let a = one.cluster.node(one.leader()).expect("up");
+    // A follower of the other cluster, which has applied its write too.
+    let b = two.cluster.node((two.leader() + 1) % 3).expect("up");
+    assert_eq!(b.applied(), a.applied());
+    // The same leader listed twice is two leaders of one term.
+    let twice = N::cluster_invariant(&[Some(a), None, Some(a)]).expect_err("two leaders");
+    assert!(
+        twice.starts_with(&format!("two leaders in term {}", a.term())),
+        "{twice}"
+    );
+    // Two clusters that applied different writes at the same index disagree.
+    let split = N::cluster_invariant(&[Some(a), Some(b)]).expect_err("different logs");
+    assert!(split.contains("applied different entries"), "{split}");
+    let diverged = N::converged(&[a, b]).expect_err("different maps");
+    assert!(diverged.contains("different entries"), "{diverged}");
+    // Every node of one cluster agrees.
+    let nodes: Vec<&N> = (0..3).map(|i| one.cluster.node(i).expect("up")).collect();
+    N::converged(&nodes).expect("converged");
+    let all: Vec<Option<&N>> = nodes.iter().copied().map(Some).collect();
+    N::cluster_invariant(&all).expect("one leader, one log");
+}
