@@ -1,6 +1,7 @@
 //! The node wrapper itself, step by step on the simulator's engine: a leader is elected, a
 //! write is answered once applied, a ReadIndex read at the new leader sees it after the old
-//! leader crashed, and the old leader, restarted from its disk, rebuilds the same map.
+//! leader crashed, and the old leader, restarted from its disk, rebuilds the same map; and the
+//! cluster checks reject two leaders in one term and logs that disagree.
 
 use raft_kv::{settings, Kv, KvOp, KvOut, RaftKv, ReadIndexReads};
 use stateprop::sim::__engine::Cluster;
