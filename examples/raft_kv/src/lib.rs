@@ -5,7 +5,8 @@
 //!
 //! [`RaftKv<P>`] is one node; `P` says how reads are served: [`ReadIndexReads`] and [`LogReads`]
 //! are correct, [`FollowerReads`] is the planted bug (any node answers from its own, possibly
-//! lagging, map). [`cluster`] and [`settings`] shape the simulated world the tests run.
+//! lagging, map), and [`LeaseReads`] a second one that clock skew exposes (a leader trusting its
+//! lease). [`cluster`] and [`settings`] shape the simulated world the tests run.
 
 mod checks;
 mod model;
