@@ -1,9 +1,10 @@
 //! One node of the store: a `sim::Node` around raft-rs's `RawNode` on a `MemStorage`.
 //!
 //! The simulator is raft's transport, clock and disk. Raft ticks every [`TICK_MS`] of the node's
-//! own time (see [`RaftKv::catch_up`] for how without a timer per tick); raft's outgoing messages become simulated sends; what raft asks to persist
-//! is written to the `MemStorage` before anything else happens (a crash can only come between
-//! handlers), and the storage's hard state and log are the node's [`Disk`]. A write is proposed
+//! own time (without a timer per tick: see the ticking functions below); its outgoing messages
+//! become simulated sends; what it asks to persist is written to the `MemStorage` before
+//! anything else happens (a crash can only come between handlers), and the storage's hard state
+//! and log are the node's [`Disk`]. A write is proposed
 //! at the leader and answered when its entry is applied; how a read is served is the node's
 //! [`ReadPath`], one of them the planted bug.
 
