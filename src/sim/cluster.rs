@@ -11,6 +11,7 @@
 //! an answer reaches the client at once. The network's faults act between nodes; a client's
 //! request is lost only with its node (a crash) or by timing out.
 
+pub use super::clients::HistoryChange;
 use super::clients::{Clients, Ending, Queued};
 use super::clock::Clocks;
 use super::network::{Flight, Network, Slot};
@@ -244,6 +245,33 @@ impl<N: Node> Cluster<N> {
             quiet,
             ran_ms: self.now - start,
         })
+    }
+
+    /// Keeps the changes to the client history from now on, for
+    /// [`take_history_changes`](Self::take_history_changes): a judge following the history as it
+    /// grows reads only what changed after each step.
+    pub fn watch_history(&mut self) {
+        self.clients.watch();
+    }
+
+    /// The changes to the client history since the last call (none unless
+    /// [`watch_history`](Self::watch_history)), appended to `into` in the order they happened.
+    pub fn take_history_changes(&mut self, into: &mut Vec<HistoryChange>) {
+        self.clients.take_changes(into);
+    }
+
+    /// Request `i` of the history changes: its operation so far, the key of the step that sent
+    /// it, and whether it was rejected (rejected requests are no operations of
+    /// [`history`](Self::history)).
+    pub fn request(
+        &self,
+        i: usize,
+    ) -> (
+        &crate::history::Operation<N::Request, N::Response>,
+        u64,
+        bool,
+    ) {
+        self.clients.record(i)
     }
 
     /// The client history so far; requests still in flight are operations of unknown outcome.

@@ -354,3 +354,61 @@ fn a_write_lost_after_it_was_acknowledged_is_caught_by_the_reads_after_the_tail(
         "{violation:?}"
     );
 }
+
+#[test]
+fn a_session_judge_stops_the_run_at_the_step_that_broke_read_your_writes() {
+    use crate::check::Guarantee;
+    use crate::failure::HistoryViolation;
+    let judges = [crate::judge::session_guarantees::<Sim<CasRegister>>(&[
+        Guarantee::ReadYourWrites,
+        Guarantee::MonotonicReads,
+    ])];
+    let executor: Simulated<CasRegister, Echo> = Simulated::new(
+        Sim::new(CasRegister::default(), 3, 1),
+        9,
+        Settings::default(),
+    )
+    .judged_after_every_step(&judges);
+    let read = |node| SimStep::Request {
+        client: 0,
+        node,
+        op: RegisterOp::Read,
+    };
+    // Step 2 reads at node 1 before the write's message reached it: a stale read.
+    let steps = vec![
+        SimStep::Advance { ms: 1 },
+        write(0, 1),
+        read(1),
+        SimStep::Advance { ms: 50 },
+        write(0, 2),
+        read(2),
+    ];
+    let recording = Recording {
+        history: true,
+        trace: false,
+        linearized: false,
+    };
+    let run = executor.execute(
+        &Program::sequential(steps),
+        recording,
+        &Heartbeat::default(),
+    );
+    let failure = run.failure.expect("the stale read");
+    assert_eq!(failure.step, Some(StepId::prefix(2)));
+    let FailureKind::History(v) = &failure.kind else {
+        panic!("{failure:?}")
+    };
+    assert_eq!(
+        **v,
+        HistoryViolation::SessionGuarantee {
+            guarantee: Guarantee::ReadYourWrites,
+            session: 0,
+            earlier: StepId::prefix(1),
+            later: StepId::prefix(2),
+            involved: vec![StepId::prefix(1), StepId::prefix(2)],
+            others: 0,
+        }
+    );
+    // The run stopped there: the later requests never went out.
+    assert_eq!(run.history.expect("recorded").ops.len(), 2);
+}
