@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 mod register;
 
+mod incremental;
 mod liveness;
 mod paste;
 mod replicated;
