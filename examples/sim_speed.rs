@@ -211,7 +211,7 @@ fn monitor_only(nodes: usize, cases: u64) {
     let request = |i: u64| SimStep::Request {
         client: (i % 3) as u8,
         node: 0,
-        op: if i % 2 == 0 {
+        op: if i.is_multiple_of(2) {
             RegisterOp::Write {
                 value: (i % 7) as i64,
             }
