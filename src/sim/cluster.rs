@@ -193,8 +193,14 @@ impl<N: Node> Cluster<N> {
                 }
             }
             SimStep::ClockSkew { node, ms } => {
-                if usize::from(node) >= n || !self.clocks.set_skew(node, i64::from(ms)) {
+                if usize::from(node) >= n || !self.clocks.set_skew(node, i64::from(ms), self.now) {
                     self.noop("no such node, or its skew is already that");
+                }
+            }
+            SimStep::ClockDrift { node, rate } => {
+                if usize::from(node) >= n || !self.clocks.set_drift(node, i64::from(rate), self.now)
+                {
+                    self.noop("no such node, or its clock already runs at that rate");
                 }
             }
         }
@@ -304,7 +310,7 @@ impl<N: Node> Cluster<N> {
         self.now
     }
 
-    /// Node `id`'s clock (simulation time plus its skew).
+    /// Node `id`'s clock (simulation time through its skew and drift).
     pub fn node_time(&self, id: NodeId) -> u64 {
         self.clocks.node_time(id, self.now)
     }
