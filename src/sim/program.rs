@@ -64,12 +64,6 @@ const CLOCK_DRIFT: usize = 10;
 /// The longest `Advance` or `Delay` generated, in milliseconds: long enough for timeouts and
 /// elections, short enough that a few steps do not jump past everything.
 const MAX_MS: u16 = 200;
-/// The largest clock skew generated, either way, in milliseconds.
-const MAX_SKEW: i16 = 500;
-/// The largest clock drift generated, either way, in parts per thousand: far beyond a real
-/// clock's, so that a lease or timeout that trusts another node's clock fails within a few
-/// steps rather than after hours of simulated time.
-const MAX_DRIFT: i16 = 500;
 
 /// The rules of `SimStep<Op>`, built once per `Op` and leaked: a generic impl cannot own a
 /// `static` of its own, so one table keyed by type serves every instantiation.
@@ -117,6 +111,8 @@ fn build_rules_of<Op: StateMachine>() -> &'static [RuleInfo] {
                 HEAL => Some("a partition is on"),
                 CRASH => Some("some node is up"),
                 RESTART => Some("some node is down"),
+                CLOCK_SKEW => Some("the settings allow clock skew"),
+                CLOCK_DRIFT => Some("the settings allow clock drift"),
                 _ => None,
             };
             RuleInfo {
@@ -188,7 +184,10 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
             HEAL => model.is_partitioned(),
             CRASH => model.up_nodes().next().is_some(),
             RESTART => model.crashed_nodes().next().is_some(),
-            DELIVER | ADVANCE | DROP | DUPLICATE | DELAY | CLOCK_SKEW | CLOCK_DRIFT => true,
+            // Clock faults within the bounds the settings allow (`Settings::clock_faults`).
+            CLOCK_SKEW => model.sim_settings().max_skew_ms > 0,
+            CLOCK_DRIFT => model.sim_settings().max_drift_ppt > 0,
+            DELIVER | ADVANCE | DROP | DUPLICATE | DELAY => true,
             _ => false,
         }
     }
@@ -239,14 +238,20 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
             RESTART => SimStep::Restart {
                 node: gen.fast_arg("node", &pick(model.crashed_nodes()))?,
             },
-            CLOCK_SKEW => SimStep::ClockSkew {
-                node: gen.fast_arg("node", &(0..nodes))?,
-                ms: gen.fast_arg("ms", &(-MAX_SKEW..=MAX_SKEW))?,
-            },
-            CLOCK_DRIFT => SimStep::ClockDrift {
-                node: gen.fast_arg("node", &(0..nodes))?,
-                rate: gen.fast_arg("rate", &(-MAX_DRIFT..=MAX_DRIFT))?,
-            },
+            CLOCK_SKEW => {
+                let max = i16::try_from(model.sim_settings().max_skew_ms).unwrap_or(i16::MAX);
+                SimStep::ClockSkew {
+                    node: gen.fast_arg("node", &(0..nodes))?,
+                    ms: gen.fast_arg("ms", &(-max..=max))?,
+                }
+            }
+            CLOCK_DRIFT => {
+                let max = i16::try_from(model.sim_settings().max_drift_ppt).unwrap_or(i16::MAX);
+                SimStep::ClockDrift {
+                    node: gen.fast_arg("node", &(0..nodes))?,
+                    rate: gen.fast_arg("rate", &(-max..=max))?,
+                }
+            }
             _ => {
                 return Err(format!(
                     "rule {rule} is out of range: `SimStep` has {} rules",

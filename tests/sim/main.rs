@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 mod register;
 
+mod drift;
 mod incremental;
 mod liveness;
 mod paste;

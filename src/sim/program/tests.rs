@@ -291,7 +291,10 @@ fn every_step_kind_prints_as_rust() {
             "SimStep::ClockSkew { node: 1, ms: -40 }",
         ),
         (
-            Step::ClockDrift { node: 2, rate: -125 },
+            Step::ClockDrift {
+                node: 2,
+                rate: -125,
+            },
             "SimStep::ClockDrift { node: 2, rate: -125 }",
         ),
     ];
