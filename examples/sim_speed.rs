@@ -8,7 +8,9 @@
 //!
 //! Run it optimized: `cargo run --release --example sim_speed [nodes] [steps]` (defaults: 6
 //! nodes, 200,000 steps). It prints simulated time over wall time, messages delivered per wall
-//! second, steps per second, and cases per minute for 100-step cases with a liveness tail.
+//! second, steps per second, and cases per minute for 100-step cases with a liveness tail, then
+//! the same cases with read your writes and monotonic reads checked after every step (as a run
+//! with the session judge does), and the cost of that checking per operation.
 
 use stateprop::check::session::SessionMonitor;
 use stateprop::check::Guarantee;
