@@ -367,10 +367,8 @@ where
 struct Watch<M: Model> {
     monitors: Vec<Box<dyn Monitor<Sim<M>>>>,
     changes: Vec<HistoryChange>,
-    /// Per request (the monitors' operation ids): the step that sent it, and the step during
-    /// which it ended.
+    /// Per request (the monitors' operation ids): the step that sent it.
     sent_by: Vec<usize>,
-    ended_in: Vec<usize>,
 }
 
 impl<M: Model> Watch<M> {
@@ -389,14 +387,15 @@ impl<M: Model> Watch<M> {
             monitors: factories.iter().map(|make| make(initial)).collect(),
             changes: Vec::new(),
             sent_by: Vec::new(),
-            ended_in: Vec::new(),
         }
     }
 
     /// Feeds the monitors what step `i` changed in the history; the failure if one of them
-    /// proved a violation. The failure is blamed on the step during which the later operation
-    /// (the stale read) ended: the moment its client saw the guarantee broken. That is this
-    /// step, unless the read had to wait for a write it may have seen, still in flight then.
+    /// proved a violation. The failure is blamed on step `i`, the first step after which the
+    /// history proves it: the step during which the stale read reached its client, unless the
+    /// read had to wait for a write it may have seen, still in flight then, to end. The run
+    /// stops there, and the steps after it are not needed (the shrinker drops them): up to it,
+    /// the run is the same without them.
     fn step<N>(
         &mut self,
         cluster: &mut Cluster<N>,
@@ -418,14 +417,12 @@ impl<M: Model> Watch<M> {
                     let sent = position[&key];
                     debug_assert_eq!(id, self.sent_by.len(), "requests are invoked in order");
                     self.sent_by.push(sent);
-                    self.ended_in.push(i);
                     for m in &mut self.monitors {
                         m.invoke(op.client, steps[sent].clone(), op.call);
                     }
                 }
                 HistoryChange::Ended(id) => {
                     let (op, _, rejected) = cluster.request(id);
-                    self.ended_in[id] = i;
                     for m in &mut self.monitors {
                         match (rejected, op.ret, &op.output) {
                             (true, ..) => m.withdraw(id),
@@ -441,15 +438,20 @@ impl<M: Model> Watch<M> {
         for m in &mut self.monitors {
             let found = m.take_violations();
             if let Some(v) = found.first() {
-                return Some(self.failure(v, found.len() - 1, steps));
+                return Some(self.failure(v, found.len() - 1, i, steps));
             }
         }
         None
     }
 
-    fn failure(&self, v: &SessionViolation, others: usize, steps: &[SimStep<M::Op>]) -> Failure {
+    fn failure(
+        &self,
+        v: &SessionViolation,
+        others: usize,
+        at: usize,
+        steps: &[SimStep<M::Op>],
+    ) -> Failure {
         let step = |id: usize| StepId::prefix(self.sent_by[id]);
-        let at = self.ended_in[v.later];
         Failure {
             step: Some(StepId::prefix(at)),
             op: Some(steps[at].to_rust()),
