@@ -8,10 +8,14 @@
 //!
 //! Run it optimized: `cargo run --release --example sim_speed [nodes] [steps]` (defaults: 6
 //! nodes, 200,000 steps). It prints simulated time over wall time, messages delivered per wall
-//! second, steps per second, and cases per minute for 100-step cases with a liveness tail.
+//! second, steps per second, and cases per minute for 100-step cases with a liveness tail, then
+//! the same cases with read your writes and monotonic reads checked after every step (as a run
+//! with the session judge does), and the cost of that checking per operation.
 
-use stateprop::models::{RegisterOp, RegisterOut};
-use stateprop::sim::__engine::{Cluster, Settings};
+use stateprop::check::session::SessionMonitor;
+use stateprop::check::Guarantee;
+use stateprop::models::{CasRegister, RegisterOp, RegisterOut};
+use stateprop::sim::__engine::{Cluster, HistoryChange, Settings};
 use stateprop::sim::{Context, Node, NodeId, RequestId, SimStep, TimerId};
 use std::time::Instant;
 
@@ -132,14 +136,52 @@ fn long_run(nodes: usize, steps: u64, keep_trace: bool) {
     );
 }
 
-fn cases(nodes: usize, cases: u64) {
+/// Feeds `monitor` what the last step changed in the client history, as the simulated executor
+/// does when a session judge is among the run's judges; returns how many violations it proved.
+fn feed(
+    cluster: &mut Cluster<Register>,
+    monitor: &mut SessionMonitor<CasRegister>,
+    changes: &mut Vec<HistoryChange>,
+) -> usize {
+    cluster.take_history_changes(changes);
+    for change in changes.drain(..) {
+        match change {
+            HistoryChange::Invoked(id) => {
+                let (op, _, _) = cluster.request(id);
+                monitor.invoke(op.client, op.op.clone(), op.call);
+            }
+            HistoryChange::Ended(id) => match cluster.request(id) {
+                (_, _, true) => monitor.withdraw(id),
+                (op, _, false) => match (op.ret, &op.output) {
+                    (Some(ret), Some(out)) => monitor.returned(id, ret, out.clone()),
+                    _ => monitor.unknown(id),
+                },
+            },
+        }
+    }
+    monitor.take_violations().len()
+}
+
+/// `watched`: the client history checked for read your writes and monotonic reads after
+/// every step (the backups' stale reads are violations; the run goes on to measure the cost).
+fn cases(nodes: usize, cases: u64, watched: bool) {
     let settings = Settings::default().keep_trace(false);
     let started = Instant::now();
     let mut delivered = 0;
+    let mut found = 0;
+    let mut changes = Vec::new();
+    let guarantees = [Guarantee::ReadYourWrites, Guarantee::MonotonicReads];
     for seed in 0..cases {
         let mut cluster: Cluster<Register> = Cluster::new(nodes, seed, settings.clone());
+        let mut monitor = SessionMonitor::new(&CasRegister::default(), &guarantees);
+        if watched {
+            cluster.watch_history();
+        }
         for i in 0..100 {
             cluster.apply(i, &step(i, nodes)).expect("no invariant");
+            if watched {
+                found += feed(&mut cluster, &mut monitor, &mut changes);
+            }
         }
         // Heartbeats never stop, so the tail runs to its bound.
         cluster.settle(100, 1_000).expect("no invariant");
@@ -147,11 +189,67 @@ fn cases(nodes: usize, cases: u64) {
         std::hint::black_box(cluster.history());
     }
     let wall = started.elapsed().as_secs_f64();
+    let how = if watched {
+        format!(", session guarantees checked after every step ({found} violations proven)")
+    } else {
+        String::new()
+    };
     println!(
-        "stateprop: {cases} cases of 100 steps + a 1 s liveness tail on {nodes} nodes in {wall:.2} s: \
+        "stateprop: {cases} cases of 100 steps + a 1 s liveness tail on {nodes} nodes in {wall:.2} s{how}: \
          {:.0} cases/minute, {:.0} messages/s",
         cases as f64 / wall * 60.0,
         delivered as f64 / wall,
+    );
+}
+
+/// The cost of the incremental session checks alone: cases of 100 steps that are all requests
+/// from three sessions (no time passes, so the simulator does little), each step's changes fed
+/// to the monitor.
+fn monitor_only(nodes: usize, cases: u64) {
+    let settings = Settings::default().keep_trace(false);
+    let guarantees = [Guarantee::ReadYourWrites, Guarantee::MonotonicReads];
+    // Writes and reads at the primary: every read is fresh, so what is measured is the
+    // checking, not the writing of violations (a real run stops at its first).
+    let request = |i: u64| SimStep::Request {
+        client: (i % 3) as u8,
+        node: 0,
+        op: if i.is_multiple_of(2) {
+            RegisterOp::Write {
+                value: (i % 7) as i64,
+            }
+        } else {
+            RegisterOp::Read
+        },
+    };
+    let run = |watched: bool| {
+        let started = Instant::now();
+        let (mut found, mut ops) = (0, 0);
+        let mut changes = Vec::new();
+        for seed in 0..cases {
+            let mut cluster: Cluster<Register> = Cluster::new(nodes, seed, settings.clone());
+            let mut monitor = SessionMonitor::new(&CasRegister::default(), &guarantees);
+            if watched {
+                cluster.watch_history();
+            }
+            for i in 0..100 {
+                cluster.apply(i, &request(i)).expect("no invariant");
+                if watched {
+                    found += feed(&mut cluster, &mut monitor, &mut changes);
+                }
+            }
+            ops += cluster.history().len();
+        }
+        (started.elapsed().as_secs_f64(), found, ops)
+    };
+    let (bare, _, _) = run(false);
+    let (watched, found, ops) = run(true);
+    println!(
+        "stateprop: {cases} cases of 100 request steps: {:.0} ns/step bare, {:.0} ns/step with \
+         session guarantees checked after each ({found} violations proven): {:.0} ns per \
+         operation checked",
+        bare / (cases * 100) as f64 * 1e9,
+        watched / (cases * 100) as f64 * 1e9,
+        (watched - bare) / ops as f64 * 1e9,
     );
 }
 
@@ -169,5 +267,7 @@ fn main() {
     );
     long_run(nodes, steps, false);
     long_run(nodes, steps, true);
-    cases(nodes, 2_000);
+    cases(nodes, 2_000, false);
+    cases(nodes, 2_000, true);
+    monitor_only(nodes, 5_000);
 }

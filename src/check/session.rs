@@ -49,6 +49,10 @@
 //! look at writes whose value no other write to the key shares, since a shared value cannot
 //! say which write a read shows. Writes to different keys are not related to each other.
 
+mod incremental;
+pub use incremental::SessionMonitor;
+pub(crate) use incremental::{monitor_factory, Monitor, MonitorFactory};
+
 use super::result::{Report, Verdict};
 use crate::history::{History, Operation};
 use crate::spec::Model;
@@ -261,6 +265,92 @@ impl Sources {
     fn is_empty(&self) -> bool {
         self.writes.is_empty() && !self.initial
     }
+
+    /// When the newest source returned: `None` when there is none (the read can only show the
+    /// initial value, older than everything), `u64::MAX` for one that never returned.
+    fn newest<Op, Out>(&self, ops: &[Operation<Op, Out>]) -> Option<u64> {
+        self.writes
+            .iter()
+            .map(|&w| ops[w].ret.unwrap_or(u64::MAX))
+            .max()
+    }
+
+    /// Whether a later read may be checked against this one for monotonic reads: it saw some
+    /// write for certain (the initial value is older than nothing, and a read with no possible
+    /// source orders nothing). Then the later read is stale when every one of its sources
+    /// returned before the oldest of these was invoked ([`older`] with [`Sources::oldest_call`]).
+    fn orders_later_reads(&self) -> bool {
+        !self.initial && !self.writes.is_empty()
+    }
+
+    /// When the oldest source was invoked.
+    fn oldest_call<Op, Out>(&self, ops: &[Operation<Op, Out>]) -> u64 {
+        self.writes.iter().map(|&w| ops[w].call).min().unwrap_or(0)
+    }
+}
+
+/// Whether sources whose newest returned at `newest` ([`Sources::newest`]) are all older than
+/// an operation invoked at `call`: fact 2 of the module documentation. Both the whole-history
+/// checker and the incremental one ([`SessionMonitor`]) decide staleness through this.
+fn older(newest: Option<u64>, call: u64) -> bool {
+    newest.is_none_or(|n| n < call)
+}
+
+/// The read-your-writes violation of read `r` against its session's own write `w`.
+fn ryw_violation<M: ReadsWrites>(
+    names: &Names<'_, M>,
+    client: u64,
+    r: usize,
+    w: usize,
+    src: &Sources,
+) -> SessionViolation {
+    let explanation = format!(
+        "client {client} wrote {} and then read {}, which can only be {}: \
+         the read does not reflect the client's own write",
+        names.describe(w),
+        names.describe(r),
+        names.describe_stale(src, &[w]),
+    );
+    SessionViolation {
+        guarantee: Guarantee::ReadYourWrites,
+        session: client,
+        earlier: w,
+        later: r,
+        stale: src.writes.clone(),
+        initial: src.initial,
+        seen: Vec::new(),
+        witness: None,
+        explanation,
+    }
+}
+
+/// The monotonic-reads violation of read `r2` (sources `src2`) against the session's earlier
+/// read `r1` (sources `src1`).
+fn mr_violation<M: ReadsWrites>(
+    names: &Names<'_, M>,
+    client: u64,
+    (r1, src1): (usize, &Sources),
+    (r2, src2): (usize, &Sources),
+) -> SessionViolation {
+    let explanation = format!(
+        "client {client} read {}, which can only come from {}, and later read \
+         {}, which can only be {}: the client saw an older value after a newer one",
+        names.describe(r1),
+        names.list(&src1.writes),
+        names.describe(r2),
+        names.describe_stale(src2, &src1.writes),
+    );
+    SessionViolation {
+        guarantee: Guarantee::MonotonicReads,
+        session: client,
+        earlier: r1,
+        later: r2,
+        stale: src2.writes.clone(),
+        initial: src2.initial,
+        seen: src1.writes.clone(),
+        witness: None,
+        explanation,
+    }
 }
 
 /// What the checkers derive from the history once.
@@ -369,11 +459,11 @@ impl<'h, M: ReadsWrites> Facts<'h, M> {
         }
     }
 
-    /// Whether every write in `writes` returned before `time` (true when there are none).
-    fn all_before(&self, writes: &[usize], time: u64) -> bool {
-        writes
-            .iter()
-            .all(|&w| self.ops[w].ret.is_some_and(|ret| ret < time))
+    fn names(&self) -> Names<'_, M> {
+        Names {
+            ops: self.ops,
+            access: &self.access,
+        }
     }
 
     fn read_your_writes(&self, found: &mut Found) {
@@ -386,35 +476,16 @@ impl<'h, M: ReadsWrites> Facts<'h, M> {
                     continue;
                 }
                 let key = self.key(r);
-                // The session's latest own write that every source is older than.
+                // The session's latest own write: its writes are invoked one after another,
+                // so if the sources are not all older than it, they are older than none.
                 let own = list[..p].iter().rev().copied().find(|&w| {
                     matches!(self.access[w], Access::Write { .. })
                         && self.key(w) == key
                         && !self.ops[w].is_unknown()
-                        && self.all_before(&src.writes, self.ops[w].call)
                 });
-                if let Some(w) = own {
-                    let explanation = format!(
-                        "client {client} wrote {} and then read {}, which can only be {}: \
-                         the read does not reflect the client's own write",
-                        self.describe(w),
-                        self.describe(r),
-                        self.describe_stale(src, &[w]),
-                    );
-                    found.insert(
-                        (Guarantee::ReadYourWrites, r, w),
-                        SessionViolation {
-                            guarantee: Guarantee::ReadYourWrites,
-                            session: *client,
-                            earlier: w,
-                            later: r,
-                            stale: src.writes.clone(),
-                            initial: src.initial,
-                            seen: Vec::new(),
-                            witness: None,
-                            explanation,
-                        },
-                    );
+                if let Some(w) = own.filter(|&w| older(src.newest(self.ops), self.ops[w].call)) {
+                    let v = ryw_violation(&self.names(), *client, r, w, src);
+                    found.insert((Guarantee::ReadYourWrites, r, w), v);
                 }
             }
         }
@@ -430,44 +501,19 @@ impl<'h, M: ReadsWrites> Facts<'h, M> {
                     continue;
                 }
                 let key = self.key(r2);
+                let newest = src2.newest(self.ops);
                 let earlier = list[..p].iter().rev().copied().find(|&r1| {
                     let Some(src1) = &self.sources[r1] else {
                         return false;
                     };
-                    // The initial value is older than nothing, and a read with no possible
-                    // source orders nothing.
                     self.key(r1) == key
-                        && !src1.initial
-                        && !src1.writes.is_empty()
-                        && src1
-                            .writes
-                            .iter()
-                            .all(|&w| self.all_before(&src2.writes, self.ops[w].call))
+                        && src1.orders_later_reads()
+                        && older(newest, src1.oldest_call(self.ops))
                 });
                 if let Some(r1) = earlier {
                     let src1 = self.sources[r1].as_ref().expect("a read");
-                    let explanation = format!(
-                        "client {client} read {}, which can only come from {}, and later read \
-                         {}, which can only be {}: the client saw an older value after a newer one",
-                        self.describe(r1),
-                        self.list(&src1.writes),
-                        self.describe(r2),
-                        self.describe_stale(src2, &src1.writes),
-                    );
-                    found.insert(
-                        (Guarantee::MonotonicReads, r2, r1),
-                        SessionViolation {
-                            guarantee: Guarantee::MonotonicReads,
-                            session: *client,
-                            earlier: r1,
-                            later: r2,
-                            stale: src2.writes.clone(),
-                            initial: src2.initial,
-                            seen: src1.writes.clone(),
-                            witness: None,
-                            explanation,
-                        },
-                    );
+                    let v = mr_violation(&self.names(), *client, (r1, src1), (r2, src2));
+                    found.insert((Guarantee::MonotonicReads, r2, r1), v);
                 }
             }
         }
@@ -493,9 +539,9 @@ impl<'h, M: ReadsWrites> Facts<'h, M> {
                     let explanation = format!(
                         "client {client} wrote {} and then {}, but {} shows them applied in \
                          the opposite order",
-                        self.describe(second),
-                        self.describe(first),
-                        self.describe(x),
+                        self.names().describe(second),
+                        self.names().describe(first),
+                        self.names().describe(x),
                     );
                     found.insert(
                         entry,
@@ -545,10 +591,10 @@ impl<'h, M: ReadsWrites> Facts<'h, M> {
                     let explanation = format!(
                         "client {client} read {}, which shows {}, and then wrote {}, but {} \
                          shows the client's write applied before the one it had read",
-                        self.describe(r),
-                        self.name(late),
-                        self.describe(early),
-                        self.describe(x),
+                        self.names().describe(r),
+                        self.names().name(late),
+                        self.names().describe(early),
+                        self.names().describe(x),
                     );
                     found.insert(
                         entry,
@@ -568,7 +614,15 @@ impl<'h, M: ReadsWrites> Facts<'h, M> {
             }
         }
     }
+}
 
+/// Names operations in explanations.
+struct Names<'a, M: ReadsWrites> {
+    ops: &'a [Operation<M::Op, M::Output>],
+    access: &'a [Access<M::Key, M::Value>],
+}
+
+impl<M: ReadsWrites> Names<'_, M> {
     /// `op 3 (Write { value: 1 })`.
     fn name(&self, i: usize) -> String {
         format!("op {i} ({:?})", self.ops[i].op)

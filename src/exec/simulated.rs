@@ -14,10 +14,13 @@
 use super::watchdog::Heartbeat;
 use super::{Execution, Executor, Recording};
 use crate::catch::catch;
-use crate::failure::{Failure, FailureKind};
+use crate::check::session::{Monitor, MonitorFactory, SessionViolation};
+use crate::failure::{Failure, FailureKind, HistoryViolation};
 use crate::hash::mix;
 use crate::history::History;
+use crate::judge::Judge;
 use crate::program::{Program, StepId};
+use crate::sim::__engine::HistoryChange;
 use crate::sim::__engine::{Cluster, Settings};
 use crate::sim::{Node, Sim, SimOut, SimStep};
 use crate::spec::{Model, StateMachine};
@@ -29,6 +32,8 @@ pub(crate) struct Simulated<M: Model, N> {
     initial: Sim<M>,
     seed: u64,
     settings: Settings,
+    /// The incremental judges fed every step's changes to the client history.
+    monitors: Vec<MonitorFactory<Sim<M>>>,
     _nodes: PhantomData<fn() -> N>,
 }
 
@@ -43,8 +48,18 @@ where
             initial,
             seed,
             settings,
+            monitors: Vec::new(),
             _nodes: PhantomData,
         }
+    }
+
+    /// Follows the client history with the incremental forms of these judges (those that have
+    /// one: the session judge's read your writes and monotonic reads) and stops each run at the
+    /// first step that proves a violation. The judges still judge the whole history after the
+    /// run, for what only the end can tell.
+    pub(crate) fn judged_after_every_step(mut self, judges: &[Judge<Sim<M>>]) -> Self {
+        self.monitors = judges.iter().filter_map(Judge::monitor).collect();
+        self
     }
 }
 
@@ -130,12 +145,18 @@ where
         // Whether a handler panicked: the cluster may be half way through a step, so neither
         // the tail nor the history after it mean anything.
         let mut torn = false;
+        let mut watch = Watch::new(&self.monitors, &self.initial, &mut cluster);
         for (i, step) in steps.iter().enumerate() {
             hb.enter_step();
             let applied = catch(|| cluster.apply(keys[i], step));
             hb.leave_step();
             match applied {
-                Ok(Ok(())) => {}
+                Ok(Ok(())) => {
+                    if let Some(found) = watch.step(&mut cluster, i, steps, &position) {
+                        failure = Some(found);
+                        break;
+                    }
+                }
                 Ok(Err(broken)) => {
                     failure = Some(fail(
                         i,
@@ -337,6 +358,110 @@ where
             })),
             Err(message) => Err(fail(FailureKind::Panic {
                 message: format!("during the reads after the liveness tail: {message}"),
+            })),
+        }
+    }
+}
+
+/// The incremental judges of one run and what they need to name steps.
+struct Watch<M: Model> {
+    monitors: Vec<Box<dyn Monitor<Sim<M>>>>,
+    changes: Vec<HistoryChange>,
+    /// Per request (the monitors' operation ids): the step that sent it.
+    sent_by: Vec<usize>,
+}
+
+impl<M: Model> Watch<M> {
+    fn new<N>(
+        factories: &[MonitorFactory<Sim<M>>],
+        initial: &Sim<M>,
+        cluster: &mut Cluster<N>,
+    ) -> Self
+    where
+        N: Node<Request = M::Op, Response = M::Output>,
+    {
+        if !factories.is_empty() {
+            cluster.watch_history();
+        }
+        Watch {
+            monitors: factories.iter().map(|make| make(initial)).collect(),
+            changes: Vec::new(),
+            sent_by: Vec::new(),
+        }
+    }
+
+    /// Feeds the monitors what step `i` changed in the history; the failure if one of them
+    /// proved a violation. The failure is blamed on step `i`, the first step after which the
+    /// history proves it: the step during which the stale read reached its client, unless the
+    /// read had to wait for a write it may have seen, still in flight then, to end. The run
+    /// stops there, and the steps after it are not needed (the shrinker drops them): up to it,
+    /// the run is the same without them.
+    fn step<N>(
+        &mut self,
+        cluster: &mut Cluster<N>,
+        i: usize,
+        steps: &[SimStep<M::Op>],
+        position: &BTreeMap<u64, usize>,
+    ) -> Option<Failure>
+    where
+        N: Node<Request = M::Op, Response = M::Output>,
+    {
+        if self.monitors.is_empty() {
+            return None;
+        }
+        cluster.take_history_changes(&mut self.changes);
+        for change in self.changes.drain(..) {
+            match change {
+                HistoryChange::Invoked(id) => {
+                    let (op, key, _) = cluster.request(id);
+                    let sent = position[&key];
+                    debug_assert_eq!(id, self.sent_by.len(), "requests are invoked in order");
+                    self.sent_by.push(sent);
+                    for m in &mut self.monitors {
+                        m.invoke(op.client, steps[sent].clone(), op.call);
+                    }
+                }
+                HistoryChange::Ended(id) => {
+                    let (op, _, rejected) = cluster.request(id);
+                    for m in &mut self.monitors {
+                        match (rejected, op.ret, &op.output) {
+                            (true, ..) => m.withdraw(id),
+                            (false, Some(ret), Some(out)) => {
+                                m.returned(id, ret, SimOut::Answer(out.clone()));
+                            }
+                            _ => m.unknown(id),
+                        }
+                    }
+                }
+            }
+        }
+        for m in &mut self.monitors {
+            let found = m.take_violations();
+            if let Some(v) = found.first() {
+                return Some(self.failure(v, found.len() - 1, i, steps));
+            }
+        }
+        None
+    }
+
+    fn failure(
+        &self,
+        v: &SessionViolation,
+        others: usize,
+        at: usize,
+        steps: &[SimStep<M::Op>],
+    ) -> Failure {
+        let step = |id: usize| StepId::prefix(self.sent_by[id]);
+        Failure {
+            step: Some(StepId::prefix(at)),
+            op: Some(steps[at].to_rust()),
+            kind: FailureKind::History(Box::new(HistoryViolation::SessionGuarantee {
+                guarantee: v.guarantee,
+                session: v.session,
+                earlier: step(v.earlier),
+                later: step(v.later),
+                involved: v.ops().into_iter().map(step).collect(),
+                others,
             })),
         }
     }

@@ -43,6 +43,8 @@ pub struct Judge<M: Model> {
     name: &'static str,
     budget: CheckConfig,
     check: Box<Check<M>>,
+    /// Its incremental form, for executors that can stop a run at the step that broke it.
+    monitor: Option<check::session::MonitorFactory<M>>,
 }
 
 impl<M: Model> Judge<M> {
@@ -51,7 +53,14 @@ impl<M: Model> Judge<M> {
             name,
             budget: CheckConfig::default(),
             check,
+            monitor: None,
         }
+    }
+
+    /// What builds the judge's incremental form for each run, if it has one (the session
+    /// judge's [`SessionMonitor`](check::session::SessionMonitor)).
+    pub(crate) fn monitor(&self) -> Option<check::session::MonitorFactory<M>> {
+        self.monitor.clone()
     }
 
     /// `linearizable`, `sequentially-consistent`, `session-guarantees` or `idempotent`.
@@ -174,8 +183,9 @@ pub fn session_guarantees<M>(guarantees: &[Guarantee]) -> Judge<M>
 where
     M: ReadsWrites,
 {
+    let monitor = check::session::monitor_factory(guarantees);
     let guarantees = guarantees.to_vec();
-    Judge::new(
+    let mut judge = Judge::new(
         "session-guarantees",
         Box::new(move |initial: &M, history: &History<M::Op, M::Output>, _| {
             match check::check_session_guarantees(history, initial, &guarantees).verdict {
@@ -194,7 +204,9 @@ where
                 },
             }
         }),
-    )
+    );
+    judge.monitor = monitor;
+    judge
 }
 
 /// Idempotency ([`check::check_idempotent`]): `request_id` gives each step's request id (the

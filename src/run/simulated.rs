@@ -65,7 +65,8 @@ impl<M: Model + Default + Hash + Eq + Send> Runner<Sim<M>> {
         self.start::<N>(source, false, unused, move |job, hb| {
             let settings = job.initial.sim_settings().clone();
             let executor =
-                Simulated::<M, N>::new(job.initial.clone(), job.config.schedule_seed, settings);
+                Simulated::<M, N>::new(job.initial.clone(), job.config.schedule_seed, settings)
+                    .judged_after_every_step(&job.judges);
             job.work(&executor, hb)
         })
     }

@@ -64,7 +64,19 @@ pub(crate) enum Ending {
     Unknown,
 }
 
+/// A change to the client history, for a watcher that follows it as it grows; the number is
+/// the operation's position among every request invoked so far (rejected ones included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryChange {
+    /// The request went out: the operation's call is set.
+    Invoked(usize),
+    /// The request ended: answered, of unknown outcome, or rejected.
+    Ended(usize),
+}
+
 pub(crate) struct Clients<Op, Out> {
+    /// The changes not yet taken, when watched.
+    changes: Option<Vec<HistoryChange>>,
     sessions: BTreeMap<u8, Session<Op>>,
     pending: BTreeMap<RequestId, Pending>,
     deadlines: BTreeSet<(u64, RequestId)>,
@@ -76,6 +88,7 @@ pub(crate) struct Clients<Op, Out> {
 impl<Op: Clone, Out: Clone> Clients<Op, Out> {
     pub(crate) fn new() -> Self {
         Clients {
+            changes: None,
             sessions: BTreeMap::new(),
             pending: BTreeMap::new(),
             deadlines: BTreeSet::new(),
@@ -130,6 +143,9 @@ impl<Op: Clone, Out: Clone> Clients<Op, Out> {
             },
         );
         self.deadlines.insert((deadline, request));
+        if let Some(changes) = &mut self.changes {
+            changes.push(HistoryChange::Invoked(self.records.len() - 1));
+        }
         request
     }
 
@@ -143,6 +159,9 @@ impl<Op: Clone, Out: Clone> Clients<Op, Out> {
     ) -> Option<u8> {
         let p = self.pending.remove(&request)?;
         self.deadlines.remove(&(p.deadline, request));
+        if let Some(changes) = &mut self.changes {
+            changes.push(HistoryChange::Ended(p.record));
+        }
         let record = &mut self.records[p.record];
         let session = self
             .sessions
@@ -159,6 +178,25 @@ impl<Op: Clone, Out: Clone> Clients<Op, Out> {
             Ending::Unknown => session.incarnation += 1,
         }
         Some(p.session)
+    }
+
+    /// Keeps the changes to the history from now on, for [`take_changes`](Self::take_changes).
+    pub(crate) fn watch(&mut self) {
+        self.changes.get_or_insert_with(Vec::new);
+    }
+
+    /// The changes since the last call, appended to `into` in the order they happened.
+    pub(crate) fn take_changes(&mut self, into: &mut Vec<HistoryChange>) {
+        if let Some(changes) = &mut self.changes {
+            into.append(changes);
+        }
+    }
+
+    /// Request `i` (in invocation order): its operation so far, the step that sent it, and
+    /// whether it was rejected (and so is no operation of the history).
+    pub(crate) fn record(&self, i: usize) -> (&Operation<Op, Out>, u64, bool) {
+        let r = &self.records[i];
+        (&r.op, r.step, r.rejected)
     }
 
     /// The request that times out first, and when.

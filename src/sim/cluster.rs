@@ -11,6 +11,7 @@
 //! an answer reaches the client at once. The network's faults act between nodes; a client's
 //! request is lost only with its node (a crash) or by timing out.
 
+pub use super::clients::HistoryChange;
 use super::clients::{Clients, Ending, Queued};
 use super::clock::Clocks;
 use super::network::{Flight, Network, Slot};
@@ -192,8 +193,14 @@ impl<N: Node> Cluster<N> {
                 }
             }
             SimStep::ClockSkew { node, ms } => {
-                if usize::from(node) >= n || !self.clocks.set_skew(node, i64::from(ms)) {
+                if usize::from(node) >= n || !self.clocks.set_skew(node, i64::from(ms), self.now) {
                     self.noop("no such node, or its skew is already that");
+                }
+            }
+            SimStep::ClockDrift { node, rate } => {
+                if usize::from(node) >= n || !self.clocks.set_drift(node, i64::from(rate), self.now)
+                {
+                    self.noop("no such node, or its clock already runs at that rate");
                 }
             }
         }
@@ -246,6 +253,33 @@ impl<N: Node> Cluster<N> {
         })
     }
 
+    /// Keeps the changes to the client history from now on, for
+    /// [`take_history_changes`](Self::take_history_changes): a judge following the history as it
+    /// grows reads only what changed after each step.
+    pub fn watch_history(&mut self) {
+        self.clients.watch();
+    }
+
+    /// The changes to the client history since the last call (none unless
+    /// [`watch_history`](Self::watch_history)), appended to `into` in the order they happened.
+    pub fn take_history_changes(&mut self, into: &mut Vec<HistoryChange>) {
+        self.clients.take_changes(into);
+    }
+
+    /// Request `i` of the history changes: its operation so far, the key of the step that sent
+    /// it, and whether it was rejected (rejected requests are no operations of
+    /// [`history`](Self::history)).
+    pub fn request(
+        &self,
+        i: usize,
+    ) -> (
+        &crate::history::Operation<N::Request, N::Response>,
+        u64,
+        bool,
+    ) {
+        self.clients.record(i)
+    }
+
     /// The client history so far; requests still in flight are operations of unknown outcome.
     pub fn history(&self) -> History<N::Request, N::Response> {
         self.clients.history()
@@ -276,7 +310,7 @@ impl<N: Node> Cluster<N> {
         self.now
     }
 
-    /// Node `id`'s clock (simulation time plus its skew).
+    /// Node `id`'s clock (simulation time through its skew and drift).
     pub fn node_time(&self, id: NodeId) -> u64 {
         self.clocks.node_time(id, self.now)
     }

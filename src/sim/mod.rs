@@ -26,6 +26,8 @@ pub use step::SimStep;
 /// executor, behind `check_simulated`, wraps it).
 #[doc(hidden)]
 pub mod __engine {
-    pub use super::cluster::{Cluster, InvariantBroken, Settings, Settled, SimStats};
+    pub use super::cluster::{
+        Cluster, HistoryChange, InvariantBroken, Settings, Settled, SimStats,
+    };
     pub use super::determinism::{check_determinism, run, Divergence};
 }

@@ -31,7 +31,7 @@ mod text;
 /// The rules after the service's request rules, in order, with their default weights:
 /// requests and time common, deliveries moderate, faults rarer. A request rule weighs its inner
 /// rule's weight times [`REQUEST_WEIGHT`].
-pub const FAULT_RULES: [(&str, u32); 10] = [
+pub const FAULT_RULES: [(&str, u32); 11] = [
     ("Deliver", 4),
     ("Advance", 6),
     ("Partition", 1),
@@ -42,6 +42,7 @@ pub const FAULT_RULES: [(&str, u32); 10] = [
     ("Crash", 1),
     ("Restart", 1),
     ("ClockSkew", 1),
+    ("ClockDrift", 1),
 ];
 
 /// How much a request rule weighs per unit of its inner rule's weight.
@@ -58,12 +59,11 @@ const DELAY: usize = 6;
 const CRASH: usize = 7;
 const RESTART: usize = 8;
 const CLOCK_SKEW: usize = 9;
+const CLOCK_DRIFT: usize = 10;
 
 /// The longest `Advance` or `Delay` generated, in milliseconds: long enough for timeouts and
 /// elections, short enough that a few steps do not jump past everything.
 const MAX_MS: u16 = 200;
-/// The largest clock skew generated, either way, in milliseconds.
-const MAX_SKEW: i16 = 500;
 
 /// The rules of `SimStep<Op>`, built once per `Op` and leaked: a generic impl cannot own a
 /// `static` of its own, so one table keyed by type serves every instantiation.
@@ -111,6 +111,8 @@ fn build_rules_of<Op: StateMachine>() -> &'static [RuleInfo] {
                 HEAL => Some("a partition is on"),
                 CRASH => Some("some node is up"),
                 RESTART => Some("some node is down"),
+                CLOCK_SKEW => Some("the settings allow clock skew"),
+                CLOCK_DRIFT => Some("the settings allow clock drift"),
                 _ => None,
             };
             RuleInfo {
@@ -161,6 +163,7 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
             SimStep::Crash { .. } => n + CRASH,
             SimStep::Restart { .. } => n + RESTART,
             SimStep::ClockSkew { .. } => n + CLOCK_SKEW,
+            SimStep::ClockDrift { .. } => n + CLOCK_DRIFT,
         }
     }
 
@@ -181,7 +184,10 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
             HEAL => model.is_partitioned(),
             CRASH => model.up_nodes().next().is_some(),
             RESTART => model.crashed_nodes().next().is_some(),
-            DELIVER | ADVANCE | DROP | DUPLICATE | DELAY | CLOCK_SKEW => true,
+            // Clock faults within the bounds the settings allow (`Settings::clock_faults`).
+            CLOCK_SKEW => model.sim_settings().max_skew_ms > 0,
+            CLOCK_DRIFT => model.sim_settings().max_drift_ppt > 0,
+            DELIVER | ADVANCE | DROP | DUPLICATE | DELAY => true,
             _ => false,
         }
     }
@@ -232,10 +238,20 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
             RESTART => SimStep::Restart {
                 node: gen.fast_arg("node", &pick(model.crashed_nodes()))?,
             },
-            CLOCK_SKEW => SimStep::ClockSkew {
-                node: gen.fast_arg("node", &(0..nodes))?,
-                ms: gen.fast_arg("ms", &(-MAX_SKEW..=MAX_SKEW))?,
-            },
+            CLOCK_SKEW => {
+                let max = i16::try_from(model.sim_settings().max_skew_ms).unwrap_or(i16::MAX);
+                SimStep::ClockSkew {
+                    node: gen.fast_arg("node", &(0..nodes))?,
+                    ms: gen.fast_arg("ms", &(-max..=max))?,
+                }
+            }
+            CLOCK_DRIFT => {
+                let max = i16::try_from(model.sim_settings().max_drift_ppt).unwrap_or(i16::MAX);
+                SimStep::ClockDrift {
+                    node: gen.fast_arg("node", &(0..nodes))?,
+                    rate: gen.fast_arg("rate", &(-max..=max))?,
+                }
+            }
             _ => {
                 return Err(format!(
                     "rule {rule} is out of range: `SimStep` has {} rules",
@@ -268,8 +284,10 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
             (SimStep::Advance { ms }, 0) | (SimStep::Delay { ms, .. }, 1) => set(ms, tree),
             (SimStep::Crash { node }, 0)
             | (SimStep::Restart { node }, 0)
-            | (SimStep::ClockSkew { node, .. }, 0) => set(node, tree),
+            | (SimStep::ClockSkew { node, .. }, 0)
+            | (SimStep::ClockDrift { node, .. }, 0) => set(node, tree),
             (SimStep::ClockSkew { ms, .. }, 1) => set(ms, tree),
+            (SimStep::ClockDrift { rate, .. }, 1) => set(rate, tree),
             _ => {}
         }
     }
@@ -341,8 +359,10 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
             (SimStep::Advance { ms }, 0) | (SimStep::Delay { ms, .. }, 1) => key(ms),
             (SimStep::Crash { node }, 0)
             | (SimStep::Restart { node }, 0)
-            | (SimStep::ClockSkew { node, .. }, 0) => key(node),
+            | (SimStep::ClockSkew { node, .. }, 0)
+            | (SimStep::ClockDrift { node, .. }, 0) => key(node),
             (SimStep::ClockSkew { ms, .. }, 1) => key(ms),
+            (SimStep::ClockDrift { rate, .. }, 1) => key(rate),
             _ => None,
         }
     }

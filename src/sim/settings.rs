@@ -39,6 +39,12 @@ pub struct Settings {
     pub tail_quiet: bool,
     /// Whether to keep the trace's lines (its hash is always kept).
     pub keep_trace: bool,
+    /// The largest clock skew generated (`ClockSkew`), either way, in milliseconds; 0 generates
+    /// none.
+    pub max_skew_ms: u16,
+    /// The largest clock drift generated (`ClockDrift`), either way, in parts per thousand; 0
+    /// generates none.
+    pub max_drift_ppt: u16,
 }
 
 impl Default for Settings {
@@ -52,6 +58,10 @@ impl Default for Settings {
             tail_bound_ms: 60_000,
             tail_quiet: true,
             keep_trace: true,
+            max_skew_ms: 500,
+            // Far beyond a real clock's drift, so that a lease or timeout that trusts another
+            // node's clock fails within a few steps rather than after hours of simulated time.
+            max_drift_ppt: 500,
         }
     }
 }
@@ -89,6 +99,16 @@ impl Settings {
         self
     }
 
+    /// Generated clock faults stay within these bounds: skews of at most `max_skew_ms` either
+    /// way, drifts of at most `max_drift_ppt` parts per thousand either way (0 turns the kind
+    /// off). A system that is correct only while clocks stay within some bound (leases under
+    /// bounded drift) is tested within that bound.
+    pub fn clock_faults(mut self, max_skew_ms: u16, max_drift_ppt: u16) -> Self {
+        self.max_skew_ms = max_skew_ms;
+        self.max_drift_ppt = max_drift_ppt;
+        self
+    }
+
     /// Whether to keep the trace's lines.
     pub fn keep_trace(mut self, keep: bool) -> Self {
         self.keep_trace = keep;
@@ -115,6 +135,12 @@ impl Settings {
         }
         if !self.tail_quiet {
             text += ".never_quiet()";
+        }
+        if (self.max_skew_ms, self.max_drift_ppt) != (d.max_skew_ms, d.max_drift_ppt) {
+            text += &format!(
+                ".clock_faults({}, {})",
+                self.max_skew_ms, self.max_drift_ppt
+            );
         }
         (text.len() > start).then_some(text)
     }
@@ -168,12 +194,13 @@ mod tests {
             .request_timeout(250)
             .quiet(40)
             .tail(700)
-            .never_quiet();
+            .never_quiet()
+            .clock_faults(0, 20);
         let text = all.to_rust().expect("not the default");
         assert_eq!(
             text,
             "stateprop::sim::Settings::default().delay(3, 9).request_timeout(250).quiet(40)\
-             .tail(700).never_quiet()"
+             .tail(700).never_quiet().clock_faults(0, 20)"
         );
         // Each call alone is printed alone.
         assert_eq!(

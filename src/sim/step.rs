@@ -77,4 +77,13 @@ pub enum SimStep<Op> {
         /// The skew, in milliseconds.
         ms: i16,
     },
+    /// Makes node `node`'s clock run fast (slow if negative) from now on: `1000 + rate` ms of
+    /// its time per 1,000 ms of the simulation's, without stepping it. Rates are bounded to
+    /// `-900..=1000` (a clock never stops, and runs at most twice as fast); 0 runs true.
+    ClockDrift {
+        /// The node.
+        node: NodeId,
+        /// The rate, in parts per thousand.
+        rate: i16,
+    },
 }

@@ -389,7 +389,10 @@ impl Node for Forgetful {
 #[test]
 fn an_acknowledged_write_lost_in_a_crash_is_caught_by_the_reads_after_the_tail() {
     let initial = Sim::new(CasRegister::default(), 1, 1);
-    let result = Runner::with_initial(config(11), initial).run_simulated::<Forgetful>();
+    // The shrinker does not reorder steps, so whether the minimal program's read comes before
+    // the crash depends on the case found; seed 12 finds one where it does (seed 11 did before
+    // `ClockDrift` joined the rules and changed every case's draws).
+    let result = Runner::with_initial(config(12), initial).run_simulated::<Forgetful>();
     assert!(result.failed(), "the lost write must be found");
     let text = result.report.text();
     assert!(text.contains("the history is not linearizable"), "{text}");

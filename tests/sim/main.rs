@@ -5,6 +5,8 @@
 #[allow(dead_code)]
 mod register;
 
+mod drift;
+mod incremental;
 mod liveness;
 mod paste;
 mod replicated;

@@ -354,3 +354,164 @@ fn a_write_lost_after_it_was_acknowledged_is_caught_by_the_reads_after_the_tail(
         "{violation:?}"
     );
 }
+
+#[test]
+fn a_session_judge_stops_the_run_at_the_step_that_broke_read_your_writes() {
+    use crate::check::Guarantee;
+    use crate::failure::HistoryViolation;
+    let judges = [crate::judge::session_guarantees::<Sim<CasRegister>>(&[
+        Guarantee::ReadYourWrites,
+        Guarantee::MonotonicReads,
+    ])];
+    let executor: Simulated<CasRegister, Echo> = Simulated::new(
+        Sim::new(CasRegister::default(), 3, 1),
+        9,
+        Settings::default(),
+    )
+    .judged_after_every_step(&judges);
+    let read = |node| SimStep::Request {
+        client: 0,
+        node,
+        op: RegisterOp::Read,
+    };
+    // Step 2 reads at node 1 before the write's message reached it: a stale read.
+    let steps = vec![
+        SimStep::Advance { ms: 1 },
+        write(0, 1),
+        read(1),
+        SimStep::Advance { ms: 50 },
+        write(0, 2),
+        read(2),
+    ];
+    let recording = Recording {
+        history: true,
+        trace: false,
+        linearized: false,
+    };
+    let run = executor.execute(
+        &Program::sequential(steps),
+        recording,
+        &Heartbeat::default(),
+    );
+    let failure = run.failure.expect("the stale read");
+    assert_eq!(failure.step, Some(StepId::prefix(2)));
+    let FailureKind::History(v) = &failure.kind else {
+        panic!("{failure:?}")
+    };
+    assert_eq!(
+        **v,
+        HistoryViolation::SessionGuarantee {
+            guarantee: Guarantee::ReadYourWrites,
+            session: 0,
+            earlier: StepId::prefix(1),
+            later: StepId::prefix(2),
+            involved: vec![StepId::prefix(1), StepId::prefix(2)],
+            others: 0,
+        }
+    );
+    // The run stopped there: the later requests never went out.
+    assert_eq!(run.history.expect("recorded").ops.len(), 2);
+}
+
+/// Each node keeps its own value: writes and reads answer at once; a compare-and-set asks a
+/// peer first, and fails without writing when the peer answers.
+struct Asks {
+    value: Option<i64>,
+}
+
+impl Node for Asks {
+    /// (whether it is the answer, the compare-and-set it is about)
+    type Message = (bool, RequestId);
+    type Request = RegisterOp;
+    type Response = RegisterOut;
+    type Durable = ();
+
+    fn start(_: &mut Context<'_, Self>, _: ()) -> Self {
+        Asks { value: None }
+    }
+
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestId, op: RegisterOp) {
+        match op {
+            RegisterOp::Read => ctx.reply(request, RegisterOut::Value(self.value)),
+            RegisterOp::Write { value } => {
+                self.value = Some(value);
+                ctx.reply(request, RegisterOut::Written);
+            }
+            RegisterOp::Cas { .. } => {
+                let peer = ctx.peers().next().expect("a peer");
+                ctx.send(peer, (false, request));
+            }
+        }
+    }
+
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        (answer, request): (bool, RequestId),
+    ) {
+        if answer {
+            ctx.reply(request, RegisterOut::Cas(false));
+        } else {
+            ctx.send(from, (true, request));
+        }
+    }
+
+    fn on_timer(&mut self, _: &mut Context<'_, Self>, _: TimerId) {}
+
+    fn durable(&self) {}
+}
+
+#[test]
+fn a_read_that_may_show_a_write_in_flight_fails_the_step_that_ends_it() {
+    use crate::check::Guarantee;
+    use crate::failure::HistoryViolation;
+    let judges = [crate::judge::session_guarantees::<Sim<CasRegister>>(&[
+        Guarantee::ReadYourWrites,
+    ])];
+    let executor: Simulated<CasRegister, Asks> = Simulated::new(
+        Sim::new(CasRegister::default(), 2, 3),
+        9,
+        Settings::default(),
+    )
+    .judged_after_every_step(&judges);
+    let request = |client, node, op| SimStep::Request { client, node, op };
+    let steps = vec![
+        request(1, 1, RegisterOp::Write { value: 9 }),
+        // In flight until its peer answers: it may yet write 9.
+        request(2, 0, RegisterOp::Cas { from: 0, to: 9 }),
+        request(0, 0, RegisterOp::Write { value: 1 }),
+        // 9 is older than the client's own write, unless the compare-and-set wrote it.
+        request(0, 1, RegisterOp::Read),
+        SimStep::Advance { ms: 50 },
+        request(0, 1, RegisterOp::Read),
+    ];
+    let recording = Recording {
+        history: true,
+        trace: false,
+        linearized: false,
+    };
+    let run = executor.execute(
+        &Program::sequential(steps),
+        recording,
+        &Heartbeat::default(),
+    );
+    let failure = run.failure.expect("the stale read");
+    // Proven when the compare-and-set failed, in step 4; the run stopped there.
+    assert_eq!(failure.step, Some(StepId::prefix(4)));
+    let FailureKind::History(v) = &failure.kind else {
+        panic!("{failure:?}")
+    };
+    let HistoryViolation::SessionGuarantee {
+        earlier,
+        later,
+        ref involved,
+        ..
+    } = **v
+    else {
+        panic!("{v:?}")
+    };
+    assert_eq!((earlier, later), (StepId::prefix(2), StepId::prefix(3)));
+    assert_eq!(involved, &[0, 2, 3].map(StepId::prefix));
+    assert_eq!(run.history.expect("recorded").ops.len(), 4);
+}

@@ -1,7 +1,8 @@
 //! The swarm of a simulated program: which kinds of step one case may use, and how often.
 
 use super::{
-    ADVANCE, CLOCK_SKEW, CRASH, DELAY, DELIVER, DROP, DUPLICATE, HEAL, PARTITION, RESTART,
+    ADVANCE, CLOCK_DRIFT, CLOCK_SKEW, CRASH, DELAY, DELIVER, DROP, DUPLICATE, HEAL, PARTITION,
+    RESTART,
 };
 
 /// The swarm of a simulated program: which rules one case may use, and how often. The request
@@ -45,7 +46,15 @@ pub(super) fn fault_swarm(
         };
     }
     let faults = [
-        PARTITION, HEAL, DROP, DUPLICATE, DELAY, CRASH, RESTART, CLOCK_SKEW,
+        PARTITION,
+        HEAL,
+        DROP,
+        DUPLICATE,
+        DELAY,
+        CRASH,
+        RESTART,
+        CLOCK_SKEW,
+        CLOCK_DRIFT,
     ];
     let kinds = draw();
     let rates = draw();

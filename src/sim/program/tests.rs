@@ -102,6 +102,10 @@ fn generation_makes_every_step_kind_within_the_cluster_shape() {
                     assert!(node < NODES, "seed {seed}: {step:?}");
                     assert!(ms.unsigned_abs() <= 500, "seed {seed}: {step:?}");
                 }
+                Step::ClockDrift { node, rate } => {
+                    assert!(node < NODES, "seed {seed}: {step:?}");
+                    assert!(rate.unsigned_abs() <= 500, "seed {seed}: {step:?}");
+                }
                 Step::Crash { node } => assert!(!model.is_crashed(node) && node < NODES),
                 Step::Restart { node } => assert!(model.is_crashed(node)),
                 Step::Heal => assert!(model.is_partitioned(), "seed {seed}: a useless heal"),
@@ -170,7 +174,7 @@ fn fault_in(plan: &CaseGenerator, offset: usize) -> bool {
 
 #[test]
 fn swarm_switches_fault_kinds_on_and_off_by_kind() {
-    const FAULTS: [usize; 8] = [
+    const FAULTS: [usize; 9] = [
         super::PARTITION,
         super::HEAL,
         super::DROP,
@@ -179,6 +183,7 @@ fn swarm_switches_fault_kinds_on_and_off_by_kind() {
         super::CRASH,
         super::RESTART,
         super::CLOCK_SKEW,
+        super::CLOCK_DRIFT,
     ];
     let (mut none, mut all, mut only_crashes, mut some_requests_out) = (0, 0, 0, 0);
     let cases = 2000;
@@ -251,7 +256,7 @@ fn swarm_switches_fault_kinds_on_and_off_by_kind() {
 
 #[test]
 fn every_step_kind_prints_as_rust() {
-    let cases: [(Step, &str); 11] = [
+    let cases: [(Step, &str); 12] = [
         (
             Step::Request {
                 client: 0,
@@ -284,6 +289,13 @@ fn every_step_kind_prints_as_rust() {
         (
             Step::ClockSkew { node: 1, ms: -40 },
             "SimStep::ClockSkew { node: 1, ms: -40 }",
+        ),
+        (
+            Step::ClockDrift {
+                node: 2,
+                rate: -125,
+            },
+            "SimStep::ClockDrift { node: 2, rate: -125 }",
         ),
     ];
     for (step, rust) in cases {

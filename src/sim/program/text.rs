@@ -28,6 +28,9 @@ pub(super) fn to_rust<Op: StateMachine>(step: &SimStep<Op>) -> String {
         SimStep::ClockSkew { node, ms } => {
             format!("SimStep::ClockSkew {{ node: {node}, ms: {ms} }}")
         }
+        SimStep::ClockDrift { node, rate } => {
+            format!("SimStep::ClockDrift {{ node: {node}, rate: {rate} }}")
+        }
     }
 }
 
@@ -50,6 +53,7 @@ pub(super) fn to_json<Op: StateMachine>(step: &SimStep<Op>) -> Value {
         SimStep::Crash { node } => ("Crash", json!({ "node": node })),
         SimStep::Restart { node } => ("Restart", json!({ "node": node })),
         SimStep::ClockSkew { node, ms } => ("ClockSkew", json!({ "node": node, "ms": ms })),
+        SimStep::ClockDrift { node, rate } => ("ClockDrift", json!({ "node": node, "rate": rate })),
     };
     let mut tagged = Map::new();
     tagged.insert(name.to_string(), payload);
@@ -116,6 +120,10 @@ pub(super) fn from_json<Op: StateMachine>(value: &Value) -> Result<SimStep<Op>, 
         "ClockSkew" => SimStep::ClockSkew {
             node: num::<NodeId>(name, "node", field("node"))?,
             ms: num(name, "ms", field("ms"))?,
+        },
+        "ClockDrift" => SimStep::ClockDrift {
+            node: num::<NodeId>(name, "node", field("node"))?,
+            rate: num(name, "rate", field("rate"))?,
         },
         other => {
             return Err(format!(
