@@ -29,6 +29,10 @@ pub(crate) struct Invocation<'a> {
     /// The package being run (`CARGO_PKG_NAME`, which cargo sets for the programs it runs);
     /// named with `-p` when the source lives in a workspace member's folder.
     pub(crate) package: Option<&'a str>,
+    /// The package's folder (`CARGO_MANIFEST_DIR`, which cargo sets for what it runs): where a
+    /// member's own `tests/` or `src/` begins when its folder is itself named like one
+    /// (`examples/raft_kv/tests/x.rs` is member `examples/raft_kv`'s test `x`, not an example).
+    pub(crate) manifest_dir: Option<&'a Path>,
 }
 
 /// The command for a run called from `source` on the current thread.
@@ -36,11 +40,13 @@ pub(crate) fn command_here(source: &str) -> String {
     let thread = std::thread::current();
     let exe = std::env::current_exe().ok();
     let package = std::env::var("CARGO_PKG_NAME").ok();
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from);
     Invocation {
         source,
         thread: thread.name(),
         exe: exe.as_deref(),
         package: package.as_deref(),
+        manifest_dir: manifest_dir.as_deref(),
     }
     .command()
 }
@@ -77,9 +83,7 @@ impl Invocation<'_> {
         let marker = if Path::new(self.source).is_absolute() {
             None
         } else {
-            parts
-                .iter()
-                .position(|p| matches!(p.as_str(), "src" | "tests" | "examples" | "benches"))
+            self.target_folder(&parts)
         };
         let (target, member) = match marker {
             Some(i) => (self.target(&parts[i], &parts[i + 1..]), i > 0),
@@ -113,6 +117,19 @@ impl Invocation<'_> {
             (Target::Lib | Target::Unknown, None) => format!("cargo run{package}"),
             (Target::Unknown, Some(t)) => format!("cargo test{package}{}", filter(t)),
         }
+    }
+
+    /// Where the target's folder (`src`, `tests`, ...) is among `parts`: the first one, unless
+    /// the package's folder says the source belongs to a member below that one.
+    fn target_folder(&self, parts: &[String]) -> Option<usize> {
+        let is_marker = |p: &String| matches!(p.as_str(), "src" | "tests" | "examples" | "benches");
+        let first = parts.iter().position(is_marker)?;
+        let member = self.manifest_dir.map(normalize_path).unwrap_or_default();
+        // The deepest marker whose folders above are the package folder's last ones.
+        let owned = (first + 1..parts.len()).rev().find(|&i| {
+            is_marker(&parts[i]) && member.len() >= i && member[member.len() - i..] == parts[..i]
+        });
+        Some(owned.unwrap_or(first))
     }
 
     /// The target of a source file under `dir` (`tests`, `src`, ...), with `rest` the path below.
@@ -183,8 +200,12 @@ impl Invocation<'_> {
 /// The path's components with `.` and `..` resolved as text (`tests/../examples/x.rs` is
 /// `examples/x.rs`, as a test that includes an example's file with `#[path]` gets it).
 fn normalize(source: &str) -> Vec<String> {
+    normalize_path(Path::new(source))
+}
+
+fn normalize_path(path: &Path) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
-    for c in Path::new(source).components() {
+    for c in path.components() {
         match c {
             Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
             Component::ParentDir => {
@@ -232,6 +253,7 @@ mod tests {
             thread,
             exe: exe.map(Path::new),
             package: Some("my-pkg"),
+            manifest_dir: Some(Path::new("/w/repo")),
         }
         .command()
     }
@@ -371,6 +393,34 @@ mod tests {
         assert_eq!(
             command("cli/examples/demo.rs", Some("main"), None),
             "cargo run -p my-pkg --example demo"
+        );
+    }
+
+    #[test]
+    fn a_member_in_a_folder_named_like_a_target_folder_is_found_by_its_manifest_dir() {
+        let at = |source, thread, manifest: Option<&str>| {
+            Invocation {
+                source,
+                thread,
+                exe: Some(Path::new("/t/debug/deps/reads-0123456789abcdef")),
+                package: Some("raft_kv"),
+                manifest_dir: manifest.map(Path::new),
+            }
+            .command()
+        };
+        let member = Some("/w/repo/examples/raft_kv");
+        assert_eq!(
+            at("examples/raft_kv/tests/reads.rs", Some("a::b"), member),
+            "cargo test -p raft_kv --test reads a::b -- --exact"
+        );
+        assert_eq!(
+            at("examples/raft_kv/src/node.rs", Some("t"), member),
+            "cargo test -p raft_kv --lib t -- --exact"
+        );
+        // A folder named `tests` inside the root package's `src/` is still library code.
+        assert_eq!(
+            at("src/sim/tests/pb.rs", Some("t"), Some("/w/repo")),
+            "cargo test --lib t -- --exact"
         );
     }
 

@@ -8,8 +8,9 @@
 //!   (withdrawals of 3 and 6 become one of 9; a deposit of 9 after opening an account with 0
 //!   becomes an opening balance of 9). Only in programs of more than one rule: where every step
 //!   is of one rule (six puts) the steps are the failure, and folding them would cost runs for
-//!   nothing. A sum stays at most the largest value of its type in the program, and the
-//!   repair re-picks any its strategy does not make (an amount past its range).
+//!   nothing. Across rules a sum stays at most the largest value of its type in the program;
+//!   within a rule it may grow (two clock advances become one as long as both). The repair
+//!   re-picks any sum its strategy does not make (an amount past its range).
 //! - redirect: the failing step's `Var`s are pointed at another earlier result of their type.
 //!
 //! One more pass changes only the failing step: it becomes an operation of another rule, drawn
@@ -203,6 +204,7 @@ fn folded<Op: StateMachine>(
     let from = cur.values.get(gone)?;
     let mut values = cur.values.get(into)?.clone();
     let mut op = cur.program.get(into)?.clone();
+    let same_rule = cur.program.get(gone)?.rule_index() == op.rule_index();
     let mut changed = false;
     for (arg, value) in values.iter_mut().enumerate() {
         let (Some(add), Some(own)) = (from.get(arg).and_then(int_of), int_of(value)) else {
@@ -212,15 +214,20 @@ fn folded<Op: StateMachine>(
             continue;
         }
         let sum = own.checked_add(add)?;
-        let largest = cur
-            .values
-            .steps()
-            .flat_map(|(_, values)| values.iter())
-            .filter(|v| v.0 == value.0)
-            .filter_map(int_of)
-            .max()?;
-        if sum > largest {
-            continue;
+        // Within one rule a sum is what a single step of it could do (two `Advance`s of 7 and
+        // 141 ms become one of 148); across rules it is capped, so a fold does not make a
+        // value larger than any the program already holds.
+        if !same_rule {
+            let largest = cur
+                .values
+                .steps()
+                .flat_map(|(_, values)| values.iter())
+                .filter(|v| v.0 == value.0)
+                .filter_map(int_of)
+                .max()?;
+            if sum > largest {
+                continue;
+            }
         }
         let (tree, key) = int_tree(value.0, sum)?;
         op.set_arg(arg, &*tree);

@@ -317,14 +317,29 @@ impl<Op: StateMachine> StateMachine for SimStep<Op> {
     }
 
     fn admits(&self, model: &Self::Model) -> bool {
+        // The cluster's shape bounds every client, node and side: the shrinker may move a value
+        // between arguments of one type (a `pick` of 2 into a `client` of a two-client run), and
+        // a step naming a client or node the cluster does not have would run as something else.
+        let node_ok = |node: &super::node::NodeId| *node < model.nodes();
         match self {
-            SimStep::Request { op, .. } => op.admits(&model.inner),
+            SimStep::Request { client, node, op } => {
+                *client < model.clients()
+                    && node_ok(node)
+                    && (!Op::checks_args() || op.admits(&model.inner))
+            }
+            SimStep::Partition { side, .. } => {
+                *side != 0 && u32::from(*side) < (1u32 << model.nodes()) - 1
+            }
+            SimStep::Crash { node }
+            | SimStep::Restart { node }
+            | SimStep::ClockSkew { node, .. }
+            | SimStep::ClockDrift { node, .. } => node_ok(node),
             _ => true,
         }
     }
 
     fn checks_args() -> bool {
-        Op::checks_args()
+        true
     }
 
     fn follow_model(&mut self, model: &Self::Model) -> bool {

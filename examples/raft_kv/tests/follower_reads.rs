@@ -71,7 +71,10 @@ fn assert_not_linearizable(seed: u64, result: &stateprop::RunResult<SimStep<KvOp
 
 #[test]
 fn follower_reads_are_shrunk_to_the_three_step_minimum_on_pinned_seeds() {
-    for seed in [2, 3, 4, 5] {
+    // Pinned when the `ClockDrift` rule changed every case's draws; seeds 4 and 5 now stop at
+    // four steps (a partition or a clock skew that decides who wins the election), which the
+    // ten-seed test below allows.
+    for seed in [1, 2, 3, 6] {
         let result = find(seed);
         assert_not_linearizable(seed, &result);
         assert!(

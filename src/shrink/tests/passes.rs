@@ -383,6 +383,23 @@ fn folding_adds_a_deleted_steps_integers_to_another_step() {
 }
 
 #[test]
+fn folding_two_steps_of_one_rule_may_pass_the_largest_value_in_the_program() {
+    // Two clock advances that only together last long enough: one advance as long as both.
+    // Across rules a fold stays at most the program's largest value; within a rule it may not.
+    let fails = |p: &Program<ShelfOp>| {
+        p.prefix.contains(&ShelfOp::Make) && keys(p).iter().map(|&k| u32::from(k)).sum::<u32>() == 9
+    };
+    let program = vec![ShelfOp::Make, put(4, false), put(5, false)];
+    let (adopted, program, runs) = one_pass(fails, program, |s, cur| s.fold_steps(cur));
+    assert!(adopted);
+    assert_eq!(
+        program,
+        Program::sequential(vec![ShelfOp::Make, put(9, false)])
+    );
+    assert_eq!(runs, 1);
+}
+
+#[test]
 fn folding_leaves_programs_of_one_rule_alone() {
     // Six puts that must all be there are the failure; sums of their keys would cost runs.
     let fails = |p: &Program<ShelfOp>| keys(p).iter().map(|&k| u32::from(k)).sum::<u32>() == 18;

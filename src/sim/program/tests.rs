@@ -488,3 +488,56 @@ fn the_shrinker_lowers_fault_arguments_to_the_smallest_that_still_fail() {
         assert_eq!(ms.unsigned_abs(), 100, "seed {seed}:\n{text}");
     }
 }
+
+#[test]
+fn a_step_naming_a_client_node_or_side_the_cluster_lacks_is_refused() {
+    let put = StoreOp::Put { key: 0, value: 0 };
+    let request = |client, node| SimStep::Request {
+        client,
+        node,
+        op: put.clone(),
+    };
+    let refused = [
+        // The shrinker once moved a `pick` of 2 into the client of a two-client run.
+        request(CLIENTS, 0),
+        request(0, NODES),
+        SimStep::Crash { node: NODES },
+        SimStep::Restart { node: NODES },
+        SimStep::ClockSkew { node: NODES, ms: 1 },
+        SimStep::ClockDrift {
+            node: NODES,
+            rate: 1,
+        },
+        SimStep::Partition {
+            side: 0,
+            one_way: false,
+        },
+        // Every node on one side cuts nothing: the generator never makes it.
+        SimStep::Partition {
+            side: 0b111,
+            one_way: false,
+        },
+    ];
+    for step in refused {
+        let program = Program::sequential(vec![step.clone()]);
+        assert!(
+            check_program(&sim(), &program).is_err(),
+            "{step:?} was accepted in a cluster of {NODES} nodes and {CLIENTS} clients"
+        );
+    }
+    let accepted = [
+        request(CLIENTS - 1, NODES - 1),
+        SimStep::Crash { node: NODES - 1 },
+        SimStep::Partition {
+            side: 0b110,
+            one_way: true,
+        },
+    ];
+    for step in accepted {
+        let program = Program::sequential(vec![step.clone()]);
+        assert!(
+            check_program(&sim(), &program).is_ok(),
+            "{step:?} was refused"
+        );
+    }
+}
