@@ -59,7 +59,20 @@ impl<M: Model + Default + Hash + Eq + Send> Runner<Sim<M>> {
                 .clone()
                 .with_env()
                 .map_or(self.config.schedule_seed, |c| c.schedule_seed);
-            self.replay_call = Some(replay_call::<M, N>(&self.initial, seed));
+            let mut call = replay_call::<M, N>(&self.initial, seed);
+            // The pasted replay judges linearizability. A run judged only by weaker judges
+            // (session guarantees, sequential consistency) may be checking a system that is
+            // not meant to be linearizable: say so in the test rather than hand over one that
+            // would still fail once the bug it keeps is fixed.
+            if !self.judges.iter().any(|j| j.name() == "linearizable") {
+                let names: Vec<&str> = self.judges.iter().map(|j| j.name()).collect();
+                call = format!(
+                    "// stateprop: this replay judges linearizability, stricter than the run's \
+                     judges ({}); keep it only if the system must be linearizable.\n    {call}",
+                    names.join(", ")
+                );
+            }
+            self.replay_call = Some(call);
         }
         let unused = |_: &str, _: &str| String::new();
         self.start::<N>(source, false, unused, move |job, hb| {

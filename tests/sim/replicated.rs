@@ -77,7 +77,17 @@ fn the_stale_read_is_a_read_your_writes_violation_for_the_session_judge() {
     );
     assert!(result.minimal.len() <= 5, "{:?}", result.minimal);
     assert!(is_stale_read(&result.minimal), "{:?}", result.minimal);
-    assert!(result.report.text().contains("read your writes"));
+    let text = result.report.text();
+    assert!(text.contains("read your writes"), "{text}");
+    // The pasted replay judges linearizability, stricter than this run: the test says so.
+    assert!(
+        text.contains(
+            "// stateprop: this replay judges linearizability, stricter than the run's judges \
+             (session-guarantees); keep it only if the system must be linearizable.\n    \
+             stateprop::replay_simulated::<"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
