@@ -25,6 +25,9 @@ pub(crate) struct Entry {
     pub(crate) test: String,
     /// Sequential entries (`"steps"`) load as a prefix without branches.
     pub(crate) program: Program<Value>,
+    /// The schedule seed the case failed under, for runs whose outcome depends on it (a
+    /// simulated world's delays, a controlled scheduler's choices).
+    pub(crate) schedule_seed: Option<u64>,
 }
 
 /// The regression file for the test source `source` (as `Location::file` gives it).
@@ -157,10 +160,19 @@ fn parse_entry(line: &str) -> Result<Entry, Unreadable> {
         .get("test")
         .and_then(Value::as_str)
         .ok_or_else(|| Malformed("the entry has no \"test\" string".to_string()))?;
+    let schedule_seed = match value.get("schedule_seed") {
+        None => None,
+        Some(s) => Some(s.as_u64().ok_or_else(|| {
+            Malformed(format!(
+                "the entry's \"schedule_seed\" is not a whole number: {s}"
+            ))
+        })?),
+    };
     Ok(Entry {
         line: 0,
         test: test.to_string(),
         program,
+        schedule_seed,
     })
 }
 
@@ -196,6 +208,7 @@ pub(crate) fn save(
     path: &Path,
     test: &str,
     seed: u64,
+    schedule_seed: Option<u64>,
     program: &Program<Value>,
 ) -> Result<bool, String> {
     // Lock the file written, not a link to it: two links to one file share one lock.
@@ -209,6 +222,9 @@ pub(crate) fn save(
         "seed": seed,
         "shape": shape.as_str(),
     });
+    if let Some(s) = schedule_seed {
+        entry["schedule_seed"] = json!(s);
+    }
     match shape {
         Shape::Sequential => entry["steps"] = json!(program.prefix),
         _ => {
@@ -374,7 +390,7 @@ mod tests {
                 vec![json!("Clear"), json!({"Add": 3})],
             ],
         );
-        assert!(save(&file, "t", 9, &program).unwrap());
+        assert!(save(&file, "t", 9, None, &program).unwrap());
         let text = fs::read_to_string(&file).unwrap();
         let line = text.lines().find(|l| !l.starts_with('#')).unwrap();
         let raw: Value = serde_json::from_str(line).unwrap();
@@ -387,9 +403,9 @@ mod tests {
         assert_eq!(loaded[0].line, 5);
         // The same program again is recognised as saved; a sequential one with the same
         // steps in one list is a different program.
-        assert!(!save(&file, "t", 10, &program).unwrap());
+        assert!(!save(&file, "t", 10, None, &program).unwrap());
         let flat = Program::sequential(program.steps().map(|(_, op)| op.clone()).collect());
-        assert!(save(&file, "t", 11, &flat).unwrap());
+        assert!(save(&file, "t", 11, None, &flat).unwrap());
         let loaded = load(&file, "t").unwrap();
         assert_eq!(loaded.len(), 2);
         assert_eq!(loaded[1].program, flat);

@@ -388,6 +388,16 @@ impl<M: Model> Run<M> {
                 );
                 continue;
             }
+            if let (Some(saved), Some(now)) = (entry.schedule_seed, self.reporting.schedule_seed) {
+                if saved != now {
+                    // Its outcome depends on that seed: it may pass under this one.
+                    eprintln!(
+                        "stateprop: {location}: this case failed under \
+                         STATEPROP_SCHEDULE_SEED={saved:#x} and is replayed under {now:#x}, \
+                         where it may pass; replay it with STATEPROP_SCHEDULE_SEED={saved:#x}"
+                    );
+                }
+            }
             stats.replayed += 1;
             let origin = Origin::Saved { location };
             outcome::lock(&self.progress).program = Some((program.clone(), origin.clone()));

@@ -72,6 +72,8 @@ pub struct Runner<M: Model> {
     replay_call: Option<String>,
     judges: Vec<Judge<M>>,
     labels: Vec<coverage::Label<M>>,
+    /// Whether the executor draws from the schedule seed (a simulated world does).
+    world_seeded: bool,
 }
 
 impl<M: Model + Default> Runner<M> {
@@ -90,6 +92,7 @@ impl<M: Model> Runner<M> {
             replay_call: None,
             judges: Vec::new(),
             labels: Vec::new(),
+            world_seeded: false,
         }
     }
 
@@ -242,6 +245,14 @@ impl<M: Model> Runner<M> {
         if concurrent {
             rerun_env += &concurrent::rerun_env(&config, &self.config);
         }
+        if self.world_seeded && config.schedule_seed != self.config.schedule_seed {
+            rerun_env += &format!(" STATEPROP_SCHEDULE_SEED={:#x}", config.schedule_seed);
+        }
+        // Runs whose outcome depends on the schedule seed save it with a failing case.
+        let seeded_schedule = concurrent
+            && config.scheduler.is_controlled()
+            && config.scheduler != crate::config::Scheduler::Dfs;
+        let schedule_seed = (self.world_seeded || seeded_schedule).then_some(config.schedule_seed);
         let regression_file = match (&config.regression_file, config.persist) {
             (_, false) => None,
             (Some(path), true) => Some(path.clone()),
@@ -273,6 +284,7 @@ impl<M: Model> Runner<M> {
             swarm: config.swarm,
             parallel,
             shard: config.shard,
+            schedule_seed,
         };
         let progress = outcome::shared();
         let job = Run {
@@ -483,6 +495,7 @@ fn fail_replay_drawn<Op: StateMachine>(
         swarm: config.swarm,
         parallel: None,
         shard: None,
+        schedule_seed: None,
     };
     let found = Found {
         program,

@@ -39,6 +39,9 @@ pub(crate) struct Reporting {
     pub(crate) parallel: Option<ParallelShape>,
     /// The campaign shard the run is, whose case indices step by the shard count.
     pub(crate) shard: Option<Shard>,
+    /// The schedule seed, for runs whose outcome depends on it (simulated, controlled): saved
+    /// with a case, so a case saved under another one is not replayed without a word.
+    pub(crate) schedule_seed: Option<u64>,
 }
 
 /// A failing program and everything its report says.
@@ -111,7 +114,13 @@ impl Reporting {
         ) else {
             return;
         };
-        match persist::save(path, &self.test, self.seed, &report.minimal_json) {
+        match persist::save(
+            path,
+            &self.test,
+            self.seed,
+            self.schedule_seed,
+            &report.minimal_json,
+        ) {
             Ok(_) => report.saved_to = Some(path.display().to_string()),
             Err(e) => eprintln!("stateprop: could not save the case: {e}"),
         }

@@ -48,6 +48,7 @@ impl<M: Model + Default + Hash + Eq + Send> Runner<Sim<M>> {
         N: Node<Request = M::Op, Response = M::Output>,
     {
         let source = Location::caller().file();
+        self.world_seeded = true;
         if self.judges.is_empty() {
             self.judges.push(judge::linearizable());
         }

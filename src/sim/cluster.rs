@@ -52,7 +52,14 @@ pub struct Cluster<N: Node> {
     trace: Trace,
     stats: SimStats,
     broken: Option<InvariantBroken>,
+    /// Set when events kept coming at one instant without end (see [`MAX_EVENTS_AT_ONCE`]).
+    livelock: Option<String>,
 }
+
+/// Events handled at one simulated instant before the run is called a livelock: nodes answering
+/// each other through messages of no delay, or timers of 0 ms that set themselves again, never
+/// let time move on, and the simulation would spin where a real system would hang.
+const MAX_EVENTS_AT_ONCE: u64 = 100_000;
 
 /// The `counter`-th random number of step `step` of the case with seed `seed`.
 fn draw(seed: u64, step: u64, counter: u64) -> u64 {
@@ -86,6 +93,7 @@ impl<N: Node> Cluster<N> {
             effects: Vec::new(),
             stats: SimStats::default(),
             broken: None,
+            livelock: None,
         };
         for id in 0..nodes {
             cluster.boot(id as NodeId);
@@ -587,7 +595,11 @@ impl<N: Node> Cluster<N> {
     fn run_until(&mut self, target: u64, until_quiet: bool) -> bool {
         let window = self.settings.quiet_ms;
         let mut busy_at = self.now;
+        let mut at_once = 0u64;
         loop {
+            if self.livelock.is_some() {
+                return false;
+            }
             // Only the liveness tail asks; `quiet` walks the sessions, so `Advance` skips it.
             if until_quiet && !self.quiet() {
                 busy_at = self.now;
@@ -606,6 +618,18 @@ impl<N: Node> Cluster<N> {
                 return false;
             };
             if at > target {
+                return false;
+            }
+            at_once = if at <= self.now { at_once + 1 } else { 0 };
+            if at_once > MAX_EVENTS_AT_ONCE {
+                let message = format!(
+                    "livelock: more than {MAX_EVENTS_AT_ONCE} events at {}ms without simulated \
+                     time moving on (messages of no delay, or timers of 0 ms, answering each \
+                     other without end)",
+                    self.now
+                );
+                self.trace.event(self.now, format_args!("  {message}"));
+                self.livelock = Some(message);
                 return false;
             }
             self.now = self.now.max(at);
@@ -641,6 +665,14 @@ impl<N: Node> Cluster<N> {
     }
 
     fn check_invariant(&mut self, step: u64) -> Result<(), InvariantBroken> {
+        if let Some(message) = &self.livelock {
+            let broken = InvariantBroken {
+                step,
+                message: message.clone(),
+            };
+            self.broken.get_or_insert_with(|| broken.clone());
+            return Err(broken);
+        }
         let view: Vec<Option<&N>> = self.nodes.iter().map(Option::as_ref).collect();
         let Err(message) = N::cluster_invariant(&view) else {
             return Ok(());

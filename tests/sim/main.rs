@@ -7,8 +7,10 @@ mod register;
 
 mod drift;
 mod incremental;
+mod livelock;
 mod liveness;
 mod paste;
 mod replicated;
 mod retry;
+mod schedule_seed;
 mod timeline;
