@@ -179,23 +179,32 @@ pub fn cluster() -> Sim<CasRegister> {
     Sim::new(CasRegister::default(), 3, 2)
 }
 
-/// The example's settings: a fixed seed, so the report is the same on every run.
-pub fn config() -> Config {
+/// The example's settings: a fixed seed, so the report is the same on every run. The
+/// environment still applies (`STATEPROP_SEED` to explore, `STATEPROP_REPORT` for the JSON
+/// report that `stateprop render` draws), so the rerun line the report prints is true.
+pub fn example_config() -> Config {
     Config::default()
-        .ignore_env()
         .seed(7)
         .cases(200)
         .steps(1..30)
         .persist(false)
 }
 
+/// [`example_config`] for the tests that include this file: the environment cannot change
+/// what they assert.
+pub fn config() -> Config {
+    example_config().ignore_env()
+}
+
 fn main() {
     println!("stateprop: backups answer reads, judged for linearizability:");
-    let found = Runner::with_initial(config(), cluster()).run_simulated::<BackupReads>();
+    // Named, so `STATEPROP_REPORT=<dir>/` writes each run's JSON report to a file of its own.
+    let found = Runner::with_initial(example_config().name("backup_reads"), cluster())
+        .run_simulated::<BackupReads>();
     println!("{}", found.report.text());
 
     println!("stateprop: backups answer reads, judged for read-your-writes and monotonic reads:");
-    let sessions = Runner::with_initial(config(), cluster())
+    let sessions = Runner::with_initial(example_config().name("backup_reads_sessions"), cluster())
         .judge(judge::session_guarantees(&[
             Guarantee::ReadYourWrites,
             Guarantee::MonotonicReads,
@@ -204,7 +213,8 @@ fn main() {
     println!("{}", sessions.report.text());
 
     println!("stateprop: the primary answers reads:");
-    let fixed = Runner::with_initial(config(), cluster()).run_simulated::<PrimaryReads>();
+    let fixed = Runner::with_initial(example_config().name("primary_reads"), cluster())
+        .run_simulated::<PrimaryReads>();
     println!("{}", fixed.report.text());
     assert!(found.failed() && sessions.failed() && !fixed.failed());
 }

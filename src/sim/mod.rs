@@ -1,5 +1,5 @@
-//! Deterministic simulation of multi-node systems (issue 10, in progress): every node in one
-//! process, a simulated network and clock, every random choice from the seed.
+//! Deterministic simulation of multi-node systems: every node in one process, a simulated
+//! network and clock, every random choice from the seed.
 //! `docs/simulation.md` gives the semantics of each step and the rules for node authors.
 
 mod clients;
@@ -16,6 +16,7 @@ mod step;
 mod tests;
 mod trace;
 
+pub use determinism::{check_determinism, Divergence};
 pub use model::{Sim, SimOut, MAX_NODES};
 pub use node::{Context, Node, NodeId, RequestId, TimerId};
 pub use program::{FAULT_RULES, REQUEST_WEIGHT};
