@@ -1,0 +1,5 @@
+//! Scale-true stress runs: progress while a run goes, and the JSON result each run leaves for
+//! the next to be compared with.
+
+mod progress;
+pub use progress::{Progress, ProgressMode, CHECK_EVERY, DEFAULT_LINE_INTERVAL};
