@@ -3,3 +3,8 @@
 
 mod progress;
 pub use progress::{Progress, ProgressMode, CHECK_EVERY, DEFAULT_LINE_INTERVAL};
+
+mod result;
+pub use result::{
+    GrowthSource, MemoryGrowth, ResultError, RuleLatency, StressResult, Verdict, FORMAT_VERSION,
+};
