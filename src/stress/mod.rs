@@ -8,3 +8,6 @@ mod result;
 pub use result::{
     GrowthSource, MemoryGrowth, ResultError, RuleLatency, StressResult, Verdict, FORMAT_VERSION,
 };
+
+mod compare;
+pub use compare::{compare, Comparison, MetricKind, Row, Tolerances};
