@@ -328,6 +328,62 @@ mod tests {
         assert_eq!(memory_cap("1KiB"), Ok(1024));
     }
 
+    /// The defaults in the help are written out by hand; they must be the library's.
+    #[test]
+    fn compare_defaults_are_the_librarys_and_its_help_says_them() {
+        let Command::Compare(args) = Cli::parse_from(["stateprop", "compare", "a", "b"]).command
+        else {
+            panic!("not compare")
+        };
+        let t = args.tolerances();
+        assert_eq!(t, Tolerances::default());
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("compare")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for (option, fraction) in [
+            ("--throughput-tolerance", t.throughput),
+            ("--p50-tolerance", t.p50),
+            ("--p99-tolerance", t.p99),
+            ("--max-tolerance", t.max),
+            ("--growth-tolerance", t.growth),
+        ] {
+            let from = help.find(option).unwrap();
+            let default = format!("[default: {}%]", fraction * 100.0);
+            let found = help[from..].find(&default);
+            // Before the next option's line.
+            let next = help[from..].find("\n      --").unwrap_or(usize::MAX);
+            assert!(
+                found.is_some_and(|f| f < next),
+                "{option}: {default} in {help}"
+            );
+        }
+        assert_eq!(t.growth_floor, 1024.0 * 1024.0);
+        assert!(help.contains("[default: 1MiB]"));
+        let Command::Compare(args) = Cli::parse_from([
+            "stateprop",
+            "compare",
+            "--max-tolerance",
+            "50",
+            "--growth-floor",
+            "2MiB",
+            "a",
+            "b",
+        ])
+        .command
+        else {
+            panic!("not compare")
+        };
+        assert_eq!(
+            args.tolerances(),
+            Tolerances::default()
+                .set(MetricKind::Max, 0.5)
+                .growth_floor(2.0 * 1024.0 * 1024.0)
+        );
+    }
+
     #[test]
     fn tolerances_are_percentages_with_or_without_the_sign() {
         assert_eq!(percent("5%"), Ok(0.05));

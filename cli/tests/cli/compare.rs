@@ -2,7 +2,7 @@
 //! compares them.
 
 use super::{scratch, stateprop, stderr, stdout};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A stress result as JSON text, with the figures a test varies.
 fn result(threads: u32, throughput: f64, put_p99: u64, growth: f64, verdict: &str) -> String {
@@ -35,9 +35,9 @@ fn files(name: &str, old: &str, new: &str) -> (PathBuf, PathBuf) {
     )
 }
 
-fn compare(old: &PathBuf, new: &PathBuf, options: &[&str]) -> std::process::Output {
+fn compare(old: &Path, new: &Path, options: &[&str]) -> std::process::Output {
     let mut args: Vec<&std::ffi::OsStr> = vec!["compare".as_ref()];
-    args.extend(options.iter().map(|o| std::ffi::OsStr::new(o)));
+    args.extend(options.iter().map(std::ffi::OsStr::new));
     args.push(old.as_os_str());
     args.push(new.as_os_str());
     stateprop(&args)
@@ -187,4 +187,22 @@ fn a_pass_turned_fail_is_a_regression() {
         "{}",
         stdout(&o)
     );
+}
+
+#[test]
+fn compare_has_its_help() {
+    let o = stateprop(&["compare", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(
+        text.contains("Usage: stateprop compare [OPTIONS] <OLD.json> <NEW.json>"),
+        "{text}"
+    );
+    for option in [
+        "--throughput-tolerance",
+        "--p99-tolerance",
+        "--growth-floor",
+    ] {
+        assert!(text.contains(option), "{option}: {text}");
+    }
 }
