@@ -258,6 +258,12 @@ impl Progress {
     }
 }
 
+// A run may hand its progress to the thread that drives the system.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Progress>();
+};
+
 impl Drop for Progress {
     /// A run that ends by a panic (a failed step) leaves no half-drawn bar behind.
     fn drop(&mut self) {

@@ -182,8 +182,20 @@ impl StressResult {
         };
         // The version first, so that a newer format says so instead of failing on a field this
         // version does not know.
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| error(Some(e.line()), Some(e.column()), e.to_string()))?;
+        let parse_error = |e: serde_json::Error| {
+            // serde_json counts columns from 1 and says 0 for an empty file: no column then.
+            let column = (e.column() > 0).then_some(e.column());
+            error(Some(e.line()), column, strip_position(&e.to_string()))
+        };
+        let value: serde_json::Value = serde_json::from_str(text).map_err(parse_error)?;
+        if !value.is_object() {
+            // serde would also take the fields as an array, in order; nobody writes that.
+            return Err(error(
+                Some(1),
+                None,
+                "expected a JSON object: not a stress result".to_string(),
+            ));
+        }
         let version = value.get("format_version").and_then(|v| v.as_u64());
         match version {
             Some(v) if v > u64::from(FORMAT_VERSION) => {
@@ -206,10 +218,7 @@ impl StressResult {
             _ => {}
         }
         // Parsed again from the text, not the value: serde_json knows lines only in the text.
-        serde_json::from_str(text).map_err(|e| {
-            let problem = strip_position(&e.to_string());
-            error(Some(e.line()), Some(e.column()), problem)
-        })
+        serde_json::from_str(text).map_err(parse_error)
     }
 
     /// Reads a result written by [`write`](StressResult::write) (or by hand).
@@ -374,6 +383,7 @@ mod tests {
         let e = StressResult::from_json(&broken, path).unwrap_err();
         let line = broken.lines().position(|l| l.contains(",,")).unwrap() + 1;
         assert_eq!(e.line, Some(line));
+        assert!(!e.problem.contains(" at line "), "{e}");
         assert!(
             e.to_string()
                 .starts_with(&format!("results/old.json:{line}:")),
@@ -394,6 +404,18 @@ mod tests {
         let missing = good.replacen("\"seed\": 7,", "", 1);
         let e = StressResult::from_json(&missing, path).unwrap_err();
         assert!(e.problem.contains("missing field `seed`"), "{e}");
+        // An empty file: a line, no column.
+        let e = StressResult::from_json("", path).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "results/old.json:1: EOF while parsing a value"
+        );
+        // Not an object at all.
+        let e = StressResult::from_json("[1, 2]", path).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "results/old.json:1: expected a JSON object: not a stress result"
+        );
         // A verdict that is neither.
         let odd = good.replacen("\"fail\"", "\"maybe\"", 1);
         let e = StressResult::from_json(&odd, path).unwrap_err();
