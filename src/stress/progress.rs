@@ -200,15 +200,18 @@ impl Progress {
             return;
         }
         let fraction = self.fraction(elapsed);
-        let line = self.status(elapsed);
+        let compact = matches!(self.output, Output::Bar(_));
+        let line = self.status(elapsed, compact.then_some(fraction).flatten());
         match &self.output {
             Output::Quiet => {}
             Output::Lines { .. } => {
                 tracing::info!(target: "stateprop::stress", "stateprop: stress: {line}")
             }
             Output::Bar(bar) => {
-                if let Some(f) = fraction {
-                    bar.set_position((f * 1000.0) as u64);
+                match fraction {
+                    Some(f) => bar.set_position((f * 1000.0) as u64),
+                    // No end known: the spinner turns once per redraw.
+                    None => bar.tick(),
                 }
                 bar.set_message(line);
             }
@@ -229,8 +232,23 @@ impl Progress {
     }
 
     /// "1,200 of 10,000 ops (12%), 410k ops/s, 2.9 s elapsed", with the rate since the last
-    /// status; remembers this one as the last.
-    fn status(&mut self, elapsed: Duration) -> String {
+    /// status; remembers this one as the last. Beside a bar, which shows how much is done, it is
+    /// shorter, to fit a terminal's line: "12% 1,200 ops, 410k ops/s, 2.9 s".
+    fn status(&mut self, elapsed: Duration, bar_fraction: Option<f64>) -> String {
+        let recent = rate(
+            self.ops.saturating_sub(self.shown_ops),
+            elapsed.saturating_sub(self.shown_at),
+        );
+        self.shown_ops = self.ops;
+        self.shown_at = elapsed;
+        if let Some(f) = bar_fraction {
+            return format!(
+                "{:.0}% {} ops, {recent} ops/s, {:.1} s",
+                f * 100.0,
+                grouped(self.ops),
+                elapsed.as_secs_f64()
+            );
+        }
         let ops = match self.total_ops {
             Some(total) => format!(
                 "{} of {} ops ({:.0}%)",
@@ -240,10 +258,6 @@ impl Progress {
             ),
             None => format!("{} ops", grouped(self.ops)),
         };
-        let recent = rate(
-            self.ops.saturating_sub(self.shown_ops),
-            elapsed.saturating_sub(self.shown_at),
-        );
         let time = match self.duration {
             Some(d) => format!(
                 "{:.1} s of {:.1} s elapsed",
@@ -252,8 +266,6 @@ impl Progress {
             ),
             None => format!("{:.1} s elapsed", elapsed.as_secs_f64()),
         };
-        self.shown_ops = self.ops;
-        self.shown_at = elapsed;
         format!("{ops}, {recent} ops/s, {time}")
     }
 }
@@ -289,18 +301,19 @@ fn bar(bounded: bool) -> ProgressBar {
     let (bar, template) = if bounded {
         (
             ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr()),
-            "stateprop: stress [{bar:30}] {msg}",
+            "stateprop: stress [{bar:20}] {wide_msg}",
         )
     } else {
         (
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-            "stateprop: stress {spinner} {msg}",
+            "stateprop: stress {spinner} {wide_msg}",
         )
     };
     // The templates are constants: a bad one is a bug caught by the bar test.
     let style = ProgressStyle::with_template(template)
         .expect("a valid progress template")
-        .progress_chars("=> ");
+        .progress_chars("=> ")
+        .tick_chars("|/-\\ ");
     bar.set_style(style);
     bar
 }
@@ -516,10 +529,7 @@ mod tests {
             panic!("not a bar")
         };
         assert_eq!(bar.position(), 512);
-        assert_eq!(
-            bar.message(),
-            "5,120 of 10,000 ops (51%), 5.12k ops/s, 1.0 s of 10.0 s elapsed"
-        );
+        assert_eq!(bar.message(), "51% 5,120 ops, 5.12k ops/s, 1.0 s");
         clock.set(Duration::from_secs(8));
         for done in 5_121..=6_144 {
             p.tick(done);
