@@ -546,6 +546,20 @@ mod tests {
     }
 
     #[test]
+    fn without_an_end_the_bar_is_a_spinner_with_the_full_status() {
+        let (mut p, clock) = progress(None, None, ProgressMode::Bar);
+        clock.set(Duration::from_secs(1));
+        for done in 1..=1_024 {
+            p.tick(done);
+        }
+        let Output::Bar(bar) = &p.output else {
+            panic!("not a bar")
+        };
+        assert_eq!(bar.length(), None);
+        assert_eq!(bar.message(), "1,024 ops, 1.02k ops/s, 1.0 s elapsed");
+    }
+
+    #[test]
     fn figures_read_as_people_write_them() {
         assert_eq!(grouped(0), "0");
         assert_eq!(grouped(999), "999");
