@@ -271,8 +271,11 @@ fn row(
             (change, regression, None)
         }
         (None, None) => (None, false, Some("not measured".to_string())),
-        (None, Some(_)) => (None, false, Some("only in the new run".to_string())),
-        (Some(_), None) => (None, false, Some("only in the old run".to_string())),
+        // A rule one run never ran, or memory one run could not sample.
+        (None, Some(_)) if rule.is_some() => (None, false, Some("only in the new run".into())),
+        (Some(_), None) if rule.is_some() => (None, false, Some("only in the old run".into())),
+        (None, Some(_)) => (None, false, Some("not measured in the old run".into())),
+        (Some(_), None) => (None, false, Some("not measured in the new run".into())),
     };
     Row {
         kind,

@@ -102,7 +102,11 @@ fn growth_measured_differently_or_not_at_all_is_not_compared() {
     let c = compare(&old, &new, &Tolerances::default());
     assert!(!c.has_regression());
     let row = c.row(MetricKind::Growth, None).unwrap();
-    assert_eq!(row.note.as_deref(), Some("only in the old run"));
+    assert_eq!(row.note.as_deref(), Some("not measured in the new run"));
+    assert!(
+        c.to_string().contains("(not measured in the new run)"),
+        "{c}"
+    );
 }
 
 #[test]
