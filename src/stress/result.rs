@@ -253,10 +253,7 @@ impl StressResult {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(format!(".{}.tmp", std::process::id()));
-        let temp = dir.join(temp_name);
+        let temp = dir.join(temp_name(name));
         let written = (|| {
             let mut file = std::fs::File::create(&temp)?;
             file.write_all(text.as_bytes())?;
@@ -268,6 +265,17 @@ impl StressResult {
             fail(format!("cannot write: {e}"))
         })
     }
+}
+
+/// `.NAME.PID-THREAD.tmp`: hidden, and apart for every writer, so two runs (or two threads of
+/// one) writing the same result never write into one temporary file.
+fn temp_name(name: &std::ffi::OsStr) -> std::ffi::OsString {
+    let thread = format!("{:?}", std::thread::current().id());
+    let thread: String = thread.chars().filter(char::is_ascii_digit).collect();
+    let mut temp = std::ffi::OsString::from(".");
+    temp.push(name);
+    temp.push(format!(".{}-{thread}.tmp", std::process::id()));
+    temp
 }
 
 /// The first line (from 1) holding `needle`, to point at a field serde has no position for.
@@ -360,13 +368,36 @@ mod tests {
     }
 
     #[test]
+    fn writers_racing_on_one_path_leave_one_whole_result() {
+        let dir = temp_dir("race");
+        let path = dir.join("run.json");
+        std::thread::scope(|scope| {
+            for seed in 0..4u64 {
+                let path = &path;
+                scope.spawn(move || {
+                    let mut r = sample();
+                    r.seed = seed;
+                    for _ in 0..50 {
+                        r.write(path).unwrap();
+                        // Whatever a reader sees meanwhile is some writer's whole result.
+                        assert!(StressResult::read(path).unwrap().seed < 4);
+                    }
+                });
+            }
+        });
+        assert!(StressResult::read(&path).unwrap().seed < 4);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn a_failed_write_leaves_the_previous_file_whole() {
         let dir = temp_dir("failed-write");
         let path = dir.join("run.json");
         sample().write(&path).unwrap();
         let before = std::fs::read(&path).unwrap();
         // A directory where the temporary file would go makes the write fail before the rename.
-        let blocker = dir.join(format!(".run.json.{}.tmp", std::process::id()));
+        let blocker = dir.join(temp_name("run.json".as_ref()));
         std::fs::create_dir(&blocker).unwrap();
         let e = sample().write(&path).unwrap_err();
         assert!(e.to_string().contains("cannot write"), "{e}");
