@@ -506,6 +506,8 @@ pub mod units;
 
 pub mod sim;
 
+pub mod stress;
+
 pub mod generate;
 pub use generate::{program_from_unstructured, strategy};
 

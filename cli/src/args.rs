@@ -7,14 +7,16 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use stateprop::check::CheckConfig;
 use stateprop::import::Format;
+use stateprop::stress::{MetricKind, Tolerances};
 use stateprop::units::{parse_bytes, parse_duration, Problem, MAX_DURATION};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Check histories recorded anywhere for linearizability, and draw them.
+/// Check histories recorded anywhere for linearizability, and draw them; compare stress runs.
 ///
 /// Exit status: 0 when every file is linearizable, 1 when any is not, 2 when any is unknown,
-/// malformed or unreadable (and no file is non-linearizable), or on a usage error.
+/// malformed or unreadable (and no file is non-linearizable), or on a usage error. `compare`:
+/// 0 without a regression, 1 with one, 2 on a file it cannot read.
 #[derive(Parser, Debug)]
 #[command(
     name = "stateprop",
@@ -38,6 +40,13 @@ pub enum Command {
     Check(CheckArgs),
     /// Check one history file and draw it as an HTML page
     Render(RenderArgs),
+    /// Compare a stress run's result with a previous one and flag regressions beyond noise
+    ///
+    /// Prints a table per metric (throughput; p50, p99 and max latency per rule; memory growth)
+    /// with the change in percent. A metric is flagged when it got worse beyond its tolerance;
+    /// a run that passed before and fails now is flagged too. Exit status: 0 without a
+    /// regression, 1 with one, 2 when a file cannot be read.
+    Compare(CompareArgs),
     /// Print a completion script for a shell
     ///
     /// For example: stateprop completions bash >
@@ -148,6 +157,72 @@ pub struct RenderArgs {
     pub file: PathBuf,
 }
 
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Largest drop of throughput not flagged, in percent [default: 10%]
+    #[arg(long, value_name = "PERCENT", allow_hyphen_values = true, value_parser = percent)]
+    pub throughput_tolerance: Option<f64>,
+    /// Largest rise of a rule's median latency not flagged [default: 25%]
+    #[arg(long, value_name = "PERCENT", allow_hyphen_values = true, value_parser = percent)]
+    pub p50_tolerance: Option<f64>,
+    /// Largest rise of a rule's 99th percentile latency not flagged [default: 25%]
+    #[arg(long, value_name = "PERCENT", allow_hyphen_values = true, value_parser = percent)]
+    pub p99_tolerance: Option<f64>,
+    /// Largest rise of a rule's slowest operation not flagged [default: 100%]
+    #[arg(long, value_name = "PERCENT", allow_hyphen_values = true, value_parser = percent)]
+    pub max_tolerance: Option<f64>,
+    /// Largest rise of memory growth not flagged, for growth above --growth-floor
+    /// [default: 25%]
+    #[arg(long, value_name = "PERCENT", allow_hyphen_values = true, value_parser = percent)]
+    pub growth_tolerance: Option<f64>,
+    /// Memory growth per million operations under which growth is never flagged: a whole
+    /// number and B, KiB, MiB, GiB [default: 1MiB]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = bytes)]
+    pub growth_floor: Option<u64>,
+    /// The previous run's result (JSON, as a stress run writes it)
+    #[arg(value_name = "OLD.json")]
+    pub old: PathBuf,
+    /// The new run's result
+    #[arg(value_name = "NEW.json")]
+    pub new: PathBuf,
+}
+
+impl CompareArgs {
+    /// The library's defaults, with what the options override.
+    pub fn tolerances(&self) -> Tolerances {
+        let mut t = Tolerances::default();
+        for (kind, value) in [
+            (MetricKind::Throughput, self.throughput_tolerance),
+            (MetricKind::P50, self.p50_tolerance),
+            (MetricKind::P99, self.p99_tolerance),
+            (MetricKind::Max, self.max_tolerance),
+            (MetricKind::Growth, self.growth_tolerance),
+        ] {
+            if let Some(v) = value {
+                t = t.set(kind, v);
+            }
+        }
+        if let Some(floor) = self.growth_floor {
+            t = t.growth_floor(floor as f64);
+        }
+        t
+    }
+}
+
+/// A tolerance: "5%" or "5" (percent), as a fraction.
+fn percent(text: &str) -> Result<f64, String> {
+    let number = text.strip_suffix('%').unwrap_or(text).trim();
+    match number.parse::<f64>() {
+        Ok(p) if p.is_finite() && p >= 0.0 => Ok(p / 100.0),
+        Ok(_) => Err("expected a percentage of at least 0, such as 5%".to_string()),
+        Err(_) => Err("expected a percentage, such as 5%".to_string()),
+    }
+}
+
+fn bytes(text: &str) -> Result<u64, String> {
+    parse_bytes(text).map_err(|e| e.to_string())
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 pub enum ModelName {
     Register,
@@ -251,5 +326,73 @@ mod tests {
         assert_eq!(count(0)("0"), Ok(0));
         assert!(memory_cap("0GiB").unwrap_err().contains("a cap of 0 bytes"));
         assert_eq!(memory_cap("1KiB"), Ok(1024));
+    }
+
+    /// The defaults in the help are written out by hand; they must be the library's.
+    #[test]
+    fn compare_defaults_are_the_librarys_and_its_help_says_them() {
+        let Command::Compare(args) = Cli::parse_from(["stateprop", "compare", "a", "b"]).command
+        else {
+            panic!("not compare")
+        };
+        let t = args.tolerances();
+        assert_eq!(t, Tolerances::default());
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("compare")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for (option, fraction) in [
+            ("--throughput-tolerance", t.throughput),
+            ("--p50-tolerance", t.p50),
+            ("--p99-tolerance", t.p99),
+            ("--max-tolerance", t.max),
+            ("--growth-tolerance", t.growth),
+        ] {
+            let from = help.find(option).unwrap();
+            let default = format!("[default: {}%]", fraction * 100.0);
+            let found = help[from..].find(&default);
+            // Before the next option's line.
+            let next = help[from..].find("\n      --").unwrap_or(usize::MAX);
+            assert!(
+                found.is_some_and(|f| f < next),
+                "{option}: {default} in {help}"
+            );
+        }
+        assert_eq!(t.growth_floor, 1024.0 * 1024.0);
+        assert!(help.contains("[default: 1MiB]"));
+        let Command::Compare(args) = Cli::parse_from([
+            "stateprop",
+            "compare",
+            "--max-tolerance",
+            "50",
+            "--growth-floor",
+            "2MiB",
+            "a",
+            "b",
+        ])
+        .command
+        else {
+            panic!("not compare")
+        };
+        assert_eq!(
+            args.tolerances(),
+            Tolerances::default()
+                .set(MetricKind::Max, 0.5)
+                .growth_floor(2.0 * 1024.0 * 1024.0)
+        );
+    }
+
+    #[test]
+    fn tolerances_are_percentages_with_or_without_the_sign() {
+        assert_eq!(percent("5%"), Ok(0.05));
+        assert_eq!(percent("25"), Ok(0.25));
+        assert_eq!(percent("0%"), Ok(0.0));
+        assert!(percent("-5%").unwrap_err().contains("at least 0"));
+        assert!(percent("five")
+            .unwrap_err()
+            .contains("expected a percentage"));
+        assert!(percent("inf").is_err() && percent("NaN").is_err() && percent("%").is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! `stateprop`: check histories recorded anywhere for linearizability, and draw them.
+//! `stateprop`: check histories recorded anywhere for linearizability, and draw them; compare
+//! stress runs.
 //!
 //! ```text
 //! stateprop check --model <MODEL> [--format json|jepsen|edn] [--initial V] [--explain] [--json]
@@ -6,11 +7,15 @@
 //!                 [--violations N] FILE...
 //! stateprop render --model <MODEL> [--format F] [--initial V] [--max-ops 5000] FILE -o OUT.html
 //! stateprop render [--max-ops 5000] REPORT.json -o OUT.html   (a simulated run's JSON report)
+//! stateprop compare [--throughput-tolerance 10%] [--p50-tolerance 25%] [--p99-tolerance 25%]
+//!                   [--max-tolerance 100%] [--growth-tolerance 25%] [--growth-floor 1MiB]
+//!                   OLD.json NEW.json
 //! stateprop completions bash|zsh|fish|elvish|powershell
-//! stateprop help [check|render]    (or --help after any of them)
+//! stateprop help [check|render|compare]    (or --help after any of them)
 //! ```
 //! Exit status: 0 when every file is linearizable, 1 when any is not, 2 when any is unknown,
-//! malformed or unreadable (and no file is non-linearizable), or on a usage error.
+//! malformed or unreadable (and no file is non-linearizable), or on a usage error. `compare`:
+//! 0 without a regression, 1 with one, 2 when a result file cannot be read or understood.
 //!
 //! Verdicts (and `--json` objects) go to stdout; errors and warnings go to stderr, each starting
 //! with `stateprop:` on one line, with any input they quote escaped (`\u{1b}`). A usage error
@@ -23,6 +28,7 @@ mod args;
 #[macro_use]
 mod load;
 mod check;
+mod compare;
 mod render;
 
 use args::{Cli, Command};
@@ -40,6 +46,7 @@ fn main() -> ExitCode {
         Ok(cli) => match cli.command {
             Command::Check(args) => check::check(&args),
             Command::Render(args) => render::render(&args),
+            Command::Compare(args) => compare::compare(&args),
             Command::Completions { shell } => {
                 let mut script = Vec::new();
                 clap_complete::generate(shell, &mut Cli::command(), "stateprop", &mut script);

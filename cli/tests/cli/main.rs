@@ -1,6 +1,7 @@
 //! The `stateprop` command line, run as a user runs it.
 
 mod arguments;
+mod compare;
 mod explain;
 mod fuzz;
 mod help;

@@ -1,0 +1,208 @@
+//! `stateprop compare`: stress results written as a run writes them, compared as a user
+//! compares them.
+
+use super::{scratch, stateprop, stderr, stdout};
+use std::path::{Path, PathBuf};
+
+/// A stress result as JSON text, with the figures a test varies.
+fn result(threads: u32, throughput: f64, put_p99: u64, growth: f64, verdict: &str) -> String {
+    format!(
+        r#"{{
+  "format_version": 1,
+  "plan": {{"operations": 1000000, "threads": {threads}}},
+  "seed": 42,
+  "operations": 1000000,
+  "elapsed_ms": 2500,
+  "throughput_ops_per_s": {throughput},
+  "latencies": [
+    {{"rule": "Put", "count": 600000, "p50_ns": 200, "p99_ns": {put_p99}, "max_ns": 50000}},
+    {{"rule": "Get", "count": 400000, "p50_ns": 100, "p99_ns": 500, "max_ns": 20000}}
+  ],
+  "memory_growth": {{"bytes_per_million_ops": {growth}, "source": "rss", "samples": 50}},
+  "verdict": "{verdict}",
+  "failures": [],
+  "stateprop_version": "0.1.0",
+  "timestamp": 1700000000
+}}
+"#
+    )
+}
+
+fn files(name: &str, old: &str, new: &str) -> (PathBuf, PathBuf) {
+    (
+        scratch(&format!("compare-{name}-old.json"), old),
+        scratch(&format!("compare-{name}-new.json"), new),
+    )
+}
+
+fn compare(old: &Path, new: &Path, options: &[&str]) -> std::process::Output {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["compare".as_ref()];
+    args.extend(options.iter().map(std::ffi::OsStr::new));
+    args.push(old.as_os_str());
+    args.push(new.as_os_str());
+    stateprop(&args)
+}
+
+#[test]
+fn a_p99_regression_is_flagged_with_status_1_on_its_row() {
+    let (old, new) = files(
+        "p99",
+        &result(4, 400000.0, 1000, 0.0, "pass"),
+        &result(4, 395000.0, 1400, 0.0, "pass"),
+    );
+    let o = compare(&old, &new, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    let flagged: Vec<&str> = text.lines().filter(|l| l.contains("REGRESSION")).collect();
+    assert_eq!(
+        flagged,
+        ["  Put                                1.0 us         1.4 us    +40.0%  REGRESSION (tolerance +25%)"],
+        "{text}"
+    );
+    // The row sits in the p99 table, not the p50 one.
+    let p99 = text.find("p99 latency").unwrap();
+    let max = text.find("max latency").unwrap();
+    let row = text.find("REGRESSION").unwrap();
+    assert!(p99 < row && row < max, "{text}");
+    assert!(
+        text.ends_with("1 regression: p99 latency of Put +40.0%\n"),
+        "{text}"
+    );
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn an_improvement_is_not_flagged() {
+    let (old, new) = files(
+        "better",
+        &result(4, 400000.0, 1000, 3145728.0, "fail"),
+        &result(4, 600000.0, 700, 0.0, "pass"),
+    );
+    let o = compare(&old, &new, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let text = stdout(&o);
+    assert!(!text.contains("REGRESSION"), "{text}");
+    assert!(text.contains("+50.0%"), "{text}");
+    assert!(text.contains("verdict: fail -> pass"), "{text}");
+    assert!(
+        text.ends_with("no regression beyond the tolerances\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn changes_within_noise_pass_and_tolerances_are_options() {
+    let (old, new) = files(
+        "noise",
+        &result(4, 400000.0, 1000, 0.0, "pass"),
+        &result(4, 372000.0, 1200, 524288.0, "pass"),
+    );
+    let o = compare(&old, &new, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("REGRESSION"));
+    // -7% throughput is beyond a 5% tolerance; half a MiB of growth beyond a 256KiB floor.
+    let o = compare(
+        &old,
+        &new,
+        &["--throughput-tolerance", "5%", "--growth-floor", "256KiB"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).ends_with("2 regressions: throughput -7.0%, memory growth\n"),
+        "{}",
+        stdout(&o)
+    );
+    let o = compare(&old, &new, &["--p99-tolerance", "-5%"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("stateprop: invalid value '-5%' for '--p99-tolerance"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_malformed_file_is_status_2_naming_its_line() {
+    let good = result(4, 400000.0, 1000, 0.0, "pass");
+    let broken = good.replace("\"seed\": 42,", "\"seed\": 42,,");
+    let (old, new) = files("malformed", &good, &broken);
+    let o = compare(&old, &new, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), "");
+    let message = stderr(&o);
+    assert!(
+        message.starts_with(&format!("stateprop: {}:4:14: ", new.display())),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1, "{message}");
+    // A wrong type names its line too, and a missing file its name; both files are reported.
+    let wrong = good.replace("\"verdict\": \"pass\"", "\"verdict\": \"perhaps\"");
+    let (old, _) = files("wrong-type", &wrong, &good);
+    let missing = old.with_file_name("compare-no-such-file.json");
+    let o = compare(&old, &missing, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let message = stderr(&o);
+    let lines: Vec<&str> = message.lines().collect();
+    assert_eq!(lines.len(), 2, "{message}");
+    assert!(
+        lines[0].starts_with(&format!("stateprop: {}:13:", old.display())),
+        "{message}"
+    );
+    assert!(lines[0].contains("unknown variant `perhaps`"), "{message}");
+    assert!(
+        lines[1].starts_with(&format!("stateprop: {}: cannot read", missing.display())),
+        "{message}"
+    );
+}
+
+#[test]
+fn runs_of_different_plans_are_compared_with_a_warning() {
+    let (old, new) = files(
+        "plans",
+        &result(4, 400000.0, 1000, 0.0, "pass"),
+        &result(8, 400000.0, 1000, 0.0, "pass"),
+    );
+    let o = compare(&old, &new, &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stderr(&o),
+        "stateprop: warning: the runs followed different plans (threads: 4 -> 8): their figures \
+         may not be comparable\n"
+    );
+    assert!(stdout(&o).contains("throughput"));
+}
+
+#[test]
+fn a_pass_turned_fail_is_a_regression() {
+    let (old, new) = files(
+        "verdict",
+        &result(4, 400000.0, 1000, 0.0, "pass"),
+        &result(4, 400000.0, 1000, 0.0, "fail"),
+    );
+    let o = compare(&old, &new, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o)
+            .ends_with("verdict: pass -> fail  REGRESSION\n\n1 regression: verdict pass -> fail\n"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn compare_has_its_help() {
+    let o = stateprop(&["compare", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(
+        text.contains("Usage: stateprop compare [OPTIONS] <OLD.json> <NEW.json>"),
+        "{text}"
+    );
+    for option in [
+        "--throughput-tolerance",
+        "--p99-tolerance",
+        "--growth-floor",
+    ] {
+        assert!(text.contains(option), "{option}: {text}");
+    }
+}

@@ -1,0 +1,425 @@
+//! Regression history: one stress run's figures against a previous run's, metric by metric,
+//! with a regression flagged only beyond a tolerance for that kind of metric, since two runs of
+//! the same plan never measure the same.
+
+use super::result::{StressResult, Verdict};
+use std::fmt::{self, Write as _};
+
+/// How much worse a metric may get before it counts as a regression. Fractions: `0.10` is 10%.
+/// A change exactly at the tolerance is noise; only one beyond it is flagged.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Tolerances {
+    /// Largest drop of throughput not flagged (default 10%).
+    pub throughput: f64,
+    /// Largest rise of a rule's median latency not flagged (default 25%).
+    pub p50: f64,
+    /// Largest rise of a rule's 99th percentile not flagged (default 25%).
+    pub p99: f64,
+    /// Largest rise of a rule's slowest operation not flagged (default 100%: one operation, so
+    /// one descheduling of the thread moves it).
+    pub max: f64,
+    /// Largest rise of memory growth not flagged (default 25%), for growth above the floor.
+    pub growth: f64,
+    /// Memory growth, in bytes per million operations, under which growth is never flagged
+    /// (default 1 MiB): RSS moves by pages and allocator arenas, so a flat system does not
+    /// measure exactly flat.
+    pub growth_floor: f64,
+}
+
+impl Default for Tolerances {
+    fn default() -> Self {
+        Tolerances {
+            throughput: 0.10,
+            p50: 0.25,
+            p99: 0.25,
+            max: 1.0,
+            growth: 0.25,
+            growth_floor: 1024.0 * 1024.0,
+        }
+    }
+}
+
+impl Tolerances {
+    /// The tolerance for `kind`.
+    pub fn of(&self, kind: MetricKind) -> f64 {
+        match kind {
+            MetricKind::Throughput => self.throughput,
+            MetricKind::P50 => self.p50,
+            MetricKind::P99 => self.p99,
+            MetricKind::Max => self.max,
+            MetricKind::Growth => self.growth,
+        }
+    }
+
+    /// Sets the tolerance for `kind`.
+    pub fn set(mut self, kind: MetricKind, fraction: f64) -> Self {
+        *match kind {
+            MetricKind::Throughput => &mut self.throughput,
+            MetricKind::P50 => &mut self.p50,
+            MetricKind::P99 => &mut self.p99,
+            MetricKind::Max => &mut self.max,
+            MetricKind::Growth => &mut self.growth,
+        } = fraction;
+        self
+    }
+
+    /// Sets the floor under which memory growth is never flagged, in bytes per million
+    /// operations.
+    pub fn growth_floor(mut self, bytes_per_million_ops: f64) -> Self {
+        self.growth_floor = bytes_per_million_ops;
+        self
+    }
+}
+
+/// A kind of metric, each with its own tolerance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MetricKind {
+    /// Operations per second: lower is worse.
+    Throughput,
+    /// A rule's median latency: higher is worse.
+    P50,
+    /// A rule's 99th percentile latency: higher is worse.
+    P99,
+    /// A rule's slowest operation: higher is worse.
+    Max,
+    /// Memory growth per million operations: higher is worse.
+    Growth,
+}
+
+impl MetricKind {
+    const ALL: [MetricKind; 5] = [
+        MetricKind::Throughput,
+        MetricKind::P50,
+        MetricKind::P99,
+        MetricKind::Max,
+        MetricKind::Growth,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            MetricKind::Throughput => "throughput, ops/s",
+            MetricKind::P50 => "p50 latency",
+            MetricKind::P99 => "p99 latency",
+            MetricKind::Max => "max latency",
+            MetricKind::Growth => "memory growth per 1M ops",
+        }
+    }
+
+    /// The worse direction: +1 when a rise is worse, -1 when a drop is.
+    fn worse(self) -> f64 {
+        match self {
+            MetricKind::Throughput => -1.0,
+            _ => 1.0,
+        }
+    }
+}
+
+/// One metric in both runs.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Row {
+    /// What is measured.
+    pub kind: MetricKind,
+    /// The rule, for latencies.
+    pub rule: Option<String>,
+    /// The old run's figure, if it has one.
+    pub old: Option<f64>,
+    /// The new run's figure, if it has one.
+    pub new: Option<f64>,
+    /// `(new - old) / |old|`, when both exist and the old is not zero.
+    pub change: Option<f64>,
+    /// Worse beyond the tolerance.
+    pub regression: bool,
+    /// Why the row is not compared, when it is not ("only in the new run").
+    pub note: Option<String>,
+}
+
+/// Two runs side by side: every metric, which regressed, and what makes them hard to compare.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Comparison {
+    /// Every metric, grouped by kind in [`MetricKind`] order, latencies by rule.
+    pub rows: Vec<Row>,
+    /// The verdicts of the old and the new run. A pass turned into a fail is a regression.
+    pub verdicts: (Verdict, Verdict),
+    /// What makes the comparison doubtful: different plans, memory measured differently.
+    pub warnings: Vec<String>,
+    /// The tolerances applied.
+    pub tolerances: Tolerances,
+}
+
+impl Comparison {
+    /// The rows flagged as regressions.
+    pub fn regressions(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.regression)
+    }
+
+    /// Whether anything got worse beyond its tolerance, the verdict included.
+    pub fn has_regression(&self) -> bool {
+        self.verdict_regressed() || self.regressions().next().is_some()
+    }
+
+    /// The old run passed and the new one failed.
+    pub fn verdict_regressed(&self) -> bool {
+        self.verdicts == (Verdict::Pass, Verdict::Fail)
+    }
+
+    /// The row of `kind` (and `rule`, for latencies).
+    pub fn row(&self, kind: MetricKind, rule: Option<&str>) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|r| r.kind == kind && r.rule.as_deref() == rule)
+    }
+}
+
+/// Compares a new run with an old one. Timestamps and seeds take no part; plans that differ give
+/// a warning, since the figures of different targets say little about each other.
+pub fn compare(old: &StressResult, new: &StressResult, tolerances: &Tolerances) -> Comparison {
+    let mut warnings = Vec::new();
+    let mut differences = Vec::new();
+    plan_differences("", &old.plan, &new.plan, &mut differences);
+    if !differences.is_empty() {
+        let shown = differences.len().min(5);
+        let mut text = differences[..shown].join(", ");
+        if differences.len() > shown {
+            let _ = write!(text, " and {} more", differences.len() - shown);
+        }
+        warnings.push(format!(
+            "the runs followed different plans ({text}): their figures may not be comparable"
+        ));
+    }
+
+    let mut rows = vec![row(
+        MetricKind::Throughput,
+        None,
+        Some(old.throughput_ops_per_s),
+        Some(new.throughput_ops_per_s),
+        tolerances,
+    )];
+    for kind in [MetricKind::P50, MetricKind::P99, MetricKind::Max] {
+        let pick = |r: &super::result::RuleLatency| {
+            (r.count > 0).then_some(match kind {
+                MetricKind::P50 => r.p50_ns,
+                MetricKind::P99 => r.p99_ns,
+                _ => r.max_ns,
+            } as f64)
+        };
+        // The old run's rules in its order, then any only the new run has.
+        let mut rules: Vec<&str> = old.latencies.iter().map(|r| r.rule.as_str()).collect();
+        for r in &new.latencies {
+            if !rules.contains(&r.rule.as_str()) {
+                rules.push(&r.rule);
+            }
+        }
+        for rule in rules {
+            let find =
+                |res: &StressResult| res.latencies.iter().find(|r| r.rule == rule).and_then(pick);
+            rows.push(row(kind, Some(rule), find(old), find(new), tolerances));
+        }
+    }
+
+    let (og, ng) = (&old.memory_growth, &new.memory_growth);
+    let mut growth = row(
+        MetricKind::Growth,
+        None,
+        og.bytes_per_million_ops,
+        ng.bytes_per_million_ops,
+        tolerances,
+    );
+    if og.bytes_per_million_ops.is_some()
+        && ng.bytes_per_million_ops.is_some()
+        && og.source != ng.source
+    {
+        warnings.push(format!(
+            "memory growth was measured from {} in the old run and from {} in the new one: \
+             not compared",
+            og.source, ng.source
+        ));
+        growth.regression = false;
+        growth.note = Some(format!("{} vs {}", og.source, ng.source));
+    }
+    rows.push(growth);
+
+    Comparison {
+        rows,
+        verdicts: (old.verdict, new.verdict),
+        warnings,
+        tolerances: tolerances.clone(),
+    }
+}
+
+fn row(
+    kind: MetricKind,
+    rule: Option<&str>,
+    old: Option<f64>,
+    new: Option<f64>,
+    tolerances: &Tolerances,
+) -> Row {
+    let tolerance = tolerances.of(kind);
+    let (change, regression, note) = match (old, new) {
+        (Some(o), Some(n)) => {
+            let change = (o != 0.0).then(|| (n - o) / o.abs());
+            let worse = (n - o) * kind.worse();
+            let regression = match kind {
+                // Growth under the floor is noise however it compares; above it, growth from
+                // nothing (or from shrinking) is a regression too.
+                MetricKind::Growth => n > tolerances.growth_floor && worse > o.abs() * tolerance,
+                _ => o != 0.0 && worse > o.abs() * tolerance,
+            };
+            (change, regression, None)
+        }
+        (None, None) => (None, false, Some("not measured".to_string())),
+        // A rule one run never ran, or memory one run could not sample.
+        (None, Some(_)) if rule.is_some() => (None, false, Some("only in the new run".into())),
+        (Some(_), None) if rule.is_some() => (None, false, Some("only in the old run".into())),
+        (None, Some(_)) => (None, false, Some("not measured in the old run".into())),
+        (Some(_), None) => (None, false, Some("not measured in the new run".into())),
+    };
+    Row {
+        kind,
+        rule: rule.map(str::to_string),
+        old,
+        new,
+        change,
+        regression,
+        note,
+    }
+}
+
+/// The places where two plans differ, as `path: old -> new`.
+fn plan_differences(
+    path: &str,
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    if let (Value::Object(a), Value::Object(b)) = (old, new) {
+        let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            let sub = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            let missing = Value::Null;
+            plan_differences(
+                &sub,
+                a.get(key).unwrap_or(&missing),
+                b.get(key).unwrap_or(&missing),
+                out,
+            );
+        }
+    } else if old != new {
+        let name = if path.is_empty() { "plan" } else { path };
+        out.push(format!("{name}: {} -> {}", brief(old), brief(new)));
+    }
+}
+
+fn brief(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 30 {
+        format!("{}...", text.chars().take(27).collect::<String>())
+    } else {
+        text
+    }
+}
+
+impl fmt::Display for Comparison {
+    /// One table per kind of metric: the rule (latencies), old, new, change and the flag.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for kind in MetricKind::ALL {
+            let rows: Vec<&Row> = self.rows.iter().filter(|r| r.kind == kind).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            if !first {
+                writeln!(f)?;
+            }
+            first = false;
+            let tolerance = self.tolerances.of(kind) * 100.0 * kind.worse();
+            writeln!(
+                f,
+                "{:<28} {:>14} {:>14} {:>9}",
+                kind.title(),
+                "old",
+                "new",
+                "change"
+            )?;
+            for r in rows {
+                let name = r.rule.as_deref().unwrap_or("all");
+                let old = r.old.map_or("-".to_string(), |v| figure(kind, v));
+                let new = r.new.map_or("-".to_string(), |v| figure(kind, v));
+                let change = r
+                    .change
+                    .map_or("n/a".to_string(), |c| format!("{:+.1}%", c * 100.0));
+                let mut line = format!("  {name:<26} {old:>14} {new:>14} {change:>9}");
+                if r.regression && kind == MetricKind::Growth {
+                    let floor = bytes(self.tolerances.growth_floor);
+                    let _ = write!(
+                        line,
+                        "  REGRESSION (tolerance {tolerance:+.0}% above {floor})"
+                    );
+                } else if r.regression {
+                    let _ = write!(line, "  REGRESSION (tolerance {tolerance:+.0}%)");
+                } else if let Some(note) = &r.note {
+                    let _ = write!(line, "  ({note})");
+                }
+                writeln!(f, "{}", line.trim_end())?;
+            }
+        }
+        writeln!(f)?;
+        write!(f, "verdict: {} -> {}", self.verdicts.0, self.verdicts.1)?;
+        if self.verdict_regressed() {
+            write!(f, "  REGRESSION")?;
+        }
+        writeln!(f)
+    }
+}
+
+fn figure(kind: MetricKind, v: f64) -> String {
+    match kind {
+        MetricKind::Throughput => super::progress::grouped(v.round().max(0.0) as u64),
+        MetricKind::Growth => bytes(v),
+        _ => nanos(v),
+    }
+}
+
+/// Latency in the unit that keeps it readable: "850 ns", "12.4 us", "3.10 ms", "1.20 s".
+fn nanos(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.0} ns")
+    } else if ns < 1e6 {
+        format!("{:.1} us", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+/// Signed bytes in powers of 1024: "512 B", "-1.50 MiB".
+fn bytes(b: f64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b.abs();
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < units.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    let sign = if b < 0.0 { "-" } else { "" };
+    if unit == 0 {
+        format!("{sign}{v:.0} B")
+    } else {
+        format!("{sign}{v:.2} {}", units[unit])
+    }
+}
+
+#[cfg(test)]
+#[path = "compare_tests.rs"]
+mod tests;

@@ -1,0 +1,165 @@
+use super::*;
+use crate::stress::result::{GrowthSource, MemoryGrowth, RuleLatency};
+use serde_json::json;
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn run(throughput: f64, put_p99: u64, growth: f64) -> StressResult {
+    let mut r = StressResult::new(json!({"operations": 1_000_000, "threads": 4}), 1);
+    r.operations = 1_000_000;
+    r.throughput_ops_per_s = throughput;
+    r.latencies = vec![
+        RuleLatency::new("Put", 600_000, 200, put_p99, 50_000),
+        RuleLatency::new("Get", 400_000, 100, 500, 20_000),
+    ];
+    r.memory_growth = MemoryGrowth::measured(growth, GrowthSource::Rss, 50);
+    r
+}
+
+fn flagged(c: &Comparison) -> Vec<(MetricKind, Option<&str>)> {
+    c.regressions()
+        .map(|r| (r.kind, r.rule.as_deref()))
+        .collect()
+}
+
+#[test]
+fn a_throughput_drop_beyond_its_tolerance_is_a_regression_and_within_it_is_noise() {
+    let old = run(400_000.0, 1000, 0.0);
+    let c = compare(&old, &run(340_000.0, 1000, 0.0), &Tolerances::default());
+    assert_eq!(flagged(&c), [(MetricKind::Throughput, None)]);
+    let row = c.row(MetricKind::Throughput, None).unwrap();
+    assert!((row.change.unwrap() + 0.15).abs() < 1e-12);
+    assert!(c.has_regression());
+    let c = compare(&old, &run(380_000.0, 1000, 0.0), &Tolerances::default());
+    assert!(!c.has_regression(), "{c}");
+    // A tighter tolerance turns the same 5% drop into a regression.
+    let tight = Tolerances::default().set(MetricKind::Throughput, 0.04);
+    assert!(compare(&old, &run(380_000.0, 1000, 0.0), &tight).has_regression());
+}
+
+#[test]
+fn improvements_are_never_regressions() {
+    let old = run(400_000.0, 1000, 4.0 * MIB);
+    let new = run(800_000.0, 300, 0.0);
+    let c = compare(&old, &new, &Tolerances::default());
+    assert!(!c.has_regression(), "{c}");
+    assert_eq!(
+        c.row(MetricKind::P99, Some("Put")).unwrap().change,
+        Some(-0.7)
+    );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn latency_rises_are_judged_per_rule_and_per_percentile() {
+    let old = run(400_000.0, 1000, 0.0);
+    let mut new = run(400_000.0, 1300, 0.0);
+    // Get's slowest operation is 80% slower: within the default 100% for max.
+    new.latencies[1].max_ns = 36_000;
+    let c = compare(&old, &new, &Tolerances::default());
+    assert_eq!(flagged(&c), [(MetricKind::P99, Some("Put"))]);
+    let c = compare(&old, &run(400_000.0, 1200, 0.0), &Tolerances::default());
+    assert!(!c.has_regression(), "{c}");
+    let strict = Tolerances::default().set(MetricKind::Max, 0.5);
+    let c = compare(&old, &new, &strict);
+    assert_eq!(
+        flagged(&c),
+        [
+            (MetricKind::P99, Some("Put")),
+            (MetricKind::Max, Some("Get"))
+        ]
+    );
+}
+
+#[test]
+fn memory_growth_is_flagged_only_above_the_floor() {
+    let t = Tolerances::default();
+    // Tripled, but under 1 MiB per million operations: noise.
+    let c = compare(&run(1.0, 1, 0.2 * MIB), &run(1.0, 1, 0.6 * MIB), &t);
+    assert!(!c.has_regression(), "{c}");
+    // From flat (or shrinking) to 5 MiB: a regression.
+    let c = compare(&run(1.0, 1, -0.5 * MIB), &run(1.0, 1, 5.0 * MIB), &t);
+    assert_eq!(flagged(&c), [(MetricKind::Growth, None)]);
+    // 10% more of a large growth: within the 25% tolerance.
+    let c = compare(&run(1.0, 1, 10.0 * MIB), &run(1.0, 1, 11.0 * MIB), &t);
+    assert!(!c.has_regression(), "{c}");
+    let c = compare(&run(1.0, 1, 10.0 * MIB), &run(1.0, 1, 13.0 * MIB), &t);
+    assert!(c.has_regression(), "{c}");
+    // A higher floor forgives it.
+    let lenient = t.clone().growth_floor(20.0 * MIB);
+    assert!(!compare(&run(1.0, 1, 0.0), &run(1.0, 1, 13.0 * MIB), &lenient).has_regression());
+}
+
+#[test]
+fn growth_measured_differently_or_not_at_all_is_not_compared() {
+    let old = run(1.0, 1, 0.0);
+    let mut new = run(1.0, 1, 50.0 * MIB);
+    new.memory_growth.source = GrowthSource::Gauge;
+    let c = compare(&old, &new, &Tolerances::default());
+    assert!(!c.has_regression(), "{c}");
+    assert!(c.warnings[0].contains("from rss in the old run and from gauge"));
+    new.memory_growth = MemoryGrowth::unavailable();
+    let c = compare(&old, &new, &Tolerances::default());
+    assert!(!c.has_regression());
+    let row = c.row(MetricKind::Growth, None).unwrap();
+    assert_eq!(row.note.as_deref(), Some("not measured in the new run"));
+    assert!(
+        c.to_string().contains("(not measured in the new run)"),
+        "{c}"
+    );
+}
+
+#[test]
+fn different_plans_are_warned_about_and_seeds_and_timestamps_are_ignored() {
+    let old = run(400_000.0, 1000, 2.0 * MIB);
+    let mut same = old.clone();
+    same.seed = 99;
+    same.timestamp = old.timestamp + 86_400;
+    let c = compare(&old, &same, &Tolerances::default());
+    assert!(c.warnings.is_empty() && !c.has_regression(), "{c}");
+    assert!(c.rows.iter().all(|r| r.change == Some(0.0)), "{c}");
+    let mut other = old.clone();
+    other.plan = json!({"operations": 1_000_000, "threads": 8, "keys": 100});
+    let c = compare(&old, &other, &Tolerances::default());
+    assert_eq!(
+        c.warnings,
+        [
+            "the runs followed different plans (keys: null -> 100, threads: 4 -> 8): their \
+          figures may not be comparable"
+        ]
+    );
+}
+
+#[test]
+fn a_pass_turned_fail_is_a_regression_and_new_rules_are_only_noted() {
+    let old = run(1.0, 1, 0.0);
+    let mut new = old.clone();
+    new.verdict = Verdict::Fail;
+    new.latencies.push(RuleLatency::new("Delete", 10, 1, 1, 1));
+    let c = compare(&old, &new, &Tolerances::default());
+    assert!(c.has_regression() && c.verdict_regressed());
+    assert_eq!(flagged(&c), []);
+    let row = c.row(MetricKind::P50, Some("Delete")).unwrap();
+    assert_eq!(row.note.as_deref(), Some("only in the new run"));
+    assert!(!compare(&new, &old, &Tolerances::default()).has_regression());
+}
+
+#[test]
+fn the_table_shows_each_metric_with_its_change_and_flag() {
+    let old = run(400_000.0, 1000, 0.0);
+    let new = run(340_000.0, 1000, 0.0);
+    let text = compare(&old, &new, &Tolerances::default()).to_string();
+    assert!(
+        text.contains(
+            "  all                               400,000        340,000    -15.0%  REGRESSION \
+             (tolerance -10%)\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("p99 latency"), "{text}");
+    assert!(
+        text.contains("  Put                                1.0 us         1.0 us     +0.0%\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("verdict: pass -> pass\n"), "{text}");
+}

@@ -1,0 +1,473 @@
+//! The JSON a stress run leaves behind: its plan, seed, figures and verdict, so that a later run
+//! can be compared with it (`stateprop compare OLD.json NEW.json`, [`compare`](super::compare())).
+//!
+//! The format is versioned ([`FORMAT_VERSION`]); a file from a newer stateprop is refused with a
+//! message rather than half understood. Files are written atomically: a reader sees the previous
+//! result or the new one, never a torn file, even when a run is killed while writing.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The version of the result format this stateprop writes, and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What one stress run measured and decided.
+///
+/// Every field but `timestamp` describes the run; `timestamp` only says when it happened and
+/// takes no part in a comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StressResult {
+    /// [`FORMAT_VERSION`] when written.
+    pub format_version: u32,
+    /// The plan the run followed, as JSON: runs are only comparable under the same plan.
+    pub plan: serde_json::Value,
+    /// The seed every random choice of the run came from.
+    pub seed: u64,
+    /// Operations run.
+    pub operations: u64,
+    /// Wall-clock time of the run, in milliseconds.
+    pub elapsed_ms: u64,
+    /// Operations per second over the whole run.
+    pub throughput_ops_per_s: f64,
+    /// Latency percentiles per rule (operation kind), in the order the plan names the rules.
+    pub latencies: Vec<RuleLatency>,
+    /// How the system's memory grew.
+    pub memory_growth: MemoryGrowth,
+    /// Whether the run met its plan.
+    pub verdict: Verdict,
+    /// Why it did not, one message per broken check or limit (empty on a pass).
+    pub failures: Vec<String>,
+    /// The stateprop that ran it.
+    pub stateprop_version: String,
+    /// When the run ended, in seconds since the Unix epoch.
+    pub timestamp: u64,
+}
+
+/// The latency of one kind of operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RuleLatency {
+    /// The rule's name, as the state machine names it (`Put`).
+    pub rule: String,
+    /// Operations of this rule measured.
+    pub count: u64,
+    /// Median latency, in nanoseconds.
+    pub p50_ns: u64,
+    /// 99th percentile, in nanoseconds.
+    pub p99_ns: u64,
+    /// The slowest operation, in nanoseconds.
+    pub max_ns: u64,
+}
+
+impl RuleLatency {
+    /// The latency of `count` operations of `rule`.
+    pub fn new(rule: impl Into<String>, count: u64, p50_ns: u64, p99_ns: u64, max_ns: u64) -> Self {
+        RuleLatency {
+            rule: rule.into(),
+            count,
+            p50_ns,
+            p99_ns,
+            max_ns,
+        }
+    }
+}
+
+/// The system's memory growth after warm-up, as a slope.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MemoryGrowth {
+    /// Bytes gained per million operations (negative when memory shrank); `None` when nothing
+    /// was measured.
+    pub bytes_per_million_ops: Option<f64>,
+    /// Where the samples came from.
+    pub source: GrowthSource,
+    /// Samples the slope was fitted to.
+    pub samples: u64,
+}
+
+impl MemoryGrowth {
+    /// A slope of `bytes_per_million_ops` fitted to `samples` samples from `source`.
+    pub fn measured(bytes_per_million_ops: f64, source: GrowthSource, samples: u64) -> Self {
+        MemoryGrowth {
+            bytes_per_million_ops: Some(bytes_per_million_ops),
+            source,
+            samples,
+        }
+    }
+
+    /// No measurement: the platform has no RSS to read and the user gave no gauge.
+    pub fn unavailable() -> Self {
+        MemoryGrowth {
+            bytes_per_million_ops: None,
+            source: GrowthSource::Unavailable,
+            samples: 0,
+        }
+    }
+}
+
+/// Where memory samples came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrowthSource {
+    /// The process's resident set size.
+    Rss,
+    /// A gauge the user supplied (bytes the system reports holding).
+    Gauge,
+    /// Nothing was sampled.
+    Unavailable,
+}
+
+impl fmt::Display for GrowthSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GrowthSource::Rss => "rss",
+            GrowthSource::Gauge => "gauge",
+            GrowthSource::Unavailable => "unavailable",
+        })
+    }
+}
+
+/// Whether a run met its plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every step matched the model and every limit held.
+    Pass,
+    /// A step, a check or a limit failed: see `failures`.
+    Fail,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+        })
+    }
+}
+
+impl StressResult {
+    /// An empty result for a run of `plan` from `seed`, stamped with this stateprop's version and
+    /// the current time; the runner fills in the figures.
+    pub fn new(plan: serde_json::Value, seed: u64) -> Self {
+        StressResult {
+            format_version: FORMAT_VERSION,
+            plan,
+            seed,
+            operations: 0,
+            elapsed_ms: 0,
+            throughput_ops_per_s: 0.0,
+            latencies: Vec::new(),
+            memory_growth: MemoryGrowth::unavailable(),
+            verdict: Verdict::Pass,
+            failures: Vec::new(),
+            stateprop_version: env!("CARGO_PKG_VERSION").to_string(),
+            timestamp: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        }
+    }
+
+    /// Parses a result from JSON text; `path` only names the file in errors.
+    pub fn from_json(text: &str, path: &Path) -> Result<Self, ResultError> {
+        let error = |line, column, problem| ResultError {
+            path: path.to_path_buf(),
+            line,
+            column,
+            problem,
+        };
+        // The version first, so that a newer format says so instead of failing on a field this
+        // version does not know.
+        let parse_error = |e: serde_json::Error| {
+            // serde_json counts columns from 1 and says 0 for an empty file: no column then.
+            let column = (e.column() > 0).then_some(e.column());
+            error(Some(e.line()), column, strip_position(&e.to_string()))
+        };
+        let value: serde_json::Value = serde_json::from_str(text).map_err(parse_error)?;
+        if !value.is_object() {
+            // serde would also take the fields as an array, in order; nobody writes that.
+            return Err(error(
+                Some(1),
+                None,
+                "expected a JSON object: not a stress result".to_string(),
+            ));
+        }
+        let version = value.get("format_version").and_then(|v| v.as_u64());
+        match version {
+            Some(v) if v > u64::from(FORMAT_VERSION) => {
+                return Err(error(
+                    line_of(text, "\"format_version\""),
+                    None,
+                    format!(
+                        "format_version {v} was written by a newer stateprop; this one reads up \
+                         to {FORMAT_VERSION}"
+                    ),
+                ))
+            }
+            Some(0) => {
+                return Err(error(
+                    line_of(text, "\"format_version\""),
+                    None,
+                    "format_version 0 does not exist: not a stress result".to_string(),
+                ))
+            }
+            _ => {}
+        }
+        // Parsed again from the text, not the value: serde_json knows lines only in the text.
+        serde_json::from_str(text).map_err(parse_error)
+    }
+
+    /// Reads a result written by [`write`](StressResult::write) (or by hand).
+    pub fn read(path: impl AsRef<Path>) -> Result<Self, ResultError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ResultError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            problem: format!("cannot read: {e}"),
+        })?;
+        Self::from_json(&text, path)
+    }
+
+    /// Writes the result as pretty JSON, atomically: into a temporary file beside `path`, synced,
+    /// then renamed over it. A run killed meanwhile leaves the previous file whole.
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<(), ResultError> {
+        let path = path.as_ref();
+        let fail = |problem: String| ResultError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            problem,
+        };
+        let mut text = serde_json::to_string_pretty(self)
+            .map_err(|e| fail(format!("cannot encode the result: {e}")))?;
+        text.push('\n');
+        let name = path
+            .file_name()
+            .ok_or_else(|| fail("not a file name".to_string()))?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let temp = dir.join(temp_name(name));
+        let written = (|| {
+            let mut file = std::fs::File::create(&temp)?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            std::fs::rename(&temp, path)
+        })();
+        written.map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            fail(format!("cannot write: {e}"))
+        })
+    }
+}
+
+/// `.NAME.PID-THREAD.tmp`: hidden, and apart for every writer, so two runs (or two threads of
+/// one) writing the same result never write into one temporary file.
+fn temp_name(name: &std::ffi::OsStr) -> std::ffi::OsString {
+    let thread = format!("{:?}", std::thread::current().id());
+    let thread: String = thread.chars().filter(char::is_ascii_digit).collect();
+    let mut temp = std::ffi::OsString::from(".");
+    temp.push(name);
+    temp.push(format!(".{}-{thread}.tmp", std::process::id()));
+    temp
+}
+
+/// The first line (from 1) holding `needle`, to point at a field serde has no position for.
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+}
+
+/// serde_json ends its messages with " at line L column C"; the error says where itself.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// A result file that cannot be read, written or understood.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResultError {
+    /// The file.
+    pub path: PathBuf,
+    /// The line (from 1) of the problem, when it has one.
+    pub line: Option<usize>,
+    /// The column (from 1), when known.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl fmt::Display for ResultError {
+    /// `path:line:column: problem`, the form editors jump to.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": {}", self.problem)
+    }
+}
+
+impl std::error::Error for ResultError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> StressResult {
+        let mut r = StressResult::new(serde_json::json!({"operations": 1000, "threads": 1}), 7);
+        r.operations = 1000;
+        r.elapsed_ms = 250;
+        r.throughput_ops_per_s = 4000.0;
+        r.latencies = vec![RuleLatency::new("Put", 600, 120, 900, 4000)];
+        r.memory_growth = MemoryGrowth::measured(1.5e6, GrowthSource::Rss, 40);
+        r.verdict = Verdict::Fail;
+        r.failures = vec!["memory grew 1.4 MiB per million operations".to_string()];
+        r
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("stateprop-result-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_written_result_reads_back_equal_and_leaves_no_temporary_file() {
+        let dir = temp_dir("roundtrip");
+        let path = dir.join("run.json");
+        let r = sample();
+        r.write(&path).unwrap();
+        assert_eq!(StressResult::read(&path).unwrap(), r);
+        // Overwriting goes through the same rename.
+        let mut again = r.clone();
+        again.seed = 8;
+        again.write(&path).unwrap();
+        assert_eq!(StressResult::read(&path).unwrap().seed, 8);
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["run.json"]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"verdict\": \"fail\""), "{text}");
+        assert!(text.contains("\"source\": \"rss\""), "{text}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn writers_racing_on_one_path_leave_one_whole_result() {
+        let dir = temp_dir("race");
+        let path = dir.join("run.json");
+        std::thread::scope(|scope| {
+            for seed in 0..4u64 {
+                let path = &path;
+                scope.spawn(move || {
+                    let mut r = sample();
+                    r.seed = seed;
+                    for _ in 0..50 {
+                        r.write(path).unwrap();
+                        // Whatever a reader sees meanwhile is some writer's whole result.
+                        assert!(StressResult::read(path).unwrap().seed < 4);
+                    }
+                });
+            }
+        });
+        assert!(StressResult::read(&path).unwrap().seed < 4);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_previous_file_whole() {
+        let dir = temp_dir("failed-write");
+        let path = dir.join("run.json");
+        sample().write(&path).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // A directory where the temporary file would go makes the write fail before the rename.
+        let blocker = dir.join(temp_name("run.json".as_ref()));
+        std::fs::create_dir(&blocker).unwrap();
+        let e = sample().write(&path).unwrap_err();
+        assert!(e.to_string().contains("cannot write"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn errors_name_the_file_the_line_and_the_problem() {
+        let path = Path::new("results/old.json");
+        let good = serde_json::to_string_pretty(&sample()).unwrap();
+        // A syntax error on line 3.
+        let broken = good.replacen("\"seed\": 7", "\"seed\": 7,,", 1);
+        let e = StressResult::from_json(&broken, path).unwrap_err();
+        let line = broken.lines().position(|l| l.contains(",,")).unwrap() + 1;
+        assert_eq!(e.line, Some(line));
+        assert!(!e.problem.contains(" at line "), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("results/old.json:{line}:")),
+            "{e}"
+        );
+        // A field of the wrong type.
+        let wrong = good.replacen(
+            "\"operations\": 1000,\n  \"elapsed_ms\"",
+            "\"operations\": \"many\",\n  \"elapsed_ms\"",
+            1,
+        );
+        let e = StressResult::from_json(&wrong, path).unwrap_err();
+        let line = wrong.lines().position(|l| l.contains("\"many\"")).unwrap() + 1;
+        assert_eq!(e.line, Some(line), "{e}");
+        assert!(e.problem.contains("invalid type"), "{e}");
+        assert!(!e.problem.contains(" at line "), "{e}");
+        // A missing field.
+        let missing = good.replacen("\"seed\": 7,", "", 1);
+        let e = StressResult::from_json(&missing, path).unwrap_err();
+        assert!(e.problem.contains("missing field `seed`"), "{e}");
+        // An empty file: a line, no column.
+        let e = StressResult::from_json("", path).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "results/old.json:1: EOF while parsing a value"
+        );
+        // Not an object at all.
+        let e = StressResult::from_json("[1, 2]", path).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "results/old.json:1: expected a JSON object: not a stress result"
+        );
+        // A verdict that is neither.
+        let odd = good.replacen("\"fail\"", "\"maybe\"", 1);
+        let e = StressResult::from_json(&odd, path).unwrap_err();
+        assert!(e.problem.contains("unknown variant `maybe`"), "{e}");
+    }
+
+    #[test]
+    fn a_newer_format_is_refused_by_name() {
+        let text = serde_json::to_string_pretty(&sample()).unwrap().replacen(
+            "\"format_version\": 1",
+            "\"format_version\": 2",
+            1,
+        );
+        let e = StressResult::from_json(&text, Path::new("new.json")).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.problem.contains("newer stateprop"), "{e}");
+        let e = StressResult::read("/nonexistent/run.json").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/run.json: cannot read"),
+            "{e}"
+        );
+    }
+}
