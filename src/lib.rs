@@ -511,6 +511,8 @@ pub use generate::{program_from_unstructured, strategy};
 
 pub mod sync;
 
+pub mod stress;
+
 mod catch;
 mod hash;
 mod persist;

@@ -58,6 +58,31 @@ impl<M: Model, S: System<M>> Case<M, S> {
     /// Applies `op` (step `index`) to both sides and judges the step: output, then invariant.
     #[inline]
     pub(crate) fn step(&mut self, index: usize, op: &M::Op, hb: &Heartbeat) -> Result<(), Failure> {
+        self.step_timed(index, op, hb, &mut ())
+    }
+
+    /// The system under test, for a stress run's memory gauge.
+    pub(crate) fn system(&self) -> &S {
+        &self.sut
+    }
+
+    /// Stops keeping the outputs `Var`s bind to: a stress run generates no `Var` (it shows the
+    /// generator no earlier outputs), and keeping them would grow without bound.
+    pub(crate) fn without_vars(mut self) -> Self {
+        self.track_vars = false;
+        self
+    }
+
+    /// [`step`](Self::step) with the system's call (only it, not the model) bracketed by
+    /// `call`: a stress run times it; every other caller passes `()`, which costs nothing.
+    #[inline(always)]
+    pub(crate) fn step_timed<C: SystemCall>(
+        &mut self,
+        index: usize,
+        op: &M::Op,
+        hb: &Heartbeat,
+        call: &mut C,
+    ) -> Result<(), Failure> {
         let _span = self.trace_steps.then(|| {
             let span = tracing::trace_span!("stateprop_step", step = index).entered();
             tracing::trace!(op = ?op, "apply");
@@ -92,7 +117,9 @@ impl<M: Model, S: System<M>> Case<M, S> {
             .map_err(|message| fail(FailureKind::ModelPanic { message }))?;
         hb.enter_step();
         let sut = &mut self.sut;
+        call.before();
         let actual = catch(|| sut.apply(sut_op));
+        call.after();
         hb.leave_step();
         if let Some(history) = &mut self.history {
             record(history, index, model_op, actual.as_ref().ok());
@@ -213,6 +240,16 @@ impl<M: Model, S: System<M>> Case<M, S> {
         }
     }
 }
+
+/// Brackets the system's call in [`Case::step_timed`].
+pub(crate) trait SystemCall {
+    /// Just before the system's call.
+    fn before(&mut self) {}
+    /// Just after it returned (or panicked).
+    fn after(&mut self) {}
+}
+
+impl SystemCall for () {}
 
 /// Which part of a step was running, for a panic caught around the whole step.
 #[derive(Clone, Copy)]
