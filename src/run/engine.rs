@@ -339,6 +339,7 @@ impl<M: Model> Run<M> {
         executor: &E,
         hb: &Heartbeat,
         program: Program<M::Op>,
+        origin: Origin,
     ) -> Result<RunResult<M::Op>, String> {
         let stats = Stats {
             rules: M::Op::rules().iter().map(|r| (r.name, 0)).collect(),
@@ -356,7 +357,7 @@ impl<M: Model> Run<M> {
             program,
             trees: Program::sequential(Vec::new()),
             failure,
-            origin: Origin::Replay,
+            origin,
         };
         let found = self.shrink(executor, hb, candidate, &stats);
         Ok(RunResult {

@@ -192,7 +192,12 @@ impl<M: Model> Runner<M> {
     /// Shrinks `ops`, a sequential program that failed outside the run loop (a stress run's
     /// failing prefix), and reports it as [`run`](Runner::run) reports a failing case.
     #[track_caller]
-    pub(crate) fn shrink_failing<S, F>(self, factory: F, ops: Vec<M::Op>) -> RunResult<M::Op>
+    pub(crate) fn shrink_failing<S, F>(
+        self,
+        factory: F,
+        ops: Vec<M::Op>,
+        origin: Origin,
+    ) -> RunResult<M::Op>
     where
         S: System<M> + 'static,
         F: Fn() -> S + Send + 'static,
@@ -205,7 +210,7 @@ impl<M: Model> Runner<M> {
                 initial: &job.initial,
                 factory: &factory,
             };
-            job.shrink_given(&executor, hb, Program::sequential(ops))
+            job.shrink_given(&executor, hb, Program::sequential(ops), origin)
         })
     }
 

@@ -11,7 +11,7 @@
 use super::run::{End, Stream};
 use crate::run::{RunResult, Runner};
 use crate::spec::{Model, System};
-use crate::Config;
+use crate::{Config, Origin};
 
 /// The length of the shortest failing prefix of `stream`, whose replay failed at operation
 /// `failed_at`; `None` when replaying `failed_at + 1` operations on a fresh system passes (the
@@ -47,7 +47,12 @@ pub(crate) fn shortest_failing_prefix<M: Model, S: System<M>>(
 /// Shrinks `ops`, a failing prefix, with the engine's shrinker, as a runner shrinks a failing
 /// case: the report has the minimal program and the test to paste.
 #[track_caller]
-pub(crate) fn shrink<M, S, F>(initial: &M, factory: F, ops: Vec<M::Op>) -> RunResult<M::Op>
+pub(crate) fn shrink<M, S, F>(
+    initial: &M,
+    factory: F,
+    ops: Vec<M::Op>,
+    origin: Origin,
+) -> RunResult<M::Op>
 where
     M: Model + Send,
     M::Op: Send,
@@ -57,5 +62,5 @@ where
     // Nothing is saved: the stream's seed reproduces the failure, and a regression file next to
     // the test would replay a stress failure in every ordinary run.
     let config = Config::default().persist(false);
-    Runner::with_initial(config, initial.clone()).shrink_failing(factory, ops)
+    Runner::with_initial(config, initial.clone()).shrink_failing(factory, ops, origin)
 }

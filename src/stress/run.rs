@@ -293,7 +293,11 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                 };
                 if let Some(p) = prefix.filter(|&p| p <= plan.shrink_bound) {
                     let ops = stream.prefix(p);
-                    let shrunk = bisect::shrink(&self.initial, factory.clone(), ops);
+                    let origin = crate::report::Origin::Stress {
+                        seed,
+                        operation: at,
+                    };
+                    let shrunk = bisect::shrink(&self.initial, factory.clone(), ops, origin);
                     failure.minimal = shrunk.minimal.iter().map(|op| op.to_rust()).collect();
                     failure.report = Some(shrunk.report.text());
                 }

@@ -1,0 +1,74 @@
+//! Model/system mismatches in a stress run: found at the operation where they happen, reported
+//! with the window before it, bisected, and shrunk when short.
+
+use crate::kv::{BuggyStore, Kv};
+use crate::stores::{SeqOp, Sequence, U16Sequence};
+use stateprop::stress::{Stress, StressPlan, StressVerdict};
+
+#[test]
+fn a_u16_sequence_wraps_at_operation_65536() {
+    // Only `Next`: the 65,537th id (operation 65,536) is the first a u16 cannot give.
+    let plan = StressPlan::operations(200_000)
+        .seed(5)
+        .weight("Next", 1)
+        .window(8);
+    let result = Stress::<Sequence, U16Sequence>::new(plan)
+        .quiet()
+        .run(U16Sequence::default)
+        .unwrap();
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+    assert_eq!(result.operations, 65_537);
+    let failure = result.failure.as_ref().unwrap();
+    assert_eq!(failure.operation, 65_536);
+    assert!(failure.cause.contains("65536"), "{}", failure.cause);
+    // The window: the eight operations before, then the failing one.
+    assert_eq!(failure.window.len(), 9);
+    assert_eq!(failure.window[0], "65528: SeqOp::Next");
+    assert!(failure.window[8].starts_with("65536: SeqOp::Next"));
+    // The whole stream up to it is needed, and is past the bound: not shrunk.
+    assert_eq!(failure.prefix, Some(65_537));
+    assert!(failure.report.is_none());
+    assert!(result.text().contains("past the shrink bound of 2000"));
+}
+
+#[test]
+fn with_peeks_in_the_mix_the_wrap_is_found_after_65536_ids() {
+    let result = Stress::<Sequence, U16Sequence>::new(StressPlan::operations(200_000).seed(2))
+        .quiet()
+        .run(U16Sequence::default)
+        .unwrap();
+    let failure = result.failure.as_ref().unwrap();
+    // About one operation in ten is a `Peek`: the wrap shows at the 65,537th `Next` or a `Peek`
+    // after the 65,536th, somewhere past operation 65,536.
+    assert!(
+        (65_536..80_000).contains(&failure.operation),
+        "{}",
+        failure.operation
+    );
+    assert_eq!(failure.prefix, Some(failure.operation + 1));
+    let _ = SeqOp::Peek;
+}
+
+#[test]
+fn a_short_failing_prefix_is_shrunk_into_the_usual_report() {
+    // The stale-cache store of the quickstart: wrong within a few dozen operations.
+    let plan = StressPlan::operations(100_000).seed(4);
+    let result = Stress::<Kv, BuggyStore>::new(plan)
+        .quiet()
+        .run(BuggyStore::default)
+        .unwrap();
+    assert_eq!(result.verdict, StressVerdict::Mismatch);
+    let failure = result.failure.as_ref().unwrap();
+    assert!(failure.operation < 2_000, "{}", failure.operation);
+    assert_eq!(failure.prefix, Some(failure.operation + 1));
+    // Shrunk to the known minimal program: put, delete, get of one key.
+    assert_eq!(failure.minimal.len(), 3, "{:?}", failure.minimal);
+    assert!(failure.minimal[0].starts_with("KvOp::Put"));
+    assert!(failure.minimal[1].starts_with("KvOp::Delete"));
+    assert!(failure.minimal[2].starts_with("KvOp::Get"));
+    let report = failure.report.as_ref().unwrap();
+    assert!(
+        report.contains("stateprop::replay_with::<Kv, BuggyStore>("),
+        "{report}"
+    );
+}
