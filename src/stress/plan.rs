@@ -55,6 +55,9 @@ pub struct StressPlan {
     pub threads: u32,
     /// Operations between two memory samples.
     pub sample_every: u64,
+    /// Time one system call in this many (1: every call). Reading the clock costs about as
+    /// much as a fast system's call; a sample keeps the percentiles (not the exact maximum).
+    pub latency_every: u32,
     /// A failing prefix at most this long is handed to the shrinker; a longer one is reported
     /// with its length and window (a counter that wraps at 65,536 has no shorter program).
     pub shrink_bound: u64,
@@ -104,6 +107,7 @@ impl Default for StressPlan {
             window: 32,
             threads: 1,
             sample_every: 10_000,
+            latency_every: 1,
             shrink_bound: 2_000,
             limits: Limits::default(),
             params: BTreeMap::new(),
@@ -226,6 +230,12 @@ impl StressPlan {
         self
     }
 
+    /// Times one system call in `n` (1: every call).
+    pub fn latency_every(mut self, n: u32) -> Self {
+        self.latency_every = n;
+        self
+    }
+
     /// Sets the longest failing prefix handed to the shrinker.
     pub fn shrink_bound(mut self, ops: u64) -> Self {
         self.shrink_bound = ops;
@@ -292,6 +302,9 @@ impl StressPlan {
                     self.threads
                 ),
             ));
+        }
+        if self.latency_every == 0 {
+            return Err(self.error("latency_every", "`latency_every` must be at least 1".into()));
         }
         if self.sample_every == 0 {
             return Err(self.error("sample_every", "`sample_every` must be at least 1".into()));

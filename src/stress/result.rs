@@ -40,7 +40,7 @@ pub struct StressResult {
 pub struct Latency {
     /// The rule's name (`all` for every rule together).
     pub rule: String,
-    /// Calls measured.
+    /// Calls timed (one in the plan's `latency_every`).
     pub count: u64,
     /// Median.
     pub p50_us: f64,

@@ -209,10 +209,12 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                 }
             );
         }
-        let mut clock = CallClock::new();
+        let mut clock = CallClock::new(plan.latency_every);
         let start = Instant::now();
         let end = stream.drive(plan.op_budget(), &mut clock, |i, op, clock, case| {
-            latencies.record(op.rule_index(), clock.ns);
+            if let Some(ns) = clock.ns {
+                latencies.record(op.rule_index(), ns);
+            }
             if plan.window > 0 {
                 if window.len() == plan.window {
                     window.pop_front();
