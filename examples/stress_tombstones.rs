@@ -15,7 +15,10 @@ use stateprop::{Config, Runner};
 use stores::{Store, TombstoneStore};
 
 fn main() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/stress_tombstones.plan.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/stress_tombstones.plan.json"
+    );
     let plan = match StressPlan::from_file(path) {
         Ok(plan) => plan,
         Err(e) => {
@@ -27,9 +30,9 @@ fn main() {
 
     // The usual check: short programs, every answer right. Nothing to find here.
     let config = Config::default().steps(1..50).cases(500).persist(false);
-    let cases = Runner::<Store>::with_initial(config, Store::with_keys(keys))
-        .run(TombstoneStore::default);
-    println!(
+    let cases =
+        Runner::<Store>::with_initial(config, Store::with_keys(keys)).run(TombstoneStore::default);
+    eprintln!(
         "stateprop: 500 cases of up to 50 steps: {}",
         if cases.failed() { "failed" } else { "passed" }
     );

@@ -71,4 +71,14 @@ fn a_short_failing_prefix_is_shrunk_into_the_usual_report() {
         report.contains("stateprop::replay_with::<Kv, BuggyStore>("),
         "{report}"
     );
+    assert!(report.contains("minimal program (3 steps"), "{report}");
+    let text = result.text();
+    let found = format!(
+        "found by a stress run at operation {} of the stream of seed 4",
+        failure.operation
+    );
+    assert!(text.contains(&found), "{text}");
+    if std::env::var_os("SHOW").is_some() {
+        eprintln!("{text}");
+    }
 }
