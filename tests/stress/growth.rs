@@ -140,3 +140,24 @@ fn the_result_is_written_as_json_and_reads_back() {
     assert_eq!(back.seed, 9);
     let _ = StoreOp::Get { key: 0 };
 }
+
+#[test]
+fn a_duration_bounds_the_run_and_a_rate_slows_it() {
+    let plan = StressPlan::duration(std::time::Duration::from_millis(200)).seed(2);
+    let result = Stress::<Store, CleanStore>::new(plan)
+        .quiet()
+        .run(CleanStore::default)
+        .unwrap();
+    assert!(result.passed(), "{}", result.text());
+    assert!(result.elapsed_secs >= 0.2, "{}", result.elapsed_secs);
+    assert!(result.operations > 1_000);
+
+    // 3,000 operations at 20,000 per second take at least 0.15 s.
+    let plan = StressPlan::operations(3_000).seed(2).rate(20_000.0);
+    let result = Stress::<Store, CleanStore>::new(plan)
+        .quiet()
+        .run(CleanStore::default)
+        .unwrap();
+    assert!(result.elapsed_secs >= 0.14, "{}", result.elapsed_secs);
+    assert!(result.throughput <= 21_000.0, "{}", result.throughput);
+}

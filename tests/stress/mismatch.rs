@@ -82,3 +82,76 @@ fn a_short_failing_prefix_is_shrunk_into_the_usual_report() {
         eprintln!("{text}");
     }
 }
+
+/// A sequence counter that answers wrong at operation `at_first` on the first system built, and
+/// at `at_later` on every later one: a failure that depends on something outside the stream.
+mod flaky {
+    use crate::stores::{SeqOp, Sequence};
+    use stateprop::System;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    pub struct Flaky {
+        pub ops: u64,
+        pub fails_at: u64,
+        pub next: u64,
+    }
+
+    impl System<Sequence> for Flaky {
+        fn apply(&mut self, op: &SeqOp) -> u64 {
+            let wrong = self.ops == self.fails_at;
+            self.ops += 1;
+            let out = match op {
+                SeqOp::Next => {
+                    self.next += 1;
+                    self.next - 1
+                }
+                SeqOp::Peek => self.next,
+            };
+            out + u64::from(wrong)
+        }
+    }
+
+    pub fn factory(at_first: u64, at_later: Option<u64>) -> impl Fn() -> Flaky + Clone + Send {
+        let built = Arc::new(AtomicU64::new(0));
+        move || Flaky {
+            ops: 0,
+            fails_at: match built.fetch_add(1, Ordering::SeqCst) {
+                0 => at_first,
+                _ => at_later.unwrap_or(u64::MAX),
+            },
+            next: 0,
+        }
+    }
+}
+
+#[test]
+fn a_failure_that_does_not_replay_is_reported_as_such() {
+    let plan = StressPlan::operations(10_000).seed(1);
+    let result = Stress::<Sequence, flaky::Flaky>::new(plan)
+        .quiet()
+        .run(flaky::factory(5_000, None))
+        .unwrap();
+    let failure = result.failure.as_ref().unwrap();
+    assert_eq!(failure.operation, 5_000);
+    assert_eq!(failure.prefix, None);
+    assert!(failure.report.is_none());
+    assert!(result
+        .text()
+        .contains("did not replay from the seed on a fresh system"));
+}
+
+#[test]
+fn a_replay_failing_earlier_shortens_the_prefix() {
+    // First run fails at 5,000; every replay fails at 300: the shortest failing prefix the
+    // replays show is 301 operations, which the shrinker then takes (it is under the bound).
+    let plan = StressPlan::operations(10_000).seed(1).shrink_bound(200);
+    let result = Stress::<Sequence, flaky::Flaky>::new(plan)
+        .quiet()
+        .run(flaky::factory(5_000, Some(300)))
+        .unwrap();
+    let failure = result.failure.as_ref().unwrap();
+    assert_eq!(failure.operation, 5_000);
+    assert_eq!(failure.prefix, Some(301));
+    assert!(failure.report.is_none(), "301 is past the bound of 200");
+}
