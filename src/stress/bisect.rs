@@ -8,9 +8,10 @@
 //! known to pass and one known to fail. A replay that fails earlier than asked tightens the
 //! failing end at once, which is what makes a nondeterministic failure converge too.
 
+use super::result::StressFailure;
 use super::run::{End, Stream};
 use crate::run::{RunResult, Runner};
-use crate::spec::{Model, System};
+use crate::spec::{Model, StateMachine, System};
 use crate::{Config, Origin};
 
 /// The length of the shortest failing prefix of `stream`, whose replay failed at operation
@@ -42,6 +43,53 @@ pub(crate) fn shortest_failing_prefix<M: Model, S: System<M>>(
         }
     }
     Some(bad)
+}
+
+/// What can be learned about the failure `found` (at `found.operation` of `stream`) on fresh
+/// systems: the shortest failing prefix, then the shrinker's report on it when it is at most
+/// `bound` operations; past the bound, on its last `bound` operations when those alone (from
+/// the initial state, where the model allows them) still fail.
+#[track_caller]
+pub(crate) fn investigate<M, S, F>(
+    stream: &Stream<'_, M, S>,
+    factory: F,
+    bound: u64,
+    found: &mut StressFailure,
+) where
+    M: Model + Send,
+    M::Op: Send,
+    S: System<M> + 'static,
+    F: Fn() -> S + Send + 'static,
+{
+    let at = found.operation;
+    found.prefix = shortest_failing_prefix(stream, at);
+    let Some(prefix) = found.prefix else {
+        return;
+    };
+    let origin = Origin::Stress {
+        seed: stream.seed,
+        operation: at,
+    };
+    let ops = if prefix <= bound {
+        stream.prefix(prefix)
+    } else {
+        // A bug first met late may not need what came long before it; a tail the model
+        // cannot run from its initial state (a precondition, a panic) is not tried.
+        let tail = stream.tail(prefix, bound as usize);
+        if tail.is_empty() || crate::generate::validate(stream.initial, &tail).is_err() {
+            return;
+        }
+        found.tail = Some(tail.len() as u64);
+        tail
+    };
+    let shrunk = shrink(stream.initial, factory, ops, origin);
+    if !shrunk.failed() {
+        // Only a tail can pass: the prefix was just seen failing.
+        found.tail = None;
+        return;
+    }
+    found.minimal = shrunk.minimal.iter().map(|op| op.to_rust()).collect();
+    found.report = Some(shrunk.report.text());
 }
 
 /// Shrinks `ops`, a failing prefix, with the engine's shrinker, as a runner shrinks a failing

@@ -93,7 +93,10 @@ pub struct StressFailure {
     /// The shortest prefix of the stream that fails on a fresh system (operations), when the
     /// failure replayed; `None` if it did not.
     pub prefix: Option<u64>,
-    /// The shrinker's report on that prefix, when it was short enough to shrink.
+    /// When the prefix was past the shrink bound: how many of its last operations, run alone
+    /// from a fresh system, still failed (and were shrunk instead).
+    pub tail: Option<u64>,
+    /// The shrinker's report on that prefix (or on its tail), when it was short enough.
     pub report: Option<String>,
     /// The shrunk program, one operation a line, when it was shrunk.
     pub minimal: Vec<String>,
@@ -161,6 +164,16 @@ impl StressResult {
                 let _ = writeln!(t, "stateprop:   {op}");
             }
             match f.prefix {
+                Some(p) if f.tail.is_some() => {
+                    let _ = writeln!(
+                        t,
+                        "stateprop: shortest failing prefix: {p} operations, past the shrink \
+                         bound of {}; its last {} operations alone fail on a fresh system, \
+                         shrunk:",
+                        self.plan.shrink_bound,
+                        f.tail.unwrap_or(0)
+                    );
+                }
                 Some(p) if f.report.is_some() => {
                     let _ = writeln!(
                         t,
@@ -171,8 +184,9 @@ impl StressResult {
                     let _ = writeln!(
                         t,
                         "stateprop: shortest failing prefix: {p} operations, past the shrink \
-                         bound of {}: no shorter program was looked for (a bug that needs \
-                         that many operations, like a counter that wraps, has none)",
+                         bound of {}, and its last operations alone pass on a fresh system: no \
+                         shorter program was looked for (a bug that needs that many operations, \
+                         like a counter that wraps, has none)",
                         self.plan.shrink_bound
                     );
                 }

@@ -105,6 +105,26 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
         }
     }
 
+    /// The last `keep` of the first `n` operations of the stream (the failing one included, if
+    /// it is among them), regenerated on a fresh system in memory bounded by `keep`.
+    pub(crate) fn tail(&self, n: u64, keep: usize) -> Vec<M::Op> {
+        let mut ops = VecDeque::with_capacity(keep + 1);
+        let mut push = |op: M::Op| {
+            if ops.len() == keep {
+                ops.pop_front();
+            }
+            ops.push_back(op);
+        };
+        let end = self.drive(Some(n), &mut (), |_, op, _, _| {
+            push(op.clone());
+            true
+        });
+        if let End::Failed { op: Some(op), .. } = end {
+            push(op);
+        }
+        ops.into()
+    }
+
     /// The first `n` operations of the stream, as a program (regenerated on a fresh system).
     pub(crate) fn prefix(&self, n: u64) -> Vec<M::Op> {
         let mut ops = Vec::with_capacity(n as usize);
@@ -283,27 +303,23 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                             .map(|op| format!("{at}: {op}  <- failed here")),
                     )
                     .collect();
-                let cause = failure.cause(at as usize + 1);
-                let prefix = bisect::shortest_failing_prefix(&stream, at);
-                let mut failure = StressFailure {
+                if failure.step.is_none() {
+                    // The factory failed: no operation ran, and there is nothing to bisect.
+                    result.operations = 0;
+                }
+                let mut found = StressFailure {
                     operation: at,
-                    cause,
+                    cause: failure.cause(at as usize + 1),
                     window,
-                    prefix,
+                    prefix: None,
+                    tail: None,
                     report: None,
                     minimal: Vec::new(),
                 };
-                if let Some(p) = prefix.filter(|&p| p <= plan.shrink_bound) {
-                    let ops = stream.prefix(p);
-                    let origin = crate::report::Origin::Stress {
-                        seed,
-                        operation: at,
-                    };
-                    let shrunk = bisect::shrink(&self.initial, factory.clone(), ops, origin);
-                    failure.minimal = shrunk.minimal.iter().map(|op| op.to_rust()).collect();
-                    failure.report = Some(shrunk.report.text());
+                if failure.step.is_some() {
+                    bisect::investigate(&stream, factory.clone(), plan.shrink_bound, &mut found);
                 }
-                result.failure = Some(failure);
+                result.failure = Some(found);
             }
         }
         self.write(&result);

@@ -155,3 +155,54 @@ fn a_replay_failing_earlier_shortens_the_prefix() {
     assert_eq!(failure.prefix, Some(301));
     assert!(failure.report.is_none(), "301 is past the bound of 200");
 }
+
+/// A store that corrupts a put of a value ending in 007 (in thousands): rare, and needs nothing
+/// that came long before it.
+#[derive(Default)]
+pub struct RareCorruption(std::collections::HashMap<u32, u64>);
+
+impl stateprop::System<crate::stores::Store> for RareCorruption {
+    fn apply(&mut self, op: &crate::stores::StoreOp) -> Option<u64> {
+        use crate::stores::StoreOp;
+        match *op {
+            StoreOp::Put { key, value } => {
+                let stored = if value % 1000 == 7 { value + 1 } else { value };
+                self.0.insert(key, stored)
+            }
+            StoreOp::Get { key } => self.0.get(&key).copied(),
+            StoreOp::Delete { key } => self.0.remove(&key),
+        }
+    }
+}
+
+#[test]
+fn past_the_bound_a_tail_that_fails_alone_is_shrunk() {
+    use crate::stores::Store;
+    let seed = std::env::var("SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let plan = StressPlan::operations(1_000_000)
+        .seed(seed)
+        .shrink_bound(300)
+        .weight("Put", 1)
+        .weight("Get", 1);
+    let result = Stress::<Store, RareCorruption>::with_initial(plan, Store::with_keys(4))
+        .quiet()
+        .run(RareCorruption::default)
+        .unwrap();
+    let failure = result.failure.as_ref().unwrap();
+    if std::env::var_os("SHOW").is_some() {
+        eprintln!("{}", result.text());
+    }
+    assert!(failure.operation > 300, "{}", failure.operation);
+    assert_eq!(failure.prefix, Some(failure.operation + 1));
+    assert_eq!(failure.tail, Some(300));
+    // The corrupting put, then the get that reads it back.
+    assert_eq!(failure.minimal.len(), 2, "{:?}", failure.minimal);
+    assert!(failure.minimal[0].starts_with("StoreOp::Put"));
+    assert!(failure.minimal[1].starts_with("StoreOp::Get"));
+    assert!(result
+        .text()
+        .contains("its last 300 operations alone fail on a fresh system"));
+}
