@@ -245,17 +245,18 @@ impl CaseGenerator {
     }
 
     /// [`next_op_unguarded`](Self::next_op_unguarded) with the rules' weights given by `mix`
-    /// (by rule index) instead of the derive's: a stress plan's op mix. A rule of weight 0 is
-    /// never chosen.
+    /// (by rule index) instead of the derive's, choosing only among the rules `allowed` admits:
+    /// a stress plan's op mix. A rule of weight 0 is never chosen.
     #[inline]
     pub(crate) fn next_op_mixed<M: Model>(
         &mut self,
         model: &M,
         outputs: &[M::Output],
         mix: &[u32],
+        allowed: impl Fn(usize) -> bool + Copy,
     ) -> Result<M::Op, GenError> {
         let weight = |_: &Self, rule: usize, _: &RuleInfo| mix[rule];
-        catch(|| self.draw_among(model, outputs, Scope::SEQUENTIAL, None, |_| true, weight))
+        catch(|| self.draw_among(model, outputs, Scope::SEQUENTIAL, None, allowed, weight))
             .unwrap_or_else(|message| Err(model_panic(message)))
     }
 

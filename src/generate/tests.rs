@@ -315,7 +315,7 @@ fn a_mix_replaces_the_weights_and_a_zero_weight_is_never_chosen() {
         if !DialOp::enabled(rules - 1, &model, &[]) {
             continue;
         }
-        let op = plan.next_op_mixed(&model, &[], &mix).unwrap();
+        let op = plan.next_op_mixed(&model, &[], &mix, |_| true).unwrap();
         assert_eq!(op.rule_index(), rules - 1, "at n {n}");
         picked += 1;
     }

@@ -10,6 +10,7 @@
 
 use super::result::StressFailure;
 use super::run::{End, Stream};
+use crate::program::StepId;
 use crate::run::{RunResult, Runner};
 use crate::spec::{Model, StateMachine, System};
 use crate::{Config, Origin};
@@ -75,8 +76,20 @@ pub(crate) fn investigate<M, S, F>(
     } else {
         // A bug first met late may not need what came long before it; a tail the model
         // cannot run from its initial state (a precondition, a panic) is not tried.
-        let tail = stream.tail(prefix, bound as usize);
-        if tail.is_empty() || crate::generate::validate(stream.initial, &tail).is_err() {
+        let mut tail = stream.tail(prefix, bound as usize);
+        // The tail's `Var`s name steps of the stream; from a fresh start they are numbered
+        // from the tail's first step, and one naming a step before it cannot run.
+        let start = prefix - tail.len() as u64;
+        let renumbered = tail.iter_mut().all(|op| {
+            op.remap_vars(&mut |id| {
+                let index = u64::from(id.index).checked_sub(start)?;
+                Some(StepId::prefix(index as usize))
+            })
+        });
+        if tail.is_empty()
+            || !renumbered
+            || crate::generate::validate(stream.initial, &tail).is_err()
+        {
             return;
         }
         found.tail = Some(tail.len() as u64);

@@ -50,6 +50,9 @@ pub struct StressPlan {
     pub rate: Option<f64>,
     /// Recent operations kept for the report of a failure.
     pub window: usize,
+    /// How many of the latest steps a `Var` field may name (their outputs are kept, both the
+    /// model's and the system's); 0 generates no rule with a `Var` field.
+    pub var_window: usize,
     /// Threads driving the system. Only 1 for now: concurrent stress (histories checked in
     /// windows between quiescent points) is a later slice, and a plan asking for more is refused.
     pub threads: u32,
@@ -105,6 +108,7 @@ impl Default for StressPlan {
             mix: BTreeMap::new(),
             rate: None,
             window: 32,
+            var_window: 256,
             threads: 1,
             sample_every: 10_000,
             latency_every: 1,
@@ -218,6 +222,12 @@ impl StressPlan {
         self
     }
 
+    /// Sets how many of the latest steps a `Var` field may name (0: no `Var` rules).
+    pub fn var_window(mut self, steps: usize) -> Self {
+        self.var_window = steps;
+        self
+    }
+
     /// Sets the number of threads (only 1 is supported yet).
     pub fn threads(mut self, n: u32) -> Self {
         self.threads = n;
@@ -300,6 +310,16 @@ impl StressPlan {
                     "`threads` is {}: stress runs are sequential for now (concurrent stress \
                      is not implemented yet); set it to 1",
                     self.threads
+                ),
+            ));
+        }
+        if self.operations.is_some_and(|n| n > u64::from(u32::MAX)) {
+            return Err(self.error(
+                "operations",
+                format!(
+                    "`operations` is past {}, the most one run can number; split the run, \
+                     or bound it by `duration_secs`",
+                    u32::MAX
                 ),
             ));
         }

@@ -6,12 +6,14 @@ use super::bisect;
 use super::measure::{resident_bytes, CallClock, GrowthFit, Latencies, Throttle};
 use super::plan::{PlanError, StressPlan};
 use super::result::{bytes, StressFailure, StressResult, StressVerdict};
+use crate::catch::catch;
 use crate::config::Config;
-use crate::exec::sequential::{Case, SystemCall};
+use crate::exec::sequential::{Case, SystemCall, Windowed};
 use crate::exec::watchdog::Heartbeat;
 use crate::exec::Recording;
 use crate::failure::Failure;
 use crate::generate::{CaseGenerator, GenError};
+use crate::program::StepId;
 use crate::spec::{Model, StateMachine, System};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -39,6 +41,8 @@ pub(crate) struct Stream<'a, M: Model, S> {
     pub(crate) factory: &'a dyn Fn() -> S,
     pub(crate) seed: u64,
     pub(crate) weights: &'a [u32],
+    /// The latest outputs a `Var` may name; 0 generates no `Var`.
+    pub(crate) var_window: usize,
 }
 
 impl<M: Model, S: System<M>> Stream<'_, M, S> {
@@ -54,7 +58,9 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
     ) -> End<M> {
         let hb = Heartbeat::default();
         let case = Case::start(self.initial.clone(), self.factory, Recording::default());
+        let vars = self.var_window > 0 && M::Op::uses_vars() && !M::Op::consumes_vars();
         let mut case = match case {
+            Ok(case) if vars => case.with_var_window(self.var_window),
             Ok(case) => case.without_vars(),
             Err(failure) => {
                 return End::Failed {
@@ -65,14 +71,18 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
             }
         };
         let mut plan = CaseGenerator::new::<M::Op>(self.seed, (0, 0), false);
-        let max = max.unwrap_or(u64::MAX);
+        // Step ids are 32-bit: a run stops at u32::MAX operations.
+        let max = max.unwrap_or(u64::MAX).min(u64::from(u32::MAX));
         let mut last: Option<M::Op> = None;
         let mut i = 0u64;
         let mut end = None;
         while i < max {
-            // No earlier outputs are shown to the generator: a rule with a `Var` field is then
-            // never enabled, so no operation names a step outside a bounded window.
-            let op = match plan.next_op_mixed(&case.model, &[], self.weights) {
+            let drawn = match vars {
+                true => self.draw_in_window(&mut plan, &case),
+                // No earlier outputs shown: a rule with a `Var` field is never enabled.
+                false => plan.next_op_mixed(&case.model, &[], self.weights, |_| true),
+            };
+            let op = match drawn {
                 Ok(op) => op,
                 Err(error) => {
                     end = Some(End::Gen { at: i, error });
@@ -103,6 +113,45 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
             },
             (None, Ok(())) => End::Completed(i),
         }
+    }
+
+    /// Draws an operation whose `Var`s name only the latest `var_window` steps.
+    ///
+    /// The generator numbers the outputs it is shown from 0; the drawn `Var`s are renamed to the
+    /// steps those outputs belong to. A precondition over a `Var` was judged on the generator's
+    /// numbering, so a rule that has one is judged again on the real step ids; if it fails
+    /// there, the step is drawn again among the rules without `Var` fields (deterministically:
+    /// the same stream every time).
+    fn draw_in_window(
+        &self,
+        plan: &mut CaseGenerator,
+        case: &Case<M, S>,
+    ) -> Result<M::Op, GenError> {
+        let (visible, base) = case.latest_outputs(self.var_window);
+        let mut op = plan.next_op_mixed(&case.model, visible, self.weights, |_| true)?;
+        let rules = M::Op::rules();
+        if rules[op.rule_index()].var_fields.is_empty() {
+            return Ok(op);
+        }
+        if base > 0 {
+            op.remap_vars(&mut |id| Some(StepId::prefix(base + id.index as usize)));
+        }
+        if !M::Op::checks_args() {
+            return Ok(op);
+        }
+        let admitted = catch(|| {
+            let mut bound = op.clone();
+            let window = Windowed {
+                base,
+                outputs: visible,
+            };
+            bound.bind_vars(&window) && bound.admits(&case.model)
+        });
+        if admitted == Ok(true) {
+            return Ok(op);
+        }
+        let plain = |rule: usize| rules[rule].var_fields.is_empty();
+        plan.next_op_mixed(&case.model, visible, self.weights, plain)
     }
 
     /// The last `keep` of the first `n` operations of the stream (the failing one included, if
@@ -201,6 +250,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
             factory: &factory,
             seed,
             weights: &weights,
+            var_window: plan.var_window,
         };
         let mut latencies = Latencies::new(names.len());
         let mut fit = GrowthFit::default();
@@ -286,7 +336,9 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                     message: format!(
                         "no operation could be generated at operation {at} of the stream: {}\n\
                          (the plan's op mix leaves out the rules whose weight it does not \
-                         give, and rules with `Var` fields never run in stress)",
+                         give; a rule with a `Var` field runs only when one of the latest \
+                         `var_window` steps returned a value for it, and never with \
+                         `#[consumes]` fields in the machine)",
                         error.message()
                     ),
                 })
