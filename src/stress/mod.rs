@@ -24,12 +24,15 @@
 //!
 //! A mismatch at operation k is reported with the window before it, replayed from the seed on a
 //! fresh system to find the shortest failing prefix, and, when that prefix is at most
-//! [`StressPlan::shrink_bound`] operations, shrunk by the engine's shrinker into the usual report
-//! and pasteable test. See `docs/stress.md`.
+//! [`StressPlan::shrink_bound`] operations (or its last operations fail alone), shrunk by the
+//! engine's shrinker into the usual report and pasteable test. See `docs/stress.md`.
 //!
-//! Limitations, for now: runs are sequential (`threads` must be 1); rules with `Var` fields are
-//! never generated (the generator is shown no earlier outputs, so nothing names a step outside
-//! a bounded window); a run has no hang watchdog.
+//! A `Var` field names one of the latest [`StressPlan::var_window`] steps, whose outputs are
+//! the only ones kept.
+//!
+//! Limitations, for now: runs are sequential (`threads` must be 1); a machine with
+//! `#[consumes]` fields runs no rule with a `Var` field; a run has no hang watchdog and stops at
+//! `u32::MAX` operations.
 
 mod bisect;
 mod measure;
