@@ -9,7 +9,7 @@
 //! failing end at once, which is what makes a nondeterministic failure converge too.
 
 use super::result::StressFailure;
-use super::run::{End, Stream};
+use super::stream::{End, Stream};
 use crate::program::StepId;
 use crate::run::{RunResult, Runner};
 use crate::spec::{Model, StateMachine, System};

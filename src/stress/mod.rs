@@ -39,6 +39,7 @@ mod measure;
 mod plan;
 mod result;
 mod run;
+mod stream;
 
 pub use measure::resident_bytes;
 pub use plan::{Limits, PlanError, StressPlan};
