@@ -73,14 +73,26 @@ pub struct StressPlan {
     pub result_path: Option<PathBuf>,
     /// Where the plan was read from, for errors that name its lines.
     #[serde(skip)]
-    source: Option<Source>,
+    source: PlanSource,
 }
 
 /// The file a plan was read from and its text.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 struct Source {
     path: PathBuf,
     text: String,
+}
+
+/// Where a plan was read from, if it was.
+#[derive(Clone, Debug, Default)]
+struct PlanSource(Option<Source>);
+
+// Where a plan was read from is not part of what it says: a plan read back from a result (which
+// does not keep it) equals the one that ran.
+impl PartialEq for PlanSource {
+    fn eq(&self, _: &PlanSource) -> bool {
+        true
+    }
 }
 
 /// What a run must stay within; each limit is off when `None`.
@@ -116,7 +128,7 @@ impl Default for StressPlan {
             limits: Limits::default(),
             params: BTreeMap::new(),
             result_path: None,
-            source: None,
+            source: PlanSource::default(),
         }
     }
 }
@@ -183,10 +195,10 @@ impl StressPlan {
             message: format!("not a valid stress plan: {}", without_position(&e)),
         })?;
         if let Some(path) = path {
-            plan.source = Some(Source {
+            plan.source = PlanSource(Some(Source {
                 path: path.to_path_buf(),
                 text: text.to_string(),
-            });
+            }));
         }
         plan.check_values()?;
         Ok(plan)
@@ -385,7 +397,7 @@ impl StressPlan {
 
     /// An error about `what`, on the line of the plan's file where `what` first appears.
     fn error(&self, what: &str, message: String) -> PlanError {
-        let source = self.source.as_ref();
+        let source = self.source.0.as_ref();
         let line =
             source.and_then(|s| (s.text.lines().position(|l| l.contains(what))).map(|i| i + 1));
         PlanError {

@@ -109,3 +109,18 @@ fn a_missing_plan_file_names_itself() {
         .to_string()
         .starts_with("stateprop: /nonexistent/plan.json: cannot read the stress plan"));
 }
+
+#[test]
+fn a_result_reads_back_equal_to_the_run_of_a_plan_file() {
+    let plan_path = file("roundtrip.json", "{ \"operations\": 2000, \"seed\": 3 }");
+    let out = std::env::temp_dir().join(format!("stateprop-result-{}.json", std::process::id()));
+    let plan = StressPlan::from_file(&plan_path).unwrap().result_path(&out);
+    let result = Stress::<Store, CleanStore>::new(plan)
+        .quiet()
+        .run(CleanStore::default)
+        .unwrap();
+    let back = stateprop::stress::StressResult::read(&out).unwrap();
+    let _ = std::fs::remove_file(&plan_path);
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(back, result);
+}
