@@ -65,7 +65,7 @@ fn summary(c: &Comparison) -> String {
         })
         .collect();
     if c.verdict_regressed() {
-        items.push("verdict pass -> fail".to_string());
+        items.push(format!("verdict {} -> {}", c.verdicts.0, c.verdicts.1));
     }
     match items.len() {
         0 => "no regression beyond the tolerances".to_string(),

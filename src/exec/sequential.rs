@@ -19,6 +19,10 @@ pub(crate) struct Case<M: Model, S> {
     pub(crate) model_outputs: Vec<M::Output>,
     sut_outputs: Vec<M::Output>,
     track_vars: bool,
+    /// The step id of the first output kept: 0 unless a window drops the oldest ones.
+    outputs_base: usize,
+    /// Keep at least this many latest outputs, and fewer than twice as many (a stress run).
+    outputs_window: Option<usize>,
     /// Step-by-step lines for verbose reports, when asked for.
     pub(crate) trace: Option<Vec<String>>,
     /// The history, when asked for. Operations are recorded as the model ran them (a `Var`
@@ -49,6 +53,8 @@ impl<M: Model, S: System<M>> Case<M, S> {
             model_outputs: Vec::new(),
             sut_outputs: Vec::new(),
             track_vars: M::Op::uses_vars(),
+            outputs_base: 0,
+            outputs_window: None,
             trace: recording.trace.then(Vec::new),
             history: recording.history.then(History::new),
             trace_steps: tracing::level_enabled!(tracing::Level::TRACE),
@@ -58,6 +64,44 @@ impl<M: Model, S: System<M>> Case<M, S> {
     /// Applies `op` (step `index`) to both sides and judges the step: output, then invariant.
     #[inline]
     pub(crate) fn step(&mut self, index: usize, op: &M::Op, hb: &Heartbeat) -> Result<(), Failure> {
+        self.step_timed(index, op, hb, &mut ())
+    }
+
+    /// The system under test, for a stress run's memory gauge.
+    pub(crate) fn system(&self) -> &S {
+        &self.sut
+    }
+
+    /// Stops keeping the outputs `Var`s bind to: a stress run that generates no `Var` (it shows
+    /// the generator no earlier outputs) would otherwise keep them without bound.
+    pub(crate) fn without_vars(mut self) -> Self {
+        self.track_vars = false;
+        self
+    }
+
+    /// Keeps only the latest outputs, at least `window` of them: a stress run's `Var`s name
+    /// only those (older ones are dropped in batches, so a step costs O(1) amortized).
+    pub(crate) fn with_var_window(mut self, window: usize) -> Self {
+        self.outputs_window = Some(window.max(1));
+        self
+    }
+
+    /// The latest outputs, at most `n` of them, and the step id of the first.
+    pub(crate) fn latest_outputs(&self, n: usize) -> (&[M::Output], usize) {
+        let start = self.model_outputs.len().saturating_sub(n);
+        (&self.model_outputs[start..], self.outputs_base + start)
+    }
+
+    /// [`step`](Self::step) with the system's call (only it, not the model) bracketed by
+    /// `call`: a stress run times it; every other caller passes `()`, which costs nothing.
+    #[inline(always)]
+    pub(crate) fn step_timed<C: SystemCall>(
+        &mut self,
+        index: usize,
+        op: &M::Op,
+        hb: &Heartbeat,
+        call: &mut C,
+    ) -> Result<(), Failure> {
         let _span = self.trace_steps.then(|| {
             let span = tracing::trace_span!("stateprop_step", step = index).entered();
             tracing::trace!(op = ?op, "apply");
@@ -73,13 +117,29 @@ impl<M: Model, S: System<M>> Case<M, S> {
         let (model_op, sut_op) = if self.track_vars {
             let mut m = op.clone();
             let mut s = op.clone();
-            if !m.bind_vars(&self.model_outputs) {
+            let bound_model = if self.outputs_base == 0 {
+                m.bind_vars(&self.model_outputs)
+            } else {
+                m.bind_vars(&Windowed {
+                    base: self.outputs_base,
+                    outputs: &self.model_outputs,
+                })
+            };
+            if !bound_model {
                 // Generation and shrinking only produce resolvable vars; a hand-written replay may not.
                 return Err(fail(FailureKind::ModelPanic {
                     message: "a `Var` names a step whose model output holds no such value".into(),
                 }));
             }
-            if !s.bind_vars(&self.sut_outputs) {
+            let bound_sut = if self.outputs_base == 0 {
+                s.bind_vars(&self.sut_outputs)
+            } else {
+                s.bind_vars(&Windowed {
+                    base: self.outputs_base,
+                    outputs: &self.sut_outputs,
+                })
+            };
+            if !bound_sut {
                 return Err(fail(FailureKind::UnboundVar));
             }
             bound = (m, s);
@@ -92,7 +152,9 @@ impl<M: Model, S: System<M>> Case<M, S> {
             .map_err(|message| fail(FailureKind::ModelPanic { message }))?;
         hb.enter_step();
         let sut = &mut self.sut;
+        call.before();
         let actual = catch(|| sut.apply(sut_op));
+        call.after();
         hb.leave_step();
         if let Some(history) = &mut self.history {
             record(history, index, model_op, actual.as_ref().ok());
@@ -111,8 +173,22 @@ impl<M: Model, S: System<M>> Case<M, S> {
         if self.track_vars {
             self.model_outputs.push(kept);
             self.sut_outputs.push(actual);
+            if let Some(window) = self.outputs_window {
+                if self.model_outputs.len() >= 2 * window {
+                    self.drop_old_outputs(window);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Drops the oldest outputs but the latest `window`.
+    #[cold]
+    fn drop_old_outputs(&mut self, window: usize) {
+        let drop = self.model_outputs.len() - window;
+        self.model_outputs.drain(..drop);
+        self.sut_outputs.drain(..drop);
+        self.outputs_base += drop;
     }
 
     /// Whether nothing but the verdict is wanted of a step: no `Var`s to bind, nothing recorded
@@ -213,6 +289,33 @@ impl<M: Model, S: System<M>> Case<M, S> {
         }
     }
 }
+
+/// Outputs kept from step `base` on, looked up by step id (a stress run's window).
+pub(crate) struct Windowed<'a, O> {
+    pub(crate) base: usize,
+    pub(crate) outputs: &'a [O],
+}
+
+impl<O> crate::program::Outputs<O> for Windowed<'_, O> {
+    fn output(&self, id: StepId) -> Option<&O> {
+        match id.branch {
+            None => (id.index as usize)
+                .checked_sub(self.base)
+                .and_then(|i| self.outputs.get(i)),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Brackets the system's call in [`Case::step_timed`].
+pub(crate) trait SystemCall {
+    /// Just before the system's call.
+    fn before(&mut self) {}
+    /// Just after it returned (or panicked).
+    fn after(&mut self) {}
+}
+
+impl SystemCall for () {}
 
 /// Which part of a step was running, for a panic caught around the whole step.
 #[derive(Clone, Copy)]

@@ -228,7 +228,7 @@ impl CaseGenerator {
         trees: Option<&mut Vec<Box<dyn ArgTree>>>,
         allowed: impl Fn(usize) -> bool + Copy,
     ) -> Result<M::Op, GenError> {
-        catch(|| self.draw_among(model, outputs, scope, trees, allowed))
+        catch(|| self.draw_among(model, outputs, scope, trees, allowed, Self::weight::<M>))
             .unwrap_or_else(|message| Err(model_panic(message)))
     }
 
@@ -241,11 +241,28 @@ impl CaseGenerator {
         trees: Option<&mut Vec<Box<dyn ArgTree>>>,
     ) -> Result<M::Op, GenError> {
         // Every rule allowed: the constant closure folds away, the hot loop is what it was.
-        self.draw_among(model, outputs, scope, trees, |_| true)
+        self.draw_among(model, outputs, scope, trees, |_| true, Self::weight::<M>)
+    }
+
+    /// [`next_op_unguarded`](Self::next_op_unguarded) with the rules' weights given by `mix`
+    /// (by rule index) instead of the derive's, choosing only among the rules `allowed` admits:
+    /// a stress plan's op mix. A rule of weight 0 is never chosen.
+    #[inline]
+    pub(crate) fn next_op_mixed<M: Model>(
+        &mut self,
+        model: &M,
+        outputs: &[M::Output],
+        mix: &[u32],
+        allowed: impl Fn(usize) -> bool + Copy,
+    ) -> Result<M::Op, GenError> {
+        let weight = |_: &Self, rule: usize, _: &RuleInfo| mix[rule];
+        catch(|| self.draw_among(model, outputs, Scope::SEQUENTIAL, None, allowed, weight))
+            .unwrap_or_else(|message| Err(model_panic(message)))
     }
 
     /// [`draw`](Self::draw) choosing only among the rules `allowed` admits (a parallel branch
-    /// leaves out the rules some interleaving would disable).
+    /// leaves out the rules some interleaving would disable), each rule weighing what `weight`
+    /// says (a function, not a table, so the usual [`weight`](Self::weight) inlines as before).
     #[inline]
     fn draw_among<M: Model>(
         &mut self,
@@ -254,12 +271,13 @@ impl CaseGenerator {
         scope: Scope,
         trees: Option<&mut Vec<Box<dyn ArgTree>>>,
         allowed: impl Fn(usize) -> bool + Copy,
+        weight: impl Fn(&Self, usize, &RuleInfo) -> u32 + Copy,
     ) -> Result<M::Op, GenError> {
         let rules = M::Op::rules();
         let rule = if rules.len() <= 64 {
-            self.draw_rule_small::<M>(model, outputs, allowed)
+            self.draw_rule_small::<M>(model, outputs, allowed, weight)
         } else {
-            self.draw_rule_large::<M>(model, outputs, allowed)
+            self.draw_rule_large::<M>(model, outputs, allowed, weight)
         }?;
         let mut gen = Gen::<M>::lazy(
             &mut self.runner,
@@ -306,6 +324,7 @@ impl CaseGenerator {
         model: &M,
         outputs: &[M::Output],
         allowed: impl Fn(usize) -> bool,
+        weight: impl Fn(&Self, usize, &RuleInfo) -> u32,
     ) -> Result<usize, GenError> {
         let rules = M::Op::rules();
         let mut on = 0u64;
@@ -316,7 +335,7 @@ impl CaseGenerator {
                 && enabled::<M>(rule, info, model, outputs, &self.consumed)
             {
                 on |= 1 << rule;
-                total += u64::from(self.weight::<M>(rule, info));
+                total += u64::from(weight(self, rule, info));
             }
         }
         if total == 0 {
@@ -327,7 +346,7 @@ impl CaseGenerator {
                     && enabled::<M>(rule, info, model, outputs, &self.consumed)
                 {
                     on |= 1 << rule;
-                    total += u64::from(self.weight::<M>(rule, info));
+                    total += u64::from(weight(self, rule, info));
                 }
             }
         }
@@ -339,11 +358,11 @@ impl CaseGenerator {
             if (on >> rule) & 1 == 0 {
                 continue;
             }
-            let weight = u64::from(self.weight::<M>(rule, info));
-            if pick < weight {
+            let w = u64::from(weight(self, rule, info));
+            if pick < w {
                 return Ok(rule);
             }
-            pick -= weight;
+            pick -= w;
         }
         unreachable!("the pick is below the total weight of the enabled rules")
     }
@@ -355,6 +374,7 @@ impl CaseGenerator {
         model: &M,
         outputs: &[M::Output],
         allowed: impl Fn(usize) -> bool,
+        weight: impl Fn(&Self, usize, &RuleInfo) -> u32,
     ) -> Result<usize, GenError> {
         let rules = M::Op::rules();
         let mut weights = std::mem::take(&mut self.weights);
@@ -366,7 +386,7 @@ impl CaseGenerator {
                 && allowed(rule)
                 && enabled::<M>(rule, info, model, outputs, &self.consumed)
             {
-                weights[rule] = self.weight::<M>(rule, info);
+                weights[rule] = weight(self, rule, info);
                 total += u64::from(weights[rule]);
             }
         }
@@ -376,7 +396,7 @@ impl CaseGenerator {
                     && allowed(rule)
                     && enabled::<M>(rule, info, model, outputs, &self.consumed)
                 {
-                    weights[rule] = self.weight::<M>(rule, info);
+                    weights[rule] = weight(self, rule, info);
                     total += u64::from(weights[rule]);
                 }
             }

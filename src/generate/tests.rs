@@ -117,8 +117,9 @@ fn mask_and_table_choose_the_same_rules() {
             let mut table = CaseGenerator::new::<DialOp>(seed, (1, 50), swarm);
             for n in (0..=12).cycle().take(40) {
                 let model = Dial { n };
-                let a = mask.draw_rule_small(&model, &[], |_| true);
-                let b = table.draw_rule_large(&model, &[], |_| true);
+                let weight = CaseGenerator::weight::<Dial>;
+                let a = mask.draw_rule_small(&model, &[], |_| true, weight);
+                let b = table.draw_rule_large(&model, &[], |_| true, weight);
                 match (a, b) {
                     (Ok(a), Ok(b)) => {
                         assert_eq!(a, b, "seed {seed}, swarm {swarm}, n {n}");
@@ -300,3 +301,23 @@ fn validation_refuses_a_prefix_handle_consumed_in_one_branch_and_named_in_anothe
 
 mod interleavings;
 pub(crate) use interleavings::{Pile, PileOp};
+
+#[test]
+fn a_mix_replaces_the_weights_and_a_zero_weight_is_never_chosen() {
+    let mut plan = CaseGenerator::new::<DialOp>(3, (1, 50), false);
+    let rules = DialOp::rules().len();
+    // Only the last rule weighs anything: every draw where it is enabled picks it.
+    let mut mix = vec![0u32; rules];
+    mix[rules - 1] = 1;
+    let mut picked = 0;
+    for n in (0..=12).cycle().take(200) {
+        let model = Dial { n };
+        if !DialOp::enabled(rules - 1, &model, &[]) {
+            continue;
+        }
+        let op = plan.next_op_mixed(&model, &[], &mix, |_| true).unwrap();
+        assert_eq!(op.rule_index(), rules - 1, "at n {n}");
+        picked += 1;
+    }
+    assert!(picked > 0);
+}

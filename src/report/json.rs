@@ -51,6 +51,9 @@ impl Report {
             }
             Some(Origin::Saved { location }) => json!({ "saved": location }),
             Some(Origin::Replay) => json!("replay"),
+            Some(Origin::Stress { seed, operation }) => {
+                json!({ "stress": { "seed": seed, "operation": operation } })
+            }
             None => Value::Null,
         };
         let rules: serde_json::Map<String, Value> = self

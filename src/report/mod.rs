@@ -112,6 +112,13 @@ pub enum Origin {
     },
     /// Given to `replay`.
     Replay,
+    /// The failing prefix of a stress run's operation stream (`stateprop::stress`).
+    Stress {
+        /// The stream's seed.
+        seed: u64,
+        /// The operation (0-based) at which the stream failed.
+        operation: u64,
+    },
 }
 
 /// Everything a report says, rendered to text with [`Report::text`] and to JSON with

@@ -104,6 +104,13 @@ impl Report {
             Some(Origin::Generated { case, .. }) => {
                 let _ = writeln!(t, "stateprop: found by case {case}");
             }
+            Some(Origin::Stress { seed, operation }) => {
+                let _ = writeln!(
+                    t,
+                    "stateprop: found by a stress run at operation {operation} of the stream of \
+                     seed {seed} (rerun: the same plan with STATEPROP_SEED={seed})"
+                );
+            }
             _ => {}
         }
         match &self.origin {

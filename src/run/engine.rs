@@ -332,6 +332,41 @@ impl<M: Model> Run<M> {
         })
     }
 
+    /// Shrinks `program`, which failed outside the run loop (a stress run's failing prefix),
+    /// and reports it; a program that passes here passes the run.
+    pub(super) fn shrink_given<E: Executor<M> + ?Sized>(
+        &self,
+        executor: &E,
+        hb: &Heartbeat,
+        program: Program<M::Op>,
+        origin: Origin,
+    ) -> Result<RunResult<M::Op>, String> {
+        let stats = Stats {
+            rules: M::Op::rules().iter().map(|r| (r.name, 0)).collect(),
+            ..Stats::default()
+        };
+        let (execution, _) = self.run_repeated(executor, &program, self.recording(false), hb);
+        let Some(failure) = execution.failure else {
+            return Ok(RunResult {
+                report: self.reporting.passed(stats),
+                minimal: Vec::new(),
+                minimal_program: Program::sequential(Vec::new()),
+            });
+        };
+        let candidate = Candidate {
+            program,
+            trees: Program::sequential(Vec::new()),
+            failure,
+            origin,
+        };
+        let found = self.shrink(executor, hb, candidate, &stats);
+        Ok(RunResult {
+            report: self.reporting.failed(&found),
+            minimal: found.program.prefix.clone(),
+            minimal_program: found.program,
+        })
+    }
+
     /// Replays this test's saved programs; the first that still fails is the result. A
     /// sequential run skips parallel programs; a concurrent one runs both shapes (a sequential
     /// program is a prefix without branches).

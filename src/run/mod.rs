@@ -183,18 +183,37 @@ impl<M: Model> Runner<M> {
         M::Op: Send,
     {
         let source = Location::caller().file();
-        let replay_call = |m: &str, s: &str| {
-            format!(
-                "stateprop::replay_with::<{m}, {s}>(\n        {m}::default(),\n        \
-                 || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
-            )
-        };
-        self.start::<S>(source, false, replay_call, move |job, hb| {
+        self.start::<S>(source, false, replay_with_call, move |job, hb| {
             let executor = Sequential {
                 initial: &job.initial,
                 factory: &factory,
             };
             job.work(&executor, hb)
+        })
+    }
+
+    /// Shrinks `ops`, a sequential program that failed outside the run loop (a stress run's
+    /// failing prefix), and reports it as [`run`](Runner::run) reports a failing case.
+    #[track_caller]
+    pub(crate) fn shrink_failing<S, F>(
+        self,
+        factory: F,
+        ops: Vec<M::Op>,
+        origin: Origin,
+    ) -> RunResult<M::Op>
+    where
+        S: System<M> + 'static,
+        F: Fn() -> S + Send + 'static,
+        M: Send,
+        M::Op: Send,
+    {
+        let source = Location::caller().file();
+        self.start::<S>(source, false, replay_with_call, move |job, hb| {
+            let executor = Sequential {
+                initial: &job.initial,
+                factory: &factory,
+            };
+            job.shrink_given(&executor, hb, Program::sequential(ops), origin)
         })
     }
 
@@ -336,6 +355,14 @@ impl<M: Model> Runner<M> {
         }
         result
     }
+}
+
+/// The pasted call of a run with a factory: `replay_with`, the factory left to the user.
+fn replay_with_call(m: &str, s: &str) -> String {
+    format!(
+        "stateprop::replay_with::<{m}, {s}>(\n        {m}::default(),\n        \
+         || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
+    )
 }
 
 /// Checks a system against its model over many generated programs; on failure, panics with the

@@ -2,7 +2,7 @@
 //! with a regression flagged only beyond a tolerance for that kind of metric, since two runs of
 //! the same plan never measure the same.
 
-use super::result::{StressResult, Verdict};
+use super::result::{Latency, StressResult, StressVerdict};
 use std::fmt::{self, Write as _};
 
 /// How much worse a metric may get before it counts as a regression. Fractions: `0.10` is 10%.
@@ -143,7 +143,7 @@ pub struct Comparison {
     /// Every metric, grouped by kind in [`MetricKind`] order, latencies by rule.
     pub rows: Vec<Row>,
     /// The verdicts of the old and the new run. A pass turned into a fail is a regression.
-    pub verdicts: (Verdict, Verdict),
+    pub verdicts: (StressVerdict, StressVerdict),
     /// What makes the comparison doubtful: different plans, memory measured differently.
     pub warnings: Vec<String>,
     /// The tolerances applied.
@@ -161,9 +161,9 @@ impl Comparison {
         self.verdict_regressed() || self.regressions().next().is_some()
     }
 
-    /// The old run passed and the new one failed.
+    /// The old run passed and the new one failed (a mismatch or a broken limit).
     pub fn verdict_regressed(&self) -> bool {
-        self.verdicts == (Verdict::Pass, Verdict::Fail)
+        self.verdicts.0 == StressVerdict::Pass && self.verdicts.1 != StressVerdict::Pass
     }
 
     /// The row of `kind` (and `rule`, for latencies).
@@ -179,7 +179,7 @@ impl Comparison {
 pub fn compare(old: &StressResult, new: &StressResult, tolerances: &Tolerances) -> Comparison {
     let mut warnings = Vec::new();
     let mut differences = Vec::new();
-    plan_differences("", &old.plan, &new.plan, &mut differences);
+    plan_differences("", &plan_value(old), &plan_value(new), &mut differences);
     if !differences.is_empty() {
         let shown = differences.len().min(5);
         let mut text = differences[..shown].join(", ");
@@ -194,17 +194,20 @@ pub fn compare(old: &StressResult, new: &StressResult, tolerances: &Tolerances) 
     let mut rows = vec![row(
         MetricKind::Throughput,
         None,
-        Some(old.throughput_ops_per_s),
-        Some(new.throughput_ops_per_s),
+        Some(old.throughput),
+        Some(new.throughput),
         tolerances,
     )];
     for kind in [MetricKind::P50, MetricKind::P99, MetricKind::Max] {
-        let pick = |r: &super::result::RuleLatency| {
-            (r.count > 0).then_some(match kind {
-                MetricKind::P50 => r.p50_ns,
-                MetricKind::P99 => r.p99_ns,
-                _ => r.max_ns,
-            } as f64)
+        // Rows hold nanoseconds, the unit the table picks its readable unit from.
+        let pick = |r: &Latency| {
+            (r.count > 0).then_some(
+                match kind {
+                    MetricKind::P50 => r.p50_us,
+                    MetricKind::P99 => r.p99_us,
+                    _ => r.max_us,
+                } * 1e3,
+            )
         };
         // The old run's rules in its order, then any only the new run has.
         let mut rules: Vec<&str> = old.latencies.iter().map(|r| r.rule.as_str()).collect();
@@ -220,18 +223,15 @@ pub fn compare(old: &StressResult, new: &StressResult, tolerances: &Tolerances) 
         }
     }
 
-    let (og, ng) = (&old.memory_growth, &new.memory_growth);
+    let (og, ng) = (&old.growth, &new.growth);
     let mut growth = row(
         MetricKind::Growth,
         None,
-        og.bytes_per_million_ops,
-        ng.bytes_per_million_ops,
+        og.bytes_per_million,
+        ng.bytes_per_million,
         tolerances,
     );
-    if og.bytes_per_million_ops.is_some()
-        && ng.bytes_per_million_ops.is_some()
-        && og.source != ng.source
-    {
+    if og.bytes_per_million.is_some() && ng.bytes_per_million.is_some() && og.source != ng.source {
         warnings.push(format!(
             "memory growth was measured from {} in the old run and from {} in the new one: \
              not compared",
@@ -286,6 +286,17 @@ fn row(
         regression,
         note,
     }
+}
+
+/// The plan of `result` as JSON, without what does not change the target: where the result is
+/// written, and the seed (two runs of one plan from different seeds are still like with like).
+fn plan_value(result: &StressResult) -> serde_json::Value {
+    let mut plan = serde_json::to_value(&result.plan).unwrap_or(serde_json::Value::Null);
+    if let Some(fields) = plan.as_object_mut() {
+        fields.remove("result_path");
+        fields.remove("seed");
+    }
+    plan
 }
 
 /// The places where two plans differ, as `path: old -> new`.

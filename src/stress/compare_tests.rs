@@ -1,18 +1,20 @@
 use super::*;
-use crate::stress::result::{GrowthSource, MemoryGrowth, RuleLatency};
-use serde_json::json;
+use crate::stress::plan::StressPlan;
+use crate::stress::result::{Growth, GrowthSource, Latency};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
 fn run(throughput: f64, put_p99: u64, growth: f64) -> StressResult {
-    let mut r = StressResult::new(json!({"operations": 1_000_000, "threads": 4}), 1);
+    let plan = StressPlan::operations(1_000_000).threads(4);
+    let mut r = StressResult::new(plan, 1);
     r.operations = 1_000_000;
-    r.throughput_ops_per_s = throughput;
+    r.throughput = throughput;
+    // Figures in nanoseconds here, microseconds in the result.
     r.latencies = vec![
-        RuleLatency::new("Put", 600_000, 200, put_p99, 50_000),
-        RuleLatency::new("Get", 400_000, 100, 500, 20_000),
+        Latency::new("Put", 600_000, 0.2, put_p99 as f64 / 1e3, 50.0),
+        Latency::new("Get", 400_000, 0.1, 0.5, 20.0),
     ];
-    r.memory_growth = MemoryGrowth::measured(growth, GrowthSource::Rss, 50);
+    r.growth = Growth::measured(growth, GrowthSource::Rss, 50);
     r
 }
 
@@ -55,7 +57,7 @@ fn latency_rises_are_judged_per_rule_and_per_percentile() {
     let old = run(400_000.0, 1000, 0.0);
     let mut new = run(400_000.0, 1300, 0.0);
     // Get's slowest operation is 80% slower: within the default 100% for max.
-    new.latencies[1].max_ns = 36_000;
+    new.latencies[1].max_us = 36.0;
     let c = compare(&old, &new, &Tolerances::default());
     assert_eq!(flagged(&c), [(MetricKind::P99, Some("Put"))]);
     let c = compare(&old, &run(400_000.0, 1200, 0.0), &Tolerances::default());
@@ -94,11 +96,11 @@ fn memory_growth_is_flagged_only_above_the_floor() {
 fn growth_measured_differently_or_not_at_all_is_not_compared() {
     let old = run(1.0, 1, 0.0);
     let mut new = run(1.0, 1, 50.0 * MIB);
-    new.memory_growth.source = GrowthSource::Gauge;
+    new.growth.source = GrowthSource::Gauge;
     let c = compare(&old, &new, &Tolerances::default());
     assert!(!c.has_regression(), "{c}");
     assert!(c.warnings[0].contains("from rss in the old run and from gauge"));
-    new.memory_growth = MemoryGrowth::unavailable();
+    new.growth = Growth::unavailable();
     let c = compare(&old, &new, &Tolerances::default());
     assert!(!c.has_regression());
     let row = c.row(MetricKind::Growth, None).unwrap();
@@ -115,16 +117,20 @@ fn different_plans_are_warned_about_and_seeds_and_timestamps_are_ignored() {
     let mut same = old.clone();
     same.seed = 99;
     same.timestamp = old.timestamp + 86_400;
+    // Where a run writes its result, and the plan's seed, do not change the target.
+    same.plan = same.plan.seed(99).result_path("elsewhere.json");
     let c = compare(&old, &same, &Tolerances::default());
     assert!(c.warnings.is_empty() && !c.has_regression(), "{c}");
     assert!(c.rows.iter().all(|r| r.change == Some(0.0)), "{c}");
     let mut other = old.clone();
-    other.plan = json!({"operations": 1_000_000, "threads": 8, "keys": 100});
+    other.plan = StressPlan::operations(1_000_000)
+        .threads(8)
+        .param("keys", 100);
     let c = compare(&old, &other, &Tolerances::default());
     assert_eq!(
         c.warnings,
         [
-            "the runs followed different plans (keys: null -> 100, threads: 4 -> 8): their \
+            "the runs followed different plans (params.keys: null -> 100, threads: 4 -> 8): their \
           figures may not be comparable"
         ]
     );
@@ -134,8 +140,9 @@ fn different_plans_are_warned_about_and_seeds_and_timestamps_are_ignored() {
 fn a_pass_turned_fail_is_a_regression_and_new_rules_are_only_noted() {
     let old = run(1.0, 1, 0.0);
     let mut new = old.clone();
-    new.verdict = Verdict::Fail;
-    new.latencies.push(RuleLatency::new("Delete", 10, 1, 1, 1));
+    new.verdict = StressVerdict::Mismatch;
+    new.latencies
+        .push(Latency::new("Delete", 10, 0.001, 0.001, 0.001));
     let c = compare(&old, &new, &Tolerances::default());
     assert!(c.has_regression() && c.verdict_regressed());
     assert_eq!(flagged(&c), []);

@@ -1,13 +1,60 @@
-//! Scale-true stress runs: progress while a run goes, and the JSON result each run leaves for
-//! the next to be compared with.
+//! Stress runs: the same model and system, run at the size and rate the code must meet, to find
+//! the bugs that exist only at scale (state that accumulates across iterations, a counter that
+//! wraps after 65,536 operations, a latency that grows with the data).
+//!
+//! A [`StressPlan`] states the target (operations or duration, op mix, rate, limits on
+//! throughput, p99 latency and memory growth) in code or in a JSON file beside the test.
+//! [`Stress::run`] streams operations from the plan's seed through the sequential executor's
+//! step judge, so every step is checked against the model as in any case, with constant memory
+//! in the harness: no program is kept, only a window of the latest operations, HDR histograms
+//! of the system call's latency per rule and a running fit of memory against operations.
+//!
+//! ```no_run
+//! # use stateprop::stress::{Stress, StressPlan};
+//! # fn demo<M: stateprop::Model + Default + Send, S: stateprop::System<M> + Default + 'static>()
+//! # where M::Op: Send {
+//! let plan = StressPlan::operations(2_000_000)
+//!     .seed(7)
+//!     .warmup(200_000)
+//!     .max_growth_per_million(1024.0 * 1024.0);
+//! let result = Stress::<M, S>::new(plan).run(S::default).expect("a valid plan");
+//! assert!(result.passed(), "{}", result.text());
+//! # }
+//! ```
+//!
+//! A mismatch at operation k is reported with the window before it, replayed from the seed on a
+//! fresh system to find the shortest failing prefix, and, when that prefix is at most
+//! [`StressPlan::shrink_bound`] operations (or its last operations fail alone), shrunk by the
+//! engine's shrinker into the usual report and pasteable test. See `docs/stress.md`.
+//!
+//! A `Var` field names one of the latest [`StressPlan::var_window`] steps, whose outputs are
+//! the only ones kept.
+//!
+//! While it runs, a [`Progress`] shows operations per second and elapsed time: a bar on a
+//! terminal, periodic `stateprop:` lines otherwise. Each run can leave a [`StressResult`] as
+//! JSON (the plan's `result_path` or `STATEPROP_STRESS_RESULT`), and [`compare()`] (or
+//! `stateprop compare OLD.json NEW.json`) flags the metrics of a later run that regressed
+//! beyond noise.
+//!
+//! Limitations, for now: runs are sequential (`threads` must be 1); a machine with
+//! `#[consumes]` fields runs no rule with a `Var` field; a run has no hang watchdog and stops at
+//! `u32::MAX` operations.
 
-mod progress;
-pub use progress::{Progress, ProgressMode, CHECK_EVERY, DEFAULT_LINE_INTERVAL};
-
-mod result;
-pub use result::{
-    GrowthSource, MemoryGrowth, ResultError, RuleLatency, StressResult, Verdict, FORMAT_VERSION,
-};
-
+mod bisect;
 mod compare;
+mod measure;
+mod plan;
+mod progress;
+mod result;
+mod run;
+mod stream;
+
 pub use compare::{compare, Comparison, MetricKind, Row, Tolerances};
+pub use measure::resident_bytes;
+pub use plan::{Limits, PlanError, StressPlan};
+pub use progress::{Progress, ProgressMode, CHECK_EVERY, DEFAULT_LINE_INTERVAL};
+pub use result::{
+    Growth, GrowthSource, Latency, ResultError, StressFailure, StressResult, StressVerdict,
+    FORMAT_VERSION,
+};
+pub use run::{check, run, Stress};

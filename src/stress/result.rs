@@ -1,12 +1,14 @@
-//! The JSON a stress run leaves behind: its plan, seed, figures and verdict, so that a later run
-//! can be compared with it (`stateprop compare OLD.json NEW.json`, [`compare`](super::compare())).
+//! What a stress run found, and the JSON it leaves behind: its plan, seed, figures, verdict
+//! and, on failure, where and why, so that a later run can be compared with it
+//! (`stateprop compare OLD.json NEW.json`, [`compare`](super::compare())).
 //!
 //! The format is versioned ([`FORMAT_VERSION`]); a file from a newer stateprop is refused with a
 //! message rather than half understood. Files are written atomically: a reader sees the previous
 //! result or the new one, never a torn file, even when a run is killed while writing.
 
+use super::plan::StressPlan;
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The version of the result format this stateprop writes, and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// What one stress run measured and decided.
+/// The outcome of a stress run.
 ///
 /// Every field but `timestamp` describes the run; `timestamp` only says when it happened and
 /// takes no part in a comparison.
@@ -23,88 +25,101 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct StressResult {
     /// [`FORMAT_VERSION`] when written.
     pub format_version: u32,
-    /// The plan the run followed, as JSON: runs are only comparable under the same plan.
-    pub plan: serde_json::Value,
-    /// The seed every random choice of the run came from.
+    /// The plan the run followed: runs are only comparable under the same plan.
+    pub plan: StressPlan,
+    /// The seed of the operation stream (rerun with `STATEPROP_SEED`).
     pub seed: u64,
-    /// Operations run.
+    /// Operations run (the failing one included).
     pub operations: u64,
-    /// Wall-clock time of the run, in milliseconds.
-    pub elapsed_ms: u64,
-    /// Operations per second over the whole run.
-    pub throughput_ops_per_s: f64,
-    /// Latency percentiles per rule (operation kind), in the order the plan names the rules.
-    pub latencies: Vec<RuleLatency>,
-    /// How the system's memory grew.
-    pub memory_growth: MemoryGrowth,
-    /// Whether the run met its plan.
-    pub verdict: Verdict,
-    /// Why it did not, one message per broken check or limit (empty on a pass).
-    pub failures: Vec<String>,
+    /// Wall-clock time of the run, in seconds (shrinking excluded).
+    pub elapsed_secs: f64,
+    /// Operations per second.
+    pub throughput: f64,
+    /// Latency of the system's call per rule that ran, in the order the machine declares them.
+    pub latencies: Vec<Latency>,
+    /// Latency over all rules.
+    pub overall: Option<Latency>,
+    /// Memory growth after warm-up.
+    pub growth: Growth,
+    /// Pass, or which check or limit failed.
+    pub verdict: StressVerdict,
+    /// The limits the run broke, as sentences (each starts with `stateprop:`).
+    pub broken_limits: Vec<String>,
+    /// The model/system mismatch, if one was found.
+    pub failure: Option<StressFailure>,
     /// The stateprop that ran it.
     pub stateprop_version: String,
     /// When the run ended, in seconds since the Unix epoch.
     pub timestamp: u64,
 }
 
-/// The latency of one kind of operation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Latency percentiles of one rule's system calls, in microseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct RuleLatency {
-    /// The rule's name, as the state machine names it (`Put`).
+pub struct Latency {
+    /// The rule's name (`all` for every rule together).
     pub rule: String,
-    /// Operations of this rule measured.
+    /// Calls timed (one in the plan's `latency_every`).
     pub count: u64,
-    /// Median latency, in nanoseconds.
-    pub p50_ns: u64,
-    /// 99th percentile, in nanoseconds.
-    pub p99_ns: u64,
-    /// The slowest operation, in nanoseconds.
-    pub max_ns: u64,
+    /// Median.
+    pub p50_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// Slowest call timed.
+    pub max_us: f64,
 }
 
-impl RuleLatency {
-    /// The latency of `count` operations of `rule`.
-    pub fn new(rule: impl Into<String>, count: u64, p50_ns: u64, p99_ns: u64, max_ns: u64) -> Self {
-        RuleLatency {
+impl Latency {
+    /// The latency of `count` timed calls of `rule`, in microseconds.
+    pub fn new(rule: impl Into<String>, count: u64, p50_us: f64, p99_us: f64, max_us: f64) -> Self {
+        Latency {
             rule: rule.into(),
             count,
-            p50_ns,
-            p99_ns,
-            max_ns,
+            p50_us,
+            p99_us,
+            max_us,
         }
     }
 }
 
-/// The system's memory growth after warm-up, as a slope.
+/// Memory growth after warm-up: the least-squares slope of the samples.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct MemoryGrowth {
-    /// Bytes gained per million operations (negative when memory shrank); `None` when nothing
-    /// was measured.
-    pub bytes_per_million_ops: Option<f64>,
-    /// Where the samples came from.
+pub struct Growth {
+    /// What was sampled.
     pub source: GrowthSource,
-    /// Samples the slope was fitted to.
+    /// Samples taken after warm-up.
     pub samples: u64,
+    /// Bytes per million operations (negative when memory shrank); `None` with fewer than two
+    /// samples.
+    pub bytes_per_million: Option<f64>,
+    /// The first sample after warm-up, in bytes.
+    pub first_bytes: Option<u64>,
+    /// The last sample, in bytes.
+    pub last_bytes: Option<u64>,
 }
 
-impl MemoryGrowth {
-    /// A slope of `bytes_per_million_ops` fitted to `samples` samples from `source`.
-    pub fn measured(bytes_per_million_ops: f64, source: GrowthSource, samples: u64) -> Self {
-        MemoryGrowth {
-            bytes_per_million_ops: Some(bytes_per_million_ops),
+impl Growth {
+    /// A slope of `bytes_per_million` fitted to `samples` samples from `source`, first and last
+    /// samples unknown.
+    pub fn measured(bytes_per_million: f64, source: GrowthSource, samples: u64) -> Self {
+        Growth {
             source,
             samples,
+            bytes_per_million: Some(bytes_per_million),
+            first_bytes: None,
+            last_bytes: None,
         }
     }
 
     /// No measurement: the platform has no RSS to read and the user gave no gauge.
     pub fn unavailable() -> Self {
-        MemoryGrowth {
-            bytes_per_million_ops: None,
+        Growth {
             source: GrowthSource::Unavailable,
             samples: 0,
+            bytes_per_million: None,
+            first_bytes: None,
+            last_bytes: None,
         }
     }
 }
@@ -117,7 +132,7 @@ pub enum GrowthSource {
     Rss,
     /// A gauge the user supplied (bytes the system reports holding).
     Gauge,
-    /// Nothing was sampled.
+    /// Nothing was sampled (no RSS on this platform and no gauge).
     Unavailable,
 }
 
@@ -131,45 +146,178 @@ impl fmt::Display for GrowthSource {
     }
 }
 
-/// Whether a run met its plan.
+/// How a stress run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StressVerdict {
     /// Every step matched the model and every limit held.
     Pass,
-    /// A step, a check or a limit failed: see `failures`.
-    Fail,
+    /// A step did not match the model (or its invariant failed, or it panicked).
+    Mismatch,
+    /// Every step matched, but a limit was broken.
+    LimitBroken,
 }
 
-impl fmt::Display for Verdict {
+impl fmt::Display for StressVerdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
+            StressVerdict::Pass => "pass",
+            StressVerdict::Mismatch => "mismatch",
+            StressVerdict::LimitBroken => "limit_broken",
         })
     }
 }
 
+/// A step that did not match the model, found at operation `operation`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StressFailure {
+    /// The 0-based index of the failing operation in the stream.
+    pub operation: u64,
+    /// What failed there.
+    pub cause: String,
+    /// The operations before it and it, oldest first, as `index: Rust expression`.
+    pub window: Vec<String>,
+    /// The shortest prefix of the stream that fails on a fresh system (operations), when the
+    /// failure replayed; `None` if it did not.
+    pub prefix: Option<u64>,
+    /// When the prefix was past the shrink bound: how many of its last operations, run alone
+    /// from a fresh system, still failed (and were shrunk instead).
+    pub tail: Option<u64>,
+    /// The shrinker's report on that prefix (or on its tail), when it was short enough.
+    pub report: Option<String>,
+    /// The shrunk program, one operation a line, when it was shrunk.
+    pub minimal: Vec<String>,
+}
+
 impl StressResult {
-    /// An empty result for a run of `plan` from `seed`, stamped with this stateprop's version and
-    /// the current time; the runner fills in the figures.
-    pub fn new(plan: serde_json::Value, seed: u64) -> Self {
+    /// An empty, passing result for a run of `plan` from `seed`, stamped with this stateprop's
+    /// version and the current time; the runner fills in the figures.
+    pub fn new(plan: StressPlan, seed: u64) -> Self {
         StressResult {
             format_version: FORMAT_VERSION,
             plan,
             seed,
             operations: 0,
-            elapsed_ms: 0,
-            throughput_ops_per_s: 0.0,
+            elapsed_secs: 0.0,
+            throughput: 0.0,
             latencies: Vec::new(),
-            memory_growth: MemoryGrowth::unavailable(),
-            verdict: Verdict::Pass,
-            failures: Vec::new(),
+            overall: None,
+            growth: Growth::unavailable(),
+            verdict: StressVerdict::Pass,
+            broken_limits: Vec::new(),
+            failure: None,
             stateprop_version: env!("CARGO_PKG_VERSION").to_string(),
             timestamp: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
         }
+    }
+
+    /// Whether the run passed: no mismatch and no limit broken.
+    pub fn passed(&self) -> bool {
+        self.verdict == StressVerdict::Pass
+    }
+
+    /// The result as the lines the run prints, each starting with `stateprop:`.
+    pub fn text(&self) -> String {
+        let mut t = String::new();
+        let verdict = match self.verdict {
+            StressVerdict::Pass => "passed",
+            StressVerdict::Mismatch => "FAILED (model mismatch)",
+            StressVerdict::LimitBroken => "FAILED (limit broken)",
+        };
+        let _ = writeln!(
+            t,
+            "stateprop: stress run {verdict}: {} operations in {:.2} s ({:.0} ops/s), seed {}",
+            self.operations, self.elapsed_secs, self.throughput, self.seed
+        );
+        for l in self.overall.iter().chain(&self.latencies) {
+            let _ = writeln!(
+                t,
+                "stateprop:   latency {:<12} n={:<10} p50 {:>9.2} us  p99 {:>9.2} us  max {:>10.2} us",
+                l.rule, l.count, l.p50_us, l.p99_us, l.max_us
+            );
+        }
+        let g = &self.growth;
+        match g.bytes_per_million {
+            Some(b) => {
+                let _ = writeln!(
+                    t,
+                    "stateprop:   memory ({}): {} per million operations after warm-up \
+                     ({} samples, {} -> {})",
+                    g.source,
+                    signed_bytes(b),
+                    g.samples,
+                    bytes(g.first_bytes.unwrap_or(0) as f64),
+                    bytes(g.last_bytes.unwrap_or(0) as f64)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    t,
+                    "stateprop:   memory ({}): growth not measured ({} samples after warm-up)",
+                    g.source, g.samples
+                );
+            }
+        }
+        for line in &self.broken_limits {
+            let _ = writeln!(t, "{line}");
+        }
+        if let Some(f) = &self.failure {
+            let _ = writeln!(
+                t,
+                "stateprop: mismatch at operation {} of the stream: {}",
+                f.operation, f.cause
+            );
+            let _ = writeln!(t, "stateprop: the last {} operations:", f.window.len());
+            for op in &f.window {
+                let _ = writeln!(t, "stateprop:   {op}");
+            }
+            match f.prefix {
+                Some(p) if f.tail.is_some() => {
+                    let _ = writeln!(
+                        t,
+                        "stateprop: shortest failing prefix: {p} operations, past the shrink \
+                         bound of {}; its last {} operations alone fail on a fresh system, \
+                         shrunk:",
+                        self.plan.shrink_bound,
+                        f.tail.unwrap_or(0)
+                    );
+                }
+                Some(p) if f.report.is_some() => {
+                    let _ = writeln!(
+                        t,
+                        "stateprop: shortest failing prefix: {p} operations; shrunk:"
+                    );
+                }
+                Some(p) => {
+                    let _ = writeln!(
+                        t,
+                        "stateprop: shortest failing prefix: {p} operations, past the shrink \
+                         bound of {}, and its last operations alone pass on a fresh system: no \
+                         shorter program was looked for (a bug that needs that many operations, \
+                         like a counter that wraps, has none)",
+                        self.plan.shrink_bound
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        t,
+                        "stateprop: the failure did not replay from the seed on a fresh system: \
+                         the system is not deterministic, or depends on state outside it"
+                    );
+                }
+            }
+            if let Some(report) = &f.report {
+                t.push_str(report);
+                if !report.ends_with('\n') {
+                    t.push('\n');
+                }
+            }
+        }
+        t
     }
 
     /// Parses a result from JSON text; `path` only names the file in errors.
@@ -321,19 +469,41 @@ impl fmt::Display for ResultError {
 
 impl std::error::Error for ResultError {}
 
+/// `48.0 MiB`, `512 B`.
+pub(crate) fn bytes(b: f64) -> String {
+    let a = b.abs();
+    if a >= (1u64 << 30) as f64 {
+        format!("{:.1} GiB", b / (1u64 << 30) as f64)
+    } else if a >= (1u64 << 20) as f64 {
+        format!("{:.1} MiB", b / (1u64 << 20) as f64)
+    } else if a >= 1024.0 {
+        format!("{:.1} KiB", b / 1024.0)
+    } else {
+        format!("{b:.0} B")
+    }
+}
+
+fn signed_bytes(b: f64) -> String {
+    if b < 0.0 {
+        format!("-{}", bytes(-b))
+    } else {
+        format!("+{}", bytes(b))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn sample() -> StressResult {
-        let mut r = StressResult::new(serde_json::json!({"operations": 1000, "threads": 1}), 7);
+        let mut r = StressResult::new(StressPlan::operations(1000), 7);
         r.operations = 1000;
-        r.elapsed_ms = 250;
-        r.throughput_ops_per_s = 4000.0;
-        r.latencies = vec![RuleLatency::new("Put", 600, 120, 900, 4000)];
-        r.memory_growth = MemoryGrowth::measured(1.5e6, GrowthSource::Rss, 40);
-        r.verdict = Verdict::Fail;
-        r.failures = vec!["memory grew 1.4 MiB per million operations".to_string()];
+        r.elapsed_secs = 0.25;
+        r.throughput = 4000.0;
+        r.latencies = vec![Latency::new("Put", 600, 0.12, 0.9, 4.0)];
+        r.growth = Growth::measured(1.5e6, GrowthSource::Rss, 40);
+        r.verdict = StressVerdict::LimitBroken;
+        r.broken_limits = vec!["stateprop: memory grew 1.4 MiB per million operations".to_string()];
         r
     }
 
@@ -362,7 +532,7 @@ mod tests {
             .collect();
         assert_eq!(names, ["run.json"]);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("\"verdict\": \"fail\""), "{text}");
+        assert!(text.contains("\"verdict\": \"limit_broken\""), "{text}");
         assert!(text.contains("\"source\": \"rss\""), "{text}");
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -422,8 +592,8 @@ mod tests {
         );
         // A field of the wrong type.
         let wrong = good.replacen(
-            "\"operations\": 1000,\n  \"elapsed_ms\"",
-            "\"operations\": \"many\",\n  \"elapsed_ms\"",
+            "\"operations\": 1000,\n  \"elapsed_secs\"",
+            "\"operations\": \"many\",\n  \"elapsed_secs\"",
             1,
         );
         let e = StressResult::from_json(&wrong, path).unwrap_err();
@@ -448,7 +618,7 @@ mod tests {
             "results/old.json:1: expected a JSON object: not a stress result"
         );
         // A verdict that is neither.
-        let odd = good.replacen("\"fail\"", "\"maybe\"", 1);
+        let odd = good.replacen("\"limit_broken\"", "\"maybe\"", 1);
         let e = StressResult::from_json(&odd, path).unwrap_err();
         assert!(e.problem.contains("unknown variant `maybe`"), "{e}");
     }

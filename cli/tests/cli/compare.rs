@@ -4,23 +4,26 @@
 use super::{scratch, stateprop, stderr, stdout};
 use std::path::{Path, PathBuf};
 
-/// A stress result as JSON text, with the figures a test varies.
+/// A stress result as JSON text, with the figures a test varies (`put_p99` in nanoseconds).
 fn result(threads: u32, throughput: f64, put_p99: u64, growth: f64, verdict: &str) -> String {
+    let put_p99 = put_p99 as f64 / 1e3;
     format!(
         r#"{{
   "format_version": 1,
   "plan": {{"operations": 1000000, "threads": {threads}}},
   "seed": 42,
   "operations": 1000000,
-  "elapsed_ms": 2500,
-  "throughput_ops_per_s": {throughput},
+  "elapsed_secs": 2.5,
+  "throughput": {throughput},
   "latencies": [
-    {{"rule": "Put", "count": 600000, "p50_ns": 200, "p99_ns": {put_p99}, "max_ns": 50000}},
-    {{"rule": "Get", "count": 400000, "p50_ns": 100, "p99_ns": 500, "max_ns": 20000}}
+    {{"rule": "Put", "count": 600000, "p50_us": 0.2, "p99_us": {put_p99}, "max_us": 50.0}},
+    {{"rule": "Get", "count": 400000, "p50_us": 0.1, "p99_us": 0.5, "max_us": 20.0}}
   ],
-  "memory_growth": {{"bytes_per_million_ops": {growth}, "source": "rss", "samples": 50}},
+  "overall": null,
+  "growth": {{"source": "rss", "samples": 50, "bytes_per_million": {growth}, "first_bytes": null, "last_bytes": null}},
   "verdict": "{verdict}",
-  "failures": [],
+  "broken_limits": [],
+  "failure": null,
   "stateprop_version": "0.1.0",
   "timestamp": 1700000000
 }}
@@ -75,7 +78,7 @@ fn a_p99_regression_is_flagged_with_status_1_on_its_row() {
 fn an_improvement_is_not_flagged() {
     let (old, new) = files(
         "better",
-        &result(4, 400000.0, 1000, 3145728.0, "fail"),
+        &result(4, 400000.0, 1000, 3145728.0, "limit_broken"),
         &result(4, 600000.0, 700, 0.0, "pass"),
     );
     let o = compare(&old, &new, &[]);
@@ -83,7 +86,7 @@ fn an_improvement_is_not_flagged() {
     let text = stdout(&o);
     assert!(!text.contains("REGRESSION"), "{text}");
     assert!(text.contains("+50.0%"), "{text}");
-    assert!(text.contains("verdict: fail -> pass"), "{text}");
+    assert!(text.contains("verdict: limit_broken -> pass"), "{text}");
     assert!(
         text.ends_with("no regression beyond the tolerances\n"),
         "{text}"
@@ -145,7 +148,7 @@ fn a_malformed_file_is_status_2_naming_its_line() {
     let lines: Vec<&str> = message.lines().collect();
     assert_eq!(lines.len(), 2, "{message}");
     assert!(
-        lines[0].starts_with(&format!("stateprop: {}:13:", old.display())),
+        lines[0].starts_with(&format!("stateprop: {}:14:", old.display())),
         "{message}"
     );
     assert!(lines[0].contains("unknown variant `perhaps`"), "{message}");
@@ -177,13 +180,14 @@ fn a_pass_turned_fail_is_a_regression() {
     let (old, new) = files(
         "verdict",
         &result(4, 400000.0, 1000, 0.0, "pass"),
-        &result(4, 400000.0, 1000, 0.0, "fail"),
+        &result(4, 400000.0, 1000, 0.0, "mismatch"),
     );
     let o = compare(&old, &new, &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stdout(&o)
-            .ends_with("verdict: pass -> fail  REGRESSION\n\n1 regression: verdict pass -> fail\n"),
+        stdout(&o).ends_with(
+            "verdict: pass -> mismatch  REGRESSION\n\n1 regression: verdict pass -> mismatch\n"
+        ),
         "{}",
         stdout(&o)
     );

@@ -1,0 +1,195 @@
+//! What a stress run measures, in constant memory: latency per rule in HDR histograms, memory
+//! samples folded into a running least-squares fit, and the clock that times the system's call.
+
+use super::result::{Growth, GrowthSource, Latency};
+use crate::exec::sequential::SystemCall;
+use hdrhistogram::Histogram;
+use std::time::Instant;
+
+/// Latencies are kept from 1 ns to an hour, to three significant digits.
+const HIGHEST_NS: u64 = 3_600_000_000_000;
+
+/// One HDR histogram of the system call's latency per rule, in nanoseconds.
+pub(crate) struct Latencies {
+    by_rule: Vec<Histogram<u64>>,
+}
+
+impl Latencies {
+    pub(crate) fn new(rules: usize) -> Self {
+        let histogram =
+            || Histogram::new_with_bounds(1, HIGHEST_NS, 3).expect("constant, valid bounds");
+        Latencies {
+            by_rule: (0..rules).map(|_| histogram()).collect(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn record(&mut self, rule: usize, ns: u64) {
+        self.by_rule[rule].saturating_record(ns.max(1));
+    }
+
+    /// The percentiles of each rule that ran, by name, and of all of them together.
+    pub(crate) fn summary(&self, names: &[&'static str]) -> (Vec<Latency>, Option<Latency>) {
+        let mut all = Histogram::<u64>::new_with_bounds(1, HIGHEST_NS, 3).expect("valid");
+        let mut rules = Vec::new();
+        for (h, name) in self.by_rule.iter().zip(names) {
+            if h.is_empty() {
+                continue;
+            }
+            all.add(h).expect("same bounds");
+            rules.push(latency(name, h));
+        }
+        let overall = (!all.is_empty()).then(|| latency("all", &all));
+        (rules, overall)
+    }
+}
+
+fn latency(name: &str, h: &Histogram<u64>) -> Latency {
+    let us = |ns: u64| ns as f64 / 1_000.0;
+    Latency {
+        rule: name.to_string(),
+        count: h.len(),
+        p50_us: us(h.value_at_quantile(0.50)),
+        p99_us: us(h.value_at_quantile(0.99)),
+        max_us: us(h.max()),
+    }
+}
+
+/// Times the system's call of one step in `every` ([`SystemCall`] for the sequential case's
+/// step). Reading the clock twice costs tens of nanoseconds, as much as a fast system's call:
+/// timing a sample of the calls keeps the percentiles and most of the throughput.
+pub(crate) struct CallClock {
+    every: u32,
+    left: u32,
+    started: Option<Instant>,
+    /// The latency of the call just made, if it was timed.
+    pub(crate) ns: Option<u64>,
+}
+
+impl CallClock {
+    pub(crate) fn new(every: u32) -> Self {
+        CallClock {
+            every: every.max(1),
+            left: 0,
+            started: None,
+            ns: None,
+        }
+    }
+}
+
+impl SystemCall for CallClock {
+    #[inline(always)]
+    fn before(&mut self) {
+        if self.left == 0 {
+            self.left = self.every;
+            self.started = Some(Instant::now());
+        }
+        self.left -= 1;
+    }
+
+    #[inline(always)]
+    fn after(&mut self) {
+        self.ns = self.started.take().map(|t| t.elapsed().as_nanos() as u64);
+    }
+}
+
+/// The process's resident set size in bytes, where the platform tells it (Linux).
+pub fn resident_bytes() -> Option<u64> {
+    // `status` gives kB directly, so no page size (and no libc call) is needed.
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// A running least-squares fit of memory (bytes) against operations, in constant memory
+/// (Welford's online covariance, which stays accurate where the textbook sums would cancel).
+#[derive(Default)]
+pub(crate) struct GrowthFit {
+    n: u64,
+    mean_x: f64,
+    mean_y: f64,
+    m2_x: f64,
+    c_xy: f64,
+    first: Option<u64>,
+    last: Option<u64>,
+}
+
+impl GrowthFit {
+    /// Adds a sample: `bytes` in use after `ops` operations.
+    pub(crate) fn add(&mut self, ops: u64, bytes: u64) {
+        let (x, y) = (ops as f64, bytes as f64);
+        self.n += 1;
+        let n = self.n as f64;
+        let dx = x - self.mean_x;
+        self.mean_x += dx / n;
+        self.mean_y += (y - self.mean_y) / n;
+        self.m2_x += dx * (x - self.mean_x);
+        self.c_xy += dx * (y - self.mean_y);
+        self.first.get_or_insert(bytes);
+        self.last = Some(bytes);
+    }
+
+    /// Bytes per million operations, once two samples at different points exist.
+    pub(crate) fn slope_per_million(&self) -> Option<f64> {
+        (self.n >= 2 && self.m2_x > 0.0).then(|| self.c_xy / self.m2_x * 1e6)
+    }
+
+    pub(crate) fn result(&self, source: GrowthSource) -> Growth {
+        Growth {
+            source,
+            samples: self.n,
+            bytes_per_million: self.slope_per_million(),
+            first_bytes: self.first,
+            last_bytes: self.last,
+        }
+    }
+}
+
+/// Keeps the run at or under a target rate by sleeping when it is ahead of schedule.
+pub(crate) struct Throttle {
+    per_op_ns: f64,
+}
+
+impl Throttle {
+    pub(crate) fn new(rate: f64) -> Self {
+        Throttle {
+            per_op_ns: 1e9 / rate,
+        }
+    }
+
+    /// Sleeps until `ops` operations are due, counted from `start`.
+    pub(crate) fn pace(&self, start: Instant, ops: u64) {
+        let due = std::time::Duration::from_nanos((ops as f64 * self.per_op_ns) as u64);
+        let now = start.elapsed();
+        // Short waits are left to accumulate: sleeping for microseconds overshoots.
+        if due > now + std::time::Duration::from_millis(1) {
+            std::thread::sleep(due - now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GrowthFit;
+
+    #[test]
+    fn the_fit_finds_a_known_slope_and_a_flat_line() {
+        let mut fit = GrowthFit::default();
+        for i in 0..100u64 {
+            // 48 bytes per operation over a large base, plus noise that averages out.
+            let noise = if i % 2 == 0 { 4096 } else { 0 };
+            fit.add(i * 10_000, 500_000_000 + i * 10_000 * 48 + noise);
+        }
+        let slope = fit.slope_per_million().unwrap();
+        assert!((slope - 48e6).abs() < 1e3, "{slope}");
+        let mut flat = GrowthFit::default();
+        for i in 0..100u64 {
+            flat.add(i * 10_000, 500_000_000);
+        }
+        assert_eq!(flat.slope_per_million(), Some(0.0));
+        let mut one = GrowthFit::default();
+        one.add(5, 5);
+        assert_eq!(one.slope_per_million(), None);
+    }
+}

@@ -1,0 +1,418 @@
+//! The target of a stress run as data: how long, how fast, which mix of operations, and the
+//! limits the system must stay within. Written before the code that must meet it, in Rust or as a
+//! small JSON file checked in beside the test.
+
+use crate::spec::StateMachine;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What a stress run must do and the limits it must stay within.
+///
+/// Build it in code (`StressPlan::operations(1_000_000).seed(7).max_growth_per_million(1 << 20)`)
+/// or load it with [`StressPlan::from_file`] from JSON; every field has a default, so a file
+/// names only what it sets:
+///
+/// ```json
+/// {
+///   "operations": 2000000,
+///   "seed": 7,
+///   "warmup": 100000,
+///   "mix": { "Put": 5, "Get": 4, "Delete": 1 },
+///   "limits": { "max_growth_per_million": 1048576, "max_p99_us": 50.0 },
+///   "params": { "keys": 100000, "value_bytes": 64 }
+/// }
+/// ```
+///
+/// `params` is free-form: named integers the test reads to build its model and system (key
+/// space, value sizes), so the whole target lives in one file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct StressPlan {
+    /// Operations to run (after which the run stops); `None` with a duration runs until the
+    /// duration is spent. With neither, 1,000,000.
+    pub operations: Option<u64>,
+    /// Wall-clock length of the run in seconds, when it is bounded by time.
+    pub duration_secs: Option<f64>,
+    /// The seed of the operation stream; `None` draws one (printed, and kept in the result).
+    /// `STATEPROP_SEED` overrides it.
+    pub seed: Option<u64>,
+    /// Operations run before memory growth is measured (caches fill, allocators settle).
+    pub warmup: u64,
+    /// Weights by rule name, replacing the derive's weights; a rule left out weighs 0. Empty:
+    /// the derive's weights.
+    pub mix: BTreeMap<String, u32>,
+    /// Target rate in operations per second; the run sleeps to stay under it. `None`: as fast
+    /// as the system goes.
+    pub rate: Option<f64>,
+    /// Recent operations kept for the report of a failure.
+    pub window: usize,
+    /// How many of the latest steps a `Var` field may name (their outputs are kept, both the
+    /// model's and the system's); 0 generates no rule with a `Var` field.
+    pub var_window: usize,
+    /// Threads driving the system. Only 1 for now: concurrent stress (histories checked in
+    /// windows between quiescent points) is a later slice, and a plan asking for more is refused.
+    pub threads: u32,
+    /// Operations between two memory samples.
+    pub sample_every: u64,
+    /// Time one system call in this many (1: every call). Reading the clock costs about as
+    /// much as a fast system's call; a sample keeps the percentiles (not the exact maximum).
+    pub latency_every: u32,
+    /// A failing prefix at most this long is handed to the shrinker; a longer one is reported
+    /// with its length and window (a counter that wraps at 65,536 has no shorter program).
+    pub shrink_bound: u64,
+    /// Limits the run must stay within.
+    pub limits: Limits,
+    /// Named integers for the test's own use (key space, value sizes, ...).
+    pub params: BTreeMap<String, i64>,
+    /// Where to write the [`StressResult`](super::StressResult) as JSON
+    /// (`STATEPROP_STRESS_RESULT` overrides it).
+    pub result_path: Option<PathBuf>,
+    /// Where the plan was read from, for errors that name its lines.
+    #[serde(skip)]
+    source: PlanSource,
+}
+
+/// The file a plan was read from and its text.
+#[derive(Clone, Debug)]
+struct Source {
+    path: PathBuf,
+    text: String,
+}
+
+/// Where a plan was read from, if it was.
+#[derive(Clone, Debug, Default)]
+struct PlanSource(Option<Source>);
+
+// Where a plan was read from is not part of what it says: a plan read back from a result (which
+// does not keep it) equals the one that ran.
+impl PartialEq for PlanSource {
+    fn eq(&self, _: &PlanSource) -> bool {
+        true
+    }
+}
+
+/// What a run must stay within; each limit is off when `None`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Minimum throughput, operations per second (over the whole run).
+    pub min_throughput: Option<f64>,
+    /// Maximum 99th-percentile latency of the system's call, in microseconds, over all rules.
+    pub max_p99_us: Option<f64>,
+    /// Maximum 99th-percentile latency per rule name, in microseconds.
+    pub max_p99_us_by_rule: BTreeMap<String, f64>,
+    /// Maximum memory growth after warm-up, in bytes per million operations.
+    pub max_growth_per_million: Option<f64>,
+}
+
+impl Default for StressPlan {
+    fn default() -> Self {
+        StressPlan {
+            operations: None,
+            duration_secs: None,
+            seed: None,
+            warmup: 0,
+            mix: BTreeMap::new(),
+            rate: None,
+            window: 32,
+            var_window: 256,
+            threads: 1,
+            sample_every: 10_000,
+            latency_every: 1,
+            shrink_bound: 2_000,
+            limits: Limits::default(),
+            params: BTreeMap::new(),
+            result_path: None,
+            source: PlanSource::default(),
+        }
+    }
+}
+
+/// A plan that cannot run: where (file and line, when it came from a file) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanError {
+    /// The plan's file, if it was read from one.
+    pub path: Option<PathBuf>,
+    /// The 1-based line of the problem in that file, when known.
+    pub line: Option<usize>,
+    /// The problem.
+    pub message: String,
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("stateprop: ")?;
+        match (&self.path, self.line) {
+            (Some(p), Some(l)) => write!(f, "{}:{l}: ", p.display())?,
+            (Some(p), None) => write!(f, "{}: ", p.display())?,
+            _ => f.write_str("stress plan: ")?,
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+impl StressPlan {
+    /// A plan of `n` operations.
+    pub fn operations(n: u64) -> Self {
+        StressPlan {
+            operations: Some(n),
+            ..StressPlan::default()
+        }
+    }
+
+    /// A plan that runs for `d` of wall-clock time.
+    pub fn duration(d: Duration) -> Self {
+        StressPlan {
+            duration_secs: Some(d.as_secs_f64()),
+            ..StressPlan::default()
+        }
+    }
+
+    /// Reads a plan from a JSON file. A syntax error, an unknown field or a value of the wrong
+    /// type is an error naming the file and line; so is, later, a mix naming no rule.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, PlanError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| PlanError {
+            path: Some(path.to_path_buf()),
+            line: None,
+            message: format!("cannot read the stress plan: {e}"),
+        })?;
+        Self::from_json(&text, Some(path))
+    }
+
+    /// Reads a plan from JSON text; `path` only names it in errors.
+    pub fn from_json(text: &str, path: Option<&Path>) -> Result<Self, PlanError> {
+        let mut plan: StressPlan = serde_json::from_str(text).map_err(|e| PlanError {
+            path: path.map(Path::to_path_buf),
+            line: (e.line() > 0).then_some(e.line()),
+            message: format!("not a valid stress plan: {}", without_position(&e)),
+        })?;
+        if let Some(path) = path {
+            plan.source = PlanSource(Some(Source {
+                path: path.to_path_buf(),
+                text: text.to_string(),
+            }));
+        }
+        plan.check_values()?;
+        Ok(plan)
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Sets the warm-up operations.
+    pub fn warmup(mut self, ops: u64) -> Self {
+        self.warmup = ops;
+        self
+    }
+
+    /// Sets the weight of the rule named `rule` in the op mix.
+    pub fn weight(mut self, rule: impl Into<String>, weight: u32) -> Self {
+        self.mix.insert(rule.into(), weight);
+        self
+    }
+
+    /// Sets the target rate (operations per second).
+    pub fn rate(mut self, ops_per_sec: f64) -> Self {
+        self.rate = Some(ops_per_sec);
+        self
+    }
+
+    /// Sets how many recent operations a failure's report shows.
+    pub fn window(mut self, ops: usize) -> Self {
+        self.window = ops;
+        self
+    }
+
+    /// Sets how many of the latest steps a `Var` field may name (0: no `Var` rules).
+    pub fn var_window(mut self, steps: usize) -> Self {
+        self.var_window = steps;
+        self
+    }
+
+    /// Sets the number of threads (only 1 is supported yet).
+    pub fn threads(mut self, n: u32) -> Self {
+        self.threads = n;
+        self
+    }
+
+    /// Sets the operations between two memory samples.
+    pub fn sample_every(mut self, ops: u64) -> Self {
+        self.sample_every = ops;
+        self
+    }
+
+    /// Times one system call in `n` (1: every call).
+    pub fn latency_every(mut self, n: u32) -> Self {
+        self.latency_every = n;
+        self
+    }
+
+    /// Sets the longest failing prefix handed to the shrinker.
+    pub fn shrink_bound(mut self, ops: u64) -> Self {
+        self.shrink_bound = ops;
+        self
+    }
+
+    /// Sets the minimum throughput (operations per second).
+    pub fn min_throughput(mut self, ops_per_sec: f64) -> Self {
+        self.limits.min_throughput = Some(ops_per_sec);
+        self
+    }
+
+    /// Sets the maximum p99 latency over all rules, in microseconds.
+    pub fn max_p99_us(mut self, us: f64) -> Self {
+        self.limits.max_p99_us = Some(us);
+        self
+    }
+
+    /// Sets the maximum p99 latency of one rule, in microseconds.
+    pub fn max_p99_us_of(mut self, rule: impl Into<String>, us: f64) -> Self {
+        self.limits.max_p99_us_by_rule.insert(rule.into(), us);
+        self
+    }
+
+    /// Sets the maximum memory growth after warm-up, in bytes per million operations.
+    pub fn max_growth_per_million(mut self, bytes: f64) -> Self {
+        self.limits.max_growth_per_million = Some(bytes);
+        self
+    }
+
+    /// Sets a named parameter for the test's own use.
+    pub fn param(mut self, name: impl Into<String>, value: i64) -> Self {
+        self.params.insert(name.into(), value);
+        self
+    }
+
+    /// A named parameter, or `default` when the plan does not set it.
+    pub fn param_or(&self, name: &str, default: i64) -> i64 {
+        self.params.get(name).copied().unwrap_or(default)
+    }
+
+    /// Sets the file the result is written to.
+    pub fn result_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.result_path = Some(path.into());
+        self
+    }
+
+    /// The run's length in operations, if it has one.
+    pub(crate) fn op_budget(&self) -> Option<u64> {
+        match (self.operations, self.duration_secs) {
+            (None, None) => Some(1_000_000),
+            (ops, _) => ops,
+        }
+    }
+
+    /// Values no run can use, whatever the machine.
+    fn check_values(&self) -> Result<(), PlanError> {
+        if self.threads != 1 {
+            return Err(self.error(
+                "threads",
+                format!(
+                    "`threads` is {}: stress runs are sequential for now (concurrent stress \
+                     is not implemented yet); set it to 1",
+                    self.threads
+                ),
+            ));
+        }
+        if self.operations.is_some_and(|n| n > u64::from(u32::MAX)) {
+            return Err(self.error(
+                "operations",
+                format!(
+                    "`operations` is past {}, the most one run can number; split the run, \
+                     or bound it by `duration_secs`",
+                    u32::MAX
+                ),
+            ));
+        }
+        if self.latency_every == 0 {
+            return Err(self.error("latency_every", "`latency_every` must be at least 1".into()));
+        }
+        if self.sample_every == 0 {
+            return Err(self.error("sample_every", "`sample_every` must be at least 1".into()));
+        }
+        if let Some(d) = self.duration_secs {
+            if !(d.is_finite() && d > 0.0) {
+                return Err(self.error("duration_secs", format!("`duration_secs` is {d}")));
+            }
+        }
+        if let Some(r) = self.rate {
+            if !(r.is_finite() && r > 0.0) {
+                return Err(
+                    self.error("rate", format!("`rate` is {r}: give operations per second"))
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The weight of each rule of `Op`, by index: the mix's, or the derive's when the mix is
+    /// empty. A name in the mix or the limits that no rule has is an error listing the rules.
+    pub(crate) fn weights<Op: StateMachine>(&self) -> Result<Vec<u32>, PlanError> {
+        self.check_values()?;
+        let rules = Op::rules();
+        let known = || {
+            rules
+                .iter()
+                .map(|r| format!("`{}`", r.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let names = self.mix.keys().map(|n| (n, "mix"));
+        let limited = (self.limits.max_p99_us_by_rule.keys()).map(|n| (n, "max_p99_us_by_rule"));
+        for (name, field) in names.chain(limited) {
+            if !rules.iter().any(|r| r.name == name) {
+                return Err(self.error(
+                    &format!("\"{name}\""),
+                    format!(
+                        "`{field}` names the rule `{name}`, which `{}` does not have (its \
+                         rules: {})",
+                        crate::run::short_type_name(std::any::type_name::<Op>()),
+                        known()
+                    ),
+                ));
+            }
+        }
+        let weights: Vec<u32> = if self.mix.is_empty() {
+            rules.iter().map(|r| r.weight).collect()
+        } else {
+            let w = |name| self.mix.get(name).copied().unwrap_or(0);
+            rules.iter().map(|r| w(r.name)).collect()
+        };
+        if weights.iter().all(|&w| w == 0) {
+            return Err(self.error("mix", "the op mix gives every rule weight 0".into()));
+        }
+        Ok(weights)
+    }
+
+    /// An error about `what`, on the line of the plan's file where `what` first appears.
+    fn error(&self, what: &str, message: String) -> PlanError {
+        let source = self.source.0.as_ref();
+        let line =
+            source.and_then(|s| (s.text.lines().position(|l| l.contains(what))).map(|i| i + 1));
+        PlanError {
+            path: source.map(|s| s.path.clone()),
+            line,
+            message,
+        }
+    }
+}
+
+/// serde_json's message without its own " at line L column C" (the error names the line).
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => format!("{} (column {})", &text[..i], e.column()),
+        None => text,
+    }
+}

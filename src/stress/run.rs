@@ -1,0 +1,298 @@
+//! The streaming sequential stress run: operations drawn one at a time from the plan's seed,
+//! each judged by the sequential executor's step judge as it runs, nothing kept but a window of
+//! the latest operations and the running measurements.
+
+use super::bisect;
+use super::measure::{resident_bytes, CallClock, GrowthFit, Latencies, Throttle};
+use super::plan::{PlanError, StressPlan};
+use super::result::{bytes, GrowthSource, StressFailure, StressResult, StressVerdict};
+use super::stream::{End, Stream};
+use crate::config::Config;
+use crate::spec::{Model, StateMachine, System};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// A user's measure of the memory a system holds, in bytes.
+type Gauge<S> = Box<dyn Fn(&S) -> u64>;
+
+/// A stress run: a plan, the model it starts from, and an optional memory gauge.
+pub struct Stress<M: Model, S> {
+    plan: StressPlan,
+    initial: M,
+    gauge: Option<Gauge<S>>,
+    quiet: bool,
+}
+
+impl<M: Model + Default, S: System<M>> Stress<M, S> {
+    /// A run of `plan` whose model starts from `M::default()`.
+    pub fn new(plan: StressPlan) -> Self {
+        Stress::with_initial(plan, M::default())
+    }
+}
+
+impl<M: Model, S: System<M>> Stress<M, S> {
+    /// A run of `plan` whose model starts from `initial`.
+    pub fn with_initial(plan: StressPlan, initial: M) -> Self {
+        Stress {
+            plan,
+            initial,
+            gauge: None,
+            quiet: false,
+        }
+    }
+
+    /// Measures memory with `gauge` (bytes the system holds) instead of the process's RSS:
+    /// deterministic, and blind to the harness and the allocator.
+    pub fn gauge(mut self, gauge: impl Fn(&S) -> u64 + 'static) -> Self {
+        self.gauge = Some(Box::new(gauge));
+        self
+    }
+
+    /// Prints nothing (the result's [`text`](StressResult::text) still tells everything).
+    pub fn quiet(mut self) -> Self {
+        self.quiet = true;
+        self
+    }
+
+    /// Runs the plan with systems from `factory` (one for the run; more to replay a failure and
+    /// shrink it). `Err` is a plan that cannot run on this machine (a mix naming no rule).
+    #[track_caller]
+    pub fn run<F>(self, factory: F) -> Result<StressResult, PlanError>
+    where
+        F: Fn() -> S + Clone + Send + 'static,
+        S: 'static,
+        M: Send,
+        M::Op: Send,
+    {
+        let weights = self.plan.weights::<M::Op>()?;
+        let seed = self.seed();
+        let plan = &self.plan;
+        let names: Vec<&'static str> = M::Op::rules().iter().map(|r| r.name).collect();
+        let stream = Stream {
+            initial: &self.initial,
+            factory: &factory,
+            seed,
+            weights: &weights,
+            var_window: plan.var_window,
+        };
+        let mut latencies = Latencies::new(names.len());
+        let mut fit = GrowthFit::default();
+        let mut window: VecDeque<(u64, M::Op)> = VecDeque::with_capacity(plan.window + 1);
+        let throttle = plan.rate.map(Throttle::new);
+        let duration = plan.duration_secs.map(Duration::from_secs_f64);
+        let rss = self.gauge.is_none() && resident_bytes().is_some();
+        let source = match (&self.gauge, rss) {
+            (Some(_), _) => GrowthSource::Gauge,
+            (None, true) => GrowthSource::Rss,
+            (None, false) => GrowthSource::Unavailable,
+        };
+        let gauge = self.gauge.as_deref();
+        let sample = |sys: &S| match gauge {
+            Some(g) => Some(g(sys)),
+            None if rss => resident_bytes(),
+            None => None,
+        };
+        if !self.quiet {
+            eprintln!(
+                "stateprop: stress run: {}, seed {seed}",
+                match (plan.op_budget(), duration) {
+                    (Some(n), _) => format!("{n} operations"),
+                    (None, Some(d)) => format!("{:.1} s", d.as_secs_f64()),
+                    (None, None) => unreachable!("a plan without a budget has a default"),
+                }
+            );
+        }
+        let mut clock = CallClock::new(plan.latency_every);
+        let start = Instant::now();
+        let end = stream.drive(plan.op_budget(), &mut clock, |i, op, clock, case| {
+            if let Some(ns) = clock.ns {
+                latencies.record(op.rule_index(), ns);
+            }
+            if plan.window > 0 {
+                if window.len() == plan.window {
+                    window.pop_front();
+                }
+                window.push_back((i, op.clone()));
+            }
+            let done = i + 1;
+            if done >= plan.warmup && (done - plan.warmup).is_multiple_of(plan.sample_every) {
+                if let Some(b) = sample(case.system()) {
+                    fit.add(done, b);
+                }
+            }
+            if let Some(t) = &throttle {
+                t.pace(start, done);
+            }
+            // Reading the clock every operation would cost more than some systems' calls.
+            !(done.is_multiple_of(1024) && duration.is_some_and(|d| start.elapsed() >= d))
+        });
+        let elapsed = start.elapsed();
+        let operations = match &end {
+            End::Completed(n) => *n,
+            End::Failed { at, .. } | End::Gen { at, .. } => at + 1,
+        };
+        let (latencies, overall) = latencies.summary(&names);
+        let mut result = StressResult::new(self.plan.clone(), seed);
+        result.operations = operations;
+        result.elapsed_secs = elapsed.as_secs_f64();
+        result.throughput = operations as f64 / elapsed.as_secs_f64().max(1e-9);
+        result.latencies = latencies;
+        result.overall = overall;
+        result.growth = fit.result(source);
+        match end {
+            End::Completed(_) => {
+                result.broken_limits = broken_limits(&result);
+                if !result.broken_limits.is_empty() {
+                    result.verdict = StressVerdict::LimitBroken;
+                }
+            }
+            End::Gen { at, error } => {
+                return Err(PlanError {
+                    path: None,
+                    line: None,
+                    message: format!(
+                        "no operation could be generated at operation {at} of the stream: {}\n\
+                         (the plan's op mix leaves out the rules whose weight it does not \
+                         give; a rule with a `Var` field runs only when one of the latest \
+                         `var_window` steps returned a value for it, and never with \
+                         `#[consumes]` fields in the machine)",
+                        error.message()
+                    ),
+                })
+            }
+            End::Failed { at, failure, .. } => {
+                result.verdict = StressVerdict::Mismatch;
+                let window = window
+                    .iter()
+                    .map(|(i, op)| format!("{i}: {}", op.to_rust()))
+                    .chain(
+                        failure
+                            .op
+                            .iter()
+                            .map(|op| format!("{at}: {op}  <- failed here")),
+                    )
+                    .collect();
+                if failure.step.is_none() {
+                    // The factory failed: no operation ran, and there is nothing to bisect.
+                    result.operations = 0;
+                }
+                let mut found = StressFailure {
+                    operation: at,
+                    cause: failure.cause(at as usize + 1),
+                    window,
+                    prefix: None,
+                    tail: None,
+                    report: None,
+                    minimal: Vec::new(),
+                };
+                if failure.step.is_some() {
+                    bisect::investigate(&stream, factory.clone(), plan.shrink_bound, &mut found);
+                }
+                result.failure = Some(found);
+            }
+        }
+        self.write(&result);
+        if !self.quiet {
+            eprint!("{}", result.text());
+        }
+        Ok(result)
+    }
+
+    /// The seed: `STATEPROP_SEED`, else the plan's, else a fresh one.
+    fn seed(&self) -> u64 {
+        let env = Config::default().with_env().ok().and_then(|c| c.seed);
+        env.or(self.plan.seed)
+            .unwrap_or_else(crate::generate::rng::fresh_seed)
+    }
+
+    /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says.
+    fn write(&self, result: &StressResult) {
+        let env = std::env::var_os("STATEPROP_STRESS_RESULT").map(Into::into);
+        if let Some(path) = env.or_else(|| self.plan.result_path.clone()) {
+            if let Err(e) = result.write(&path) {
+                eprintln!("stateprop: could not write the stress result: {e}");
+            }
+        }
+    }
+}
+
+/// The plan's limits that the finished run broke, as the sentences a user reads.
+fn broken_limits(r: &StressResult) -> Vec<String> {
+    let limits = &r.plan.limits;
+    let mut broken = Vec::new();
+    if let Some(min) = limits.min_throughput {
+        if r.throughput < min {
+            broken.push(format!(
+                "stateprop: throughput was {:.0} operations per second (limit: at least {min:.0})",
+                r.throughput
+            ));
+        }
+    }
+    if let (Some(max), Some(all)) = (limits.max_p99_us, &r.overall) {
+        if all.p99_us > max {
+            broken.push(format!(
+                "stateprop: p99 latency was {:.2} us over all operations (limit {max:.2} us)",
+                all.p99_us
+            ));
+        }
+    }
+    for (rule, max) in &limits.max_p99_us_by_rule {
+        if let Some(l) = r.latencies.iter().find(|l| &l.rule == rule) {
+            if l.p99_us > *max {
+                broken.push(format!(
+                    "stateprop: p99 latency of `{rule}` was {:.2} us (limit {max:.2} us)",
+                    l.p99_us
+                ));
+            }
+        }
+    }
+    if let Some(max) = limits.max_growth_per_million {
+        match r.growth.bytes_per_million {
+            Some(g) if g > max => broken.push(format!(
+                "stateprop: memory grew {} per million operations after warm-up (limit {}): \
+                 state accumulates across iterations",
+                bytes(g),
+                bytes(max)
+            )),
+            Some(_) => {}
+            // A limit that could not be checked must not read as met.
+            None => broken.push(format!(
+                "stateprop: memory growth could not be measured ({}; {} samples after \
+                 warm-up): the plan limits it, so run longer, sample more often \
+                 (`sample_every`) or give a gauge",
+                r.growth.source, r.growth.samples
+            )),
+        }
+    }
+    broken
+}
+
+/// Runs `plan` with systems from `factory`, the model starting from `M::default()`. `Err` is a
+/// plan that cannot run here.
+#[track_caller]
+pub fn run<M, S, F>(plan: StressPlan, factory: F) -> Result<StressResult, PlanError>
+where
+    M: Model + Default + Send,
+    M::Op: Send,
+    S: System<M> + 'static,
+    F: Fn() -> S + Clone + Send + 'static,
+{
+    Stress::<M, S>::new(plan).run(factory)
+}
+
+/// [`run`] for a test: panics with the result's text when the run fails (a mismatch or a broken
+/// limit), and with the plan's error when it cannot run.
+#[track_caller]
+pub fn check<M, S, F>(plan: StressPlan, factory: F) -> StressResult
+where
+    M: Model + Default + Send,
+    M::Op: Send,
+    S: System<M> + 'static,
+    F: Fn() -> S + Clone + Send + 'static,
+{
+    match run::<M, S, F>(plan, factory) {
+        Ok(r) if r.passed() => r,
+        Ok(r) => panic!("\n{}", r.text()),
+        Err(e) => panic!("{e}"),
+    }
+}

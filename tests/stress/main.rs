@@ -1,0 +1,15 @@
+//! Stress runs end to end: bugs that exist only at scale found where they are, clean systems
+//! passing their limits, bad plans refused with file and line.
+
+#[path = "../../examples/stress_support/stores.rs"]
+#[allow(dead_code)]
+mod stores;
+
+#[path = "../../examples/support/kv.rs"]
+#[allow(dead_code)]
+mod kv;
+
+mod growth;
+mod mismatch;
+mod plans;
+mod vars;

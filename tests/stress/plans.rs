@@ -1,0 +1,126 @@
+//! Plans as data: read from JSON, and refused with the file, the line and the problem.
+
+use crate::stores::{CleanStore, Store};
+use stateprop::stress::{Stress, StressPlan};
+use std::path::PathBuf;
+
+fn file(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("stateprop-plan-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_plan_file_sets_what_it_names() {
+    let path = file(
+        "good.json",
+        r#"{
+  "operations": 3000,
+  "seed": 12,
+  "warmup": 100,
+  "mix": { "Put": 3, "Get": 1 },
+  "limits": { "max_growth_per_million": 1048576, "max_p99_us_by_rule": { "Get": 1000.0 } },
+  "params": { "keys": 100, "value_bytes": 64 }
+}"#,
+    );
+    let plan = StressPlan::from_file(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(plan.operations, Some(3000));
+    assert_eq!(plan.param_or("keys", 0), 100);
+    assert_eq!(plan.param_or("value_bytes", 0), 64);
+    assert_eq!(plan.param_or("threads_of_nothing", 7), 7);
+    assert_eq!(plan.window, 32, "defaults fill what the file leaves out");
+    let keys = plan.param_or("keys", 0) as u32;
+    let result = Stress::<Store, CleanStore>::with_initial(plan, Store::with_keys(keys))
+        .gauge(CleanStore::gauge)
+        .quiet()
+        .run(CleanStore::default)
+        .unwrap();
+    assert_eq!(result.operations, 3000);
+    assert_eq!(result.seed, 12);
+}
+
+#[test]
+fn bad_plan_files_are_refused_with_file_and_line() {
+    let cases = [
+        (
+            "syntax.json",
+            "{\n  \"operations\": 5,\n  \"seed\": ,\n}",
+            3,
+            "not a valid stress plan",
+        ),
+        (
+            "unknown.json",
+            "{\n  \"operations\": 5,\n  \"opertions\": 5\n}",
+            3,
+            "unknown field `opertions`",
+        ),
+        (
+            "type.json",
+            "{\n\n  \"seed\": \"seven\"\n}",
+            3,
+            "invalid type",
+        ),
+        (
+            "threads.json",
+            "{\n  \"operations\": 5,\n  \"threads\": 4\n}",
+            3,
+            "concurrent stress",
+        ),
+    ];
+    for (name, text, line, problem) in cases {
+        let path = file(name, text);
+        let err = StressPlan::from_file(&path).unwrap_err();
+        let _ = std::fs::remove_file(&path);
+        let shown = err.to_string();
+        assert_eq!(err.line, Some(line), "{shown}");
+        assert!(
+            shown.starts_with(&format!("stateprop: {}:{line}: ", path.display())),
+            "{shown}"
+        );
+        assert!(shown.contains(problem), "{shown}");
+    }
+}
+
+#[test]
+fn a_mix_naming_no_rule_is_refused_on_its_line() {
+    let path = file(
+        "rule.json",
+        "{\n  \"operations\": 5,\n  \"mix\": {\n    \"Put\": 1,\n    \"Remove\": 1\n  }\n}",
+    );
+    let plan = StressPlan::from_file(&path).unwrap();
+    let err = Stress::<Store, CleanStore>::new(plan)
+        .quiet()
+        .run(CleanStore::default)
+        .unwrap_err();
+    let _ = std::fs::remove_file(&path);
+    let shown = err.to_string();
+    assert_eq!(err.line, Some(5), "{shown}");
+    assert!(
+        shown.contains("`mix` names the rule `Remove`, which `StoreOp` does not have (its rules: `Put`, `Get`, `Delete`)"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_missing_plan_file_names_itself() {
+    let err = StressPlan::from_file("/nonexistent/plan.json").unwrap_err();
+    assert!(err
+        .to_string()
+        .starts_with("stateprop: /nonexistent/plan.json: cannot read the stress plan"));
+}
+
+#[test]
+fn a_result_reads_back_equal_to_the_run_of_a_plan_file() {
+    let plan_path = file("roundtrip.json", "{ \"operations\": 2000, \"seed\": 3 }");
+    let out = std::env::temp_dir().join(format!("stateprop-result-{}.json", std::process::id()));
+    let plan = StressPlan::from_file(&plan_path).unwrap().result_path(&out);
+    let result = Stress::<Store, CleanStore>::new(plan)
+        .quiet()
+        .run(CleanStore::default)
+        .unwrap();
+    let back = stateprop::stress::StressResult::read(&out).unwrap();
+    let _ = std::fs::remove_file(&plan_path);
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(back, result);
+}
