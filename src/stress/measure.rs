@@ -55,12 +55,20 @@ fn latency(name: &str, h: &Histogram<u64>) -> Latency {
     }
 }
 
-/// Times the system's call of one step in `every` ([`SystemCall`] for the sequential case's
-/// step). Reading the clock twice costs tens of nanoseconds, as much as a fast system's call:
-/// timing a sample of the calls keeps the percentiles and most of the throughput.
+/// Times the system's call of one step in `every`, on average ([`SystemCall`] for the
+/// sequential case's step). Reading the clock twice costs tens of nanoseconds, as much as a fast
+/// system's call: timing a sample of the calls keeps the percentiles and most of the throughput.
+///
+/// The gap between two timed calls is drawn uniformly from 1 to `2 * every - 1`, not fixed: a
+/// fixed stride locks onto a system's own period (a flush every 1,024 operations would be timed
+/// every time, or never), while random gaps time every operation with the same chance whatever
+/// its position, so the sample's percentiles estimate the whole run's.
 pub(crate) struct CallClock {
     every: u32,
     left: u32,
+    /// xorshift64 state: a fixed seed, apart from the operation stream's, so a run times the
+    /// same calls every time and sampling never changes which operations run.
+    gaps: u64,
     started: Option<Instant>,
     /// The latency of the call just made, if it was timed.
     pub(crate) ns: Option<u64>,
@@ -71,9 +79,23 @@ impl CallClock {
         CallClock {
             every: every.max(1),
             left: 0,
+            gaps: 0x2545_F491_4F6C_DD1D,
             started: None,
             ns: None,
         }
+    }
+
+    /// The next gap, uniform in `1..=2 * every - 1` (mean `every`); always 1 when every call is
+    /// timed.
+    fn gap(&mut self) -> u32 {
+        if self.every == 1 {
+            return 1;
+        }
+        self.gaps ^= self.gaps << 13;
+        self.gaps ^= self.gaps >> 7;
+        self.gaps ^= self.gaps << 17;
+        let span = 2 * u64::from(self.every) - 1;
+        1 + (self.gaps % span) as u32
     }
 }
 
@@ -81,7 +103,7 @@ impl SystemCall for CallClock {
     #[inline(always)]
     fn before(&mut self) {
         if self.left == 0 {
-            self.left = self.every;
+            self.left = self.gap();
             self.started = Some(Instant::now());
         }
         self.left -= 1;
@@ -171,7 +193,50 @@ impl Throttle {
 
 #[cfg(test)]
 mod tests {
-    use super::GrowthFit;
+    use super::{CallClock, GrowthFit};
+    use crate::exec::sequential::SystemCall;
+
+    /// Which of `n` calls a clock timing one in `every` times.
+    fn timed(every: u32, n: usize) -> Vec<bool> {
+        let mut clock = CallClock::new(every);
+        (0..n)
+            .map(|_| {
+                clock.before();
+                clock.after();
+                clock.ns.is_some()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_call_in_sixteen_is_timed_whatever_its_position_in_a_period() {
+        let n = 1024 * 2000;
+        let calls = timed(16, n);
+        let share = |period: usize, phase: usize| {
+            let picked: Vec<bool> = (phase..n).step_by(period).map(|i| calls[i]).collect();
+            picked.iter().filter(|&&t| t).count() as f64 / picked.len() as f64
+        };
+        assert!((share(1, 0) - 1.0 / 16.0).abs() < 0.002, "{}", share(1, 0));
+        // A system with a period (a flush every 1,024 operations, a resize every 16) has each
+        // phase of it timed about as often as any other: a fixed stride would time phase 0 of
+        // both always and phase 1 never, and its p99 would be the flush's.
+        for (period, phase) in [
+            (1024, 0),
+            (1024, 1),
+            (1024, 512),
+            (16, 0),
+            (16, 1),
+            (16, 15),
+        ] {
+            let s = share(period, phase);
+            assert!(
+                (s - 1.0 / 16.0).abs() < 0.02,
+                "period {period} phase {phase}: {s}"
+            );
+        }
+        // Every call, when asked.
+        assert!(timed(1, 1000).iter().all(|&t| t));
+    }
 
     #[test]
     fn the_fit_finds_a_known_slope_and_a_flat_line() {

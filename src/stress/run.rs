@@ -5,6 +5,7 @@
 use super::bisect;
 use super::measure::{resident_bytes, CallClock, GrowthFit, Latencies, Throttle};
 use super::plan::{PlanError, StressPlan};
+use super::progress::{Progress, ProgressMode};
 use super::result::{bytes, GrowthSource, StressFailure, StressResult, StressVerdict};
 use super::stream::{End, Stream};
 use crate::config::Config;
@@ -15,12 +16,14 @@ use std::time::{Duration, Instant};
 /// A user's measure of the memory a system holds, in bytes.
 type Gauge<S> = Box<dyn Fn(&S) -> u64>;
 
-/// A stress run: a plan, the model it starts from, and an optional memory gauge.
+/// A stress run: a plan, the model it starts from, an optional memory gauge and how it shows
+/// its progress.
 pub struct Stress<M: Model, S> {
     plan: StressPlan,
     initial: M,
     gauge: Option<Gauge<S>>,
     quiet: bool,
+    progress: ProgressMode,
 }
 
 impl<M: Model + Default, S: System<M>> Stress<M, S> {
@@ -38,6 +41,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
             initial,
             gauge: None,
             quiet: false,
+            progress: ProgressMode::Auto,
         }
     }
 
@@ -48,9 +52,19 @@ impl<M: Model, S: System<M>> Stress<M, S> {
         self
     }
 
-    /// Prints nothing (the result's [`text`](StressResult::text) still tells everything).
+    /// Prints nothing and shows no progress (the result's [`text`](StressResult::text) still
+    /// tells everything).
     pub fn quiet(mut self) -> Self {
         self.quiet = true;
+        self.progress = ProgressMode::Quiet;
+        self
+    }
+
+    /// Shows the run's progress as `mode` says ([`ProgressMode::Auto`] by default: a bar on a
+    /// terminal, `tracing` lines otherwise). Only the measured run shows it, not the replays of
+    /// a failure.
+    pub fn progress(mut self, mode: ProgressMode) -> Self {
+        self.progress = mode;
         self
     }
 
@@ -102,6 +116,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                 }
             );
         }
+        let mut progress = Progress::new(plan.op_budget(), duration, self.progress);
         let mut clock = CallClock::new(plan.latency_every);
         let start = Instant::now();
         let end = stream.drive(plan.op_budget(), &mut clock, |i, op, clock, case| {
@@ -115,6 +130,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                 window.push_back((i, op.clone()));
             }
             let done = i + 1;
+            progress.tick(done);
             if done >= plan.warmup && (done - plan.warmup).is_multiple_of(plan.sample_every) {
                 if let Some(b) = sample(case.system()) {
                     fit.add(done, b);
@@ -127,6 +143,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
             !(done.is_multiple_of(1024) && duration.is_some_and(|d| start.elapsed() >= d))
         });
         let elapsed = start.elapsed();
+        progress.finish();
         let operations = match &end {
             End::Completed(n) => *n,
             End::Failed { at, .. } | End::Gen { at, .. } => at + 1,

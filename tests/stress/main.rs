@@ -10,6 +10,7 @@ mod stores;
 mod kv;
 
 mod growth;
+mod history;
 mod mismatch;
 mod plans;
 mod vars;

@@ -105,7 +105,11 @@ fn count(result: &StressResult, rule: &str) -> u64 {
 
 #[test]
 fn vars_name_only_the_latest_steps_of_the_window() {
-    let plan = StressPlan::operations(100_000).seed(8).var_window(50);
+    // Every call timed, so the latency counts are the operations of each rule.
+    let plan = StressPlan::operations(100_000)
+        .seed(8)
+        .var_window(50)
+        .latency_every(1);
     let result = Stress::<Handles, Table>::new(plan)
         .gauge(|t: &Table| t.oldest)
         .quiet()
