@@ -1,0 +1,132 @@
+//! Concurrent stress: threads in rounds, each round's history judged at a barrier and dropped.
+
+use stateprop::models::{Counter, CounterOp, CounterOut};
+use stateprop::stress::{Stress, StressPlan, StressVerdict};
+use stateprop::ConcurrentSystem;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// A correct counter.
+#[derive(Default)]
+struct AtomicCounter(AtomicI64);
+
+impl ConcurrentSystem<Counter> for AtomicCounter {
+    fn apply(&self, op: &CounterOp) -> CounterOut {
+        match *op {
+            CounterOp::Add { by } => {
+                self.0.fetch_add(by, Ordering::SeqCst);
+                CounterOut::Done
+            }
+            CounterOp::Read => CounterOut::Value(self.0.load(Ordering::SeqCst)),
+        }
+    }
+}
+
+/// A counter whose `Add` loads, then stores: two adds at once lose one.
+#[derive(Default)]
+struct RacyCounter(AtomicI64);
+
+impl ConcurrentSystem<Counter> for RacyCounter {
+    fn apply(&self, op: &CounterOp) -> CounterOut {
+        match *op {
+            CounterOp::Add { by } => {
+                let v = self.0.load(Ordering::SeqCst);
+                // Widens the window between the load and the store, as a real read-modify-write
+                // over a network or a lock-free retry would.
+                std::thread::yield_now();
+                self.0.store(v + by, Ordering::SeqCst);
+                CounterOut::Done
+            }
+            CounterOp::Read => CounterOut::Value(self.0.load(Ordering::SeqCst)),
+        }
+    }
+}
+
+fn plan_file(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("stateprop-cs-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_correct_counter_passes_200k_operations_on_4_threads_holding_one_round() {
+    let path = plan_file(
+        "correct.json",
+        r#"{ "operations": 200000, "threads": 4, "round": 64, "seed": 5 }"#,
+    );
+    let plan = StressPlan::from_file(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let result = Stress::<Counter, AtomicCounter>::new(plan)
+        .quiet()
+        .run_concurrent(AtomicCounter::default)
+        .unwrap();
+    assert!(result.passed(), "{}", result.text());
+    assert_eq!(result.operations, 200_000);
+    // The harness held one round's history at a time (4 threads x 64), never the run's.
+    let held = result.max_history_ops.unwrap();
+    assert!(held > 0 && held <= 4 * 64, "held {held}");
+    assert!(result.notes.is_empty(), "{:?}", result.notes);
+    let timed: u64 = result.latencies.iter().map(|l| l.count).sum();
+    assert!(timed > 0, "latencies were sampled on every thread");
+}
+
+#[test]
+fn a_racy_counter_is_found_at_a_round_within_the_default_run() {
+    let path = plan_file("racy.json", r#"{ "threads": 4, "round": 32 }"#);
+    let plan = StressPlan::from_file(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(plan.operations, None, "the default run's length");
+    let result = Stress::<Counter, RacyCounter>::new(plan)
+        .quiet()
+        .run_concurrent(RacyCounter::default)
+        .unwrap();
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+    assert!(
+        result.operations < 1_000_000,
+        "stopped at the failing round"
+    );
+    let f = result.failure.as_ref().unwrap();
+    let round = f.round.expect("a concurrent failure names its round");
+    let thread = f.thread.expect("and the thread");
+    assert!(thread < 4);
+    assert!(round * 4 * 32 < result.operations + 1);
+    assert!(
+        !f.window.is_empty() && f.window.len() <= 4 * 32,
+        "{:?}",
+        f.window
+    );
+    let text = result.text();
+    assert!(
+        text.contains(&format!(
+            "no linearization in round {round} (thread {thread}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("stateprop::Program::parallel(vec![], vec!["),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_sequential_run_with_threads_is_refused_by_name() {
+    use stateprop::models::Counter as M;
+    #[derive(Default)]
+    struct Seq(i64);
+    impl stateprop::System<M> for Seq {
+        fn apply(&mut self, op: &CounterOp) -> CounterOut {
+            match *op {
+                CounterOp::Add { by } => {
+                    self.0 += by;
+                    CounterOut::Done
+                }
+                CounterOp::Read => CounterOut::Value(self.0),
+            }
+        }
+    }
+    let err = Stress::<M, Seq>::new(StressPlan::operations(10).threads(2))
+        .quiet()
+        .run(Seq::default)
+        .unwrap_err();
+    assert!(err.to_string().contains("run_concurrent"), "{err}");
+}
