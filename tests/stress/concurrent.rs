@@ -1,6 +1,6 @@
 //! Concurrent stress: threads in rounds, each round's history judged at a barrier and dropped.
 
-use stateprop::models::{Counter, CounterOp, CounterOut};
+use stateprop::models::{CasRegister, Counter, CounterOp, CounterOut, RegisterOp, RegisterOut};
 use stateprop::stress::{Stress, StressPlan, StressVerdict};
 use stateprop::ConcurrentSystem;
 use std::path::PathBuf;
@@ -129,4 +129,106 @@ fn a_sequential_run_with_threads_is_refused_by_name() {
         .run(Seq::default)
         .unwrap_err();
     assert!(err.to_string().contains("run_concurrent"), "{err}");
+}
+
+/// A counter whose 5,000th `Add` adds one too many: every round is linearizable on its own,
+/// from the right state; only a run that carries each round's end states into the next sees it.
+#[derive(Default)]
+struct OffByOneLater {
+    value: AtomicI64,
+    adds: std::sync::atomic::AtomicU64,
+}
+
+impl ConcurrentSystem<Counter> for OffByOneLater {
+    fn apply(&self, op: &CounterOp) -> CounterOut {
+        match *op {
+            CounterOp::Add { by } => {
+                let n = self.adds.fetch_add(1, Ordering::SeqCst);
+                let by = if n == 4_999 { by + 1 } else { by };
+                self.value.fetch_add(by, Ordering::SeqCst);
+                CounterOut::Done
+            }
+            CounterOp::Read => CounterOut::Value(self.value.load(Ordering::SeqCst)),
+        }
+    }
+}
+
+#[test]
+fn a_wrong_add_late_in_the_run_is_found_in_a_later_round_from_carried_states() {
+    let plan = StressPlan::operations(40_000).threads(3).round(16).seed(9);
+    let result = Stress::<Counter, OffByOneLater>::new(plan)
+        .quiet()
+        .run_concurrent(OffByOneLater::default)
+        .unwrap();
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+    let f = result.failure.as_ref().unwrap();
+    let round = f.round.unwrap();
+    // About half the operations are adds: the 5,000th is near operation 10,000, round ~200.
+    assert!(round > 100, "round {round}");
+    assert!(result.operations > 5_000 && result.operations < 40_000);
+    let text = result.text();
+    assert!(
+        text.contains(&format!(
+            "round {round} starts from one of these model states"
+        )),
+        "{text}"
+    );
+}
+
+/// A register behind a lock whose writes are slow, so the threads' last writes of a round
+/// overlap and the round may end in several states.
+#[derive(Default)]
+struct SlowRegister(std::sync::Mutex<Option<i64>>);
+
+impl ConcurrentSystem<CasRegister> for SlowRegister {
+    fn apply(&self, op: &RegisterOp) -> RegisterOut {
+        match *op {
+            RegisterOp::Read => RegisterOut::Value(*self.0.lock().unwrap()),
+            RegisterOp::Write { value } => {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+                *self.0.lock().unwrap() = Some(value);
+                RegisterOut::Written
+            }
+            RegisterOp::Cas { from, to } => {
+                let mut v = self.0.lock().unwrap();
+                let swapped = *v == Some(from);
+                if swapped {
+                    *v = Some(to);
+                }
+                RegisterOut::Cas(swapped)
+            }
+        }
+    }
+}
+
+#[test]
+fn a_correct_register_passes_carrying_several_end_states_and_more_than_allowed_is_undecided() {
+    let plan = || {
+        StressPlan::operations(4_000)
+            .threads(4)
+            .round(4)
+            .seed(2)
+            .weight("Write", 2)
+            .weight("Read", 2)
+            .weight("Cas", 1)
+    };
+    let result = Stress::<CasRegister, SlowRegister>::new(plan())
+        .quiet()
+        .run_concurrent(SlowRegister::default)
+        .unwrap();
+    assert!(result.passed(), "{}", result.text());
+    // With one state kept, a round whose overlapping writes leave two is not judged further.
+    let result = Stress::<CasRegister, SlowRegister>::new(plan().max_end_states(1))
+        .quiet()
+        .run_concurrent(SlowRegister::default)
+        .unwrap();
+    assert_eq!(
+        result.verdict,
+        StressVerdict::Undecided,
+        "{}",
+        result.text()
+    );
+    let text = result.text();
+    assert!(text.contains("more than 1 distinct end states"), "{text}");
+    assert!(result.operations < 4_000);
 }
