@@ -2,7 +2,8 @@
 //! given on the command line), every round's history judged for linearizability at the barrier
 //! that ends it. Prints each run's throughput and the most operations the harness held.
 //!
-//! `cargo run --release --example stress_concurrent -- 1 2 4`
+//! `cargo run --release --example stress_concurrent -- 1 2 4` (`ops=N` among the arguments sets
+//! the operations per run, 2,000,000 by default).
 
 use stateprop::models::{Counter, CounterOp, CounterOut};
 use stateprop::stress::{Stress, StressPlan};
@@ -25,15 +26,16 @@ impl ConcurrentSystem<Counter> for AtomicCounter {
 }
 
 fn main() {
-    let mut counts: Vec<u32> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let ops = (args.iter())
+        .find_map(|a| a.strip_prefix("ops=")?.parse().ok())
+        .unwrap_or(2_000_000);
+    let mut counts: Vec<u32> = args.iter().filter_map(|a| a.parse().ok()).collect();
     if counts.is_empty() {
         counts = vec![1, 2, 4];
     }
     for threads in counts {
-        let plan = StressPlan::operations(2_000_000)
+        let plan = StressPlan::operations(ops)
             .threads(threads)
             .round(64)
             .warmup(200_000)
