@@ -18,11 +18,15 @@ use super::run::{broken_limits, Stress};
 use crate::catch::catch_quietly;
 use crate::check::end_states::{end_states, EndStates};
 use crate::check::CheckConfig;
+use crate::config::Config;
 use crate::exec::client::ClientSystem;
 use crate::exec::sequential::SystemCall;
 use crate::generate::{CaseGenerator, GenError};
 use crate::hash::mix;
 use crate::history::{History, Operation};
+use crate::program::Program;
+use crate::report::Origin;
+use crate::run::Runner;
 use crate::spec::{Model, StateMachine};
 use std::collections::HashSet;
 use std::hash::Hash;
@@ -70,9 +74,15 @@ where
     /// history is judged for linearizability at the barrier that ends it and then dropped.
     /// `Err` is a plan that cannot run (a mix naming no rule, or leaving only rules a thread
     /// cannot draw safely).
+    ///
+    /// A violation in round 0 (which starts from the plan's initial state, as a fresh system
+    /// does) is shrunk as a parallel program by the concurrent runner's shrinker, with systems
+    /// from `factory`.
+    #[track_caller]
     pub fn run_concurrent<F>(self, factory: F) -> Result<StressResult, PlanError>
     where
-        F: FnOnce() -> S,
+        F: Fn() -> S + Send + 'static,
+        S: 'static,
     {
         let plan = &self.plan;
         let mut weights = plan.weights::<M::Op>()?;
@@ -129,7 +139,7 @@ where
         }
         let mut result = StressResult::new(plan.clone(), seed);
         result.notes = notes;
-        let mut system = match catch_quietly(factory) {
+        let mut system = match catch_quietly(&factory) {
             Ok(system) => system,
             Err(message) => {
                 result.verdict = StressVerdict::Mismatch;
@@ -168,6 +178,7 @@ where
         let mut next_sample = plan.warmup;
         let mut max_history = 0u64;
         let mut gen_error = None;
+        let mut first_round: Option<Program<M::Op>> = None;
         let began = Instant::now();
         let sys = &system;
         std::thread::scope(|scope| {
@@ -307,6 +318,9 @@ where
                     }
                     RoundVerdict::Violation => {
                         result.verdict = StressVerdict::Mismatch;
+                        if round == 0 {
+                            first_round = Some(as_program(&history));
+                        }
                         result.failure = Some(violation(
                             &history,
                             &starts,
@@ -347,6 +361,9 @@ where
             });
         }
         let _ = catch_quietly(|| system.teardown());
+        if let (Some(program), Some(f)) = (first_round, result.failure.as_mut()) {
+            shrink_round(&self.initial, factory, program, seed, f);
+        }
         let mut latencies = Latencies::new(names.len());
         for slot in &slots {
             latencies.merge(&slot.lock().unwrap_or_else(|e| e.into_inner()).latencies);
@@ -532,20 +549,74 @@ fn violation<M: Model + Hash + Eq>(
     f
 }
 
-/// The round as a parallel program, one branch per thread, and what it starts from.
-fn reproduction<M: Model>(history: &History<M::Op, M::Output>, starts: &[M], round: u64) -> String {
+/// The round's operations as a parallel program: no prefix, one branch per thread, each in the
+/// order its thread ran them.
+fn as_program<Op: Clone, Out>(history: &History<Op, Out>) -> Program<Op> {
     let threads = history.ops.iter().map(|o| o.client + 1).max().unwrap_or(0);
-    let mut branches: Vec<Vec<&Operation<M::Op, M::Output>>> = vec![Vec::new(); threads as usize];
+    let mut branches: Vec<Vec<&Operation<Op, Out>>> = vec![Vec::new(); threads as usize];
     for o in &history.ops {
         branches[o.client as usize].push(o);
     }
+    let branches = (branches.into_iter())
+        .map(|mut b| {
+            b.sort_by_key(|o| o.call);
+            b.into_iter().map(|o| o.op.clone()).collect()
+        })
+        .collect();
+    Program::parallel(Vec::new(), branches)
+}
+
+/// Shrinks round 0's program with the concurrent runner's shrinker (a fresh system starts where
+/// round 0 did); a round that passes its reruns is left as it is, and the failure says so.
+#[track_caller]
+fn shrink_round<M, S, F>(
+    initial: &M,
+    factory: F,
+    program: Program<M::Op>,
+    seed: u64,
+    found: &mut StressFailure,
+) where
+    M: Model + Hash + Eq + Send,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ClientSystem<M> + 'static,
+    F: Fn() -> S + Send + 'static,
+{
+    let origin = Origin::Stress {
+        seed,
+        operation: found.operation,
+    };
+    // Nothing is saved: a regression file would replay a stress failure in every ordinary run.
+    let config = Config::default().persist(false);
+    let shrunk = (Runner::with_initial(config, initial.clone()))
+        .shrink_failing_concurrent(factory, program, origin);
+    let report = found.report.get_or_insert_with(String::new);
+    if shrunk.failed() {
+        let p = &shrunk.minimal_program;
+        found.minimal = (p.branches.iter().enumerate())
+            .map(|(b, ops)| {
+                let ops: Vec<String> = ops.iter().map(|op| op.to_rust()).collect();
+                format!("branch {b}: {}", ops.join(", "))
+            })
+            .collect();
+        report.push_str("stateprop: round 0 shrunk by the concurrent runner:\n");
+        report.push_str(&shrunk.report.text());
+    } else {
+        report.push_str(
+            "stateprop: round 0 passed every rerun from a fresh system (the interleaving that \
+             failed did not come again): not shrunk\n",
+        );
+    }
+}
+
+/// The round as a parallel program, one branch per thread, and what it starts from.
+fn reproduction<M: Model>(history: &History<M::Op, M::Output>, starts: &[M], round: u64) -> String {
     let mut t = String::from(
         "stateprop: the round as a parallel program, one branch per thread (no prefix):\n",
     );
     t.push_str("    let program = stateprop::Program::parallel(vec![], vec![\n");
-    for branch in &mut branches {
-        branch.sort_by_key(|o| o.call);
-        let ops: Vec<String> = branch.iter().map(|o| o.op.to_rust()).collect();
+    for branch in &as_program(history).branches {
+        let ops: Vec<String> = branch.iter().map(|op| op.to_rust()).collect();
         t.push_str(&format!("        vec![{}],\n", ops.join(", ")));
     }
     t.push_str("    ]);\n");
