@@ -54,6 +54,7 @@ mod measure;
 mod plan;
 mod progress;
 mod result;
+mod round;
 mod run;
 mod stream;
 
