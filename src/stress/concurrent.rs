@@ -149,6 +149,7 @@ where
             })
             .collect();
         let quota = AtomicU64::new(0);
+        let left = AtomicU64::new(u64::MAX);
         let clock = AtomicU64::new(0);
         let start = Barrier::new(threads + 1);
         let end = Barrier::new(threads + 1);
@@ -169,7 +170,8 @@ where
         let sys = &system;
         std::thread::scope(|scope| {
             for t in 0..threads {
-                let (slots, quota, clock, start, end) = (&slots, &quota, &clock, &start, &end);
+                let (slots, quota, left, clock) = (&slots, &quota, &left, &clock);
+                let (start, end) = (&start, &end);
                 let (initial, weights) = (&self.initial, &weights);
                 let every = plan.latency_every;
                 scope.spawn(move || {
@@ -179,10 +181,13 @@ where
                     let mut call_clock = CallClock::new(every);
                     loop {
                         start.wait();
-                        let q = quota.load(Ordering::SeqCst);
-                        if q == 0 {
+                        let per = quota.load(Ordering::SeqCst);
+                        if per == 0 {
                             break;
                         }
+                        // The last round may be short: the threads before this one take
+                        // `per` each of what is left.
+                        let q = per.min(left.load(Ordering::SeqCst).saturating_sub(t as u64 * per));
                         let mut slot = slots[t].lock().unwrap_or_else(|e| e.into_inner());
                         let client = match &mut client {
                             Ok(c) => c,
@@ -252,6 +257,7 @@ where
                     r.div_ceil(threads as u64).min(u64::from(plan.round))
                 });
                 quota.store(per, Ordering::SeqCst);
+                left.store(remaining.unwrap_or(u64::MAX), Ordering::SeqCst);
                 start.wait();
                 end.wait();
                 let mut trouble = None;

@@ -245,3 +245,26 @@ fn a_correct_register_passes_carrying_several_end_states_and_more_than_allowed_i
     assert!(text.contains("more than 1 distinct end states"), "{text}");
     assert!(result.operations < 4_000);
 }
+
+#[test]
+fn a_run_stops_at_its_operation_count_or_its_duration() {
+    // 1,001 operations on 4 threads: the last round is short, not rounded up.
+    let result = Stress::<Counter, AtomicCounter>::new(StressPlan::operations(1_001).threads(4))
+        .quiet()
+        .run_concurrent(AtomicCounter::default)
+        .unwrap();
+    assert!(result.passed(), "{}", result.text());
+    assert_eq!(result.operations, 1_001);
+    let plan = StressPlan::duration(std::time::Duration::from_millis(300)).threads(2);
+    let result = Stress::<Counter, AtomicCounter>::new(plan)
+        .quiet()
+        .run_concurrent(AtomicCounter::default)
+        .unwrap();
+    assert!(result.passed(), "{}", result.text());
+    assert!(result.operations > 0);
+    assert!(
+        result.elapsed_secs >= 0.3 && result.elapsed_secs < 30.0,
+        "{}",
+        result.elapsed_secs
+    );
+}
