@@ -121,6 +121,42 @@ impl<M: Model> Runner<M> {
     }
 }
 
+impl<M: Model> Runner<M> {
+    /// Shrinks `program`, a parallel program that failed outside the run loop (a concurrent
+    /// stress run's round), on the threads executor with its histories judged for
+    /// linearizability, and reports it as [`run_concurrent`](Runner::run_concurrent) reports a
+    /// failing case.
+    #[track_caller]
+    pub(crate) fn shrink_failing_concurrent<S, F>(
+        mut self,
+        factory: F,
+        program: Program<M::Op>,
+        origin: crate::report::Origin,
+    ) -> RunResult<M::Op>
+    where
+        M: Hash + Eq + Send,
+        M::Op: Send + Sync,
+        M::Output: Send + Sync,
+        S: ClientSystem<M> + 'static,
+        F: Fn() -> S + Send + 'static,
+    {
+        let source = Location::caller().file();
+        if self.judges.is_empty() {
+            self.judges.push(judge::linearizable());
+        }
+        let replay_call = |m: &str, s: &str| {
+            format!(
+                "stateprop::replay_concurrent_with::<{m}, {s}>(\n        {m}::default(),\n        \
+                 || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
+            )
+        };
+        self.start::<S>(source, true, replay_call, move |job, hb| {
+            let executor = Threads::new(job.initial.clone(), factory);
+            job.shrink_given(&executor, hb, program, origin)
+        })
+    }
+}
+
 /// Checks a concurrent system against its model: parallel programs run on real threads, many
 /// times each, their histories judged for linearizability; on failure, panics with the report
 /// (cause, minimal program by branch, the history, its reproduction rate, a test to paste).

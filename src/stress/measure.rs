@@ -28,6 +28,13 @@ impl Latencies {
         self.by_rule[rule].saturating_record(ns.max(1));
     }
 
+    /// Adds `other`'s recorded latencies (another thread's) to these.
+    pub(crate) fn merge(&mut self, other: &Latencies) {
+        for (mine, theirs) in self.by_rule.iter_mut().zip(&other.by_rule) {
+            mine.add(theirs).expect("same bounds");
+        }
+    }
+
     /// The percentiles of each rule that ran, by name, and of all of them together.
     pub(crate) fn summary(&self, names: &[&'static str]) -> (Vec<Latency>, Option<Latency>) {
         let mut all = Histogram::<u64>::new_with_bounds(1, HIGHEST_NS, 3).expect("valid");

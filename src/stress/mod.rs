@@ -36,16 +36,25 @@
 //! `stateprop compare OLD.json NEW.json`) flags the metrics of a later run that regressed
 //! beyond noise.
 //!
-//! Limitations, for now: runs are sequential (`threads` must be 1); a machine with
+//! With `threads` above 1, [`Stress::run_concurrent`] drives a
+//! [`ClientSystem`](crate::ClientSystem) (or [`ConcurrentSystem`](crate::ConcurrentSystem))
+//! from that many threads in rounds of [`StressPlan::round`] operations each; at the barrier
+//! that ends a round its history is judged for linearizability from the states the previous
+//! round may have ended in, then dropped. Each thread draws only rules valid in every
+//! interleaving (no precondition, no `Var` field).
+//!
+//! Limitations, for now: a machine with
 //! `#[consumes]` fields runs no rule with a `Var` field; a run has no hang watchdog and stops at
 //! `u32::MAX` operations.
 
 mod bisect;
 mod compare;
+mod concurrent;
 mod measure;
 mod plan;
 mod progress;
 mod result;
+mod round;
 mod run;
 mod stream;
 

@@ -53,9 +53,17 @@ pub struct StressPlan {
     /// How many of the latest steps a `Var` field may name (their outputs are kept, both the
     /// model's and the system's); 0 generates no rule with a `Var` field.
     pub var_window: usize,
-    /// Threads driving the system. Only 1 for now: concurrent stress (histories checked in
-    /// windows between quiescent points) is a later slice, and a plan asking for more is refused.
+    /// Threads driving the system. 1 runs [`Stress::run`](super::Stress::run) on a
+    /// [`System`](crate::System); more run
+    /// [`Stress::run_concurrent`](super::Stress::run_concurrent) on a
+    /// [`ClientSystem`](crate::ClientSystem), its history checked in rounds.
     pub threads: u32,
+    /// A concurrent run's round: operations each thread runs before all of them meet at a
+    /// barrier, where the round's history is judged and dropped (default 64).
+    pub round: u32,
+    /// A concurrent run's most distinct model states kept at a barrier (the end states of the
+    /// round's linearizations, default 64); a round with more ends the run undecided.
+    pub max_end_states: usize,
     /// Operations between two memory samples.
     pub sample_every: u64,
     /// Time one system call in this many, on average (1: every call; default 16). Reading the
@@ -125,6 +133,8 @@ impl Default for StressPlan {
             window: 32,
             var_window: 256,
             threads: 1,
+            round: 64,
+            max_end_states: 64,
             sample_every: 10_000,
             latency_every: 16,
             shrink_bound: 2_000,
@@ -243,9 +253,21 @@ impl StressPlan {
         self
     }
 
-    /// Sets the number of threads (only 1 is supported yet).
+    /// Sets the number of threads (more than 1: a concurrent run).
     pub fn threads(mut self, n: u32) -> Self {
         self.threads = n;
+        self
+    }
+
+    /// Sets the operations each thread runs in a round of a concurrent run.
+    pub fn round(mut self, ops: u32) -> Self {
+        self.round = ops;
+        self
+    }
+
+    /// Sets the most distinct model states a concurrent run keeps at a barrier.
+    pub fn max_end_states(mut self, states: usize) -> Self {
+        self.max_end_states = states;
         self
     }
 
@@ -318,15 +340,19 @@ impl StressPlan {
 
     /// Values no run can use, whatever the machine.
     fn check_values(&self) -> Result<(), PlanError> {
-        if self.threads != 1 {
+        if self.threads == 0 {
             return Err(self.error(
                 "threads",
-                format!(
-                    "`threads` is {}: stress runs are sequential for now (concurrent stress \
-                     is not implemented yet); set it to 1",
-                    self.threads
-                ),
+                "`threads` is 0: give at least 1 (1 runs sequentially)".into(),
             ));
+        }
+        if self.round == 0 || self.max_end_states == 0 {
+            let what = if self.round == 0 {
+                "round"
+            } else {
+                "max_end_states"
+            };
+            return Err(self.error(what, format!("`{what}` is 0: give at least 1")));
         }
         if self.operations.is_some_and(|n| n > u64::from(u32::MAX)) {
             return Err(self.error(
@@ -399,7 +425,7 @@ impl StressPlan {
     }
 
     /// An error about `what`, on the line of the plan's file where `what` first appears.
-    fn error(&self, what: &str, message: String) -> PlanError {
+    pub(crate) fn error(&self, what: &str, message: String) -> PlanError {
         let source = self.source.0.as_ref();
         let line =
             source.and_then(|s| (s.text.lines().position(|l| l.contains(what))).map(|i| i + 1));

@@ -47,6 +47,14 @@ pub struct StressResult {
     pub broken_limits: Vec<String>,
     /// The model/system mismatch, if one was found.
     pub failure: Option<StressFailure>,
+    /// What the run left out or could not settle, as sentences (each starts with
+    /// `stateprop:`): rules a concurrent run cannot draw safely, a round it could not judge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// A concurrent run: the most operations its harness held at once (one round's history,
+    /// dropped at the next barrier), which stays at `threads * round` however long the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_history_ops: Option<u64>,
     /// The stateprop that ran it.
     pub stateprop_version: String,
     /// When the run ended, in seconds since the Unix epoch.
@@ -157,6 +165,9 @@ pub enum StressVerdict {
     Mismatch,
     /// Every step matched, but a limit was broken.
     LimitBroken,
+    /// A concurrent round could not be judged (more end states than the plan keeps, or the
+    /// check ran out of budget): the run stopped there rather than guess.
+    Undecided,
 }
 
 impl fmt::Display for StressVerdict {
@@ -165,6 +176,7 @@ impl fmt::Display for StressVerdict {
             StressVerdict::Pass => "pass",
             StressVerdict::Mismatch => "mismatch",
             StressVerdict::LimitBroken => "limit_broken",
+            StressVerdict::Undecided => "undecided",
         })
     }
 }
@@ -189,6 +201,14 @@ pub struct StressFailure {
     pub report: Option<String>,
     /// The shrunk program, one operation a line, when it was shrunk.
     pub minimal: Vec<String>,
+    /// A concurrent run: the round (from 0) whose history had no linearization; `window` is
+    /// then that round's operations, and `report` the round as a parallel program.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<u64>,
+    /// A concurrent run: the thread whose operation's answer no linearization explains (the
+    /// earliest return after which the round's history has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<u32>,
 }
 
 impl StressResult {
@@ -208,6 +228,8 @@ impl StressResult {
             verdict: StressVerdict::Pass,
             broken_limits: Vec::new(),
             failure: None,
+            notes: Vec::new(),
+            max_history_ops: None,
             stateprop_version: env!("CARGO_PKG_VERSION").to_string(),
             timestamp: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -227,6 +249,7 @@ impl StressResult {
             StressVerdict::Pass => "passed",
             StressVerdict::Mismatch => "FAILED (model mismatch)",
             StressVerdict::LimitBroken => "FAILED (limit broken)",
+            StressVerdict::Undecided => "UNDECIDED",
         };
         let _ = writeln!(
             t,
@@ -262,8 +285,12 @@ impl StressResult {
                 );
             }
         }
-        for line in &self.broken_limits {
+        for line in self.broken_limits.iter().chain(&self.notes) {
             let _ = writeln!(t, "{line}");
+        }
+        if let Some(f) = self.failure.as_ref().filter(|f| f.round.is_some()) {
+            concurrent_failure(&mut t, f);
+            return t;
         }
         if let Some(f) = &self.failure {
             let _ = writeln!(
@@ -412,6 +439,33 @@ impl StressResult {
             let _ = std::fs::remove_file(&temp);
             fail(format!("cannot write: {e}"))
         })
+    }
+}
+
+/// A concurrent run's failure: the round, the thread, the round's operations and the round as
+/// a parallel program.
+fn concurrent_failure(t: &mut String, f: &StressFailure) {
+    let _ = writeln!(
+        t,
+        "stateprop: no linearization in round {} (thread {}, operation {} of the run): {}",
+        f.round.unwrap_or(0),
+        f.thread.map_or("unknown".to_string(), |t| t.to_string()),
+        f.operation,
+        f.cause
+    );
+    let _ = writeln!(
+        t,
+        "stateprop: the round's {} operations (thread [invoke, return] operation -> output):",
+        f.window.len()
+    );
+    for op in &f.window {
+        let _ = writeln!(t, "stateprop:   {op}");
+    }
+    if let Some(report) = &f.report {
+        t.push_str(report);
+        if !report.ends_with('\n') {
+            t.push('\n');
+        }
     }
 }
 

@@ -19,21 +19,23 @@ type Gauge<S> = Box<dyn Fn(&S) -> u64>;
 /// A stress run: a plan, the model it starts from, an optional memory gauge and how it shows
 /// its progress.
 pub struct Stress<M: Model, S> {
-    plan: StressPlan,
-    initial: M,
-    gauge: Option<Gauge<S>>,
-    quiet: bool,
-    progress: ProgressMode,
+    pub(super) plan: StressPlan,
+    pub(super) initial: M,
+    pub(super) gauge: Option<Gauge<S>>,
+    pub(super) quiet: bool,
+    pub(super) progress: ProgressMode,
 }
 
-impl<M: Model + Default, S: System<M>> Stress<M, S> {
+// No bound on the system here: the same builder makes a sequential run (a `System`) and a
+// concurrent one (a `ClientSystem`).
+impl<M: Model + Default, S> Stress<M, S> {
     /// A run of `plan` whose model starts from `M::default()`.
     pub fn new(plan: StressPlan) -> Self {
         Stress::with_initial(plan, M::default())
     }
 }
 
-impl<M: Model, S: System<M>> Stress<M, S> {
+impl<M: Model, S> Stress<M, S> {
     /// A run of `plan` whose model starts from `initial`.
     pub fn with_initial(plan: StressPlan, initial: M) -> Self {
         Stress {
@@ -68,6 +70,25 @@ impl<M: Model, S: System<M>> Stress<M, S> {
         self
     }
 
+    /// The seed: `STATEPROP_SEED`, else the plan's, else a fresh one.
+    pub(super) fn seed(&self) -> u64 {
+        let env = Config::default().with_env().ok().and_then(|c| c.seed);
+        env.or(self.plan.seed)
+            .unwrap_or_else(crate::generate::rng::fresh_seed)
+    }
+
+    /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says.
+    pub(super) fn write(&self, result: &StressResult) {
+        let env = std::env::var_os("STATEPROP_STRESS_RESULT").map(Into::into);
+        if let Some(path) = env.or_else(|| self.plan.result_path.clone()) {
+            if let Err(e) = result.write(&path) {
+                eprintln!("stateprop: could not write the stress result: {e}");
+            }
+        }
+    }
+}
+
+impl<M: Model, S: System<M>> Stress<M, S> {
     /// Runs the plan with systems from `factory` (one for the run; more to replay a failure and
     /// shrink it). `Err` is a plan that cannot run on this machine (a mix naming no rule).
     #[track_caller]
@@ -79,6 +100,16 @@ impl<M: Model, S: System<M>> Stress<M, S> {
         M::Op: Send,
     {
         let weights = self.plan.weights::<M::Op>()?;
+        if self.plan.threads != 1 {
+            return Err(self.plan.error(
+                "threads",
+                format!(
+                    "`threads` is {}: a sequential `System` runs on one thread; run a \
+                     `ClientSystem` (or `ConcurrentSystem`) with `Stress::run_concurrent`",
+                    self.plan.threads
+                ),
+            ));
+        }
         let seed = self.seed();
         let plan = &self.plan;
         let names: Vec<&'static str> = M::Op::rules().iter().map(|r| r.name).collect();
@@ -201,6 +232,8 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                     tail: None,
                     report: None,
                     minimal: Vec::new(),
+                    round: None,
+                    thread: None,
                 };
                 if failure.step.is_some() {
                     bisect::investigate(&stream, factory.clone(), plan.shrink_bound, &mut found);
@@ -214,27 +247,10 @@ impl<M: Model, S: System<M>> Stress<M, S> {
         }
         Ok(result)
     }
-
-    /// The seed: `STATEPROP_SEED`, else the plan's, else a fresh one.
-    fn seed(&self) -> u64 {
-        let env = Config::default().with_env().ok().and_then(|c| c.seed);
-        env.or(self.plan.seed)
-            .unwrap_or_else(crate::generate::rng::fresh_seed)
-    }
-
-    /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says.
-    fn write(&self, result: &StressResult) {
-        let env = std::env::var_os("STATEPROP_STRESS_RESULT").map(Into::into);
-        if let Some(path) = env.or_else(|| self.plan.result_path.clone()) {
-            if let Err(e) = result.write(&path) {
-                eprintln!("stateprop: could not write the stress result: {e}");
-            }
-        }
-    }
 }
 
 /// The plan's limits that the finished run broke, as the sentences a user reads.
-fn broken_limits(r: &StressResult) -> Vec<String> {
+pub(super) fn broken_limits(r: &StressResult) -> Vec<String> {
     let limits = &r.plan.limits;
     let mut broken = Vec::new();
     if let Some(min) = limits.min_throughput {

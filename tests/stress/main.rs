@@ -9,6 +9,7 @@ mod stores;
 #[allow(dead_code)]
 mod kv;
 
+mod concurrent;
 mod growth;
 mod history;
 mod mismatch;

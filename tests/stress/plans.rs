@@ -63,9 +63,9 @@ fn bad_plan_files_are_refused_with_file_and_line() {
         ),
         (
             "threads.json",
-            "{\n  \"operations\": 5,\n  \"threads\": 4\n}",
+            "{\n  \"operations\": 5,\n  \"threads\": 0\n}",
             3,
-            "concurrent stress",
+            "`threads` is 0",
         ),
     ];
     for (name, text, line, problem) in cases {

@@ -1,0 +1,388 @@
+//! The concurrent stress run: N threads call one system, each drawing its own operations from
+//! (the plan's seed, its index), in rounds. After each round every thread waits at a barrier, so
+//! no operation is in flight; the round's history is judged for linearizability from the model
+//! states the previous round could have ended in, and then dropped, so the harness holds one
+//! round's operations however long the run.
+//!
+//! Which operations a thread may draw: one that is valid whatever the other threads did before
+//! it. A thread cannot know the state its operation will meet, so it draws only rules without a
+//! precondition and without `Var` fields, their arguments from the plan's initial model state
+//! (a strategy that reads the state sees that one); the other rules are left out and the
+//! result's notes say which.
+
+use super::measure::{resident_bytes, CallClock, GrowthFit, Latencies, Throttle};
+use super::plan::PlanError;
+use super::progress::Progress;
+use super::result::{GrowthSource, StressResult, StressVerdict};
+use super::round::{
+    as_program, failure_at, invariant_somewhere, judge_round, shrink_round, violation, window,
+    RoundVerdict,
+};
+use super::run::{broken_limits, Stress};
+use crate::catch::catch_quietly;
+use crate::check::CheckConfig;
+use crate::exec::client::ClientSystem;
+use crate::exec::sequential::SystemCall;
+use crate::generate::{CaseGenerator, GenError};
+use crate::hash::mix;
+use crate::history::{History, Operation};
+use crate::program::Program;
+use crate::spec::{Model, StateMachine};
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+/// One thread's part of the current round.
+struct Slot<M: Model> {
+    ops: Vec<Operation<M::Op, M::Output>>,
+    latencies: Latencies,
+    trouble: Option<Trouble>,
+}
+
+/// Why a thread stopped before its round's quota.
+enum Trouble {
+    /// Connecting or a call panicked (the call is in the history with an unknown outcome).
+    Panicked(String),
+    /// No operation could be drawn.
+    Gen(GenError),
+}
+
+impl<M, S> Stress<M, S>
+where
+    M: Model + Hash + Eq + Send + Sync,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ClientSystem<M>,
+{
+    /// Runs the plan on one system from `factory`, called from `plan.threads` threads through
+    /// clients of their own, in rounds of `plan.round` operations per thread; each round's
+    /// history is judged for linearizability at the barrier that ends it and then dropped.
+    /// `Err` is a plan that cannot run (a mix naming no rule, or leaving only rules a thread
+    /// cannot draw safely).
+    ///
+    /// A violation in round 0 (which starts from the plan's initial state, as a fresh system
+    /// does) is shrunk as a parallel program by the concurrent runner's shrinker, with systems
+    /// from `factory`.
+    #[track_caller]
+    pub fn run_concurrent<F>(self, factory: F) -> Result<StressResult, PlanError>
+    where
+        F: Fn() -> S + Send + 'static,
+        S: 'static,
+    {
+        let plan = &self.plan;
+        let mut weights = plan.weights::<M::Op>()?;
+        let rules = M::Op::rules();
+        let mut notes = Vec::new();
+        let left_out: Vec<&str> = (rules.iter().zip(&weights))
+            .filter(|(r, &w)| w > 0 && (r.precondition.is_some() || !r.var_fields.is_empty()))
+            .map(|(r, _)| r.name)
+            .collect();
+        for (w, r) in weights.iter_mut().zip(rules) {
+            if r.precondition.is_some() || !r.var_fields.is_empty() {
+                *w = 0;
+            }
+        }
+        if M::Op::checks_args() || weights.iter().all(|&w| w == 0) {
+            return Err(plan.error(
+                "threads",
+                format!(
+                    "a concurrent stress run draws only operations valid in every \
+                     interleaving: rules without a precondition (over the state or the \
+                     arguments) and without `Var` fields; {} has {}",
+                    crate::run::short_type_name(std::any::type_name::<M::Op>()),
+                    if M::Op::checks_args() {
+                        "a precondition over arguments".to_string()
+                    } else {
+                        format!("none in the mix (left out: {})", left_out.join(", "))
+                    }
+                ),
+            ));
+        }
+        if !left_out.is_empty() {
+            notes.push(format!(
+                "stateprop: left out of the concurrent run (a precondition or a `Var` field \
+                 makes them unsafe in some interleaving): {}",
+                left_out.join(", ")
+            ));
+        }
+        let seed = self.seed();
+        let threads = plan.threads as usize;
+        let names: Vec<&'static str> = rules.iter().map(|r| r.name).collect();
+        let duration = plan.duration_secs.map(Duration::from_secs_f64);
+        let budget = plan.op_budget();
+        if !self.quiet {
+            eprintln!(
+                "stateprop: concurrent stress run: {} on {threads} threads, rounds of {} \
+                 operations per thread, seed {seed}",
+                match (budget, duration) {
+                    (Some(n), _) => format!("{n} operations"),
+                    (None, Some(d)) => format!("{:.1} s", d.as_secs_f64()),
+                    (None, None) => unreachable!("a plan without a budget has a default"),
+                },
+                plan.round
+            );
+        }
+        let mut result = StressResult::new(plan.clone(), seed);
+        result.notes = notes;
+        let mut system = match catch_quietly(&factory) {
+            Ok(system) => system,
+            Err(message) => {
+                result.verdict = StressVerdict::Mismatch;
+                result.failure = Some(failure_at(0, format!("the factory panicked: {message}")));
+                return Ok(self.finish(result));
+            }
+        };
+        let rss = self.gauge.is_none() && resident_bytes().is_some();
+        let source = match (&self.gauge, rss) {
+            (Some(_), _) => GrowthSource::Gauge,
+            (None, true) => GrowthSource::Rss,
+            (None, false) => GrowthSource::Unavailable,
+        };
+        let slots: Vec<Mutex<Slot<M>>> = (0..threads)
+            .map(|_| {
+                Mutex::new(Slot {
+                    ops: Vec::with_capacity(plan.round as usize),
+                    latencies: Latencies::new(names.len()),
+                    trouble: None,
+                })
+            })
+            .collect();
+        let quota = AtomicU64::new(0);
+        let left = AtomicU64::new(u64::MAX);
+        let clock = AtomicU64::new(0);
+        let start = Barrier::new(threads + 1);
+        let end = Barrier::new(threads + 1);
+        let config = CheckConfig {
+            timeout: Some(Duration::from_secs(60)),
+            ..CheckConfig::default()
+        };
+        let mut progress = Progress::new(budget, duration, self.progress);
+        let mut fit = GrowthFit::default();
+        let throttle = plan.rate.map(Throttle::new);
+        let mut starts = vec![self.initial.clone()];
+        let mut done = 0u64;
+        let mut next_sample = plan.warmup;
+        let mut max_history = 0u64;
+        let mut gen_error = None;
+        let mut first_round: Option<Program<M::Op>> = None;
+        let began = Instant::now();
+        let sys = &system;
+        std::thread::scope(|scope| {
+            for t in 0..threads {
+                let (slots, quota, left, clock) = (&slots, &quota, &left, &clock);
+                let (start, end) = (&start, &end);
+                let (initial, weights) = (&self.initial, &weights);
+                let every = plan.latency_every;
+                scope.spawn(move || {
+                    let mut client = catch_quietly(|| sys.connect(t as u64));
+                    let mut draws =
+                        CaseGenerator::new::<M::Op>(mix(seed ^ mix(t as u64)), (0, 0), false);
+                    let mut call_clock = CallClock::new(every);
+                    loop {
+                        start.wait();
+                        let per = quota.load(Ordering::SeqCst);
+                        if per == 0 {
+                            break;
+                        }
+                        // The last round may be short: the threads before this one take
+                        // `per` each of what is left.
+                        let q = per.min(left.load(Ordering::SeqCst).saturating_sub(t as u64 * per));
+                        let mut slot = slots[t].lock().unwrap_or_else(|e| e.into_inner());
+                        let client = match &mut client {
+                            Ok(c) => c,
+                            Err(message) => {
+                                slot.trouble = Some(Trouble::Panicked(format!(
+                                    "connecting client {t} panicked: {message}"
+                                )));
+                                drop(slot);
+                                end.wait();
+                                continue;
+                            }
+                        };
+                        for _ in 0..q {
+                            let op = match draws.next_op_mixed(initial, &[], weights, |_| true) {
+                                Ok(op) => op,
+                                Err(e) => {
+                                    slot.trouble = Some(Trouble::Gen(e));
+                                    break;
+                                }
+                            };
+                            call_clock.before();
+                            let call = clock.fetch_add(1, Ordering::SeqCst);
+                            let out = catch_quietly(|| sys.call(client, &op));
+                            let ret = clock.fetch_add(1, Ordering::SeqCst);
+                            call_clock.after();
+                            if let Some(ns) = call_clock.ns {
+                                slot.latencies.record(op.rule_index(), ns);
+                            }
+                            let (ret, output, trouble) = match out {
+                                Ok(out) => (Some(ret), Some(out), None),
+                                Err(message) => (None, None, Some(message)),
+                            };
+                            slot.ops.push(Operation {
+                                client: t as u64,
+                                op,
+                                call,
+                                ret,
+                                output,
+                            });
+                            if let Some(message) = trouble {
+                                slot.trouble = Some(Trouble::Panicked(format!(
+                                    "a call on thread {t} panicked: {message}"
+                                )));
+                                break;
+                            }
+                        }
+                        drop(slot);
+                        end.wait();
+                    }
+                });
+            }
+            let mut history = History {
+                ops: Vec::with_capacity(threads * plan.round as usize),
+                sources: Vec::new(),
+                steps: Vec::new(),
+            };
+            let mut round = 0u64;
+            loop {
+                let remaining = budget.map(|b| b.saturating_sub(done));
+                let out_of_time = duration.is_some_and(|d| began.elapsed() >= d);
+                if remaining == Some(0) || out_of_time || result.verdict != StressVerdict::Pass {
+                    quota.store(0, Ordering::SeqCst);
+                    start.wait();
+                    break;
+                }
+                let per = remaining.map_or(u64::from(plan.round), |r| {
+                    r.div_ceil(threads as u64).min(u64::from(plan.round))
+                });
+                quota.store(per, Ordering::SeqCst);
+                left.store(remaining.unwrap_or(u64::MAX), Ordering::SeqCst);
+                start.wait();
+                end.wait();
+                let mut trouble = None;
+                for slot in &slots {
+                    let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+                    history.ops.append(&mut slot.ops);
+                    trouble = trouble.or(slot.trouble.take());
+                }
+                let before = done;
+                done += history.ops.len() as u64;
+                max_history = max_history.max(history.ops.len() as u64);
+                progress.tick(done);
+                if done >= next_sample {
+                    let bytes = match &self.gauge {
+                        Some(g) => Some(g(sys)),
+                        None if rss => resident_bytes(),
+                        None => None,
+                    };
+                    if let Some(b) = bytes {
+                        fit.add(done, b);
+                    }
+                    next_sample = done + plan.sample_every;
+                }
+                match trouble {
+                    Some(Trouble::Gen(e)) => {
+                        gen_error = Some((done, e));
+                        result.verdict = StressVerdict::Undecided;
+                        continue;
+                    }
+                    Some(Trouble::Panicked(message)) => {
+                        result.verdict = StressVerdict::Mismatch;
+                        let mut f = failure_at(done.saturating_sub(1), message);
+                        f.round = Some(round);
+                        f.window = window(&history);
+                        result.failure = Some(f);
+                        continue;
+                    }
+                    None => {}
+                }
+                match judge_round(&history, &starts, plan.max_end_states, &config) {
+                    RoundVerdict::Next(next) => {
+                        if let Err(why) = invariant_somewhere(sys, &next) {
+                            result.verdict = StressVerdict::Mismatch;
+                            let mut f = failure_at(done - 1, why);
+                            f.round = Some(round);
+                            f.window = window(&history);
+                            result.failure = Some(f);
+                        }
+                        starts = next;
+                    }
+                    RoundVerdict::Violation => {
+                        result.verdict = StressVerdict::Mismatch;
+                        if round == 0 {
+                            first_round = Some(as_program(&history));
+                        }
+                        result.failure = Some(violation(
+                            &history,
+                            &starts,
+                            before,
+                            round,
+                            plan.max_end_states,
+                            &config,
+                        ));
+                    }
+                    RoundVerdict::Undecided(why) => {
+                        result.verdict = StressVerdict::Undecided;
+                        result.notes.push(format!(
+                            "stateprop: round {round} (operations {before}..{done}) could not be \
+                             judged: {why}; the run stopped there rather than pick a state to \
+                             go on from (raise `max_end_states`, or shorten `round`)"
+                        ));
+                    }
+                }
+                // The round's history is judged: drop it, keeping only its allocation.
+                history.ops.clear();
+                round += 1;
+                if let Some(t) = &throttle {
+                    t.pace(began, done);
+                }
+            }
+        });
+        let elapsed = began.elapsed();
+        progress.finish();
+        if let Some((at, error)) = gen_error {
+            return Err(PlanError {
+                path: None,
+                line: None,
+                message: format!(
+                    "no operation could be generated near operation {at} of the concurrent \
+                     run: {}",
+                    error.message()
+                ),
+            });
+        }
+        let _ = catch_quietly(|| system.teardown());
+        if let (Some(program), Some(f)) = (first_round, result.failure.as_mut()) {
+            shrink_round(&self.initial, factory, program, seed, f);
+        }
+        let mut latencies = Latencies::new(names.len());
+        for slot in &slots {
+            latencies.merge(&slot.lock().unwrap_or_else(|e| e.into_inner()).latencies);
+        }
+        let (by_rule, overall) = latencies.summary(&names);
+        result.operations = done;
+        result.elapsed_secs = elapsed.as_secs_f64();
+        result.throughput = done as f64 / elapsed.as_secs_f64().max(1e-9);
+        result.latencies = by_rule;
+        result.overall = overall;
+        result.growth = fit.result(source);
+        result.max_history_ops = Some(max_history);
+        if result.verdict == StressVerdict::Pass {
+            result.broken_limits = broken_limits(&result);
+            if !result.broken_limits.is_empty() {
+                result.verdict = StressVerdict::LimitBroken;
+            }
+        }
+        Ok(self.finish(result))
+    }
+
+    /// Writes and prints the result.
+    fn finish(&self, result: StressResult) -> StressResult {
+        self.write(&result);
+        if !self.quiet {
+            eprint!("{}", result.text());
+        }
+        result
+    }
+}
