@@ -55,6 +55,7 @@ pub(crate) fn investigate<M, S, F>(
     stream: &Stream<'_, M, S>,
     factory: F,
     bound: u64,
+    config: Config,
     found: &mut StressFailure,
 ) where
     M: Model + Send,
@@ -95,7 +96,7 @@ pub(crate) fn investigate<M, S, F>(
         found.tail = Some(tail.len() as u64);
         tail
     };
-    let shrunk = shrink(stream.initial, factory, ops, origin);
+    let shrunk = shrink(config, stream.initial, factory, ops, origin);
     if !shrunk.failed() {
         // Only a tail can pass: the prefix was just seen failing.
         found.tail = None;
@@ -109,6 +110,7 @@ pub(crate) fn investigate<M, S, F>(
 /// case: the report has the minimal program and the test to paste.
 #[track_caller]
 pub(crate) fn shrink<M, S, F>(
+    config: Config,
     initial: &M,
     factory: F,
     ops: Vec<M::Op>,
@@ -120,8 +122,5 @@ where
     S: System<M> + 'static,
     F: Fn() -> S + Send + 'static,
 {
-    // Nothing is saved: the stream's seed reproduces the failure, and a regression file next to
-    // the test would replay a stress failure in every ordinary run.
-    let config = Config::default().persist(false);
     Runner::with_initial(config, initial.clone()).shrink_failing(factory, ops, origin)
 }

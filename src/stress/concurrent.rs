@@ -354,7 +354,14 @@ where
         }
         let _ = catch_quietly(|| system.teardown());
         if let (Some(program), Some(f)) = (first_round, result.failure.as_mut()) {
-            shrink_round(&self.initial, factory, program, seed, f);
+            shrink_round(
+                self.shrink_config(),
+                &self.initial,
+                factory,
+                program,
+                seed,
+                f,
+            );
         }
         let mut latencies = Latencies::new(names.len());
         for slot in &slots {

@@ -210,6 +210,7 @@ pub(super) fn as_program<Op: Clone, Out>(history: &History<Op, Out>) -> Program<
 /// round 0 did); a round that passes its reruns is left as it is, and the failure says so.
 #[track_caller]
 pub(super) fn shrink_round<M, S, F>(
+    config: Config,
     initial: &M,
     factory: F,
     program: Program<M::Op>,
@@ -226,8 +227,6 @@ pub(super) fn shrink_round<M, S, F>(
         seed,
         operation: found.operation,
     };
-    // Nothing is saved: a regression file would replay a stress failure in every ordinary run.
-    let config = Config::default().persist(false);
     let shrunk = (Runner::with_initial(config, initial.clone()))
         .shrink_failing_concurrent(factory, program, origin);
     let report = found.report.get_or_insert_with(String::new);

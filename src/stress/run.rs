@@ -24,6 +24,8 @@ pub struct Stress<M: Model, S> {
     pub(super) gauge: Option<Gauge<S>>,
     pub(super) quiet: bool,
     pub(super) progress: ProgressMode,
+    /// Whether `STATEPROP_SEED`, `STATEPROP_STRESS_RESULT` and the shrinker's variables apply.
+    pub(super) env: bool,
 }
 
 // No bound on the system here: the same builder makes a sequential run (a `System`) and a
@@ -44,6 +46,7 @@ impl<M: Model, S> Stress<M, S> {
             gauge: None,
             quiet: false,
             progress: ProgressMode::Auto,
+            env: true,
         }
     }
 
@@ -62,6 +65,26 @@ impl<M: Model, S> Stress<M, S> {
         self
     }
 
+    /// Ignores the `STATEPROP_*` variables (the seed, the result's path, the shrinker's
+    /// budget): a test that pins its plan asserts what that plan gives, whatever a user
+    /// exported for the rest of the suite.
+    pub fn ignore_env(mut self) -> Self {
+        self.env = false;
+        self
+    }
+
+    /// The configuration a failure is shrunk with: nothing saved (the stream's seed reproduces
+    /// it, and a regression file next to the test would replay a stress failure in every
+    /// ordinary run), and the environment only if the run takes it.
+    pub(super) fn shrink_config(&self) -> Config {
+        let config = Config::default().persist(false);
+        if self.env {
+            config
+        } else {
+            config.ignore_env()
+        }
+    }
+
     /// Shows the run's progress as `mode` says ([`ProgressMode::Auto`] by default: a bar on a
     /// terminal, `tracing` lines otherwise). Only the measured run shows it, not the replays of
     /// a failure.
@@ -72,14 +95,18 @@ impl<M: Model, S> Stress<M, S> {
 
     /// The seed: `STATEPROP_SEED`, else the plan's, else a fresh one.
     pub(super) fn seed(&self) -> u64 {
-        let env = Config::default().with_env().ok().and_then(|c| c.seed);
+        let env = (self.env)
+            .then(|| Config::default().with_env().ok().and_then(|c| c.seed))
+            .flatten();
         env.or(self.plan.seed)
             .unwrap_or_else(crate::generate::rng::fresh_seed)
     }
 
     /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says.
     pub(super) fn write(&self, result: &StressResult) {
-        let env = std::env::var_os("STATEPROP_STRESS_RESULT").map(Into::into);
+        let env = (self.env)
+            .then(|| std::env::var_os("STATEPROP_STRESS_RESULT").map(Into::into))
+            .flatten();
         if let Some(path) = env.or_else(|| self.plan.result_path.clone()) {
             if let Err(e) = result.write(&path) {
                 eprintln!("stateprop: could not write the stress result: {e}");
@@ -236,7 +263,13 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                     thread: None,
                 };
                 if failure.step.is_some() {
-                    bisect::investigate(&stream, factory.clone(), plan.shrink_bound, &mut found);
+                    bisect::investigate(
+                        &stream,
+                        factory.clone(),
+                        plan.shrink_bound,
+                        self.shrink_config(),
+                        &mut found,
+                    );
                 }
                 result.failure = Some(found);
             }

@@ -57,6 +57,7 @@ fn a_correct_counter_passes_200k_operations_on_4_threads_holding_one_round() {
     let plan = StressPlan::from_file(&path).unwrap();
     let _ = std::fs::remove_file(&path);
     let result = Stress::<Counter, AtomicCounter>::new(plan)
+        .ignore_env()
         .quiet()
         .run_concurrent(AtomicCounter::default)
         .unwrap();
@@ -77,6 +78,7 @@ fn a_racy_counter_is_found_at_a_round_within_the_default_run() {
     let _ = std::fs::remove_file(&path);
     assert_eq!(plan.operations, None, "the default run's length");
     let result = Stress::<Counter, RacyCounter>::new(plan)
+        .ignore_env()
         .quiet()
         .run_concurrent(RacyCounter::default)
         .unwrap();
@@ -138,6 +140,7 @@ fn a_sequential_run_with_threads_is_refused_by_name() {
         }
     }
     let err = Stress::<M, Seq>::new(StressPlan::operations(10).threads(2))
+        .ignore_env()
         .quiet()
         .run(Seq::default)
         .unwrap_err();
@@ -170,6 +173,7 @@ impl ConcurrentSystem<Counter> for OffByOneLater {
 fn a_wrong_add_late_in_the_run_is_found_in_a_later_round_from_carried_states() {
     let plan = StressPlan::operations(40_000).threads(3).round(16).seed(9);
     let result = Stress::<Counter, OffByOneLater>::new(plan)
+        .ignore_env()
         .quiet()
         .run_concurrent(OffByOneLater::default)
         .unwrap();
@@ -226,12 +230,14 @@ fn a_correct_register_passes_carrying_several_end_states_and_more_than_allowed_i
             .weight("Cas", 1)
     };
     let result = Stress::<CasRegister, SlowRegister>::new(plan())
+        .ignore_env()
         .quiet()
         .run_concurrent(SlowRegister::default)
         .unwrap();
     assert!(result.passed(), "{}", result.text());
     // With one state kept, a round whose overlapping writes leave two is not judged further.
     let result = Stress::<CasRegister, SlowRegister>::new(plan().max_end_states(1))
+        .ignore_env()
         .quiet()
         .run_concurrent(SlowRegister::default)
         .unwrap();
@@ -250,6 +256,7 @@ fn a_correct_register_passes_carrying_several_end_states_and_more_than_allowed_i
 fn a_run_stops_at_its_operation_count_or_its_duration() {
     // 1,001 operations on 4 threads: the last round is short, not rounded up.
     let result = Stress::<Counter, AtomicCounter>::new(StressPlan::operations(1_001).threads(4))
+        .ignore_env()
         .quiet()
         .run_concurrent(AtomicCounter::default)
         .unwrap();
@@ -257,6 +264,7 @@ fn a_run_stops_at_its_operation_count_or_its_duration() {
     assert_eq!(result.operations, 1_001);
     let plan = StressPlan::duration(std::time::Duration::from_millis(300)).threads(2);
     let result = Stress::<Counter, AtomicCounter>::new(plan)
+        .ignore_env()
         .quiet()
         .run_concurrent(AtomicCounter::default)
         .unwrap();

@@ -30,6 +30,7 @@ fn tombstones_pass_short_cases_but_break_the_growth_limit() {
     let plan = plan(60_000);
     let keys = plan.param_or("keys", 0) as u32;
     let result = Stress::<Store, TombstoneStore>::with_initial(plan, Store::with_keys(keys))
+        .ignore_env()
         .gauge(TombstoneStore::gauge)
         .quiet()
         .run(TombstoneStore::default)
@@ -62,6 +63,7 @@ fn a_clean_store_stays_under_the_growth_limit() {
     // Every call timed, so the latency counts are the operations of each rule.
     let plan = plan(200_000).latency_every(1);
     let result = Stress::<Store, CleanStore>::with_initial(plan, Store::with_keys(256))
+        .ignore_env()
         .gauge(CleanStore::gauge)
         .quiet()
         .run(CleanStore::default)
@@ -91,6 +93,7 @@ fn the_plans_mix_replaces_the_derives_weights() {
         .weight("Put", 1)
         .weight("Get", 1);
     let result = Stress::<Store, CleanStore>::new(plan)
+        .ignore_env()
         .quiet()
         .run(CleanStore::default)
         .unwrap();
@@ -103,6 +106,7 @@ fn the_plans_mix_replaces_the_derives_weights() {
 fn a_throughput_limit_out_of_reach_is_broken() {
     let plan = StressPlan::operations(2_000).seed(1).min_throughput(1e12);
     let result = Stress::<Store, CleanStore>::new(plan)
+        .ignore_env()
         .quiet()
         .run(CleanStore::default)
         .unwrap();
@@ -119,6 +123,7 @@ fn an_unmeasurable_growth_limit_is_not_reported_as_met() {
     // Warm-up longer than the run: no sample to fit.
     let plan = plan(1_000).warmup(10_000);
     let result = Stress::<Store, CleanStore>::new(plan)
+        .ignore_env()
         .gauge(CleanStore::gauge)
         .quiet()
         .run(CleanStore::default)
@@ -132,6 +137,7 @@ fn the_result_is_written_as_json_and_reads_back() {
     let path = std::env::temp_dir().join(format!("stateprop-stress-{}.json", std::process::id()));
     let plan = StressPlan::operations(5_000).seed(9).result_path(&path);
     let result = Stress::<Store, CleanStore>::new(plan)
+        .ignore_env()
         .quiet()
         .run(CleanStore::default)
         .unwrap();
@@ -146,6 +152,7 @@ fn the_result_is_written_as_json_and_reads_back() {
 fn a_duration_bounds_the_run_and_a_rate_slows_it() {
     let plan = StressPlan::duration(std::time::Duration::from_millis(200)).seed(2);
     let result = Stress::<Store, CleanStore>::new(plan)
+        .ignore_env()
         .quiet()
         .run(CleanStore::default)
         .unwrap();
@@ -156,6 +163,7 @@ fn a_duration_bounds_the_run_and_a_rate_slows_it() {
     // 3,000 operations at 20,000 per second take at least 0.15 s.
     let plan = StressPlan::operations(3_000).seed(2).rate(20_000.0);
     let result = Stress::<Store, CleanStore>::new(plan)
+        .ignore_env()
         .quiet()
         .run(CleanStore::default)
         .unwrap();

@@ -45,6 +45,7 @@ fn a_later_run_whose_memory_grows_is_flagged_against_the_written_result() {
     );
     let clean = |path: &Path| {
         Stress::<Store, CleanStore>::with_initial(plan(20_000, path), Store::with_keys(256))
+            .ignore_env()
             .gauge(CleanStore::gauge)
             .quiet()
             .run(CleanStore::default)
@@ -57,6 +58,7 @@ fn a_later_run_whose_memory_grows_is_flagged_against_the_written_result() {
         plan(20_000, &new_path),
         Store::with_keys(256),
     )
+    .ignore_env()
     .gauge(TombstoneStore::gauge)
     .quiet()
     .run(TombstoneStore::default)
@@ -107,12 +109,14 @@ fn a_later_run_on_a_slower_system_is_flagged_for_throughput() {
     let dir = scratch("slow");
     let (old_path, new_path) = (dir.join("old.json"), dir.join("new.json"));
     Stress::<Store, CleanStore>::with_initial(plan(4_000, &old_path), Store::with_keys(256))
+        .ignore_env()
         .quiet()
         .run(CleanStore::default)
         .unwrap();
     // 80 pauses of 5 ms: 400 ms at least, many times what 4,000 operations of a map take even
     // in a debug build on a loaded machine.
     Stress::<Store, Slow>::with_initial(plan(4_000, &new_path), Store::with_keys(256))
+        .ignore_env()
         .quiet()
         .run(|| Slow {
             store: CleanStore::default(),
@@ -161,8 +165,9 @@ fn logged(f: impl FnOnce()) -> Vec<String> {
 fn a_run_ticks_its_progress_every_operation_and_quiet_shows_none() {
     let run = |progress: Option<ProgressMode>| {
         logged(|| {
-            let stress =
-                Stress::<Store, CleanStore>::new(StressPlan::operations(12_345).seed(2)).quiet();
+            let stress = Stress::<Store, CleanStore>::new(StressPlan::operations(12_345).seed(2))
+                .ignore_env()
+                .quiet();
             let stress = match progress {
                 Some(mode) => stress.progress(mode),
                 None => stress,

@@ -13,6 +13,7 @@ fn a_u16_sequence_wraps_at_operation_65536() {
         .weight("Next", 1)
         .window(8);
     let result = Stress::<Sequence, U16Sequence>::new(plan)
+        .ignore_env()
         .quiet()
         .run(U16Sequence::default)
         .unwrap();
@@ -34,6 +35,7 @@ fn a_u16_sequence_wraps_at_operation_65536() {
 #[test]
 fn with_peeks_in_the_mix_the_wrap_is_found_after_65536_ids() {
     let result = Stress::<Sequence, U16Sequence>::new(StressPlan::operations(200_000).seed(2))
+        .ignore_env()
         .quiet()
         .run(U16Sequence::default)
         .unwrap();
@@ -54,6 +56,7 @@ fn a_short_failing_prefix_is_shrunk_into_the_usual_report() {
     // The stale-cache store of the quickstart: wrong within a few dozen operations.
     let plan = StressPlan::operations(100_000).seed(4);
     let result = Stress::<Kv, BuggyStore>::new(plan)
+        .ignore_env()
         .quiet()
         .run(BuggyStore::default)
         .unwrap();
@@ -129,6 +132,7 @@ mod flaky {
 fn a_failure_that_does_not_replay_is_reported_as_such() {
     let plan = StressPlan::operations(10_000).seed(1);
     let result = Stress::<Sequence, flaky::Flaky>::new(plan)
+        .ignore_env()
         .quiet()
         .run(flaky::factory(5_000, None))
         .unwrap();
@@ -147,6 +151,7 @@ fn a_replay_failing_earlier_shortens_the_prefix() {
     // replays show is 301 operations, which the shrinker then takes (it is under the bound).
     let plan = StressPlan::operations(10_000).seed(1).shrink_bound(200);
     let result = Stress::<Sequence, flaky::Flaky>::new(plan)
+        .ignore_env()
         .quiet()
         .run(flaky::factory(5_000, Some(300)))
         .unwrap();
@@ -188,6 +193,7 @@ fn past_the_bound_a_tail_that_fails_alone_is_shrunk() {
         .weight("Put", 1)
         .weight("Get", 1);
     let result = Stress::<Store, RareCorruption>::with_initial(plan, Store::with_keys(4))
+        .ignore_env()
         .quiet()
         .run(RareCorruption::default)
         .unwrap();

@@ -32,6 +32,7 @@ fn a_plan_file_sets_what_it_names() {
     assert_eq!(plan.window, 32, "defaults fill what the file leaves out");
     let keys = plan.param_or("keys", 0) as u32;
     let result = Stress::<Store, CleanStore>::with_initial(plan, Store::with_keys(keys))
+        .ignore_env()
         .gauge(CleanStore::gauge)
         .quiet()
         .run(CleanStore::default)
@@ -90,6 +91,7 @@ fn a_mix_naming_no_rule_is_refused_on_its_line() {
     );
     let plan = StressPlan::from_file(&path).unwrap();
     let err = Stress::<Store, CleanStore>::new(plan)
+        .ignore_env()
         .quiet()
         .run(CleanStore::default)
         .unwrap_err();
@@ -116,6 +118,7 @@ fn a_result_reads_back_equal_to_the_run_of_a_plan_file() {
     let out = std::env::temp_dir().join(format!("stateprop-result-{}.json", std::process::id()));
     let plan = StressPlan::from_file(&plan_path).unwrap().result_path(&out);
     let result = Stress::<Store, CleanStore>::new(plan)
+        .ignore_env()
         .quiet()
         .run(CleanStore::default)
         .unwrap();

@@ -111,6 +111,7 @@ fn vars_name_only_the_latest_steps_of_the_window() {
         .var_window(50)
         .latency_every(1);
     let result = Stress::<Handles, Table>::new(plan)
+        .ignore_env()
         .gauge(|t: &Table| t.oldest)
         .quiet()
         .run(Table::new)
@@ -133,6 +134,7 @@ fn vars_name_only_the_latest_steps_of_the_window() {
 fn a_var_window_of_zero_generates_no_var() {
     let plan = StressPlan::operations(20_000).seed(8).var_window(0);
     let result = Stress::<Handles, Table>::new(plan)
+        .ignore_env()
         .gauge(|t: &Table| t.uses)
         .quiet()
         .run(Table::new)
@@ -156,6 +158,7 @@ fn a_failure_past_the_window_is_reported_with_the_stream_s_step_ids() {
     }
     let plan = StressPlan::operations(100_000).seed(3).var_window(20);
     let result = Stress::<Handles, LateBug>::new(plan)
+        .ignore_env()
         .quiet()
         .run(|| LateBug(Table::new()))
         .unwrap();
@@ -180,6 +183,7 @@ fn a_failure_past_the_window_is_reported_with_the_stream_s_step_ids() {
 fn a_mix_with_only_var_rules_is_refused_clearly() {
     let plan = StressPlan::operations(10).seed(8).weight("Use", 1);
     let err = Stress::<Handles, Table>::new(plan)
+        .ignore_env()
         .quiet()
         .run(Table::new)
         .unwrap_err();
