@@ -289,7 +289,7 @@ impl StressResult {
             let _ = writeln!(t, "{line}");
         }
         if let Some(f) = self.failure.as_ref().filter(|f| f.round.is_some()) {
-            concurrent_failure(&mut t, f);
+            concurrent_failure(&mut t, f, self.seed);
             return t;
         }
         if let Some(f) = &self.failure {
@@ -444,7 +444,7 @@ impl StressResult {
 
 /// A concurrent run's failure: the round, the thread, the round's operations and the round as
 /// a parallel program.
-fn concurrent_failure(t: &mut String, f: &StressFailure) {
+fn concurrent_failure(t: &mut String, f: &StressFailure, seed: u64) {
     let _ = writeln!(
         t,
         "stateprop: no linearization in round {} (thread {}, operation {} of the run): {}",
@@ -461,6 +461,14 @@ fn concurrent_failure(t: &mut String, f: &StressFailure) {
     for op in &f.window {
         let _ = writeln!(t, "stateprop:   {op}");
     }
+    // The seed fixes what each thread calls, not the order the scheduler lets the calls land
+    // in: promising a replay would send the user after a failure the rerun may never show.
+    let _ = writeln!(
+        t,
+        "stateprop: rerunning the same plan with STATEPROP_SEED={seed} gives each thread the \
+         same operations but not the same interleaving: it may take several reruns to fail \
+         again, or none may; the round's operations above are the reproduction"
+    );
     if let Some(report) = &f.report {
         t.push_str(report);
         if !report.ends_with('\n') {

@@ -14,4 +14,5 @@ mod growth;
 mod history;
 mod mismatch;
 mod plans;
+mod rerun;
 mod vars;
