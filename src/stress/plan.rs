@@ -2,6 +2,7 @@
 //! limits the system must stay within. Written before the code that must meet it, in Rust or as a
 //! small JSON file checked in beside the test.
 
+use super::progress::ProgressMode;
 use crate::spec::StateMachine;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -82,6 +83,11 @@ pub struct StressPlan {
     /// Where to write the [`StressResult`](super::StressResult) as JSON
     /// (`STATEPROP_STRESS_RESULT` overrides it).
     pub result_path: Option<PathBuf>,
+    /// How the run shows its progress (`"auto"`, `"bar"`, `"lines"`, `"quiet"`); `None`:
+    /// [`ProgressMode::Auto`]. [`Stress::progress`](super::Stress::progress) and
+    /// [`Stress::quiet`](super::Stress::quiet) override it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<ProgressMode>,
     /// Where the plan was read from, for errors that name its lines.
     #[serde(skip)]
     source: PlanSource,
@@ -141,6 +147,7 @@ impl Default for StressPlan {
             limits: Limits::default(),
             params: BTreeMap::new(),
             result_path: None,
+            progress: None,
             source: PlanSource::default(),
         }
     }
@@ -215,6 +222,13 @@ impl StressPlan {
         }
         plan.check_values()?;
         Ok(plan)
+    }
+
+    /// Sets how the run shows its progress, unless the run's own
+    /// [`Stress::progress`](super::Stress::progress) says otherwise.
+    pub fn progress(mut self, mode: ProgressMode) -> Self {
+        self.progress = Some(mode);
+        self
     }
 
     /// Sets the seed.
@@ -443,5 +457,26 @@ fn without_position(e: &serde_json::Error) -> String {
     match text.rfind(" at line ") {
         Some(i) => format!("{} (column {})", &text[..i], e.column()),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::Counter;
+    use crate::stress::Stress;
+
+    #[test]
+    fn the_builder_overrides_the_plans_progress_and_auto_fills_in_for_neither() {
+        let stress = |plan| Stress::<Counter, ()>::with_initial(plan, Counter::default());
+        let plan = StressPlan::operations(10);
+        assert_eq!(stress(plan.clone()).progress_mode(), ProgressMode::Auto);
+        let lines = plan.progress(ProgressMode::Lines);
+        assert_eq!(stress(lines.clone()).progress_mode(), ProgressMode::Lines);
+        let bar = stress(lines.clone()).progress(ProgressMode::Bar);
+        assert_eq!(bar.progress_mode(), ProgressMode::Bar);
+        let auto = stress(lines.clone()).progress(ProgressMode::Auto);
+        assert_eq!(auto.progress_mode(), ProgressMode::Auto);
+        assert_eq!(stress(lines).quiet().progress_mode(), ProgressMode::Quiet);
     }
 }

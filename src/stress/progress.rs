@@ -7,6 +7,7 @@
 //! drawing, logging) happens at most once per clock read, and less often still.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -22,8 +23,10 @@ pub const DEFAULT_LINE_INTERVAL: Duration = Duration::from_secs(5);
 /// costs an allocation.
 const BAR_REFRESH: Duration = Duration::from_millis(100);
 
-/// Where a stress run shows its progress.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Where a stress run shows its progress; in a plan file, `"progress": "auto"`, `"bar"`,
+/// `"lines"` or `"quiet"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ProgressMode {
     /// A bar when standard error is a terminal, lines otherwise (a CI log, a file).
     #[default]

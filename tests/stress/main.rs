@@ -13,6 +13,7 @@ mod concurrent;
 mod growth;
 mod history;
 mod mismatch;
+mod plan_progress;
 mod plans;
 mod rerun;
 mod vars;
