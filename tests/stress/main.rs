@@ -14,6 +14,7 @@ mod growth;
 mod history;
 mod mismatch;
 mod plan_progress;
+mod plan_toml;
 mod plans;
 mod rerun;
 mod vars;
