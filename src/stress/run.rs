@@ -86,10 +86,9 @@ impl<M: Model, S> Stress<M, S> {
         }
     }
 
-    /// Shows the run's progress as `mode` says ([`ProgressMode::Auto`] by default: a bar on a
-    /// terminal, `tracing` lines otherwise). Only the measured run shows it, not the replays of
-    /// a failure.
-    /// Overrides the plan's `progress`.
+    /// Shows the run's progress as `mode` says, whatever the plan's `progress` says
+    /// ([`ProgressMode::Auto`] when neither does: a bar on a terminal, lines otherwise). Only
+    /// the measured run shows it, not the replays of a failure.
     pub fn progress(mut self, mode: ProgressMode) -> Self {
         self.progress = Some(mode);
         self
