@@ -50,7 +50,12 @@ fn summary(c: &Comparison) -> String {
     let mut items: Vec<String> = c
         .regressions()
         .map(|r| {
-            let name = match (r.kind, r.rule.as_deref()) {
+            // The result names the row over all rules `all`, which reads as a rule here.
+            let rule = r.rule.as_deref().map(|rule| match rule {
+                "all" => "all rules".to_string(),
+                rule => rule.to_string(),
+            });
+            let name = match (r.kind, rule) {
                 (MetricKind::Throughput, _) => "throughput".to_string(),
                 (MetricKind::P50, Some(rule)) => format!("p50 latency of {rule}"),
                 (MetricKind::P99, Some(rule)) => format!("p99 latency of {rule}"),

@@ -54,6 +54,16 @@ impl Report {
             Some(Origin::Stress { seed, operation }) => {
                 json!({ "stress": { "seed": seed, "operation": operation } })
             }
+            Some(Origin::StressConcurrent {
+                seed,
+                operation,
+                threads,
+            }) => json!({ "stress_concurrent": {
+                "seed": seed,
+                "operation": operation,
+                "threads": threads,
+                "seed_replays": false,
+            } }),
             None => Value::Null,
         };
         let rules: serde_json::Map<String, Value> = self

@@ -119,6 +119,16 @@ pub enum Origin {
         /// The operation (0-based) at which the stream failed.
         operation: u64,
     },
+    /// A round of a concurrent stress run, shrunk. Unlike [`Origin::Stress`], the seed does not
+    /// reproduce it: it fixes each thread's operations, not how the threads interleave.
+    StressConcurrent {
+        /// The run's seed (fixes every thread's operation stream).
+        seed: u64,
+        /// The operation (0-based, counted over all threads) in whose round the run failed.
+        operation: u64,
+        /// The threads the run used.
+        threads: u32,
+    },
 }
 
 /// Everything a report says, rendered to text with [`Report::text`] and to JSON with

@@ -267,3 +267,33 @@ fn a_broken_session_guarantee_marks_its_later_step() {
     assert!(!text.contains("stateprop: why:"), "{text}");
     assert!(!text.contains("cannot take effect)"), "{text}");
 }
+
+#[test]
+fn a_concurrent_stress_origin_does_not_promise_the_seed_replays_it() {
+    let mut r = parallel();
+    r.origin = Some(Origin::Stress {
+        seed: 9,
+        operation: 40,
+    });
+    let sequential = r.text();
+    assert!(
+        sequential.contains("rerun: the same plan with STATEPROP_SEED=9)"),
+        "{sequential}"
+    );
+    r.origin = Some(Origin::StressConcurrent {
+        seed: 9,
+        operation: 40,
+        threads: 2,
+    });
+    let text = r.text();
+    assert!(
+        text.contains("found by a concurrent stress run (2 threads)"),
+        "{text}"
+    );
+    assert!(text.contains("not their interleaving"), "{text}");
+    assert!(!text.contains("rerun: the same plan with"), "{text}");
+    let origin = &r.json()["origin"];
+    assert_eq!(origin["stress_concurrent"]["threads"], json!(2), "{origin}");
+    assert_eq!(origin["stress_concurrent"]["seed_replays"], json!(false));
+    assert!(origin.get("stress").is_none(), "{origin}");
+}

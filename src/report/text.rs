@@ -111,6 +111,20 @@ impl Report {
                      seed {seed} (rerun: the same plan with STATEPROP_SEED={seed})"
                 );
             }
+            Some(Origin::StressConcurrent {
+                seed,
+                operation,
+                threads,
+            }) => {
+                let _ = writeln!(
+                    t,
+                    "stateprop: found by a concurrent stress run ({threads} threads) in the round \
+                     of operation {operation}, seed {seed}; the seed fixes each thread's \
+                     operations, not their interleaving, so the same plan with \
+                     STATEPROP_SEED={seed} may need several reruns to fail again (the program \
+                     above is the reproduction)"
+                );
+            }
             _ => {}
         }
         match &self.origin {

@@ -122,7 +122,7 @@ impl MetricKind {
 pub struct Row {
     /// What is measured.
     pub kind: MetricKind,
-    /// The rule, for latencies.
+    /// The rule, for latencies: `all` for the row over all rules (`StressResult::overall`).
     pub rule: Option<String>,
     /// The old run's figure, if it has one.
     pub old: Option<f64>,
@@ -174,6 +174,10 @@ impl Comparison {
     }
 }
 
+/// The rule name of the latency row over all rules (`StressResult::overall`), as the result
+/// names it.
+const OVERALL: &str = "all";
+
 /// Compares a new run with an old one. Timestamps and seeds take no part; plans that differ give
 /// a warning, since the figures of different targets say little about each other.
 pub fn compare(old: &StressResult, new: &StressResult, tolerances: &Tolerances) -> Comparison {
@@ -209,6 +213,19 @@ pub fn compare(old: &StressResult, new: &StressResult, tolerances: &Tolerances) 
                 } * 1e3,
             )
         };
+        // Over all rules first, as the result's text lists it: a regression spread thinly over
+        // every rule shows there when no single rule's row crosses its tolerance. Results
+        // without the row (neither run timed a call) leave it out.
+        let overall = |res: &StressResult| res.overall.as_ref().and_then(pick);
+        if old.overall.is_some() || new.overall.is_some() {
+            rows.push(row(
+                kind,
+                Some(OVERALL),
+                overall(old),
+                overall(new),
+                tolerances,
+            ));
+        }
         // The old run's rules in its order, then any only the new run has.
         let mut rules: Vec<&str> = old.latencies.iter().map(|r| r.rule.as_str()).collect();
         for r in &new.latencies {

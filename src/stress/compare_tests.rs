@@ -170,3 +170,35 @@ fn the_table_shows_each_metric_with_its_change_and_flag() {
     );
     assert!(text.ends_with("verdict: pass -> pass\n"), "{text}");
 }
+
+#[test]
+fn the_overall_latency_row_is_compared_before_the_rules() {
+    let mut old = run(400_000.0, 1000, 0.0);
+    let mut new = old.clone();
+    old.overall = Some(Latency::new("all", 1_000_000, 0.15, 0.8, 50.0));
+    // Every rule within its tolerance, the calls over all rules 50% slower at p99 (a shift
+    // towards the slower rule, say): only the overall row shows it.
+    new.overall = Some(Latency::new("all", 1_000_000, 0.15, 1.2, 50.0));
+    let c = compare(&old, &new, &Tolerances::default());
+    assert_eq!(flagged(&c), [(MetricKind::P99, Some("all"))], "{c}");
+    let row = c.row(MetricKind::P99, Some("all")).unwrap();
+    assert_eq!((row.old, row.new), (Some(800.0), Some(1200.0)));
+    let p50: Vec<Option<&str>> = (c.rows.iter())
+        .filter(|r| r.kind == MetricKind::P50)
+        .map(|r| r.rule.as_deref())
+        .collect();
+    assert_eq!(p50, [Some("all"), Some("Put"), Some("Get")]);
+    let text = c.to_string();
+    assert!(
+        text.contains(
+            "  all                                800 ns         1.2 us    +50.0%  REGRESSION"
+        ),
+        "{text}"
+    );
+    // A run without the row (an older result) is noted, not compared.
+    new.overall = None;
+    let c = compare(&old, &new, &Tolerances::default());
+    assert!(!c.has_regression(), "{c}");
+    let row = c.row(MetricKind::Max, Some("all")).unwrap();
+    assert_eq!(row.note.as_deref(), Some("only in the old run"));
+}

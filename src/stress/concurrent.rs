@@ -157,7 +157,7 @@ where
             timeout: Some(Duration::from_secs(60)),
             ..CheckConfig::default()
         };
-        let mut progress = Progress::new(budget, duration, self.progress);
+        let mut progress = Progress::new(budget, duration, self.progress_mode());
         let mut fit = GrowthFit::default();
         let throttle = plan.rate.map(Throttle::new);
         let mut starts = vec![self.initial.clone()];

@@ -1,7 +1,8 @@
 //! The target of a stress run as data: how long, how fast, which mix of operations, and the
 //! limits the system must stay within. Written before the code that must meet it, in Rust or as a
-//! small JSON file checked in beside the test.
+//! small JSON or TOML file checked in beside the test.
 
+use super::progress::ProgressMode;
 use crate::spec::StateMachine;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -12,8 +13,8 @@ use std::time::Duration;
 /// What a stress run must do and the limits it must stay within.
 ///
 /// Build it in code (`StressPlan::operations(1_000_000).seed(7).max_growth_per_million(1 << 20)`)
-/// or load it with [`StressPlan::from_file`] from JSON; every field has a default, so a file
-/// names only what it sets:
+/// or load it with [`StressPlan::from_file`] from JSON or TOML; every field has a default, so a
+/// file names only what it sets:
 ///
 /// ```json
 /// {
@@ -24,6 +25,23 @@ use std::time::Duration;
 ///   "limits": { "max_growth_per_million": 1048576, "max_p99_us": 50.0 },
 ///   "params": { "keys": 100000, "value_bytes": 64 }
 /// }
+/// ```
+///
+/// or, in a `.toml` file:
+///
+/// ```toml
+/// operations = 2000000
+/// seed = 7
+/// warmup = 100000
+/// mix = { Put = 5, Get = 4, Delete = 1 }
+///
+/// [limits]
+/// max_growth_per_million = 1048576
+/// max_p99_us = 50.0
+///
+/// [params]
+/// keys = 100000
+/// value_bytes = 64
 /// ```
 ///
 /// `params` is free-form: named integers the test reads to build its model and system (key
@@ -82,6 +100,11 @@ pub struct StressPlan {
     /// Where to write the [`StressResult`](super::StressResult) as JSON
     /// (`STATEPROP_STRESS_RESULT` overrides it).
     pub result_path: Option<PathBuf>,
+    /// How the run shows its progress (`"auto"`, `"bar"`, `"lines"`, `"quiet"`); `None`:
+    /// [`ProgressMode::Auto`]. [`Stress::progress`](super::Stress::progress) and
+    /// [`Stress::quiet`](super::Stress::quiet) override it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<ProgressMode>,
     /// Where the plan was read from, for errors that name its lines.
     #[serde(skip)]
     source: PlanSource,
@@ -141,6 +164,7 @@ impl Default for StressPlan {
             limits: Limits::default(),
             params: BTreeMap::new(),
             result_path: None,
+            progress: None,
             source: PlanSource::default(),
         }
     }
@@ -197,24 +221,65 @@ impl StressPlan {
             line: None,
             message: format!("cannot read the stress plan: {e}"),
         })?;
-        Self::from_json(&text, Some(path))
+        let toml = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+        if toml {
+            Self::from_toml(&text, Some(path))
+        } else {
+            Self::from_json(&text, Some(path))
+        }
+    }
+
+    /// Reads a plan from TOML text; `path` only names it in errors. TOML integers are signed
+    /// 64-bit, so a seed past `i64::MAX` needs a JSON plan (or [`StressPlan::seed`]).
+    pub fn from_toml(text: &str, path: Option<&Path>) -> Result<Self, PlanError> {
+        let plan: StressPlan = toml::from_str(text).map_err(|e| {
+            // The span is in bytes; a span past the text (never seen) names no line.
+            let before = e.span().and_then(|span| text.get(..span.start));
+            let line = before.map(|b| b.matches('\n').count() + 1);
+            let mut message = format!("not a valid stress plan: {}", e.message().trim_end());
+            if let Some(b) = before {
+                let column = b.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+                message.push_str(&format!(" (column {column})"));
+            }
+            PlanError {
+                path: path.map(Path::to_path_buf),
+                line,
+                message,
+            }
+        })?;
+        plan.sourced(text, path)
     }
 
     /// Reads a plan from JSON text; `path` only names it in errors.
     pub fn from_json(text: &str, path: Option<&Path>) -> Result<Self, PlanError> {
-        let mut plan: StressPlan = serde_json::from_str(text).map_err(|e| PlanError {
+        let plan: StressPlan = serde_json::from_str(text).map_err(|e| PlanError {
             path: path.map(Path::to_path_buf),
             line: (e.line() > 0).then_some(e.line()),
             message: format!("not a valid stress plan: {}", without_position(&e)),
         })?;
+        plan.sourced(text, path)
+    }
+
+    /// The plan, remembering the file it came from so that later errors name their line; or
+    /// the first value no run can use.
+    fn sourced(mut self, text: &str, path: Option<&Path>) -> Result<Self, PlanError> {
         if let Some(path) = path {
-            plan.source = PlanSource(Some(Source {
+            self.source = PlanSource(Some(Source {
                 path: path.to_path_buf(),
                 text: text.to_string(),
             }));
         }
-        plan.check_values()?;
-        Ok(plan)
+        self.check_values()?;
+        Ok(self)
+    }
+
+    /// Sets how the run shows its progress, unless the run's own
+    /// [`Stress::progress`](super::Stress::progress) says otherwise.
+    pub fn progress(mut self, mode: ProgressMode) -> Self {
+        self.progress = Some(mode);
+        self
     }
 
     /// Sets the seed.
@@ -427,8 +492,7 @@ impl StressPlan {
     /// An error about `what`, on the line of the plan's file where `what` first appears.
     pub(crate) fn error(&self, what: &str, message: String) -> PlanError {
         let source = self.source.0.as_ref();
-        let line =
-            source.and_then(|s| (s.text.lines().position(|l| l.contains(what))).map(|i| i + 1));
+        let line = source.and_then(|s| line_of(&s.text, what));
         PlanError {
             path: source.map(|s| s.path.clone()),
             line,
@@ -437,11 +501,51 @@ impl StressPlan {
     }
 }
 
+/// The 1-based line where `what` first appears. A quoted name (a rule, as JSON writes keys) is
+/// also found bare at the start of a line, as TOML writes keys (`Get = 1000.0`), or as a key
+/// of an inline table (`mix = { Put = 3 }`).
+fn line_of(text: &str, what: &str) -> Option<usize> {
+    let found = |at: &dyn Fn(&str) -> bool| text.lines().position(at).map(|i| i + 1);
+    if let Some(line) = found(&|l: &str| l.contains(what)) {
+        return Some(line);
+    }
+    let bare = what.strip_prefix('"')?.strip_suffix('"')?;
+    let is_key = |rest: &str| rest.trim_start().starts_with('=');
+    found(&|l: &str| {
+        l.match_indices(bare).any(|(i, _)| {
+            let before = l[..i].trim_end();
+            let starts_key = before.is_empty() || before.ends_with('{') || before.ends_with(',');
+            starts_key && is_key(&l[i + bare.len()..])
+        })
+    })
+}
+
 /// serde_json's message without its own " at line L column C" (the error names the line).
 fn without_position(e: &serde_json::Error) -> String {
     let text = e.to_string();
     match text.rfind(" at line ") {
         Some(i) => format!("{} (column {})", &text[..i], e.column()),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::Counter;
+    use crate::stress::Stress;
+
+    #[test]
+    fn the_builder_overrides_the_plans_progress_and_auto_fills_in_for_neither() {
+        let stress = |plan| Stress::<Counter, ()>::with_initial(plan, Counter::default());
+        let plan = StressPlan::operations(10);
+        assert_eq!(stress(plan.clone()).progress_mode(), ProgressMode::Auto);
+        let lines = plan.progress(ProgressMode::Lines);
+        assert_eq!(stress(lines.clone()).progress_mode(), ProgressMode::Lines);
+        let bar = stress(lines.clone()).progress(ProgressMode::Bar);
+        assert_eq!(bar.progress_mode(), ProgressMode::Bar);
+        let auto = stress(lines.clone()).progress(ProgressMode::Auto);
+        assert_eq!(auto.progress_mode(), ProgressMode::Auto);
+        assert_eq!(stress(lines).quiet().progress_mode(), ProgressMode::Quiet);
     }
 }

@@ -1,12 +1,14 @@
-//! How far a stress run has got, shown while it runs: a bar on a terminal, `tracing` lines in a
-//! log, or nothing.
+//! How far a stress run has got, shown while it runs: a bar on a terminal, lines in a log
+//! (through `tracing` when a subscriber is installed, on standard error when none is), or
+//! nothing.
 //!
 //! [`Progress::tick`] is called once per operation, so it must cost next to nothing: it counts
 //! calls and reads the clock only every [`CHECK_EVERY`] of them. Everything slower (formatting,
 //! drawing, logging) happens at most once per clock read, and less often still.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use serde::{Deserialize, Serialize};
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 /// Calls of [`Progress::tick`] between two reads of the clock. A power of two, so the test is a
@@ -21,8 +23,10 @@ pub const DEFAULT_LINE_INTERVAL: Duration = Duration::from_secs(5);
 /// costs an allocation.
 const BAR_REFRESH: Duration = Duration::from_millis(100);
 
-/// Where a stress run shows its progress.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Where a stress run shows its progress; in a plan file, `"progress": "auto"`, `"bar"`,
+/// `"lines"` or `"quiet"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ProgressMode {
     /// A bar when standard error is a terminal, lines otherwise (a CI log, a file).
     #[default]
@@ -30,7 +34,10 @@ pub enum ProgressMode {
     /// A bar on standard error, with the operations done, their rate and the time elapsed.
     /// indicatif draws nothing when standard error is not a terminal.
     Bar,
-    /// A `tracing` info line every few seconds (see [`Progress::line_interval`]).
+    /// A line every few seconds (see [`Progress::line_interval`]): a `tracing` info event
+    /// (target `stateprop::stress`) when the thread that creates the [`Progress`] has a
+    /// `tracing` subscriber, else written to standard error, so a plain `cargo test` or
+    /// `cargo run > log` still shows it. Each line starts with `stateprop:`.
     Lines,
     /// Nothing at all.
     Quiet,
@@ -63,8 +70,51 @@ impl Clock for RealClock {
 
 enum Output {
     Quiet,
-    Lines { every: Duration, next: Duration },
+    Lines {
+        every: Duration,
+        next: Duration,
+        sink: LineSink,
+    },
     Bar(ProgressBar),
+}
+
+/// Where progress lines go.
+enum LineSink {
+    /// A `tracing` subscriber is there to take them: it decides their format and destination.
+    Tracing,
+    /// No subscriber: a `tracing` event would vanish, so lines go to standard error, by
+    /// `eprintln!` so that a test harness capturing output captures them too.
+    Stderr,
+    /// No subscriber, and a writer a test gave.
+    Writer(Box<dyn Write + Send>),
+}
+
+impl LineSink {
+    /// `tracing` when this thread sees a subscriber (global or scoped), standard error
+    /// otherwise. `dispatcher::has_been_set` would not do: it stays true once any scoped
+    /// subscriber was ever set in the process, after that subscriber is gone.
+    fn choose() -> Self {
+        let subscribed =
+            tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>());
+        if subscribed {
+            LineSink::Tracing
+        } else {
+            LineSink::Stderr
+        }
+    }
+
+    fn emit(&mut self, text: &str) {
+        match self {
+            LineSink::Tracing => {
+                tracing::info!(target: "stateprop::stress", "stateprop: stress: {text}")
+            }
+            LineSink::Stderr => eprintln!("stateprop: stress: {text}"),
+            // Progress is best effort: a failing writer must not fail the run.
+            LineSink::Writer(w) => {
+                let _ = writeln!(w, "stateprop: stress: {text}");
+            }
+        }
+    }
 }
 
 /// The progress of one stress run.
@@ -118,6 +168,7 @@ impl Progress {
             _ => Output::Lines {
                 every: DEFAULT_LINE_INTERVAL,
                 next: DEFAULT_LINE_INTERVAL,
+                sink: LineSink::choose(),
             },
         };
         Progress {
@@ -135,9 +186,23 @@ impl Progress {
 
     /// Logs a line every `every` instead of every [`DEFAULT_LINE_INTERVAL`] (lines mode only).
     pub fn line_interval(mut self, every: Duration) -> Self {
-        if let Output::Lines { every: e, next } = &mut self.output {
+        if let Output::Lines { every: e, next, .. } = &mut self.output {
             *e = every.max(Duration::from_millis(1));
             *next = *e;
+        }
+        self
+    }
+
+    /// Writes lines to `writer` rather than standard error when no `tracing` subscriber takes
+    /// them (lines mode only), so a test can read what a plain log would show.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn with_writer(mut self, writer: Box<dyn Write + Send>) -> Self {
+        if let Output::Lines {
+            sink: sink @ (LineSink::Stderr | LineSink::Writer(_)),
+            ..
+        } = &mut self.output
+        {
+            *sink = LineSink::Writer(writer);
         }
         self
     }
@@ -169,11 +234,9 @@ impl Progress {
             elapsed.as_secs_f64(),
             rate(self.ops, elapsed)
         );
-        match &self.output {
+        match &mut self.output {
             Output::Quiet => {}
-            Output::Lines { .. } => {
-                tracing::info!(target: "stateprop::stress", "stateprop: stress: {text}")
-            }
+            Output::Lines { sink, .. } => sink.emit(&text),
             Output::Bar(bar) => bar.finish_with_message(text),
         }
     }
@@ -186,7 +249,7 @@ impl Progress {
         };
         let due = match &mut self.output {
             Output::Quiet => false,
-            Output::Lines { every, next } => {
+            Output::Lines { every, next, .. } => {
                 let due = elapsed >= *next;
                 // Whole intervals: a stall longer than one gives one line, not a burst.
                 while *next <= elapsed {
@@ -202,11 +265,9 @@ impl Progress {
         let fraction = self.fraction(elapsed);
         let compact = matches!(self.output, Output::Bar(_));
         let line = self.status(elapsed, compact.then_some(fraction).flatten());
-        match &self.output {
+        match &mut self.output {
             Output::Quiet => {}
-            Output::Lines { .. } => {
-                tracing::info!(target: "stateprop::stress", "stateprop: stress: {line}")
-            }
+            Output::Lines { sink, .. } => sink.emit(&line),
             Output::Bar(bar) => {
                 match fraction {
                     Some(f) => bar.set_position((f * 1000.0) as u64),
@@ -380,19 +441,29 @@ mod tests {
         }
     }
 
+    /// A writer whose bytes the test reads back.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Sink {
+        fn lines(&self) -> Vec<String> {
+            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+            text.lines().map(str::to_string).collect()
+        }
+    }
+
     /// Runs `f` with a subscriber that keeps every log line, and returns the lines.
     fn logged(f: impl FnOnce()) -> Vec<String> {
-        #[derive(Clone, Default)]
-        struct Sink(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Sink {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
         let sink = Sink::default();
         let writer = sink.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -471,6 +542,43 @@ mod tests {
             lines,
             ["stateprop: stress: 2,048 of 10,000 ops (20%), 68 ops/s, 30.0 s of 60.0 s elapsed"]
         );
+    }
+
+    /// A second's ticks at 1,024 a second, then the finish.
+    fn one_second_of(p: Progress, clock: &FakeClock) {
+        let mut p = p.line_interval(Duration::from_secs(1));
+        clock.set(Duration::from_secs(1));
+        for done in 1..=1024 {
+            p.tick(done);
+        }
+        clock.set(Duration::from_secs(2));
+        p.finish();
+    }
+
+    #[test]
+    fn without_a_subscriber_lines_are_written_out_each_starting_with_stateprop() {
+        let writer = Sink::default();
+        let (p, clock) = progress(Some(2048), None, ProgressMode::Lines);
+        one_second_of(p.with_writer(Box::new(writer.clone())), &clock);
+        assert_eq!(
+            writer.lines(),
+            [
+                "stateprop: stress: 1,024 of 2,048 ops (50%), 1.02k ops/s, 1.0 s elapsed",
+                "stateprop: stress: done: 1,024 ops in 2.0 s, 512 ops/s",
+            ]
+        );
+    }
+
+    #[test]
+    fn with_a_subscriber_lines_go_to_tracing_and_not_the_writer() {
+        let writer = Sink::default();
+        let lines = logged(|| {
+            let (p, clock) = progress(Some(2048), None, ProgressMode::Lines);
+            one_second_of(p.with_writer(Box::new(writer.clone())), &clock);
+        });
+        assert!(writer.lines().is_empty(), "{:?}", writer.lines());
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines.iter().all(|l| l.starts_with("stateprop: stress: ")));
     }
 
     #[test]

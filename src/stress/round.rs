@@ -223,9 +223,10 @@ pub(super) fn shrink_round<M, S, F>(
     S: ClientSystem<M> + 'static,
     F: Fn() -> S + Send + 'static,
 {
-    let origin = Origin::Stress {
+    let origin = Origin::StressConcurrent {
         seed,
         operation: found.operation,
+        threads: program.branches.len() as u32,
     };
     let shrunk = (Runner::with_initial(config, initial.clone()))
         .shrink_failing_concurrent(factory, program, origin);

@@ -23,7 +23,8 @@ pub struct Stress<M: Model, S> {
     pub(super) initial: M,
     pub(super) gauge: Option<Gauge<S>>,
     pub(super) quiet: bool,
-    pub(super) progress: ProgressMode,
+    /// Set by the builder; `None` leaves it to the plan.
+    pub(super) progress: Option<ProgressMode>,
     /// Whether `STATEPROP_SEED`, `STATEPROP_STRESS_RESULT` and the shrinker's variables apply.
     pub(super) env: bool,
 }
@@ -45,7 +46,7 @@ impl<M: Model, S> Stress<M, S> {
             initial,
             gauge: None,
             quiet: false,
-            progress: ProgressMode::Auto,
+            progress: None,
             env: true,
         }
     }
@@ -61,7 +62,7 @@ impl<M: Model, S> Stress<M, S> {
     /// tells everything).
     pub fn quiet(mut self) -> Self {
         self.quiet = true;
-        self.progress = ProgressMode::Quiet;
+        self.progress = Some(ProgressMode::Quiet);
         self
     }
 
@@ -85,12 +86,17 @@ impl<M: Model, S> Stress<M, S> {
         }
     }
 
-    /// Shows the run's progress as `mode` says ([`ProgressMode::Auto`] by default: a bar on a
-    /// terminal, `tracing` lines otherwise). Only the measured run shows it, not the replays of
-    /// a failure.
+    /// Shows the run's progress as `mode` says, whatever the plan's `progress` says
+    /// ([`ProgressMode::Auto`] when neither does: a bar on a terminal, lines otherwise). Only
+    /// the measured run shows it, not the replays of a failure.
     pub fn progress(mut self, mode: ProgressMode) -> Self {
-        self.progress = mode;
+        self.progress = Some(mode);
         self
+    }
+
+    /// The builder's mode, else the plan's, else [`ProgressMode::Auto`].
+    pub(super) fn progress_mode(&self) -> ProgressMode {
+        self.progress.or(self.plan.progress).unwrap_or_default()
     }
 
     /// The seed: `STATEPROP_SEED`, else the plan's, else a fresh one.
@@ -174,7 +180,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                 }
             );
         }
-        let mut progress = Progress::new(plan.op_budget(), duration, self.progress);
+        let mut progress = Progress::new(plan.op_budget(), duration, self.progress_mode());
         let mut clock = CallClock::new(plan.latency_every);
         let start = Instant::now();
         let end = stream.drive(plan.op_budget(), &mut clock, |i, op, clock, case| {

@@ -13,5 +13,8 @@ mod concurrent;
 mod growth;
 mod history;
 mod mismatch;
+mod plan_progress;
+mod plan_toml;
 mod plans;
+mod rerun;
 mod vars;

@@ -210,3 +210,30 @@ fn compare_has_its_help() {
         assert!(text.contains(option), "{option}: {text}");
     }
 }
+
+#[test]
+fn the_overall_latency_row_is_compared_and_named_in_the_summary() {
+    let with_overall = |p99_us: f64| {
+        result(4, 400000.0, 1000, 0.0, "pass").replace(
+            "\"overall\": null",
+            &format!(
+                "\"overall\": {{\"rule\": \"all\", \"count\": 1000000, \"p50_us\": 0.15, \
+                 \"p99_us\": {p99_us}, \"max_us\": 50.0}}"
+            ),
+        )
+    };
+    let (old, new) = files("overall", &with_overall(0.8), &with_overall(1.2));
+    let o = compare(&old, &new, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    let flagged: Vec<&str> = text.lines().filter(|l| l.contains("REGRESSION")).collect();
+    assert_eq!(
+        flagged,
+        ["  all                                800 ns         1.2 us    +50.0%  REGRESSION (tolerance +25%)"],
+        "{text}"
+    );
+    assert!(
+        text.ends_with("1 regression: p99 latency of all rules +50.0%\n"),
+        "{text}"
+    );
+}
