@@ -15,3 +15,4 @@ mod history;
 mod mismatch;
 mod plans;
 mod vars;
+mod watchdog;

@@ -1,0 +1,120 @@
+//! The stress watchdog: a system call that never returns ends the run with a report naming the
+//! operation, instead of hanging the test; a call that panics is reported at its operation.
+
+use stateprop::models::{Counter, CounterOp, CounterOut};
+use stateprop::stress::{Stress, StressPlan, StressVerdict};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// What a counter does on its `n`th call (from 0), if anything odd.
+#[derive(Clone, Copy)]
+enum Trap {
+    None,
+    /// Blocks forever on this call.
+    Hang(u64),
+    /// Panics on this call.
+    Panic(u64),
+}
+
+/// A correct counter, but for its trap.
+struct Trapped {
+    value: AtomicI64,
+    calls: AtomicU64,
+    trap: Trap,
+}
+
+impl Trapped {
+    fn new(trap: Trap) -> Self {
+        Trapped {
+            value: AtomicI64::new(0),
+            calls: AtomicU64::new(0),
+            trap,
+        }
+    }
+
+    fn apply(&self, op: &CounterOp) -> CounterOut {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        match self.trap {
+            Trap::Hang(at) if n == at => loop {
+                std::thread::park();
+            },
+            Trap::Panic(at) if n == at => panic!("trapped at call {n}"),
+            _ => {}
+        }
+        match *op {
+            CounterOp::Add { by } => {
+                self.value.fetch_add(by, Ordering::SeqCst);
+                CounterOut::Done
+            }
+            CounterOp::Read => CounterOut::Value(self.value.load(Ordering::SeqCst)),
+        }
+    }
+}
+
+impl stateprop::System<Counter> for Trapped {
+    fn apply(&mut self, op: &CounterOp) -> CounterOut {
+        Trapped::apply(self, op)
+    }
+}
+
+fn sequential(trap: Trap) -> stateprop::stress::StressResult {
+    let plan = StressPlan::operations(5_000)
+        .seed(11)
+        .window(4)
+        .step_timeout(Duration::from_millis(200));
+    Stress::<Counter, Trapped>::new(plan)
+        .ignore_env()
+        .quiet()
+        .run(move || Trapped::new(trap))
+        .unwrap()
+}
+
+#[test]
+fn a_sequential_call_that_never_returns_is_reported_as_a_hang_at_its_operation() {
+    let result = sequential(Trap::Hang(999));
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+    assert_eq!(result.operations, 999);
+    let failure = result.failure.as_ref().unwrap();
+    assert_eq!(failure.operation, 999);
+    assert!(failure.cause.contains("hang"), "{}", failure.cause);
+    assert!(failure.cause.contains("200 ms"), "{}", failure.cause);
+    // The four operations before it, then it.
+    assert_eq!(failure.window.len(), 5, "{:?}", failure.window);
+    assert!(
+        failure.window[0].starts_with("995: CounterOp::"),
+        "{:?}",
+        failure.window
+    );
+    assert!(
+        failure.window[4].starts_with("999: CounterOp::")
+            && failure.window[4].ends_with("<- did not return"),
+        "{:?}",
+        failure.window
+    );
+    assert!(result.text().contains("hang"), "{}", result.text());
+}
+
+#[test]
+fn a_sequential_call_that_panics_is_reported_at_its_operation_with_the_message() {
+    let result = sequential(Trap::Panic(500));
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+    let failure = result.failure.as_ref().unwrap();
+    assert_eq!(failure.operation, 500);
+    assert!(
+        failure.cause.contains("trapped at call 500"),
+        "{}",
+        failure.cause
+    );
+    assert!(failure
+        .window
+        .last()
+        .unwrap()
+        .starts_with("500: CounterOp::"));
+}
+
+#[test]
+fn a_correct_sequential_run_is_unaffected_by_a_short_step_timeout() {
+    let result = sequential(Trap::None);
+    assert!(result.passed(), "{}", result.text());
+    assert_eq!(result.operations, 5_000);
+}
