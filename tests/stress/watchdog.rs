@@ -118,3 +118,82 @@ fn a_correct_sequential_run_is_unaffected_by_a_short_step_timeout() {
     assert!(result.passed(), "{}", result.text());
     assert_eq!(result.operations, 5_000);
 }
+
+impl stateprop::ConcurrentSystem<Counter> for Trapped {
+    fn apply(&self, op: &CounterOp) -> CounterOut {
+        Trapped::apply(self, op)
+    }
+}
+
+fn concurrent(trap: Trap) -> stateprop::stress::StressResult {
+    let plan = StressPlan::operations(5_000)
+        .seed(12)
+        .threads(4)
+        .round(64)
+        .step_timeout(Duration::from_millis(200));
+    Stress::<Counter, Trapped>::new(plan)
+        .ignore_env()
+        .quiet()
+        .run_concurrent(move || Trapped::new(trap))
+        .unwrap()
+}
+
+/// The system counts calls as they enter it, the run numbers them by their invocation on its
+/// logical clock, taken just before: each of the 4 threads may have one call between the two,
+/// so the numbers agree within 3.
+fn near(at: u64, call: u64) -> bool {
+    at.abs_diff(call) <= 3
+}
+
+#[test]
+fn a_concurrent_call_that_never_returns_is_reported_as_a_hang_naming_its_thread() {
+    let result = concurrent(Trap::Hang(999));
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+    let failure = result.failure.as_ref().unwrap();
+    assert!(near(failure.operation, 999), "{}", result.text());
+    assert!(failure.cause.contains("hang"), "{}", failure.cause);
+    assert!(failure.cause.contains("200 ms"), "{}", failure.cause);
+    let t = failure.thread.expect("the hung thread is named");
+    assert!(
+        failure.cause.contains(&format!("on thread {t}")),
+        "{}",
+        failure.cause
+    );
+    // The round's operations so far, the hung call among them with no return.
+    let pending = format!("t{t} [");
+    assert!(
+        failure
+            .window
+            .iter()
+            .any(|l| l.starts_with(&pending) && l.contains(", -]")),
+        "{:?}",
+        failure.window
+    );
+    assert_eq!(failure.round, Some(failure.operation / 256));
+}
+
+#[test]
+fn a_concurrent_call_that_panics_is_reported_at_its_operation_with_the_message() {
+    let result = concurrent(Trap::Panic(500));
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+    let failure = result.failure.as_ref().unwrap();
+    assert!(near(failure.operation, 500), "{}", result.text());
+    assert!(
+        failure.cause.contains("trapped at call 500"),
+        "{}",
+        failure.cause
+    );
+    let t = failure.thread.expect("the panicking thread is named");
+    assert!(
+        failure.cause.contains(&format!("thread {t}")),
+        "{}",
+        failure.cause
+    );
+}
+
+#[test]
+fn a_correct_concurrent_run_is_unaffected_by_a_short_step_timeout() {
+    let result = concurrent(Trap::None);
+    assert!(result.passed(), "{}", result.text());
+    assert_eq!(result.operations, 5_000);
+}
