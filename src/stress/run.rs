@@ -162,7 +162,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
         // The ring of the latest operations is shared with this thread, so a call that never
         // returns can still be reported with the operations before it. It holds one more than
         // the window: the operation in flight.
-        let window: Arc<Mutex<VecDeque<(u64, M::Op)>>> =
+        let window: Arc<Ring<M::Op>> =
             Arc::new(Mutex::new(VecDeque::with_capacity(plan.window + 2)));
         let timeout = Duration::from_millis(plan.step_timeout_ms);
         let measured = {
@@ -304,6 +304,9 @@ impl<M: Model, S: System<M>> Stress<M, S> {
     }
 }
 
+/// The latest operations with their indices, shared with the watchdog's caller.
+type Ring<Op> = Mutex<VecDeque<(u64, Op)>>;
+
 /// What the measured run leaves: how it ended, the latencies, the memory samples, how long.
 type Measured<M> = (End<M>, Latencies, GrowthFit, Duration);
 
@@ -321,7 +324,7 @@ fn measure<M: Model, S: System<M>>(
     rss: bool,
     rules: usize,
     hb: &Heartbeat,
-    ring: &Mutex<VecDeque<(u64, M::Op)>>,
+    ring: &Ring<M::Op>,
 ) -> Measured<M> {
     let stream = Stream {
         initial,
@@ -370,8 +373,9 @@ fn measure<M: Model, S: System<M>>(
             }
             // A call the watchdog gave up on may return after all: the run is over then.
             // Reading the clock every operation would cost more than some systems' calls.
-            !hb.abandoned()
-                && !(done.is_multiple_of(1024) && duration.is_some_and(|d| start.elapsed() >= d))
+            let out_of_time =
+                done.is_multiple_of(1024) && duration.is_some_and(|d| start.elapsed() >= d);
+            !(hb.abandoned() || out_of_time)
         },
     );
     let elapsed = start.elapsed();
