@@ -165,6 +165,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
         let window: Arc<Ring<M::Op>> =
             Arc::new(Mutex::new(VecDeque::with_capacity(plan.window + 2)));
         let timeout = Duration::from_millis(plan.step_timeout_ms);
+        let began = Instant::now();
         let measured = {
             let (plan, initial, factory) = (plan.clone(), self.initial.clone(), factory.clone());
             let (weights, gauge, mode) = (weights.clone(), self.gauge.take(), self.progress);
@@ -188,7 +189,13 @@ impl<M: Model, S: System<M>> Stress<M, S> {
             Err(hung) => {
                 let mut result = StressResult::new(self.plan.clone(), seed);
                 let at = hung.step as u64;
+                // The worker's figures are lost with it; the time is the caller's, the wait for
+                // the stuck call included.
+                let elapsed = began.elapsed().as_secs_f64();
                 result.operations = at;
+                result.elapsed_secs = elapsed;
+                result.throughput = at as f64 / elapsed.max(1e-9);
+                result.growth = GrowthFit::default().result(source);
                 result.verdict = StressVerdict::Mismatch;
                 let op = match window.back() {
                     Some((i, _)) if *i == at => window.pop_back().map(|(_, op)| op.to_rust()),

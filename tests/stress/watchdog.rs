@@ -91,7 +91,11 @@ fn a_sequential_call_that_never_returns_is_reported_as_a_hang_at_its_operation()
         "{:?}",
         failure.window
     );
-    assert!(result.text().contains("hang"), "{}", result.text());
+    let text = result.text();
+    assert!(text.contains("<- did not return"), "{text}");
+    // Not replayed (it would hang again), so not called nondeterministic either.
+    assert!(!text.contains("did not replay"), "{text}");
+    assert!(result.elapsed_secs >= 0.2, "{}", result.elapsed_secs);
 }
 
 #[test]
