@@ -201,3 +201,21 @@ fn a_correct_concurrent_run_is_unaffected_by_a_short_step_timeout() {
     assert!(result.passed(), "{}", result.text());
     assert_eq!(result.operations, 5_000);
 }
+
+#[test]
+fn a_plan_file_sets_the_step_timeout_and_zero_is_refused_by_name() {
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("stateprop-wd-{}-ok.json", std::process::id()));
+    std::fs::write(&path, r#"{ "operations": 10, "step_timeout_ms": 250 }"#).unwrap();
+    let plan = StressPlan::from_file(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(plan.step_timeout_ms, 250);
+    assert_eq!(StressPlan::operations(10).step_timeout_ms, 60_000);
+    let zero = StressPlan::operations(10).step_timeout(Duration::ZERO);
+    let err = Stress::<Counter, Trapped>::new(zero)
+        .ignore_env()
+        .quiet()
+        .run(|| Trapped::new(Trap::None))
+        .unwrap_err();
+    assert!(err.to_string().contains("step_timeout_ms"), "{err}");
+}
