@@ -172,14 +172,15 @@ impl Hung {
     }
 }
 
-/// The watchdog's view of one [`Beat`]: the count it last saw and since when.
-struct Watch {
+/// The watchdog's view of one [`Beat`]: the count it last saw and since when. (A stress run's
+/// coordinator watches its threads' beats with it while it waits for a round.)
+pub(crate) struct Watch {
     last_beats: u64,
     since: Instant,
 }
 
 impl Watch {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Watch {
             last_beats: u64::MAX,
             since: Instant::now(),
@@ -187,7 +188,7 @@ impl Watch {
     }
 
     /// Whether `beat` has stayed inside one step for `timeout` or longer.
-    fn stuck(&mut self, beat: &Beat, timeout: Duration) -> bool {
+    pub(crate) fn stuck(&mut self, beat: &Beat, timeout: Duration) -> bool {
         let beats = beat.beats.load(Ordering::Relaxed);
         if beats != self.last_beats || !beat.in_step.load(Ordering::Relaxed) {
             self.last_beats = beats;

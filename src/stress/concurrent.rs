@@ -10,10 +10,11 @@
 //! (a strategy that reads the state sees that one); the other rules are left out and the
 //! result's notes say which.
 
+use super::gate::Gate;
 use super::measure::{resident_bytes, CallClock, GrowthFit, Latencies, Throttle};
 use super::plan::PlanError;
 use super::progress::Progress;
-use super::result::{GrowthSource, StressResult, StressVerdict};
+use super::result::{GrowthSource, StressFailure, StressResult, StressVerdict};
 use super::round::{
     as_program, failure_at, invariant_somewhere, judge_round, shrink_round, violation, window,
     RoundVerdict,
@@ -23,6 +24,7 @@ use crate::catch::catch_quietly;
 use crate::check::CheckConfig;
 use crate::exec::client::ClientSystem;
 use crate::exec::sequential::SystemCall;
+use crate::exec::watchdog::{Beat, Watch};
 use crate::generate::{CaseGenerator, GenError};
 use crate::hash::mix;
 use crate::history::{History, Operation};
@@ -30,7 +32,7 @@ use crate::program::Program;
 use crate::spec::{Model, StateMachine};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Barrier, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// One thread's part of the current round.
@@ -42,8 +44,9 @@ struct Slot<M: Model> {
 
 /// Why a thread stopped before its round's quota.
 enum Trouble {
-    /// Connecting or a call panicked (the call is in the history with an unknown outcome).
-    Panicked(String),
+    /// Connecting or a call panicked (the call is in the history with an unknown outcome, and
+    /// its invoke time is given).
+    Panicked(String, Option<u64>),
     /// No operation could be drawn.
     Gen(GenError),
 }
@@ -69,6 +72,7 @@ where
     where
         F: Fn() -> S + Send + 'static,
         S: 'static,
+        M: 'static,
     {
         let plan = &self.plan;
         let mut weights = plan.weights::<M::Op>()?;
@@ -125,7 +129,7 @@ where
         }
         let mut result = StressResult::new(plan.clone(), seed);
         result.notes = notes;
-        let mut system = match catch_quietly(&factory) {
+        let system = match catch_quietly(&factory) {
             Ok(system) => system,
             Err(message) => {
                 result.verdict = StressVerdict::Mismatch;
@@ -139,7 +143,8 @@ where
             (None, true) => GrowthSource::Rss,
             (None, false) => GrowthSource::Unavailable,
         };
-        let slots: Vec<Mutex<Slot<M>>> = (0..threads)
+        let mut system = Arc::new(system);
+        let slots: Arc<[Mutex<Slot<M>>]> = (0..threads)
             .map(|_| {
                 Mutex::new(Slot {
                     ops: Vec::with_capacity(plan.round as usize),
@@ -148,11 +153,14 @@ where
                 })
             })
             .collect();
-        let quota = AtomicU64::new(0);
-        let left = AtomicU64::new(u64::MAX);
-        let clock = AtomicU64::new(0);
-        let start = Barrier::new(threads + 1);
-        let end = Barrier::new(threads + 1);
+        let clock = Arc::new(AtomicU64::new(0));
+        let gate = Arc::new(Gate::default());
+        // One beat per thread, around each call (and connecting): the coordinator, waiting at
+        // the end of a round, gives up on a thread inside one call for `step_timeout_ms`.
+        let beats: Arc<[Beat]> = (0..threads).map(|_| Beat::default()).collect();
+        let mut watches: Vec<Watch> = (0..threads).map(|_| Watch::new()).collect();
+        let timeout = Duration::from_millis(plan.step_timeout_ms);
+        let mut hung = None;
         let config = CheckConfig {
             timeout: Some(Duration::from_secs(60)),
             ..CheckConfig::default()
@@ -167,41 +175,48 @@ where
         let mut gen_error = None;
         let mut first_round: Option<Program<M::Op>> = None;
         let began = Instant::now();
-        let sys = &system;
-        std::thread::scope(|scope| {
-            for t in 0..threads {
-                let (slots, quota, left, clock) = (&slots, &quota, &left, &clock);
-                let (start, end) = (&start, &end);
-                let (initial, weights) = (&self.initial, &weights);
-                let every = plan.latency_every;
-                scope.spawn(move || {
+        let mut handles = Vec::with_capacity(threads);
+        for t in 0..threads {
+            let (slots, clock, gate) = (Arc::clone(&slots), Arc::clone(&clock), Arc::clone(&gate));
+            let (beats, sys) = (Arc::clone(&beats), Arc::clone(&system));
+            let (initial, weights) = (self.initial.clone(), weights.clone());
+            let every = plan.latency_every;
+            // Not scoped: a thread stuck in a call is abandoned, and a scope would wait for it.
+            let spawned = std::thread::Builder::new()
+                .name(format!("stateprop-stress-{t}"))
+                .spawn(move || {
+                    let beat = &beats[t];
+                    beat.enter_step();
                     let mut client = catch_quietly(|| sys.connect(t as u64));
+                    beat.leave_set_up();
                     let mut draws =
                         CaseGenerator::new::<M::Op>(mix(seed ^ mix(t as u64)), (0, 0), false);
                     let mut call_clock = CallClock::new(every);
+                    let mut seen = 0;
                     loop {
-                        start.wait();
-                        let per = quota.load(Ordering::SeqCst);
+                        let (round, per, left) = gate.next(seen);
+                        seen = round;
                         if per == 0 {
                             break;
                         }
                         // The last round may be short: the threads before this one take
                         // `per` each of what is left.
-                        let q = per.min(left.load(Ordering::SeqCst).saturating_sub(t as u64 * per));
+                        let q = per.min(left.saturating_sub(t as u64 * per));
                         let mut slot = slots[t].lock().unwrap_or_else(|e| e.into_inner());
                         let client = match &mut client {
                             Ok(c) => c,
                             Err(message) => {
-                                slot.trouble = Some(Trouble::Panicked(format!(
-                                    "connecting client {t} panicked: {message}"
-                                )));
+                                slot.trouble = Some(Trouble::Panicked(
+                                    format!("connecting client {t} panicked: {message}"),
+                                    None,
+                                ));
                                 drop(slot);
-                                end.wait();
+                                gate.done();
                                 continue;
                             }
                         };
                         for _ in 0..q {
-                            let op = match draws.next_op_mixed(initial, &[], weights, |_| true) {
+                            let op = match draws.next_op_mixed(&initial, &[], &weights, |_| true) {
                                 Ok(op) => op,
                                 Err(e) => {
                                     slot.trouble = Some(Trouble::Gen(e));
@@ -210,35 +225,52 @@ where
                             };
                             call_clock.before();
                             let call = clock.fetch_add(1, Ordering::SeqCst);
-                            let out = catch_quietly(|| sys.call(client, &op));
-                            let ret = clock.fetch_add(1, Ordering::SeqCst);
-                            call_clock.after();
-                            if let Some(ns) = call_clock.ns {
-                                slot.latencies.record(op.rule_index(), ns);
-                            }
-                            let (ret, output, trouble) = match out {
-                                Ok(out) => (Some(ret), Some(out), None),
-                                Err(message) => (None, None, Some(message)),
-                            };
+                            // The call is in the slot, pending, and the slot free while it
+                            // runs: a call that never returns is reported from there.
                             slot.ops.push(Operation {
                                 client: t as u64,
                                 op,
                                 call,
-                                ret,
-                                output,
+                                ret: None,
+                                output: None,
                             });
-                            if let Some(message) = trouble {
-                                slot.trouble = Some(Trouble::Panicked(format!(
-                                    "a call on thread {t} panicked: {message}"
-                                )));
-                                break;
+                            let op = slot.ops.last().expect("just pushed").op.clone();
+                            drop(slot);
+                            beat.enter_step();
+                            let out = catch_quietly(|| sys.call(client, &op));
+                            beat.leave_step();
+                            let ret = clock.fetch_add(1, Ordering::SeqCst);
+                            call_clock.after();
+                            slot = slots[t].lock().unwrap_or_else(|e| e.into_inner());
+                            if let Some(ns) = call_clock.ns {
+                                slot.latencies.record(op.rule_index(), ns);
+                            }
+                            let last = slot.ops.last_mut().expect("pushed before the call");
+                            match out {
+                                Ok(out) => {
+                                    last.ret = Some(ret);
+                                    last.output = Some(out);
+                                }
+                                Err(message) => {
+                                    slot.trouble = Some(Trouble::Panicked(
+                                        format!("a call on thread {t} panicked: {message}"),
+                                        Some(call),
+                                    ));
+                                    break;
+                                }
                             }
                         }
                         drop(slot);
-                        end.wait();
+                        gate.done();
                     }
                 });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => panic!("stateprop: could not start stress thread {t}: {e}"),
             }
+        }
+        let sys = &*system;
+        {
             let mut history = History {
                 ops: Vec::with_capacity(threads * plan.round as usize),
                 sources: Vec::new(),
@@ -249,19 +281,26 @@ where
                 let remaining = budget.map(|b| b.saturating_sub(done));
                 let out_of_time = duration.is_some_and(|d| began.elapsed() >= d);
                 if remaining == Some(0) || out_of_time || result.verdict != StressVerdict::Pass {
-                    quota.store(0, Ordering::SeqCst);
-                    start.wait();
+                    gate.open(0, 0);
                     break;
                 }
                 let per = remaining.map_or(u64::from(plan.round), |r| {
                     r.div_ceil(threads as u64).min(u64::from(plan.round))
                 });
-                quota.store(per, Ordering::SeqCst);
-                left.store(remaining.unwrap_or(u64::MAX), Ordering::SeqCst);
-                start.wait();
-                end.wait();
+                gate.open(per, remaining.unwrap_or(u64::MAX));
+                if let Err(t) = gate.wait_all(threads, &beats, &mut watches, timeout) {
+                    // The others finish their round and end; thread `t` is abandoned.
+                    gate.open(0, 0);
+                    let f = self.hang(&slots, t, done, round, &mut history);
+                    max_history = max_history.max(history.ops.len() as u64);
+                    done += history.ops.len() as u64;
+                    result.verdict = StressVerdict::Mismatch;
+                    result.failure = Some(f);
+                    hung = Some(t);
+                    break;
+                }
                 let mut trouble = None;
-                for slot in &slots {
+                for slot in slots.iter() {
                     let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
                     history.ops.append(&mut slot.ops);
                     trouble = trouble.or(slot.trouble.take());
@@ -287,10 +326,26 @@ where
                         result.verdict = StressVerdict::Undecided;
                         continue;
                     }
-                    Some(Trouble::Panicked(message)) => {
+                    Some(Trouble::Panicked(message, call)) => {
                         result.verdict = StressVerdict::Mismatch;
-                        let mut f = failure_at(done.saturating_sub(1), message);
+                        // The operation that panicked, numbered by its invocation.
+                        let at = match call {
+                            Some(c) => {
+                                before + history.ops.iter().filter(|o| o.call < c).count() as u64
+                            }
+                            None => done.saturating_sub(1),
+                        };
+                        let mut f = failure_at(at, message);
                         f.round = Some(round);
+                        f.thread = u32::try_from(
+                            history
+                                .ops
+                                .iter()
+                                .find(|o| Some(o.call) == call)
+                                .map_or(0, |o| o.client),
+                        )
+                        .ok()
+                        .filter(|_| call.is_some());
                         f.window = window(&history);
                         result.failure = Some(f);
                         continue;
@@ -338,7 +393,7 @@ where
                     t.pace(began, done);
                 }
             }
-        });
+        }
         let elapsed = began.elapsed();
         progress.finish();
         if let Some((at, error)) = gen_error {
@@ -352,7 +407,14 @@ where
                 ),
             });
         }
-        let _ = catch_quietly(|| system.teardown());
+        if hung.is_none() {
+            for handle in handles {
+                let _ = handle.join();
+            }
+            if let Some(system) = Arc::get_mut(&mut system) {
+                let _ = catch_quietly(|| system.teardown());
+            }
+        }
         if let (Some(program), Some(f)) = (first_round, result.failure.as_mut()) {
             shrink_round(
                 self.shrink_config(),
@@ -364,7 +426,11 @@ where
             );
         }
         let mut latencies = Latencies::new(names.len());
-        for slot in &slots {
+        for (t, slot) in slots.iter().enumerate() {
+            if hung == Some(t) {
+                // Its thread may still be inside the call: its latencies are not read.
+                continue;
+            }
             latencies.merge(&slot.lock().unwrap_or_else(|e| e.into_inner()).latencies);
         }
         let (by_rule, overall) = latencies.summary(&names);
@@ -382,6 +448,53 @@ where
             }
         }
         Ok(self.finish(result))
+    }
+
+    /// The failure of a run whose thread `t` stayed inside one call past the step timeout, in
+    /// the round after `done` operations: the call, numbered by its invocation among the
+    /// round's, and the round's operations so far (copied: the other threads may still be
+    /// finishing theirs) left in `history`.
+    fn hang(
+        &self,
+        slots: &[Mutex<Slot<M>>],
+        t: usize,
+        done: u64,
+        round: u64,
+        history: &mut History<M::Op, M::Output>,
+    ) -> StressFailure {
+        for slot in slots {
+            let slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+            history.ops.extend(slot.ops.iter().cloned());
+        }
+        let pending = history
+            .ops
+            .iter()
+            .filter(|o| o.client == t as u64 && o.ret.is_none())
+            .max_by_key(|o| o.call);
+        let ms = self.plan.step_timeout_ms;
+        let (at, cause) = match pending {
+            Some(o) => {
+                let at = done + history.ops.iter().filter(|p| p.call < o.call).count() as u64;
+                let cause = format!(
+                    "hang: the call {} on thread {t} (operation {at}) did not return within \
+                     {ms} ms (`step_timeout_ms`); its thread was abandoned",
+                    o.op.to_rust()
+                );
+                (at, cause)
+            }
+            None => (
+                done,
+                format!(
+                    "hang: connecting client {t} did not return within {ms} ms \
+                     (`step_timeout_ms`); its thread was abandoned"
+                ),
+            ),
+        };
+        let mut f = failure_at(at, cause);
+        f.round = Some(round);
+        f.thread = u32::try_from(t).ok();
+        f.window = window(history);
+        f
     }
 
     /// Writes and prints the result.

@@ -50,6 +50,7 @@
 mod bisect;
 mod compare;
 mod concurrent;
+mod gate;
 mod measure;
 mod plan;
 mod progress;

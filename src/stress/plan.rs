@@ -93,6 +93,9 @@ pub struct StressPlan {
     /// A failing prefix at most this long is handed to the shrinker; a longer one is reported
     /// with its length and window (a counter that wraps at 65,536 has no shorter program).
     pub shrink_bound: u64,
+    /// Longest a single system call may take, in milliseconds, before the run ends as a hang
+    /// (default 60,000, the runners' `Config::step_timeout`).
+    pub step_timeout_ms: u64,
     /// Limits the run must stay within.
     pub limits: Limits,
     /// Named integers for the test's own use (key space, value sizes, ...).
@@ -161,6 +164,7 @@ impl Default for StressPlan {
             sample_every: 10_000,
             latency_every: 16,
             shrink_bound: 2_000,
+            step_timeout_ms: 60_000,
             limits: Limits::default(),
             params: BTreeMap::new(),
             result_path: None,
@@ -354,6 +358,12 @@ impl StressPlan {
         self
     }
 
+    /// Sets the longest a single system call may take before the run ends as a hang.
+    pub fn step_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.step_timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
     /// Sets the minimum throughput (operations per second).
     pub fn min_throughput(mut self, ops_per_sec: f64) -> Self {
         self.limits.min_throughput = Some(ops_per_sec);
@@ -431,6 +441,12 @@ impl StressPlan {
         }
         if self.latency_every == 0 {
             return Err(self.error("latency_every", "`latency_every` must be at least 1".into()));
+        }
+        if self.step_timeout_ms == 0 {
+            return Err(self.error(
+                "step_timeout_ms",
+                "`step_timeout_ms` must be at least 1".into(),
+            ));
         }
         if self.sample_every == 0 {
             return Err(self.error("sample_every", "`sample_every` must be at least 1".into()));

@@ -9,12 +9,14 @@ use super::progress::{Progress, ProgressMode};
 use super::result::{bytes, GrowthSource, StressFailure, StressResult, StressVerdict};
 use super::stream::{End, Stream};
 use crate::config::Config;
+use crate::exec::watchdog::{run_watched, Heartbeat};
 use crate::spec::{Model, StateMachine, System};
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A user's measure of the memory a system holds, in bytes.
-type Gauge<S> = Box<dyn Fn(&S) -> u64>;
+type Gauge<S> = Box<dyn Fn(&S) -> u64 + Send>;
 
 /// A stress run: a plan, the model it starts from, an optional memory gauge and how it shows
 /// its progress.
@@ -53,7 +55,7 @@ impl<M: Model, S> Stress<M, S> {
 
     /// Measures memory with `gauge` (bytes the system holds) instead of the process's RSS:
     /// deterministic, and blind to the harness and the allocator.
-    pub fn gauge(mut self, gauge: impl Fn(&S) -> u64 + 'static) -> Self {
+    pub fn gauge(mut self, gauge: impl Fn(&S) -> u64 + Send + 'static) -> Self {
         self.gauge = Some(Box::new(gauge));
         self
     }
@@ -125,7 +127,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
     /// Runs the plan with systems from `factory` (one for the run; more to replay a failure and
     /// shrink it). `Err` is a plan that cannot run on this machine (a mix naming no rule).
     #[track_caller]
-    pub fn run<F>(self, factory: F) -> Result<StressResult, PlanError>
+    pub fn run<F>(mut self, factory: F) -> Result<StressResult, PlanError>
     where
         F: Fn() -> S + Clone + Send + 'static,
         S: 'static,
@@ -146,29 +148,12 @@ impl<M: Model, S: System<M>> Stress<M, S> {
         let seed = self.seed();
         let plan = &self.plan;
         let names: Vec<&'static str> = M::Op::rules().iter().map(|r| r.name).collect();
-        let stream = Stream {
-            initial: &self.initial,
-            factory: &factory,
-            seed,
-            weights: &weights,
-            var_window: plan.var_window,
-        };
-        let mut latencies = Latencies::new(names.len());
-        let mut fit = GrowthFit::default();
-        let mut window: VecDeque<(u64, M::Op)> = VecDeque::with_capacity(plan.window + 1);
-        let throttle = plan.rate.map(Throttle::new);
         let duration = plan.duration_secs.map(Duration::from_secs_f64);
         let rss = self.gauge.is_none() && resident_bytes().is_some();
         let source = match (&self.gauge, rss) {
             (Some(_), _) => GrowthSource::Gauge,
             (None, true) => GrowthSource::Rss,
             (None, false) => GrowthSource::Unavailable,
-        };
-        let gauge = self.gauge.as_deref();
-        let sample = |sys: &S| match gauge {
-            Some(g) => Some(g(sys)),
-            None if rss => resident_bytes(),
-            None => None,
         };
         if !self.quiet {
             eprintln!(
@@ -180,34 +165,83 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                 }
             );
         }
-        let mut progress = Progress::new(plan.op_budget(), duration, self.progress_mode());
-        let mut clock = CallClock::new(plan.latency_every);
-        let start = Instant::now();
-        let end = stream.drive(plan.op_budget(), &mut clock, |i, op, clock, case| {
-            if let Some(ns) = clock.ns {
-                latencies.record(op.rule_index(), ns);
-            }
-            if plan.window > 0 {
-                if window.len() == plan.window {
-                    window.pop_front();
+        // The ring of the latest operations is shared with this thread, so a call that never
+        // returns can still be reported with the operations before it. It holds one more than
+        // the window: the operation in flight.
+        let window: Arc<Ring<M::Op>> =
+            Arc::new(Mutex::new(VecDeque::with_capacity(plan.window + 2)));
+        let timeout = Duration::from_millis(plan.step_timeout_ms);
+        let began = Instant::now();
+        let measured = {
+            let (plan, initial, factory) = (plan.clone(), self.initial.clone(), factory.clone());
+            let (weights, gauge, mode) = (weights.clone(), self.gauge.take(), self.progress_mode());
+            let ring = Arc::clone(&window);
+            let rules = names.len();
+            // The caller's `tracing` subscriber (a test's, set for its thread only) must see the
+            // worker's progress lines and step traces too.
+            let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+            run_watched(timeout, move |hb| {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    measure(
+                        &plan, &initial, &factory, seed, &weights, gauge, mode, rss, rules, hb,
+                        &ring,
+                    )
+                })
+            })
+        };
+        let mut window = std::mem::take(&mut *window.lock().unwrap_or_else(|e| e.into_inner()));
+        let (end, latencies, fit, elapsed) = match measured {
+            Ok(measured) => measured,
+            Err(hung) => {
+                let mut result = StressResult::new(self.plan.clone(), seed);
+                let at = hung.step as u64;
+                // The worker's figures are lost with it; the time is the caller's, the wait for
+                // the stuck call included.
+                let elapsed = began.elapsed().as_secs_f64();
+                result.operations = at;
+                result.elapsed_secs = elapsed;
+                result.throughput = at as f64 / elapsed.max(1e-9);
+                result.growth = GrowthFit::default().result(source);
+                result.verdict = StressVerdict::Mismatch;
+                let op = match window.back() {
+                    Some((i, _)) if *i == at => window.pop_back().map(|(_, op)| op.to_rust()),
+                    _ => None,
+                };
+                let cause = format!(
+                    "hang: the system's call for operation {at}{} did not return within {} ms \
+                     (`step_timeout_ms`); its thread was abandoned",
+                    op.as_ref().map(|op| format!(" ({op})")).unwrap_or_default(),
+                    plan.step_timeout_ms
+                );
+                result.failure = Some(StressFailure {
+                    operation: at,
+                    cause,
+                    window: window_lines(
+                        window,
+                        plan.window,
+                        op.map(|op| (at, op, "did not return")),
+                    ),
+                    prefix: None,
+                    tail: None,
+                    report: None,
+                    minimal: Vec::new(),
+                    round: None,
+                    thread: None,
+                });
+                self.write(&result);
+                if !self.quiet {
+                    eprint!("{}", result.text());
                 }
-                window.push_back((i, op.clone()));
+                return Ok(result);
             }
-            let done = i + 1;
-            progress.tick(done);
-            if done >= plan.warmup && (done - plan.warmup).is_multiple_of(plan.sample_every) {
-                if let Some(b) = sample(case.system()) {
-                    fit.add(done, b);
-                }
-            }
-            if let Some(t) = &throttle {
-                t.pace(start, done);
-            }
-            // Reading the clock every operation would cost more than some systems' calls.
-            !(done.is_multiple_of(1024) && duration.is_some_and(|d| start.elapsed() >= d))
-        });
-        let elapsed = start.elapsed();
-        progress.finish();
+        };
+        let stream = Stream {
+            initial: &self.initial,
+            factory: &factory,
+            seed,
+            weights: &weights,
+            var_window: plan.var_window,
+        };
         let operations = match &end {
             End::Completed(n) => *n,
             End::Failed { at, .. } | End::Gen { at, .. } => at + 1,
@@ -243,16 +277,11 @@ impl<M: Model, S: System<M>> Stress<M, S> {
             }
             End::Failed { at, failure, .. } => {
                 result.verdict = StressVerdict::Mismatch;
-                let window = window
-                    .iter()
-                    .map(|(i, op)| format!("{i}: {}", op.to_rust()))
-                    .chain(
-                        failure
-                            .op
-                            .iter()
-                            .map(|op| format!("{at}: {op}  <- failed here")),
-                    )
-                    .collect();
+                if window.back().is_some_and(|(i, _)| *i == at) {
+                    window.pop_back();
+                }
+                let failed = failure.op.clone().map(|op| (at, op, "failed here"));
+                let window = window_lines(window, plan.window, failed);
                 if failure.step.is_none() {
                     // The factory failed: no operation ran, and there is nothing to bisect.
                     result.operations = 0;
@@ -286,6 +315,100 @@ impl<M: Model, S: System<M>> Stress<M, S> {
         }
         Ok(result)
     }
+}
+
+/// The latest operations with their indices, shared with the watchdog's caller.
+type Ring<Op> = Mutex<VecDeque<(u64, Op)>>;
+
+/// What the measured run leaves: how it ended, the latencies, the memory samples, how long.
+type Measured<M> = (End<M>, Latencies, GrowthFit, Duration);
+
+/// The measured run, on the watchdog's worker thread: the stream driven once on a fresh system,
+/// `ring` holding the latest operations (and the one in flight).
+#[allow(clippy::too_many_arguments)]
+fn measure<M: Model, S: System<M>>(
+    plan: &StressPlan,
+    initial: &M,
+    factory: &dyn Fn() -> S,
+    seed: u64,
+    weights: &[u32],
+    gauge: Option<Gauge<S>>,
+    mode: ProgressMode,
+    rss: bool,
+    rules: usize,
+    hb: &Heartbeat,
+    ring: &Ring<M::Op>,
+) -> Measured<M> {
+    let stream = Stream {
+        initial,
+        factory,
+        seed,
+        weights,
+        var_window: plan.var_window,
+    };
+    let mut latencies = Latencies::new(rules);
+    let mut fit = GrowthFit::default();
+    let throttle = plan.rate.map(Throttle::new);
+    let duration = plan.duration_secs.map(Duration::from_secs_f64);
+    let sample = |sys: &S| match &gauge {
+        Some(g) => Some(g(sys)),
+        None if rss => resident_bytes(),
+        None => None,
+    };
+    let keep = plan.window + 1;
+    let mut progress = Progress::new(plan.op_budget(), duration, mode);
+    let mut clock = CallClock::new(plan.latency_every);
+    let start = Instant::now();
+    let end = stream.drive_watched(
+        hb,
+        plan.op_budget(),
+        &mut clock,
+        |i, op| {
+            let mut ring = ring.lock().unwrap_or_else(|e| e.into_inner());
+            if ring.len() == keep {
+                ring.pop_front();
+            }
+            ring.push_back((i, op.clone()));
+        },
+        |i, op, clock, case| {
+            if let Some(ns) = clock.ns {
+                latencies.record(op.rule_index(), ns);
+            }
+            let done = i + 1;
+            progress.tick(done);
+            if done >= plan.warmup && (done - plan.warmup).is_multiple_of(plan.sample_every) {
+                if let Some(b) = sample(case.system()) {
+                    fit.add(done, b);
+                }
+            }
+            if let Some(t) = &throttle {
+                t.pace(start, done);
+            }
+            // A call the watchdog gave up on may return after all: the run is over then.
+            // Reading the clock every operation would cost more than some systems' calls.
+            let out_of_time =
+                done.is_multiple_of(1024) && duration.is_some_and(|d| start.elapsed() >= d);
+            !(hb.abandoned() || out_of_time)
+        },
+    );
+    let elapsed = start.elapsed();
+    progress.finish();
+    (end, latencies, fit, elapsed)
+}
+
+/// A failure's window as the report prints it: the latest `keep` operations of `ring`, then
+/// the failing one (index, Rust text, what happened to it), marked.
+fn window_lines<Op: StateMachine>(
+    ring: VecDeque<(u64, Op)>,
+    keep: usize,
+    failed: Option<(u64, String, &str)>,
+) -> Vec<String> {
+    let skip = ring.len().saturating_sub(keep);
+    ring.iter()
+        .skip(skip)
+        .map(|(i, op)| format!("{i}: {}", op.to_rust()))
+        .chain(failed.map(|(at, op, what)| format!("{at}: {op}  <- {what}")))
+        .collect()
 }
 
 /// The plan's limits that the finished run broke, as the sentences a user reads.

@@ -48,9 +48,23 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
         &self,
         max: Option<u64>,
         call: &mut C,
+        observe: impl FnMut(u64, &M::Op, &C, &Case<M, S>) -> bool,
+    ) -> End<M> {
+        self.drive_watched(&Heartbeat::default(), max, call, |_, _| {}, observe)
+    }
+
+    /// [`drive`](Self::drive) beating on `hb` around each system call, for a watchdog on
+    /// another thread; `before(index, op)` runs before each step, so a call that never returns
+    /// is still known to the caller.
+    #[inline(always)]
+    pub(crate) fn drive_watched<C: SystemCall>(
+        &self,
+        hb: &Heartbeat,
+        max: Option<u64>,
+        call: &mut C,
+        mut before: impl FnMut(u64, &M::Op),
         mut observe: impl FnMut(u64, &M::Op, &C, &Case<M, S>) -> bool,
     ) -> End<M> {
-        let hb = Heartbeat::default();
         let case = Case::start(self.initial.clone(), self.factory, Recording::default());
         let vars = self.var_window > 0 && M::Op::uses_vars() && !M::Op::consumes_vars();
         let mut case = match case {
@@ -84,7 +98,8 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
                 }
             };
             let op = &*last.insert(op);
-            if let Err(failure) = case.step_timed(i as usize, op, &hb, call) {
+            before(i, op);
+            if let Err(failure) = case.step_timed(i as usize, op, hb, call) {
                 end = Some(End::Failed {
                     at: i,
                     failure,

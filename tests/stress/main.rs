@@ -18,3 +18,4 @@ mod plan_toml;
 mod plans;
 mod rerun;
 mod vars;
+mod watchdog;
