@@ -449,7 +449,8 @@ impl StressResult {
 fn concurrent_failure(t: &mut String, f: &StressFailure, seed: u64) {
     let _ = writeln!(
         t,
-        "stateprop: no linearization in round {} (thread {}, operation {} of the run): {}",
+        // The cause says what failed: no linearization, a panic, a hang or the invariant.
+        "stateprop: round {} failed (thread {}, operation {} of the run): {}",
         f.round.unwrap_or(0),
         f.thread.map_or("unknown".to_string(), |t| t.to_string()),
         f.operation,

@@ -100,8 +100,8 @@ fn a_racy_counter_is_found_at_a_round_within_the_default_run() {
     let text = result.text();
     assert!(
         text.contains(&format!(
-            "no linearization in round {round} (thread {thread}"
-        )),
+            "round {round} failed (thread {thread}, operation "
+        )) && text.contains("the round's history has no linearization"),
         "{text}"
     );
     assert!(
