@@ -19,7 +19,7 @@ fn main() {
     let plan = StressPlan::operations(ops)
         .seed(1)
         .warmup(ops / 10)
-        .sample_every(ops / 200)
+        .sample_every((ops / 200).max(1))
         .param("keys", 10_000)
         // Memory in use by a store of at most 10,000 entries does not grow with time.
         .max_growth_per_million(256.0 * 1024.0);

@@ -147,6 +147,17 @@ pub struct Limits {
     pub max_growth_per_million: Option<f64>,
 }
 
+/// The longest run a plan may ask for, in seconds (a year).
+const MAX_DURATION_SECS: f64 = 365.0 * 24.0 * 3600.0;
+/// The slowest rate: one operation a day.
+const MIN_RATE: f64 = 1.0 / 86_400.0;
+/// The most operations a window (reported, `Var`, end states) may keep.
+const MAX_WINDOW: u64 = 1 << 20;
+/// The most operations per thread in one concurrent round (its history is held until judged).
+const MAX_ROUND: u64 = 1 << 20;
+/// The most threads a concurrent run may start.
+const MAX_THREADS: u64 = 1024;
+
 impl Default for StressPlan {
     fn default() -> Self {
         StressPlan {
@@ -452,15 +463,53 @@ impl StressPlan {
             return Err(self.error("sample_every", "`sample_every` must be at least 1".into()));
         }
         if let Some(d) = self.duration_secs {
-            if !(d.is_finite() && d > 0.0) {
-                return Err(self.error("duration_secs", format!("`duration_secs` is {d}")));
+            if !(d.is_finite() && d > 0.0 && d <= MAX_DURATION_SECS) {
+                return Err(self.error(
+                    "duration_secs",
+                    format!(
+                        "`duration_secs` is {d:?}: give seconds above 0 and at most \
+                         {MAX_DURATION_SECS} (a year)"
+                    ),
+                ));
             }
         }
         if let Some(r) = self.rate {
-            if !(r.is_finite() && r > 0.0) {
-                return Err(
-                    self.error("rate", format!("`rate` is {r}: give operations per second"))
-                );
+            if !(r.is_finite() && r >= MIN_RATE) {
+                return Err(self.error(
+                    "rate",
+                    format!("`rate` is {r:?}: give operations per second, at least {MIN_RATE:e}"),
+                ));
+            }
+        }
+        // Buffers the harness sizes from the plan up front: an absurd value must be an error
+        // naming it, not an allocation that aborts the process.
+        for (field, value, most) in [
+            ("window", self.window as u64, MAX_WINDOW),
+            ("var_window", self.var_window as u64, MAX_WINDOW),
+            ("round", u64::from(self.round), MAX_ROUND),
+            ("threads", u64::from(self.threads), MAX_THREADS),
+            ("max_end_states", self.max_end_states as u64, MAX_WINDOW),
+        ] {
+            if value > most {
+                return Err(self.error(field, format!("`{field}` is {value}: at most {most}")));
+            }
+        }
+        let limits = [
+            ("min_throughput", self.limits.min_throughput),
+            ("max_p99_us", self.limits.max_p99_us),
+            ("max_growth_per_million", self.limits.max_growth_per_million),
+        ];
+        let by_rule = self
+            .limits
+            .max_p99_us_by_rule
+            .values()
+            .map(|v| ("max_p99_us_by_rule", Some(*v)));
+        for (field, value) in limits.into_iter().chain(by_rule) {
+            if let Some(v) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(self.error(
+                    field,
+                    format!("the limit `{field}` is {v:?}: give a number of 0 or more"),
+                ));
             }
         }
         Ok(())

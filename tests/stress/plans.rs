@@ -68,6 +68,44 @@ fn bad_plan_files_are_refused_with_file_and_line() {
             3,
             "`threads` is 0",
         ),
+        // Values that once panicked or aborted the process (a `Duration` past its range, a
+        // buffer allocated up front) are refused by name.
+        (
+            "duration.json",
+            "{\n  \"seed\": 1,\n  \"duration_secs\": 1e300\n}",
+            3,
+            "`duration_secs` is 1e300",
+        ),
+        (
+            "window.json",
+            "{\n  \"operations\": 1000,\n  \"window\": 1000000000000\n}",
+            3,
+            "`window` is 1000000000000: at most",
+        ),
+        (
+            "round.json",
+            "{\n  \"threads\": 2,\n  \"round\": 4294967295\n}",
+            3,
+            "`round` is 4294967295: at most",
+        ),
+        (
+            "many_threads.json",
+            "{\n  \"operations\": 10,\n  \"threads\": 100000\n}",
+            3,
+            "`threads` is 100000: at most 1024",
+        ),
+        (
+            "limit.json",
+            "{\n  \"operations\": 10,\n  \"limits\": {\n    \"max_p99_us\": -3\n  }\n}",
+            4,
+            "the limit `max_p99_us` is -3",
+        ),
+        (
+            "rate.json",
+            "{\n  \"operations\": 10,\n  \"rate\": 1e-300\n}",
+            3,
+            "`rate` is 1e-300",
+        ),
     ];
     for (name, text, line, problem) in cases {
         let path = file(name, text);
