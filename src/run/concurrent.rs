@@ -70,10 +70,7 @@ impl<M: Model> Runner<M> {
                  || -> {s} {{ todo!(\"build the system as the test does\") }},\n        ",
                 schedule_config(c)
             ),
-            None => format!(
-                "stateprop::replay_concurrent_with::<{m}, {s}>(\n        {m}::default(),\n        \
-                 || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
-            ),
+            None => super::factory_replay_call("replay_concurrent_with", m, s),
         };
         self.start::<S>(source, true, replay_call, move |job, hb| {
             let shape = job.shape.expect("a concurrent run has a shape");
@@ -144,12 +141,8 @@ impl<M: Model> Runner<M> {
         if self.judges.is_empty() {
             self.judges.push(judge::linearizable());
         }
-        let replay_call = |m: &str, s: &str| {
-            format!(
-                "stateprop::replay_concurrent_with::<{m}, {s}>(\n        {m}::default(),\n        \
-                 || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
-            )
-        };
+        let replay_call =
+            |m: &str, s: &str| super::factory_replay_call("replay_concurrent_with", m, s);
         self.start::<S>(source, true, replay_call, move |job, hb| {
             let executor = Threads::new(job.initial.clone(), factory);
             job.shrink_given(&executor, hb, program, origin)

@@ -359,8 +359,14 @@ impl<M: Model> Runner<M> {
 
 /// The pasted call of a run with a factory: `replay_with`, the factory left to the user.
 fn replay_with_call(m: &str, s: &str) -> String {
+    factory_replay_call("replay_with", m, s)
+}
+
+/// The pasted call of a replay function that takes an initial model and a factory
+/// (`replay_with`, `replay_concurrent_with`, ...), up to its list of operations.
+pub(super) fn factory_replay_call(function: &str, m: &str, s: &str) -> String {
     format!(
-        "stateprop::replay_with::<{m}, {s}>(\n        {m}::default(),\n        \
+        "stateprop::{function}::<{m}, {s}>(\n        {m}::default(),\n        \
          || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
     )
 }

@@ -33,12 +33,7 @@ impl<M: Model> Runner<M> {
         if self.judges.is_empty() {
             self.judges.push(judge::linearizable());
         }
-        let replay_call = |m: &str, s: &str| {
-            format!(
-                "stateprop::replay_async_with::<{m}, {s}>(\n        {m}::default(),\n        \
-                 || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
-            )
-        };
+        let replay_call = |m: &str, s: &str| super::factory_replay_call("replay_async_with", m, s);
         self.start::<S>(source, true, replay_call, move |job, hb| {
             let shape = job.shape.expect("a concurrent run has a shape");
             let executor = Tasks::new(job.initial.clone(), factory, shape);

@@ -4,9 +4,7 @@ use stateprop::stress::{ProgressMode, StressPlan};
 use std::path::PathBuf;
 
 fn file(name: &str, text: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("stateprop-pp-{}-{name}", std::process::id()));
-    std::fs::write(&path, text).unwrap();
-    path
+    crate::plan_file("pp", name, text)
 }
 
 #[test]

@@ -5,9 +5,7 @@ use stateprop::stress::{ProgressMode, Stress, StressPlan};
 use std::path::PathBuf;
 
 fn file(name: &str, text: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("stateprop-pt-{}-{name}", std::process::id()));
-    std::fs::write(&path, text).unwrap();
-    path
+    crate::plan_file("pt", name, text)
 }
 
 #[test]
@@ -93,16 +91,7 @@ fn bad_toml_plan_files_are_refused_with_file_and_line() {
         ),
     ];
     for (name, text, line, problem) in cases {
-        let path = file(name, text);
-        let err = StressPlan::from_file(&path).unwrap_err();
-        let _ = std::fs::remove_file(&path);
-        let shown = err.to_string();
-        assert_eq!(err.line, Some(line), "{name}: {shown}");
-        assert!(
-            shown.starts_with(&format!("stateprop: {}:{line}: ", path.display())),
-            "{shown}"
-        );
-        assert!(shown.contains(problem), "{shown}");
+        let shown = crate::refused_on_line("pt", name, text, line, problem);
         assert!(!shown.trim_end().contains('\n'), "one line: {shown}");
     }
 }

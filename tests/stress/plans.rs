@@ -5,9 +5,7 @@ use stateprop::stress::{Stress, StressPlan};
 use std::path::PathBuf;
 
 fn file(name: &str, text: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("stateprop-plan-{}-{name}", std::process::id()));
-    std::fs::write(&path, text).unwrap();
-    path
+    crate::plan_file("plan", name, text)
 }
 
 #[test]
@@ -108,16 +106,7 @@ fn bad_plan_files_are_refused_with_file_and_line() {
         ),
     ];
     for (name, text, line, problem) in cases {
-        let path = file(name, text);
-        let err = StressPlan::from_file(&path).unwrap_err();
-        let _ = std::fs::remove_file(&path);
-        let shown = err.to_string();
-        assert_eq!(err.line, Some(line), "{shown}");
-        assert!(
-            shown.starts_with(&format!("stateprop: {}:{line}: ", path.display())),
-            "{shown}"
-        );
-        assert!(shown.contains(problem), "{shown}");
+        crate::refused_on_line("plan", name, text, line, problem);
     }
 }
 
