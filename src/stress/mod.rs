@@ -51,6 +51,7 @@ mod bisect;
 mod compare;
 mod concurrent;
 mod gate;
+mod main;
 mod measure;
 mod plan;
 mod progress;
@@ -60,6 +61,7 @@ mod run;
 mod stream;
 
 pub use compare::{compare, Comparison, MetricKind, Row, Tolerances};
+pub use main::{main, main_with, MainExit, EXIT_FAIL, EXIT_PASS, EXIT_USAGE};
 pub use measure::resident_bytes;
 pub use plan::{Limits, PlanError, StressPlan};
 pub use progress::{Progress, ProgressMode, CHECK_EVERY, DEFAULT_LINE_INTERVAL};

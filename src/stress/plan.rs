@@ -290,6 +290,31 @@ impl StressPlan {
         Ok(self)
     }
 
+    /// Sets the operations to run, keeping the rest of the plan: a test's short form of a
+    /// checked-in plan (`StressPlan::from_file(path)?.with_operations(200_000)`). A
+    /// `duration_secs` the plan sets still bounds the run; whichever ends first ends it.
+    pub fn with_operations(mut self, n: u64) -> Self {
+        self.operations = Some(n);
+        self
+    }
+
+    /// Sets the wall-clock length of the run, keeping the rest of the plan; `operations`, if
+    /// set, still bounds it.
+    pub fn with_duration(mut self, d: Duration) -> Self {
+        self.duration_secs = Some(d.as_secs_f64());
+        self
+    }
+
+    /// The values no run can use, as a plan file's would be refused, but named without the
+    /// file's lines: what `stress::main` checks after the command line changed the plan.
+    pub(crate) fn check_without_source(&self) -> Result<(), PlanError> {
+        let bare = StressPlan {
+            source: PlanSource::default(),
+            ..self.clone()
+        };
+        bare.check_values()
+    }
+
     /// Sets how the run shows its progress, unless the run's own
     /// [`Stress::progress`](super::Stress::progress) says otherwise.
     pub fn progress(mut self, mode: ProgressMode) -> Self {
