@@ -186,10 +186,15 @@ const VALUED: [&str; 5] = [
 
 impl Args {
     fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, String> {
+        let args: Vec<OsString> = args.collect();
+        // Help wherever it is asked for, even beside a mistake: the usage shows the fix.
+        if args.iter().any(|a| a == "--help" || a == "-h") {
+            return Ok(Parsed::Help);
+        }
         let mut out = Args::default();
         let mut plan_file: Option<PathBuf> = None;
         let mut seen: Vec<String> = Vec::new();
-        let mut args = args;
+        let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let Some(text) = arg.to_str().filter(|t| t.starts_with('-')) else {
                 if let Some(first) = &plan_file {
@@ -207,7 +212,6 @@ impl Args {
                 _ => (text, None),
             };
             match flag {
-                "--help" | "-h" => return Ok(Parsed::Help),
                 "--quiet" if inline.is_none() => {
                     out.quiet = true;
                     continue;

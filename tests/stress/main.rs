@@ -41,5 +41,6 @@ mod plan_progress;
 mod plan_toml;
 mod plans;
 mod rerun;
+mod store_plan;
 mod vars;
 mod watchdog;
