@@ -2,8 +2,10 @@
 //! the same plan file, shortened; and `stress::main_with`, the example's `main`, reads the plan
 //! file and the command line's overrides and answers with the right exit code and message.
 
+// The example itself, so the test runs its very function; it brings its own copy of
+// `stress_support/stores.rs`, whose types are its own.
 #[path = "../../examples/stress_store.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::duplicate_mod)]
 mod stress_store;
 
 use stateprop::stress::{
