@@ -36,6 +36,12 @@
 //! `stateprop compare OLD.json NEW.json`) flags the metrics of a later run that regressed
 //! beyond noise.
 //!
+//! A run is one function of a plan (`fn(StressPlan) -> Result<StressResult, PlanError>`): an
+//! example's `main` is [`main()`]`(that_function)`, which reads a plan file and overrides from
+//! the command line (`--operations`, `--duration`, `--seed`, `--threads`, `--result`,
+//! `--quiet`) and exits 0, 1 or 2; a test calls the same function on the same file, shortened
+//! with [`StressPlan::with_operations`]. See "One plan, two sizes" in `docs/stress.md`.
+//!
 //! With `threads` above 1, [`Stress::run_concurrent`] drives a
 //! [`ClientSystem`](crate::ClientSystem) (or [`ConcurrentSystem`](crate::ConcurrentSystem))
 //! from that many threads in rounds of [`StressPlan::round`] operations each; at the barrier
