@@ -40,6 +40,7 @@ stateprop: 2 bad arguments or a plan that cannot run
 /// that far.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+#[must_use = "`report()` prints the message and gives the exit code"]
 pub struct MainExit {
     /// [`EXIT_PASS`], [`EXIT_FAIL`] or [`EXIT_USAGE`].
     pub code: u8,
@@ -80,7 +81,8 @@ impl MainExit {
 
 /// The `main` of a stress example: reads the plan file and overrides from the process's
 /// arguments (see [`main_with`]), runs `run` on the plan and returns the exit code: 0 passed,
-/// 1 failed (a mismatch, a broken limit, an undecided round; the run printed why), 2 bad
+/// 1 failed (a mismatch, a broken limit, an undecided round; the run printed why, unless the
+/// function built it [`quiet`](super::Stress::quiet): leave that to `--quiet`), 2 bad
 /// arguments or a plan that cannot run (a `stateprop:` line naming the file, the line and the
 /// problem, or the flag).
 ///
