@@ -2,7 +2,7 @@
 //! judged step by step on a fresh system, the same operations every time for a deterministic
 //! system. The measured run, the failing-prefix search and the shrinker's input all drive it.
 
-use crate::catch::catch;
+use crate::catch::{catch, catch_quietly};
 use crate::exec::sequential::{Case, SystemCall, Windowed};
 use crate::exec::watchdog::Heartbeat;
 use crate::exec::Recording;
@@ -50,7 +50,13 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
         call: &mut C,
         observe: impl FnMut(u64, &M::Op, &C, &Case<M, S>) -> bool,
     ) -> End<M> {
-        self.drive_watched(&Heartbeat::default(), max, call, |_, _| {}, observe)
+        // Replays run on the caller's thread, where a panic of the system's (caught, and
+        // reported as the failure) would otherwise also print raw over the report. Anything
+        // else that unwinds out of here is stateprop's own and is raised again, aloud.
+        let quiet = catch_quietly(|| {
+            self.drive_watched(&Heartbeat::default(), max, call, |_, _| {}, observe)
+        });
+        quiet.unwrap_or_else(|message| panic!("{message}"))
     }
 
     /// [`drive`](Self::drive) beating on `hb` around each system call, for a watchdog on
