@@ -110,16 +110,28 @@ impl<M: Model, S> Stress<M, S> {
             .unwrap_or_else(crate::generate::rng::fresh_seed)
     }
 
-    /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says.
+    /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says, printing why it
+    /// could not.
     pub(super) fn write(&self, result: &StressResult) {
+        if let Some(e) = self.write_error(result) {
+            eprintln!("stateprop: could not write the stress result: {e}");
+        }
+    }
+
+    /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says; one that cannot be
+    /// written is kept in it and fails the run (its text says why).
+    pub(super) fn record(&self, result: &mut StressResult) {
+        result.unwritten = self.write_error(result);
+    }
+
+    /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says: the file and the
+    /// problem, if it could not.
+    fn write_error(&self, result: &StressResult) -> Option<String> {
         let env = (self.env)
             .then(|| std::env::var_os("STATEPROP_STRESS_RESULT").map(Into::into))
             .flatten();
-        if let Some(path) = env.or_else(|| self.plan.result_path.clone()) {
-            if let Err(e) = result.write(&path) {
-                eprintln!("stateprop: could not write the stress result: {e}");
-            }
-        }
+        let path: std::path::PathBuf = env.or_else(|| self.plan.result_path.clone())?;
+        result.write(&path).err().map(|e| e.to_string())
     }
 }
 
@@ -228,7 +240,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                     round: None,
                     thread: None,
                 });
-                self.write(&result);
+                self.record(&mut result);
                 if !self.quiet {
                     eprint!("{}", result.text());
                 }
@@ -309,7 +321,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                 result.failure = Some(found);
             }
         }
-        self.write(&result);
+        self.record(&mut result);
         if !self.quiet {
             eprint!("{}", result.text());
         }
