@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[path = "plan_keys.rs"]
-mod keys;
+pub(super) mod keys;
 
 /// What a stress run must do and the limits it must stay within.
 ///

@@ -7,7 +7,7 @@
 
 /// Every key of `text` (TOML when `toml`, else JSON) as its dotted path and 1-based line, in
 /// the order they are written.
-pub(super) fn keys(text: &str, toml: bool) -> Vec<(String, usize)> {
+pub(in crate::stress) fn keys(text: &str, toml: bool) -> Vec<(String, usize)> {
     if toml {
         toml_keys(text)
     } else {

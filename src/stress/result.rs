@@ -410,7 +410,15 @@ impl StressResult {
             _ => {}
         }
         // Parsed again from the text, not the value: serde_json knows lines only in the text.
-        serde_json::from_str(text).map_err(parse_error)
+        let result: StressResult = serde_json::from_str(text).map_err(parse_error)?;
+        match check::impossible(&result) {
+            Some(bad) => Err(error(
+                check::line(text, bad.field, bad.occurrence),
+                None,
+                format!("not a result a run can write: {}", bad.problem),
+            )),
+            None => Ok(result),
+        }
     }
 
     /// Reads a result written by [`write`](StressResult::write) (or by hand).
@@ -570,6 +578,9 @@ fn signed_bytes(b: f64) -> String {
         format!("+{}", bytes(b))
     }
 }
+
+#[path = "result_check.rs"]
+pub(super) mod check;
 
 #[cfg(test)]
 #[path = "result_tests.rs"]
