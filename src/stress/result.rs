@@ -344,8 +344,9 @@ impl StressResult {
                         self.plan.shrink_bound
                     );
                 }
-                // A replay of a hang would hang where the run did: none was tried.
-                None if f.cause.starts_with("hang:") => {}
+                // A replay of a hang would hang where the run did, and a replay does not
+                // gauge: none was tried.
+                None if f.cause.starts_with("hang:") || f.cause.starts_with("gauge:") => {}
                 None => {
                     let _ = writeln!(
                         t,

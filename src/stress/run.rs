@@ -215,7 +215,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
             })
         };
         let mut window = std::mem::take(&mut *window.lock().unwrap_or_else(|e| e.into_inner()));
-        let (end, latencies, fit, elapsed) = match measured {
+        let (end, latencies, fit, elapsed, gauge_panic) = match measured {
             Ok(measured) => measured,
             Err(hung) => {
                 let mut result = StressResult::new(self.plan.clone(), seed);
@@ -311,6 +311,25 @@ impl<M: Model, S: System<M>> Stress<M, S> {
         result.overall = overall;
         result.growth = fit.result(source);
         match end {
+            End::Completed(n) if gauge_panic.is_some() => {
+                // Not a step's failure: nothing to bisect (a replay does not gauge).
+                let last = n.saturating_sub(1);
+                result.verdict = StressVerdict::Mismatch;
+                result.failure = Some(StressFailure {
+                    operation: last,
+                    cause: format!(
+                        "gauge: the memory gauge panicked after operation {last}: {}",
+                        gauge_panic.unwrap_or_default()
+                    ),
+                    window: window_lines(window, plan.window, None),
+                    prefix: None,
+                    tail: None,
+                    report: None,
+                    minimal: Vec::new(),
+                    round: None,
+                    thread: None,
+                });
+            }
             End::Completed(_) => {
                 result.broken_limits = broken_limits(&result);
                 if !result.broken_limits.is_empty() {
@@ -376,8 +395,9 @@ impl<M: Model, S: System<M>> Stress<M, S> {
 /// The latest operations with their indices, shared with the watchdog's caller.
 type Ring<Op> = Mutex<VecDeque<(u64, Op)>>;
 
-/// What the measured run leaves: how it ended, the latencies, the memory samples, how long.
-type Measured<M> = (End<M>, Latencies, GrowthFit, Duration);
+/// What the measured run leaves: how it ended, the latencies, the memory samples, how long, and
+/// the message of a gauge that panicked (which ended it).
+type Measured<M> = (End<M>, Latencies, GrowthFit, Duration, Option<String>);
 
 /// The figures the measured run has published so far, for a report of a hang: the worker
 /// moves its latencies here and copies its fit every [`PUBLISH_EVERY`] operations or
@@ -439,10 +459,12 @@ fn measure<M: Model, S: System<M>>(
     let throttle = plan.rate.map(Throttle::new);
     let duration = plan.duration_secs.map(Duration::from_secs_f64);
     let sample = |sys: &S| match &gauge {
-        Some(g) => Some(phase.watch(hb, Stage::Gauge, || g(sys))),
-        None if rss => resident_bytes(),
+        // The gauge is the user's code: its panic fails the run, quietly, like the system's.
+        Some(g) => Some(phase.watch(hb, Stage::Gauge, || crate::catch::catch(|| g(sys)))),
+        None if rss => resident_bytes().map(Ok),
         None => None,
     };
+    let mut gauge_panic = None;
     let keep = plan.window + 1;
     let mut progress = Progress::new(plan.op_budget(), duration, mode);
     let mut clock = CallClock::new(plan.latency_every);
@@ -467,8 +489,13 @@ fn measure<M: Model, S: System<M>>(
             let done = i + 1;
             progress.tick(done);
             if done >= plan.warmup && (done - plan.warmup).is_multiple_of(plan.sample_every) {
-                if let Some(b) = sample(case.system()) {
-                    fit.add(done, b);
+                match sample(case.system()) {
+                    Some(Ok(b)) => fit.add(done, b),
+                    Some(Err(message)) => {
+                        gauge_panic = Some(message);
+                        return false;
+                    }
+                    None => {}
                 }
             }
             if let Some(t) = &throttle {
@@ -497,7 +524,7 @@ fn measure<M: Model, S: System<M>>(
         .take()
         .unwrap_or_else(|| Latencies::new(rules));
     total.merge(&latencies);
-    (end, total, fit, elapsed)
+    (end, total, fit, elapsed, gauge_panic)
 }
 
 /// Moves the latencies recorded since the last time into `sofar`, with a copy of the fit and

@@ -346,3 +346,31 @@ fn a_factory_gauge_or_teardown_that_never_returns_is_reported_as_a_hang() {
         "{text}"
     );
 }
+
+/// A memory gauge that panics fails the run as the user's code, at the operation after which it
+/// was read, with its message: not as a bug of stateprop's.
+#[test]
+fn a_gauge_that_panics_fails_the_run_with_its_message() {
+    let result = Stress::<Counter, Trapped>::new(short_plan())
+        .ignore_env()
+        .quiet()
+        .gauge(|t: &Trapped| {
+            let calls = t.calls.load(Ordering::SeqCst);
+            assert!(calls < 2_000, "gauge gave up at {calls} calls");
+            calls
+        })
+        .run(|| Trapped::new(Trap::None))
+        .unwrap();
+    let text = result.text();
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{text}");
+    assert_eq!(result.operations, 2_000, "{text}");
+    let failure = result.failure.as_ref().unwrap();
+    assert_eq!(failure.operation, 1_999);
+    assert!(
+        failure.cause.starts_with(
+            "gauge: the memory gauge panicked after operation 1999: gauge gave up at 2000 calls"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("did not replay"), "{text}");
+}
