@@ -15,17 +15,13 @@ pub(in crate::stress) fn keys(text: &str, toml: bool) -> Vec<(String, usize)> {
     }
 }
 
-/// The line of the key `path` (dotted), else of the first key whose last part is the same (a
-/// field met somewhere the path did not foresee), else `None`.
+/// The line of the key `path` (dotted), if the text writes it. No guess otherwise: a key of the
+/// same name elsewhere (a param) is the wrong line, and no line is better than a wrong one.
 pub(super) fn line_of(text: &str, toml: bool, path: &str) -> Option<usize> {
-    let keys = keys(text, toml);
-    let exact = keys.iter().find(|(p, _)| p == path);
-    let last = path.rsplit('.').next().unwrap_or(path);
-    let same_name = || {
-        keys.iter()
-            .find(|(p, _)| p.rsplit('.').next() == Some(last))
-    };
-    exact.or_else(same_name).map(|(_, line)| *line)
+    keys(text, toml)
+        .into_iter()
+        .find(|(p, _)| p == path)
+        .map(|(_, line)| line)
 }
 
 /// A JSON string starting after its opening quote at `chars[i]`: its text and the index after
@@ -199,6 +195,8 @@ mod tests {
         assert_eq!(line("threads"), None);
         assert_eq!(line_of(text, false, "limits.max_p99_us"), Some(6));
         assert_eq!(line_of(text, false, "threads"), None);
+        // Not the param of the same name.
+        assert_eq!(line_of(text, false, "max_p99_us"), None);
     }
 
     #[test]
