@@ -64,6 +64,10 @@ fn summary(c: &Comparison) -> String {
                 (kind, _) => format!("{kind:?}"),
             };
             match r.change {
+                // Past 100,000% a figure reads better in scientific notation than in 30 digits.
+                Some(change) if (change * 100.0).abs() >= 1e5 => {
+                    format!("{name} {:+.1e}%", change * 100.0)
+                }
                 Some(change) => format!("{name} {:+.1}%", change * 100.0),
                 None => name,
             }

@@ -258,6 +258,16 @@ pub fn compare(old: &StressResult, new: &StressResult, tolerances: &Tolerances) 
         growth.note = Some(format!("{} vs {}", og.source, ng.source));
     }
     rows.push(growth);
+    // A result read from a file was checked as it was read; one built in code was not.
+    for (label, run) in [("old", old), ("new", new)] {
+        if let Some(bad) = super::result::check::impossible(run) {
+            warnings.push(format!(
+                "the {label} run's figures cannot come from a run ({}): the comparison says \
+                 nothing",
+                bad.problem
+            ));
+        }
+    }
 
     Comparison {
         rows,
@@ -383,9 +393,7 @@ impl fmt::Display for Comparison {
                 let name = r.rule.as_deref().unwrap_or("all");
                 let old = r.old.map_or("-".to_string(), |v| figure(kind, v));
                 let new = r.new.map_or("-".to_string(), |v| figure(kind, v));
-                let change = r
-                    .change
-                    .map_or("n/a".to_string(), |c| format!("{:+.1}%", c * 100.0));
+                let change = r.change.map_or("n/a".to_string(), percent);
                 let mut line = format!("  {name:<26} {old:>14} {new:>14} {change:>9}");
                 if r.regression && kind == MetricKind::Growth {
                     let floor = bytes(self.tolerances.growth_floor);
@@ -410,17 +418,38 @@ impl fmt::Display for Comparison {
     }
 }
 
+// Results read from files are checked, but one built in code is not: whatever it holds, the
+// table shows no `inf`, `NaN` or 300-digit figure.
 fn figure(kind: MetricKind, v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".to_string();
+    }
     match kind {
+        MetricKind::Throughput if v.abs() >= 1e15 => format!("{v:.2e}"),
         MetricKind::Throughput => super::progress::grouped(v.round().max(0.0) as u64),
         MetricKind::Growth => bytes(v),
         _ => nanos(v),
     }
 }
 
+/// A change as a percentage, in scientific notation past 100,000% (so a figure from a result
+/// built in code stays one column wide).
+fn percent(change: f64) -> String {
+    let p = change * 100.0;
+    if !p.is_finite() {
+        "n/a".to_string()
+    } else if p.abs() >= 1e5 {
+        format!("{p:+.1e}%")
+    } else {
+        format!("{p:+.1}%")
+    }
+}
+
 /// Latency in the unit that keeps it readable: "850 ns", "12.4 us", "3.10 ms", "1.20 s".
 fn nanos(ns: f64) -> String {
-    if ns < 1e3 {
+    if ns.abs() >= 1e13 {
+        format!("{:.2e} s", ns / 1e9)
+    } else if ns < 1e3 {
         format!("{ns:.0} ns")
     } else if ns < 1e6 {
         format!("{:.1} us", ns / 1e3)
@@ -433,7 +462,7 @@ fn nanos(ns: f64) -> String {
 
 /// Signed bytes in powers of 1024: "512 B", "-1.50 MiB".
 fn bytes(b: f64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     let mut v = b.abs();
     let mut unit = 0;
     while v >= 1024.0 && unit + 1 < units.len() {
@@ -441,7 +470,9 @@ fn bytes(b: f64) -> String {
         unit += 1;
     }
     let sign = if b < 0.0 { "-" } else { "" };
-    if unit == 0 {
+    if v >= 1024.0 {
+        format!("{sign}{:.2e} B", b.abs())
+    } else if unit == 0 {
         format!("{sign}{v:.0} B")
     } else {
         format!("{sign}{v:.2} {}", units[unit])

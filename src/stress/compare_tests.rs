@@ -202,3 +202,35 @@ fn the_overall_latency_row_is_compared_before_the_rules() {
     let row = c.row(MetricKind::Max, Some("all")).unwrap();
     assert_eq!(row.note.as_deref(), Some("only in the old run"));
 }
+
+/// A result built in code is not checked as a file is: the comparison warns that its figures
+/// cannot come from a run, and its table still shows no `inf`, `NaN` or 300-digit figure.
+#[test]
+fn impossible_figures_in_code_are_warned_about_and_printed_sanely() {
+    let old = run(400_000.0, 1000, 1.0);
+    let mut new = run(f64::INFINITY, 1000, 1e300);
+    new.latencies[0].p99_us = f64::NAN;
+    new.latencies[1].max_us = 1e308;
+    let c = compare(&old, &new, &Tolerances::default());
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("the new run's figures cannot come from a run")),
+        "{:?}",
+        c.warnings
+    );
+    assert!(!c.warnings.iter().any(|w| w.contains("the old run's")));
+    let table = c.to_string();
+    assert!(!table.contains("inf") && !table.contains("NaN"), "{table}");
+    for line in table.lines() {
+        assert!(line.len() < 120, "{line}");
+    }
+    // Memory that shrank is a measurement, not an impossibility.
+    let shrank = compare(
+        &old,
+        &run(400_000.0, 1000, -5.0 * MIB),
+        &Tolerances::default(),
+    );
+    assert!(shrank.warnings.is_empty(), "{:?}", shrank.warnings);
+    assert!(shrank.to_string().contains("-5.00 MiB"), "{shrank}");
+}

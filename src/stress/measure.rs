@@ -35,6 +35,14 @@ impl Latencies {
         }
     }
 
+    /// Moves the latencies recorded here into `into`, leaving these empty.
+    pub(crate) fn move_into(&mut self, into: &mut Latencies) {
+        into.merge(self);
+        for h in &mut self.by_rule {
+            h.reset();
+        }
+    }
+
     /// The percentiles of each rule that ran, by name, and of all of them together.
     pub(crate) fn summary(&self, names: &[&'static str]) -> (Vec<Latency>, Option<Latency>) {
         let mut all = Histogram::<u64>::new_with_bounds(1, HIGHEST_NS, 3).expect("valid");
@@ -133,7 +141,7 @@ pub fn resident_bytes() -> Option<u64> {
 
 /// A running least-squares fit of memory (bytes) against operations, in constant memory
 /// (Welford's online covariance, which stays accurate where the textbook sums would cancel).
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct GrowthFit {
     n: u64,
     mean_x: f64,

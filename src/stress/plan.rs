@@ -10,6 +10,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+#[path = "plan_keys.rs"]
+pub(super) mod keys;
+
 /// What a stress run must do and the limits it must stay within.
 ///
 /// Build it in code (`StressPlan::operations(1_000_000).seed(7).max_growth_per_million(1 << 20)`)
@@ -118,6 +121,7 @@ pub struct StressPlan {
 struct Source {
     path: PathBuf,
     text: String,
+    toml: bool,
 }
 
 /// Where a plan was read from, if it was.
@@ -264,7 +268,7 @@ impl StressPlan {
                 message,
             }
         })?;
-        plan.sourced(text, path)
+        plan.sourced(text, path, true)
     }
 
     /// Reads a plan from JSON text; `path` only names it in errors.
@@ -274,16 +278,17 @@ impl StressPlan {
             line: (e.line() > 0).then_some(e.line()),
             message: format!("not a valid stress plan: {}", without_position(&e)),
         })?;
-        plan.sourced(text, path)
+        plan.sourced(text, path, false)
     }
 
     /// The plan, remembering the file it came from so that later errors name their line; or
     /// the first value no run can use.
-    fn sourced(mut self, text: &str, path: Option<&Path>) -> Result<Self, PlanError> {
+    fn sourced(mut self, text: &str, path: Option<&Path>, toml: bool) -> Result<Self, PlanError> {
         if let Some(path) = path {
             self.source = PlanSource(Some(Source {
                 path: path.to_path_buf(),
                 text: text.to_string(),
+                toml,
             }));
         }
         self.check_values()?;
@@ -465,6 +470,10 @@ impl StressPlan {
             };
             return Err(self.error(what, format!("`{what}` is 0: give at least 1")));
         }
+        if self.operations == Some(0) {
+            // Zero operations would "pass" having checked nothing.
+            return Err(self.error("operations", "`operations` must be at least 1".into()));
+        }
         if self.operations.is_some_and(|n| n > u64::from(u32::MAX)) {
             return Err(self.error(
                 "operations",
@@ -520,20 +529,40 @@ impl StressPlan {
             }
         }
         let limits = [
-            ("min_throughput", self.limits.min_throughput),
-            ("max_p99_us", self.limits.max_p99_us),
-            ("max_growth_per_million", self.limits.max_growth_per_million),
+            ("min_throughput", None, self.limits.min_throughput),
+            ("max_p99_us", None, self.limits.max_p99_us),
+            (
+                "max_growth_per_million",
+                None,
+                self.limits.max_growth_per_million,
+            ),
         ];
-        let by_rule = self
-            .limits
-            .max_p99_us_by_rule
-            .values()
-            .map(|v| ("max_p99_us_by_rule", Some(*v)));
-        for (field, value) in limits.into_iter().chain(by_rule) {
+        let by_rule = (self.limits.max_p99_us_by_rule.iter())
+            .map(|(rule, v)| ("max_p99_us_by_rule", Some(rule), Some(*v)));
+        for (field, rule, value) in limits.into_iter().chain(by_rule) {
             if let Some(v) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+                let key = match rule {
+                    Some(rule) => format!("limits.{field}.{rule}"),
+                    None => format!("limits.{field}"),
+                };
                 return Err(self.error(
-                    field,
+                    &key,
                     format!("the limit `{field}` is {v:?}: give a number of 0 or more"),
+                ));
+            }
+        }
+        // Growth is fitted to samples after warm-up: a warm-up as long as the run leaves none,
+        // which a run of known length can tell now rather than after it ran.
+        if let (Some(n), Some(_)) = (self.op_budget(), self.limits.max_growth_per_million) {
+            if self.warmup >= n {
+                return Err(self.error(
+                    "warmup",
+                    format!(
+                        "`warmup` is {} but the run has {n} operations: the memory growth \
+                         the limits bound is measured after warm-up, so give a warm-up \
+                         shorter than the run",
+                        self.warmup
+                    ),
                 ));
             }
         }
@@ -552,12 +581,13 @@ impl StressPlan {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let names = self.mix.keys().map(|n| (n, "mix"));
-        let limited = (self.limits.max_p99_us_by_rule.keys()).map(|n| (n, "max_p99_us_by_rule"));
-        for (name, field) in names.chain(limited) {
+        let names = self.mix.keys().map(|n| (n, "mix", "mix"));
+        let limited = (self.limits.max_p99_us_by_rule.keys())
+            .map(|n| (n, "max_p99_us_by_rule", "limits.max_p99_us_by_rule"));
+        for (name, field, key) in names.chain(limited) {
             if !rules.iter().any(|r| r.name == name) {
                 return Err(self.error(
-                    &format!("\"{name}\""),
+                    &format!("{key}.{name}"),
                     format!(
                         "`{field}` names the rule `{name}`, which `{}` does not have (its \
                          rules: {})",
@@ -579,35 +609,17 @@ impl StressPlan {
         Ok(weights)
     }
 
-    /// An error about `what`, on the line of the plan's file where `what` first appears.
+    /// An error about the key `what` (its dotted path from the top, `limits.max_p99_us`), on
+    /// the line of the plan's file where that key is written.
     pub(crate) fn error(&self, what: &str, message: String) -> PlanError {
         let source = self.source.0.as_ref();
-        let line = source.and_then(|s| line_of(&s.text, what));
+        let line = source.and_then(|s| keys::line_of(&s.text, s.toml, what));
         PlanError {
             path: source.map(|s| s.path.clone()),
             line,
             message,
         }
     }
-}
-
-/// The 1-based line where `what` first appears. A quoted name (a rule, as JSON writes keys) is
-/// also found bare at the start of a line, as TOML writes keys (`Get = 1000.0`), or as a key
-/// of an inline table (`mix = { Put = 3 }`).
-fn line_of(text: &str, what: &str) -> Option<usize> {
-    let found = |at: &dyn Fn(&str) -> bool| text.lines().position(at).map(|i| i + 1);
-    if let Some(line) = found(&|l: &str| l.contains(what)) {
-        return Some(line);
-    }
-    let bare = what.strip_prefix('"')?.strip_suffix('"')?;
-    let is_key = |rest: &str| rest.trim_start().starts_with('=');
-    found(&|l: &str| {
-        l.match_indices(bare).any(|(i, _)| {
-            let before = l[..i].trim_end();
-            let starts_key = before.is_empty() || before.ends_with('{') || before.ends_with(',');
-            starts_key && is_key(&l[i + bare.len()..])
-        })
-    })
 }
 
 /// serde_json's message without its own " at line L column C" (the error names the line).

@@ -55,6 +55,11 @@ pub struct StressResult {
     /// dropped at the next barrier), which stays at `threads * round` however long the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_history_ops: Option<u64>,
+    /// Where the result was to be written and why it could not be (`path: problem`), when it
+    /// could not: the run then does not pass, since a later comparison would read an older
+    /// result as if it were this one. Not part of the file (a written result has none).
+    #[serde(skip)]
+    pub unwritten: Option<String>,
     /// The stateprop that ran it.
     pub stateprop_version: String,
     /// When the run ended, in seconds since the Unix epoch.
@@ -230,6 +235,7 @@ impl StressResult {
             failure: None,
             notes: Vec::new(),
             max_history_ops: None,
+            unwritten: None,
             stateprop_version: env!("CARGO_PKG_VERSION").to_string(),
             timestamp: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -237,15 +243,17 @@ impl StressResult {
         }
     }
 
-    /// Whether the run passed: no mismatch and no limit broken.
+    /// Whether the run passed: no mismatch, no limit broken, and its result written where the
+    /// plan (or `STATEPROP_STRESS_RESULT`) asked.
     pub fn passed(&self) -> bool {
-        self.verdict == StressVerdict::Pass
+        self.verdict == StressVerdict::Pass && self.unwritten.is_none()
     }
 
     /// The result as the lines the run prints, each starting with `stateprop:`.
     pub fn text(&self) -> String {
         let mut t = String::new();
         let verdict = match self.verdict {
+            StressVerdict::Pass if self.unwritten.is_some() => "FAILED (result not written)",
             StressVerdict::Pass => "passed",
             StressVerdict::Mismatch => "FAILED (model mismatch)",
             StressVerdict::LimitBroken => "FAILED (limit broken)",
@@ -288,6 +296,13 @@ impl StressResult {
         for line in self.broken_limits.iter().chain(&self.notes) {
             let _ = writeln!(t, "{line}");
         }
+        if let Some(error) = &self.unwritten {
+            let _ = writeln!(
+                t,
+                "stateprop: the result could not be written ({error}): the run does not pass, \
+                 since a later comparison would read an older result as this run's"
+            );
+        }
         if let Some(f) = self.failure.as_ref().filter(|f| f.round.is_some()) {
             concurrent_failure(&mut t, f, self.seed);
             return t;
@@ -329,8 +344,9 @@ impl StressResult {
                         self.plan.shrink_bound
                     );
                 }
-                // A replay of a hang would hang where the run did: none was tried.
-                None if f.cause.starts_with("hang:") => {}
+                // A replay of a hang would hang where the run did, and a replay does not
+                // gauge: none was tried.
+                None if f.cause.starts_with("hang:") || f.cause.starts_with("gauge:") => {}
                 None => {
                     let _ = writeln!(
                         t,
@@ -395,7 +411,15 @@ impl StressResult {
             _ => {}
         }
         // Parsed again from the text, not the value: serde_json knows lines only in the text.
-        serde_json::from_str(text).map_err(parse_error)
+        let result: StressResult = serde_json::from_str(text).map_err(parse_error)?;
+        match check::impossible(&result) {
+            Some(bad) => Err(error(
+                check::line(text, bad.field, bad.occurrence),
+                None,
+                format!("not a result a run can write: {}", bad.problem),
+            )),
+            None => Ok(result),
+        }
     }
 
     /// Reads a result written by [`write`](StressResult::write) (or by hand).
@@ -555,6 +579,9 @@ fn signed_bytes(b: f64) -> String {
         format!("+{}", bytes(b))
     }
 }
+
+#[path = "result_check.rs"]
+pub(super) mod check;
 
 #[cfg(test)]
 #[path = "result_tests.rs"]

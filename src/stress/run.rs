@@ -7,7 +7,7 @@ use super::measure::{resident_bytes, CallClock, GrowthFit, Latencies, Throttle};
 use super::plan::{PlanError, StressPlan};
 use super::progress::{Progress, ProgressMode};
 use super::result::{bytes, GrowthSource, StressFailure, StressResult, StressVerdict};
-use super::stream::{End, Stream};
+use super::stream::{End, Phase, Stage, Stream};
 use crate::config::Config;
 use crate::exec::watchdog::{run_watched, Heartbeat};
 use crate::spec::{Model, StateMachine, System};
@@ -110,16 +110,28 @@ impl<M: Model, S> Stress<M, S> {
             .unwrap_or_else(crate::generate::rng::fresh_seed)
     }
 
-    /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says.
+    /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says, printing why it
+    /// could not.
     pub(super) fn write(&self, result: &StressResult) {
+        if let Some(e) = self.write_error(result) {
+            eprintln!("stateprop: could not write the stress result: {e}");
+        }
+    }
+
+    /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says; one that cannot be
+    /// written is kept in it and fails the run (its text says why).
+    pub(super) fn record(&self, result: &mut StressResult) {
+        result.unwritten = self.write_error(result);
+    }
+
+    /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says: the file and the
+    /// problem, if it could not.
+    fn write_error(&self, result: &StressResult) -> Option<String> {
         let env = (self.env)
             .then(|| std::env::var_os("STATEPROP_STRESS_RESULT").map(Into::into))
             .flatten();
-        if let Some(path) = env.or_else(|| self.plan.result_path.clone()) {
-            if let Err(e) = result.write(&path) {
-                eprintln!("stateprop: could not write the stress result: {e}");
-            }
-        }
+        let path: std::path::PathBuf = env.or_else(|| self.plan.result_path.clone())?;
+        result.write(&path).err().map(|e| e.to_string())
     }
 }
 
@@ -170,57 +182,101 @@ impl<M: Model, S: System<M>> Stress<M, S> {
         // the window: the operation in flight.
         let window: Arc<Ring<M::Op>> =
             Arc::new(Mutex::new(VecDeque::with_capacity(plan.window + 2)));
+        // What the worker measured so far, and which of the system's code it is in: a call
+        // that never returns takes the worker's own figures with it, and may not be a step.
+        let sofar = Arc::new(Mutex::new(Sofar {
+            latencies: Some(Latencies::new(names.len())),
+            ..Sofar::default()
+        }));
+        let phase = Arc::new(Phase::default());
         let timeout = Duration::from_millis(plan.step_timeout_ms);
         let began = Instant::now();
         let measured = {
             let (plan, initial, factory) = (plan.clone(), self.initial.clone(), factory.clone());
             let (weights, gauge, mode) = (weights.clone(), self.gauge.take(), self.progress_mode());
             let ring = Arc::clone(&window);
+            let (published, stage) = (Arc::clone(&sofar), Arc::clone(&phase));
             let rules = names.len();
             // The caller's `tracing` subscriber (a test's, set for its thread only) must see the
             // worker's progress lines and step traces too.
             let dispatch = tracing::dispatcher::get_default(|d| d.clone());
             run_watched(timeout, move |hb| {
                 tracing::dispatcher::with_default(&dispatch, || {
+                    let watched = Watched {
+                        hb,
+                        ring: &ring,
+                        sofar: &published,
+                        phase: &stage,
+                    };
                     measure(
-                        &plan, &initial, &factory, seed, &weights, gauge, mode, rss, rules, hb,
-                        &ring,
+                        &plan, &initial, &factory, seed, &weights, gauge, mode, rss, rules, watched,
                     )
                 })
             })
         };
         let mut window = std::mem::take(&mut *window.lock().unwrap_or_else(|e| e.into_inner()));
-        let (end, latencies, fit, elapsed) = match measured {
+        let (end, latencies, fit, elapsed, gauge_panic) = match measured {
             Ok(measured) => measured,
             Err(hung) => {
                 let mut result = StressResult::new(self.plan.clone(), seed);
                 let at = hung.step as u64;
-                // The worker's figures are lost with it; the time is the caller's, the wait for
-                // the stuck call included.
+                // The time is the caller's, the wait for the stuck call included.
                 let elapsed = began.elapsed().as_secs_f64();
                 result.operations = at;
                 result.elapsed_secs = elapsed;
                 result.throughput = at as f64 / elapsed.max(1e-9);
-                result.growth = GrowthFit::default().result(source);
+                // The figures the worker published before the stuck call; its own die with it.
+                let sofar = std::mem::take(&mut *sofar.lock().unwrap_or_else(|e| e.into_inner()));
+                if let Some(latencies) = &sofar.latencies {
+                    (result.latencies, result.overall) = latencies.summary(&names);
+                }
+                if sofar.ops > 0 {
+                    result.throughput = sofar.ops as f64 / sofar.elapsed.as_secs_f64().max(1e-9);
+                }
+                result.growth = sofar.fit.result(source);
                 result.verdict = StressVerdict::Mismatch;
-                let op = match window.back() {
-                    Some((i, _)) if *i == at => window.pop_back().map(|(_, op)| op.to_rust()),
-                    _ => None,
-                };
-                let cause = format!(
-                    "hang: the system's call for operation {at}{} did not return within {} ms \
-                     (`step_timeout_ms`); its thread was abandoned",
-                    op.as_ref().map(|op| format!(" ({op})")).unwrap_or_default(),
-                    plan.step_timeout_ms
-                );
-                result.failure = Some(StressFailure {
-                    operation: at,
-                    cause,
-                    window: window_lines(
-                        window,
-                        plan.window,
-                        op.map(|op| (at, op, "did not return")),
+                let timeout_ms = plan.step_timeout_ms;
+                let abandoned = "its thread was abandoned";
+                let (operation, cause, failed) = match phase.get() {
+                    Stage::Steps => {
+                        let op = match window.back() {
+                            Some((i, _)) if *i == at => {
+                                window.pop_back().map(|(_, op)| op.to_rust())
+                            }
+                            _ => None,
+                        };
+                        let cause = format!(
+                            "hang: the system's call for operation {at}{} did not return \
+                             within {timeout_ms} ms (`step_timeout_ms`); {abandoned}",
+                            op.as_ref().map(|op| format!(" ({op})")).unwrap_or_default(),
+                        );
+                        (at, cause, op.map(|op| (at, op, "did not return")))
+                    }
+                    Stage::Factory => (
+                        0,
+                        format!(
+                            "hang: the factory did not return within {timeout_ms} ms \
+                             (`step_timeout_ms`): no operation ran; {abandoned}"
+                        ),
+                        None,
                     ),
+                    stage => {
+                        let what = match stage {
+                            Stage::Gauge => "the memory gauge",
+                            _ => "the system's teardown",
+                        };
+                        let cause = format!(
+                            "hang: {what} did not return within {timeout_ms} ms \
+                             (`step_timeout_ms`), after operation {}; {abandoned}",
+                            at.saturating_sub(1)
+                        );
+                        (at.saturating_sub(1), cause, None)
+                    }
+                };
+                result.failure = Some(StressFailure {
+                    operation,
+                    cause,
+                    window: window_lines(window, plan.window, failed),
                     prefix: None,
                     tail: None,
                     report: None,
@@ -228,7 +284,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                     round: None,
                     thread: None,
                 });
-                self.write(&result);
+                self.record(&mut result);
                 if !self.quiet {
                     eprint!("{}", result.text());
                 }
@@ -255,6 +311,25 @@ impl<M: Model, S: System<M>> Stress<M, S> {
         result.overall = overall;
         result.growth = fit.result(source);
         match end {
+            End::Completed(n) if gauge_panic.is_some() => {
+                // Not a step's failure: nothing to bisect (a replay does not gauge).
+                let last = n.saturating_sub(1);
+                result.verdict = StressVerdict::Mismatch;
+                result.failure = Some(StressFailure {
+                    operation: last,
+                    cause: format!(
+                        "gauge: the memory gauge panicked after operation {last}: {}",
+                        gauge_panic.unwrap_or_default()
+                    ),
+                    window: window_lines(window, plan.window, None),
+                    prefix: None,
+                    tail: None,
+                    report: None,
+                    minimal: Vec::new(),
+                    round: None,
+                    thread: None,
+                });
+            }
             End::Completed(_) => {
                 result.broken_limits = broken_limits(&result);
                 if !result.broken_limits.is_empty() {
@@ -309,7 +384,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                 result.failure = Some(found);
             }
         }
-        self.write(&result);
+        self.record(&mut result);
         if !self.quiet {
             eprint!("{}", result.text());
         }
@@ -320,11 +395,39 @@ impl<M: Model, S: System<M>> Stress<M, S> {
 /// The latest operations with their indices, shared with the watchdog's caller.
 type Ring<Op> = Mutex<VecDeque<(u64, Op)>>;
 
-/// What the measured run leaves: how it ended, the latencies, the memory samples, how long.
-type Measured<M> = (End<M>, Latencies, GrowthFit, Duration);
+/// What the measured run leaves: how it ended, the latencies, the memory samples, how long, and
+/// the message of a gauge that panicked (which ended it).
+type Measured<M> = (End<M>, Latencies, GrowthFit, Duration, Option<String>);
+
+/// The figures the measured run has published so far, for a report of a hang: the worker
+/// moves its latencies here and copies its fit every [`PUBLISH_EVERY`] operations or
+/// [`PUBLISH_AFTER`], whichever comes first (checked every 1,024 operations, off the per-call
+/// path).
+#[derive(Default)]
+struct Sofar {
+    /// `None` only once taken.
+    latencies: Option<Latencies>,
+    fit: GrowthFit,
+    /// Operations done, and the time they took, when last published.
+    ops: u64,
+    elapsed: Duration,
+}
+
+const PUBLISH_EVERY: u64 = 1 << 16;
+const PUBLISH_AFTER: Duration = Duration::from_millis(100);
+
+/// What the measured run shares with the watchdog's caller.
+struct Watched<'a, Op> {
+    hb: &'a Heartbeat,
+    /// The latest operations (and the one in flight).
+    ring: &'a Ring<Op>,
+    sofar: &'a Mutex<Sofar>,
+    /// Whether the worker is in the system's calls, its factory, gauge or teardown.
+    phase: &'a Phase,
+}
 
 /// The measured run, on the watchdog's worker thread: the stream driven once on a fresh system,
-/// `ring` holding the latest operations (and the one in flight).
+/// its progress shared in `watched`.
 #[allow(clippy::too_many_arguments)]
 fn measure<M: Model, S: System<M>>(
     plan: &StressPlan,
@@ -336,9 +439,14 @@ fn measure<M: Model, S: System<M>>(
     mode: ProgressMode,
     rss: bool,
     rules: usize,
-    hb: &Heartbeat,
-    ring: &Ring<M::Op>,
+    watched: Watched<'_, M::Op>,
 ) -> Measured<M> {
+    let Watched {
+        hb,
+        ring,
+        sofar,
+        phase,
+    } = watched;
     let stream = Stream {
         initial,
         factory,
@@ -351,16 +459,20 @@ fn measure<M: Model, S: System<M>>(
     let throttle = plan.rate.map(Throttle::new);
     let duration = plan.duration_secs.map(Duration::from_secs_f64);
     let sample = |sys: &S| match &gauge {
-        Some(g) => Some(g(sys)),
-        None if rss => resident_bytes(),
+        // The gauge is the user's code: its panic fails the run, quietly, like the system's.
+        Some(g) => Some(phase.watch(hb, Stage::Gauge, || crate::catch::catch(|| g(sys)))),
+        None if rss => resident_bytes().map(Ok),
         None => None,
     };
+    let mut gauge_panic = None;
     let keep = plan.window + 1;
     let mut progress = Progress::new(plan.op_budget(), duration, mode);
     let mut clock = CallClock::new(plan.latency_every);
     let start = Instant::now();
+    let mut published = start;
     let end = stream.drive_watched(
         hb,
+        phase,
         plan.op_budget(),
         &mut clock,
         |i, op| {
@@ -377,8 +489,13 @@ fn measure<M: Model, S: System<M>>(
             let done = i + 1;
             progress.tick(done);
             if done >= plan.warmup && (done - plan.warmup).is_multiple_of(plan.sample_every) {
-                if let Some(b) = sample(case.system()) {
-                    fit.add(done, b);
+                match sample(case.system()) {
+                    Some(Ok(b)) => fit.add(done, b),
+                    Some(Err(message)) => {
+                        gauge_panic = Some(message);
+                        return false;
+                    }
+                    None => {}
                 }
             }
             if let Some(t) = &throttle {
@@ -386,14 +503,47 @@ fn measure<M: Model, S: System<M>>(
             }
             // A call the watchdog gave up on may return after all: the run is over then.
             // Reading the clock every operation would cost more than some systems' calls.
-            let out_of_time =
-                done.is_multiple_of(1024) && duration.is_some_and(|d| start.elapsed() >= d);
+            let mut out_of_time = false;
+            if done.is_multiple_of(1024) {
+                let now = Instant::now();
+                if done.is_multiple_of(PUBLISH_EVERY) || now - published >= PUBLISH_AFTER {
+                    publish(sofar, &mut latencies, &fit, done, now - start);
+                    published = now;
+                }
+                out_of_time = duration.is_some_and(|d| now - start >= d);
+            }
             !(hb.abandoned() || out_of_time)
         },
     );
     let elapsed = start.elapsed();
     progress.finish();
-    (end, latencies, fit, elapsed)
+    // The run's latencies are those published and those recorded since.
+    let mut all = sofar.lock().unwrap_or_else(|e| e.into_inner());
+    let mut total = all
+        .latencies
+        .take()
+        .unwrap_or_else(|| Latencies::new(rules));
+    total.merge(&latencies);
+    (end, total, fit, elapsed, gauge_panic)
+}
+
+/// Moves the latencies recorded since the last time into `sofar`, with a copy of the fit and
+/// the operations done in `elapsed`.
+#[cold]
+fn publish(
+    sofar: &Mutex<Sofar>,
+    latencies: &mut Latencies,
+    fit: &GrowthFit,
+    ops: u64,
+    elapsed: Duration,
+) {
+    let mut sofar = sofar.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(published) = &mut sofar.latencies {
+        latencies.move_into(published);
+    }
+    sofar.fit = fit.clone();
+    sofar.ops = ops;
+    sofar.elapsed = elapsed;
 }
 
 /// A failure's window as the report prints it: the latest `keep` operations of `ring`, then

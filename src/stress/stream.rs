@@ -2,7 +2,7 @@
 //! judged step by step on a fresh system, the same operations every time for a deterministic
 //! system. The measured run, the failing-prefix search and the shrinker's input all drive it.
 
-use crate::catch::catch;
+use crate::catch::{catch, catch_quietly};
 use crate::exec::sequential::{Case, SystemCall, Windowed};
 use crate::exec::watchdog::Heartbeat;
 use crate::exec::Recording;
@@ -11,6 +11,7 @@ use crate::generate::{CaseGenerator, GenError};
 use crate::program::StepId;
 use crate::spec::{Model, StateMachine, System};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// How a stream of operations ended.
 pub(crate) enum End<M: Model> {
@@ -25,6 +26,44 @@ pub(crate) enum End<M: Model> {
     },
     /// No operation could be generated at operation `at`.
     Gen { at: u64, error: GenError },
+}
+
+/// Which of the system's code a watched run is in, for a hang's report: its calls are the
+/// steps; building it, gauging its memory and tearing it down are not, and a hang there must
+/// say so rather than blame an operation.
+#[derive(Default)]
+pub(crate) struct Phase(AtomicU8);
+
+/// A part of a run [`Phase`] tells apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stage {
+    Steps,
+    Factory,
+    Gauge,
+    Teardown,
+}
+
+impl Phase {
+    /// The stage the run is in (or was in when it stopped).
+    pub(crate) fn get(&self) -> Stage {
+        match self.0.load(Ordering::SeqCst) {
+            1 => Stage::Factory,
+            2 => Stage::Gauge,
+            3 => Stage::Teardown,
+            _ => Stage::Steps,
+        }
+    }
+
+    /// Runs `f`, the system's code of `stage`, watched on `hb` like a step but not counted as
+    /// one: the watchdog's timeout applies to it too.
+    pub(crate) fn watch<R>(&self, hb: &Heartbeat, stage: Stage, f: impl FnOnce() -> R) -> R {
+        self.0.store(stage as u8, Ordering::SeqCst);
+        hb.main().enter_step();
+        let r = f();
+        hb.main().leave_set_up();
+        self.0.store(Stage::Steps as u8, Ordering::SeqCst);
+        r
+    }
 }
 
 /// The operation stream of `seed`: the same operations in the same order every time it is
@@ -50,22 +89,33 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
         call: &mut C,
         observe: impl FnMut(u64, &M::Op, &C, &Case<M, S>) -> bool,
     ) -> End<M> {
-        self.drive_watched(&Heartbeat::default(), max, call, |_, _| {}, observe)
+        // Replays run on the caller's thread, where a panic of the system's (caught, and
+        // reported as the failure) would otherwise also print raw over the report. Anything
+        // else that unwinds out of here is stateprop's own and is raised again, aloud.
+        let (hb, phase) = (Heartbeat::default(), Phase::default());
+        let quiet =
+            catch_quietly(|| self.drive_watched(&hb, &phase, max, call, |_, _| {}, observe));
+        quiet.unwrap_or_else(|message| panic!("{message}"))
     }
 
-    /// [`drive`](Self::drive) beating on `hb` around each system call, for a watchdog on
-    /// another thread; `before(index, op)` runs before each step, so a call that never returns
-    /// is still known to the caller.
+    /// [`drive`](Self::drive) beating on `hb` around each system call, and around the factory
+    /// and the teardown (told apart in `phase`), for a watchdog on another thread;
+    /// `before(index, op)` runs before each step, so a call that never returns is still known
+    /// to the caller.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn drive_watched<C: SystemCall>(
         &self,
         hb: &Heartbeat,
+        phase: &Phase,
         max: Option<u64>,
         call: &mut C,
         mut before: impl FnMut(u64, &M::Op),
         mut observe: impl FnMut(u64, &M::Op, &C, &Case<M, S>) -> bool,
     ) -> End<M> {
-        let case = Case::start(self.initial.clone(), self.factory, Recording::default());
+        let case = phase.watch(hb, Stage::Factory, || {
+            Case::start(self.initial.clone(), self.factory, Recording::default())
+        });
         let vars = self.var_window > 0 && M::Op::uses_vars() && !M::Op::consumes_vars();
         let mut case = match case {
             Ok(case) if vars => case.with_var_window(self.var_window),
@@ -112,7 +162,8 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
                 break;
             }
         }
-        let teardown = case.finish(last.as_ref().map(|op| (i.saturating_sub(1) as usize, op)));
+        let ended = last.as_ref().map(|op| (i.saturating_sub(1) as usize, op));
+        let teardown = phase.watch(hb, Stage::Teardown, || case.finish(ended));
         match (end, teardown) {
             (Some(end), _) => end,
             (None, Err(failure)) => End::Failed {

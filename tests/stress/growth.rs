@@ -120,9 +120,9 @@ fn a_throughput_limit_out_of_reach_is_broken() {
 
 #[test]
 fn an_unmeasurable_growth_limit_is_not_reported_as_met() {
-    // Warm-up longer than the run: no sample to fit.
-    let plan = plan(1_000).warmup(10_000);
-    let result = Stress::<Store, CleanStore>::new(plan)
+    // One sample after warm-up (at operation 999; the next would be at 1,499): no slope.
+    let short = plan(1_000).warmup(999).sample_every(500);
+    let result = Stress::<Store, CleanStore>::new(short)
         .ignore_env()
         .gauge(CleanStore::gauge)
         .quiet()
@@ -130,6 +130,14 @@ fn an_unmeasurable_growth_limit_is_not_reported_as_met() {
         .unwrap();
     assert_eq!(result.verdict, StressVerdict::LimitBroken);
     assert!(result.broken_limits[0].contains("could not be measured"));
+    // A warm-up as long as the run leaves no sample at all: refused before it runs, by name.
+    let err = Stress::<Store, CleanStore>::new(plan(1_000).warmup(10_000))
+        .ignore_env()
+        .gauge(CleanStore::gauge)
+        .quiet()
+        .run(CleanStore::default)
+        .unwrap_err();
+    assert!(err.message.contains("`warmup` is 10000"), "{err}");
 }
 
 #[test]

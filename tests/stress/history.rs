@@ -183,3 +183,40 @@ fn a_run_ticks_its_progress_every_operation_and_quiet_shows_none() {
     );
     assert_eq!(run(None), Vec::<String>::new());
 }
+
+/// A result that cannot be written fails the run, naming the file and the error: CI would
+/// otherwise compare the next run with a stale baseline and call it fine.
+#[test]
+fn a_result_that_cannot_be_written_fails_the_run_naming_the_path() {
+    let missing = scratch("unwritable").join("no-such-dir").join("x.json");
+    let run = || {
+        Stress::<Store, CleanStore>::new(plan(5_000, &missing))
+            .ignore_env()
+            .quiet()
+            .run(CleanStore::default)
+            .unwrap()
+    };
+    let result = run();
+    assert!(!result.passed(), "{}", result.text());
+    let text = result.text();
+    assert!(text.contains("FAILED (result not written)"), "{text}");
+    assert!(text.contains(&missing.display().to_string()), "{text}");
+    assert!(text.contains("cannot write"), "{text}");
+    // The same run with a folder to write into passes: only the file failed it.
+    let there = scratch("unwritable").join("x.json");
+    let written = Stress::<Store, CleanStore>::new(plan(5_000, &there))
+        .ignore_env()
+        .quiet()
+        .run(CleanStore::default)
+        .unwrap();
+    assert!(written.passed(), "{}", written.text());
+    assert_eq!(StressResult::read(&there).unwrap(), written);
+    // `stress::check` fails with it.
+    let checked = std::panic::catch_unwind(|| {
+        stateprop::stress::check::<Store, CleanStore, _>(
+            plan(1_000, &missing).seed(5),
+            CleanStore::default,
+        )
+    });
+    assert!(checked.is_err());
+}

@@ -40,6 +40,7 @@ mod mismatch;
 mod plan_progress;
 mod plan_toml;
 mod plans;
+mod quiet;
 mod rerun;
 mod store_plan;
 mod vars;

@@ -83,6 +83,38 @@ fn bad_toml_plan_files_are_refused_with_file_and_line() {
             2,
             "`threads` is 0",
         ),
+        // The key's own line: not a string or a param holding its name, not a field of the same
+        // name in another table.
+        (
+            "path_first.toml",
+            "result_path = \"/tmp/rate_run.json\"\noperations = 1000\nrate = 0\n",
+            3,
+            "`rate` is 0.0",
+        ),
+        (
+            "param_first.toml",
+            "params = { threads_x = 1 }\nthreads = 0\n",
+            2,
+            "`threads` is 0",
+        ),
+        (
+            "same_param.toml",
+            "operations = 5\n\n[params]\nmax_p99_us = 5\n\n[limits]\nmax_p99_us = -2.0\n",
+            7,
+            "the limit `max_p99_us` is -2",
+        ),
+        (
+            "zero.toml",
+            "seed = 1\noperations = 0\n",
+            2,
+            "`operations` must be at least 1",
+        ),
+        (
+            "warmup.toml",
+            "operations = 100\nwarmup = 500\n[limits]\nmax_growth_per_million = 1.0\n",
+            2,
+            "`warmup` is 500 but the run has 100 operations",
+        ),
         (
             "progress.toml",
             "operations = 5\nprogress = \"loud\"\n",

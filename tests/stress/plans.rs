@@ -154,3 +154,88 @@ fn a_result_reads_back_equal_to_the_run_of_a_plan_file() {
     let _ = std::fs::remove_file(&out);
     assert_eq!(back, result);
 }
+
+/// A key's line is where the key itself is written, not the first line holding its name: a
+/// path or a param that contains it, or a field of the same name elsewhere in the plan.
+#[test]
+fn errors_name_the_line_of_the_key_not_of_a_line_containing_its_name() {
+    let cases = [
+        (
+            "path_first.json",
+            "{\n  \"result_path\": \"/tmp/rate_run.json\",\n  \"operations\": 1000,\n  \"rate\": 0\n}",
+            4,
+            "`rate` is 0.0",
+        ),
+        (
+            "param_first.json",
+            "{\n  \"params\": {\"threads_x\": 1},\n  \"threads\": 0\n}",
+            3,
+            "`threads` is 0",
+        ),
+        (
+            "same_param.json",
+            "{\n  \"params\": { \"max_p99_us\": 5 },\n  \"limits\": {\n    \"min_throughput\": 1,\n    \"max_p99_us\": -2\n  }\n}",
+            5,
+            "the limit `max_p99_us` is -2",
+        ),
+        (
+            "by_rule.json",
+            "{\n  \"limits\": {\n    \"max_p99_us_by_rule\": {\n      \"Put\": 1,\n      \"Get\": -1\n    }\n  }\n}",
+            5,
+            "the limit `max_p99_us_by_rule` is -1",
+        ),
+    ];
+    for (name, text, line, problem) in cases {
+        crate::refused_on_line("plan", name, text, line, problem);
+    }
+}
+
+/// A run that would check nothing, or a growth limit no sample could be taken for, is refused
+/// before the run by the field that makes it so.
+#[test]
+fn zero_operations_and_a_warmup_as_long_as_the_run_are_refused_by_name() {
+    let cases = [
+        (
+            "zero.json",
+            "{\n  \"seed\": 1,\n  \"operations\": 0\n}",
+            3,
+            "`operations` must be at least 1",
+        ),
+        (
+            "zero_threads.json",
+            "{\n  \"threads\": 2,\n  \"operations\": 0\n}",
+            3,
+            "`operations` must be at least 1",
+        ),
+        (
+            "warmup.json",
+            "{\n  \"operations\": 1000,\n  \"warmup\": 1000,\n  \"limits\": { \"max_growth_per_million\": 1 }\n}",
+            3,
+            "`warmup` is 1000 but the run has 1000 operations",
+        ),
+    ];
+    for (name, text, line, problem) in cases {
+        crate::refused_on_line("plan", name, text, line, problem);
+    }
+    // Without a growth limit a long warm-up costs nothing; with only a duration the count is
+    // not known before the run, which reports it then.
+    let path = file(
+        "warmup_ok.json",
+        "{ \"operations\": 10, \"warmup\": 10, \"duration_secs\": 1 }",
+    );
+    assert!(StressPlan::from_file(&path).is_ok());
+    let timed = "{ \"duration_secs\": 0.01, \"warmup\": 100000000, \"limits\": { \"max_growth_per_million\": 1 } }";
+    let path2 = file("warmup_timed.json", timed);
+    assert!(StressPlan::from_file(&path2).is_ok());
+    let _ = (std::fs::remove_file(&path), std::fs::remove_file(&path2));
+    // The builder is held to the same rule when the run starts.
+    let err = Stress::<Store, CleanStore>::new(StressPlan::operations(0))
+        .ignore_env()
+        .quiet()
+        .run(CleanStore::default)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("`operations` must be at least 1"),
+        "{err}"
+    );
+}

@@ -219,3 +219,158 @@ fn a_plan_file_sets_the_step_timeout_and_zero_is_refused_by_name() {
         .unwrap_err();
     assert!(err.to_string().contains("step_timeout_ms"), "{err}");
 }
+
+/// A sequential run that ends as a hang keeps what it measured before the stuck call: latency,
+/// throughput and memory samples, in a result a later `compare` reads.
+#[test]
+fn a_hang_keeps_the_figures_measured_before_it() {
+    let path = std::env::temp_dir().join(format!(
+        "stateprop-stress-hang-figures-{}.json",
+        std::process::id()
+    ));
+    let plan = StressPlan::operations(400_000)
+        .seed(11)
+        .latency_every(1)
+        .step_timeout(Duration::from_millis(200))
+        .result_path(&path);
+    let result = Stress::<Counter, Trapped>::new(plan)
+        .ignore_env()
+        .quiet()
+        .gauge(|t: &Trapped| 1_000 + t.calls.load(Ordering::SeqCst))
+        .run(|| Trapped::new(Trap::Hang(200_000)))
+        .unwrap();
+    let text = result.text();
+    assert_eq!(result.operations, 200_000, "{text}");
+    assert!(
+        result.failure.as_ref().unwrap().cause.contains("hang"),
+        "{text}"
+    );
+    let overall = result
+        .overall
+        .as_ref()
+        .expect("latency measured before the hang");
+    // Every call timed, published at least at operations 65,536, 131,072 and 196,608.
+    assert!(
+        (196_608..=200_000).contains(&overall.count),
+        "{}: {text}",
+        overall.count
+    );
+    assert!(!result.latencies.is_empty(), "{text}");
+    assert!(
+        result.throughput.is_finite() && result.throughput > 0.0,
+        "{text}"
+    );
+    assert!(result.growth.samples >= 2, "{text}");
+    assert!(result.growth.bytes_per_million.is_some(), "{text}");
+    // What it wrote reads back (a compare would accept it) and says the same.
+    let back = stateprop::stress::StressResult::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(back.overall, result.overall);
+}
+
+/// A counter whose teardown never returns.
+struct StuckTeardown(Trapped);
+
+impl stateprop::System<Counter> for StuckTeardown {
+    fn apply(&mut self, op: &CounterOp) -> CounterOut {
+        self.0.apply(op)
+    }
+
+    fn teardown(&mut self) {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+fn short_plan() -> StressPlan {
+    StressPlan::operations(5_000)
+        .seed(11)
+        .sample_every(1_000)
+        .step_timeout(Duration::from_millis(200))
+}
+
+/// The factory, the gauge and the teardown are the system's code too: one that never returns
+/// ends the run with a hang naming it, and the harness returns.
+#[test]
+fn a_factory_gauge_or_teardown_that_never_returns_is_reported_as_a_hang() {
+    let factory = Stress::<Counter, Trapped>::new(short_plan())
+        .ignore_env()
+        .quiet()
+        .run(|| -> Trapped {
+            loop {
+                std::thread::park();
+            }
+        })
+        .unwrap();
+    let text = factory.text();
+    assert_eq!(factory.verdict, StressVerdict::Mismatch, "{text}");
+    assert_eq!(factory.operations, 0, "{text}");
+    assert!(
+        text.contains("hang: the factory did not return within 200 ms"),
+        "{text}"
+    );
+    assert!(!text.contains("did not replay"), "{text}");
+
+    let gauge = Stress::<Counter, Trapped>::new(short_plan())
+        .ignore_env()
+        .quiet()
+        .gauge(|t: &Trapped| {
+            while t.calls.load(Ordering::SeqCst) >= 3_000 {
+                std::thread::park();
+            }
+            0
+        })
+        .run(|| Trapped::new(Trap::None))
+        .unwrap();
+    let text = gauge.text();
+    assert_eq!(gauge.operations, 3_000, "{text}");
+    assert!(
+        text.contains(
+            "hang: the memory gauge did not return within 200 ms (`step_timeout_ms`), after \
+             operation 2999"
+        ),
+        "{text}"
+    );
+
+    let teardown = Stress::<Counter, StuckTeardown>::new(short_plan())
+        .ignore_env()
+        .quiet()
+        .run(|| StuckTeardown(Trapped::new(Trap::None)))
+        .unwrap();
+    let text = teardown.text();
+    assert_eq!(teardown.operations, 5_000, "{text}");
+    assert_eq!(teardown.failure.as_ref().unwrap().operation, 4_999);
+    assert!(
+        text.contains("hang: the system's teardown did not return within 200 ms"),
+        "{text}"
+    );
+}
+
+/// A memory gauge that panics fails the run as the user's code, at the operation after which it
+/// was read, with its message: not as a bug of stateprop's.
+#[test]
+fn a_gauge_that_panics_fails_the_run_with_its_message() {
+    let result = Stress::<Counter, Trapped>::new(short_plan())
+        .ignore_env()
+        .quiet()
+        .gauge(|t: &Trapped| {
+            let calls = t.calls.load(Ordering::SeqCst);
+            assert!(calls < 2_000, "gauge gave up at {calls} calls");
+            calls
+        })
+        .run(|| Trapped::new(Trap::None))
+        .unwrap();
+    let text = result.text();
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{text}");
+    assert_eq!(result.operations, 2_000, "{text}");
+    let failure = result.failure.as_ref().unwrap();
+    assert_eq!(failure.operation, 1_999);
+    assert!(
+        failure.cause.starts_with(
+            "gauge: the memory gauge panicked after operation 1999: gauge gave up at 2000 calls"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("did not replay"), "{text}");
+}

@@ -237,3 +237,100 @@ fn the_overall_latency_row_is_compared_and_named_in_the_summary() {
         "{text}"
     );
 }
+
+/// Figures no run can write are refused with status 2, naming the file, the line and the field,
+/// instead of being compared (a negative p99 read as an improvement, `inf`, 300-digit sizes).
+#[test]
+fn impossible_figures_are_status_2_naming_file_line_and_field() {
+    let good = result(4, 400000.0, 1000, 0.0, "pass");
+    let cases = [
+        (
+            "neg-throughput",
+            good.replace("\"throughput\": 400000", "\"throughput\": -5"),
+            7,
+            "`throughput` is -5",
+        ),
+        (
+            "huge-throughput",
+            good.replace("\"throughput\": 400000", "\"throughput\": 1e300"),
+            7,
+            "`throughput` is 1e300",
+        ),
+        (
+            "neg-elapsed",
+            good.replace("\"elapsed_secs\": 2.5", "\"elapsed_secs\": -2.5"),
+            6,
+            "`elapsed_secs` is -2.5",
+        ),
+        (
+            "neg-p99",
+            good.replace("\"p99_us\": 0.5", "\"p99_us\": -1000"),
+            10,
+            "latencies[1] (Get): `p99_us` is -1000",
+        ),
+        (
+            "huge-p99",
+            good.replace("\"p99_us\": 0.5", "\"p99_us\": 1e308"),
+            10,
+            "latencies[1] (Get): `p99_us` is 1e308",
+        ),
+        (
+            "p99-past-max",
+            good.replace("\"p99_us\": 0.5", "\"p99_us\": 25.0"),
+            10,
+            "percentiles never exceed",
+        ),
+        (
+            "more-timed",
+            good.replace("\"count\": 400000", "\"count\": 4000000"),
+            10,
+            "more calls timed than made",
+        ),
+        (
+            "duplicate-rule",
+            good.replace("\"rule\": \"Get\"", "\"rule\": \"Put\""),
+            10,
+            "a second row for the rule `Put`",
+        ),
+        (
+            "huge-growth",
+            result(4, 400000.0, 1000, 1e308, "pass"),
+            13,
+            "`growth.bytes_per_million` is 1e308",
+        ),
+        (
+            "huge-shrink",
+            result(4, 400000.0, 1000, -1e308, "pass"),
+            13,
+            "`growth.bytes_per_million` is -1e308",
+        ),
+    ];
+    for (name, bad, line, problem) in cases {
+        let (old, new) = files(name, &good, &bad);
+        let o = compare(&old, &new, &[]);
+        let message = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {message}");
+        assert_eq!(stdout(&o), "", "{name}");
+        assert!(
+            message.starts_with(&format!("stateprop: {}:{line}: ", new.display())),
+            "{name}: {message}"
+        );
+        assert!(message.contains(problem), "{name}: {message}");
+        assert_eq!(message.lines().count(), 1, "{name}: {message}");
+    }
+}
+
+/// Memory that shrank is a measurement like any other: compared, not refused.
+#[test]
+fn negative_growth_is_compared_not_refused() {
+    let (old, new) = files(
+        "shrank",
+        &result(4, 400000.0, 1000, 2_000_000.0, "pass"),
+        &result(4, 400000.0, 1000, -3_000_000.0, "pass"),
+    );
+    let o = compare(&old, &new, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("-2.86 MiB"), "{text}");
+    assert!(!text.contains("inf") && !text.contains("NaN"), "{text}");
+}
