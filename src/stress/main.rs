@@ -26,10 +26,10 @@ stateprop:   --operations N    run N operations (replaces the plan's length: its
 stateprop:                     duration_secs, unless --duration is given too)
 stateprop:   --duration SECS   run for SECS seconds of wall-clock time (replaces the plan's
 stateprop:                     length, unless --operations is given too)
-stateprop:   --seed N          the seed of the operation stream (STATEPROP_SEED still wins)
+stateprop:   --seed N          the seed of the operation stream (wins over STATEPROP_SEED)
 stateprop:   --threads N       threads driving the system (more than 1: a concurrent run)
-stateprop:   --result PATH     write the result as JSON to PATH (STATEPROP_STRESS_RESULT still
-stateprop:                     wins)
+stateprop:   --result PATH     write the result as JSON to PATH (wins over
+stateprop:                     STATEPROP_STRESS_RESULT)
 stateprop:   --quiet           no progress bar or lines (the result is still printed)
 stateprop:   --help, -h        this text
 stateprop: exit status: 0 passed, 1 failed (a mismatch, a broken limit or an undecided round),
@@ -282,12 +282,14 @@ impl Args {
         }
         if let Some((seed, _)) = &self.seed {
             plan = plan.seed(*seed);
+            plan.pinned.seed = true;
         }
         if let Some((n, _)) = &self.threads {
             plan = plan.threads(*n);
         }
         if let Some(path) = &self.result {
             plan = plan.result_path(path.clone());
+            plan.pinned.result = true;
         }
         if self.quiet {
             plan = plan.progress(ProgressMode::Quiet);

@@ -114,6 +114,26 @@ pub struct StressPlan {
     /// Where the plan was read from, for errors that name its lines.
     #[serde(skip)]
     source: PlanSource,
+    /// Values given on a command line ([`super::main`]), which the `STATEPROP_*` variables do
+    /// not override: the flag typed for this run is the more specific word.
+    #[serde(skip)]
+    pub(crate) pinned: Pinned,
+}
+
+/// Which of a plan's values the environment may not override.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Pinned {
+    /// `--seed`: `STATEPROP_SEED` does not replace it.
+    pub(crate) seed: bool,
+    /// `--result`: `STATEPROP_STRESS_RESULT` does not replace it.
+    pub(crate) result: bool,
+}
+
+// Like the source, how a value was given is not part of what the plan says.
+impl PartialEq for Pinned {
+    fn eq(&self, _: &Pinned) -> bool {
+        true
+    }
 }
 
 /// The file a plan was read from and its text.
@@ -185,6 +205,7 @@ impl Default for StressPlan {
             result_path: None,
             progress: None,
             source: PlanSource::default(),
+            pinned: Pinned::default(),
         }
     }
 }
@@ -315,6 +336,7 @@ impl StressPlan {
     pub(crate) fn check_without_source(&self) -> Result<(), PlanError> {
         let bare = StressPlan {
             source: PlanSource::default(),
+            pinned: Pinned::default(),
             ..self.clone()
         };
         bare.check_values()

@@ -101,9 +101,10 @@ impl<M: Model, S> Stress<M, S> {
         self.progress.or(self.plan.progress).unwrap_or_default()
     }
 
-    /// The seed: `STATEPROP_SEED`, else the plan's, else a fresh one.
+    /// The seed: `STATEPROP_SEED`, else the plan's, else a fresh one; a seed given on the
+    /// command line wins over the variable.
     pub(super) fn seed(&self) -> u64 {
-        let env = (self.env)
+        let env = (self.env && !self.plan.pinned.seed)
             .then(|| Config::default().with_env().ok().and_then(|c| c.seed))
             .flatten();
         env.or(self.plan.seed)
@@ -127,7 +128,7 @@ impl<M: Model, S> Stress<M, S> {
     /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says: the file and the
     /// problem, if it could not.
     fn write_error(&self, result: &StressResult) -> Option<String> {
-        let env = (self.env)
+        let env = (self.env && !self.plan.pinned.result)
             .then(|| std::env::var_os("STATEPROP_STRESS_RESULT").map(Into::into))
             .flatten();
         let path: std::path::PathBuf = env.or_else(|| self.plan.result_path.clone())?;

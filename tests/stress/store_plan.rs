@@ -77,7 +77,7 @@ fn each_override_reaches_the_plan_the_function_gets() {
     let args = [
         PLAN,
         "--operations",
-        "1_000",
+        "1_000_000",
         "--seed=9",
         "--threads",
         "3",
@@ -88,7 +88,7 @@ fn each_override_reaches_the_plan_the_function_gets() {
     let (exit, plan) = recorded(&args, StressVerdict::Pass);
     assert_eq!(exit.code, EXIT_PASS, "{:?}", exit.message);
     let plan = plan.unwrap();
-    assert_eq!(plan.operations, Some(1_000));
+    assert_eq!(plan.operations, Some(1_000_000));
     assert_eq!(plan.seed, Some(9));
     assert_eq!(plan.threads, 3);
     assert_eq!(plan.result_path, Some(PathBuf::from("out/run.json")));
@@ -105,10 +105,13 @@ fn a_length_on_the_command_line_replaces_the_plans() {
     let (_, plan) = recorded(&[PLAN, "--duration", "2.5"], StressVerdict::Pass);
     let plan = plan.unwrap();
     assert_eq!((plan.operations, plan.duration_secs), (None, Some(2.5)));
-    let args = [PLAN, "--duration=2.5", "--operations=40"];
+    let args = [PLAN, "--duration=2.5", "--operations=400000"];
     let (_, plan) = recorded(&args, StressVerdict::Pass);
     let plan = plan.unwrap();
-    assert_eq!((plan.operations, plan.duration_secs), (Some(40), Some(2.5)));
+    assert_eq!(
+        (plan.operations, plan.duration_secs),
+        (Some(400_000), Some(2.5))
+    );
     // A plan bounded by time, asked for a count: the count alone bounds the run.
     let path = crate::plan_file("store-plan", "timed.toml", "duration_secs = 600.0\n");
     let file = path.display().to_string();
@@ -138,8 +141,17 @@ fn the_example_main_passes_its_plan_and_fails_a_run_too_short_to_measure_growth(
     assert_eq!(exit.code, EXIT_PASS, "{}", result.text());
     assert_eq!(result.operations, 150_000);
 
-    // Shorter than the warm-up: the limited growth cannot be measured, which must not pass.
+    // Shorter than the warm-up: refused before it runs, naming the warm-up.
     let exit = main_with([PLAN, "--operations", "5000", "--quiet"], store_run);
+    assert_eq!(exit.code, EXIT_USAGE);
+    assert!(exit.result.is_none());
+    let message = exit.message.unwrap();
+    assert!(message.contains("`warmup` is 100000"), "{message}");
+    assert!(message.contains("5000 operations"), "{message}");
+
+    // Past the warm-up by less than a sample: the limited growth cannot be measured, which
+    // must not pass.
+    let exit = main_with([PLAN, "--operations", "105000", "--quiet"], store_run);
     let result = exit.result.unwrap();
     assert_eq!(exit.code, EXIT_FAIL, "{}", result.text());
     assert_eq!(result.verdict, StressVerdict::LimitBroken);
@@ -293,4 +305,57 @@ fn help_prints_the_flags_and_exits_0_without_running() {
             "{usage}"
         );
     }
+}
+
+/// The child side of `flags_win_over_the_environment`: the example's main under variables
+/// that name another seed and another result file.
+#[test]
+#[ignore = "run as a child process by flags_win_over_the_environment"]
+fn child_runs_main_with_seed_and_result_flags() {
+    let out = std::env::var("STATEPROP_TEST_FLAG_RESULT").unwrap();
+    let exit = main_with(
+        [
+            PLAN,
+            "--operations",
+            "150000",
+            "--seed",
+            "7",
+            "--result",
+            &out,
+            "--quiet",
+        ],
+        store_run,
+    );
+    let result = exit.result.unwrap();
+    assert_eq!(exit.code, EXIT_PASS, "{}", result.text());
+    assert_eq!(result.seed, 7);
+}
+
+#[test]
+fn flags_win_over_the_environment() {
+    let dir = std::env::temp_dir().join(format!("stateprop-flags-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (flag_path, env_path) = (dir.join("flag.json"), dir.join("env.json"));
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "store_plan::child_runs_main_with_seed_and_result_flags",
+            "--test-threads=1",
+        ])
+        .env("STATEPROP_SEED", "99")
+        .env("STATEPROP_STRESS_RESULT", &env_path)
+        .env("STATEPROP_TEST_FLAG_RESULT", &flag_path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{}{stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let saved = StressResult::read(&flag_path).unwrap();
+    assert_eq!(saved.seed, 7);
+    assert!(!env_path.exists(), "the variable's path was written too");
+    let _ = std::fs::remove_dir_all(&dir);
 }
