@@ -50,6 +50,8 @@
 mod bisect;
 mod compare;
 mod concurrent;
+mod deadline;
+mod fresh;
 mod gate;
 mod measure;
 mod plan;
