@@ -169,3 +169,42 @@ fn minimal<Op: StateMachine>(shrunk: &RunResult<Op>) -> Vec<String> {
         .chain((p.branches.iter().enumerate()).map(|(b, ops)| format!("branch {b}: {}", line(ops))))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::Operation;
+
+    /// A round of `n` operations numbered from `first`, invoked in reverse thread order.
+    fn round(first: u32, n: u32) -> History<u32, ()> {
+        History {
+            ops: (0..n)
+                .rev()
+                .map(|i| Operation {
+                    client: u64::from(i % 2),
+                    op: first + i,
+                    call: u64::from(first + i) * 2,
+                    ret: Some(u64::from(first + i) * 2 + 1),
+                    output: Some(()),
+                })
+                .collect(),
+            sources: Vec::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn earlier_rounds_are_kept_in_invocation_order_up_to_the_bound_and_then_dropped_for_good() {
+        let mut earlier = Earlier::new(10);
+        earlier.push(&round(0, 4));
+        earlier.push(&round(4, 6));
+        assert!(earlier.kept());
+        assert_eq!(earlier.ops, (0..10).collect::<Vec<u32>>());
+        earlier.push(&round(10, 1));
+        assert!(!earlier.kept());
+        assert_eq!(earlier.count, 11);
+        assert_eq!(earlier.ops.capacity(), 0, "the memory is given back");
+        earlier.push(&round(11, 1));
+        assert!(!earlier.kept() && earlier.ops.is_empty());
+    }
+}
