@@ -225,7 +225,7 @@ fn reproduction<M: Model>(history: &History<M::Op, M::Output>, starts: &[M], rou
             "stateprop: round {round} starts from one of these model states: {:?}, which \
              the earlier rounds' interleavings decided; the program replays from there only \
              on a system brought to that state by hand, so it is tried on fresh systems from \
-             the initial state instead, alone and after the earlier rounds\n",
+             the initial state instead: alone, then after the earlier rounds if need be\n",
             starts
         ));
     }
