@@ -10,14 +10,15 @@
 //! (a strategy that reads the state sees that one); the other rules are left out and the
 //! result's notes say which.
 
+use super::deadline::{hang_cause, within, Within};
+use super::fresh::{investigate, Earlier};
 use super::gate::Gate;
 use super::measure::{resident_bytes, CallClock, GrowthFit, Latencies, Throttle};
 use super::plan::PlanError;
 use super::progress::Progress;
 use super::result::{GrowthSource, StressFailure, StressResult, StressVerdict};
 use super::round::{
-    as_program, failure_at, invariant_somewhere, judge_round, shrink_round, violation, window,
-    RoundVerdict,
+    as_program, failure_at, invariant_somewhere, judge_round, violation, window, RoundVerdict,
 };
 use super::run::{broken_limits, Stress};
 use crate::catch::catch_quietly;
@@ -64,11 +65,15 @@ where
     /// `Err` is a plan that cannot run (a mix naming no rule, or leaving only rules a thread
     /// cannot draw safely).
     ///
-    /// A violation in round 0 (which starts from the plan's initial state, as a fresh system
-    /// does) is shrunk as a parallel program by the concurrent runner's shrinker, with systems
-    /// from `factory`.
+    /// A round with no linearization is tried again on fresh systems from `factory`: alone,
+    /// from the plan's initial state, then (for a round after the first, while the earlier
+    /// rounds number at most `shrink_bound` operations) after the earlier rounds run as a
+    /// sequential prefix; the first that fails is shrunk as a parallel program by the
+    /// concurrent runner's shrinker. The factory, a gauge and the teardown are watched as the
+    /// system's calls are: one that does not return within `step_timeout_ms` ends the run as a
+    /// hang naming it.
     #[track_caller]
-    pub fn run_concurrent<F>(self, factory: F) -> Result<StressResult, PlanError>
+    pub fn run_concurrent<F>(mut self, factory: F) -> Result<StressResult, PlanError>
     where
         F: Fn() -> S + Send + 'static,
         S: 'static,
@@ -129,11 +134,22 @@ where
         }
         let mut result = StressResult::new(plan.clone(), seed);
         result.notes = notes;
-        let system = match catch_quietly(&factory) {
-            Ok(system) => system,
-            Err(message) => {
+        let timeout = Duration::from_millis(plan.step_timeout_ms);
+        // The factory comes back from its thread with the system: the shrinker needs it.
+        let (factory, system) = match within(timeout, "factory", move || {
+            let system = catch_quietly(&factory);
+            (factory, system)
+        }) {
+            Within::Done((factory, Ok(system))) => (factory, system),
+            Within::Done((_, Err(message))) | Within::Panicked(message) => {
                 result.verdict = StressVerdict::Mismatch;
                 result.failure = Some(failure_at(0, format!("the factory panicked: {message}")));
+                return Ok(self.finish(result));
+            }
+            Within::Hung => {
+                result.verdict = StressVerdict::Mismatch;
+                let cause = hang_cause("factory", plan.step_timeout_ms);
+                result.failure = Some(failure_at(0, cause));
                 return Ok(self.finish(result));
             }
         };
@@ -143,7 +159,7 @@ where
             (None, true) => GrowthSource::Rss,
             (None, false) => GrowthSource::Unavailable,
         };
-        let mut system = Arc::new(system);
+        let system = Arc::new(system);
         let slots: Arc<[Mutex<Slot<M>>]> = (0..threads)
             .map(|_| {
                 Mutex::new(Slot {
@@ -159,7 +175,6 @@ where
         // the end of a round, gives up on a thread inside one call for `step_timeout_ms`.
         let beats: Arc<[Beat]> = (0..threads).map(|_| Beat::default()).collect();
         let mut watches: Vec<Watch> = (0..threads).map(|_| Watch::new()).collect();
-        let timeout = Duration::from_millis(plan.step_timeout_ms);
         let mut hung = None;
         let config = CheckConfig {
             timeout: Some(Duration::from_secs(60)),
@@ -173,7 +188,9 @@ where
         let mut next_sample = plan.warmup;
         let mut max_history = 0u64;
         let mut gen_error = None;
-        let mut first_round: Option<Program<M::Op>> = None;
+        let mut failed_round: Option<(u64, Program<M::Op>)> = None;
+        let mut earlier = Earlier::new(plan.shrink_bound);
+        let mut gauge = self.gauge.take();
         let began = Instant::now();
         let mut handles = Vec::with_capacity(threads);
         for t in 0..threads {
@@ -310,8 +327,32 @@ where
                 max_history = max_history.max(history.ops.len() as u64);
                 progress.tick(done);
                 if done >= next_sample {
-                    let bytes = match &self.gauge {
-                        Some(g) => Some(g(sys)),
+                    let bytes = match gauge.take() {
+                        Some(g) => {
+                            let sys = Arc::clone(&system);
+                            // The gauge comes back from its thread with its reading.
+                            match within(timeout, "gauge", move || {
+                                let bytes = catch_quietly(|| g(&sys));
+                                (g, bytes)
+                            }) {
+                                Within::Done((g, Ok(bytes))) => {
+                                    gauge = Some(g);
+                                    Some(bytes)
+                                }
+                                Within::Done((_, Err(message))) | Within::Panicked(message) => {
+                                    let cause = format!("the gauge panicked: {message}");
+                                    self.end_round(&mut result, cause, done, round, &history);
+                                    history.ops.clear();
+                                    continue;
+                                }
+                                Within::Hung => {
+                                    let cause = hang_cause("gauge", plan.step_timeout_ms);
+                                    self.end_round(&mut result, cause, done, round, &history);
+                                    history.ops.clear();
+                                    continue;
+                                }
+                            }
+                        }
                         None if rss => resident_bytes(),
                         None => None,
                     };
@@ -354,6 +395,7 @@ where
                 }
                 match judge_round(&history, &starts, plan.max_end_states, &config) {
                     RoundVerdict::Next(next) => {
+                        earlier.push(&history);
                         if let Err(why) = invariant_somewhere(sys, &next) {
                             result.verdict = StressVerdict::Mismatch;
                             let mut f = failure_at(done - 1, why);
@@ -365,9 +407,7 @@ where
                     }
                     RoundVerdict::Violation => {
                         result.verdict = StressVerdict::Mismatch;
-                        if round == 0 {
-                            first_round = Some(as_program(&history));
-                        }
+                        failed_round = Some((round, as_program(&history)));
                         result.failure = Some(violation(
                             &history,
                             &starts,
@@ -411,16 +451,31 @@ where
             for handle in handles {
                 let _ = handle.join();
             }
-            if let Some(system) = Arc::get_mut(&mut system) {
-                let _ = catch_quietly(|| system.teardown());
+            // A gauge that hung still holds the system: then there is no teardown.
+            if let Ok(mut system) = Arc::try_unwrap(system) {
+                // A teardown that panics is not the run's failure (as before the watchdog).
+                let torn = within(timeout, "teardown", move || system.teardown());
+                if let Within::Hung = torn {
+                    let cause = hang_cause("teardown", plan.step_timeout_ms);
+                    if result.failure.is_none() {
+                        result.verdict = StressVerdict::Mismatch;
+                        result.failure = Some(failure_at(done, cause));
+                    } else {
+                        result
+                            .notes
+                            .push(format!("stateprop: after the failure, {cause}"));
+                    }
+                }
             }
         }
-        if let (Some(program), Some(f)) = (first_round, result.failure.as_mut()) {
-            shrink_round(
+        if let (Some((round, program)), Some(f)) = (failed_round, result.failure.as_mut()) {
+            investigate(
                 self.shrink_config(),
                 &self.initial,
                 factory,
                 program,
+                round,
+                &earlier,
                 seed,
                 f,
             );
@@ -497,9 +552,26 @@ where
         f
     }
 
+    /// Ends the run at the barrier after round `round` (`done` operations) with `cause`, a
+    /// failure of the harness's own calls (the gauge), the round's operations as its window.
+    fn end_round(
+        &self,
+        result: &mut StressResult,
+        cause: String,
+        done: u64,
+        round: u64,
+        history: &History<M::Op, M::Output>,
+    ) {
+        result.verdict = StressVerdict::Mismatch;
+        let mut f = failure_at(done, cause);
+        f.round = Some(round);
+        f.window = window(history);
+        result.failure = Some(f);
+    }
+
     /// Writes and prints the result.
-    fn finish(&self, result: StressResult) -> StressResult {
-        self.write(&result);
+    fn finish(&self, mut result: StressResult) -> StressResult {
+        self.record(&mut result);
         if !self.quiet {
             eprint!("{}", result.text());
         }

@@ -56,6 +56,8 @@
 mod bisect;
 mod compare;
 mod concurrent;
+mod deadline;
+mod fresh;
 mod gate;
 mod main;
 mod measure;

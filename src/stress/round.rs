@@ -1,18 +1,15 @@
 //! One round of a concurrent stress run, judged at the barrier that ends it: its history
 //! against the states the previous round may have ended in, the end states the next round
 //! starts from, and, when it has no linearization, the report: the thread, the window, the
-//! round as a parallel program, and round 0 shrunk.
+//! round as a parallel program (tried again and shrunk in `fresh`).
 
 use super::result::StressFailure;
 use crate::catch::catch_quietly;
 use crate::check::end_states::{end_states, EndStates};
 use crate::check::CheckConfig;
-use crate::config::Config;
 use crate::exec::client::ClientSystem;
 use crate::history::{History, Operation};
 use crate::program::Program;
-use crate::report::Origin;
-use crate::run::Runner;
 use crate::spec::{Model, StateMachine};
 use std::collections::HashSet;
 use std::hash::Hash;
@@ -206,49 +203,6 @@ pub(super) fn as_program<Op: Clone, Out>(history: &History<Op, Out>) -> Program<
     Program::parallel(Vec::new(), branches)
 }
 
-/// Shrinks round 0's program with the concurrent runner's shrinker (a fresh system starts where
-/// round 0 did); a round that passes its reruns is left as it is, and the failure says so.
-#[track_caller]
-pub(super) fn shrink_round<M, S, F>(
-    config: Config,
-    initial: &M,
-    factory: F,
-    program: Program<M::Op>,
-    seed: u64,
-    found: &mut StressFailure,
-) where
-    M: Model + Hash + Eq + Send,
-    M::Op: Send + Sync,
-    M::Output: Send + Sync,
-    S: ClientSystem<M> + 'static,
-    F: Fn() -> S + Send + 'static,
-{
-    let origin = Origin::StressConcurrent {
-        seed,
-        operation: found.operation,
-        threads: program.branches.len() as u32,
-    };
-    let shrunk = (Runner::with_initial(config, initial.clone()))
-        .shrink_failing_concurrent(factory, program, origin);
-    let report = found.report.get_or_insert_with(String::new);
-    if shrunk.failed() {
-        let p = &shrunk.minimal_program;
-        found.minimal = (p.branches.iter().enumerate())
-            .map(|(b, ops)| {
-                let ops: Vec<String> = ops.iter().map(|op| op.to_rust()).collect();
-                format!("branch {b}: {}", ops.join(", "))
-            })
-            .collect();
-        report.push_str("stateprop: round 0 shrunk by the concurrent runner:\n");
-        report.push_str(&shrunk.report.text());
-    } else {
-        report.push_str(
-            "stateprop: round 0 passed every rerun from a fresh system (the interleaving that \
-             failed did not come again): not shrunk\n",
-        );
-    }
-}
-
 /// The round as a parallel program, one branch per thread, and what it starts from.
 fn reproduction<M: Model>(history: &History<M::Op, M::Output>, starts: &[M], round: u64) -> String {
     let mut t = String::from(
@@ -268,9 +222,10 @@ fn reproduction<M: Model>(history: &History<M::Op, M::Output>, starts: &[M], rou
         );
     } else {
         t.push_str(&format!(
-            "stateprop: round {round} starts from one of these model states: {:?}; no \
-             sequential program reaching it is kept (the earlier rounds' interleavings decided \
-             it), so the program replays only from a system brought to that state by hand\n",
+            "stateprop: round {round} starts from one of these model states: {:?}, which \
+             the earlier rounds' interleavings decided; the program replays from there only \
+             on a system brought to that state by hand, so it is tried on fresh systems from \
+             the initial state instead: alone, then after the earlier rounds if need be\n",
             starts
         ));
     }

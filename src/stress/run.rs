@@ -111,14 +111,6 @@ impl<M: Model, S> Stress<M, S> {
             .unwrap_or_else(crate::generate::rng::fresh_seed)
     }
 
-    /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says, printing why it
-    /// could not.
-    pub(super) fn write(&self, result: &StressResult) {
-        if let Some(e) = self.write_error(result) {
-            eprintln!("stateprop: could not write the stress result: {e}");
-        }
-    }
-
     /// Writes the result where `STATEPROP_STRESS_RESULT` or the plan says; one that cannot be
     /// written is kept in it and fails the run (its text says why).
     pub(super) fn record(&self, result: &mut StressResult) {

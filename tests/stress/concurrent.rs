@@ -108,18 +108,20 @@ fn a_racy_counter_is_found_at_a_round_within_the_default_run() {
         text.contains("stateprop::Program::parallel(vec![], vec!["),
         "{text}"
     );
-    // Round 0 starts where a fresh system does, so it is shrunk as a parallel program (the
-    // race reproduces in about half the reruns; a later round is reported unshrunk).
-    if round == 0 {
-        assert!(
-            text.contains("round 0 shrunk by the concurrent runner"),
-            "{text}"
-        );
+    // The round is tried again on fresh systems (alone, then after the earlier rounds): the
+    // race needs no history and recurs in about half the reruns, so it is shrunk to a small
+    // parallel program; when no rerun brings the interleaving back, the result says so.
+    if text.contains("shrunk by the concurrent runner") {
         let steps: usize = (f.minimal.iter())
             .map(|b| b.matches("CounterOp::").count())
             .sum();
         assert!((2..=16).contains(&steps), "{:?}", f.minimal);
         assert!(text.contains("stateprop::replay_concurrent_with::<Counter, RacyCounter>("));
+    } else {
+        assert!(
+            text.contains("the round failed only in the run, not on fresh systems"),
+            "{text}"
+        );
     }
 }
 
@@ -190,6 +192,17 @@ fn a_wrong_add_late_in_the_run_is_found_in_a_later_round_from_carried_states() {
         )),
         "{text}"
     );
+    // From a fresh system the round alone never reaches the 5,000th add, and the ~10,000
+    // operations before it are past the default shrink bound (2,000): nothing fails anew, and
+    // the result says what was tried rather than offering a program that passes.
+    assert!(
+        text.contains(&format!(
+            "the round failed only in the run, not on fresh systems: round {round} alone, \
+             from the initial state, passed every rerun; rounds 0..{round} hold "
+        )) && text.contains("past the shrink bound of 2000 (`shrink_bound`)"),
+        "{text}"
+    );
+    assert!(f.minimal.is_empty(), "{:?}", f.minimal);
 }
 
 /// A register behind a lock whose writes are slow, so the threads' last writes of a round
@@ -275,4 +288,133 @@ fn a_run_stops_at_its_operation_count_or_its_duration() {
         "{}",
         result.elapsed_secs
     );
+}
+
+#[test]
+fn a_concurrent_result_that_cannot_be_written_fails_the_run_naming_the_path() {
+    let dir = std::env::temp_dir().join(format!("stateprop-conc-unwritten-{}", std::process::id()));
+    let missing = dir.join("no-such-dir").join("x.json");
+    let plan = StressPlan::operations(1_000).threads(2).seed(4);
+    let result = Stress::<Counter, AtomicCounter>::new(plan.clone().result_path(&missing))
+        .ignore_env()
+        .quiet()
+        .run_concurrent(AtomicCounter::default)
+        .unwrap();
+    assert!(!result.passed(), "{}", result.text());
+    let text = result.text();
+    assert!(text.contains("result not written"), "{text}");
+    assert!(text.contains(&missing.display().to_string()), "{text}");
+    // With a folder to write into, the same run passes and its file reads back.
+    std::fs::create_dir_all(&dir).unwrap();
+    let there = dir.join("x.json");
+    let written = Stress::<Counter, AtomicCounter>::new(plan.result_path(&there))
+        .ignore_env()
+        .quiet()
+        .run_concurrent(AtomicCounter::default)
+        .unwrap();
+    assert!(written.passed(), "{}", written.text());
+    let read = stateprop::stress::StressResult::read(&there).unwrap();
+    assert_eq!(read.operations, 1_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A counter whose harness-side calls can be made to block forever: the factory, a gauge, the
+/// teardown, or connecting a client.
+#[derive(Clone, Copy, PartialEq)]
+enum Stuck {
+    Nowhere,
+    Teardown,
+    Connect(u64),
+}
+
+struct Blocking(AtomicCounter, Stuck);
+
+fn block_forever() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+impl stateprop::ClientSystem<Counter> for Blocking {
+    type Client = ();
+    fn connect(&self, client: u64) {
+        if self.1 == Stuck::Connect(client) {
+            block_forever();
+        }
+    }
+    fn call(&self, _: &mut (), op: &CounterOp) -> CounterOut {
+        self.0.apply(op)
+    }
+    fn teardown(&mut self) {
+        if self.1 == Stuck::Teardown {
+            block_forever();
+        }
+    }
+}
+
+fn short_timeout() -> StressPlan {
+    StressPlan::operations(2_000)
+        .threads(2)
+        .round(16)
+        .seed(8)
+        .step_timeout(std::time::Duration::from_millis(200))
+}
+
+fn hang_of(result: &stateprop::stress::StressResult, what: &str) {
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+    let cause = &result.failure.as_ref().unwrap().cause;
+    assert!(
+        cause.starts_with(&format!("hang: {what} did not return within 200 ms")),
+        "{}",
+        result.text()
+    );
+}
+
+#[test]
+fn a_factory_that_never_returns_ends_the_run_as_a_hang_naming_the_factory() {
+    let result = Stress::<Counter, Blocking>::new(short_timeout())
+        .ignore_env()
+        .quiet()
+        .run_concurrent(|| -> Blocking { block_forever() })
+        .unwrap();
+    hang_of(&result, "the factory");
+    assert_eq!(result.operations, 0);
+}
+
+#[test]
+fn a_gauge_that_never_returns_ends_the_run_as_a_hang_naming_the_gauge() {
+    let plan = short_timeout().warmup(0).sample_every(100);
+    let result = Stress::<Counter, Blocking>::new(plan)
+        .ignore_env()
+        .quiet()
+        .gauge(|_: &Blocking| block_forever())
+        .run_concurrent(|| Blocking(AtomicCounter::default(), Stuck::Nowhere))
+        .unwrap();
+    hang_of(&result, "the gauge");
+    let f = result.failure.as_ref().unwrap();
+    assert_eq!(f.round, Some(0), "sampled at the first barrier");
+    assert!(result.operations < 2_000);
+}
+
+#[test]
+fn a_teardown_that_never_returns_ends_a_passing_run_as_a_hang_naming_the_teardown() {
+    let result = Stress::<Counter, Blocking>::new(short_timeout())
+        .ignore_env()
+        .quiet()
+        .run_concurrent(|| Blocking(AtomicCounter::default(), Stuck::Teardown))
+        .unwrap();
+    hang_of(&result, "the teardown");
+    // Every operation ran and passed before it.
+    assert_eq!(result.operations, 2_000);
+}
+
+#[test]
+fn a_client_that_never_connects_ends_the_run_as_a_hang_naming_it() {
+    let result = Stress::<Counter, Blocking>::new(short_timeout())
+        .ignore_env()
+        .quiet()
+        .run_concurrent(|| Blocking(AtomicCounter::default(), Stuck::Connect(1)))
+        .unwrap();
+    hang_of(&result, "connecting client 1");
+    assert_eq!(result.failure.as_ref().unwrap().thread, Some(1));
 }

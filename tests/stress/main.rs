@@ -36,6 +36,7 @@ pub fn refused_on_line(kind: &str, name: &str, text: &str, line: usize, problem:
 mod concurrent;
 mod growth;
 mod history;
+mod later_round;
 mod mismatch;
 mod plan_progress;
 mod plan_toml;

@@ -1,0 +1,210 @@
+//! A failing round of a concurrent stress run, tried again on fresh systems and shrunk when it
+//! fails there.
+//!
+//! Round k > 0 started from states the earlier rounds' interleavings decided, which no fresh
+//! system is in. Two programs can stand for it: the round alone, from the initial state (many
+//! races need no history), and, while the run is short enough to keep them, the earlier rounds
+//! as a sequential prefix in invocation order followed by the round as the parallel part (a bug
+//! that needs the state those rounds built). The first that fails on fresh systems goes to the
+//! concurrent runner's shrinker; when neither does, the report says what was tried.
+//!
+//! Keeping the earlier rounds costs memory that grows with the run, so they are kept only while
+//! they number at most the plan's `shrink_bound` operations, and dropped for good past it.
+
+use super::result::StressFailure;
+use crate::config::Config;
+use crate::exec::client::ClientSystem;
+use crate::history::History;
+use crate::program::Program;
+use crate::report::Origin;
+use crate::run::{RunResult, Runner};
+use crate::spec::{Model, StateMachine};
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+
+/// The operations of the rounds judged so far, in invocation order, while they number at most
+/// `bound`; past it, none.
+pub(super) struct Earlier<Op> {
+    ops: Vec<Op>,
+    bound: u64,
+    /// Operations of all the rounds pushed, kept or not.
+    count: u64,
+}
+
+impl<Op: Clone> Earlier<Op> {
+    pub(super) fn new(bound: u64) -> Self {
+        Earlier {
+            ops: Vec::new(),
+            bound,
+            count: 0,
+        }
+    }
+
+    /// Adds a round that passed, its operations in the order they were invoked.
+    pub(super) fn push<Out>(&mut self, history: &History<Op, Out>) {
+        let kept = self.kept();
+        self.count += history.ops.len() as u64;
+        if !kept {
+            return;
+        }
+        if self.count > self.bound {
+            // Never to be used again: give the memory back.
+            self.ops = Vec::new();
+            return;
+        }
+        let mut round: Vec<_> = history.ops.iter().collect();
+        round.sort_by_key(|o| o.call);
+        self.ops.extend(round.into_iter().map(|o| o.op.clone()));
+    }
+
+    fn kept(&self) -> bool {
+        self.count <= self.bound
+    }
+}
+
+/// Tries round `round` (as `program`: no prefix, a branch per thread) on fresh systems from
+/// `factory`, alone and then after `earlier` when it was kept, and shrinks the first that
+/// fails; `found.report` gets the shrinker's report, or what was tried and that the round
+/// failed only in the run.
+#[allow(clippy::too_many_arguments)]
+#[track_caller]
+pub(super) fn investigate<M, S, F>(
+    config: Config,
+    initial: &M,
+    factory: F,
+    program: Program<M::Op>,
+    round: u64,
+    earlier: &Earlier<M::Op>,
+    seed: u64,
+    found: &mut StressFailure,
+) where
+    M: Model + Hash + Eq + Send,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ClientSystem<M> + 'static,
+    F: Fn() -> S + Send + 'static,
+{
+    let origin = Origin::StressConcurrent {
+        seed,
+        operation: found.operation,
+        threads: program.branches.len() as u32,
+    };
+    // Each candidate's shrinker takes a factory of its own; they share this one.
+    let factory = Arc::new(Mutex::new(factory));
+    let fresh = || {
+        let factory = Arc::clone(&factory);
+        move || (factory.lock().unwrap_or_else(|e| e.into_inner()))()
+    };
+    let shrink = |program: Program<M::Op>| {
+        (Runner::with_initial(config.clone(), initial.clone())).shrink_failing_concurrent(
+            fresh(),
+            program,
+            origin.clone(),
+        )
+    };
+    let report = found.report.get_or_insert_with(String::new);
+    let alone = shrink(program.clone());
+    if alone.failed() {
+        report.push_str(&if round == 0 {
+            "stateprop: round 0 shrunk by the concurrent runner (it starts from the initial \
+             state, as a fresh system does):\n"
+                .to_string()
+        } else {
+            format!(
+                "stateprop: round {round} alone, from the initial state, failed again on fresh \
+                 systems: shrunk by the concurrent runner:\n"
+            )
+        });
+        found.minimal = minimal(&alone);
+        report.push_str(&alone.report.text());
+        return;
+    }
+    let mut tried = vec![format!(
+        "round {round} alone, from the initial state, passed every rerun"
+    )];
+    if round > 0 {
+        if earlier.kept() {
+            let n = earlier.ops.len();
+            let after = Program::parallel(earlier.ops.clone(), program.branches);
+            let shrunk = shrink(after);
+            if shrunk.failed() {
+                report.push_str(&format!(
+                    "stateprop: round {round} alone, from the initial state, passed every rerun; \
+                     after rounds 0..{round} as a sequential prefix ({n} operations, in \
+                     invocation order) it failed again on fresh systems: shrunk by the \
+                     concurrent runner:\n"
+                ));
+                found.minimal = minimal(&shrunk);
+                report.push_str(&shrunk.report.text());
+                return;
+            }
+            tried.push(format!(
+                "after rounds 0..{round} as a sequential prefix ({n} operations, in invocation \
+                 order) it passed every rerun"
+            ));
+        } else {
+            tried.push(format!(
+                "rounds 0..{round} hold {} operations, past the shrink bound of {} \
+                 (`shrink_bound`), so they were not kept to run as its prefix",
+                earlier.count, earlier.bound
+            ));
+        }
+    }
+    report.push_str(&format!(
+        "stateprop: the round failed only in the run, not on fresh systems: {}; not shrunk\n",
+        tried.join("; ")
+    ));
+}
+
+/// The shrunk program, a line for the prefix (when it has one) and one per branch.
+fn minimal<Op: StateMachine>(shrunk: &RunResult<Op>) -> Vec<String> {
+    let p = &shrunk.minimal_program;
+    let line = |ops: &[Op]| {
+        let ops: Vec<String> = ops.iter().map(|op| op.to_rust()).collect();
+        ops.join(", ")
+    };
+    let prefix = (!p.prefix.is_empty()).then(|| format!("prefix: {}", line(&p.prefix)));
+    prefix
+        .into_iter()
+        .chain((p.branches.iter().enumerate()).map(|(b, ops)| format!("branch {b}: {}", line(ops))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::Operation;
+
+    /// A round of `n` operations numbered from `first`, invoked in reverse thread order.
+    fn round(first: u32, n: u32) -> History<u32, ()> {
+        History {
+            ops: (0..n)
+                .rev()
+                .map(|i| Operation {
+                    client: u64::from(i % 2),
+                    op: first + i,
+                    call: u64::from(first + i) * 2,
+                    ret: Some(u64::from(first + i) * 2 + 1),
+                    output: Some(()),
+                })
+                .collect(),
+            sources: Vec::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn earlier_rounds_are_kept_in_invocation_order_up_to_the_bound_and_then_dropped_for_good() {
+        let mut earlier = Earlier::new(10);
+        earlier.push(&round(0, 4));
+        earlier.push(&round(4, 6));
+        assert!(earlier.kept());
+        assert_eq!(earlier.ops, (0..10).collect::<Vec<u32>>());
+        earlier.push(&round(10, 1));
+        assert!(!earlier.kept());
+        assert_eq!(earlier.count, 11);
+        assert_eq!(earlier.ops.capacity(), 0, "the memory is given back");
+        earlier.push(&round(11, 1));
+        assert!(!earlier.kept() && earlier.ops.is_empty());
+    }
+}
