@@ -49,9 +49,12 @@
 //! round may have ended in, then dropped. Each thread draws only rules valid in every
 //! interleaving (no precondition, no `Var` field).
 //!
-//! Limitations, for now: a machine with
-//! `#[consumes]` fields runs no rule with a `Var` field; a run has no hang watchdog and stops at
-//! `u32::MAX` operations.
+//! A failing round is tried again on fresh systems, alone and after the earlier rounds, and
+//! shrunk when it fails there. A watchdog times every system call, the factory, the gauge and
+//! the teardown: one that does not return within `step_timeout_ms` ends the run as a hang.
+//!
+//! Limitations, for now: a machine with `#[consumes]` fields runs no rule with a `Var` field,
+//! and a run stops at `u32::MAX` operations.
 
 mod bisect;
 mod compare;
