@@ -5,7 +5,7 @@
 
 use super::plan::{PlanError, StressPlan};
 use super::progress::ProgressMode;
-use super::result::{StressResult, StressVerdict};
+use super::result::StressResult;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -141,11 +141,11 @@ where
     }
     match run(plan.clone()) {
         Ok(result) => MainExit {
-            code: match result.verdict {
-                StressVerdict::Pass => EXIT_PASS,
-                StressVerdict::Mismatch | StressVerdict::LimitBroken | StressVerdict::Undecided => {
-                    EXIT_FAIL
-                }
+            // `passed`, not the verdict: a run whose result could not be written did not pass.
+            code: if result.passed() {
+                EXIT_PASS
+            } else {
+                EXIT_FAIL
             },
             message: None,
             plan: Some(plan),

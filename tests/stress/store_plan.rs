@@ -359,3 +359,29 @@ fn flags_win_over_the_environment() {
     assert!(!env_path.exists(), "the variable's path was written too");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_result_that_cannot_be_written_exits_1() {
+    let missing = std::env::temp_dir()
+        .join(format!("stateprop-main-unwritten-{}", std::process::id()))
+        .join("no-such-dir")
+        .join("x.json");
+    let missing = missing.display().to_string();
+    let args = [
+        PLAN,
+        "--operations",
+        "150000",
+        "--result",
+        &missing,
+        "--quiet",
+    ];
+    let exit = main_with(args, store_run);
+    let result = exit.result.unwrap();
+    assert_eq!(result.verdict, StressVerdict::Pass);
+    assert_eq!(exit.code, EXIT_FAIL, "{}", result.text());
+    assert!(
+        result.text().contains("result not written"),
+        "{}",
+        result.text()
+    );
+}
