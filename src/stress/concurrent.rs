@@ -163,7 +163,7 @@ where
         let slots: Arc<[Mutex<Slot<M>>]> = (0..threads)
             .map(|_| {
                 Mutex::new(Slot {
-                    ops: Vec::with_capacity(plan.round as usize),
+                    ops: Vec::with_capacity(plan.reserve(u64::from(plan.round))),
                     latencies: Latencies::new(names.len()),
                     trouble: None,
                 })
@@ -289,7 +289,7 @@ where
         let sys = &*system;
         {
             let mut history = History {
-                ops: Vec::with_capacity(threads * plan.round as usize),
+                ops: Vec::with_capacity(plan.reserve(threads as u64 * u64::from(plan.round))),
                 sources: Vec::new(),
                 steps: Vec::new(),
             };

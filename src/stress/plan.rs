@@ -181,6 +181,12 @@ const MAX_WINDOW: u64 = 1 << 20;
 const MAX_ROUND: u64 = 1 << 20;
 /// The most threads a concurrent run may start.
 const MAX_THREADS: u64 = 1024;
+/// The longest failing prefix a plan may hand to the shrinker. A concurrent run keeps the
+/// rounds within it to replay as a prefix, so it is memory the harness holds for the whole run.
+pub(crate) const MAX_SHRINK_BOUND: u64 = 100_000;
+/// The most operations a buffer sized from the plan reserves up front; it grows past that only
+/// as operations arrive, so a plan's product of threads and round costs nothing it does not run.
+const MAX_RESERVE: u64 = 1 << 16;
 
 impl Default for StressPlan {
     fn default() -> Self {
@@ -299,6 +305,19 @@ impl StressPlan {
             line: (e.line() > 0).then_some(e.line()),
             message: format!("not a valid stress plan: {}", without_position(&e)),
         })?;
+        // serde also fills a struct from an array, field by field in order (`[5000000]` would
+        // run 5 million operations): a plan names its fields, so only an object is one.
+        let body = text.trim_start();
+        if !body.starts_with('{') {
+            let line = text[..text.len() - body.len()].matches('\n').count() + 1;
+            return Err(PlanError {
+                path: path.map(Path::to_path_buf),
+                line: Some(line),
+                message: "not a valid stress plan: expected a JSON object of named fields \
+                          (`{\"operations\": 1000000, ...}`)"
+                    .into(),
+            });
+        }
         plan.sourced(text, path, false)
     }
 
@@ -462,10 +481,49 @@ impl StressPlan {
         self.params.get(name).copied().unwrap_or(default)
     }
 
+    /// A refusal of the parameter `name` for the test's own reason (`message`), naming the
+    /// plan's file and the line where `params.name` is written, as the plan's own errors do.
+    /// Return it from the function given to [`stress::main`](super::main()) and the run exits
+    /// 2 with that line.
+    pub fn param_error(&self, name: &str, message: impl Into<String>) -> PlanError {
+        self.error(&format!("params.{name}"), message.into())
+    }
+
+    /// The parameter `name` (or `default` when the plan does not set it) if it lies in `range`,
+    /// else a [`param_error`](StressPlan::param_error) saying the range.
+    pub fn param_in(
+        &self,
+        name: &str,
+        default: i64,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<i64, PlanError> {
+        let value = self.param_or(name, default);
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(self.param_error(
+                name,
+                format!(
+                    "`params.{name}` is {value}: give {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            ))
+        }
+    }
+
     /// Sets the file the result is written to.
     pub fn result_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.result_path = Some(path.into());
         self
+    }
+
+    /// How many operations to reserve for a buffer that holds up to `most` of them: never more
+    /// than the run's operations or [`MAX_RESERVE`], so a large `threads * round` reserves only
+    /// what the run can fill (it grows as operations arrive).
+    pub(crate) fn reserve(&self, most: u64) -> usize {
+        let budget = self.op_budget().unwrap_or(u64::MAX);
+        most.min(budget).min(MAX_RESERVE) as usize
     }
 
     /// The run's length in operations, if it has one.
@@ -545,6 +603,7 @@ impl StressPlan {
             ("round", u64::from(self.round), MAX_ROUND),
             ("threads", u64::from(self.threads), MAX_THREADS),
             ("max_end_states", self.max_end_states as u64, MAX_WINDOW),
+            ("shrink_bound", self.shrink_bound, MAX_SHRINK_BOUND),
         ] {
             if value > most {
                 return Err(self.error(field, format!("`{field}` is {value}: at most {most}")));

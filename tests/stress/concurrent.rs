@@ -418,3 +418,21 @@ fn a_client_that_never_connects_ends_the_run_as_a_hang_naming_it() {
     hang_of(&result, "connecting client 1");
     assert_eq!(result.failure.as_ref().unwrap().thread, Some(1));
 }
+
+#[test]
+fn a_large_round_on_many_threads_reserves_only_what_the_budget_can_fill() {
+    // Each value within its cap, but threads x round is 1024 x 2^20 operations: reserved up
+    // front, that is tens of GiB and the allocation aborts the process. 1,000 operations fill
+    // 1,000 slots whatever the round.
+    let plan = StressPlan::operations(1_000)
+        .threads(1024)
+        .round(1 << 20)
+        .seed(3);
+    let result = Stress::<Counter, AtomicCounter>::new(plan)
+        .ignore_env()
+        .quiet()
+        .run_concurrent(AtomicCounter::default)
+        .unwrap();
+    assert!(result.passed(), "{}", result.text());
+    assert_eq!(result.operations, 1_000);
+}

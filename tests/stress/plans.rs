@@ -239,3 +239,47 @@ fn zero_operations_and_a_warmup_as_long_as_the_run_are_refused_by_name() {
         "{err}"
     );
 }
+
+#[test]
+fn a_json_array_is_not_a_plan() {
+    for (name, text, line) in [
+        ("array.json", "[5000000]", 1),
+        ("empty-array.json", "\n  []", 2),
+        ("three.json", "[1, null, 7]", 1),
+    ] {
+        crate::refused_on_line("plan", name, text, line, "expected a JSON object");
+    }
+}
+
+#[test]
+fn a_shrink_bound_past_the_cap_is_refused_on_its_line() {
+    let text = "{\n  \"operations\": 1000,\n  \"shrink_bound\": 100001\n}";
+    let shown = crate::refused_on_line("plan", "bound.json", text, 3, "`shrink_bound` is 100001");
+    assert!(shown.contains("at most 100000"), "{shown}");
+    let path = file("bound-ok.json", "{ \"shrink_bound\": 100000 }");
+    let ok = StressPlan::from_file(&path);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(ok.unwrap().shrink_bound, 100_000);
+}
+
+#[test]
+fn a_param_refused_by_the_test_names_its_line() {
+    let text = "{\n  \"operations\": 1000,\n  \"params\": {\n    \"value_bytes\": 8,\n    \"keys\": -5\n  }\n}";
+    let path = file("param.json", text);
+    let plan = StressPlan::from_file(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let err = plan.param_in("keys", 10, 1..=1000).unwrap_err();
+    assert_eq!(err.line, Some(5), "{err}");
+    assert_eq!(err.path.as_deref(), Some(path.as_path()));
+    assert!(
+        err.to_string()
+            .contains("`params.keys` is -5: give 1 to 1000"),
+        "{err}"
+    );
+    assert_eq!(plan.param_in("value_bytes", 1, 1..=64), Ok(8));
+    // Unset: the default, checked too.
+    assert_eq!(plan.param_in("absent", 3, 1..=5), Ok(3));
+    let custom = plan.param_error("value_bytes", "too small for a header");
+    assert_eq!(custom.line, Some(4));
+    assert_eq!(custom.message, "too small for a header");
+}
