@@ -22,18 +22,8 @@ use stores::{CleanStore, Store};
 /// form in a test checks the same growth limit the full run does. Without `.gauge(..)` the
 /// run measures the process's RSS instead.
 pub fn store_run(plan: StressPlan) -> Result<StressResult, PlanError> {
-    let keys = plan.param_or("keys", 10_000);
-    let keys = u32::try_from(keys)
-        .ok()
-        .filter(|&k| k > 0)
-        .ok_or_else(|| PlanError {
-            path: None,
-            line: None,
-            message: format!(
-                "`params.keys` is {keys}: give a key space from 1 to {}",
-                u32::MAX
-            ),
-        })?;
+    // Refused by name, on the plan file's line, like the plan's own values.
+    let keys = plan.param_in("keys", 10_000, 1..=i64::from(u32::MAX))? as u32;
     Stress::<Store, CleanStore>::with_initial(plan, Store::with_keys(keys))
         .gauge(CleanStore::gauge)
         .run(CleanStore::default)

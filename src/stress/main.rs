@@ -239,6 +239,13 @@ impl Args {
                     .next()
                     .ok_or_else(|| format!("stateprop: {flag} needs a value (see --help)"))?,
             };
+            // `--result --quiet` would write a file named `--quiet` and run loud: a value that
+            // reads as a flag is a forgotten value (a path that starts so is `./--name`).
+            if let Some(v) = value.to_str().filter(|v| v.starts_with("--")) {
+                return Err(format!(
+                    "stateprop: {flag} needs a value, not the flag `{v}` (see --help)"
+                ));
+            }
             if flag == "--result" {
                 out.result = Some(PathBuf::from(value));
                 continue;

@@ -639,10 +639,15 @@ impl StressPlan {
                 return Err(self.error(
                     "warmup",
                     format!(
-                        "`warmup` is {} but the run has {n} operations: the memory growth \
-                         the limits bound is measured after warm-up, so give a warm-up \
-                         shorter than the run",
-                        self.warmup
+                        "`warmup` is {} but {}: the memory growth the limits bound is \
+                         measured after warm-up, so give a warm-up shorter than the run",
+                        self.warmup,
+                        // Named as `operations` so that `stress::main` blames the flag that
+                        // set it, when one did.
+                        match self.operations {
+                            Some(_) => format!("`operations` is {n}"),
+                            None => format!("the run has the default {n} operations"),
+                        }
                     ),
                 ));
             }

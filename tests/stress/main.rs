@@ -33,6 +33,7 @@ pub fn refused_on_line(kind: &str, name: &str, text: &str, line: usize, problem:
     shown
 }
 
+mod clean_example;
 mod concurrent;
 mod growth;
 mod history;

@@ -113,7 +113,7 @@ fn bad_toml_plan_files_are_refused_with_file_and_line() {
             "warmup.toml",
             "operations = 100\nwarmup = 500\n[limits]\nmax_growth_per_million = 1.0\n",
             2,
-            "`warmup` is 500 but the run has 100 operations",
+            "`warmup` is 500 but `operations` is 100",
         ),
         (
             "progress.toml",

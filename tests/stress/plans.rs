@@ -211,7 +211,7 @@ fn zero_operations_and_a_warmup_as_long_as_the_run_are_refused_by_name() {
             "warmup.json",
             "{\n  \"operations\": 1000,\n  \"warmup\": 1000,\n  \"limits\": { \"max_growth_per_million\": 1 }\n}",
             3,
-            "`warmup` is 1000 but the run has 1000 operations",
+            "`warmup` is 1000 but `operations` is 1000",
         ),
     ];
     for (name, text, line, problem) in cases {

@@ -146,8 +146,13 @@ fn the_example_main_passes_its_plan_and_fails_a_run_too_short_to_measure_growth(
     assert_eq!(exit.code, EXIT_USAGE);
     assert!(exit.result.is_none());
     let message = exit.message.unwrap();
-    assert!(message.contains("`warmup` is 100000"), "{message}");
-    assert!(message.contains("5000 operations"), "{message}");
+    // Naming the flag that made the run too short, not only the file's warm-up.
+    assert!(
+        message.starts_with(
+            "stateprop: --operations 5000: `warmup` is 100000 but `operations` is 5000"
+        ),
+        "{message}"
+    );
 
     // Past the warm-up by less than a sample: the limited growth cannot be measured, which
     // must not pass.
@@ -188,6 +193,15 @@ fn bad_flags_and_numbers_are_refused_naming_the_flag() {
         &["--seed is given twice"],
     );
     refused(&["--operations", "5"], &["no plan file given"]);
+    // A flag where a value belongs is a forgotten value, not a path named `--quiet`.
+    refused(
+        &[PLAN, "--result", "--quiet"],
+        &["--result needs a value, not the flag `--quiet`"],
+    );
+    refused(
+        &[PLAN, "--seed", "--threads", "2"],
+        &["--seed needs a value, not the flag `--threads`"],
+    );
     refused(&[PLAN, "other.toml"], &["one plan file", "other.toml"]);
 }
 
@@ -249,6 +263,25 @@ fn a_plan_error_from_the_run_exits_2_naming_the_flag_that_caused_it() {
         "{message}"
     );
     assert!(message.contains("the rule `Scan`"), "{message}");
+}
+
+#[test]
+fn a_param_the_example_refuses_exits_2_naming_its_line() {
+    for keys in ["0", "-5", "5000000000"] {
+        let text = format!("operations = 10\n\n[params]\nkeys = {keys}\n");
+        let path = crate::plan_file("store-plan", &format!("keys{keys}.toml"), &text);
+        let file = path.display().to_string();
+        let exit = main_with([file.as_str(), "--quiet"], store_run);
+        let _ = std::fs::remove_file(&path);
+        let message = exit.message.unwrap();
+        assert_eq!(exit.code, EXIT_USAGE, "{message}");
+        assert!(
+            message.starts_with(&format!(
+                "stateprop: {file}:4: `params.keys` is {keys}: give 1 to"
+            )),
+            "{message}"
+        );
+    }
 }
 
 #[test]
