@@ -159,16 +159,20 @@ pub struct RenderArgs {
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
-    /// Largest drop of throughput not flagged, in percent [default: 10%]
+    /// Largest drop of throughput not flagged, in percent (identical runs on a loaded machine
+    /// measured 14% apart) [default: 20%]
     #[arg(long, value_name = "PERCENT", allow_hyphen_values = true, value_parser = percent)]
     pub throughput_tolerance: Option<f64>,
-    /// Largest rise of a rule's median latency not flagged [default: 25%]
+    /// Largest rise of a rule's median latency not flagged, for rises above --latency-floor
+    /// [default: 25%]
     #[arg(long, value_name = "PERCENT", allow_hyphen_values = true, value_parser = percent)]
     pub p50_tolerance: Option<f64>,
-    /// Largest rise of a rule's 99th percentile latency not flagged [default: 25%]
+    /// Largest rise of a rule's 99th percentile latency not flagged, for rises above
+    /// --latency-floor [default: 25%]
     #[arg(long, value_name = "PERCENT", allow_hyphen_values = true, value_parser = percent)]
     pub p99_tolerance: Option<f64>,
-    /// Largest rise of a rule's slowest operation not flagged [default: 100%]
+    /// Largest rise of a rule's slowest operation not flagged, for rises above --max-floor
+    /// [default: 100%]
     #[arg(long, value_name = "PERCENT", allow_hyphen_values = true, value_parser = percent)]
     pub max_tolerance: Option<f64>,
     /// Largest rise of memory growth not flagged, for growth above --growth-floor
@@ -179,6 +183,14 @@ pub struct CompareArgs {
     /// number and B, KiB, MiB, GiB [default: 1MiB]
     #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = bytes)]
     pub growth_floor: Option<u64>,
+    /// Rise of a p50 or p99 latency never flagged (about the harness's own cost of timing a
+    /// call): a number and ns, us, ms or s [default: 100ns]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = nanoseconds)]
+    pub latency_floor: Option<f64>,
+    /// Rise of a slowest operation never flagged (it is one sample, moved by one descheduling):
+    /// a number and ns, us, ms or s [default: 100ms]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = nanoseconds)]
+    pub max_floor: Option<f64>,
     /// The previous run's result (JSON, as a stress run writes it)
     #[arg(value_name = "OLD.json")]
     pub old: PathBuf,
@@ -205,7 +217,33 @@ impl CompareArgs {
         if let Some(floor) = self.growth_floor {
             t = t.growth_floor(floor as f64);
         }
+        if let Some(ns) = self.latency_floor {
+            t = t.latency_floor_ns(ns);
+        }
+        if let Some(ns) = self.max_floor {
+            t = t.max_floor_ns(ns);
+        }
         t
+    }
+}
+
+/// A time as nanoseconds: "100ns", "1.5us", "100ms", "2s".
+fn nanoseconds(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .ok_or("expected a time with its unit, such as 100ns or 5ms")?;
+    let (number, unit) = text.split_at(split);
+    let scale = match unit {
+        "ns" => 1.0,
+        "us" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        _ => return Err(format!("unknown unit `{unit}`: give ns, us, ms or s")),
+    };
+    match number.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 && (n * scale).is_finite() => Ok(n * scale),
+        _ => Err("expected a time of 0 or more, such as 100ns or 5ms".to_string()),
     }
 }
 
@@ -362,6 +400,8 @@ mod tests {
         }
         assert_eq!(t.growth_floor, 1024.0 * 1024.0);
         assert!(help.contains("[default: 1MiB]"));
+        assert_eq!((t.latency_floor_ns, t.max_floor_ns), (100.0, 100e6));
+        assert!(help.contains("[default: 100ns]") && help.contains("[default: 100ms]"));
         let Command::Compare(args) = Cli::parse_from([
             "stateprop",
             "compare",
@@ -382,6 +422,19 @@ mod tests {
                 .set(MetricKind::Max, 0.5)
                 .growth_floor(2.0 * 1024.0 * 1024.0)
         );
+    }
+
+    #[test]
+    fn floors_are_times_with_their_unit() {
+        assert_eq!(nanoseconds("100ns"), Ok(100.0));
+        assert_eq!(nanoseconds("1.5us"), Ok(1500.0));
+        assert_eq!(nanoseconds("100ms"), Ok(100e6));
+        assert_eq!(nanoseconds(" 2 s"), Ok(2e9));
+        assert!(nanoseconds("100").unwrap_err().contains("with its unit"));
+        assert!(nanoseconds("5 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!(nanoseconds("-1ms").is_err() && nanoseconds("infs").is_err());
     }
 
     #[test]

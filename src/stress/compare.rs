@@ -6,18 +6,23 @@ use super::result::{Latency, StressResult, StressVerdict};
 use std::fmt::{self, Write as _};
 
 /// How much worse a metric may get before it counts as a regression. Fractions: `0.10` is 10%.
-/// A change exactly at the tolerance is noise; only one beyond it is flagged.
+/// A change exactly at the tolerance is noise; only one beyond it is flagged. Latencies also
+/// have an absolute floor: a rise must pass both the fraction and the floor, since a fast
+/// operation's percentage moves with the clock's own resolution.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Tolerances {
-    /// Largest drop of throughput not flagged (default 10%).
+    /// Largest drop of throughput not flagged (default 20%: two runs of one binary and plan on
+    /// a shared machine, load average 4 on 2 cores, measured 14% apart).
     pub throughput: f64,
-    /// Largest rise of a rule's median latency not flagged (default 25%).
+    /// Largest rise of a rule's median latency not flagged (default 25%), for rises above
+    /// [`latency_floor_ns`](Tolerances::latency_floor_ns).
     pub p50: f64,
-    /// Largest rise of a rule's 99th percentile not flagged (default 25%).
+    /// Largest rise of a rule's 99th percentile not flagged (default 25%), for rises above
+    /// [`latency_floor_ns`](Tolerances::latency_floor_ns).
     pub p99: f64,
-    /// Largest rise of a rule's slowest operation not flagged (default 100%: one operation, so
-    /// one descheduling of the thread moves it).
+    /// Largest rise of a rule's slowest operation not flagged (default 100%), for rises above
+    /// [`max_floor_ns`](Tolerances::max_floor_ns).
     pub max: f64,
     /// Largest rise of memory growth not flagged (default 25%), for growth above the floor.
     pub growth: f64,
@@ -25,17 +30,30 @@ pub struct Tolerances {
     /// (default 1 MiB): RSS moves by pages and allocator arenas, so a flat system does not
     /// measure exactly flat.
     pub growth_floor: f64,
+    /// A rise of a p50 or p99 latency, in nanoseconds, never flagged however large a fraction
+    /// it is (default 100 ns). Timing a call costs the harness about that much itself (two
+    /// clock reads and a histogram update: 180.7 ns a call timed against 76.8 ns untimed in
+    /// `cargo bench --bench stress`), and two runs of one binary measured an overall p50 of 31
+    /// and 40 ns: changes below it are the measurement, not the system.
+    pub latency_floor_ns: f64,
+    /// A rise of a slowest operation, in nanoseconds, never flagged (default 100 ms). The
+    /// maximum is one sample: one descheduling of the thread moves it by a scheduler slice
+    /// (491 ns to 4.04 ms between two runs of one binary and plan). It is shown; only a stall
+    /// of a tenth of a second more is flagged.
+    pub max_floor_ns: f64,
 }
 
 impl Default for Tolerances {
     fn default() -> Self {
         Tolerances {
-            throughput: 0.10,
+            throughput: 0.20,
             p50: 0.25,
             p99: 0.25,
             max: 1.0,
             growth: 0.25,
             growth_floor: 1024.0 * 1024.0,
+            latency_floor_ns: 100.0,
+            max_floor_ns: 100e6,
         }
     }
 }
@@ -69,6 +87,28 @@ impl Tolerances {
     pub fn growth_floor(mut self, bytes_per_million_ops: f64) -> Self {
         self.growth_floor = bytes_per_million_ops;
         self
+    }
+
+    /// Sets the rise of a p50 or p99 latency never flagged, in nanoseconds.
+    pub fn latency_floor_ns(mut self, ns: f64) -> Self {
+        self.latency_floor_ns = ns;
+        self
+    }
+
+    /// Sets the rise of a slowest operation never flagged, in nanoseconds.
+    pub fn max_floor_ns(mut self, ns: f64) -> Self {
+        self.max_floor_ns = ns;
+        self
+    }
+
+    /// The absolute rise under which `kind` is never flagged (latencies in nanoseconds), if it
+    /// has one; growth's floor is on the figure itself, not the rise.
+    fn rise_floor(&self, kind: MetricKind) -> Option<f64> {
+        match kind {
+            MetricKind::P50 | MetricKind::P99 => Some(self.latency_floor_ns),
+            MetricKind::Max => Some(self.max_floor_ns),
+            _ => None,
+        }
     }
 }
 
@@ -289,13 +329,19 @@ fn row(
         (Some(o), Some(n)) => {
             let change = (o != 0.0).then(|| (n - o) / o.abs());
             let worse = (n - o) * kind.worse();
-            let regression = match kind {
+            let beyond = match kind {
                 // Growth under the floor is noise however it compares; above it, growth from
                 // nothing (or from shrinking) is a regression too.
                 MetricKind::Growth => n > tolerances.growth_floor && worse > o.abs() * tolerance,
                 _ => o != 0.0 && worse > o.abs() * tolerance,
             };
-            (change, regression, None)
+            match tolerances.rise_floor(kind) {
+                Some(floor) if beyond && worse <= floor => {
+                    let note = format!("within the {} floor", nanos(floor));
+                    (change, false, Some(note))
+                }
+                _ => (change, beyond, None),
+            }
         }
         (None, None) => (None, false, Some("not measured".to_string())),
         // A rule one run never ran, or memory one run could not sample.
@@ -400,6 +446,13 @@ impl fmt::Display for Comparison {
                     let _ = write!(
                         line,
                         "  REGRESSION (tolerance {tolerance:+.0}% above {floor})"
+                    );
+                } else if let (true, Some(floor)) = (r.regression, self.tolerances.rise_floor(kind))
+                {
+                    let floor = nanos(floor);
+                    let _ = write!(
+                        line,
+                        "  REGRESSION (tolerance {tolerance:+.0}% and +{floor})"
                     );
                 } else if r.regression {
                     let _ = write!(line, "  REGRESSION (tolerance {tolerance:+.0}%)");

@@ -20,7 +20,10 @@ pub const FORMAT_VERSION: u32 = 1;
 ///
 /// Every field but `timestamp` describes the run; `timestamp` only says when it happened and
 /// takes no part in a comparison.
+// Format 1 is this stateprop's: a field it does not write is a mistake, not a newer format
+// (which says so in `format_version`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct StressResult {
     /// [`FORMAT_VERSION`] when written.
@@ -68,6 +71,7 @@ pub struct StressResult {
 
 /// Latency percentiles of one rule's system calls, in microseconds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Latency {
     /// The rule's name (`all` for every rule together).
@@ -97,6 +101,7 @@ impl Latency {
 
 /// Memory growth after warm-up: the least-squares slope of the samples.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Growth {
     /// What was sampled.
@@ -188,6 +193,7 @@ impl fmt::Display for StressVerdict {
 
 /// A step that did not match the model, found at operation `operation`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct StressFailure {
     /// The 0-based index of the failing operation in the stream.

@@ -7,8 +7,13 @@
 //! kept up to an hour, a percentile never exceeds a higher one or the maximum, and memory
 //! growth is at most the whole `u64` byte range per operation. Negative growth (memory that
 //! shrank) is a measurement like any other.
+//!
+//! The figures must also agree with each other as a run writes them: throughput is operations
+//! over elapsed time, no run numbers past `u32::MAX` operations or past its plan's, no rule
+//! times more calls than all rules together, a slope needs two samples from a real source,
+//! and the verdict matches its evidence (a pass breaks no limit, a mismatch has its failure).
 
-use super::{Latency, StressResult};
+use super::{Growth, GrowthSource, Latency, StressResult, StressVerdict};
 use crate::stress::plan::keys;
 
 /// The longest latency a histogram keeps (an hour, in microseconds), with room for its rounding
@@ -43,6 +48,37 @@ pub(in crate::stress) fn impossible(r: &StressResult) -> Option<Impossible> {
             format!("`elapsed_secs` is {e:?}: no run lasts that"),
         );
     }
+    if e == 0.0 && r.operations > 0 {
+        return at(
+            "elapsed_secs",
+            0,
+            format!(
+                "`elapsed_secs` is 0 but the run has {} operations: operations take time",
+                r.operations
+            ),
+        );
+    }
+    if r.operations > u64::from(u32::MAX) {
+        return at(
+            "operations",
+            0,
+            format!(
+                "`operations` is {}: a run numbers at most {} operations",
+                r.operations,
+                u32::MAX
+            ),
+        );
+    }
+    if let Some(n) = r.plan.operations.filter(|&n| r.operations > n) {
+        return at(
+            "operations",
+            0,
+            format!(
+                "`operations` is {} but the plan stops a run at {n}",
+                r.operations
+            ),
+        );
+    }
     let t = r.throughput;
     // The runners divide by at least a nanosecond.
     let most = r.operations.max(1) as f64 * 1e9 * (1.0 + 1e-9);
@@ -55,6 +91,21 @@ pub(in crate::stress) fn impossible(r: &StressResult) -> Option<Impossible> {
                  operations per second",
                 r.operations,
                 r.operations.max(1) as f64 * 1e9
+            ),
+        );
+    }
+    // A run's throughput is its operations over its elapsed time (at least a nanosecond), to
+    // the last bit as written; a run stopped by a stuck call counts up to the call instead of
+    // the time spent waiting on it, so a mismatch's is held only to the bounds above.
+    let expected = r.operations as f64 / e.max(1e-9);
+    if r.verdict != StressVerdict::Mismatch && (t - expected).abs() > expected * 1e-9 {
+        return at(
+            "throughput",
+            0,
+            format!(
+                "`throughput` is {t:?} but {} operations in {e:?} s is {expected:?} \
+                 operations per second",
+                r.operations
             ),
         );
     }
@@ -81,6 +132,22 @@ pub(in crate::stress) fn impossible(r: &StressResult) -> Option<Impossible> {
     if let Some(problem) = r.overall.as_ref().and_then(|l| latency(l, r.operations)) {
         return at_latency("overall", 0, "overall", problem);
     }
+    // The row over all rules counts every timed call; no rule timed more.
+    if let Some(all) = &r.overall {
+        if let Some((i, l)) = (r.latencies.iter().enumerate()).find(|(_, l)| l.count > all.count) {
+            return at(
+                "latencies.count",
+                i,
+                format!(
+                    "latencies[{i}] ({}): `count` is {} but the row over all rules counts {}",
+                    l.rule, l.count, all.count
+                ),
+            );
+        }
+    }
+    if let Some(bad) = growth(&r.growth).or_else(|| verdict(r)) {
+        return Some(bad);
+    }
     match r.growth.bytes_per_million {
         Some(g) if !(g.is_finite() && g.abs() <= MAX_GROWTH) => at(
             "growth.bytes_per_million",
@@ -92,6 +159,63 @@ pub(in crate::stress) fn impossible(r: &StressResult) -> Option<Impossible> {
         ),
         _ => None,
     }
+}
+
+/// Growth figures no sampling gives: a slope from fewer than two samples, or samples from
+/// nowhere.
+fn growth(g: &Growth) -> Option<Impossible> {
+    let at = |field, problem| {
+        Some(Impossible {
+            field,
+            occurrence: 0,
+            problem,
+        })
+    };
+    let measured = g.bytes_per_million.is_some() || g.first_bytes.is_some();
+    if g.source == GrowthSource::Unavailable && (measured || g.samples > 0) {
+        return at(
+            "growth.source",
+            "`growth.source` is \"unavailable\" but the growth has samples or figures: \
+             nothing was sampled"
+                .to_string(),
+        );
+    }
+    if g.bytes_per_million.is_some() && g.samples < 2 {
+        return at(
+            "growth.samples",
+            format!(
+                "`growth.samples` is {} but `bytes_per_million` is set: a slope needs two \
+                 samples",
+                g.samples
+            ),
+        );
+    }
+    None
+}
+
+/// A verdict its own fields contradict: a pass with a broken limit or a failure, a mismatch
+/// without the failure, a broken limit without the limit.
+fn verdict(r: &StressResult) -> Option<Impossible> {
+    let problem = match r.verdict {
+        StressVerdict::Pass if !r.broken_limits.is_empty() => {
+            "`verdict` is \"pass\" but `broken_limits` names a broken limit"
+        }
+        StressVerdict::Pass if r.failure.is_some() => {
+            "`verdict` is \"pass\" but the result has a `failure`"
+        }
+        StressVerdict::Mismatch if r.failure.is_none() => {
+            "`verdict` is \"mismatch\" but the result has no `failure` saying where"
+        }
+        StressVerdict::LimitBroken if r.broken_limits.is_empty() => {
+            "`verdict` is \"limit_broken\" but `broken_limits` is empty"
+        }
+        _ => return None,
+    };
+    Some(Impossible {
+        field: "verdict",
+        occurrence: 0,
+        problem: problem.to_string(),
+    })
 }
 
 /// A latency row's problem: the field and what is wrong with it.

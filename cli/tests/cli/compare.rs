@@ -7,13 +7,25 @@ use std::path::{Path, PathBuf};
 /// A stress result as JSON text, with the figures a test varies (`put_p99` in nanoseconds).
 fn result(threads: u32, throughput: f64, put_p99: u64, growth: f64, verdict: &str) -> String {
     let put_p99 = put_p99 as f64 / 1e3;
+    // As a run writes them: throughput is operations over time, and the verdict's evidence.
+    let elapsed = 1e6 / throughput;
+    let broken = match verdict {
+        "limit_broken" => r#""stateprop: memory grew 3.0 MiB per million operations""#,
+        _ => "",
+    };
+    let failure = match verdict {
+        "mismatch" => {
+            r#"{"operation": 5, "cause": "Get returned 1, the model 2", "window": [], "prefix": null, "tail": null, "report": null, "minimal": []}"#
+        }
+        _ => "null",
+    };
     format!(
         r#"{{
   "format_version": 1,
   "plan": {{"operations": 1000000, "threads": {threads}}},
   "seed": 42,
   "operations": 1000000,
-  "elapsed_secs": 2.5,
+  "elapsed_secs": {elapsed},
   "throughput": {throughput},
   "latencies": [
     {{"rule": "Put", "count": 600000, "p50_us": 0.2, "p99_us": {put_p99}, "max_us": 50.0}},
@@ -22,8 +34,8 @@ fn result(threads: u32, throughput: f64, put_p99: u64, growth: f64, verdict: &st
   "overall": null,
   "growth": {{"source": "rss", "samples": 50, "bytes_per_million": {growth}, "first_bytes": null, "last_bytes": null}},
   "verdict": "{verdict}",
-  "broken_limits": [],
-  "failure": null,
+  "broken_limits": [{broken}],
+  "failure": {failure},
   "stateprop_version": "0.1.0",
   "timestamp": 1700000000
 }}
@@ -59,7 +71,7 @@ fn a_p99_regression_is_flagged_with_status_1_on_its_row() {
     let flagged: Vec<&str> = text.lines().filter(|l| l.contains("REGRESSION")).collect();
     assert_eq!(
         flagged,
-        ["  Put                                1.0 us         1.4 us    +40.0%  REGRESSION (tolerance +25%)"],
+        ["  Put                                1.0 us         1.4 us    +40.0%  REGRESSION (tolerance +25% and +100 ns)"],
         "{text}"
     );
     // The row sits in the p99 table, not the p50 one.
@@ -122,6 +134,60 @@ fn changes_within_noise_pass_and_tolerances_are_options() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Two runs of one binary and plan: a descheduled maximum (491 ns -> 4.04 ms), a clock quantum
+/// at the median (31 -> 40 ns) and 14% less throughput under load. Shown, not flagged; the
+/// floors are options.
+#[test]
+fn noise_between_identical_runs_is_not_a_regression() {
+    let noisy = |throughput: f64, p50_us: f64, max_us: f64| {
+        result(4, throughput, 1000, 0.0, "pass").replace(
+            "\"overall\": null",
+            &format!(
+                "\"overall\": {{\"rule\": \"all\", \"count\": 1000000, \"p50_us\": {p50_us}, \
+                 \"p99_us\": 0.3, \"max_us\": {max_us}}}"
+            ),
+        )
+    };
+    let (old, new) = files(
+        "identical",
+        &noisy(400000.0, 0.031, 0.491),
+        &noisy(344000.0, 0.040, 4040.0),
+    );
+    let o = compare(&old, &new, &[]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("4.04 ms"), "the max is shown: {text}");
+    assert!(text.contains("(within the 100.00 ms floor)"), "{text}");
+    assert!(text.contains("(within the 100 ns floor)"), "{text}");
+    assert!(
+        text.ends_with("no regression beyond the tolerances\n"),
+        "{text}"
+    );
+    let o = compare(
+        &old,
+        &new,
+        &[
+            "--latency-floor",
+            "0ns",
+            "--max-floor",
+            "1ms",
+            "--throughput-tolerance",
+            "10%",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).ends_with(
+            "3 regressions: throughput -14.0%, p50 latency of all rules +29.0%, max latency of \
+             all rules +8.2e5%\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let o = compare(&old, &new, &["--max-floor", "5 parsecs"]);
+    assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]
@@ -206,6 +272,8 @@ fn compare_has_its_help() {
         "--throughput-tolerance",
         "--p99-tolerance",
         "--growth-floor",
+        "--latency-floor",
+        "--max-floor",
     ] {
         assert!(text.contains(option), "{option}: {text}");
     }
@@ -229,7 +297,7 @@ fn the_overall_latency_row_is_compared_and_named_in_the_summary() {
     let flagged: Vec<&str> = text.lines().filter(|l| l.contains("REGRESSION")).collect();
     assert_eq!(
         flagged,
-        ["  all                                800 ns         1.2 us    +50.0%  REGRESSION (tolerance +25%)"],
+        ["  all                                800 ns         1.2 us    +50.0%  REGRESSION (tolerance +25% and +100 ns)"],
         "{text}"
     );
     assert!(
@@ -299,6 +367,75 @@ fn impossible_figures_are_status_2_naming_file_line_and_field() {
             "`growth.bytes_per_million` is 1e308",
         ),
         (
+            "zero-elapsed",
+            good.replace("\"elapsed_secs\": 2.5", "\"elapsed_secs\": 0"),
+            6,
+            "`elapsed_secs` is 0 but the run has 1000000 operations",
+        ),
+        (
+            "throughput-too-high",
+            good.replace("\"throughput\": 400000", "\"throughput\": 1e12"),
+            7,
+            "`throughput` is 1000000000000.0 but 1000000 operations in 2.5 s is 400000.0",
+        ),
+        (
+            "throughput-too-low",
+            good.replace("\"throughput\": 400000", "\"throughput\": 5"),
+            7,
+            "`throughput` is 5.0 but 1000000 operations",
+        ),
+        (
+            "ops-past-u32",
+            good.replace("\"operations\": 1000000,\n  \"elapsed", "\"operations\": 1000000000000000,\n  \"elapsed"),
+            5,
+            "`operations` is 1000000000000000: a run numbers at most 4294967295",
+        ),
+        (
+            "ops-past-plan",
+            good.replace("\"operations\": 1000000,\n  \"elapsed", "\"operations\": 2000000,\n  \"elapsed"),
+            5,
+            "`operations` is 2000000 but the plan stops a run at 1000000",
+        ),
+        (
+            "rule-past-all",
+            good.replace(
+                "\"overall\": null",
+                "\"overall\": {\"rule\": \"all\", \"count\": 125013, \"p50_us\": 0.1, \"p99_us\": 0.5, \"max_us\": 50.0}",
+            ),
+            9,
+            "latencies[0] (Put): `count` is 600000 but the row over all rules counts 125013",
+        ),
+        (
+            "slope-without-samples",
+            good.replace("\"samples\": 50", "\"samples\": 0"),
+            13,
+            "`growth.samples` is 0 but `bytes_per_million` is set",
+        ),
+        (
+            "unavailable-with-figure",
+            good.replace("\"source\": \"rss\"", "\"source\": \"unavailable\""),
+            13,
+            "`growth.source` is \"unavailable\" but the growth has samples or figures",
+        ),
+        (
+            "pass-with-broken-limit",
+            good.replace("\"broken_limits\": []", "\"broken_limits\": [\"stateprop: p99 over\"]"),
+            14,
+            "`verdict` is \"pass\" but `broken_limits` names a broken limit",
+        ),
+        (
+            "mismatch-without-failure",
+            good.replace("\"verdict\": \"pass\"", "\"verdict\": \"mismatch\""),
+            14,
+            "`verdict` is \"mismatch\" but the result has no `failure`",
+        ),
+        (
+            "unknown-field",
+            good.replace("\"seed\": 42,", "\"seed\": 42,\n  \"speed\": 9,"),
+            5,
+            "unknown field `speed`",
+        ),
+        (
             "huge-shrink",
             result(4, 400000.0, 1000, -1e308, "pass"),
             13,
@@ -312,7 +449,8 @@ fn impossible_figures_are_status_2_naming_file_line_and_field() {
         assert_eq!(o.status.code(), Some(2), "{name}: {message}");
         assert_eq!(stdout(&o), "", "{name}");
         assert!(
-            message.starts_with(&format!("stateprop: {}:{line}: ", new.display())),
+            // `file:line:` then the problem, or the column serde names (an unknown field).
+            message.starts_with(&format!("stateprop: {}:{line}:", new.display())),
             "{name}: {message}"
         );
         assert!(message.contains(problem), "{name}: {message}");
