@@ -267,8 +267,11 @@ impl StressResult {
         };
         let _ = writeln!(
             t,
-            "stateprop: stress run {verdict}: {} operations in {:.2} s ({:.0} ops/s), seed {}",
-            self.operations, self.elapsed_secs, self.throughput, self.seed
+            "stateprop: stress run {verdict}: {} operations in {:.2} s ({} ops/s), seed {}",
+            super::progress::grouped(self.operations),
+            self.elapsed_secs,
+            per_second(self.throughput),
+            self.seed
         );
         for l in self.overall.iter().chain(&self.latencies) {
             let _ = writeln!(
@@ -588,6 +591,34 @@ fn signed_bytes(b: f64) -> String {
 
 #[path = "result_check.rs"]
 pub(super) mod check;
+
+/// A rate in operations per second as a reader takes it in: digits grouped by thousands, in
+/// scientific notation past 10^15 (a limit of `1e300` is not a 300-digit number).
+pub(super) fn per_second(v: f64) -> String {
+    if !v.is_finite() || v.abs() >= 1e15 {
+        format!("{v:.3e}")
+    } else if v < 0.0 {
+        format!("-{}", super::progress::grouped((-v).round() as u64))
+    } else {
+        super::progress::grouped(v.round() as u64)
+    }
+}
+
+/// Microseconds with three significant digits below 1 us and two decimals above (a limit of
+/// 0.001 us is not "0.00 us"), in scientific notation past an hour or below a picosecond.
+pub(super) fn micros(us: f64) -> String {
+    let a = us.abs();
+    if !us.is_finite() || a >= 1e10 || (a > 0.0 && a < 1e-6) {
+        format!("{us:.3e}")
+    } else if a >= 1.0 || a == 0.0 {
+        format!("{us:.2}")
+    } else {
+        // Three significant digits, the zeros after them dropped.
+        let decimals = (2 - a.log10().floor() as i32).clamp(2, 9) as usize;
+        let text = format!("{us:.decimals$}");
+        text.trim_end_matches('0').to_string()
+    }
+}
 
 #[cfg(test)]
 #[path = "result_tests.rs"]

@@ -145,3 +145,17 @@ fn a_newer_format_is_refused_by_name() {
         "{e}"
     );
 }
+
+#[test]
+fn figures_print_with_the_digits_that_matter() {
+    assert_eq!(micros(0.001), "0.001");
+    assert_eq!(micros(0.5), "0.5");
+    assert_eq!(micros(0.123456), "0.123");
+    assert_eq!(micros(0.0), "0.00");
+    assert_eq!(micros(12.345), "12.35");
+    assert_eq!(micros(1e-9), "1.000e-9");
+    assert_eq!(micros(1e300), "1.000e300");
+    assert_eq!(per_second(1e300), "1.000e300");
+    assert_eq!(per_second(1_703_569.4), "1,703,569");
+    assert_eq!(per_second(f64::INFINITY), "inf");
+}

@@ -164,7 +164,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
             eprintln!(
                 "stateprop: stress run: {}, seed {seed}",
                 match (plan.op_budget(), duration) {
-                    (Some(n), _) => format!("{n} operations"),
+                    (Some(n), _) => format!("{} operations", super::progress::grouped(n)),
                     (None, Some(d)) => format!("{:.1} s", d.as_secs_f64()),
                     (None, None) => unreachable!("a plan without a budget has a default"),
                 }
@@ -509,6 +509,10 @@ fn measure<M: Model, S: System<M>>(
         },
     );
     let elapsed = start.elapsed();
+    // The failing operation ran too: the last line counts it, as the result does.
+    if let End::Failed { at, .. } | End::Gen { at, .. } = &end {
+        progress.tick(at + 1);
+    }
     progress.finish();
     // The run's latencies are those published and those recorded since.
     let mut all = sofar.lock().unwrap_or_else(|e| e.into_inner());
@@ -556,21 +560,24 @@ fn window_lines<Op: StateMachine>(
 
 /// The plan's limits that the finished run broke, as the sentences a user reads.
 pub(super) fn broken_limits(r: &StressResult) -> Vec<String> {
+    use super::result::{micros, per_second};
     let limits = &r.plan.limits;
     let mut broken = Vec::new();
     if let Some(min) = limits.min_throughput {
         if r.throughput < min {
             broken.push(format!(
-                "stateprop: throughput was {:.0} operations per second (limit: at least {min:.0})",
-                r.throughput
+                "stateprop: throughput was {} operations per second (limit: at least {})",
+                per_second(r.throughput),
+                per_second(min)
             ));
         }
     }
     if let (Some(max), Some(all)) = (limits.max_p99_us, &r.overall) {
         if all.p99_us > max {
             broken.push(format!(
-                "stateprop: p99 latency was {:.2} us over all operations (limit {max:.2} us)",
-                all.p99_us
+                "stateprop: p99 latency was {} us over all operations (limit {} us)",
+                micros(all.p99_us),
+                micros(max)
             ));
         }
     }
@@ -578,8 +585,9 @@ pub(super) fn broken_limits(r: &StressResult) -> Vec<String> {
         if let Some(l) = r.latencies.iter().find(|l| &l.rule == rule) {
             if l.p99_us > *max {
                 broken.push(format!(
-                    "stateprop: p99 latency of `{rule}` was {:.2} us (limit {max:.2} us)",
-                    l.p99_us
+                    "stateprop: p99 latency of `{rule}` was {} us (limit {} us)",
+                    micros(l.p99_us),
+                    micros(*max)
                 ));
             }
         }

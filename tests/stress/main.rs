@@ -42,6 +42,7 @@ mod mismatch;
 mod plan_progress;
 mod plan_toml;
 mod plans;
+mod printed;
 mod quiet;
 mod rerun;
 mod store_plan;
