@@ -25,12 +25,21 @@ impl ConcurrentSystem<Counter> for AtomicCounter {
     }
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let ops = (args.iter())
-        .find_map(|a| a.strip_prefix("ops=")?.parse().ok())
-        .unwrap_or(2_000_000);
-    let mut counts: Vec<u32> = args.iter().filter_map(|a| a.parse().ok()).collect();
+fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let usage = "stateprop: usage: stress_concurrent [ops=N] [THREADS ...]";
+    let mut ops = 2_000_000;
+    let mut counts: Vec<u32> = Vec::new();
+    for arg in std::env::args().skip(1) {
+        let parsed = match arg.strip_prefix("ops=") {
+            Some(n) => n.parse().map(|n| ops = n).ok(),
+            None => arg.parse().map(|t| counts.push(t)).ok(),
+        };
+        if parsed.is_none() {
+            eprintln!("stateprop: `{arg}` is neither ops=N nor a number of threads\n{usage}");
+            return ExitCode::from(2);
+        }
+    }
     if counts.is_empty() {
         counts = vec![1, 2, 4];
     }
@@ -40,20 +49,33 @@ fn main() {
             .round(64)
             .warmup(200_000)
             .seed(1);
-        let result = Stress::<Counter, AtomicCounter>::new(plan)
+        let result = match Stress::<Counter, AtomicCounter>::new(plan)
             .quiet()
             .run_concurrent(AtomicCounter::default)
-            .expect("a valid plan");
+        {
+            Ok(result) => result,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
         println!(
             "stateprop: {threads} thread(s): {} operations in {:.2} s, {:.0} ops/s, {}, at most \
-             {} operations held, RSS slope {:.0} bytes per million operations",
+             {} operations held, RSS slope {}",
             result.operations,
             result.elapsed_secs,
             result.throughput,
             result.verdict,
             result.max_history_ops.unwrap_or(0),
-            result.growth.bytes_per_million.unwrap_or(f64::NAN)
+            (result.growth.bytes_per_million)
+                .map_or("not measured (too few samples)".into(), |b| {
+                    format!("{b:.0} bytes per million operations")
+                })
         );
-        assert!(result.passed(), "{}", result.text());
+        if !result.passed() {
+            eprint!("{}", result.text());
+            return ExitCode::from(1);
+        }
     }
+    ExitCode::SUCCESS
 }

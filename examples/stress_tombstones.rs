@@ -26,7 +26,13 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let keys = plan.param_or("keys", 1000) as u32;
+    let keys = match plan.param_in("keys", 1000, 1..=i64::from(u32::MAX)) {
+        Ok(keys) => keys as u32,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
 
     // The usual check: short programs, every answer right. Nothing to find here.
     let config = Config::default().steps(1..50).cases(500).persist(false);
@@ -38,9 +44,15 @@ fn main() {
     );
 
     // The stress run: the process's RSS, sampled every 50,000 operations after warm-up.
-    let result = Stress::<Store, TombstoneStore>::with_initial(plan, Store::with_keys(keys))
+    let result = match Stress::<Store, TombstoneStore>::with_initial(plan, Store::with_keys(keys))
         .run(TombstoneStore::default)
-        .unwrap_or_else(|e| panic!("{e}"));
+    {
+        Ok(result) => result,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
     if result.verdict != StressVerdict::LimitBroken {
         eprintln!("stateprop: the growth limit held; this example expects it broken");
         std::process::exit(1);

@@ -14,9 +14,13 @@ use stores::{Sequence, U16Sequence};
 
 fn main() {
     let plan = StressPlan::operations(1_000_000).seed(7).window(10);
-    let result = Stress::<Sequence, U16Sequence>::new(plan)
-        .run(U16Sequence::default)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let result = match Stress::<Sequence, U16Sequence>::new(plan).run(U16Sequence::default) {
+        Ok(result) => result,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
     let Some(failure) = result.failure else {
         eprintln!("stateprop: the wrap was not found; this example expects to find it");
         std::process::exit(1);
