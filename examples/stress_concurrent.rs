@@ -25,24 +25,38 @@ impl ConcurrentSystem<Counter> for AtomicCounter {
     }
 }
 
-fn main() -> std::process::ExitCode {
-    use std::process::ExitCode;
+/// The operations per run and the thread counts the arguments ask for, or the `stateprop:`
+/// lines refusing one (a word that is neither was silently skipped before).
+pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<(u64, Vec<u32>), String> {
     let usage = "stateprop: usage: stress_concurrent [ops=N] [THREADS ...]";
     let mut ops = 2_000_000;
     let mut counts: Vec<u32> = Vec::new();
-    for arg in std::env::args().skip(1) {
+    for arg in args {
         let parsed = match arg.strip_prefix("ops=") {
             Some(n) => n.parse().map(|n| ops = n).ok(),
             None => arg.parse().map(|t| counts.push(t)).ok(),
         };
         if parsed.is_none() {
-            eprintln!("stateprop: `{arg}` is neither ops=N nor a number of threads\n{usage}");
-            return ExitCode::from(2);
+            return Err(format!(
+                "stateprop: `{arg}` is neither ops=N nor a number of threads\n{usage}"
+            ));
         }
     }
     if counts.is_empty() {
         counts = vec![1, 2, 4];
     }
+    Ok((ops, counts))
+}
+
+fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let (ops, counts) = match parse_args(std::env::args().skip(1)) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
     for threads in counts {
         let plan = StressPlan::operations(ops)
             .threads(threads)
