@@ -94,7 +94,9 @@ pub struct StressPlan {
     /// and the percentiles estimate the whole run's; the maximum is the sample's, not exact.
     pub latency_every: u32,
     /// A failing prefix at most this long is handed to the shrinker; a longer one is reported
-    /// with its length and window (a counter that wraps at 65,536 has no shorter program).
+    /// with its length and window (a counter that wraps at 65,536 has no shorter program). At
+    /// most 100,000: a concurrent run keeps the rounds within it to replay as a prefix, memory
+    /// held for the whole run.
     pub shrink_bound: u64,
     /// Longest a single system call may take, in milliseconds, before the run ends as a hang
     /// (default 60,000, the runners' `Config::step_timeout`).
@@ -434,7 +436,7 @@ impl StressPlan {
         self
     }
 
-    /// Sets the longest failing prefix handed to the shrinker.
+    /// Sets the longest failing prefix handed to the shrinker (at most 100,000).
     pub fn shrink_bound(mut self, ops: u64) -> Self {
         self.shrink_bound = ops;
         self
