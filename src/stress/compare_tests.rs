@@ -49,11 +49,12 @@ fn noise_between_identical_runs_is_not_a_regression_and_a_real_slowdown_is() {
     let mut old = run(400_000.0, 300, 0.0);
     old.overall = Some(Latency::new("all", 1_000_000, 0.031, 0.3, 0.491));
     old.latencies[1] = Latency::new("Get", 400_000, 0.031, 0.04, 0.491);
-    let mut new = run(344_000.0, 330, 0.0);
-    // Max 491 ns -> 4.04 ms (one descheduling), p50 31 -> 40 ns (+29%), Get's p99 40 -> 90 ns
-    // (+125%, 50 ns), throughput -14%.
+    let mut new = run(304_000.0, 330, 0.0);
+    // As measured between runs of one binary and plan: max 491 ns -> 4.04 ms (one
+    // descheduling), p50 31 -> 40 ns (+29%), Get's p99 40 -> 170 ns (+325%, 130 ns),
+    // throughput -24%.
     new.overall = Some(Latency::new("all", 1_000_000, 0.040, 0.3, 4040.0));
-    new.latencies[1] = Latency::new("Get", 400_000, 0.040, 0.09, 4040.0);
+    new.latencies[1] = Latency::new("Get", 400_000, 0.040, 0.17, 4040.0);
     let c = compare(&old, &new, &Tolerances::default());
     assert!(!c.has_regression(), "{c}");
     let max = c.row(MetricKind::Max, Some("all")).unwrap();
@@ -62,6 +63,8 @@ fn noise_between_identical_runs_is_not_a_regression_and_a_real_slowdown_is() {
     let p50 = c.row(MetricKind::P50, Some("all")).unwrap();
     assert_eq!(p50.note.as_deref(), Some("within the 100 ns floor"));
     assert!(c.to_string().contains("(within the 100 ns floor)"), "{c}");
+    let p99 = c.row(MetricKind::P99, Some("Get")).unwrap();
+    assert_eq!(p99.note.as_deref(), Some("within the 250 ns floor"));
 
     // A 1 us operation twice as slow at p99, and 30% less throughput: flagged.
     let old = run(400_000.0, 1000, 0.0);
@@ -204,7 +207,7 @@ fn the_table_shows_each_metric_with_its_change_and_flag() {
     assert!(
         text.contains(
             "  all                               400,000        280,000    -30.0%  REGRESSION \
-             (tolerance -20%)\n"
+             (tolerance -25%)\n"
         ),
         "{text}"
     );
