@@ -10,7 +10,7 @@
 //! (a strategy that reads the state sees that one); the other rules are left out and the
 //! result's notes say which.
 
-use super::deadline::{hang_cause, within, Within};
+use super::deadline::{hang_cause, within, Helper, Within};
 use super::fresh::{investigate, Earlier};
 use super::gate::Gate;
 use super::measure::{resident_bytes, CallClock, GrowthFit, Latencies, Throttle};
@@ -191,8 +191,11 @@ where
         let mut failed_round: Option<(u64, Program<M::Op>)> = None;
         let mut earlier = Earlier::new(plan.shrink_bound);
         let mut gauge = self.gauge.take();
+        // The invariant is the system's code: watched like its calls.
+        let mut helper = Helper::new("invariant");
         let began = Instant::now();
         let mut handles = Vec::with_capacity(threads);
+        let closing = Arc::clone(&gate);
         for t in 0..threads {
             let (slots, clock, gate) = (Arc::clone(&slots), Arc::clone(&clock), Arc::clone(&gate));
             let (beats, sys) = (Arc::clone(&beats), Arc::clone(&system));
@@ -283,10 +286,18 @@ where
                 });
             match spawned {
                 Ok(handle) => handles.push(handle),
-                Err(e) => panic!("stateprop: could not start stress thread {t}: {e}"),
+                Err(e) => {
+                    // The threads started so far end at the closed gate.
+                    closing.open(0, 0);
+                    return Err(self.plan.error(
+                        "threads",
+                        format!(
+                            "could not start thread {t} of {threads}: {e} (try fewer `threads`)"
+                        ),
+                    ));
+                }
             }
         }
-        let sys = &*system;
         {
             let mut history = History {
                 ops: Vec::with_capacity(threads * plan.round as usize),
@@ -396,7 +407,16 @@ where
                 match judge_round(&history, &starts, plan.max_end_states, &config) {
                     RoundVerdict::Next(next) => {
                         earlier.push(&history);
-                        if let Err(why) = invariant_somewhere(sys, &next) {
+                        let (sys, states) = (Arc::clone(&system), next.clone());
+                        let held = match helper
+                            .call(timeout, move || invariant_somewhere(&*sys, &states))
+                        {
+                            Ok(Within::Done(held)) => held,
+                            Ok(Within::Panicked(m)) => Err(format!("the invariant panicked: {m}")),
+                            Ok(Within::Hung) => Err(hang_cause("invariant", plan.step_timeout_ms)),
+                            Err(why) => Err(why),
+                        };
+                        if let Err(why) = held {
                             result.verdict = StressVerdict::Mismatch;
                             let mut f = failure_at(done - 1, why);
                             f.round = Some(round);

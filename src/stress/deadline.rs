@@ -35,7 +35,7 @@ where
             let _ = tx.send(catch_quietly(f));
         });
     if let Err(e) = spawned {
-        panic!("stateprop: could not start a thread for the {what}: {e}");
+        return Within::Panicked(format!("stateprop could not start a thread for it: {e}"));
     }
     match rx.recv_timeout(timeout) {
         Ok(Ok(value)) => Within::Done(value),
@@ -45,6 +45,73 @@ where
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             Within::Panicked(format!("the {what}'s thread ended without an answer"))
         }
+    }
+}
+
+/// A thread kept for calls made once a round (the system's invariant at each barrier), where
+/// a thread spawned per call would cost more than the round's own operations: each call is
+/// handed to it and waited for at most the timeout. After a call that did not return the
+/// thread is abandoned, and the next call gets a new one.
+pub(crate) struct Helper {
+    what: &'static str,
+    jobs: Option<mpsc::Sender<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Helper {
+    /// A helper for calls to `what`; its thread starts with the first call.
+    pub(crate) fn new(what: &'static str) -> Self {
+        Helper { what, jobs: None }
+    }
+
+    /// Runs `f` on the helper's thread and waits at most `timeout` for it. `Err` is a thread
+    /// that could not be started.
+    pub(crate) fn call<T, F>(&mut self, timeout: Duration, f: F) -> Result<Within<T>, String>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let jobs = match &self.jobs {
+            Some(jobs) => jobs,
+            None => {
+                let (tx, rx) = mpsc::channel::<Box<dyn FnOnce() + Send>>();
+                std::thread::Builder::new()
+                    .name(format!("stateprop-stress-{}", self.what))
+                    .spawn(move || {
+                        while let Ok(job) = rx.recv() {
+                            job();
+                        }
+                    })
+                    .map_err(|e| format!("could not start a thread for the {}: {e}", self.what))?;
+                self.jobs.insert(tx)
+            }
+        };
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job = Box::new(move || {
+            // The receiver is gone only when the caller gave up on this call.
+            let _ = tx.send(catch_quietly(f));
+        });
+        if jobs.send(job).is_err() {
+            self.jobs = None;
+            return Ok(Within::Panicked(format!(
+                "the {}'s thread ended",
+                self.what
+            )));
+        }
+        Ok(match rx.recv_timeout(timeout) {
+            Ok(Ok(value)) => Within::Done(value),
+            Ok(Err(message)) => Within::Panicked(message),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                self.jobs = None;
+                Within::Hung
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                self.jobs = None;
+                Within::Panicked(format!(
+                    "the {}'s thread ended without an answer",
+                    self.what
+                ))
+            }
+        })
     }
 }
 

@@ -91,19 +91,8 @@ pub(super) fn investigate<M, S, F>(
     };
     // Each candidate's shrinker takes a factory of its own; they share this one.
     let factory = Arc::new(Mutex::new(factory));
-    let fresh = || {
-        let factory = Arc::clone(&factory);
-        move || (factory.lock().unwrap_or_else(|e| e.into_inner()))()
-    };
-    let shrink = |program: Program<M::Op>| {
-        (Runner::with_initial(config.clone(), initial.clone())).shrink_failing_concurrent(
-            fresh(),
-            program,
-            origin.clone(),
-        )
-    };
     let report = found.report.get_or_insert_with(String::new);
-    let alone = shrink(program.clone());
+    let alone = shrink(&config, initial, &factory, program.clone(), &origin);
     if alone.failed() {
         report.push_str(&if round == 0 {
             "stateprop: round 0 shrunk by the concurrent runner (it starts from the initial \
@@ -126,7 +115,7 @@ pub(super) fn investigate<M, S, F>(
         if earlier.kept() {
             let n = earlier.ops.len();
             let after = Program::parallel(earlier.ops.clone(), program.branches);
-            let shrunk = shrink(after);
+            let shrunk = shrink(&config, initial, &factory, after, &origin);
             if shrunk.failed() {
                 report.push_str(&format!(
                     "stateprop: round {round} alone, from the initial state, passed every rerun; \
@@ -154,6 +143,33 @@ pub(super) fn investigate<M, S, F>(
         "stateprop: the round failed only in the run, not on fresh systems: {}; not shrunk\n",
         tried.join("; ")
     ));
+}
+
+/// Shrinks `program`, a candidate, on systems from the shared `factory`. A function, not a
+/// closure: the pasted test is named after the caller's file, which `#[track_caller]` carries
+/// through functions only.
+#[track_caller]
+fn shrink<M, S, F>(
+    config: &Config,
+    initial: &M,
+    factory: &Arc<Mutex<F>>,
+    program: Program<M::Op>,
+    origin: &Origin,
+) -> RunResult<M::Op>
+where
+    M: Model + Hash + Eq + Send,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ClientSystem<M> + 'static,
+    F: Fn() -> S + Send + 'static,
+{
+    let factory = Arc::clone(factory);
+    let fresh = move || (factory.lock().unwrap_or_else(|e| e.into_inner()))();
+    Runner::with_initial(config.clone(), initial.clone()).shrink_failing_concurrent(
+        fresh,
+        program,
+        origin.clone(),
+    )
 }
 
 /// The shrunk program, a line for the prefix (when it has one) and one per branch.

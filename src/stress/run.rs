@@ -231,6 +231,22 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                 let timeout_ms = plan.step_timeout_ms;
                 let abandoned = "its thread was abandoned";
                 let (operation, cause, failed) = match phase.get() {
+                    Stage::Steps if hung.invariant => {
+                        // The operation ran and matched; it is the ring's last.
+                        let op = match window.back() {
+                            Some((i, _)) if *i == at => {
+                                window.pop_back().map(|(_, op)| op.to_rust())
+                            }
+                            _ => None,
+                        };
+                        let cause = format!(
+                            "hang: the invariant did not return within {timeout_ms} ms \
+                             (`step_timeout_ms`), after operation {at}{}; {abandoned}",
+                            op.as_ref().map(|op| format!(" ({op})")).unwrap_or_default(),
+                        );
+                        let what = "the invariant after it did not return";
+                        (at, cause, op.map(|op| (at, op, what)))
+                    }
                     Stage::Steps => {
                         let op = match window.back() {
                             Some((i, _)) if *i == at => {
