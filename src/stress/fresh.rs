@@ -93,6 +93,19 @@ pub(super) fn investigate<M, S, F>(
     let factory = Arc::new(Mutex::new(factory));
     let report = found.report.get_or_insert_with(String::new);
     let alone = shrink(&config, initial, &factory, program.clone(), &origin);
+    let ms = config.step_timeout.as_millis();
+    let hung = |what: &str| {
+        format!(
+            "stateprop: {what}, retried on fresh systems, hung: a call did not return within \
+             {ms} ms (`step_timeout_ms`) there, though it had in the run; not shrunk\n"
+        )
+    };
+    if hung_in(&alone) {
+        report.push_str(&hung(&format!(
+            "round {round} alone, from the initial state"
+        )));
+        return;
+    }
     if alone.failed() {
         report.push_str(&if round == 0 {
             "stateprop: round 0 shrunk by the concurrent runner (it starts from the initial \
@@ -116,6 +129,12 @@ pub(super) fn investigate<M, S, F>(
             let n = earlier.ops.len();
             let after = Program::parallel(earlier.ops.clone(), program.branches);
             let shrunk = shrink(&config, initial, &factory, after, &origin);
+            if hung_in(&shrunk) {
+                report.push_str(&hung(&format!(
+                    "round {round}, after rounds 0..{round} as a sequential prefix"
+                )));
+                return;
+            }
             if shrunk.failed() {
                 report.push_str(&format!(
                     "stateprop: round {round} alone, from the initial state, passed every rerun; \
@@ -170,6 +189,13 @@ where
         program,
         origin.clone(),
     )
+}
+
+/// Whether a retry failed by hanging: the round's own failure was not a hang (those are not
+/// retried), so the system hung where it had returned in the run.
+fn hung_in<Op>(shrunk: &RunResult<Op>) -> bool {
+    let failure = shrunk.report.failure.as_ref();
+    failure.is_some_and(|f| matches!(f.kind, crate::failure::FailureKind::Hang { .. }))
 }
 
 /// The shrunk program, a line for the prefix (when it has one) and one per branch.

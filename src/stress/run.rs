@@ -10,6 +10,7 @@ use super::result::{bytes, GrowthSource, StressFailure, StressResult, StressVerd
 use super::stream::{End, Phase, Stage, Stream};
 use crate::config::Config;
 use crate::exec::watchdog::{run_watched, Heartbeat};
+use crate::failure::FailureKind;
 use crate::spec::{Model, StateMachine, System};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -80,7 +81,11 @@ impl<M: Model, S> Stress<M, S> {
     /// it, and a regression file next to the test would replay a stress failure in every
     /// ordinary run), and the environment only if the run takes it.
     pub(super) fn shrink_config(&self) -> Config {
-        let config = Config::default().persist(false);
+        // Replays are bounded as the run's calls were: a system that hangs in one must not
+        // leave the run stuck after it found a failure.
+        let config = Config::default()
+            .persist(false)
+            .step_timeout(Duration::from_millis(self.plan.step_timeout_ms));
         if self.env {
             config
         } else {
@@ -366,13 +371,19 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                 }
                 let failed = failure.op.clone().map(|op| (at, op, "failed here"));
                 let window = window_lines(window, plan.window, failed);
+                let cause = match (&failure.step, &failure.kind) {
+                    (None, FailureKind::Panic { message }) => {
+                        format!("the factory panicked: {message}")
+                    }
+                    _ => failure.cause(at as usize + 1),
+                };
                 if failure.step.is_none() {
                     // The factory failed: no operation ran, and there is nothing to bisect.
                     result.operations = 0;
                 }
                 let mut found = StressFailure {
                     operation: at,
-                    cause: failure.cause(at as usize + 1),
+                    cause,
                     window,
                     prefix: None,
                     tail: None,
@@ -382,6 +393,14 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                     thread: None,
                 };
                 if failure.step.is_some() {
+                    if !self.quiet {
+                        // Said now, in case the replays that follow take long or go wrong.
+                        eprintln!(
+                            "stateprop: mismatch at operation {at} of the stream: {}; looking \
+                             for the shortest failing prefix on fresh systems",
+                            found.cause
+                        );
+                    }
                     bisect::investigate(
                         &stream,
                         factory.clone(),

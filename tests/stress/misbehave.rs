@@ -5,6 +5,7 @@ use stateprop::models::{Counter, CounterOp, CounterOut};
 use stateprop::stress::{Stress, StressPlan, StressVerdict};
 use stateprop::ConcurrentSystem;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn block_forever() -> ! {
@@ -154,4 +155,204 @@ fn a_concurrent_failures_pasteable_test_is_named_after_the_callers_file() {
     let report = result.failure.as_ref().unwrap().report.clone().unwrap();
     assert!(report.contains("fn regression_misbehave_"), "{report}");
     assert!(!report.contains("regression_fresh"), "{report}");
+}
+
+/// A counter whose builds before build `hang_from` answer every `Read` from call `at` on
+/// wrongly, and whose later builds block from call `at` on: a system that fails in the run and
+/// hangs in a replay.
+#[derive(Clone)]
+struct WrongThenHang {
+    built: Arc<AtomicU64>,
+    at: u64,
+    hang_from: u64,
+}
+
+struct Flaky {
+    value: i64,
+    calls: u64,
+    build: u64,
+    spec: WrongThenHang,
+}
+
+impl WrongThenHang {
+    fn build(&self) -> Flaky {
+        Flaky {
+            value: 0,
+            calls: 0,
+            build: self.built.fetch_add(1, Ordering::SeqCst) + 1,
+            spec: self.clone(),
+        }
+    }
+}
+
+impl Flaky {
+    fn apply(&mut self, op: &CounterOp) -> CounterOut {
+        self.calls += 1;
+        let late = self.calls >= self.spec.at;
+        if late && self.build >= self.spec.hang_from {
+            block_forever();
+        }
+        match *op {
+            CounterOp::Add { by } => {
+                self.value += by;
+                CounterOut::Done
+            }
+            CounterOp::Read if late && self.build < self.spec.hang_from => {
+                CounterOut::Value(self.value + 1)
+            }
+            CounterOp::Read => CounterOut::Value(self.value),
+        }
+    }
+}
+
+impl stateprop::System<Counter> for Flaky {
+    fn apply(&mut self, op: &CounterOp) -> CounterOut {
+        Flaky::apply(self, op)
+    }
+}
+
+fn wrong_then_hang(hang_from: u64) -> stateprop::stress::StressResult {
+    let spec = WrongThenHang {
+        built: Arc::default(),
+        at: 40,
+        hang_from,
+    };
+    Stress::<Counter, Flaky>::new(plan(5_000))
+        .ignore_env()
+        .quiet()
+        .run(move || spec.build())
+        .unwrap()
+}
+
+#[test]
+fn a_system_that_hangs_in_the_prefix_search_keeps_the_mismatch_the_run_found() {
+    let result = wrong_then_hang(2);
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+    let f = result.failure.as_ref().unwrap();
+    assert!(f.cause.contains("postcondition failed"), "{}", f.cause);
+    assert!(f.operation >= 39, "{}", result.text());
+    assert_eq!(f.prefix, None);
+    let text = result.text();
+    assert!(
+        text.contains("a replay of the stream on a fresh system hung") && text.contains("200 ms"),
+        "{text}"
+    );
+    assert!(!text.contains("not deterministic"), "{text}");
+}
+
+#[test]
+fn a_system_that_hangs_in_the_shrinker_keeps_the_mismatch_the_run_found() {
+    // Build 1 is the run; the prefix search's replays (the first two probes settle it for a
+    // system that fails where it did) and the prefix's regeneration are builds 2 to 4.
+    let result = wrong_then_hang(5);
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+    let f = result.failure.as_ref().unwrap();
+    assert!(f.cause.contains("postcondition failed"), "{}", f.cause);
+    assert!(f.prefix.is_some(), "{}", result.text());
+    assert!(f.minimal.is_empty(), "{}", result.text());
+    let text = result.text();
+    assert!(
+        text.contains("a replay of the shrinker on a fresh system hung"),
+        "{text}"
+    );
+}
+
+/// A counter that panics in its factory.
+struct NeverBuilt;
+
+impl stateprop::System<Counter> for NeverBuilt {
+    fn apply(&mut self, _: &CounterOp) -> CounterOut {
+        CounterOut::Done
+    }
+}
+
+impl ConcurrentSystem<Counter> for NeverBuilt {
+    fn apply(&self, _: &CounterOp) -> CounterOut {
+        CounterOut::Done
+    }
+}
+
+fn no_build() -> NeverBuilt {
+    panic!("factory boom")
+}
+
+#[test]
+fn a_factory_that_always_panics_is_reported_as_one_not_as_nondeterminism() {
+    let sequential = Stress::<Counter, NeverBuilt>::new(plan(1_000))
+        .ignore_env()
+        .quiet()
+        .run(no_build)
+        .unwrap();
+    let concurrent = Stress::<Counter, NeverBuilt>::new(plan(1_000).threads(2))
+        .ignore_env()
+        .quiet()
+        .run_concurrent(no_build)
+        .unwrap();
+    for result in [sequential, concurrent] {
+        assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+        let f = result.failure.as_ref().unwrap();
+        assert!(
+            f.cause.starts_with("the factory panicked: factory boom"),
+            "{}",
+            f.cause
+        );
+        let text = result.text();
+        assert!(!text.contains("did not replay"), "{text}");
+        assert!(!text.contains("not deterministic"), "{text}");
+    }
+}
+
+/// A counter whose first build answers every `Read` from call `at` on wrongly, and whose later
+/// builds block from call `at` on.
+struct SharedFlaky {
+    value: AtomicI64,
+    calls: AtomicU64,
+    build: u64,
+    at: u64,
+}
+
+impl ConcurrentSystem<Counter> for SharedFlaky {
+    fn apply(&self, op: &CounterOp) -> CounterOut {
+        let late = self.calls.fetch_add(1, Ordering::SeqCst) >= self.at;
+        if late && self.build > 1 {
+            block_forever();
+        }
+        match *op {
+            CounterOp::Add { by } => {
+                self.value.fetch_add(by, Ordering::SeqCst);
+                CounterOut::Done
+            }
+            CounterOp::Read if late => CounterOut::Value(self.value.load(Ordering::SeqCst) + 1000),
+            CounterOp::Read => CounterOut::Value(self.value.load(Ordering::SeqCst)),
+        }
+    }
+}
+
+#[test]
+fn a_concurrent_round_whose_retry_hangs_says_the_retry_hung() {
+    let built = Arc::new(AtomicU64::new(0));
+    let result = Stress::<Counter, SharedFlaky>::new(plan(2_000).threads(2))
+        .ignore_env()
+        .quiet()
+        .run_concurrent(move || SharedFlaky {
+            value: AtomicI64::new(0),
+            calls: AtomicU64::new(0),
+            build: built.fetch_add(1, Ordering::SeqCst) + 1,
+            at: 10,
+        })
+        .unwrap();
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+    let f = result.failure.as_ref().unwrap();
+    assert_eq!(f.round, Some(0), "{}", result.text());
+    assert!(f.minimal.is_empty(), "{}", result.text());
+    let report = f.report.as_deref().unwrap();
+    assert!(
+        report.contains("round 0 alone, from the initial state, retried on fresh systems, hung")
+            && report.contains("200 ms"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("shrunk by the concurrent runner"),
+        "{report}"
+    );
 }
