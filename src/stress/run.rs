@@ -83,9 +83,11 @@ impl<M: Model, S> Stress<M, S> {
     pub(super) fn shrink_config(&self) -> Config {
         // Replays are bounded as the run's calls were: a system that hangs in one must not
         // leave the run stuck after it found a failure.
-        let config = Config::default()
+        let mut config = Config::default()
             .persist(false)
             .step_timeout(Duration::from_millis(self.plan.step_timeout_ms));
+        // Quiet is the result's text only: no shrinking progress either.
+        config.quiet = self.silent();
         if self.env {
             config
         } else {
@@ -104,6 +106,14 @@ impl<M: Model, S> Stress<M, S> {
     /// The builder's mode, else the plan's, else [`ProgressMode::Auto`].
     pub(super) fn progress_mode(&self) -> ProgressMode {
         self.progress.or(self.plan.progress).unwrap_or_default()
+    }
+
+    /// Whether the run prints nothing but its result (and that only when not [`quiet`]):
+    /// no progress, no early headline, no shrinking progress.
+    ///
+    /// [`quiet`]: Stress::quiet
+    pub(super) fn silent(&self) -> bool {
+        self.quiet || self.progress_mode() == ProgressMode::Quiet
     }
 
     /// The seed: `STATEPROP_SEED`, else the plan's, else a fresh one; a seed given on the
@@ -393,7 +403,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                     thread: None,
                 };
                 if failure.step.is_some() {
-                    if !self.quiet {
+                    if !self.silent() {
                         // Said now, in case the replays that follow take long or go wrong.
                         eprintln!(
                             "stateprop: mismatch at operation {at} of the stream: {}; looking \

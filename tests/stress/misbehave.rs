@@ -356,3 +356,84 @@ fn a_concurrent_round_whose_retry_hangs_says_the_retry_hung() {
         "{report}"
     );
 }
+
+/// A counter whose every `Read` from call 300 on is wrong, and whose builds after the fourth
+/// (the shrinker's: build 1 is the run, 2 to 4 the prefix search) take 3 ms a call, so the
+/// shrinking outlasts the 5 s after which the shrinker reports its progress.
+struct SlowToShrink {
+    value: i64,
+    calls: u64,
+    slow: bool,
+}
+
+impl stateprop::System<Counter> for SlowToShrink {
+    fn apply(&mut self, op: &CounterOp) -> CounterOut {
+        self.calls += 1;
+        if self.slow {
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        match *op {
+            CounterOp::Add { by } => {
+                self.value += by;
+                CounterOut::Done
+            }
+            CounterOp::Read if self.calls >= 300 => CounterOut::Value(self.value + 1),
+            CounterOp::Read => CounterOut::Value(self.value),
+        }
+    }
+}
+
+/// The child side of `a_quiet_run_prints_no_shrinking_progress`.
+#[test]
+#[ignore = "run as a child process by a_quiet_run_prints_no_shrinking_progress"]
+fn child_shrinks_for_longer_than_the_progress_interval() {
+    let built = Arc::new(AtomicU64::new(0));
+    // The environment is the parent's choice: it bounds the shrinking.
+    let result = Stress::<Counter, SlowToShrink>::new(StressPlan::operations(2_000).seed(3))
+        .progress(stateprop::stress::ProgressMode::Quiet)
+        .run(move || SlowToShrink {
+            value: 0,
+            calls: 0,
+            slow: built.fetch_add(1, Ordering::SeqCst) >= 4,
+        })
+        .unwrap();
+    assert_eq!(result.verdict, StressVerdict::Mismatch);
+    assert!(result.failure.unwrap().report.is_some());
+}
+
+#[test]
+fn a_quiet_run_prints_no_shrinking_progress() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "misbehave::child_shrinks_for_longer_than_the_progress_interval",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("STATEPROP_MAX_SHRINK_TIME", "7s")
+        .env_remove("STATEPROP_SEED")
+        .env_remove("STATEPROP_STRESS_RESULT")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The result is printed (quiet progress is not a quiet result), and shrunk...
+    assert!(stderr.contains("stress run FAILED"), "{stderr}");
+    assert!(stderr.contains("shrunk:"), "{stderr}");
+    // ...but nothing came between the run's header and it: no progress, no early headline,
+    // no shrinking lines.
+    assert!(!stderr.contains("shrinking:"), "{stderr}");
+    let mut lines = stderr.lines().filter(|l| l.starts_with("stateprop:"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("stateprop: stress run: 2000 operations"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("stateprop: stress run FAILED"),
+        "{stderr}"
+    );
+}
