@@ -66,6 +66,7 @@ type Searched<Op> = (Option<u64>, Option<(Vec<Op>, Option<u64>)>);
 pub(crate) fn investigate<M, S, F>(
     stream: &Stream<'_, M, S>,
     factory: F,
+    replay_call: Option<String>,
     bound: u64,
     config: Config,
     found: &mut StressFailure,
@@ -135,7 +136,7 @@ pub(crate) fn investigate<M, S, F>(
         seed: stream.seed,
         operation: at,
     };
-    let shrunk = shrink(config, stream.initial, factory, ops, origin);
+    let shrunk = shrink(config, stream.initial, factory, replay_call, ops, origin);
     if !shrunk.failed() {
         // Only a tail can pass: the prefix was just seen failing.
         found.tail = None;
@@ -167,6 +168,7 @@ pub(crate) fn shrink<M, S, F>(
     config: Config,
     initial: &M,
     factory: F,
+    replay_call: Option<String>,
     ops: Vec<M::Op>,
     origin: Origin,
 ) -> RunResult<M::Op>
@@ -176,5 +178,9 @@ where
     S: System<M> + 'static,
     F: Fn() -> S + Send + 'static,
 {
-    Runner::with_initial(config, initial.clone()).shrink_failing(factory, ops, origin)
+    let mut runner = Runner::with_initial(config, initial.clone());
+    if let Some(call) = replay_call {
+        runner = runner.replay_call(call);
+    }
+    runner.shrink_failing(factory, ops, origin)
 }

@@ -492,6 +492,7 @@ where
             investigate(
                 self.shrink_config(),
                 &self.initial,
+                self.replay_call("replay_concurrent_with"),
                 factory,
                 program,
                 round,

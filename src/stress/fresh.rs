@@ -71,6 +71,7 @@ impl<Op: Clone> Earlier<Op> {
 pub(super) fn investigate<M, S, F>(
     config: Config,
     initial: &M,
+    replay_call: Option<String>,
     factory: F,
     program: Program<M::Op>,
     round: u64,
@@ -92,7 +93,8 @@ pub(super) fn investigate<M, S, F>(
     // Each candidate's shrinker takes a factory of its own; they share this one.
     let factory = Arc::new(Mutex::new(factory));
     let report = found.report.get_or_insert_with(String::new);
-    let alone = shrink(&config, initial, &factory, program.clone(), &origin);
+    let call = replay_call.as_deref();
+    let alone = shrink(&config, initial, call, &factory, program.clone(), &origin);
     let ms = config.step_timeout.as_millis();
     let hung = |what: &str| {
         format!(
@@ -128,7 +130,7 @@ pub(super) fn investigate<M, S, F>(
         if earlier.kept() {
             let n = earlier.ops.len();
             let after = Program::parallel(earlier.ops.clone(), program.branches);
-            let shrunk = shrink(&config, initial, &factory, after, &origin);
+            let shrunk = shrink(&config, initial, call, &factory, after, &origin);
             if hung_in(&shrunk) {
                 report.push_str(&hung(&format!(
                     "round {round}, after rounds 0..{round} as a sequential prefix"
@@ -171,6 +173,7 @@ pub(super) fn investigate<M, S, F>(
 fn shrink<M, S, F>(
     config: &Config,
     initial: &M,
+    replay_call: Option<&str>,
     factory: &Arc<Mutex<F>>,
     program: Program<M::Op>,
     origin: &Origin,
@@ -184,11 +187,11 @@ where
 {
     let factory = Arc::clone(factory);
     let fresh = move || (factory.lock().unwrap_or_else(|e| e.into_inner()))();
-    Runner::with_initial(config.clone(), initial.clone()).shrink_failing_concurrent(
-        fresh,
-        program,
-        origin.clone(),
-    )
+    let mut runner = Runner::with_initial(config.clone(), initial.clone());
+    if let Some(call) = replay_call {
+        runner = runner.replay_call(call);
+    }
+    runner.shrink_failing_concurrent(fresh, program, origin.clone())
 }
 
 /// Whether a retry failed by hanging: the round's own failure was not a hang (those are not

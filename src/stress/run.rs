@@ -30,6 +30,9 @@ pub struct Stress<M: Model, S> {
     pub(super) progress: Option<ProgressMode>,
     /// Whether `STATEPROP_SEED`, `STATEPROP_STRESS_RESULT` and the shrinker's variables apply.
     pub(super) env: bool,
+    /// Whether the model starts from `M::default()` ([`Stress::new`]): otherwise a pasted test
+    /// cannot write the initial model as code, and must say so.
+    pub(super) default_initial: bool,
 }
 
 // No bound on the system here: the same builder makes a sequential run (a `System`) and a
@@ -37,7 +40,10 @@ pub struct Stress<M: Model, S> {
 impl<M: Model + Default, S> Stress<M, S> {
     /// A run of `plan` whose model starts from `M::default()`.
     pub fn new(plan: StressPlan) -> Self {
-        Stress::with_initial(plan, M::default())
+        Stress {
+            default_initial: true,
+            ..Stress::with_initial(plan, M::default())
+        }
     }
 }
 
@@ -51,6 +57,7 @@ impl<M: Model, S> Stress<M, S> {
             quiet: false,
             progress: None,
             env: true,
+            default_initial: false,
         }
     }
 
@@ -106,6 +113,32 @@ impl<M: Model, S> Stress<M, S> {
     /// The builder's mode, else the plan's, else [`ProgressMode::Auto`].
     pub(super) fn progress_mode(&self) -> ProgressMode {
         self.progress.or(self.plan.progress).unwrap_or_default()
+    }
+
+    /// How the pasted test calls `function` (`replay_with`, `replay_concurrent_with`), up to
+    /// its operations, when the model did not start from `M::default()`: the run's initial
+    /// model is a value, not code, so the paste shows it (its `Debug`, cut short) in a `todo!`
+    /// to be written as the test builds it, rather than replay from the wrong state. `None`
+    /// leaves the runner's default call.
+    pub(super) fn replay_call(&self, function: &str) -> Option<String> {
+        if self.default_initial {
+            return None;
+        }
+        let m = crate::run::short_type_name(std::any::type_name::<M>());
+        let s = crate::run::short_type_name(std::any::type_name::<S>());
+        let mut shown = format!("{:?}", self.initial);
+        if shown.chars().count() > 120 {
+            shown = shown.chars().take(120).collect::<String>() + "...";
+        }
+        // A `todo!` message is a format string: its braces are doubled.
+        let message = format!(
+            "the initial model given to `Stress::with_initial`: {}",
+            shown.replace('{', "{{").replace('}', "}}")
+        );
+        Some(format!(
+            "stateprop::{function}::<{m}, {s}>(\n        todo!({message:?}),\n        \
+             || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
+        ))
     }
 
     /// Whether the run prints nothing but its result (and that only when not [`quiet`]):
@@ -414,6 +447,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                     bisect::investigate(
                         &stream,
                         factory.clone(),
+                        self.replay_call("replay_with"),
                         plan.shrink_bound,
                         self.shrink_config(),
                         &mut found,

@@ -437,3 +437,55 @@ fn a_quiet_run_prints_no_shrinking_progress() {
         "{stderr}"
     );
 }
+
+/// A counter built at `start` whose every `Read` from call 50 on is one too many.
+struct OffByOne {
+    value: i64,
+    calls: u64,
+}
+
+impl stateprop::System<Counter> for OffByOne {
+    fn apply(&mut self, op: &CounterOp) -> CounterOut {
+        self.calls += 1;
+        match *op {
+            CounterOp::Add { by } => {
+                self.value += by;
+                CounterOut::Done
+            }
+            CounterOp::Read if self.calls >= 50 => CounterOut::Value(self.value + 1),
+            CounterOp::Read => CounterOut::Value(self.value),
+        }
+    }
+}
+
+fn off_by_one(stress: Stress<Counter, OffByOne>, start: i64) -> String {
+    let result = stress
+        .ignore_env()
+        .quiet()
+        .run(move || OffByOne {
+            value: start,
+            calls: 0,
+        })
+        .unwrap();
+    assert_eq!(result.verdict, StressVerdict::Mismatch, "{}", result.text());
+    let f = result.failure.unwrap();
+    assert!(!f.minimal.is_empty(), "shrunk: {:?}", f.report);
+    f.report.unwrap()
+}
+
+#[test]
+fn a_pasted_test_does_not_start_from_the_default_model_when_the_run_did_not() {
+    let mut initial = Counter::default();
+    initial.value = 7;
+    let report = off_by_one(Stress::with_initial(plan(1_000), initial), 7);
+    assert!(!report.contains("Counter::default()"), "{report}");
+    assert!(
+        report.contains(
+            r#"todo!("the initial model given to `Stress::with_initial`: Counter {{ value: 7 }}")"#
+        ),
+        "{report}"
+    );
+    // From the default model, the paste is code that runs as it is.
+    let report = off_by_one(Stress::new(plan(1_000)), 0);
+    assert!(report.contains("Counter::default()"), "{report}");
+}
