@@ -475,8 +475,7 @@ fn off_by_one(stress: Stress<Counter, OffByOne>, start: i64) -> String {
 
 #[test]
 fn a_pasted_test_does_not_start_from_the_default_model_when_the_run_did_not() {
-    let mut initial = Counter::default();
-    initial.value = 7;
+    let initial = Counter { value: 7 };
     let report = off_by_one(Stress::with_initial(plan(1_000), initial), 7);
     assert!(!report.contains("Counter::default()"), "{report}");
     assert!(
