@@ -488,3 +488,40 @@ fn a_pasted_test_does_not_start_from_the_default_model_when_the_run_did_not() {
     let report = off_by_one(Stress::new(plan(1_000)), 0);
     assert!(report.contains("Counter::default()"), "{report}");
 }
+
+/// The child side of `a_thread_that_cannot_start_is_a_plan_error`: 1,024 threads under an
+/// address-space limit their stacks do not fit in.
+#[test]
+#[ignore = "run as a child process by a_thread_that_cannot_start_is_a_plan_error"]
+fn child_starts_more_threads_than_memory_allows() {
+    let plan = StressPlan::operations(4_096).seed(1).threads(1_024);
+    let ran = Stress::<Counter, RacyCounter>::new(plan)
+        .ignore_env()
+        .quiet()
+        .run_concurrent(RacyCounter::default);
+    let error = ran.err().expect("a thread could not start").to_string();
+    assert!(error.contains("could not start thread"), "{error}");
+    assert!(error.contains("`threads`"), "{error}");
+}
+
+#[test]
+fn a_thread_that_cannot_start_is_a_plan_error() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    // 1,024 stacks of 2 MiB cannot fit in 1 GB of address space.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(
+            "ulimit -v 1000000 && exec \"$0\" --ignored --exact \
+             misbehave::child_starts_more_threads_than_memory_allows --test-threads=1",
+        )
+        .arg(exe)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
