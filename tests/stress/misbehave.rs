@@ -499,7 +499,10 @@ fn child_starts_more_threads_than_memory_allows() {
         .ignore_env()
         .quiet()
         .run_concurrent(RacyCounter::default);
-    let error = ran.err().expect("a thread could not start").to_string();
+    let error = match ran {
+        Ok(result) => panic!("every thread started: {}", result.text()),
+        Err(e) => e.to_string(),
+    };
     assert!(error.contains("could not start thread"), "{error}");
     assert!(error.contains("`threads`"), "{error}");
 }
