@@ -10,7 +10,8 @@
 //! (a strategy that reads the state sees that one); the other rules are left out and the
 //! result's notes say which.
 
-use super::deadline::{hang_cause, within, Helper, Within};
+use super::coordinator::Coordinator;
+use super::deadline::{hang_cause, within, Within};
 use super::fresh::{investigate, Earlier};
 use super::gate::Gate;
 use super::measure::{resident_bytes, CallClock, GrowthFit, Latencies, Throttle};
@@ -59,6 +60,9 @@ where
     M::Output: Send + Sync,
     S: ClientSystem<M>,
 {
+    /// [`run_concurrent`](Stress::run_concurrent)'s rounds, on the coordinator's thread
+    /// (`caller`: the caller's file, for the pasted test).
+    ///
     /// Runs the plan on one system from `factory`, called from `plan.threads` threads through
     /// clients of their own, in rounds of `plan.round` operations per thread; each round's
     /// history is judged for linearizability at the barrier that ends it and then dropped.
@@ -72,8 +76,12 @@ where
     /// concurrent runner's shrinker. The factory, a gauge and the teardown are watched as the
     /// system's calls are: one that does not return within `step_timeout_ms` ends the run as a
     /// hang naming it.
-    #[track_caller]
-    pub fn run_concurrent<F>(mut self, factory: F) -> Result<StressResult, PlanError>
+    pub(super) fn run_rounds<F>(
+        mut self,
+        factory: F,
+        caller: &'static str,
+        coordinator: &Coordinator,
+    ) -> Result<StressResult, PlanError>
     where
         F: Fn() -> S + Send + 'static,
         S: 'static,
@@ -116,6 +124,7 @@ where
             ));
         }
         let seed = self.seed();
+        coordinator.seed(seed);
         let threads = plan.threads as usize;
         let names: Vec<&'static str> = rules.iter().map(|r| r.name).collect();
         let duration = plan.duration_secs.map(Duration::from_secs_f64);
@@ -191,8 +200,6 @@ where
         let mut failed_round: Option<(u64, Program<M::Op>)> = None;
         let mut earlier = Earlier::new(plan.shrink_bound);
         let mut gauge = self.gauge.take();
-        // The invariant is the system's code: watched like its calls.
-        let mut helper = Helper::new("invariant");
         let began = Instant::now();
         let mut handles = Vec::with_capacity(threads);
         let closing = Arc::clone(&gate);
@@ -407,15 +414,8 @@ where
                 match judge_round(&history, &starts, plan.max_end_states, &config) {
                     RoundVerdict::Next(next) => {
                         earlier.push(&history);
-                        let (sys, states) = (Arc::clone(&system), next.clone());
-                        let held = match helper
-                            .call(timeout, move || invariant_somewhere(&*sys, &states))
-                        {
-                            Ok(Within::Done(held)) => held,
-                            Ok(Within::Panicked(m)) => Err(format!("the invariant panicked: {m}")),
-                            Ok(Within::Hung) => Err(hang_cause("invariant", plan.step_timeout_ms)),
-                            Err(why) => Err(why),
-                        };
+                        let held = coordinator
+                            .invariant(round, done, || invariant_somewhere(&*system, &next));
                         if let Err(why) = held {
                             result.verdict = StressVerdict::Mismatch;
                             let mut f = failure_at(done - 1, why);
@@ -498,6 +498,7 @@ where
                 round,
                 &earlier,
                 seed,
+                caller,
                 f,
             );
         }
@@ -591,7 +592,7 @@ where
     }
 
     /// Writes and prints the result.
-    fn finish(&self, mut result: StressResult) -> StressResult {
+    pub(super) fn finish(&self, mut result: StressResult) -> StressResult {
         self.record(&mut result);
         if !self.quiet {
             eprint!("{}", result.text());

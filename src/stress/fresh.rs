@@ -67,7 +67,6 @@ impl<Op: Clone> Earlier<Op> {
 /// fails; `found.report` gets the shrinker's report, or what was tried and that the round
 /// failed only in the run.
 #[allow(clippy::too_many_arguments)]
-#[track_caller]
 pub(super) fn investigate<M, S, F>(
     config: Config,
     initial: &M,
@@ -77,6 +76,7 @@ pub(super) fn investigate<M, S, F>(
     round: u64,
     earlier: &Earlier<M::Op>,
     seed: u64,
+    source: &'static str,
     found: &mut StressFailure,
 ) where
     M: Model + Hash + Eq + Send,
@@ -94,7 +94,15 @@ pub(super) fn investigate<M, S, F>(
     let factory = Arc::new(Mutex::new(factory));
     let report = found.report.get_or_insert_with(String::new);
     let call = replay_call.as_deref();
-    let alone = shrink(&config, initial, call, &factory, program.clone(), &origin);
+    let alone = shrink(
+        &config,
+        initial,
+        call,
+        &factory,
+        program.clone(),
+        &origin,
+        source,
+    );
     let ms = config.step_timeout.as_millis();
     let hung = |what: &str| {
         format!(
@@ -130,7 +138,7 @@ pub(super) fn investigate<M, S, F>(
         if earlier.kept() {
             let n = earlier.ops.len();
             let after = Program::parallel(earlier.ops.clone(), program.branches);
-            let shrunk = shrink(&config, initial, call, &factory, after, &origin);
+            let shrunk = shrink(&config, initial, call, &factory, after, &origin, source);
             if hung_in(&shrunk) {
                 report.push_str(&hung(&format!(
                     "round {round}, after rounds 0..{round} as a sequential prefix"
@@ -166,10 +174,8 @@ pub(super) fn investigate<M, S, F>(
     ));
 }
 
-/// Shrinks `program`, a candidate, on systems from the shared `factory`. A function, not a
-/// closure: the pasted test is named after the caller's file, which `#[track_caller]` carries
-/// through functions only.
-#[track_caller]
+/// Shrinks `program`, a candidate, on systems from the shared `factory`; the pasted test is
+/// named after `source`, the file that started the run.
 fn shrink<M, S, F>(
     config: &Config,
     initial: &M,
@@ -177,6 +183,7 @@ fn shrink<M, S, F>(
     factory: &Arc<Mutex<F>>,
     program: Program<M::Op>,
     origin: &Origin,
+    source: &'static str,
 ) -> RunResult<M::Op>
 where
     M: Model + Hash + Eq + Send,
@@ -191,7 +198,7 @@ where
     if let Some(call) = replay_call {
         runner = runner.replay_call(call);
     }
-    runner.shrink_failing_concurrent(fresh, program, origin.clone())
+    runner.shrink_failing_concurrent(fresh, program, origin.clone(), source)
 }
 
 /// Whether a retry failed by hanging: the round's own failure was not a hang (those are not
