@@ -9,7 +9,6 @@
 //! thread instead cost two thread wake-ups a round, which halved the throughput of a fast
 //! system (`cargo run --release --example stress_concurrent -- 1 2 4`).
 
-use super::deadline::hang_cause;
 use super::plan::PlanError;
 use super::result::{StressResult, StressVerdict};
 use super::round::failure_at;
@@ -143,15 +142,17 @@ where
         result.elapsed_secs = elapsed;
         result.throughput = done as f64 / elapsed.max(1e-9);
         result.verdict = StressVerdict::Mismatch;
-        let mut f = failure_at(
+        // Not a round's failure (its history is not known here): reported as the harness's
+        // other hangs are, the round named in the cause.
+        let ms = self.plan.step_timeout_ms;
+        result.failure = Some(failure_at(
             done.saturating_sub(1),
             format!(
-                "{}, after round {round}",
-                hang_cause("invariant", self.plan.step_timeout_ms)
+                "hang: the invariant did not return within {ms} ms (`step_timeout_ms`) at the \
+                 barrier after round {round} ({done} operations done); the run's coordinator \
+                 was abandoned"
             ),
-        );
-        f.round = Some(round);
-        result.failure = Some(f);
+        ));
         result.notes.push(format!(
             "stateprop: the run's latencies, memory samples and round history stayed with its \
              coordinator, stuck in the invariant after round {round}: not reported"

@@ -113,7 +113,11 @@ fn a_concurrent_invariant_that_never_returns_is_reported_as_a_hang_at_its_barrie
         "{}",
         f.cause
     );
-    assert!(f.round.is_some(), "{}", result.text());
+    assert!(
+        f.cause.contains("at the barrier after round "),
+        "{}",
+        f.cause
+    );
     assert!(result.operations < 20_000, "{}", result.text());
 }
 
