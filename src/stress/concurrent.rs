@@ -489,6 +489,14 @@ where
             }
         }
         if let (Some((round, program)), Some(f)) = (failed_round, result.failure.as_mut()) {
+            if !self.silent() {
+                // Said now, in case the retries that follow take long or go wrong.
+                eprintln!(
+                    "stateprop: round {round} failed at operation {}: {}; trying it again on \
+                     fresh systems",
+                    f.operation, f.cause
+                );
+            }
             investigate(
                 self.shrink_config(),
                 &self.initial,
