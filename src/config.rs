@@ -126,6 +126,8 @@ pub struct Config {
     /// Whether `cases` was set by [`Config::cases`] or the environment: a concurrent run
     /// replaces only the sequential default.
     cases_set: bool,
+    /// The shrinker prints no progress lines: a quiet stress run prints only its result.
+    pub(crate) quiet: bool,
 }
 
 impl Default for Config {
@@ -156,6 +158,7 @@ impl Default for Config {
             perturb: false,
             shard: None,
             cases_set: false,
+            quiet: false,
         }
     }
 }

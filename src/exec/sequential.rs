@@ -169,7 +169,10 @@ impl<M: Model, S: System<M>> Case<M, S> {
         // The model may follow the system's choice here; its Vars bind to the output it keeps.
         let kept =
             step::postcondition(&mut self.model, model_op, expected, &actual).map_err(fail)?;
-        step::invariant(&self.sut, &self.model).map_err(fail)?;
+        hb.main().enter_invariant();
+        let invariant = step::invariant(&self.sut, &self.model);
+        hb.main().leave_invariant();
+        invariant.map_err(fail)?;
         if self.track_vars {
             self.model_outputs.push(kept);
             self.sut_outputs.push(actual);

@@ -34,6 +34,9 @@ pub(crate) struct Beat {
     beats: AtomicU64,
     in_step: AtomicBool,
     step: AtomicU64,
+    /// Inside the system's invariant after the step last counted, not inside a call: a hang
+    /// there is that step's, and must not be blamed on the call.
+    in_invariant: AtomicBool,
 }
 
 impl Beat {
@@ -50,6 +53,21 @@ impl Beat {
         self.leave_set_up();
         let step = self.step.load(Ordering::Relaxed) + 1;
         self.step.store(step, Ordering::Relaxed);
+    }
+
+    /// Enters the system's invariant after the step just left: watched for a hang like a
+    /// call, with a timeout of its own.
+    #[inline]
+    pub(crate) fn enter_invariant(&self) {
+        self.in_invariant.store(true, Ordering::Relaxed);
+        self.enter_step();
+    }
+
+    /// Leaves the invariant entered with [`enter_invariant`](Beat::enter_invariant).
+    #[inline]
+    pub(crate) fn leave_invariant(&self) {
+        self.leave_set_up();
+        self.in_invariant.store(false, Ordering::Relaxed);
     }
 
     /// Leaves the system's code entered with [`enter_step`](Beat::enter_step) before the
@@ -143,6 +161,8 @@ pub(crate) struct Hung {
     /// prefix).
     pub(crate) branch: Option<u16>,
     pub(crate) activity: Activity,
+    /// The system's invariant after step `step` did not return, not its call.
+    pub(crate) invariant: bool,
 }
 
 impl Hung {
@@ -238,8 +258,12 @@ pub(crate) fn run_watched<R: Send + 'static>(
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let mut hung = None;
+                let mut invariant = false;
                 if main.stuck(&hb.main, timeout) {
-                    hung = Some((None, hb.main.step.load(Ordering::Relaxed)));
+                    // The invariant runs after its step was counted.
+                    invariant = hb.main.in_invariant.load(Ordering::Relaxed);
+                    let step = hb.main.step.load(Ordering::Relaxed);
+                    hung = Some((None, step - u64::from(invariant && step > 0)));
                 }
                 let current = hb.branch_beats();
                 let same = match (&branches, &current) {
@@ -268,6 +292,7 @@ pub(crate) fn run_watched<R: Send + 'static>(
                         step: step as usize,
                         branch,
                         activity: hb.activity(),
+                        invariant,
                     });
                 }
             }

@@ -122,13 +122,14 @@ impl<M: Model> Runner<M> {
     /// Shrinks `program`, a parallel program that failed outside the run loop (a concurrent
     /// stress run's round), on the threads executor with its histories judged for
     /// linearizability, and reports it as [`run_concurrent`](Runner::run_concurrent) reports a
-    /// failing case.
-    #[track_caller]
+    /// failing case. `source` is the file that started the run (a stress run's coordinator
+    /// runs on a thread of its own, where `#[track_caller]` does not reach).
     pub(crate) fn shrink_failing_concurrent<S, F>(
         mut self,
         factory: F,
         program: Program<M::Op>,
         origin: crate::report::Origin,
+        source: &'static str,
     ) -> RunResult<M::Op>
     where
         M: Hash + Eq + Send,
@@ -137,7 +138,6 @@ impl<M: Model> Runner<M> {
         S: ClientSystem<M> + 'static,
         F: Fn() -> S + Send + 'static,
     {
-        let source = Location::caller().file();
         if self.judges.is_empty() {
             self.judges.push(judge::linearizable());
         }

@@ -220,7 +220,8 @@ impl<M: Model> Run<M> {
             self.config.max_shrink_runs,
         )
         .on_adopt(&publish)
-        .reruns(self.config.reruns);
+        .reruns(self.config.reruns)
+        .quiet(self.config.quiet);
         let len = candidate.program.len();
         let regenerate = || self.fresh_trees(&origin, len);
         let shrunk = shrinker.shrink_program(

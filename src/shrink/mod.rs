@@ -77,6 +77,8 @@ pub(crate) struct Shrinker<'a, M: Model> {
     stats: ShrinkStats,
     start: Instant,
     last_progress: Instant,
+    /// No progress lines (a quiet stress run prints only its result).
+    quiet: bool,
     /// Each argument's simplest value, by the id of its step in the original program (empty
     /// without fresh trees to find them with): measure 3 of the order (see `order`).
     simplest: Program<Vec<Simplest>>,
@@ -180,6 +182,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
             stats: ShrinkStats::default(),
             start: now,
             last_progress: now,
+            quiet: false,
             simplest: Program::sequential(Vec::new()),
         }
     }
@@ -187,6 +190,12 @@ impl<'a, M: Model> Shrinker<'a, M> {
     /// See [`Config::reruns`](crate::Config::reruns) (at least 1).
     pub(crate) fn reruns(mut self, runs: u32) -> Self {
         self.reruns = runs.max(1);
+        self
+    }
+
+    /// Prints no progress lines, however long it takes.
+    pub(crate) fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
         self
     }
 
@@ -474,7 +483,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
     }
 
     fn progress(&mut self, len: usize) {
-        if self.last_progress.elapsed() >= Duration::from_secs(5) {
+        if !self.quiet && self.last_progress.elapsed() >= Duration::from_secs(5) {
             self.last_progress = Instant::now();
             eprintln!(
                 "stateprop: shrinking: {} runs so far, {} -> {} steps, {:.0} s of {:.0} s budget",

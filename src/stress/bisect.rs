@@ -10,6 +10,8 @@
 
 use super::result::StressFailure;
 use super::stream::{End, Stream};
+use crate::exec::watchdog::{run_watched, Heartbeat};
+use crate::failure::FailureKind;
 use crate::program::StepId;
 use crate::run::{RunResult, Runner};
 use crate::spec::{Model, StateMachine, System};
@@ -17,13 +19,15 @@ use crate::{Config, Origin};
 
 /// The length of the shortest failing prefix of `stream`, whose replay failed at operation
 /// `failed_at`; `None` when replaying `failed_at + 1` operations on a fresh system passes (the
-/// failure depends on something outside the stream: time, a shared resource, chance).
+/// failure depends on something outside the stream: time, a shared resource, chance). Every
+/// replay beats on `hb`, for a watchdog.
 pub(crate) fn shortest_failing_prefix<M: Model, S: System<M>>(
     stream: &Stream<'_, M, S>,
+    hb: &Heartbeat,
     failed_at: u64,
 ) -> Option<u64> {
     // `fails(n)`: the operation a replay of `n` operations failed at, if it did.
-    let fails = |n: u64| match stream.drive(Some(n), &mut (), |_, _, _, _| true) {
+    let fails = |n: u64| match stream.drive(hb, Some(n), &mut (), |_, _, _, _| true) {
         End::Failed { at, .. } => Some(at),
         _ => None,
     };
@@ -46,14 +50,23 @@ pub(crate) fn shortest_failing_prefix<M: Model, S: System<M>>(
     Some(bad)
 }
 
+/// What the replays found: the shortest failing prefix, and the program to shrink (the
+/// prefix, or its tail when `tail` is set), if any.
+type Searched<Op> = (Option<u64>, Option<(Vec<Op>, Option<u64>)>);
+
 /// What can be learned about the failure `found` (at `found.operation` of `stream`) on fresh
 /// systems: the shortest failing prefix, then the shrinker's report on it when it is at most
 /// `bound` operations; past the bound, on its last `bound` operations when those alone (from
 /// the initial state, where the model allows them) still fail.
+///
+/// Every replay is bounded by `config.step_timeout` per call, as the run was: a system that
+/// failed in the run and hangs in a replay ends the search there, the mismatch found kept and
+/// the report saying which replay hung.
 #[track_caller]
 pub(crate) fn investigate<M, S, F>(
     stream: &Stream<'_, M, S>,
     factory: F,
+    replay_call: Option<String>,
     bound: u64,
     config: Config,
     found: &mut StressFailure,
@@ -61,23 +74,31 @@ pub(crate) fn investigate<M, S, F>(
     M: Model + Send,
     M::Op: Send,
     S: System<M> + 'static,
-    F: Fn() -> S + Send + 'static,
+    F: Fn() -> S + Clone + Send + 'static,
 {
     let at = found.operation;
-    found.prefix = shortest_failing_prefix(stream, at);
-    let Some(prefix) = found.prefix else {
-        return;
-    };
-    let origin = Origin::Stress {
-        seed: stream.seed,
-        operation: at,
-    };
-    let ops = if prefix <= bound {
-        stream.prefix(prefix)
-    } else {
+    let timeout = config.step_timeout;
+    let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+    // The replays run on a watched worker, which owns what it replays.
+    let (initial, replays) = (stream.initial.clone(), factory.clone());
+    let (weights, seed, var_window) = (stream.weights.to_vec(), stream.seed, stream.var_window);
+    let searched = run_watched(timeout, move |hb| -> Searched<M::Op> {
+        let stream = Stream {
+            initial: &initial,
+            factory: &replays,
+            seed,
+            weights: &weights,
+            var_window,
+        };
+        let Some(prefix) = shortest_failing_prefix(&stream, hb, at) else {
+            return (None, None);
+        };
+        if prefix <= bound {
+            return (Some(prefix), Some((stream.prefix(hb, prefix), None)));
+        }
         // A bug first met late may not need what came long before it; a tail the model
         // cannot run from its initial state (a precondition, a panic) is not tried.
-        let mut tail = stream.tail(prefix, bound as usize);
+        let mut tail = stream.tail(hb, prefix, bound as usize);
         // The tail's `Var`s name steps of the stream; from a fresh start they are numbered
         // from the tail's first step, and one naming a step before it cannot run.
         let start = prefix - tail.len() as u64;
@@ -87,19 +108,53 @@ pub(crate) fn investigate<M, S, F>(
                 Some(StepId::prefix(index as usize))
             })
         });
-        if tail.is_empty()
-            || !renumbered
-            || crate::generate::validate(stream.initial, &tail).is_err()
-        {
+        if tail.is_empty() || !renumbered || crate::generate::validate(&initial, &tail).is_err() {
+            return (Some(prefix), None);
+        }
+        let len = tail.len() as u64;
+        (Some(prefix), Some((tail, Some(len))))
+    });
+    let (prefix, candidate) = match searched {
+        Ok(searched) => searched,
+        Err(hung) => {
+            found.report = Some(format!(
+                "stateprop: a replay of the stream on a fresh system hung: the system did not \
+                 return within {ms} ms (`step_timeout_ms`) at or after the replay's operation \
+                 {}, where the run had gone on; the search for a shorter failing program \
+                 stopped there, and the mismatch above is the one the run found\n",
+                hung.step
+            ));
             return;
         }
-        found.tail = Some(tail.len() as u64);
-        tail
     };
-    let shrunk = shrink(config, stream.initial, factory, ops, origin);
+    found.prefix = prefix;
+    let Some((ops, tail)) = candidate else {
+        return;
+    };
+    found.tail = tail;
+    let origin = Origin::Stress {
+        seed: stream.seed,
+        operation: at,
+    };
+    let shrunk = shrink(config, stream.initial, factory, replay_call, ops, origin);
     if !shrunk.failed() {
         // Only a tail can pass: the prefix was just seen failing.
         found.tail = None;
+        return;
+    }
+    let replay_hung = shrunk
+        .report
+        .failure
+        .as_ref()
+        .is_some_and(|f| matches!(f.kind, FailureKind::Hang { .. }));
+    if replay_hung {
+        // The run's failure was not a hang: one of the shrinker's replays hung instead.
+        found.tail = None;
+        found.report = Some(format!(
+            "stateprop: a replay of the shrinker on a fresh system hung (a call did not return \
+             within {ms} ms, `step_timeout_ms`): not shrunk; the mismatch above is the one the \
+             run found\n"
+        ));
         return;
     }
     found.minimal = shrunk.minimal.iter().map(|op| op.to_rust()).collect();
@@ -113,6 +168,7 @@ pub(crate) fn shrink<M, S, F>(
     config: Config,
     initial: &M,
     factory: F,
+    replay_call: Option<String>,
     ops: Vec<M::Op>,
     origin: Origin,
 ) -> RunResult<M::Op>
@@ -122,5 +178,9 @@ where
     S: System<M> + 'static,
     F: Fn() -> S + Send + 'static,
 {
-    Runner::with_initial(config, initial.clone()).shrink_failing(factory, ops, origin)
+    let mut runner = Runner::with_initial(config, initial.clone());
+    if let Some(call) = replay_call {
+        runner = runner.replay_call(call);
+    }
+    runner.shrink_failing(factory, ops, origin)
 }

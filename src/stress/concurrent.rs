@@ -10,6 +10,7 @@
 //! (a strategy that reads the state sees that one); the other rules are left out and the
 //! result's notes say which.
 
+use super::coordinator::Coordinator;
 use super::deadline::{hang_cause, within, Within};
 use super::fresh::{investigate, Earlier};
 use super::gate::Gate;
@@ -59,6 +60,9 @@ where
     M::Output: Send + Sync,
     S: ClientSystem<M>,
 {
+    /// [`run_concurrent`](Stress::run_concurrent)'s rounds, on the coordinator's thread
+    /// (`caller`: the caller's file, for the pasted test).
+    ///
     /// Runs the plan on one system from `factory`, called from `plan.threads` threads through
     /// clients of their own, in rounds of `plan.round` operations per thread; each round's
     /// history is judged for linearizability at the barrier that ends it and then dropped.
@@ -72,8 +76,12 @@ where
     /// concurrent runner's shrinker. The factory, a gauge and the teardown are watched as the
     /// system's calls are: one that does not return within `step_timeout_ms` ends the run as a
     /// hang naming it.
-    #[track_caller]
-    pub fn run_concurrent<F>(mut self, factory: F) -> Result<StressResult, PlanError>
+    pub(super) fn run_rounds<F>(
+        mut self,
+        factory: F,
+        caller: &'static str,
+        coordinator: &Coordinator,
+    ) -> Result<StressResult, PlanError>
     where
         F: Fn() -> S + Send + 'static,
         S: 'static,
@@ -116,6 +124,7 @@ where
             ));
         }
         let seed = self.seed();
+        coordinator.seed(seed);
         let threads = plan.threads as usize;
         let names: Vec<&'static str> = rules.iter().map(|r| r.name).collect();
         let duration = plan.duration_secs.map(Duration::from_secs_f64);
@@ -193,6 +202,7 @@ where
         let mut gauge = self.gauge.take();
         let began = Instant::now();
         let mut handles = Vec::with_capacity(threads);
+        let closing = Arc::clone(&gate);
         for t in 0..threads {
             let (slots, clock, gate) = (Arc::clone(&slots), Arc::clone(&clock), Arc::clone(&gate));
             let (beats, sys) = (Arc::clone(&beats), Arc::clone(&system));
@@ -283,10 +293,18 @@ where
                 });
             match spawned {
                 Ok(handle) => handles.push(handle),
-                Err(e) => panic!("stateprop: could not start stress thread {t}: {e}"),
+                Err(e) => {
+                    // The threads started so far end at the closed gate.
+                    closing.open(0, 0);
+                    return Err(self.plan.error(
+                        "threads",
+                        format!(
+                            "could not start thread {t} of {threads}: {e} (try fewer `threads`)"
+                        ),
+                    ));
+                }
             }
         }
-        let sys = &*system;
         {
             let mut history = History {
                 ops: Vec::with_capacity(plan.reserve(threads as u64 * u64::from(plan.round))),
@@ -396,7 +414,9 @@ where
                 match judge_round(&history, &starts, plan.max_end_states, &config) {
                     RoundVerdict::Next(next) => {
                         earlier.push(&history);
-                        if let Err(why) = invariant_somewhere(sys, &next) {
+                        let held = coordinator
+                            .invariant(round, done, || invariant_somewhere(&*system, &next));
+                        if let Err(why) = held {
                             result.verdict = StressVerdict::Mismatch;
                             let mut f = failure_at(done - 1, why);
                             f.round = Some(round);
@@ -469,14 +489,24 @@ where
             }
         }
         if let (Some((round, program)), Some(f)) = (failed_round, result.failure.as_mut()) {
+            if !self.silent() {
+                // Said now, in case the retries that follow take long or go wrong.
+                eprintln!(
+                    "stateprop: round {round} failed at operation {}: {}; trying it again on \
+                     fresh systems",
+                    f.operation, f.cause
+                );
+            }
             investigate(
                 self.shrink_config(),
                 &self.initial,
+                self.replay_call("replay_concurrent_with"),
                 factory,
                 program,
                 round,
                 &earlier,
                 seed,
+                caller,
                 f,
             );
         }
@@ -570,7 +600,7 @@ where
     }
 
     /// Writes and prints the result.
-    fn finish(&self, mut result: StressResult) -> StressResult {
+    pub(super) fn finish(&self, mut result: StressResult) -> StressResult {
         self.record(&mut result);
         if !self.quiet {
             eprint!("{}", result.text());

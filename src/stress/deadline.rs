@@ -35,7 +35,7 @@ where
             let _ = tx.send(catch_quietly(f));
         });
     if let Err(e) = spawned {
-        panic!("stateprop: could not start a thread for the {what}: {e}");
+        return Within::Panicked(format!("stateprop could not start a thread for it: {e}"));
     }
     match rx.recv_timeout(timeout) {
         Ok(Ok(value)) => Within::Done(value),

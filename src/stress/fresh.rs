@@ -67,15 +67,16 @@ impl<Op: Clone> Earlier<Op> {
 /// fails; `found.report` gets the shrinker's report, or what was tried and that the round
 /// failed only in the run.
 #[allow(clippy::too_many_arguments)]
-#[track_caller]
 pub(super) fn investigate<M, S, F>(
     config: Config,
     initial: &M,
+    replay_call: Option<String>,
     factory: F,
     program: Program<M::Op>,
     round: u64,
     earlier: &Earlier<M::Op>,
     seed: u64,
+    source: &'static str,
     found: &mut StressFailure,
 ) where
     M: Model + Hash + Eq + Send,
@@ -91,19 +92,30 @@ pub(super) fn investigate<M, S, F>(
     };
     // Each candidate's shrinker takes a factory of its own; they share this one.
     let factory = Arc::new(Mutex::new(factory));
-    let fresh = || {
-        let factory = Arc::clone(&factory);
-        move || (factory.lock().unwrap_or_else(|e| e.into_inner()))()
-    };
-    let shrink = |program: Program<M::Op>| {
-        (Runner::with_initial(config.clone(), initial.clone())).shrink_failing_concurrent(
-            fresh(),
-            program,
-            origin.clone(),
+    let report = found.report.get_or_insert_with(String::new);
+    let call = replay_call.as_deref();
+    let alone = shrink(
+        &config,
+        initial,
+        call,
+        &factory,
+        program.clone(),
+        &origin,
+        source,
+    );
+    let ms = config.step_timeout.as_millis();
+    let hung = |what: &str| {
+        format!(
+            "stateprop: {what}, retried on fresh systems, hung: a call did not return within \
+             {ms} ms (`step_timeout_ms`) there, though it had in the run; not shrunk\n"
         )
     };
-    let report = found.report.get_or_insert_with(String::new);
-    let alone = shrink(program.clone());
+    if hung_in(&alone) {
+        report.push_str(&hung(&format!(
+            "round {round} alone, from the initial state"
+        )));
+        return;
+    }
     if alone.failed() {
         report.push_str(&if round == 0 {
             "stateprop: round 0 shrunk by the concurrent runner (it starts from the initial \
@@ -126,7 +138,13 @@ pub(super) fn investigate<M, S, F>(
         if earlier.kept() {
             let n = earlier.ops.len();
             let after = Program::parallel(earlier.ops.clone(), program.branches);
-            let shrunk = shrink(after);
+            let shrunk = shrink(&config, initial, call, &factory, after, &origin, source);
+            if hung_in(&shrunk) {
+                report.push_str(&hung(&format!(
+                    "round {round}, after rounds 0..{round} as a sequential prefix"
+                )));
+                return;
+            }
             if shrunk.failed() {
                 report.push_str(&format!(
                     "stateprop: round {round} alone, from the initial state, passed every rerun; \
@@ -154,6 +172,40 @@ pub(super) fn investigate<M, S, F>(
         "stateprop: the round failed only in the run, not on fresh systems: {}; not shrunk\n",
         tried.join("; ")
     ));
+}
+
+/// Shrinks `program`, a candidate, on systems from the shared `factory`; the pasted test is
+/// named after `source`, the file that started the run.
+fn shrink<M, S, F>(
+    config: &Config,
+    initial: &M,
+    replay_call: Option<&str>,
+    factory: &Arc<Mutex<F>>,
+    program: Program<M::Op>,
+    origin: &Origin,
+    source: &'static str,
+) -> RunResult<M::Op>
+where
+    M: Model + Hash + Eq + Send,
+    M::Op: Send + Sync,
+    M::Output: Send + Sync,
+    S: ClientSystem<M> + 'static,
+    F: Fn() -> S + Send + 'static,
+{
+    let factory = Arc::clone(factory);
+    let fresh = move || (factory.lock().unwrap_or_else(|e| e.into_inner()))();
+    let mut runner = Runner::with_initial(config.clone(), initial.clone());
+    if let Some(call) = replay_call {
+        runner = runner.replay_call(call);
+    }
+    runner.shrink_failing_concurrent(fresh, program, origin.clone(), source)
+}
+
+/// Whether a retry failed by hanging: the round's own failure was not a hang (those are not
+/// retried), so the system hung where it had returned in the run.
+fn hung_in<Op>(shrunk: &RunResult<Op>) -> bool {
+    let failure = shrunk.report.failure.as_ref();
+    failure.is_some_and(|f| matches!(f.kind, crate::failure::FailureKind::Hang { .. }))
 }
 
 /// The shrunk program, a line for the prefix (when it has one) and one per branch.

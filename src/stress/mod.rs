@@ -59,6 +59,7 @@
 mod bisect;
 mod compare;
 mod concurrent;
+mod coordinator;
 mod deadline;
 mod fresh;
 mod gate;

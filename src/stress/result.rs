@@ -355,7 +355,11 @@ impl StressResult {
                 }
                 // A replay of a hang would hang where the run did, and a replay does not
                 // gauge: none was tried.
-                None if f.cause.starts_with("hang:") || f.cause.starts_with("gauge:") => {}
+                // Nor is a factory that panicked, and a replay that hung says so in the report.
+                None if f.cause.starts_with("hang:")
+                    || f.cause.starts_with("gauge:")
+                    || f.cause.starts_with("the factory panicked")
+                    || f.report.is_some() => {}
                 None => {
                     let _ = writeln!(
                         t,

@@ -10,6 +10,7 @@ use super::result::{bytes, GrowthSource, StressFailure, StressResult, StressVerd
 use super::stream::{End, Phase, Stage, Stream};
 use crate::config::Config;
 use crate::exec::watchdog::{run_watched, Heartbeat};
+use crate::failure::FailureKind;
 use crate::spec::{Model, StateMachine, System};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,9 @@ pub struct Stress<M: Model, S> {
     pub(super) progress: Option<ProgressMode>,
     /// Whether `STATEPROP_SEED`, `STATEPROP_STRESS_RESULT` and the shrinker's variables apply.
     pub(super) env: bool,
+    /// Whether the model starts from `M::default()` ([`Stress::new`]): otherwise a pasted test
+    /// cannot write the initial model as code, and must say so.
+    pub(super) default_initial: bool,
 }
 
 // No bound on the system here: the same builder makes a sequential run (a `System`) and a
@@ -36,7 +40,10 @@ pub struct Stress<M: Model, S> {
 impl<M: Model + Default, S> Stress<M, S> {
     /// A run of `plan` whose model starts from `M::default()`.
     pub fn new(plan: StressPlan) -> Self {
-        Stress::with_initial(plan, M::default())
+        Stress {
+            default_initial: true,
+            ..Stress::with_initial(plan, M::default())
+        }
     }
 }
 
@@ -50,6 +57,7 @@ impl<M: Model, S> Stress<M, S> {
             quiet: false,
             progress: None,
             env: true,
+            default_initial: false,
         }
     }
 
@@ -80,7 +88,13 @@ impl<M: Model, S> Stress<M, S> {
     /// it, and a regression file next to the test would replay a stress failure in every
     /// ordinary run), and the environment only if the run takes it.
     pub(super) fn shrink_config(&self) -> Config {
-        let config = Config::default().persist(false);
+        // Replays are bounded as the run's calls were: a system that hangs in one must not
+        // leave the run stuck after it found a failure.
+        let mut config = Config::default()
+            .persist(false)
+            .step_timeout(Duration::from_millis(self.plan.step_timeout_ms));
+        // Quiet is the result's text only: no shrinking progress either.
+        config.quiet = self.silent();
         if self.env {
             config
         } else {
@@ -99,6 +113,40 @@ impl<M: Model, S> Stress<M, S> {
     /// The builder's mode, else the plan's, else [`ProgressMode::Auto`].
     pub(super) fn progress_mode(&self) -> ProgressMode {
         self.progress.or(self.plan.progress).unwrap_or_default()
+    }
+
+    /// How the pasted test calls `function` (`replay_with`, `replay_concurrent_with`), up to
+    /// its operations, when the model did not start from `M::default()`: the run's initial
+    /// model is a value, not code, so the paste shows it (its `Debug`, cut short) in a `todo!`
+    /// to be written as the test builds it, rather than replay from the wrong state. `None`
+    /// leaves the runner's default call.
+    pub(super) fn replay_call(&self, function: &str) -> Option<String> {
+        if self.default_initial {
+            return None;
+        }
+        let m = crate::run::short_type_name(std::any::type_name::<M>());
+        let s = crate::run::short_type_name(std::any::type_name::<S>());
+        let mut shown = format!("{:?}", self.initial);
+        if shown.chars().count() > 120 {
+            shown = shown.chars().take(120).collect::<String>() + "...";
+        }
+        // A `todo!` message is a format string: its braces are doubled.
+        let message = format!(
+            "the initial model given to `Stress::with_initial`: {}",
+            shown.replace('{', "{{").replace('}', "}}")
+        );
+        Some(format!(
+            "stateprop::{function}::<{m}, {s}>(\n        todo!({message:?}),\n        \
+             || -> {s} {{ todo!(\"build the system as the test does\") }},\n        "
+        ))
+    }
+
+    /// Whether the run prints nothing but its result (and that only when not [`quiet`]):
+    /// no progress, no early headline, no shrinking progress.
+    ///
+    /// [`quiet`]: Stress::quiet
+    pub(super) fn silent(&self) -> bool {
+        self.quiet || self.progress_mode() == ProgressMode::Quiet
     }
 
     /// The seed: `STATEPROP_SEED`, else the plan's, else a fresh one; a seed given on the
@@ -231,6 +279,22 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                 let timeout_ms = plan.step_timeout_ms;
                 let abandoned = "its thread was abandoned";
                 let (operation, cause, failed) = match phase.get() {
+                    Stage::Steps if hung.invariant => {
+                        // The operation ran and matched; it is the ring's last.
+                        let op = match window.back() {
+                            Some((i, _)) if *i == at => {
+                                window.pop_back().map(|(_, op)| op.to_rust())
+                            }
+                            _ => None,
+                        };
+                        let cause = format!(
+                            "hang: the invariant did not return within {timeout_ms} ms \
+                             (`step_timeout_ms`), after operation {at}{}; {abandoned}",
+                            op.as_ref().map(|op| format!(" ({op})")).unwrap_or_default(),
+                        );
+                        let what = "the invariant after it did not return";
+                        (at, cause, op.map(|op| (at, op, what)))
+                    }
                     Stage::Steps => {
                         let op = match window.back() {
                             Some((i, _)) if *i == at => {
@@ -350,13 +414,19 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                 }
                 let failed = failure.op.clone().map(|op| (at, op, "failed here"));
                 let window = window_lines(window, plan.window, failed);
+                let cause = match (&failure.step, &failure.kind) {
+                    (None, FailureKind::Panic { message }) => {
+                        format!("the factory panicked: {message}")
+                    }
+                    _ => failure.cause(at as usize + 1),
+                };
                 if failure.step.is_none() {
                     // The factory failed: no operation ran, and there is nothing to bisect.
                     result.operations = 0;
                 }
                 let mut found = StressFailure {
                     operation: at,
-                    cause: failure.cause(at as usize + 1),
+                    cause,
                     window,
                     prefix: None,
                     tail: None,
@@ -366,9 +436,18 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                     thread: None,
                 };
                 if failure.step.is_some() {
+                    if !self.silent() {
+                        // Said now, in case the replays that follow take long or go wrong.
+                        eprintln!(
+                            "stateprop: mismatch at operation {at} of the stream: {}; looking \
+                             for the shortest failing prefix on fresh systems",
+                            found.cause
+                        );
+                    }
                     bisect::investigate(
                         &stream,
                         factory.clone(),
+                        self.replay_call("replay_with"),
                         plan.shrink_bound,
                         self.shrink_config(),
                         &mut found,

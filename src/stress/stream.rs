@@ -80,11 +80,13 @@ pub(crate) struct Stream<'a, M: Model, S> {
 
 impl<M: Model, S: System<M>> Stream<'_, M, S> {
     /// Runs up to `max` operations (all the stream has, if `None`) on a fresh system, timing
-    /// each system call with `call`; `observe(index, op, call, case)` after each step that
-    /// matched returns whether to go on.
+    /// each system call with `call`, beating on `hb` around the factory, each call, the
+    /// invariant and the teardown (for a watchdog, when one bounds the replay);
+    /// `observe(index, op, call, case)` after each step that matched returns whether to go on.
     #[inline(always)]
     pub(crate) fn drive<C: SystemCall>(
         &self,
+        hb: &Heartbeat,
         max: Option<u64>,
         call: &mut C,
         observe: impl FnMut(u64, &M::Op, &C, &Case<M, S>) -> bool,
@@ -92,9 +94,8 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
         // Replays run on the caller's thread, where a panic of the system's (caught, and
         // reported as the failure) would otherwise also print raw over the report. Anything
         // else that unwinds out of here is stateprop's own and is raised again, aloud.
-        let (hb, phase) = (Heartbeat::default(), Phase::default());
-        let quiet =
-            catch_quietly(|| self.drive_watched(&hb, &phase, max, call, |_, _| {}, observe));
+        let phase = Phase::default();
+        let quiet = catch_quietly(|| self.drive_watched(hb, &phase, max, call, |_, _| {}, observe));
         quiet.unwrap_or_else(|message| panic!("{message}"))
     }
 
@@ -216,7 +217,7 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
 
     /// The last `keep` of the first `n` operations of the stream (the failing one included, if
     /// it is among them), regenerated on a fresh system in memory bounded by `keep`.
-    pub(crate) fn tail(&self, n: u64, keep: usize) -> Vec<M::Op> {
+    pub(crate) fn tail(&self, hb: &Heartbeat, n: u64, keep: usize) -> Vec<M::Op> {
         let mut ops = VecDeque::with_capacity(keep + 1);
         let mut push = |op: M::Op| {
             if ops.len() == keep {
@@ -224,7 +225,7 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
             }
             ops.push_back(op);
         };
-        let end = self.drive(Some(n), &mut (), |_, op, _, _| {
+        let end = self.drive(hb, Some(n), &mut (), |_, op, _, _| {
             push(op.clone());
             true
         });
@@ -235,9 +236,9 @@ impl<M: Model, S: System<M>> Stream<'_, M, S> {
     }
 
     /// The first `n` operations of the stream, as a program (regenerated on a fresh system).
-    pub(crate) fn prefix(&self, n: u64) -> Vec<M::Op> {
+    pub(crate) fn prefix(&self, hb: &Heartbeat, n: u64) -> Vec<M::Op> {
         let mut ops = Vec::with_capacity(n as usize);
-        let end = self.drive(Some(n), &mut (), |_, op, _, _| {
+        let end = self.drive(hb, Some(n), &mut (), |_, op, _, _| {
             ops.push(op.clone());
             true
         });

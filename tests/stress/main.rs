@@ -38,6 +38,7 @@ mod concurrent;
 mod growth;
 mod history;
 mod later_round;
+mod misbehave;
 mod mismatch;
 mod plan_progress;
 mod plan_toml;
