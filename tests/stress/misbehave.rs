@@ -432,7 +432,7 @@ fn a_quiet_run_prints_no_shrinking_progress() {
     assert!(lines
         .next()
         .unwrap()
-        .starts_with("stateprop: stress run: 2000 operations"));
+        .starts_with("stateprop: stress run: 2,000 operations"));
     assert!(
         lines
             .next()
