@@ -512,7 +512,7 @@ fn percent(change: f64) -> String {
 }
 
 /// Latency in the unit that keeps it readable: "850 ns", "12.4 us", "3.10 ms", "1.20 s".
-fn nanos(ns: f64) -> String {
+pub(super) fn nanos(ns: f64) -> String {
     if ns.abs() >= 1e13 {
         format!("{:.2e} s", ns / 1e9)
     } else if ns < 1e3 {

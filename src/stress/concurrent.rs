@@ -345,6 +345,7 @@ where
                 max_history = max_history.max(history.ops.len() as u64);
                 progress.tick(done);
                 if done >= next_sample {
+                    fit.pace.add(done, began.elapsed());
                     let bytes = match gauge.take() {
                         Some(g) => {
                             let sys = Arc::clone(&system);
@@ -525,6 +526,7 @@ where
         result.latencies = by_rule;
         result.overall = overall;
         result.growth = fit.result(source);
+        result.pace = fit.pace.result();
         result.max_history_ops = Some(max_history);
         if result.verdict == StressVerdict::Pass {
             result.broken_limits = broken_limits(&result);

@@ -150,6 +150,9 @@ pub(crate) struct GrowthFit {
     c_xy: f64,
     first: Option<u64>,
     last: Option<u64>,
+    /// The time per operation at the same sample points (taken whether or not memory could
+    /// be read), so a run's figures published before a hang carry it too.
+    pub(crate) pace: super::pace::PaceFit,
 }
 
 impl GrowthFit {

@@ -65,6 +65,7 @@ mod fresh;
 mod gate;
 mod main;
 mod measure;
+mod pace;
 mod plan;
 mod progress;
 mod result;
@@ -75,6 +76,7 @@ mod stream;
 pub use compare::{compare, Comparison, MetricKind, Row, Tolerances};
 pub use main::{main, main_with, MainExit, EXIT_FAIL, EXIT_PASS, EXIT_USAGE};
 pub use measure::resident_bytes;
+pub use pace::Pace;
 pub use plan::{Limits, PlanError, StressPlan};
 pub use progress::{Progress, ProgressMode, CHECK_EVERY, DEFAULT_LINE_INTERVAL};
 pub use result::{

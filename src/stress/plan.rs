@@ -171,6 +171,11 @@ pub struct Limits {
     pub max_p99_us_by_rule: BTreeMap<String, f64>,
     /// Maximum memory growth after warm-up, in bytes per million operations.
     pub max_growth_per_million: Option<f64>,
+    /// Maximum slowdown: the time per operation late in the run over the time early after
+    /// warm-up (2.0: the last operations may take twice as long as the first). A cost that
+    /// grows with the system's state breaks it at scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_slowdown: Option<f64>,
 }
 
 /// The longest run a plan may ask for, in seconds (a year).
@@ -472,6 +477,13 @@ impl StressPlan {
         self
     }
 
+    /// Sets the maximum slowdown, late time per operation over early (see
+    /// [`Limits::max_slowdown`]).
+    pub fn max_slowdown(mut self, ratio: f64) -> Self {
+        self.limits.max_slowdown = Some(ratio);
+        self
+    }
+
     /// Sets a named parameter for the test's own use.
     pub fn param(mut self, name: impl Into<String>, value: i64) -> Self {
         self.params.insert(name.into(), value);
@@ -634,15 +646,31 @@ impl StressPlan {
                 ));
             }
         }
+        if let Some(v) = self
+            .limits
+            .max_slowdown
+            .filter(|v| !(v.is_finite() && *v >= 1.0))
+        {
+            return Err(self.error(
+                "limits.max_slowdown",
+                format!(
+                    "the limit `max_slowdown` is {v:?}: give a ratio of 1 or more (late time \
+                     per operation over early)"
+                ),
+            ));
+        }
         // Growth is fitted to samples after warm-up: a warm-up as long as the run leaves none,
         // which a run of known length can tell now rather than after it ran.
-        if let (Some(n), Some(_)) = (self.op_budget(), self.limits.max_growth_per_million) {
+        let sampled =
+            self.limits.max_growth_per_million.is_some() || self.limits.max_slowdown.is_some();
+        if let (Some(n), true) = (self.op_budget(), sampled) {
             if self.warmup >= n {
                 return Err(self.error(
                     "warmup",
                     format!(
-                        "`warmup` is {} but {}: the memory growth the limits bound is \
-                         measured after warm-up, so give a warm-up shorter than the run",
+                        "`warmup` is {} but {}: the memory growth and the slowdown the \
+                         limits bound are measured after warm-up, so give a warm-up shorter \
+                         than the run",
                         self.warmup,
                         // Named as `operations` so that `stress::main` blames the flag that
                         // set it, when one did.

@@ -44,6 +44,10 @@ pub struct StressResult {
     pub overall: Option<Latency>,
     /// Memory growth after warm-up.
     pub growth: Growth,
+    /// Time per operation early after warm-up against late in the run (a cost that grows
+    /// with the run), when the run had enough memory sample points to tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pace: Option<super::pace::Pace>,
     /// Pass, or which check or limit failed.
     pub verdict: StressVerdict,
     /// The limits the run broke, as sentences (each starts with `stateprop:`).
@@ -236,6 +240,7 @@ impl StressResult {
             latencies: Vec::new(),
             overall: None,
             growth: Growth::unavailable(),
+            pace: None,
             verdict: StressVerdict::Pass,
             broken_limits: Vec::new(),
             failure: None,
@@ -301,6 +306,17 @@ impl StressResult {
                     g.source, g.samples
                 );
             }
+        }
+        if let Some(p) = &self.pace {
+            let _ = writeln!(
+                t,
+                "stateprop:   pace: {} per operation after warm-up, {} at the end ({:.2}x, {} \
+                 intervals)",
+                super::compare::nanos(p.early_ns_per_op),
+                super::compare::nanos(p.late_ns_per_op),
+                p.slowdown,
+                p.intervals
+            );
         }
         for line in self.broken_limits.iter().chain(&self.notes) {
             let _ = writeln!(t, "{line}");

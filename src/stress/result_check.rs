@@ -20,6 +20,9 @@ use crate::stress::plan::keys;
 /// up to the bucket's highest value.
 const MAX_LATENCY_US: f64 = 2.0 * 3_600.0 * 1e6;
 
+/// The longest time per operation a pace may read: an hour (as a latency may).
+const MAX_NS_PER_OP: f64 = 3_600.0 * 1e9;
+
 /// The largest growth a run can fit: every byte of a `u64` gauge within one operation.
 const MAX_GROWTH: f64 = u64::MAX as f64 * 1e6;
 
@@ -147,6 +150,33 @@ pub(in crate::stress) fn impossible(r: &StressResult) -> Option<Impossible> {
     }
     if let Some(bad) = growth(&r.growth).or_else(|| verdict(r)) {
         return Some(bad);
+    }
+    if let Some(p) = &r.pace {
+        let times = [p.early_ns_per_op, p.late_ns_per_op];
+        let problem = if p.intervals < 10 {
+            Some(format!(
+                "`pace.intervals` is {}: a pace is measured over at least 10",
+                p.intervals
+            ))
+        } else if times
+            .iter()
+            .any(|t| !(t.is_finite() && *t >= 0.0 && *t <= MAX_NS_PER_OP))
+        {
+            Some(format!(
+                "`pace` times are {:?} and {:?} ns per operation: give times from 0 to an hour",
+                p.early_ns_per_op, p.late_ns_per_op
+            ))
+        } else if !(p.slowdown.is_finite() && p.slowdown >= 0.0) {
+            Some(format!(
+                "`pace.slowdown` is {:?}: not a ratio of two times",
+                p.slowdown
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return at("pace", 0, problem);
+        }
     }
     match r.growth.bytes_per_million {
         Some(g) if !(g.is_finite() && g.abs() <= MAX_GROWTH) => at(

@@ -275,6 +275,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                     result.throughput = sofar.ops as f64 / sofar.elapsed.as_secs_f64().max(1e-9);
                 }
                 result.growth = sofar.fit.result(source);
+                result.pace = sofar.fit.pace.result();
                 result.verdict = StressVerdict::Mismatch;
                 let timeout_ms = plan.step_timeout_ms;
                 let abandoned = "its thread was abandoned";
@@ -367,6 +368,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
         result.latencies = latencies;
         result.overall = overall;
         result.growth = fit.result(source);
+        result.pace = fit.pace.result();
         match end {
             End::Completed(n) if gauge_panic.is_some() => {
                 // Not a step's failure: nothing to bisect (a replay does not gauge).
@@ -561,6 +563,7 @@ fn measure<M: Model, S: System<M>>(
             let done = i + 1;
             progress.tick(done);
             if done >= plan.warmup && (done - plan.warmup).is_multiple_of(plan.sample_every) {
+                fit.pace.add(done, start.elapsed());
                 match sample(case.system()) {
                     Some(Ok(b)) => fit.add(done, b),
                     Some(Err(message)) => {
@@ -669,6 +672,25 @@ pub(super) fn broken_limits(r: &StressResult) -> Vec<String> {
                     micros(*max)
                 ));
             }
+        }
+    }
+    if let Some(max) = limits.max_slowdown {
+        match &r.pace {
+            Some(p) if p.slowdown > max => broken.push(format!(
+                "stateprop: operations slowed {:.1}x from warm-up to the end of the run ({} \
+                 per operation, then {}; limit {max}x): a cost that grows with the run, such \
+                 as work proportional to the state's size",
+                p.slowdown,
+                super::compare::nanos(p.early_ns_per_op),
+                super::compare::nanos(p.late_ns_per_op),
+            )),
+            Some(_) => {}
+            None => broken.push(
+                "stateprop: the slowdown could not be measured (fewer than 10 intervals \
+                 between samples after warm-up): the plan limits it, so run longer or sample \
+                 more often (`sample_every`)"
+                    .to_string(),
+            ),
         }
     }
     if let Some(max) = limits.max_growth_per_million {

@@ -40,6 +40,7 @@ mod history;
 mod later_round;
 mod misbehave;
 mod mismatch;
+mod pace;
 mod plan_progress;
 mod plan_toml;
 mod plans;
