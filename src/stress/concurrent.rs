@@ -242,7 +242,8 @@ where
                         };
                         for i in 0..q as usize {
                             let op = if program_mode {
-                                let mut op = branch[i].clone();
+                                let mut op =
+                                    branch.get(i).expect("q is the branch's length").clone();
                                 let outputs = BranchOutputs {
                                     prefix: &[],
                                     branch: t as u16,
