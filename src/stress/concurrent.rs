@@ -73,8 +73,9 @@ where
     /// Runs the plan on one system from `factory`, called from `plan.threads` threads through
     /// clients of their own, in rounds of `plan.round` operations per thread; each round's
     /// history is judged for linearizability at the barrier that ends it and then dropped.
-    /// `Err` is a plan that cannot run (a mix naming no rule, or leaving only rules a thread
-    /// cannot draw safely).
+    /// `Err` is a plan that cannot run (a mix with no rule of positive weight), or rounds that
+    /// could not be drawn (no rule enabled in a round's start state, or many rounds in a row
+    /// with no step safe in every interleaving).
     ///
     /// A round with no linearization is tried again on fresh systems from `factory`: alone,
     /// from the plan's initial state, then (for a round after the first, while the earlier
