@@ -219,7 +219,8 @@ impl CaseGenerator {
             .unwrap_or_else(|message| Err(model_panic(message)))
     }
 
-    /// [`next_op_in`](Self::next_op_in) choosing only among the rules `allowed` admits.
+    /// [`next_op_in`](Self::next_op_in) choosing only among the rules `allowed` admits, weighed
+    /// by `mix` (by rule index, a stress plan's op mix) when given, else as usual.
     fn next_op_among<M: Model>(
         &mut self,
         model: &M,
@@ -227,8 +228,13 @@ impl CaseGenerator {
         scope: Scope,
         trees: Option<&mut Vec<Box<dyn ArgTree>>>,
         allowed: impl Fn(usize) -> bool + Copy,
+        mix: Option<&[u32]>,
     ) -> Result<M::Op, GenError> {
-        catch(|| self.draw_among(model, outputs, scope, trees, allowed, Self::weight::<M>))
+        let weight = |plan: &Self, rule: usize, info: &RuleInfo| match mix {
+            Some(mix) => mix[rule],
+            None => Self::weight::<M>(plan, rule, info),
+        };
+        catch(|| self.draw_among(model, outputs, scope, trees, allowed, weight))
             .unwrap_or_else(|message| Err(model_panic(message)))
     }
 
@@ -558,7 +564,7 @@ fn generate_sequence<M: Model>(
 /// the shrinker finds a step's trees by its [`StepId`](crate::StepId).
 pub(crate) type ProgramTrees = Program<Vec<Box<dyn ArgTree>>>;
 
-pub(crate) use parallel::generate_parallel;
+pub(crate) use parallel::{generate_parallel, generate_parallel_mixed};
 
 /// Builds a program from a fuzzer's bytes, so a coverage-guided fuzzer (cargo fuzz, AFL) drives
 /// the same state machine as the random runner.

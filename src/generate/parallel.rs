@@ -51,6 +51,21 @@ pub(crate) fn generate_parallel<M: Model>(
     branch_len: usize,
     trees: Option<&mut ProgramTrees>,
 ) -> Result<Program<M::Op>, GenError> {
+    generate_parallel_mixed(initial, plan, prefix_len, branches, branch_len, trees, None)
+}
+
+/// [`generate_parallel`] with the branches' rules weighed by `mix` (by rule index; a rule of
+/// weight 0 is never drawn) instead of the derive's weights: a concurrent stress run's op mix.
+/// The prefix keeps the derive's weights.
+pub(crate) fn generate_parallel_mixed<M: Model>(
+    initial: &M,
+    plan: &mut CaseGenerator,
+    prefix_len: usize,
+    branches: usize,
+    branch_len: usize,
+    trees: Option<&mut ProgramTrees>,
+    mix: Option<&[u32]>,
+) -> Result<Program<M::Op>, GenError> {
     let branch_ids = u16::try_from(branches).map_err(|_| {
         GenError::Strategy(format!(
             "a program with {branches} branches; at most {} are possible",
@@ -111,6 +126,7 @@ pub(crate) fn generate_parallel<M: Model>(
                     scope,
                     trees.is_some().then_some(&mut step_trees),
                     allowed,
+                    mix,
                 );
                 let op = match drawn {
                     Ok(op) => op,

@@ -4,14 +4,17 @@
 //! states the previous round could have ended in, and then dropped, so the harness holds one
 //! round's operations however long the run.
 //!
-//! Which operations a thread may draw: one that is valid whatever the other threads did before
-//! it. A thread cannot know the state its operation will meet, so it draws only rules without a
-//! precondition and without `Var` fields, their arguments from the plan's initial model state
-//! (a strategy that reads the state sees that one); the other rules are left out and the
-//! result's notes say which.
+//! Which operations a thread runs: ones valid whatever the other threads did before them. When
+//! every rule of the mix is valid in every state (no precondition, no `Var` field), each thread
+//! draws its own, their arguments from the plan's initial model state (a strategy that reads
+//! the state sees that one), with no work at the barrier. Otherwise the coordinator draws each
+//! round at the barrier as a parallel program from the states the round may start in (see
+//! `drawn`), and each thread runs its branch, binding its `Var`s to its own earlier outputs of
+//! the round.
 
 use super::coordinator::Coordinator;
 use super::deadline::{hang_cause, within, Within};
+use super::drawn::{self, Drawer};
 use super::fresh::{investigate, Earlier};
 use super::gate::Gate;
 use super::measure::{resident_bytes, CallClock, GrowthFit, Latencies, Throttle};
@@ -30,7 +33,7 @@ use crate::exec::watchdog::{Beat, Watch};
 use crate::generate::{CaseGenerator, GenError};
 use crate::hash::mix;
 use crate::history::{History, Operation};
-use crate::program::Program;
+use crate::program::{BranchOutputs, Program, StepId};
 use crate::spec::{Model, StateMachine};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +43,11 @@ use std::time::{Duration, Instant};
 /// One thread's part of the current round.
 struct Slot<M: Model> {
     ops: Vec<Operation<M::Op, M::Output>>,
+    /// The step each of `ops` ran, for a round drawn as a program (empty otherwise): the
+    /// round's judge binds `Var`s through them.
+    steps: Vec<StepId>,
+    /// The branch to run in the next round, for a round drawn as a program.
+    branch: Vec<M::Op>,
     latencies: Latencies,
     trouble: Option<Trouble>,
 }
@@ -51,6 +59,9 @@ enum Trouble {
     Panicked(String, Option<u64>),
     /// No operation could be drawn.
     Gen(GenError),
+    /// A `Var` of a drawn step did not bind to the thread's earlier outputs (the step was not
+    /// called).
+    Unbound(String),
 }
 
 impl<M, S> Stress<M, S>
@@ -66,8 +77,9 @@ where
     /// Runs the plan on one system from `factory`, called from `plan.threads` threads through
     /// clients of their own, in rounds of `plan.round` operations per thread; each round's
     /// history is judged for linearizability at the barrier that ends it and then dropped.
-    /// `Err` is a plan that cannot run (a mix naming no rule, or leaving only rules a thread
-    /// cannot draw safely).
+    /// `Err` is a plan that cannot run (a mix with no rule of positive weight), or rounds that
+    /// could not be drawn (no rule enabled in a round's start state, or many rounds in a row
+    /// with no step safe in every interleaving).
     ///
     /// A round with no linearization is tried again on fresh systems from `factory`: alone,
     /// from the plan's initial state, then (for a round after the first, while the earlier
@@ -90,42 +102,28 @@ where
         let plan = &self.plan;
         let mut weights = plan.weights::<M::Op>()?;
         let rules = M::Op::rules();
-        let mut notes = Vec::new();
-        let left_out: Vec<&str> = (rules.iter().zip(&weights))
-            .filter(|(r, &w)| w > 0 && (r.precondition.is_some() || !r.var_fields.is_empty()))
-            .map(|(r, _)| r.name)
-            .collect();
-        for (w, r) in weights.iter_mut().zip(rules) {
-            if r.precondition.is_some() || !r.var_fields.is_empty() {
-                *w = 0;
+        if plan.var_window == 0 {
+            // As in a sequential run: no rule with a `Var` field.
+            for (w, r) in weights.iter_mut().zip(rules) {
+                if !r.var_fields.is_empty() {
+                    *w = 0;
+                }
             }
         }
-        if M::Op::checks_args() || weights.iter().all(|&w| w == 0) {
+        if weights.iter().all(|&w| w == 0) {
             return Err(plan.error(
-                "threads",
-                format!(
-                    "a concurrent stress run draws only operations valid in every \
-                     interleaving: rules without a precondition (over the state or the \
-                     arguments) and without `Var` fields; {} has {}",
-                    crate::run::short_type_name(std::any::type_name::<M::Op>()),
-                    if M::Op::checks_args() {
-                        "a precondition over arguments".to_string()
-                    } else {
-                        format!("none in the mix (left out: {})", left_out.join(", "))
-                    }
-                ),
-            ));
-        }
-        if !left_out.is_empty() {
-            notes.push(format!(
-                "stateprop: left out of the concurrent run (a precondition or a `Var` field \
-                 makes them unsafe in some interleaving): {}",
-                left_out.join(", ")
+                "mix",
+                "no rule of the mix can run (every weight is 0, or only rules with a `Var` \
+                 field are left and `var_window` is 0)"
+                    .to_string(),
             ));
         }
         let seed = self.seed();
         coordinator.seed(seed);
         let threads = plan.threads as usize;
+        let mut drawer = drawn::needed::<M::Op>(&weights)
+            .then(|| Drawer::new(weights.clone(), seed, threads, plan.round));
+        let program_mode = drawer.is_some();
         let names: Vec<&'static str> = rules.iter().map(|r| r.name).collect();
         let duration = plan.duration_secs.map(Duration::from_secs_f64);
         let budget = plan.op_budget();
@@ -142,7 +140,6 @@ where
             );
         }
         let mut result = StressResult::new(plan.clone(), seed);
-        result.notes = notes;
         let timeout = Duration::from_millis(plan.step_timeout_ms);
         // The factory comes back from its thread with the system: the shrinker needs it.
         let (factory, system) = match within(timeout, "factory", move || {
@@ -173,6 +170,8 @@ where
             .map(|_| {
                 Mutex::new(Slot {
                     ops: Vec::with_capacity(plan.reserve(u64::from(plan.round))),
+                    steps: Vec::new(),
+                    branch: Vec::new(),
                     latencies: Latencies::new(names.len()),
                     trouble: None,
                 })
@@ -198,6 +197,8 @@ where
         let mut max_history = 0u64;
         let mut gen_error = None;
         let mut failed_round: Option<(u64, Program<M::Op>)> = None;
+        // The round being run, when drawn as a program.
+        let mut drawn_round: Option<Program<M::Op>> = None;
         let mut earlier = Earlier::new(plan.shrink_bound);
         let mut gauge = self.gauge.take();
         let began = Instant::now();
@@ -208,6 +209,7 @@ where
             let (beats, sys) = (Arc::clone(&beats), Arc::clone(&system));
             let (initial, weights) = (self.initial.clone(), weights.clone());
             let every = plan.latency_every;
+            let uses_vars = M::Op::uses_vars();
             // Not scoped: a thread stuck in a call is abandoned, and a scope would wait for it.
             let spawned = std::thread::Builder::new()
                 .name(format!("stateprop-stress-{t}"))
@@ -226,10 +228,17 @@ where
                         if per == 0 {
                             break;
                         }
-                        // The last round may be short: the threads before this one take
-                        // `per` each of what is left.
-                        let q = per.min(left.saturating_sub(t as u64 * per));
                         let mut slot = slots[t].lock().unwrap_or_else(|e| e.into_inner());
+                        let branch = std::mem::take(&mut slot.branch);
+                        // The last round may be short: the threads before this one take
+                        // `per` each of what is left (a drawn branch already is that long).
+                        let q = if program_mode {
+                            branch.len() as u64
+                        } else {
+                            per.min(left.saturating_sub(t as u64 * per))
+                        };
+                        // This round's outputs, for the branch's `Var`s.
+                        let mut own: Vec<M::Output> = Vec::new();
                         let client = match &mut client {
                             Ok(c) => c,
                             Err(message) => {
@@ -242,12 +251,32 @@ where
                                 continue;
                             }
                         };
-                        for _ in 0..q {
-                            let op = match draws.next_op_mixed(&initial, &[], &weights, |_| true) {
-                                Ok(op) => op,
-                                Err(e) => {
-                                    slot.trouble = Some(Trouble::Gen(e));
+                        for i in 0..q as usize {
+                            let op = if program_mode {
+                                let mut op =
+                                    branch.get(i).expect("q is the branch's length").clone();
+                                let outputs = BranchOutputs {
+                                    prefix: &[],
+                                    branch: t as u16,
+                                    own: &own,
+                                };
+                                if uses_vars && !op.bind_vars(&outputs) {
+                                    slot.trouble = Some(Trouble::Unbound(format!(
+                                        "a `Var` of {} (step {i} of thread {t}'s branch) did \
+                                         not bind to the system's earlier outputs on that \
+                                         thread; the step was not called",
+                                        op.to_rust()
+                                    )));
                                     break;
+                                }
+                                op
+                            } else {
+                                match draws.next_op_mixed(&initial, &[], &weights, |_| true) {
+                                    Ok(op) => op,
+                                    Err(e) => {
+                                        slot.trouble = Some(Trouble::Gen(e));
+                                        break;
+                                    }
                                 }
                             };
                             call_clock.before();
@@ -261,6 +290,9 @@ where
                                 ret: None,
                                 output: None,
                             });
+                            if program_mode {
+                                slot.steps.push(StepId::in_branch(t as u16, i));
+                            }
                             let op = slot.ops.last().expect("just pushed").op.clone();
                             drop(slot);
                             beat.enter_step();
@@ -275,6 +307,9 @@ where
                             let last = slot.ops.last_mut().expect("pushed before the call");
                             match out {
                                 Ok(out) => {
+                                    if program_mode && uses_vars {
+                                        own.push(out.clone());
+                                    }
                                     last.ret = Some(ret);
                                     last.output = Some(out);
                                 }
@@ -322,6 +357,26 @@ where
                 let per = remaining.map_or(u64::from(plan.round), |r| {
                     r.div_ceil(threads as u64).min(u64::from(plan.round))
                 });
+                if let Some(drawer) = drawer.as_mut() {
+                    let left = remaining.unwrap_or(u64::MAX);
+                    let quotas: Vec<u64> = (0..threads as u64)
+                        .map(|t| per.min(left.saturating_sub(t * per)))
+                        .collect();
+                    match drawer.draw(round, &starts, &quotas) {
+                        Ok(program) => {
+                            for (slot, branch) in slots.iter().zip(&program.branches) {
+                                let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+                                slot.branch.clone_from(branch);
+                            }
+                            drawn_round = Some(program);
+                        }
+                        Err(e) => {
+                            gen_error = Some((done, e));
+                            result.verdict = StressVerdict::Undecided;
+                            continue;
+                        }
+                    }
+                }
                 gate.open(per, remaining.unwrap_or(u64::MAX));
                 if let Err(t) = gate.wait_all(threads, &beats, &mut watches, timeout) {
                     // The others finish their round and end; thread `t` is abandoned.
@@ -338,6 +393,7 @@ where
                 for slot in slots.iter() {
                     let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
                     history.ops.append(&mut slot.ops);
+                    history.steps.append(&mut slot.steps);
                     trouble = trouble.or(slot.trouble.take());
                 }
                 let before = done;
@@ -362,12 +418,14 @@ where
                                     let cause = format!("the gauge panicked: {message}");
                                     self.end_round(&mut result, cause, done, round, &history);
                                     history.ops.clear();
+                                    history.steps.clear();
                                     continue;
                                 }
                                 Within::Hung => {
                                     let cause = hang_cause("gauge", plan.step_timeout_ms);
                                     self.end_round(&mut result, cause, done, round, &history);
                                     history.ops.clear();
+                                    history.steps.clear();
                                     continue;
                                 }
                             }
@@ -380,7 +438,9 @@ where
                     }
                     next_sample = done + plan.sample_every;
                 }
+                let mut unbound = None;
                 match trouble {
+                    Some(Trouble::Unbound(message)) => unbound = Some(message),
                     Some(Trouble::Gen(e)) => {
                         gen_error = Some((done, e));
                         result.verdict = StressVerdict::Undecided;
@@ -412,7 +472,18 @@ where
                     }
                     None => {}
                 }
+                // The round as a program: the one drawn, or the threads' operations.
+                let program = || drawn_round.clone().unwrap_or_else(|| as_program(&history));
                 match judge_round(&history, &starts, plan.max_end_states, &config) {
+                    // A step whose `Var` did not bind is a failure unless the history already
+                    // is (then the violation says more).
+                    RoundVerdict::Next(_) | RoundVerdict::Undecided(_) if unbound.is_some() => {
+                        result.verdict = StressVerdict::Mismatch;
+                        let mut f = failure_at(done, unbound.take().unwrap_or_default());
+                        f.round = Some(round);
+                        f.window = window(&history);
+                        result.failure = Some(f);
+                    }
                     RoundVerdict::Next(next) => {
                         earlier.push(&history);
                         let held = coordinator
@@ -428,9 +499,10 @@ where
                     }
                     RoundVerdict::Violation => {
                         result.verdict = StressVerdict::Mismatch;
-                        failed_round = Some((round, as_program(&history)));
+                        failed_round = Some((round, program()));
                         result.failure = Some(violation(
                             &history,
+                            &program(),
                             &starts,
                             before,
                             round,
@@ -449,6 +521,7 @@ where
                 }
                 // The round's history is judged: drop it, keeping only its allocation.
                 history.ops.clear();
+                history.steps.clear();
                 round += 1;
                 if let Some(t) = &throttle {
                     t.pace(began, done);
@@ -506,10 +579,14 @@ where
                 program,
                 round,
                 &earlier,
+                program_mode,
                 seed,
                 caller,
                 f,
             );
+        }
+        if let Some(drawer) = &drawer {
+            result.notes.push(drawer.note());
         }
         let mut latencies = Latencies::new(names.len());
         for (t, slot) in slots.iter().enumerate() {

@@ -8,6 +8,16 @@
 //! that needs the state those rounds built). The first that fails on fresh systems goes to the
 //! concurrent runner's shrinker; when neither does, the report says what was tried.
 //!
+//! A round drawn as a parallel program (a mix with preconditions or `Var` fields) is safe in
+//! every interleaving from the states it started in, not necessarily from the initial state: a
+//! `Pop` drawn because the earlier rounds left an element fails on an empty fresh stack, a
+//! false failure. So such a candidate is first validated from the initial state (every
+//! interleaving, as the generator checks), and one that is not valid is not run; the
+//! shrinker's repair keeps whatever it makes of a valid program valid. The earlier rounds as a
+//! prefix are rarely valid for such a mix (invocation order is not an order that keeps every
+//! precondition, and their `Var`s name steps of their own rounds), so then mostly the round
+//! alone is tried.
+//!
 //! Keeping the earlier rounds costs memory that grows with the run, so they are kept only while
 //! they number at most the plan's `shrink_bound` operations, and dropped for good past it.
 
@@ -75,6 +85,7 @@ pub(super) fn investigate<M, S, F>(
     program: Program<M::Op>,
     round: u64,
     earlier: &Earlier<M::Op>,
+    drawn: bool,
     seed: u64,
     source: &'static str,
     found: &mut StressFailure,
@@ -94,15 +105,6 @@ pub(super) fn investigate<M, S, F>(
     let factory = Arc::new(Mutex::new(factory));
     let report = found.report.get_or_insert_with(String::new);
     let call = replay_call.as_deref();
-    let alone = shrink(
-        &config,
-        initial,
-        call,
-        &factory,
-        program.clone(),
-        &origin,
-        source,
-    );
     let ms = config.step_timeout.as_millis();
     let hung = |what: &str| {
         format!(
@@ -110,13 +112,41 @@ pub(super) fn investigate<M, S, F>(
              {ms} ms (`step_timeout_ms`) there, though it had in the run; not shrunk\n"
         )
     };
-    if hung_in(&alone) {
+    // A drawn round, or a prefix of earlier ones, is run on fresh systems only when it is valid
+    // from the initial state (see the module's comment).
+    let invalid = |candidate: &Program<M::Op>| {
+        if drawn {
+            crate::generate::validate_program(initial, candidate).err()
+        } else {
+            None
+        }
+    };
+    let mut tried = Vec::new();
+    let alone = match invalid(&program) {
+        None => Some(shrink(
+            &config,
+            initial,
+            call,
+            &factory,
+            program.clone(),
+            &origin,
+            source,
+        )),
+        Some(why) => {
+            tried.push(format!(
+                "round {round} alone was not run from the initial state: it is not valid \
+                 there ({why})"
+            ));
+            None
+        }
+    };
+    if alone.as_ref().is_some_and(hung_in) {
         report.push_str(&hung(&format!(
             "round {round} alone, from the initial state"
         )));
         return;
     }
-    if alone.failed() {
+    if let Some(alone) = alone.filter(|a| a.failed()) {
         report.push_str(&if round == 0 {
             "stateprop: round 0 shrunk by the concurrent runner (it starts from the initial \
              state, as a fresh system does):\n"
@@ -131,35 +161,49 @@ pub(super) fn investigate<M, S, F>(
         report.push_str(&alone.report.text());
         return;
     }
-    let mut tried = vec![format!(
-        "round {round} alone, from the initial state, passed every rerun"
-    )];
+    if tried.is_empty() {
+        tried.push(format!(
+            "round {round} alone, from the initial state, passed every rerun"
+        ));
+    }
     if round > 0 {
         if earlier.kept() {
             let n = earlier.ops.len();
             let after = Program::parallel(earlier.ops.clone(), program.branches);
-            let shrunk = shrink(&config, initial, call, &factory, after, &origin, source);
-            if hung_in(&shrunk) {
+            let invalid_after = invalid(&after);
+            let shrunk = match &invalid_after {
+                None => Some(shrink(
+                    &config, initial, call, &factory, after, &origin, source,
+                )),
+                Some(_) => None,
+            };
+            if shrunk.as_ref().is_some_and(hung_in) {
                 report.push_str(&hung(&format!(
                     "round {round}, after rounds 0..{round} as a sequential prefix"
                 )));
                 return;
             }
-            if shrunk.failed() {
+            if let Some(shrunk) = shrunk.filter(|s| s.failed()) {
                 report.push_str(&format!(
-                    "stateprop: round {round} alone, from the initial state, passed every rerun; \
-                     after rounds 0..{round} as a sequential prefix ({n} operations, in \
-                     invocation order) it failed again on fresh systems: shrunk by the \
-                     concurrent runner:\n"
+                    "stateprop: {}; after rounds 0..{round} as a sequential prefix ({n} \
+                     operations, in invocation order) it failed again on fresh systems: shrunk \
+                     by the concurrent runner:\n",
+                    tried[0]
                 ));
                 found.minimal = minimal(&shrunk);
                 report.push_str(&shrunk.report.text());
                 return;
             }
-            tried.push(format!(
-                "after rounds 0..{round} as a sequential prefix ({n} operations, in invocation \
-                 order) it passed every rerun"
-            ));
+            tried.push(match invalid_after {
+                None => format!(
+                    "after rounds 0..{round} as a sequential prefix ({n} operations, in \
+                     invocation order) it passed every rerun"
+                ),
+                Some(why) => format!(
+                    "after rounds 0..{round} as a sequential prefix ({n} operations, in \
+                     invocation order) it was not run: that program is not valid ({why})"
+                ),
+            });
         } else {
             tried.push(format!(
                 "rounds 0..{round} hold {} operations, past the shrink bound of {} \

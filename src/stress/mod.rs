@@ -46,8 +46,11 @@
 //! [`ClientSystem`](crate::ClientSystem) (or [`ConcurrentSystem`](crate::ConcurrentSystem))
 //! from that many threads in rounds of [`StressPlan::round`] operations each; at the barrier
 //! that ends a round its history is judged for linearizability from the states the previous
-//! round may have ended in, then dropped. Each thread draws only rules valid in every
-//! interleaving (no precondition, no `Var` field).
+//! round may have ended in, then dropped. A mix whose rules are valid in every state has each
+//! thread draw its own operations; a mix with a precondition or a `Var` field has each round
+//! drawn at the barrier as a parallel program whose every step runs in every interleaving from
+//! each state the round may start in (slower: see "What drawing rounds costs" in
+//! `docs/stress.md`).
 //!
 //! A failing round is tried again on fresh systems, alone and after the earlier rounds, and
 //! shrunk when it fails there. A watchdog times every system call, the factory, the gauge and
@@ -61,6 +64,7 @@ mod compare;
 mod concurrent;
 mod coordinator;
 mod deadline;
+mod drawn;
 mod fresh;
 mod gate;
 mod main;

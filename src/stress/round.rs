@@ -120,6 +120,7 @@ pub(super) fn window<Op: StateMachine, Out: std::fmt::Debug>(
 /// history has none names the thread, and the round is printed as a parallel program.
 pub(super) fn violation<M: Model + Hash + Eq>(
     history: &History<M::Op, M::Output>,
+    program: &Program<M::Op>,
     starts: &[M],
     before: u64,
     round: u64,
@@ -144,7 +145,11 @@ pub(super) fn violation<M: Model + Hash + Eq>(
             })
             .collect(),
         sources: Vec::new(),
-        steps: Vec::new(),
+        // Every operation invoked by `t` is kept, so the step ids stay aligned.
+        steps: (history.steps.iter().zip(&history.ops))
+            .filter(|(_, o)| o.call < t)
+            .map(|(&id, _)| id)
+            .collect(),
     };
     let fails = |t: u64| {
         matches!(
@@ -182,7 +187,7 @@ pub(super) fn violation<M: Model + Hash + Eq>(
     f.round = Some(round);
     f.thread = culprit.map(|o| o.client as u32);
     f.window = window(history);
-    f.report = Some(reproduction(history, starts, round));
+    f.report = Some(reproduction(program, starts, round));
     f
 }
 
@@ -204,12 +209,12 @@ pub(super) fn as_program<Op: Clone, Out>(history: &History<Op, Out>) -> Program<
 }
 
 /// The round as a parallel program, one branch per thread, and what it starts from.
-fn reproduction<M: Model>(history: &History<M::Op, M::Output>, starts: &[M], round: u64) -> String {
+fn reproduction<M: Model>(program: &Program<M::Op>, starts: &[M], round: u64) -> String {
     let mut t = String::from(
         "stateprop: the round as a parallel program, one branch per thread (no prefix):\n",
     );
     t.push_str("    let program = stateprop::Program::parallel(vec![], vec![\n");
-    for branch in &as_program(history).branches {
+    for branch in &program.branches {
         let ops: Vec<String> = branch.iter().map(|op| op.to_rust()).collect();
         t.push_str(&format!("        vec![{}],\n", ops.join(", ")));
     }
