@@ -59,8 +59,9 @@ where
     /// Runs the plan on one system from `factory`, called from `plan.threads` threads through
     /// clients of their own, in rounds of `plan.round` operations per thread; each round's
     /// history is judged for linearizability at the barrier that ends it and then dropped.
-    /// `Err` is a plan that cannot run (a mix naming no rule, or leaving only rules a thread
-    /// cannot draw safely, or more threads than the process can start).
+    /// `Err` is a plan that cannot run: a mix naming no rule or leaving none that can run (only
+    /// rules with `Var` fields and `var_window` 0), rounds drawn at the barrier that come out
+    /// empty 64 times in a row, or more threads than the process can start.
     ///
     /// A round with no linearization is tried again on fresh systems from `factory`: alone,
     /// from the plan's initial state, then (for a round after the first, while the earlier

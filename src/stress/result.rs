@@ -54,8 +54,9 @@ pub struct StressResult {
     pub broken_limits: Vec<String>,
     /// The model/system mismatch, if one was found.
     pub failure: Option<StressFailure>,
-    /// What the run left out or could not settle, as sentences (each starts with
-    /// `stateprop:`): rules a concurrent run cannot draw safely, a round it could not judge.
+    /// What the run could not settle or should be read with, as sentences (each starts with
+    /// `stateprop:`): how much of the asked rounds a concurrent run drew at the barrier, a
+    /// round it could not judge, a hang after an earlier failure.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// A concurrent run: the most operations its harness held at once (one round's history,
@@ -522,8 +523,9 @@ fn concurrent_failure(t: &mut String, f: &StressFailure, seed: u64) {
     let _ = writeln!(
         t,
         "stateprop: rerunning the same plan with STATEPROP_SEED={seed} gives each thread the \
-         same operations but not the same interleaving: it may take several reruns to fail \
-         again, or none may; the round's operations above are the reproduction"
+         same operations but not the same interleaving (rounds drawn at the barrier repeat \
+         only while the earlier rounds end in the same states): it may take several reruns \
+         to fail again, or none may; the round's operations above are the reproduction"
     );
     if let Some(report) = &f.report {
         t.push_str(report);

@@ -401,7 +401,7 @@ impl<M: Model, S: System<M>> Stress<M, S> {
                     line: None,
                     message: format!(
                         "no operation could be generated at operation {at} of the stream: {}\n\
-                         (the plan's op mix leaves out the rules whose weight it does not \
+                         stateprop: (the plan's op mix leaves out the rules whose weight it does not \
                          give; a rule with a `Var` field runs only when one of the latest \
                          `var_window` steps returned a value for it, and never with \
                          `#[consumes]` fields in the machine)",

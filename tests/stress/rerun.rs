@@ -36,7 +36,7 @@ fn a_concurrent_failure_says_the_seed_does_not_fix_the_interleaving() {
     let text = result.text();
     assert!(
         text.contains(
-            "STATEPROP_SEED=5 gives each thread the same operations but not the same interleaving"
+            "STATEPROP_SEED=5 gives each thread the same operations but not the same interleaving (rounds"
         ),
         "{text}"
     );
