@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use std::time::Instant;
 
 /// Latencies are kept from 1 ns to an hour, to three significant digits.
-const HIGHEST_NS: u64 = 3_600_000_000_000;
+pub(super) const HIGHEST_NS: u64 = 3_600_000_000_000;
 
 /// One HDR histogram of the system call's latency per rule, in nanoseconds.
 pub(crate) struct Latencies {

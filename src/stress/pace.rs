@@ -17,7 +17,7 @@ use std::time::Duration;
 const EDGE: usize = 5;
 
 /// Intervals a pace needs: fewer, and the early and late medians would share most intervals.
-const MIN_INTERVALS: u64 = 2 * EDGE as u64;
+pub(super) const MIN_INTERVALS: u64 = 2 * EDGE as u64;
 
 /// Early and late time per operation, kept in constant memory as the run goes.
 #[derive(Clone, Default)]

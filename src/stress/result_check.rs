@@ -14,14 +14,15 @@
 //! and the verdict matches its evidence (a pass breaks no limit, a mismatch has its failure).
 
 use super::{Growth, GrowthSource, Latency, StressResult, StressVerdict};
+use crate::stress::pace::MIN_INTERVALS;
 use crate::stress::plan::keys;
 
 /// The longest latency a histogram keeps (an hour, in microseconds), with room for its rounding
 /// up to the bucket's highest value.
 const MAX_LATENCY_US: f64 = 2.0 * 3_600.0 * 1e6;
 
-/// The longest time per operation a pace may read: an hour (as a latency may).
-const MAX_NS_PER_OP: f64 = 3_600.0 * 1e9;
+/// The longest time per operation a pace may read: the longest a timed call may be.
+const MAX_NS_PER_OP: f64 = crate::stress::measure::HIGHEST_NS as f64;
 
 /// The largest growth a run can fit: every byte of a `u64` gauge within one operation.
 const MAX_GROWTH: f64 = u64::MAX as f64 * 1e6;
@@ -153,9 +154,9 @@ pub(in crate::stress) fn impossible(r: &StressResult) -> Option<Impossible> {
     }
     if let Some(p) = &r.pace {
         let times = [p.early_ns_per_op, p.late_ns_per_op];
-        let problem = if p.intervals < 10 {
+        let problem = if p.intervals < MIN_INTERVALS {
             Some(format!(
-                "`pace.intervals` is {}: a pace is measured over at least 10",
+                "`pace.intervals` is {}: a pace is measured over at least {MIN_INTERVALS}",
                 p.intervals
             ))
         } else if times

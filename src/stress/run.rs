@@ -685,12 +685,12 @@ pub(super) fn broken_limits(r: &StressResult) -> Vec<String> {
                 super::compare::nanos(p.late_ns_per_op),
             )),
             Some(_) => {}
-            None => broken.push(
-                "stateprop: the slowdown could not be measured (fewer than 10 intervals \
+            None => broken.push(format!(
+                "stateprop: the slowdown could not be measured (fewer than {} intervals \
                  between samples after warm-up): the plan limits it, so run longer or sample \
-                 more often (`sample_every`)"
-                    .to_string(),
-            ),
+                 more often (`sample_every`)",
+                super::pace::MIN_INTERVALS
+            )),
         }
     }
     if let Some(max) = limits.max_growth_per_million {

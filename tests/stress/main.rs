@@ -35,6 +35,7 @@ pub fn refused_on_line(kind: &str, name: &str, text: &str, line: usize, problem:
 
 mod clean_example;
 mod concurrent;
+mod counters;
 mod drawn;
 mod growth;
 mod history;

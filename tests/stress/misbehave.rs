@@ -121,23 +121,7 @@ fn a_concurrent_invariant_that_never_returns_is_reported_as_a_hang_at_its_barrie
     assert!(result.operations < 20_000, "{}", result.text());
 }
 
-/// A counter whose `Add` loads, then stores: two adds at once lose one.
-#[derive(Default)]
-struct RacyCounter(AtomicI64);
-
-impl ConcurrentSystem<Counter> for RacyCounter {
-    fn apply(&self, op: &CounterOp) -> CounterOut {
-        match *op {
-            CounterOp::Add { by } => {
-                let v = self.0.load(Ordering::SeqCst);
-                std::thread::yield_now();
-                self.0.store(v + by, Ordering::SeqCst);
-                CounterOut::Done
-            }
-            CounterOp::Read => CounterOut::Value(self.0.load(Ordering::SeqCst)),
-        }
-    }
-}
+use crate::counters::RacyCounter;
 
 #[test]
 fn a_concurrent_failures_pasteable_test_is_named_after_the_callers_file() {
